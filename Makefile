@@ -1,0 +1,45 @@
+# Two commands do everything on a fresh machine (see README.md):
+#   make quickstart   the main job
+#   make test         the whole test suite (what CI runs)
+
+TORCH_VERSION := 2.11.0
+VENV ?= .venv
+CARGO ?= cargo
+
+# libtorch comes from PyPI's torch wheel in $(VENV); torch-sys finds it
+# through the venv's python.
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(VIRTUAL_ENV)/bin:$(PATH)
+export LIBTORCH_USE_PYTORCH := 1
+
+TUNIX := $(CARGO) run --quiet --locked --
+
+.PHONY: setup build quickstart test fmt lint unit schema-check schemas
+
+setup:
+	@scripts/setup-venv.sh "$(VENV)" "$(TORCH_VERSION)"
+
+build: setup
+	$(CARGO) build --locked
+
+quickstart: build
+	$(TUNIX) validate manifests/ configs/
+	$(TUNIX) evalset validate evalsets/eval_v2.jsonl
+
+test: setup fmt lint unit schema-check
+
+fmt:
+	$(CARGO) fmt --check
+
+lint: setup
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+unit: setup
+	$(CARGO) test --locked
+
+schema-check: setup
+	$(TUNIX) schema export --check
+
+# Regenerate schemas/ after changing a manifest or file-format type.
+schemas: setup
+	$(TUNIX) schema export

@@ -1,0 +1,216 @@
+//! Command-line interface: the clap types, one Args struct per subcommand.
+//! No logic lives here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  a check failed (stale schema, regression, determinism mismatch)
+  2  bad input or usage (invalid manifest, eval set, flags)
+  3  runtime failure (I/O, libtorch, database)";
+
+/// tunix-rt: train, sweep and evaluate small language models from YAML
+/// manifests, and record the evidence.
+#[derive(Debug, Parser)]
+#[command(name = "tunix-rt", version, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    /// Workspace root (default: the nearest ancestor of the current folder
+    /// holding manifests/, submission_runs/, tunix.duckdb or .git).
+    #[arg(long, global = true, value_name = "DIR", env = "TUNIX_WORKSPACE")]
+    pub workspace: Option<PathBuf>,
+
+    /// More log output (repeat for more); logs go to stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests (files, or folders of *.yaml) against their schemas
+    /// and rules; report every problem with file, line, column and key path.
+    #[command(after_help = EXIT_CODES)]
+    Validate(ValidateArgs),
+    /// Run a manifest: validate it, execute the job, write its run folder.
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// Score predictions from any model (`{"id", "output"}` per line) on an
+    /// eval set and write a run folder.
+    #[command(after_help = EXIT_CODES)]
+    Eval(EvalArgs),
+    /// Is run B better than run A? Paired comparison of two run folders
+    /// scored on the same eval set.
+    #[command(after_help = EXIT_CODES)]
+    Compare(CompareArgs),
+    /// Work with eval sets (versioned JSONL files).
+    #[command(subcommand)]
+    Evalset(EvalsetCommand),
+    /// Generate the JSON Schemas in schemas/ from the Rust types.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+    /// Show the tool, libtorch, CUDA and DuckDB versions and the workspace.
+    Doctor(DoctorArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+/// Output format for commands a machine may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Manifest files or folders (folders are searched for *.yaml and *.yml).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The manifest to run.
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+    /// Output format of the final summary.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The eval set (JSONL).
+    #[arg(long, value_name = "FILE")]
+    pub evalset: PathBuf,
+    /// The predictions (JSONL, one `{"id": ..., "output": ...}` per line).
+    #[arg(long, value_name = "FILE")]
+    pub predictions: PathBuf,
+    /// Run folder to create (must not exist). Default:
+    /// submission_runs/<name> (with -2, -3, ... when taken).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run name. Default: eval-<predictions file stem>.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Output format of the final summary.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Run folder of the baseline (A).
+    #[arg(value_name = "RUN_A")]
+    pub run_a: PathBuf,
+    /// Run folder of the candidate (B).
+    #[arg(value_name = "RUN_B")]
+    pub run_b: PathBuf,
+    /// Significance level of the paired test.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Smallest difference (B − A, on the 0–1 scale) that counts as a change.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_effect: f64,
+    /// Compare runs scored on different eval-set versions anyway.
+    #[arg(long)]
+    pub allow_different_evalsets: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalsetCommand {
+    /// Validate an eval set line by line and print its statistics.
+    #[command(after_help = EXIT_CODES)]
+    Validate(EvalsetValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalsetValidateArgs {
+    /// The eval-set JSONL file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Write schemas/<name>.schema.json for every manifest kind and file format.
+    #[command(after_help = EXIT_CODES)]
+    Export(SchemaExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaExportArgs {
+    /// Folder to write to (default: schemas/ in the workspace).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Write nothing; exit 1 and name the files that differ from the types.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_and_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                assert!(arg.get_help().is_some(), "{path} --{id} has no help");
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() == "help" {
+                    continue;
+                }
+                assert!(
+                    sub.get_about().is_some(),
+                    "{path} {} has no help",
+                    sub.get_name()
+                );
+                walk(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        walk(&Cli::command(), "tunix-rt");
+    }
+}

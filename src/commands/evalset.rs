@@ -1,0 +1,69 @@
+use serde::Serialize;
+
+use crate::cli::{EvalsetValidateArgs, Format};
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, Result};
+use crate::evalset::EvalSetStats;
+use crate::workspace::Workspace;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stats: Option<&'a EvalSetStats>,
+    errors: &'a [Diagnostic],
+}
+
+pub fn validate(ws: &Workspace, args: &EvalsetValidateArgs) -> Result<()> {
+    let shown = ws.display_path(&args.file).display().to_string();
+    let (stats, errors) = match crate::evalset::load(&args.file, &shown) {
+        Ok(set) => (Some(set.stats(&shown)), Vec::new()),
+        Err(errors) => (None, errors),
+    };
+    if args.format == Format::Json {
+        super::print_json(&JsonReport {
+            ok: errors.is_empty(),
+            stats: stats.as_ref(),
+            errors: &errors,
+        })?;
+    } else {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        if let Some(s) = &stats {
+            print_stats(s);
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::bad_input(format!(
+            "{shown}: {} problem(s); the eval set was not accepted",
+            errors.len()
+        )))
+    }
+}
+
+fn print_stats(s: &EvalSetStats) {
+    println!("{}: ok", s.file);
+    println!("  items        {}", s.items);
+    let cats: Vec<String> = s
+        .categories
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    println!("  categories   {}", cats.join(", "));
+    let types: Vec<String> = s
+        .answer_types
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    println!("  answer types {}", types.join(", "));
+    println!("  trace values {}", s.trace_required_values);
+    println!(
+        "  prompt chars min {} / mean {:.1} / max {}",
+        s.prompt_chars_min, s.prompt_chars_mean, s.prompt_chars_max
+    );
+    println!("  bytes        {}", s.bytes);
+    println!("  blake3       {}", s.blake3);
+}

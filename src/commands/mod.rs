@@ -1,0 +1,47 @@
+//! One function per subcommand: call the library, print the result, return
+//! an error whose kind decides the exit code.
+
+mod compare;
+mod doctor;
+mod eval;
+mod evalset;
+mod run;
+mod schema;
+mod validate;
+
+use std::io::Write;
+
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command, EvalsetCommand, SchemaCommand};
+use crate::error::{Error, Result};
+use crate::workspace::Workspace;
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let ws = Workspace::discover(cli.workspace.as_deref())?;
+    match cli.command {
+        Command::Validate(args) => validate::run(&ws, &args),
+        Command::Run(args) => run::run(&ws, &args),
+        Command::Eval(args) => eval::run(&ws, &args),
+        Command::Compare(args) => compare::run(&ws, &args),
+        Command::Evalset(EvalsetCommand::Validate(args)) => evalset::validate(&ws, &args),
+        Command::Schema(SchemaCommand::Export(args)) => schema::export(&ws, &args),
+        Command::Doctor(args) => doctor::run(&ws, &args),
+        Command::Completions(args) => {
+            let mut cmd = Cli::command();
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(args.shell, &mut cmd, "tunix-rt", &mut out);
+            out.flush()
+                .map_err(|e| Error::runtime("cannot write to stdout").with_source(e))
+        }
+    }
+}
+
+/// Print `value` as pretty JSON on stdout.
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::runtime("cannot serialize the output").with_source(e))?;
+    println!("{text}");
+    Ok(())
+}

@@ -1,0 +1,34 @@
+use crate::cli::SchemaExportArgs;
+use crate::error::{Error, Result};
+use crate::workspace::Workspace;
+
+pub fn export(ws: &Workspace, args: &SchemaExportArgs) -> Result<()> {
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| ws.root().join("schemas"));
+    if !args.check {
+        for path in crate::schema::export(&dir)? {
+            println!("wrote {}", ws.display_path(&path).display());
+        }
+        return Ok(());
+    }
+    let report = crate::schema::check(&dir)?;
+    if report.is_clean() {
+        println!(
+            "schemas are up to date ({})",
+            ws.display_path(&dir).display()
+        );
+        return Ok(());
+    }
+    for path in &report.stale {
+        eprintln!("stale: {}", ws.display_path(path).display());
+    }
+    for path in &report.missing {
+        eprintln!("missing: {}", ws.display_path(path).display());
+    }
+    Err(Error::check_failed(format!(
+        "{} schema file(s) differ from the types; run `tunix-rt schema export` and commit the result",
+        report.stale.len() + report.missing.len()
+    )))
+}

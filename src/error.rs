@@ -1,0 +1,190 @@
+//! One error type for the whole library: what went wrong, where, and which
+//! exit code it maps to.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Exit code for success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code when a check ran and failed (stale schema, regression, mismatch).
+pub const EXIT_CHECK_FAILED: i32 = 1;
+/// Exit code for bad input or usage.
+pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code for a runtime failure (I/O, libtorch, database).
+pub const EXIT_RUNTIME: i32 = 3;
+
+/// What class of failure an [`Error`] is; decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A check ran and did not pass.
+    CheckFailed,
+    /// The user's input (files, flags) is invalid.
+    BadInput,
+    /// Something failed while running (I/O, libtorch, database).
+    Runtime,
+}
+
+impl ErrorKind {
+    /// The process exit code for this kind.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorKind::CheckFailed => EXIT_CHECK_FAILED,
+            ErrorKind::BadInput => EXIT_BAD_INPUT,
+            ErrorKind::Runtime => EXIT_RUNTIME,
+        }
+    }
+}
+
+/// A line and column in a text file, both 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// The library's error: a kind, a message, and where it happened.
+#[derive(Debug, thiserror::Error)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    path: Option<PathBuf>,
+    location: Option<Location>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    diagnostics: Vec<crate::diagnostic::Diagnostic>,
+}
+
+impl Error {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            path: None,
+            location: None,
+            source: None,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Bad input described by located diagnostics (printed before the error).
+    pub fn invalid_file(shown: &str, diagnostics: Vec<crate::diagnostic::Diagnostic>) -> Self {
+        let mut err = Error::bad_input(format!(
+            "{shown}: {} problem(s); nothing was written",
+            diagnostics.len()
+        ));
+        err.diagnostics = diagnostics;
+        err
+    }
+
+    /// The located problems behind this error, if any.
+    pub fn diagnostics(&self) -> &[crate::diagnostic::Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// Invalid user input (exit 2).
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::BadInput, message)
+    }
+
+    /// A check that did not pass (exit 1).
+    pub fn check_failed(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::CheckFailed, message)
+    }
+
+    /// A failure while running (exit 3).
+    pub fn runtime(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Runtime, message)
+    }
+
+    /// An I/O failure on `path`. A missing file is bad input; anything else
+    /// is a runtime failure.
+    pub fn io(action: &str, path: &Path, err: std::io::Error) -> Self {
+        let kind = match err.kind() {
+            std::io::ErrorKind::NotFound => ErrorKind::BadInput,
+            _ => ErrorKind::Runtime,
+        };
+        Error::new(kind, format!("cannot {action}"))
+            .with_path(path)
+            .with_source(err)
+    }
+
+    /// Attach the file the error is about.
+    pub fn with_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// Attach a position inside that file.
+    pub fn with_location(mut self, location: Location) -> Self {
+        self.location = Some(location);
+        self
+    }
+
+    /// Attach the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub fn location(&self) -> Option<Location> {
+        self.location
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        self.kind.exit_code()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.path, self.location) {
+            (Some(path), Some(loc)) => write!(f, "{}:{loc}: ", path.display())?,
+            (Some(path), None) => write!(f, "{}: ", path.display())?,
+            _ => {}
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_path_and_location() {
+        let err = Error::bad_input("unknown key `foo`")
+            .with_path("manifests/a.yaml")
+            .with_location(Location { line: 3, column: 5 });
+        assert_eq!(err.to_string(), "manifests/a.yaml:3:5: unknown key `foo`");
+        assert_eq!(err.exit_code(), EXIT_BAD_INPUT);
+    }
+
+    #[test]
+    fn missing_file_is_bad_input_other_io_is_runtime() {
+        let nf = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        assert_eq!(Error::io("read", Path::new("x"), nf).exit_code(), 2);
+        let denied = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "no");
+        assert_eq!(Error::io("read", Path::new("x"), denied).exit_code(), 3);
+    }
+}

@@ -1,0 +1,57 @@
+//! Small file-system helpers: atomic writes and hashing.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Write `bytes` to `path` atomically: write a temporary file beside it,
+/// flush it to disk, then rename it over the target. Readers see either the
+/// old file or the new one, never a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".to_string());
+    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file =
+            std::fs::File::create(&tmp).map_err(|e| Error::io("create the file", &tmp, e))?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io("write the file", &tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io("rename into place", path, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The blake3 hash of `bytes` as lowercase hex.
+pub fn blake3_hex(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("sub/out.json");
+        write_atomic(&target, b"one").expect("first write");
+        write_atomic(&target, b"two").expect("second write");
+        assert_eq!(std::fs::read(&target).expect("read"), b"two");
+        let entries: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+            .expect("list")
+            .collect();
+        assert_eq!(entries.len(), 1);
+    }
+}

@@ -1,0 +1,418 @@
+//! Checks the schema cannot express: relations between fields, paths that
+//! must exist and stay inside the workspace, and sweep parameters that must
+//! name real training fields.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use super::common::{Decoding, Output};
+use super::eval::{EvalSpec, ModelSource};
+use super::sweep::{BaseSpec, Distribution, ParamValue, SweepMetric, SweepSpec};
+use super::train::{ModelConfig, TrainSpec, TrainingConfig};
+use super::{Kind, Manifest};
+use crate::suggest;
+use crate::workspace::Workspace;
+
+/// One semantic problem, located by JSON pointer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub pointer: String,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+struct Checker<'a> {
+    ws: &'a Workspace,
+    file: &'a Path,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn push(&mut self, pointer: String, message: impl Into<String>, help: Option<String>) {
+        self.problems.push(Problem {
+            pointer,
+            message: message.into(),
+            help,
+        });
+    }
+
+    /// A path the job reads: must resolve inside the workspace and exist.
+    fn input(&mut self, pointer: String, value: &Path) {
+        match self.ws.resolve(self.file, value) {
+            Ok(p) if !p.exists() => self.push(
+                pointer,
+                format!("`{}` does not exist ({})", value.display(), p.display()),
+                Some("paths are relative to this manifest's folder".to_string()),
+            ),
+            Ok(_) => {}
+            Err(e) => self.push(pointer, e, None),
+        }
+    }
+
+    /// A path the job writes: must resolve inside the workspace.
+    fn output_path(&mut self, pointer: String, value: &Path) {
+        if let Err(e) = self.ws.resolve(self.file, value) {
+            self.push(pointer, e, None);
+        }
+    }
+
+    fn output(&mut self, base: &str, output: &Output) {
+        if let Some(root) = &output.root {
+            self.output_path(format!("{base}/root"), root);
+        }
+    }
+
+    fn decoding(&mut self, base: &str, decoding: &Decoding) {
+        if !decoding.prompt_template.contains("{prompt}") {
+            self.push(
+                format!("{base}/prompt_template"),
+                "prompt_template does not contain `{prompt}`",
+                Some("write where the eval item's prompt goes, e.g. \"Q: {prompt}\\nA:\"".into()),
+            );
+        }
+        for (i, stop) in decoding.stop.iter().enumerate() {
+            if stop.is_empty() {
+                self.push(
+                    format!("{base}/stop/{i}"),
+                    "stop strings must not be empty",
+                    None,
+                );
+            }
+        }
+    }
+
+    fn train(&mut self, base: &str, spec: &TrainSpec) {
+        self.model(&format!("{base}/model"), &spec.model);
+        let mix = &spec.dataset.difficulty;
+        if mix.easy + mix.medium + mix.hard <= 0.0 {
+            self.push(
+                format!("{base}/dataset/difficulty"),
+                "difficulty weights are all zero",
+                Some("give at least one of easy, medium, hard a positive weight".into()),
+            );
+        }
+        self.training(&format!("{base}/training"), &spec.training);
+        if let Some(eval) = &spec.eval {
+            self.input(format!("{base}/eval/evalset"), &eval.evalset);
+            self.decoding(&format!("{base}/eval/decoding"), &eval.decoding);
+        }
+        self.output(&format!("{base}/output"), &spec.output);
+    }
+
+    fn model(&mut self, base: &str, model: &ModelConfig) {
+        let (n_head, n_embd) = {
+            let d = crate::model::dims::ModelDims::resolve(model);
+            (d.n_head, d.n_embd)
+        };
+        if n_embd % n_head != 0 {
+            self.push(
+                format!("{base}/n_embd"),
+                format!("n_embd ({n_embd}) is not a multiple of n_head ({n_head})"),
+                None,
+            );
+        }
+    }
+
+    fn training(&mut self, base: &str, t: &TrainingConfig) {
+        if t.warmup_steps > t.max_steps {
+            self.push(
+                format!("{base}/warmup_steps"),
+                format!(
+                    "warmup_steps ({}) is larger than max_steps ({})",
+                    t.warmup_steps, t.max_steps
+                ),
+                None,
+            );
+        }
+    }
+
+    fn sweep(&mut self, spec: &SweepSpec) {
+        let base_train = match &spec.base {
+            BaseSpec::Inline(train) => {
+                self.train("/spec/base", train);
+                Some((**train).clone())
+            }
+            BaseSpec::Path(path) => self.sweep_base_file(path),
+        };
+        let params = training_params();
+        let names: Vec<&str> = params.keys().map(String::as_str).collect();
+        for (name, dist) in &spec.search_space {
+            let pointer = format!("/spec/search_space/{name}");
+            match params.get(name) {
+                None => self.push(
+                    pointer,
+                    format!("`{name}` is not a training parameter"),
+                    suggest::help_for(name, &names),
+                ),
+                Some(ty) => self.distribution(&pointer, *ty, dist),
+            }
+        }
+        for name in spec.overrides.keys() {
+            let pointer = format!("/spec/overrides/{name}");
+            if !params.contains_key(name) {
+                self.push(
+                    pointer,
+                    format!("`{name}` is not a training parameter"),
+                    suggest::help_for(name, &names),
+                );
+            } else if spec.search_space.contains_key(name) {
+                self.push(
+                    pointer,
+                    format!("`{name}` is both searched and overridden"),
+                    Some("remove it from one of search_space and overrides".into()),
+                );
+            }
+        }
+        if let Some(train) = base_train {
+            self.overrides_apply(&train.training, &spec.overrides);
+            if spec.metric == SweepMetric::PrimaryScore && train.eval.is_none() {
+                self.push(
+                    "/spec/metric".into(),
+                    "metric `primary_score` needs an `eval` section in the base Train spec"
+                        .to_string(),
+                    Some("add spec.eval to the base, or use `metric: val_loss`".into()),
+                );
+            }
+        }
+        if let Some(promote) = &spec.promote {
+            self.output_path("/spec/promote/config".into(), &promote.config);
+            self.output_path("/spec/promote/params".into(), &promote.params);
+        }
+    }
+
+    fn sweep_base_file(&mut self, path: &Path) -> Option<TrainSpec> {
+        let resolved = match self.ws.resolve(self.file, path) {
+            Ok(p) => p,
+            Err(e) => {
+                self.push("/spec/base".into(), e, None);
+                return None;
+            }
+        };
+        if !resolved.exists() {
+            self.input("/spec/base".into(), path);
+            return None;
+        }
+        let shown = self.ws.display_path(&resolved).display().to_string();
+        match super::load(self.ws, &resolved, &shown) {
+            Ok(loaded) => match loaded.manifest {
+                Manifest::Train(train) => Some(train.spec),
+                other => {
+                    self.push(
+                        "/spec/base".into(),
+                        format!(
+                            "base `{}` is a {} manifest; a Sweep's base must be a Train manifest",
+                            path.display(),
+                            other.kind().name()
+                        ),
+                        None,
+                    );
+                    None
+                }
+            },
+            Err(diagnostics) => {
+                let first = diagnostics
+                    .first()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default();
+                self.push(
+                    "/spec/base".into(),
+                    format!(
+                        "base manifest `{}` is invalid ({} problem(s)); first: {first}",
+                        path.display(),
+                        diagnostics.len()
+                    ),
+                    Some(format!("run `tunix-rt validate {shown}`")),
+                );
+                None
+            }
+        }
+    }
+
+    fn distribution(&mut self, pointer: &str, ty: ParamType, dist: &Distribution) {
+        let integer_only = ty == ParamType::Integer;
+        match dist {
+            Distribution::Uniform([low, high]) | Distribution::Loguniform([low, high]) => {
+                let log = matches!(dist, Distribution::Loguniform(_));
+                let name = if log { "loguniform" } else { "uniform" };
+                if integer_only {
+                    self.push(
+                        format!("{pointer}/{name}"),
+                        format!("this parameter is an integer; `{name}` samples real numbers"),
+                        Some("use `randint: [low, high]` or `choice: [...]`".into()),
+                    );
+                }
+                if low > high {
+                    self.push(
+                        format!("{pointer}/{name}"),
+                        format!("{name} bounds are reversed: low {low} > high {high}"),
+                        Some(format!("write `{name}: [{high}, {low}]`")),
+                    );
+                }
+                if log && *low <= 0.0 {
+                    self.push(
+                        format!("{pointer}/{name}/0"),
+                        format!("loguniform needs positive bounds, found low {low}"),
+                        None,
+                    );
+                }
+            }
+            Distribution::Randint([low, high]) => {
+                if low > high {
+                    self.push(
+                        format!("{pointer}/randint"),
+                        format!("randint bounds are reversed: low {low} > high {high}"),
+                        Some(format!("write `randint: [{high}, {low}]`")),
+                    );
+                }
+            }
+            Distribution::Choice(values) | Distribution::Grid(values) => {
+                let name = if matches!(dist, Distribution::Choice(_)) {
+                    "choice"
+                } else {
+                    "grid"
+                };
+                for (i, v) in values.iter().enumerate() {
+                    let fits = matches!(
+                        (ty, v),
+                        (ParamType::Integer, ParamValue::Int(_))
+                            | (ParamType::Number, ParamValue::Int(_) | ParamValue::Float(_))
+                    );
+                    if !fits {
+                        self.push(
+                            format!("{pointer}/{name}/{i}"),
+                            format!("expected {}, found `{}`", ty.describe(), param_text(v)),
+                            None,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Apply the overrides to the base's training section and check that the
+    /// result still type-checks.
+    fn overrides_apply(&mut self, base: &TrainingConfig, overrides: &BTreeMap<String, ParamValue>) {
+        let Ok(Value::Object(mut merged)) = serde_json::to_value(base) else {
+            return;
+        };
+        for (name, value) in overrides {
+            let Ok(v) = serde_json::to_value(value) else {
+                continue;
+            };
+            merged.insert(name.clone(), v);
+            let trial: Result<TrainingConfig, _> =
+                serde_json::from_value(Value::Object(merged.clone()));
+            if let Err(e) = trial {
+                self.push(
+                    format!("/spec/overrides/{name}"),
+                    format!("override does not fit the training parameter: {e}"),
+                    None,
+                );
+                return;
+            }
+        }
+        if let Ok(t) = serde_json::from_value::<TrainingConfig>(Value::Object(merged)) {
+            if t.warmup_steps > t.max_steps {
+                self.push(
+                    "/spec/overrides".into(),
+                    format!(
+                        "with these overrides warmup_steps ({}) is larger than max_steps ({})",
+                        t.warmup_steps, t.max_steps
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+
+    fn eval(&mut self, spec: &EvalSpec) {
+        self.input("/spec/evalset".into(), &spec.evalset);
+        match &spec.model {
+            ModelSource::Predictions(p) => self.input("/spec/model/predictions".into(), p),
+            ModelSource::Checkpoint(c) => {
+                self.output_path("/spec/model/checkpoint/run".into(), &c.run)
+            }
+        }
+        self.decoding("/spec/decoding", &spec.decoding);
+        self.output("/spec/output", &spec.output);
+    }
+}
+
+/// Run every semantic check on `manifest`, read from `file`.
+pub fn check(ws: &Workspace, file: &Path, manifest: &Manifest) -> Vec<Problem> {
+    let mut checker = Checker {
+        ws,
+        file,
+        problems: Vec::new(),
+    };
+    match manifest {
+        Manifest::Train(m) => checker.train("/spec", &m.spec),
+        Manifest::Sweep(m) => checker.sweep(&m.spec),
+        Manifest::Eval(m) => checker.eval(&m.spec),
+    }
+    debug_assert!(Kind::ALL.contains(&manifest.kind()));
+    checker.problems
+}
+
+/// The type of a training parameter, as far as sweeps care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    Integer,
+    Number,
+}
+
+impl ParamType {
+    fn describe(self) -> &'static str {
+        match self {
+            ParamType::Integer => "an integer",
+            ParamType::Number => "a number",
+        }
+    }
+}
+
+fn param_text(v: &ParamValue) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Training parameters a sweep may search or override, with their types,
+/// read from the generated schema of [`TrainingConfig`] so the two never
+/// drift apart.
+pub fn training_params() -> &'static BTreeMap<String, ParamType> {
+    static PARAMS: OnceLock<BTreeMap<String, ParamType>> = OnceLock::new();
+    PARAMS.get_or_init(|| {
+        let schema = crate::schema::generate::<TrainingConfig>();
+        let mut out = BTreeMap::new();
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (name, prop) in props {
+                let types: Vec<&str> = match prop.get("type") {
+                    Some(Value::String(t)) => vec![t.as_str()],
+                    Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                if types.contains(&"integer") {
+                    out.insert(name.clone(), ParamType::Integer);
+                } else if types.contains(&"number") {
+                    out.insert(name.clone(), ParamType::Number);
+                }
+            }
+        }
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn training_params_come_from_the_schema() {
+        let p = training_params();
+        assert_eq!(p.get("learning_rate"), Some(&ParamType::Number));
+        assert_eq!(p.get("per_device_batch_size"), Some(&ParamType::Integer));
+        assert_eq!(p.get("max_steps"), Some(&ParamType::Integer));
+        assert_eq!(p.get("eval_interval"), Some(&ParamType::Integer));
+    }
+}

@@ -1,0 +1,158 @@
+//! The `Sweep` kind: many Train trials over a search space.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::train::TrainSpec;
+
+/// What a Sweep job does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// The Train job every trial starts from: a path to a Train manifest
+    /// (relative to this file) or an inline Train spec.
+    pub base: BaseSpec,
+    /// Training parameters to search, each with a distribution.
+    #[schemars(length(min = 1))]
+    pub search_space: BTreeMap<String, Distribution>,
+    /// Training parameters fixed for every trial, e.g. `max_steps: 50`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, ParamValue>,
+    /// Trials to run (for a pure grid: ignored, the grid size decides).
+    #[schemars(range(min = 1, max = 100_000))]
+    pub num_samples: u32,
+    /// Metric the sweep optimizes.
+    #[serde(default)]
+    pub metric: SweepMetric,
+    /// Whether a larger metric is better.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Early stopping of unpromising trials.
+    #[serde(default)]
+    pub scheduler: Scheduler,
+    /// Trials running at once.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 1024))]
+    pub max_concurrent_trials: u32,
+    /// Where trials run.
+    #[serde(default)]
+    pub executor: Executor,
+    /// Seed of the trial sampler: trial k's parameters depend only on (seed, k).
+    #[serde(default)]
+    pub seed: u64,
+    /// Where to write the best trial's config and parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promote: Option<Promote>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The base of a sweep: a Train manifest path or an inline Train spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum BaseSpec {
+    /// Path to a Train manifest, relative to the Sweep manifest.
+    Path(PathBuf),
+    /// An inline Train spec.
+    Inline(Box<TrainSpec>),
+}
+
+/// A search distribution for one parameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum Distribution {
+    /// Uniform real in `[low, high]`.
+    Uniform([f64; 2]),
+    /// Log-uniform real in `[low, high]`, both positive.
+    Loguniform([f64; 2]),
+    /// Uniform integer in `[low, high]` (both inclusive).
+    Randint([i64; 2]),
+    /// One of the listed values, sampled uniformly.
+    Choice(#[schemars(length(min = 1))] Vec<ParamValue>),
+    /// Every listed value (a grid dimension).
+    Grid(#[schemars(length(min = 1))] Vec<ParamValue>),
+}
+
+/// A scalar parameter value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+}
+
+/// Metrics a sweep can optimize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepMetric {
+    /// The eval set's primary score (needs the base's `eval` section).
+    #[default]
+    PrimaryScore,
+    /// Loss on the validation split.
+    ValLoss,
+}
+
+/// Whether larger or smaller metric values are better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Max,
+    Min,
+}
+
+/// Trial scheduler.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheduler {
+    /// Every trial runs to `max_steps`.
+    #[default]
+    None,
+    /// Asynchronous successive halving.
+    Asha(AshaConfig),
+}
+
+/// ASHA early-stopping settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AshaConfig {
+    /// Steps every trial runs before it can be stopped.
+    #[schemars(range(min = 1))]
+    pub grace_period: u32,
+    /// Keep the best 1/reduction_factor of trials at each rung.
+    #[serde(default = "three")]
+    #[schemars(range(min = 2))]
+    pub reduction_factor: u32,
+}
+
+fn three() -> u32 {
+    3
+}
+
+/// Where trials run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Executor {
+    /// Processes on this machine.
+    #[default]
+    Local,
+    /// Jobs on a Slurm cluster (reserved: not runnable in this version).
+    Slurm,
+}
+
+/// Where the best trial is promoted to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Promote {
+    /// Train manifest written with the best parameters.
+    pub config: PathBuf,
+    /// JSON file with the best parameters and their score.
+    pub params: PathBuf,
+}

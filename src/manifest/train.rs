@@ -1,0 +1,197 @@
+//! The `Train` kind: train a built-in GPT on a generated data set, then
+//! evaluate it.
+
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{Decoding, Output};
+use crate::scoring::normalize::{AnswerExtraction, Equivalence};
+
+/// What a Train job does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSpec {
+    pub model: ModelConfig,
+    pub dataset: DatasetConfig,
+    pub training: TrainingConfig,
+    /// `auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`.
+    #[serde(default = "default_device")]
+    #[schemars(regex(pattern = r"^(auto|cpu|cuda(:[0-9]+)?)$"))]
+    pub device: String,
+    /// Evaluate the trained model on an eval set (at the end, and every
+    /// `training.eval_interval` steps when set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval: Option<TrainEval>,
+    #[serde(default)]
+    pub output: Output,
+}
+
+fn default_device() -> String {
+    "auto".to_string()
+}
+
+/// Built-in GPT sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelPreset {
+    /// 2 layers × 128 wide, 4 heads, context 128 (~0.4M parameters): CPU smoke tests.
+    GptNano,
+    /// 4 layers × 256 wide, 4 heads, context 256 (~3M parameters): CPU quickstart.
+    GptMicro,
+    /// 6 layers × 384 wide, 6 heads, context 256 (~10M parameters).
+    Gpt10m,
+    /// 12 layers × 768 wide, 12 heads, context 1024 (~100M parameters): GPU.
+    Gpt100m,
+}
+
+/// The model architecture: a preset, optionally with its sizes overridden.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub preset: ModelPreset,
+    /// Override the preset's number of transformer blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 96))]
+    pub n_layer: Option<u32>,
+    /// Override the preset's number of attention heads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 128))]
+    pub n_head: Option<u32>,
+    /// Override the preset's embedding width (a multiple of `n_head`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 8, max = 16384))]
+    pub n_embd: Option<u32>,
+    /// Override the preset's context length in tokens (bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 16, max = 8192))]
+    pub context_length: Option<u32>,
+    /// Dropout probability.
+    #[serde(default)]
+    #[schemars(range(min = 0.0, max = 0.9))]
+    pub dropout: f64,
+}
+
+/// Built-in data sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetName {
+    /// Generated multi-step arithmetic word problems with step-by-step traces.
+    DevReasoningV2,
+}
+
+/// The training data: a seeded generator and its split sizes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    pub name: DatasetName,
+    /// Generator seed; the same seed gives the same examples.
+    #[serde(default)]
+    pub seed: u64,
+    /// Training examples to generate.
+    #[serde(default = "default_train_examples")]
+    #[schemars(range(min = 1, max = 10_000_000))]
+    pub train_examples: u32,
+    /// Validation examples to generate (disjoint from training).
+    #[serde(default = "default_val_examples")]
+    #[schemars(range(min = 1, max = 1_000_000))]
+    pub val_examples: u32,
+    /// Relative weights of easy (2-step), medium (3-step) and hard (4-step) problems.
+    #[serde(default)]
+    pub difficulty: DifficultyMix,
+}
+
+fn default_train_examples() -> u32 {
+    20_000
+}
+
+fn default_val_examples() -> u32 {
+    500
+}
+
+/// Relative weights of problem difficulties; at least one must be positive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DifficultyMix {
+    #[schemars(range(min = 0.0))]
+    pub easy: f64,
+    #[schemars(range(min = 0.0))]
+    pub medium: f64,
+    #[schemars(range(min = 0.0))]
+    pub hard: f64,
+}
+
+impl Default for DifficultyMix {
+    fn default() -> Self {
+        DifficultyMix {
+            easy: 0.5,
+            medium: 0.3,
+            hard: 0.2,
+        }
+    }
+}
+
+/// Optimizer and schedule. These names are also the keys a Sweep may
+/// search over or override.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// Peak learning rate of AdamW (after warmup, before cosine decay).
+    #[schemars(extend("exclusiveMinimum" = 0.0), range(max = 10.0))]
+    pub learning_rate: f64,
+    /// Sequences per optimizer step on one device.
+    #[schemars(range(min = 1, max = 65536))]
+    pub per_device_batch_size: u32,
+    /// AdamW weight decay (not applied to norms and biases).
+    #[serde(default)]
+    #[schemars(range(min = 0.0, max = 10.0))]
+    pub weight_decay: f64,
+    /// Steps of linear learning-rate warmup.
+    #[serde(default)]
+    pub warmup_steps: u32,
+    /// Optimizer steps to train for.
+    #[schemars(range(min = 1))]
+    pub max_steps: u32,
+    /// Seed for weights initialisation, batch order and dropout.
+    #[serde(default)]
+    pub seed: u64,
+    /// Clip the global gradient norm to this value.
+    #[serde(default = "default_grad_clip")]
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    pub grad_clip: f64,
+    /// Evaluate on the eval set every N steps (and always at the end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub eval_interval: Option<u32>,
+    /// Write a checkpoint every N steps (and always at the end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub checkpoint_interval: Option<u32>,
+    /// Log loss, learning rate and throughput every N steps.
+    #[serde(default = "default_log_interval")]
+    #[schemars(range(min = 1))]
+    pub log_interval: u32,
+}
+
+fn default_grad_clip() -> f64 {
+    1.0
+}
+
+fn default_log_interval() -> u32 {
+    10
+}
+
+/// Evaluation of the trained model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainEval {
+    /// Eval set (JSONL), relative to this manifest's folder.
+    pub evalset: PathBuf,
+    #[serde(default)]
+    pub decoding: Decoding,
+    #[serde(default)]
+    pub answer_extraction: AnswerExtraction,
+    #[serde(default)]
+    pub equivalence: Equivalence,
+}

@@ -1,0 +1,3 @@
+//! The built-in GPT model.
+
+pub mod dims;

@@ -1,0 +1,322 @@
+//! `tunix-rt eval`, `tunix-rt run` (Eval manifests) and `tunix-rt compare`.
+
+use serde_json::Value;
+
+use crate::support::Workspace;
+
+/// Predictions for every eval_v2 item: correct for every item whose index
+/// is not a multiple of `wrong_every`.
+fn predictions(ws: &Workspace, wrong_every: usize) -> String {
+    let text = std::fs::read_to_string(ws.path().join("evalsets/eval_v2.jsonl")).expect("read");
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let item: Value = serde_json::from_str(line).expect("json");
+        let answer = if i % wrong_every == 0 {
+            "-12345".to_string()
+        } else {
+            item["expected_answer"]
+                .as_str()
+                .expect("answer")
+                .to_string()
+        };
+        let row = serde_json::json!({"id": item["id"], "output": format!("Some steps. Answer: {answer}")});
+        out.push_str(&row.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+fn read_json(ws: &Workspace, rel: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(ws.path().join(rel)).expect("read")).expect("json")
+}
+
+#[test]
+fn eval_writes_a_complete_run_folder() {
+    let ws = Workspace::new();
+    ws.file("preds/model-x.jsonl", predictions(&ws, 4));
+    let run = ws.run(&[
+        "eval",
+        "--evalset",
+        "evalsets/eval_v2.jsonl",
+        "--predictions",
+        "preds/model-x.jsonl",
+    ]);
+    run.code(0)
+        .stdout_has("run          submission_runs/eval-model-x")
+        .stdout_has("primary      0.7500");
+    let dir = ws.path().join("submission_runs/eval-model-x");
+    for f in [
+        "run_manifest.json",
+        "eval_summary.json",
+        "eval_items.jsonl",
+        "run.log",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let summary = read_json(&ws, "submission_runs/eval-model-x/eval_summary.json");
+    assert_eq!(summary["primary_score"], 0.75);
+    assert_eq!(summary["n_items"], 120);
+    assert_eq!(summary["n_scored"], 120);
+    assert_eq!(summary["schema_version"], 1);
+    assert_eq!(summary["scorecard"]["ci95"]["method"], "wilson");
+    let manifest = read_json(&ws, "submission_runs/eval-model-x/run_manifest.json");
+    assert_eq!(manifest["kind"], "Eval");
+    assert_eq!(manifest["model_id"], "external:model-x");
+    assert_eq!(manifest["evalset"]["blake3"], summary["evalset"]["blake3"]);
+    let artifacts: Vec<&str> = manifest["artifacts"]
+        .as_array()
+        .expect("artifacts")
+        .iter()
+        .map(|a| a["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(
+        artifacts,
+        vec!["eval_items.jsonl", "eval_summary.json", "run.log"]
+    );
+    let items = std::fs::read_to_string(dir.join("eval_items.jsonl")).expect("read");
+    let first: Value = serde_json::from_str(items.lines().next().expect("line")).expect("json");
+    for key in [
+        "id",
+        "category",
+        "expected",
+        "output",
+        "extracted",
+        "answer_correctness",
+        "trace_consistency",
+    ] {
+        assert!(first.get(key).is_some(), "{key} missing in {first}");
+    }
+    // A second evaluation never overwrites the first.
+    ws.run(&[
+        "eval",
+        "--evalset",
+        "evalsets/eval_v2.jsonl",
+        "--predictions",
+        "preds/model-x.jsonl",
+    ])
+    .code(0)
+    .stdout_has("submission_runs/eval-model-x-2");
+}
+
+#[test]
+fn identical_inputs_give_byte_identical_results() {
+    let ws = Workspace::new();
+    ws.file("preds/p.jsonl", predictions(&ws, 3));
+    for out in ["runs/a", "runs/b"] {
+        ws.run(&[
+            "eval",
+            "--evalset",
+            "evalsets/eval_v2.jsonl",
+            "--predictions",
+            "preds/p.jsonl",
+            "--out",
+            out,
+        ])
+        .code(0);
+    }
+    for f in ["eval_summary.json", "eval_items.jsonl"] {
+        let a = std::fs::read(ws.path().join("runs/a").join(f)).expect("a");
+        let b = std::fs::read(ws.path().join("runs/b").join(f)).expect("b");
+        assert!(a == b, "{f} differs between identical evaluations");
+    }
+}
+
+#[test]
+fn missing_items_are_skipped_and_empty_outputs_score_zero() {
+    let ws = Workspace::new();
+    let all = predictions(&ws, 1000);
+    let mut lines: Vec<String> = all.lines().map(String::from).collect();
+    lines.truncate(100);
+    lines[1] = r#"{"id": "core-002", "output": ""}"#.to_string();
+    ws.file("preds/p.jsonl", lines.join("\n") + "\n");
+    ws.run(&[
+        "eval",
+        "--evalset",
+        "evalsets/eval_v2.jsonl",
+        "--predictions",
+        "preds/p.jsonl",
+        "--out",
+        "runs/p",
+    ])
+    .code(0)
+    .stdout_has("100 scored, 20 skipped, 120 total");
+    let summary = read_json(&ws, "runs/p/eval_summary.json");
+    assert_eq!(summary["n_skipped"], 20);
+    assert_eq!(summary["missing_items"].as_array().expect("list").len(), 20);
+    assert_eq!(summary["empty_outputs"], serde_json::json!(["core-002"]));
+}
+
+fn bad_predictions(contents: &[u8], expected: &[&str]) {
+    let ws = Workspace::new();
+    ws.file("preds/p.jsonl", contents);
+    let run = ws.run_read_only(&[
+        "eval",
+        "--evalset",
+        "evalsets/eval_v2.jsonl",
+        "--predictions",
+        "preds/p.jsonl",
+    ]);
+    run.code(2).stderr_has("nothing was written");
+    for text in expected {
+        run.stderr_has(text);
+    }
+}
+
+#[test]
+fn malformed_lines_are_refused_with_line_numbers() {
+    bad_predictions(
+        b"{\"id\": \"core-001\", \"output\": \"Answer: 29\"}\n{\"id\": \"core-002\" \"output\": \"x\"}\n",
+        &["preds/p.jsonl:2:", "malformed line"],
+    );
+}
+
+#[test]
+fn unknown_ids_are_refused() {
+    bad_predictions(
+        b"{\"id\": \"core-999\", \"output\": \"1\"}\n",
+        &["preds/p.jsonl:1:1: error: unknown id `core-999`"],
+    );
+}
+
+#[test]
+fn duplicate_ids_are_refused() {
+    bad_predictions(
+        b"{\"id\": \"core-001\", \"output\": \"1\"}\n{\"id\": \"core-001\", \"output\": \"2\"}\n",
+        &["preds/p.jsonl:2:1: error: duplicate id `core-001` (first on line 1)"],
+    );
+}
+
+#[test]
+fn invalid_utf8_is_refused() {
+    bad_predictions(
+        b"{\"id\": \"core-001\", \"output\": \"\xff\"}\n",
+        &["preds/p.jsonl:1:31: error: line is not valid UTF-8"],
+    );
+}
+
+#[test]
+fn huge_outputs_are_refused() {
+    let big = format!(
+        "{{\"id\": \"core-001\", \"output\": \"{}\"}}\n",
+        "9".repeat(2 << 20)
+    );
+    bad_predictions(big.as_bytes(), &["outputs are limited to 1048576"]);
+}
+
+#[test]
+fn existing_out_folder_is_never_overwritten() {
+    let ws = Workspace::new();
+    ws.file("preds/p.jsonl", predictions(&ws, 3));
+    ws.file("runs/a/keep.txt", "precious");
+    ws.run_read_only(&[
+        "eval",
+        "--evalset",
+        "evalsets/eval_v2.jsonl",
+        "--predictions",
+        "preds/p.jsonl",
+        "--out",
+        "runs/a",
+    ])
+    .code(2)
+    .stderr_has("already exists");
+}
+
+#[test]
+fn eval_manifest_runs_through_run() {
+    let ws = Workspace::new();
+    ws.file("manifests/preds.jsonl", predictions(&ws, 5));
+    ws.file(
+        "manifests/e.yaml",
+        "apiVersion: tunix-rt/v1\nkind: Eval\nmetadata: { name: ext, labels: { model: x } }\nspec:\n  evalset: ../evalsets/eval_v2.jsonl\n  model: { predictions: preds.jsonl }\n",
+    );
+    ws.run(&["run", "manifests/e.yaml"])
+        .code(0)
+        .stdout_has("run          submission_runs/ext");
+    let manifest = read_json(&ws, "submission_runs/ext/run_manifest.json");
+    assert_eq!(manifest["labels"]["model"], "x");
+    assert_eq!(manifest["config"]["kind"], "Eval");
+    assert_eq!(
+        read_json(&ws, "submission_runs/ext/eval_summary.json")["primary_score"],
+        0.8
+    );
+}
+
+#[test]
+fn invalid_manifest_runs_nothing() {
+    let ws = Workspace::new();
+    ws.file("manifests/e.yaml", "apiVersion: tunix-rt/v1\nkind: Eval\nmetadata: { name: ext }\nspec:\n  evalset: ../evalsets/eval_v2.jsonl\n  modle: {}\n");
+    ws.run_read_only(&["run", "manifests/e.yaml"])
+        .code(2)
+        .stderr_has("manifests/e.yaml:6:3: error: unknown key `modle`");
+}
+
+#[test]
+fn compare_gives_a_paired_verdict() {
+    let ws = Workspace::new();
+    ws.file("preds/weak.jsonl", predictions(&ws, 2));
+    ws.file("preds/strong.jsonl", predictions(&ws, 40));
+    for (p, out) in [
+        ("preds/weak.jsonl", "runs/weak"),
+        ("preds/strong.jsonl", "runs/strong"),
+    ] {
+        ws.run(&[
+            "eval",
+            "--evalset",
+            "evalsets/eval_v2.jsonl",
+            "--predictions",
+            p,
+            "--out",
+            out,
+        ])
+        .code(0);
+    }
+    let run = ws.run_read_only(&["compare", "runs/weak", "runs/strong", "--format", "json"]);
+    run.code(0);
+    let v = run.json();
+    assert_eq!(v["comparison"]["verdict"], "improved");
+    assert_eq!(v["comparison"]["test"], "mcnemar_exact");
+    assert_eq!(v["comparison"]["n_pairs"], 120);
+    ws.run_read_only(&["compare", "runs/strong", "runs/weak"])
+        .code(0)
+        .stdout_has("verdict      regressed");
+    ws.run_read_only(&["compare", "runs/weak", "runs/weak"])
+        .code(0)
+        .stdout_has("verdict      no_evidence");
+}
+
+#[test]
+fn compare_refuses_different_evalsets() {
+    let ws = Workspace::new();
+    let preds = predictions(&ws, 3);
+    ws.file("preds/p.jsonl", &preds);
+    let evalset = std::fs::read_to_string(ws.path().join("evalsets/eval_v2.jsonl")).expect("read");
+    ws.file(
+        "evalsets/other.jsonl",
+        evalset.replace("Mia has", "Mia owns"),
+    );
+    ws.run(&[
+        "eval",
+        "--evalset",
+        "evalsets/eval_v2.jsonl",
+        "--predictions",
+        "preds/p.jsonl",
+        "--out",
+        "runs/a",
+    ])
+    .code(0);
+    ws.run(&[
+        "eval",
+        "--evalset",
+        "evalsets/other.jsonl",
+        "--predictions",
+        "preds/p.jsonl",
+        "--out",
+        "runs/b",
+    ])
+    .code(0);
+    ws.run_read_only(&["compare", "runs/a", "runs/b"])
+        .code(2)
+        .stderr_has("different eval sets");
+    ws.run_read_only(&["compare", "runs/a", "runs/b", "--allow-different-evalsets"])
+        .code(0);
+}

@@ -1,0 +1,124 @@
+//! A throwaway workspace and a fluent way to run the binary in it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root (where Cargo.toml is).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary workspace with a `manifests/` folder and a copy of the
+/// repository's eval set.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("manifests")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("evalsets")).expect("mkdir");
+        std::fs::copy(
+            repo().join("evalsets/eval_v2.jsonl"),
+            dir.path().join("evalsets/eval_v2.jsonl"),
+        )
+        .expect("copy eval set");
+        Workspace { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Write a file (creating folders).
+    pub fn file(&self, rel: &str, contents: impl AsRef<[u8]>) -> &Self {
+        let p = self.dir.path().join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(p, contents).expect("write");
+        self
+    }
+
+    /// Every file under the workspace with its contents: compare before and
+    /// after a command to prove nothing was written.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        walkdir::WalkDir::new(self.path())
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let rel = e
+                    .path()
+                    .strip_prefix(self.path())
+                    .expect("inside")
+                    .to_path_buf();
+                (rel, std::fs::read(e.path()).expect("read"))
+            })
+            .collect()
+    }
+
+    /// Run `tunix-rt ARGS` with the workspace as current folder.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = Command::cargo_bin("tunix-rt")
+            .expect("binary")
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("TUNIX_WORKSPACE")
+            .output()
+            .expect("run");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Run and check that nothing in the workspace changed.
+    pub fn run_read_only(&self, args: &[&str]) -> Run {
+        let before = self.snapshot();
+        let run = self.run(args);
+        assert_eq!(before, self.snapshot(), "the command wrote files: {run:?}");
+        run
+    }
+}
+
+/// What a run printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn code(&self, expected: i32) -> &Self {
+        assert_eq!(self.code, expected, "exit code; {self:?}");
+        self
+    }
+
+    pub fn stderr_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    pub fn stdout_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).expect("stdout is JSON")
+    }
+}
