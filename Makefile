@@ -14,7 +14,7 @@ export LIBTORCH_USE_PYTORCH := 1
 
 TUNIX := $(CARGO) run --quiet --locked --
 
-.PHONY: setup build quickstart test fmt lint unit schema-check schemas
+.PHONY: setup build quickstart test fmt lint unit schema-check schemas bench
 
 setup:
 	@scripts/setup-venv.sh "$(VENV)" "$(TORCH_VERSION)"
@@ -39,6 +39,10 @@ unit: setup
 
 schema-check: setup
 	$(TUNIX) schema export --check
+
+# Benchmarks (release profile; prints ratios against the Python references).
+bench: setup
+	$(CARGO) bench --locked --bench scoring
 
 # Regenerate schemas/ after changing a manifest or file-format type.
 schemas: setup

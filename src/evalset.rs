@@ -422,6 +422,13 @@ mod tests {
         assert!(errs[2].starts_with("e.jsonl:3:") && errs[2].contains("invalid JSON"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = parse("e.jsonl", &bytes);
+        }
+    }
+
     #[test]
     fn empty_file_is_refused() {
         assert!(errors(b"")[0].contains("no items"));

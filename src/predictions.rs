@@ -238,6 +238,13 @@ mod tests {
         assert!(errs[0].contains("outputs are limited to"), "{errs:?}");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = parse("p.jsonl", &bytes, &items());
+        }
+    }
+
     #[test]
     fn unknown_fields_are_refused() {
         let errs = errors(b"{\"id\": \"a\", \"output\": \"1\", \"score\": 3}\n");

@@ -30,6 +30,22 @@ pub fn all() -> Vec<(String, String)> {
         "eval_item.schema.json".to_string(),
         generate::<crate::evalset::EvalItem>(),
     ));
+    out.push((
+        "prediction.schema.json".to_string(),
+        generate::<crate::predictions::Prediction>(),
+    ));
+    out.push((
+        "run_manifest.schema.json".to_string(),
+        generate::<crate::runfolder::RunManifest>(),
+    ));
+    out.push((
+        "eval_summary.schema.json".to_string(),
+        generate::<crate::runfolder::EvalSummary>(),
+    ));
+    out.push((
+        "eval_item_record.schema.json".to_string(),
+        generate::<crate::runfolder::EvalItemRecord>(),
+    ));
     out.into_iter()
         .map(|(name, value)| {
             let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();

@@ -458,6 +458,18 @@ mod tests {
         assert!(d.message.contains("more than one YAML document"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = parse_yaml("f.yaml", &bytes);
+        }
+
+        #[test]
+        fn arbitrary_yaml_like_text_never_panics(text in "[a-z:{}\\[\\], \n&*!|>#'\"-]{0,200}") {
+            let _ = parse_yaml("f.yaml", text.as_bytes());
+        }
+    }
+
     #[test]
     fn small_aliases_are_fine() {
         let doc = parse("base: &b {x: 1}\nother: *b\n").expect("valid");
