@@ -22,6 +22,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR", env = "TUNIX_WORKSPACE")]
     pub workspace: Option<PathBuf>,
 
+    /// The DuckDB index (default: tunix.duckdb at the workspace root).
+    #[arg(long, global = true, value_name = "PATH", env = "TUNIX_DB")]
+    pub db: Option<PathBuf>,
+
     /// More log output (repeat for more); logs go to stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -43,10 +47,12 @@ pub enum Command {
     /// eval set and write a run folder.
     #[command(after_help = EXIT_CODES)]
     Eval(EvalArgs),
-    /// Is run B better than run A? Paired comparison of two run folders
-    /// scored on the same eval set.
-    #[command(after_help = EXIT_CODES)]
-    Compare(CompareArgs),
+    /// Work with the DuckDB index over the run folders.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Render leaderboard and compare reports (HTML, Markdown, JSON).
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Work with eval sets (versioned JSONL files).
     #[command(subcommand)]
     Evalset(EvalsetCommand),
@@ -109,14 +115,136 @@ pub struct EvalArgs {
     pub format: Format,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Add new and changed run folders to the index (idempotent).
+    #[command(after_help = EXIT_CODES)]
+    Ingest(DbIngestArgs),
+    /// Recreate the index from the run folders.
+    #[command(after_help = EXIT_CODES)]
+    Rebuild(DbIngestArgs),
+    /// Run a read-only SQL query against the index.
+    #[command(after_help = EXIT_CODES)]
+    Query(DbQueryArgs),
+    /// Export every table of the index.
+    #[command(after_help = EXIT_CODES)]
+    Export(DbExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbIngestArgs {
+    /// Folder of run folders (default: submission_runs/ in the workspace).
+    #[arg(long, value_name = "DIR")]
+    pub runs: Option<PathBuf>,
+    /// Wait for another writer instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Output format of `db query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum QueryFormat {
+    /// An aligned text table.
+    #[default]
+    Table,
+    /// A JSON array of objects.
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct DbQueryArgs {
+    /// The SQL query (read-only).
+    #[arg(value_name = "SQL")]
+    pub sql: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: QueryFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DbExportArgs {
+    /// Folder to write <table>.parquet files into.
+    #[arg(long, value_name = "DIR")]
+    pub parquet: PathBuf,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ReportFormatArg {
+    /// One self-contained HTML file.
+    Html,
+    /// GitHub-flavoured Markdown (fits a pull-request comment).
+    #[default]
+    Md,
+    /// Stable JSON for machines.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Runs ranked by primary score, with statistical ties shown.
+    #[command(after_help = EXIT_CODES)]
+    Leaderboard(LeaderboardArgs),
+    /// Is run B better than run A? Paired comparison of two runs.
+    #[command(after_help = EXIT_CODES)]
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportOutput {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormatArg,
+    /// Write to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Templates folder overriding the built-in templates/.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LeaderboardArgs {
+    #[command(flatten)]
+    pub out: ReportOutput,
+    /// Only runs on this data set.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Only runs of this model id.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Only runs with this name or config-hash prefix.
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Only runs created at or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only runs created at or before this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only runs with this label (KEY=VALUE; repeat for several).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Only trials of this sweep.
+    #[arg(long)]
+    pub sweep: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// Run folder of the baseline (A).
+    /// Baseline run (A): a run id or a unique prefix of one.
     #[arg(value_name = "RUN_A")]
-    pub run_a: PathBuf,
-    /// Run folder of the candidate (B).
+    pub run_a: String,
+    /// Candidate run (B): a run id or a unique prefix of one.
     #[arg(value_name = "RUN_B")]
-    pub run_b: PathBuf,
+    pub run_b: String,
+    #[command(flatten)]
+    pub out: ReportOutput,
     /// Significance level of the paired test.
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
@@ -126,9 +254,6 @@ pub struct CompareArgs {
     /// Compare runs scored on different eval-set versions anyway.
     #[arg(long)]
     pub allow_different_evalsets: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,12 +12,16 @@ pub mod fsutil;
 pub mod manifest;
 pub mod model;
 pub mod predictions;
+pub mod report;
+pub mod report_input;
 pub mod runfolder;
 pub mod runner;
 pub mod schema;
 pub mod schema_check;
 pub mod scoring;
+pub mod store;
 pub mod suggest;
+pub mod synthetic;
 pub mod workspace;
 
 pub use error::{Error, ErrorKind, Result};

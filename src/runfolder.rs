@@ -21,6 +21,7 @@ pub const RUN_MANIFEST: &str = "run_manifest.json";
 pub const EVAL_SUMMARY: &str = "eval_summary.json";
 pub const EVAL_ITEMS: &str = "eval_items.jsonl";
 pub const RUN_LOG: &str = "run.log";
+pub const METRICS: &str = "metrics.jsonl";
 
 /// Where a run came from and what it produced. The only run-folder file with
 /// timestamps.
@@ -136,6 +137,42 @@ pub struct EvalItemRecord {
     pub answer_correctness: Option<f64>,
     /// Trace items: fraction of required intermediate values found.
     pub trace_consistency: Option<f64>,
+}
+
+/// One line of `metrics.jsonl` (training progress). Unknown fields are
+/// ignored so newer writers stay readable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MetricRecord {
+    pub step: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_score: Option<f64>,
+}
+
+/// blake3 of a JSON value with object keys sorted: equal configs hash
+/// equal whatever order their keys were written in.
+pub fn config_hash(value: &serde_json::Value) -> String {
+    fn canonical(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) => {
+                let sorted: BTreeMap<&String, serde_json::Value> =
+                    map.iter().map(|(k, v)| (k, canonical(v))).collect();
+                serde_json::Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(canonical).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    blake3_hex(canonical(value).to_string().as_bytes())
 }
 
 /// A run folder being written under a temporary name.
@@ -322,6 +359,14 @@ mod tests {
             b"1"
         );
         assert_eq!(std::fs::read(path.join("a.txt")).expect("read"), b"2");
+    }
+
+    #[test]
+    fn config_hash_ignores_key_order() {
+        let a = serde_json::json!({"a": 1, "b": {"c": 2, "d": [1, {"e": 3, "f": 4}]}});
+        let b = serde_json::json!({"b": {"d": [1, {"f": 4, "e": 3}], "c": 2}, "a": 1});
+        assert_eq!(config_hash(&a), config_hash(&b));
+        assert_ne!(config_hash(&a), config_hash(&serde_json::json!({"a": 2})));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::evaluate::EvalSettings;
 use crate::runner::PredictionsEval;
 use crate::workspace::Workspace;
 
-pub fn run(ws: &Workspace, args: &EvalArgs) -> Result<()> {
+pub fn run(ws: &Workspace, db: &std::path::Path, args: &EvalArgs) -> Result<()> {
     let stem = args
         .predictions
         .file_stem()
@@ -32,5 +32,6 @@ pub fn run(ws: &Workspace, args: &EvalArgs) -> Result<()> {
         command: std::env::args().collect(),
     };
     let outcome = crate::runner::eval_predictions(ws, &job)?;
+    super::db::record_run(ws, db, &outcome.run_dir)?;
     super::run::report(ws, &outcome, args.format)
 }

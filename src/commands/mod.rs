@@ -1,10 +1,11 @@
 //! One function per subcommand: call the library, print the result, return
 //! an error whose kind decides the exit code.
 
-mod compare;
+mod db;
 mod doctor;
 mod eval;
 mod evalset;
+mod report;
 mod run;
 mod schema;
 mod validate;
@@ -13,18 +14,27 @@ use std::io::Write;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, EvalsetCommand, SchemaCommand};
+use crate::cli::{Cli, Command, DbCommand, EvalsetCommand, ReportCommand, SchemaCommand};
 use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let ws = Workspace::discover(cli.workspace.as_deref())?;
+    let db = cli
+        .db
+        .clone()
+        .unwrap_or_else(|| ws.root().join(crate::store::DEFAULT_DB));
     match cli.command {
         Command::Validate(args) => validate::run(&ws, &args),
-        Command::Run(args) => run::run(&ws, &args),
-        Command::Eval(args) => eval::run(&ws, &args),
-        Command::Compare(args) => compare::run(&ws, &args),
+        Command::Run(args) => run::run(&ws, &db, &args),
+        Command::Eval(args) => eval::run(&ws, &db, &args),
+        Command::Db(DbCommand::Ingest(args)) => db::ingest_cmd(&ws, &db, &args, false),
+        Command::Db(DbCommand::Rebuild(args)) => db::ingest_cmd(&ws, &db, &args, true),
+        Command::Db(DbCommand::Query(args)) => db::query_cmd(&db, &args),
+        Command::Db(DbCommand::Export(args)) => db::export_cmd(&ws, &db, &args),
+        Command::Report(ReportCommand::Leaderboard(args)) => report::leaderboard(&ws, &db, &args),
+        Command::Report(ReportCommand::Compare(args)) => report::compare(&ws, &db, &args),
         Command::Evalset(EvalsetCommand::Validate(args)) => evalset::validate(&ws, &args),
         Command::Schema(SchemaCommand::Export(args)) => schema::export(&ws, &args),
         Command::Doctor(args) => doctor::run(&ws, &args),

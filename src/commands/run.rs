@@ -3,11 +3,12 @@ use crate::error::{Error, Result};
 use crate::runner::EvalOutcome;
 use crate::workspace::Workspace;
 
-pub fn run(ws: &Workspace, args: &RunArgs) -> Result<()> {
+pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
     let shown = ws.display_path(&args.manifest).display().to_string();
     let loaded = crate::manifest::load(ws, &args.manifest, &shown)
         .map_err(|d| Error::invalid_file(&shown, d))?;
     let outcome = crate::runner::run_manifest(ws, &loaded, std::env::args().collect())?;
+    super::db::record_run(ws, db, &outcome.run_dir)?;
     report(ws, &outcome, args.format)
 }
 

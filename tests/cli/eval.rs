@@ -270,53 +270,14 @@ fn compare_gives_a_paired_verdict() {
         ])
         .code(0);
     }
-    let run = ws.run_read_only(&["compare", "runs/weak", "runs/strong", "--format", "json"]);
+    let run = ws.run_read_only(&["report", "compare", "weak", "strong", "--format", "json"]);
     run.code(0);
     let v = run.json();
-    assert_eq!(v["comparison"]["verdict"], "improved");
-    assert_eq!(v["comparison"]["test"], "mcnemar_exact");
-    assert_eq!(v["comparison"]["n_pairs"], 120);
-    ws.run_read_only(&["compare", "runs/strong", "runs/weak"])
-        .code(0)
-        .stdout_has("verdict      regressed");
-    ws.run_read_only(&["compare", "runs/weak", "runs/weak"])
-        .code(0)
-        .stdout_has("verdict      no_evidence");
-}
-
-#[test]
-fn compare_refuses_different_evalsets() {
-    let ws = Workspace::new();
-    let preds = predictions(&ws, 3);
-    ws.file("preds/p.jsonl", &preds);
-    let evalset = std::fs::read_to_string(ws.path().join("evalsets/eval_v2.jsonl")).expect("read");
-    ws.file(
-        "evalsets/other.jsonl",
-        evalset.replace("Mia has", "Mia owns"),
-    );
-    ws.run(&[
-        "eval",
-        "--evalset",
-        "evalsets/eval_v2.jsonl",
-        "--predictions",
-        "preds/p.jsonl",
-        "--out",
-        "runs/a",
-    ])
-    .code(0);
-    ws.run(&[
-        "eval",
-        "--evalset",
-        "evalsets/other.jsonl",
-        "--predictions",
-        "preds/p.jsonl",
-        "--out",
-        "runs/b",
-    ])
-    .code(0);
-    ws.run_read_only(&["compare", "runs/a", "runs/b"])
-        .code(2)
-        .stderr_has("different eval sets");
-    ws.run_read_only(&["compare", "runs/a", "runs/b", "--allow-different-evalsets"])
-        .code(0);
+    assert_eq!(v["figures"]["verdict"], "improved");
+    assert_eq!(v["figures"]["test"], "mcnemar_exact");
+    assert_eq!(v["figures"]["n_pairs"], 120);
+    let back = ws.run_read_only(&["report", "compare", "strong", "weak", "--format", "json"]);
+    assert_eq!(back.json()["figures"]["verdict"], "regressed");
+    let same = ws.run_read_only(&["report", "compare", "weak", "weak", "--format", "json"]);
+    assert_eq!(same.json()["figures"]["verdict"], "no_evidence");
 }

@@ -3,8 +3,10 @@
 
 mod support;
 
+mod db;
 mod doctor;
 mod eval;
 mod evalset;
+mod report;
 mod schema;
 mod validate;

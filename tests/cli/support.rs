@@ -3,8 +3,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
 /// The repository root (where Cargo.toml is).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -61,15 +59,19 @@ impl Workspace {
             .collect()
     }
 
-    /// Run `tunix-rt ARGS` with the workspace as current folder.
-    pub fn run(&self, args: &[&str]) -> Run {
-        let out = Command::cargo_bin("tunix-rt")
-            .expect("binary")
-            .args(args)
+    /// `tunix-rt` with the workspace as current folder, not yet run.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("tunix-rt"));
+        cmd.args(args)
             .current_dir(self.path())
             .env_remove("TUNIX_WORKSPACE")
-            .output()
-            .expect("run");
+            .env_remove("TUNIX_DB");
+        cmd
+    }
+
+    /// Run `tunix-rt ARGS` with the workspace as current folder.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().expect("run");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -84,6 +86,12 @@ impl Workspace {
         assert_eq!(before, self.snapshot(), "the command wrote files: {run:?}");
         run
     }
+}
+
+/// Write a synthetic but valid run folder `root/<run_id>` (see
+/// `tunix_rt::synthetic`).
+pub fn fake_run(root: &Path, run_id: &str, n_items: usize, skill: f64) {
+    tunix_rt::synthetic::write_run(root, run_id, n_items, skill).expect("synthetic run");
 }
 
 /// What a run printed and returned.

@@ -1,0 +1,138 @@
+//! Store and report speed, each next to the same work done in Python
+//! (duckdb + pandas + jinja2, bench/store_ref.py) in the same command:
+//! - ingest 1M eval-item rows (500 run folders × 2,000 items), rows/s;
+//! - render the HTML leaderboard over 10,000 runs;
+//! - render the HTML compare of two 10,000-item runs.
+//!
+//! Run: `cargo bench --bench store` (or `make bench`; needs python3 with
+//! duckdb, pandas and jinja2: `make bench` installs them into the venv).
+//! Scale with TUNIX_BENCH_SCALE (default 1.0).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use tunix_rt::report::{render_compare, render_leaderboard, ReportFormat, Templates};
+use tunix_rt::scoring::CompareConfig;
+use tunix_rt::store::ingest::{ingest, Scope};
+use tunix_rt::store::query::RunFilter;
+use tunix_rt::store::{Store, Wait};
+use tunix_rt::synthetic::write_run;
+
+fn python(args: &[&str]) -> serde_json::Value {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/store_ref.py");
+    let out = Command::new(&python)
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "python reference failed (needs duckdb, pandas, jinja2): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("python JSON")
+}
+
+fn runs(root: &Path, count: usize, items: usize) {
+    for i in 0..count {
+        let skill = 0.3 + 0.6 * ((i * 37) % 100) as f64 / 100.0;
+        write_run(root, &format!("run-{i:05}"), items, skill).expect("write run");
+    }
+}
+
+fn line(what: &str, unit: &str, rust: f64, py: f64) {
+    println!(
+        "  {what:<34} rust {rust:>12.0} {unit}   python {py:>12.0} {unit}   ratio {:>6.1}x",
+        rust / py
+    );
+}
+
+fn main() {
+    let scale: f64 = std::env::var("TUNIX_BENCH_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1.0);
+    let n = |x: usize| ((x as f64 * scale).round() as usize).max(2);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ws = dir.path();
+    println!("store and report bench (scale {scale}); Python: duckdb + pandas + jinja2");
+
+    // 1. Ingest.
+    let root = ws.join("ingest");
+    let (n_runs, n_items) = (n(500), 2000);
+    runs(&root, n_runs, n_items);
+    let rows = (n_runs * n_items) as f64;
+    let store = Store::open_write(&ws.join("rust.duckdb"), Wait::No).expect("open");
+    let t = Instant::now();
+    let report = ingest(&store, ws, Scope::Root(&root)).expect("ingest");
+    let rust_s = t.elapsed().as_secs_f64();
+    assert_eq!(report.item_rows as f64, rows);
+    drop(store);
+    let py = python(&[
+        "ingest",
+        &root.display().to_string(),
+        &ws.join("py.duckdb").display().to_string(),
+    ]);
+    let py_s = py["seconds"].as_f64().expect("seconds");
+    println!("  ingest {rows} rows: rust {rust_s:.2} s, python {py_s:.2} s");
+    line("ingest (rows/s)", "rows/s", rows / rust_s, rows / py_s);
+
+    // 2. Leaderboard over many runs.
+    let lb_root = ws.join("leaderboard");
+    let lb_runs = n(10_000);
+    runs(&lb_root, lb_runs, 12);
+    let lb_db = ws.join("lb.duckdb");
+    {
+        let store = Store::open_write(&lb_db, Wait::No).expect("open");
+        ingest(&store, ws, Scope::Root(&lb_root)).expect("ingest");
+    }
+    let templates = Templates::builtin().expect("templates");
+    let t = Instant::now();
+    let store = Store::open_read(&lb_db).expect("open");
+    let input = tunix_rt::report_input::leaderboard(&store, &RunFilter::default()).expect("input");
+    let html = render_leaderboard(&templates, &input, ReportFormat::Html).expect("render");
+    let rust_s = t.elapsed().as_secs_f64();
+    drop(store);
+    let py = python(&["leaderboard", &lb_db.display().to_string()]);
+    let py_s = py["seconds"].as_f64().expect("seconds");
+    println!(
+        "  leaderboard of {lb_runs} runs: rust {rust_s:.3} s ({} KiB), python {py_s:.3} s",
+        html.len() / 1024
+    );
+    line(
+        "leaderboard (renders/min)",
+        "/min",
+        60.0 / rust_s,
+        60.0 / py_s,
+    );
+
+    // 3. Compare two large runs.
+    let cmp_root = ws.join("compare");
+    let cmp_items = n(10_000);
+    write_run(&cmp_root, "run-a", cmp_items, 0.6).expect("run a");
+    write_run(&cmp_root, "run-b", cmp_items, 0.65).expect("run b");
+    let cmp_db = ws.join("cmp.duckdb");
+    {
+        let store = Store::open_write(&cmp_db, Wait::No).expect("open");
+        ingest(&store, ws, Scope::Root(&cmp_root)).expect("ingest");
+    }
+    let t = Instant::now();
+    let store = Store::open_read(&cmp_db).expect("open");
+    let input =
+        tunix_rt::report_input::compare(&store, "run-a", "run-b", &CompareConfig::default(), false)
+            .expect("input");
+    let html = render_compare(&templates, &input, ReportFormat::Html).expect("render");
+    let rust_s = t.elapsed().as_secs_f64();
+    drop(store);
+    let py = python(&["compare", &cmp_db.display().to_string(), "run-a", "run-b"]);
+    let py_s = py["seconds"].as_f64().expect("seconds");
+    println!(
+        "  compare of two {cmp_items}-item runs: rust {rust_s:.3} s ({} KiB, verdict {}), python {py_s:.3} s (verdict {})",
+        html.len() / 1024,
+        input.figures.verdict,
+        py["verdict"].as_str().unwrap_or("?")
+    );
+    line("compare (renders/min)", "/min", 60.0 / rust_s, 60.0 / py_s);
+}

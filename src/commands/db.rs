@@ -1,0 +1,251 @@
+use std::io::Write;
+use std::path::Path;
+
+use crate::cli::{DbExportArgs, DbIngestArgs, DbQueryArgs, Format, QueryFormat};
+use crate::error::{Error, Result};
+use crate::store::ingest::{ingest, IngestReport, Scope};
+use crate::store::query::{self, QueryResult};
+use crate::store::{Store, Wait};
+use crate::workspace::Workspace;
+
+pub fn ingest_cmd(ws: &Workspace, db: &Path, args: &DbIngestArgs, rebuild: bool) -> Result<()> {
+    let runs = args
+        .runs
+        .clone()
+        .unwrap_or_else(|| ws.root().join("submission_runs"));
+    let runs = std::path::absolute(&runs).unwrap_or(runs);
+    if !runs.is_dir() {
+        return Err(Error::bad_input(format!(
+            "runs folder {} does not exist",
+            runs.display()
+        )));
+    }
+    let wait = if args.wait { Wait::Yes } else { Wait::No };
+    let store = Store::open_write(db, wait)?;
+    let scope = if rebuild {
+        Scope::Rebuild(&runs)
+    } else {
+        Scope::Root(&runs)
+    };
+    let report = ingest(&store, ws.root(), scope)?;
+    if args.format == Format::Json {
+        super::print_json(&report)?;
+    } else {
+        print_report(&report, &ws.display_path(db).display().to_string());
+    }
+    if report.skipped.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::bad_input(format!(
+            "{} run folder(s) skipped; the others were ingested",
+            report.skipped.len()
+        )))
+    }
+}
+
+fn print_report(r: &IngestReport, db: &str) {
+    for id in &r.new {
+        println!("new       {id}");
+    }
+    for id in &r.updated {
+        println!("updated   {id} (its files changed)");
+    }
+    for id in &r.removed {
+        println!("removed   {id} (its folder is gone)");
+    }
+    for (dir, reason) in &r.skipped {
+        eprintln!("skipped   {dir}: {reason}");
+    }
+    println!(
+        "{db}: {} new, {} updated, {} unchanged, {} removed, {} skipped ({} item rows written)",
+        r.new.len(),
+        r.updated.len(),
+        r.unchanged,
+        r.removed.len(),
+        r.skipped.len(),
+        r.item_rows
+    );
+}
+
+/// Index a run folder a job just wrote.
+pub fn record_run(ws: &Workspace, db: &Path, run_dir: &Path) -> Result<()> {
+    let result = Store::open_write(db, Wait::Yes)
+        .and_then(|store| ingest(&store, ws.root(), Scope::Folder(run_dir)));
+    match result {
+        Ok(report) if report.skipped.is_empty() => Ok(()),
+        Ok(report) => Err(Error::runtime(format!(
+            "the run was written to {} but could not be indexed: {}",
+            run_dir.display(),
+            report.skipped.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join("; ")
+        ))),
+        Err(e) => Err(Error::runtime(format!(
+            "the run was written to {} but could not be indexed ({e}); run `tunix-rt db ingest` to retry",
+            run_dir.display()
+        ))),
+    }
+}
+
+pub fn query_cmd(db: &Path, args: &DbQueryArgs) -> Result<()> {
+    let store = Store::open_read(db)?;
+    let result = query::sql(&store, &args.sql)?;
+    let text = match args.format {
+        QueryFormat::Json => json_rows(&result),
+        QueryFormat::Csv => csv(&result),
+        QueryFormat::Table => table(&result),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::runtime("cannot write to stdout").with_source(e))
+}
+
+pub fn export_cmd(ws: &Workspace, db: &Path, args: &DbExportArgs) -> Result<()> {
+    let store = Store::open_read(db)?;
+    for path in query::export_parquet(&store, &args.parquet)? {
+        println!("wrote {}", ws.display_path(&path).display());
+    }
+    Ok(())
+}
+
+fn cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "NULL".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn table(r: &QueryResult) -> String {
+    let cells: Vec<Vec<String>> = r
+        .rows
+        .iter()
+        .map(|row| row.iter().map(cell).collect())
+        .collect();
+    let widths: Vec<usize> = (0..r.columns.len())
+        .map(|i| {
+            cells
+                .iter()
+                .map(|row| row[i].chars().count())
+                .chain(std::iter::once(r.columns[i].chars().count()))
+                .max()
+                .unwrap_or(0)
+                .min(60)
+        })
+        .collect();
+    let line = |values: &[String]| -> String {
+        values
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| {
+                let shown: String = if v.chars().count() > *w {
+                    v.chars()
+                        .take(w.saturating_sub(1))
+                        .chain(std::iter::once('…'))
+                        .collect()
+                } else {
+                    v.clone()
+                };
+                format!("{shown:<w$}")
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = line(&r.columns);
+    out.push('\n');
+    out.push_str(
+        &widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  "),
+    );
+    out.push('\n');
+    for row in &cells {
+        out.push_str(&line(row));
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "({} row{})\n",
+        cells.len(),
+        if cells.len() == 1 { "" } else { "s" }
+    ));
+    out
+}
+
+fn csv(r: &QueryResult) -> String {
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = r
+        .columns
+        .iter()
+        .map(|c| field(c))
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push('\n');
+    for row in &r.rows {
+        let values: Vec<String> = row
+            .iter()
+            .map(|v| match v {
+                serde_json::Value::Null => String::new(),
+                other => field(&cell(other)),
+            })
+            .collect();
+        out.push_str(&values.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn json_rows(r: &QueryResult) -> String {
+    let objects: Vec<serde_json::Map<String, serde_json::Value>> = r
+        .rows
+        .iter()
+        .map(|row| r.columns.iter().cloned().zip(row.iter().cloned()).collect())
+        .collect();
+    let mut text = serde_json::to_string_pretty(&objects).unwrap_or_else(|_| "[]".to_string());
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn result() -> QueryResult {
+        QueryResult {
+            columns: vec!["id".into(), "note".into()],
+            rows: vec![
+                vec![json!(1), json!("a, \"b\"")],
+                vec![json!(2), json!(null)],
+            ],
+        }
+    }
+
+    #[test]
+    fn csv_quotes_fields_that_need_it() {
+        assert_eq!(csv(&result()), "id,note\n1,\"a, \"\"b\"\"\"\n2,\n");
+    }
+
+    #[test]
+    fn table_is_aligned() {
+        assert_eq!(
+            table(&result()),
+            "id  note\n--  ------\n1   a, \"b\"\n2   NULL\n(2 rows)\n"
+        );
+    }
+
+    #[test]
+    fn json_is_an_array_of_objects() {
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&json_rows(&result())).expect("json"),
+            json!([{"id": 1, "note": "a, \"b\""}, {"id": 2, "note": null}])
+        );
+    }
+}

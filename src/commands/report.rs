@@ -1,0 +1,88 @@
+use std::path::Path;
+
+use crate::cli::{CompareArgs, LeaderboardArgs, ReportFormatArg, ReportOutput};
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use crate::report::{render_compare, render_leaderboard, ReportFormat, Templates};
+use crate::scoring::CompareConfig;
+use crate::store::query::{self, RunFilter};
+use crate::store::Store;
+use crate::workspace::Workspace;
+
+pub fn leaderboard(ws: &Workspace, db: &Path, args: &LeaderboardArgs) -> Result<()> {
+    let store = Store::open_read(db)?;
+    let mut labels = Vec::new();
+    for l in &args.label {
+        let (k, v) = l
+            .split_once('=')
+            .ok_or_else(|| Error::bad_input(format!("--label `{l}` is not KEY=VALUE")))?;
+        labels.push((k.to_string(), v.to_string()));
+    }
+    let filter = RunFilter {
+        dataset: args.dataset.clone(),
+        model: args.model.clone(),
+        config: args.config.clone(),
+        since: args.since.clone(),
+        until: args.until.clone(),
+        labels,
+        sweep: args.sweep.clone(),
+    };
+    let input = crate::report_input::leaderboard(&store, &filter)?;
+    let templates = templates(&args.out)?;
+    let text =
+        render_leaderboard(&templates, &input, format(args.out.format)).map_err(report_error)?;
+    emit(ws, &args.out, &text)
+}
+
+pub fn compare(ws: &Workspace, db: &Path, args: &CompareArgs) -> Result<()> {
+    let store = Store::open_read(db)?;
+    let id_a = query::resolve_run(&store, &args.run_a)?;
+    let id_b = query::resolve_run(&store, &args.run_b)?;
+    let config = CompareConfig {
+        alpha: args.alpha,
+        min_effect: args.min_effect,
+        ..CompareConfig::default()
+    };
+    let input =
+        crate::report_input::compare(&store, &id_a, &id_b, &config, args.allow_different_evalsets)?;
+    let templates = templates(&args.out)?;
+    let text = render_compare(&templates, &input, format(args.out.format)).map_err(report_error)?;
+    emit(ws, &args.out, &text)
+}
+
+fn format(f: ReportFormatArg) -> ReportFormat {
+    match f {
+        ReportFormatArg::Html => ReportFormat::Html,
+        ReportFormatArg::Md => ReportFormat::Md,
+        ReportFormatArg::Json => ReportFormat::Json,
+    }
+}
+
+fn templates(out: &ReportOutput) -> Result<Templates> {
+    match &out.templates {
+        Some(dir) if !dir.is_dir() => Err(Error::bad_input(format!(
+            "--templates {} is not a folder",
+            dir.display()
+        ))),
+        Some(dir) => Templates::with_overrides(dir).map_err(report_error),
+        None => Templates::builtin().map_err(report_error),
+    }
+}
+
+fn report_error(e: crate::report::ReportError) -> Error {
+    Error::bad_input(format!("cannot render the report: {e}"))
+}
+
+fn emit(ws: &Workspace, out: &ReportOutput, text: &str) -> Result<()> {
+    match &out.output {
+        Some(path) => {
+            write_atomic(path, text.as_bytes())?;
+            eprintln!("wrote {}", ws.display_path(path).display());
+            Ok(())
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Report inputs from the index: the store's rows turned into what the
+//! report renderer takes. Shared by `tunix-rt report` and the benchmarks.
+
+use crate::error::{Error, Result};
+use crate::report::{CompareInput, ComparisonFigures, ItemDiff, LeaderboardInput, RunSummary};
+use crate::runfolder::EvalItemRecord;
+use crate::scoring::{compare as paired, CompareConfig, ItemRow, PairedComparison, Verdict};
+use crate::store::query::{self, RunFilter, RunRow};
+use crate::store::Store;
+
+/// The leaderboard of the runs matching `filter`.
+pub fn leaderboard(store: &Store, filter: &RunFilter) -> Result<LeaderboardInput> {
+    let mut filters: Vec<(String, String)> = Vec::new();
+    for (key, value) in [
+        ("dataset", &filter.dataset),
+        ("model", &filter.model),
+        ("config", &filter.config),
+        ("since", &filter.since),
+        ("until", &filter.until),
+        ("sweep", &filter.sweep),
+    ] {
+        if let Some(v) = value {
+            filters.push((key.to_string(), v.clone()));
+        }
+    }
+    for (k, v) in &filter.labels {
+        filters.push(("label".to_string(), format!("{k}={v}")));
+    }
+    let mut curves = query::loss_curves(store)?;
+    let runs = query::runs(store, filter)?
+        .into_iter()
+        .map(|row| {
+            let curve = curves.remove(&row.run_id).unwrap_or_default();
+            summary(row, thin(curve, MAX_CURVE_POINTS))
+        })
+        .collect();
+    Ok(LeaderboardInput {
+        title: "tunix-rt leaderboard".to_string(),
+        filters,
+        runs,
+    })
+}
+
+/// The paired comparison of run B against run A (ids as stored).
+pub fn compare(
+    store: &Store,
+    id_a: &str,
+    id_b: &str,
+    config: &CompareConfig,
+    allow_different_evalsets: bool,
+) -> Result<CompareInput> {
+    let a = query::run(store, id_a)?;
+    let b = query::run(store, id_b)?;
+    let evalsets_differ = a.evalset_blake3 != b.evalset_blake3;
+    if evalsets_differ && !allow_different_evalsets {
+        return Err(Error::bad_input(format!(
+            "`{id_a}` and `{id_b}` were scored on different eval sets ({} vs {}); pass --allow-different-evalsets to compare their shared item ids anyway",
+            short(a.evalset_blake3.as_deref()),
+            short(b.evalset_blake3.as_deref())
+        )));
+    }
+    config
+        .validate()
+        .map_err(|e| Error::bad_input(e.to_string()))?;
+    let items_a = query::items(store, id_a)?;
+    let items_b = query::items(store, id_b)?;
+    let result = paired(&rows(&items_a), &rows(&items_b), config);
+    let by_id_b: std::collections::BTreeMap<&str, &EvalItemRecord> =
+        items_b.iter().map(|r| (r.id.as_str(), r)).collect();
+    let items = items_a
+        .iter()
+        .filter_map(|ra| {
+            by_id_b.get(ra.id.as_str()).map(|rb| ItemDiff {
+                id: ra.id.clone(),
+                category: ra.category.clone(),
+                expected: ra.expected.clone(),
+                a_extracted: ra.extracted.clone(),
+                a_correct: ra.answer_correctness,
+                b_extracted: rb.extracted.clone(),
+                b_correct: rb.answer_correctness,
+            })
+        })
+        .collect();
+    let curve_a = query::loss_curve(store, id_a)?;
+    let curve_b = query::loss_curve(store, id_b)?;
+    Ok(CompareInput {
+        a: summary(a, curve_a),
+        b: summary(b, curve_b),
+        figures: figures(&result),
+        items,
+        evalsets_differ,
+    })
+}
+
+/// Most loss-curve points per run passed to a leaderboard: enough for a
+/// small plot, and keeps JSON of thousands of runs small.
+pub const MAX_CURVE_POINTS: usize = 200;
+
+/// At most `max` points, evenly spaced, always keeping the first and last.
+pub fn thin(points: Vec<(u64, f64)>, max: usize) -> Vec<(u64, f64)> {
+    if points.len() <= max || max < 2 {
+        return points;
+    }
+    let last = points.len() - 1;
+    (0..max).map(|i| points[i * last / (max - 1)]).collect()
+}
+
+fn rows(items: &[EvalItemRecord]) -> Vec<ItemRow> {
+    items
+        .iter()
+        .map(|r| ItemRow {
+            id: r.id.clone(),
+            category: r.category.clone(),
+            answer_correctness: r.answer_correctness,
+            score: None,
+        })
+        .collect()
+}
+
+fn short(hash: Option<&str>) -> String {
+    hash.map(|h| format!("blake3 {}…", &h[..12.min(h.len())]))
+        .unwrap_or_else(|| "no eval set".to_string())
+}
+
+fn summary(row: RunRow, loss_curve: Vec<(u64, f64)>) -> RunSummary {
+    RunSummary {
+        run_id: row.run_id,
+        name: row.name,
+        kind: row.kind,
+        model_id: row.model_id,
+        dataset: row.dataset,
+        config_hash: row.config_hash,
+        labels: row.labels,
+        created_at: row.created_at,
+        git_commit: row.git_commit,
+        git_dirty: row.git_dirty,
+        evalset_path: row.evalset_path.unwrap_or_default(),
+        evalset_blake3: row.evalset_blake3.unwrap_or_default(),
+        primary_score: row.primary_score,
+        ci_low: row.ci_low,
+        ci_high: row.ci_high,
+        ci_method: row.ci_method,
+        n_items: row.n_items.max(0) as u64,
+        n_scored: row.n_scored.max(0) as u64,
+        n_skipped: row.n_skipped.max(0) as u64,
+        category_means: row.category_means,
+        sweep_id: row.tuning_job_id,
+        loss_curve,
+    }
+}
+
+fn figures(c: &PairedComparison) -> ComparisonFigures {
+    let as_text = |v: serde_json::Result<serde_json::Value>| {
+        v.ok().and_then(|v| v.as_str().map(String::from))
+    };
+    ComparisonFigures {
+        n_pairs: c.n_pairs as u64,
+        n_only_in_a: c.n_only_in_a as u64,
+        only_in_a: c.only_in_a.clone(),
+        n_only_in_b: c.n_only_in_b as u64,
+        only_in_b: c.only_in_b.clone(),
+        n_skipped: c.n_skipped as u64,
+        mean_a: c.mean_a,
+        mean_b: c.mean_b,
+        diff: c.diff,
+        diff_ci_low: c.diff_ci.as_ref().map(|d| d.low),
+        diff_ci_high: c.diff_ci.as_ref().map(|d| d.high),
+        diff_ci_method: c
+            .diff_ci
+            .as_ref()
+            .and_then(|d| as_text(serde_json::to_value(d.method))),
+        test: c.test.and_then(|t| as_text(serde_json::to_value(t))),
+        p_value: c.p_value,
+        verdict: match c.verdict {
+            Verdict::Improved => "improved",
+            Verdict::NoEvidence => "no_evidence",
+            Verdict::Regressed => "regressed",
+        }
+        .to_string(),
+        min_detectable_difference: c.min_detectable_difference,
+        alpha: c.config.alpha,
+        min_effect: c.config.min_effect,
+        warnings: c.warnings.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thinning_keeps_the_ends_and_the_count() {
+        let points: Vec<(u64, f64)> = (0..1000).map(|i| (i, i as f64)).collect();
+        let thinned = thin(points.clone(), 200);
+        assert_eq!(thinned.len(), 200);
+        assert_eq!(thinned.first(), points.first());
+        assert_eq!(thinned.last(), points.last());
+        assert_eq!(thin(points[..10].to_vec(), 200).len(), 10);
+    }
+}

@@ -1,0 +1,190 @@
+//! The index's tables and their migrations. Each migration runs once, in
+//! order, inside a transaction; `schema_version` records what was applied.
+//! No PRIMARY KEY constraints: a run is replaced by delete + insert inside
+//! one transaction, and uniqueness of run ids is enforced by ingest.
+
+use std::path::Path;
+
+use duckdb::Connection;
+
+use crate::error::{Error, Result};
+
+/// Migrations, oldest first; the index's version is the number applied.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: runs and everything recorded about them.
+    "
+    CREATE TABLE runs (
+        run_id VARCHAR NOT NULL,
+        run_dir VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        labels VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        created_at TIMESTAMP,
+        finished_at TIMESTAMP,
+        git_commit VARCHAR,
+        git_dirty BOOLEAN,
+        tool_version VARCHAR,
+        libtorch_version VARCHAR,
+        device VARCHAR,
+        model_id VARCHAR,
+        dataset_name VARCHAR,
+        dataset_blake3 VARCHAR,
+        evalset_path VARCHAR,
+        evalset_blake3 VARCHAR,
+        predictions_path VARCHAR,
+        predictions_blake3 VARCHAR,
+        config VARCHAR NOT NULL,
+        config_hash VARCHAR NOT NULL,
+        command VARCHAR NOT NULL,
+        seed UBIGINT,
+        tuning_job_id VARCHAR,
+        trial_id VARCHAR,
+        primary_score DOUBLE,
+        n_items BIGINT,
+        n_scored BIGINT,
+        n_skipped BIGINT,
+        mean DOUBLE,
+        stddev DOUBLE,
+        ci_low DOUBLE,
+        ci_high DOUBLE,
+        ci_method VARCHAR,
+        trace_consistency DOUBLE,
+        scorecard VARCHAR,
+        content_hash VARCHAR NOT NULL
+    );
+    CREATE TABLE run_labels (run_id VARCHAR NOT NULL, key VARCHAR NOT NULL, value VARCHAR NOT NULL);
+    CREATE TABLE category_scores (
+        run_id VARCHAR NOT NULL, category VARCHAR NOT NULL,
+        n_items BIGINT, n_scored BIGINT, n_skipped BIGINT,
+        mean DOUBLE, ci_low DOUBLE, ci_high DOUBLE
+    );
+    CREATE TABLE eval_items (
+        run_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, category VARCHAR NOT NULL,
+        expected VARCHAR NOT NULL, output VARCHAR, extracted VARCHAR, extraction_rule VARCHAR,
+        answer_correctness DOUBLE, trace_consistency DOUBLE
+    );
+    CREATE TABLE metrics (
+        run_id VARCHAR NOT NULL, step BIGINT NOT NULL,
+        loss DOUBLE, lr DOUBLE, tokens_per_s DOUBLE, val_loss DOUBLE, primary_score DOUBLE
+    );
+    CREATE TABLE sweeps (
+        sweep_id VARCHAR NOT NULL, name VARCHAR, created_at TIMESTAMP, n_trials BIGINT, best_run_id VARCHAR
+    );
+    CREATE TABLE trials (
+        sweep_id VARCHAR NOT NULL, trial_id VARCHAR NOT NULL, run_id VARCHAR NOT NULL,
+        status VARCHAR, primary_score DOUBLE, config VARCHAR
+    );
+    CREATE TABLE baselines (
+        name VARCHAR NOT NULL, run_id VARCHAR NOT NULL, locked_at TIMESTAMP, note VARCHAR
+    );
+    CREATE TABLE artifacts (
+        run_id VARCHAR NOT NULL, path VARCHAR NOT NULL, blake3 VARCHAR NOT NULL, bytes UBIGINT NOT NULL
+    );
+    ",
+];
+
+/// Tables that hold per-run rows (deleted when a run is replaced).
+pub const RUN_TABLES: &[&str] = &[
+    "runs",
+    "run_labels",
+    "category_scores",
+    "eval_items",
+    "metrics",
+    "trials",
+    "artifacts",
+];
+
+/// Every table, for export.
+pub const ALL_TABLES: &[&str] = &[
+    "runs",
+    "run_labels",
+    "category_scores",
+    "eval_items",
+    "metrics",
+    "sweeps",
+    "trials",
+    "baselines",
+    "artifacts",
+];
+
+/// The version this tool writes.
+pub fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Apply every migration the index does not have yet.
+pub fn migrate(conn: &Connection) -> duckdb::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, applied_at TIMESTAMP NOT NULL)",
+    )?;
+    let applied: i64 = conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
+        let version = i as i64 + 1;
+        conn.execute_batch("BEGIN TRANSACTION")?;
+        let result = conn.execute_batch(sql).and_then(|()| {
+            conn.execute(
+                "INSERT INTO schema_version VALUES (?, current_timestamp)",
+                duckdb::params![version],
+            )
+            .map(|_| ())
+        });
+        match result {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuse to read an index written by a different schema version.
+pub fn check_version(conn: &Connection, path: &Path) -> Result<()> {
+    let version: i64 = conn
+        .query_row(
+            "SELECT coalesce(max(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| super::db_error(path, "read the schema version of", e))?;
+    let current = current_version();
+    if version < current {
+        return Err(Error::bad_input(format!(
+            "the index {} has schema version {version}; this tool uses {current}: run `tunix-rt db ingest` (migrates) or `tunix-rt db rebuild`",
+            path.display()
+        )));
+    }
+    if version > current {
+        return Err(Error::bad_input(format!(
+            "the index {} was written by a newer tunix-rt (schema version {version} > {current}); upgrade, or rebuild it with this version",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once() {
+        let conn = Connection::open_in_memory().expect("open");
+        migrate(&conn).expect("first");
+        migrate(&conn).expect("second is a no-op");
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, current_version());
+        for table in ALL_TABLES {
+            conn.execute_batch(&format!("SELECT * FROM {table} LIMIT 0"))
+                .expect(table);
+        }
+    }
+}

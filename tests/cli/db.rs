@@ -1,0 +1,281 @@
+//! `tunix-rt db ...`: ingest, rebuild, query, export, the writer lock, and
+//! crash safety.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{fake_run, Workspace};
+
+fn runs_root(ws: &Workspace) -> std::path::PathBuf {
+    ws.path().join("submission_runs")
+}
+
+fn query(ws: &Workspace, sql: &str) -> Value {
+    let run = ws.run(&["db", "query", "--format", "json", sql]);
+    run.code(0);
+    run.json()
+}
+
+#[test]
+fn ingest_is_idempotent_and_notices_changes() {
+    let ws = Workspace::new();
+    for (id, skill) in [("run-a", 0.5), ("run-b", 0.7), ("run-c", 0.9)] {
+        fake_run(&runs_root(&ws), id, 60, skill);
+    }
+    ws.run(&["db", "ingest"])
+        .code(0)
+        .stdout_has("new       run-a")
+        .stdout_has("3 new, 0 updated, 0 unchanged, 0 removed, 0 skipped (180 item rows written)");
+    ws.run(&["db", "ingest"])
+        .code(0)
+        .stdout_has("0 new, 0 updated, 3 unchanged");
+    let count = query(&ws, "SELECT count(*) AS n FROM eval_items");
+    assert_eq!(count[0]["n"], 180);
+
+    std::fs::write(runs_root(&ws).join("run-b/run.log"), "edited\n").expect("edit");
+    ws.run(&["db", "ingest"])
+        .code(0)
+        .stdout_has("updated   run-b (its files changed)")
+        .stdout_has("0 new, 1 updated, 2 unchanged");
+    std::fs::remove_dir_all(runs_root(&ws).join("run-c")).expect("remove");
+    ws.run(&["db", "ingest"])
+        .code(0)
+        .stdout_has("removed   run-c (its folder is gone)");
+    assert_eq!(
+        query(&ws, "SELECT count(*) AS n FROM eval_items")[0]["n"],
+        120
+    );
+}
+
+#[test]
+fn invalid_folders_are_reported_and_skipped() {
+    let ws = Workspace::new();
+    fake_run(&runs_root(&ws), "good", 30, 0.5);
+    fake_run(&runs_root(&ws), "bad", 30, 0.5);
+    let manifest = runs_root(&ws).join("bad/run_manifest.json");
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    std::fs::write(
+        &manifest,
+        text.replace("\"status\": \"completed\"", "\"status\": \"exploded\""),
+    )
+    .expect("write");
+    ws.run(&["db", "ingest"])
+        .code(2)
+        .stdout_has("new       good")
+        .stderr_has("skipped   submission_runs/bad: run_manifest.json: string `exploded` is not allowed here")
+        .stderr_has("1 run folder(s) skipped");
+    assert_eq!(
+        query(&ws, "SELECT list(run_id) AS ids FROM runs")[0]["ids"],
+        serde_json::json!(["good"])
+    );
+}
+
+#[test]
+fn rebuild_and_incremental_ingest_give_the_same_rows() {
+    let ws = Workspace::new();
+    fake_run(&runs_root(&ws), "r1", 40, 0.3);
+    ws.run(&["db", "ingest"]).code(0);
+    fake_run(&runs_root(&ws), "r2", 40, 0.6);
+    fake_run(&runs_root(&ws), "r3", 40, 0.8);
+    ws.run(&["db", "ingest"]).code(0);
+    let snapshot = |ws: &Workspace| {
+        [
+            "SELECT * EXCLUDE (created_at, finished_at) FROM runs ORDER BY run_id",
+            "SELECT * FROM eval_items ORDER BY run_id, item_id",
+            "SELECT * FROM artifacts ORDER BY run_id, path",
+            "SELECT * FROM category_scores ORDER BY run_id, category",
+            "SELECT * FROM run_labels ORDER BY run_id, key",
+        ]
+        .map(|sql| query(ws, sql))
+    };
+    let incremental = snapshot(&ws);
+    ws.run(&["db", "rebuild"]).code(0).stdout_has("3 new");
+    assert_eq!(incremental, snapshot(&ws));
+}
+
+#[test]
+fn a_second_writer_is_refused_with_the_holders_pid() {
+    let ws = Workspace::new();
+    fake_run(&runs_root(&ws), "r1", 10, 0.5);
+    let db = ws.path().join("tunix.duckdb");
+    let lock =
+        tunix_rt::store::lock::WriteLock::acquire(&db, tunix_rt::store::Wait::No).expect("lock");
+    ws.run(&["db", "ingest"])
+        .code(3)
+        .stderr_has(&format!("is locked by process {}", std::process::id()))
+        .stderr_has("--wait");
+    let mut waiting = ws
+        .command(&["db", "ingest", "--wait"])
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        waiting.try_wait().expect("poll").is_none(),
+        "--wait must wait for the holder"
+    );
+    drop(lock);
+    assert!(waiting.wait().expect("wait").success());
+    assert_eq!(query(&ws, "SELECT count(*) AS n FROM runs")[0]["n"], 1);
+}
+
+#[test]
+fn a_writer_killed_mid_ingest_leaves_the_previous_state() {
+    let ws = Workspace::new();
+    for i in 0..4 {
+        fake_run(&runs_root(&ws), &format!("base-{i}"), 500, 0.5);
+    }
+    ws.run(&["db", "ingest"]).code(0);
+    let db = ws.path().join("tunix.duckdb");
+    let backup = ws.path().join("backup.duckdb");
+    std::fs::copy(&db, &backup).expect("backup");
+    let restore = || {
+        std::fs::copy(&backup, &db).expect("restore");
+        let _ = std::fs::remove_file(ws.path().join("tunix.duckdb.wal"));
+    };
+    let state = |ws: &Workspace| {
+        query(
+            ws,
+            "SELECT count(*) AS runs, (SELECT count(*) FROM eval_items) AS items FROM runs",
+        )
+    };
+    let before = state(&ws);
+    for i in 0..40 {
+        fake_run(&runs_root(&ws), &format!("more-{i:02}"), 2000, 0.6);
+    }
+    // How long a full ingest of the new runs takes; then kill one late in it,
+    // when it is writing.
+    let start = Instant::now();
+    ws.run(&["db", "ingest"]).code(0).stdout_has("40 new");
+    let full = start.elapsed();
+    restore();
+    assert_eq!(state(&ws), before);
+    let mut killed_mid_run = false;
+    for fraction in [0.8, 0.6, 0.4, 0.2] {
+        let mut child = ws.command(&["db", "ingest"]).spawn().expect("spawn");
+        std::thread::sleep(full.mul_f64(fraction));
+        if child.try_wait().expect("poll").is_none() {
+            child.kill().expect("SIGKILL");
+            assert!(!child.wait().expect("reap").success());
+            killed_mid_run = true;
+            break;
+        }
+        restore();
+    }
+    assert!(
+        killed_mid_run,
+        "ingest always finished before it could be killed"
+    );
+    assert_eq!(
+        state(&ws),
+        before,
+        "a killed ingest must leave the previous consistent state"
+    );
+    ws.run(&["db", "ingest"]).code(0).stdout_has("40 new");
+}
+
+#[test]
+fn query_is_read_only_and_formats() {
+    let ws = Workspace::new();
+    fake_run(&runs_root(&ws), "r1", 12, 0.5);
+    ws.run(&["db", "ingest"]).code(0);
+    ws.run(&["db", "query", "SELECT run_id, n_items FROM runs"])
+        .code(0)
+        .stdout_has("run_id  n_items\n------  -------\nr1      12\n(1 row)");
+    ws.run(&[
+        "db",
+        "query",
+        "--format",
+        "csv",
+        "SELECT run_id, n_items FROM runs",
+    ])
+    .code(0)
+    .stdout_has("run_id,n_items\nr1,12\n");
+    ws.run(&["db", "query", "DELETE FROM runs"])
+        .code(2)
+        .stderr_has("read-only");
+    ws.run(&["db", "query", "SELEC nonsense"])
+        .code(2)
+        .stderr_has("query failed");
+    assert_eq!(query(&ws, "SELECT count(*) AS n FROM runs")[0]["n"], 1);
+}
+
+#[test]
+fn query_without_an_index_says_how_to_make_one() {
+    Workspace::new()
+        .run(&["db", "query", "SELECT 1"])
+        .code(2)
+        .stderr_has("run `tunix-rt db rebuild`");
+}
+
+#[test]
+fn export_writes_parquet_readable_by_duckdb() {
+    let ws = Workspace::new();
+    fake_run(&runs_root(&ws), "r1", 9, 0.5);
+    ws.run(&["db", "ingest"]).code(0);
+    ws.run(&["db", "export", "--parquet", "export"])
+        .code(0)
+        .stdout_has("wrote export/eval_items.parquet");
+    let path = ws.path().join("export/eval_items.parquet");
+    let sql = format!(
+        "SELECT count(*) AS n FROM read_parquet('{}')",
+        path.display()
+    );
+    assert_eq!(query(&ws, &sql)[0]["n"], 9);
+}
+
+#[test]
+fn eval_records_its_run_in_the_index() {
+    let ws = Workspace::new();
+    let text = std::fs::read_to_string(ws.path().join("evalsets/eval_v2.jsonl")).expect("read");
+    let preds: String = text
+        .lines()
+        .map(|l| {
+            let item: Value = serde_json::from_str(l).expect("json");
+            format!("{}\n", serde_json::json!({"id": item["id"], "output": format!("Answer: {}", item["expected_answer"].as_str().expect("s"))}))
+        })
+        .collect();
+    ws.file("p.jsonl", preds);
+    ws.run(&[
+        "eval",
+        "--evalset",
+        "evalsets/eval_v2.jsonl",
+        "--predictions",
+        "p.jsonl",
+    ])
+    .code(0);
+    let v = query(&ws, "SELECT run_id, primary_score, n_items FROM runs");
+    assert_eq!(
+        v,
+        serde_json::json!([{"run_id": "eval-p", "primary_score": 1.0, "n_items": 120}])
+    );
+}
+
+#[test]
+fn the_index_opens_in_the_official_duckdb_client() {
+    let Some(python) = std::env::var_os("TUNIX_TEST_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI sets TUNIX_TEST_PYTHON (make unit)"
+        );
+        eprintln!(
+            "skipped: set TUNIX_TEST_PYTHON to a python with the duckdb package (make unit does)"
+        );
+        return;
+    };
+    let ws = Workspace::new();
+    fake_run(&runs_root(&ws), "r1", 25, 0.5);
+    ws.run(&["db", "ingest"]).code(0);
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); print(con.execute('SELECT count(*) FROM eval_items').fetchone()[0], con.execute('SELECT run_id FROM runs').fetchone()[0])")
+        .arg(ws.path().join("tunix.duckdb"))
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "25 r1");
+}

@@ -1,0 +1,253 @@
+//! `tunix-rt report leaderboard|compare`, end to end through the index, and
+//! the HTML in headless Chromium.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{fake_run, Workspace};
+
+const SCRIPT: &str = "<script>document.body.setAttribute('data-pwned','script')</script>";
+const IMG: &str = "<img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">";
+const TEMPLATE: &str = "{{ 7*7 }}";
+
+/// Two runs on the same synthetic eval set, with hostile text in the run
+/// name, labels and extracted answers, ingested into the index.
+fn hostile_workspace() -> Workspace {
+    let ws = Workspace::new();
+    let root = ws.path().join("submission_runs");
+    fake_run(&root, "run-weak", 90, 0.4);
+    fake_run(&root, "run-strong", 90, 0.9);
+    for (run, payload) in [("run-weak", SCRIPT), ("run-strong", IMG)] {
+        let dir = root.join(run);
+        let manifest_path = dir.join("run_manifest.json");
+        let mut manifest: Value =
+            serde_json::from_slice(&std::fs::read(&manifest_path).expect("read")).expect("json");
+        manifest["name"] = Value::String(format!("{run} {payload} {TEMPLATE}"));
+        manifest["labels"]["note"] = Value::String(payload.to_string());
+        std::fs::write(
+            &manifest_path,
+            serde_json::to_vec_pretty(&manifest).expect("json"),
+        )
+        .expect("write");
+        let items_path = dir.join("eval_items.jsonl");
+        let text = std::fs::read_to_string(&items_path).expect("read");
+        let patched: String = text
+            .lines()
+            .enumerate()
+            .map(|(i, line)| {
+                let mut item: Value = serde_json::from_str(line).expect("json");
+                if i % 10 == 0 {
+                    item["extracted"] = Value::String(format!("{payload} {TEMPLATE}"));
+                }
+                format!("{item}\n")
+            })
+            .collect();
+        std::fs::write(&items_path, patched).expect("write");
+    }
+    ws.run(&["db", "ingest"]).code(0);
+    ws
+}
+
+#[test]
+fn leaderboard_ranks_runs_and_filters() {
+    let ws = hostile_workspace();
+    let run = ws.run_read_only(&["report", "leaderboard", "--format", "json"]);
+    run.code(0);
+    let v = run.json();
+    let ids: Vec<&str> = v["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["run_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, vec!["run-strong", "run-weak"]);
+    let filtered = ws.run_read_only(&[
+        "report",
+        "leaderboard",
+        "--format",
+        "json",
+        "--label",
+        "model=m4",
+    ]);
+    filtered.code(0);
+    assert_eq!(filtered.json()["runs"].as_array().expect("runs").len(), 1);
+    ws.run_read_only(&["report", "leaderboard", "--label", "nonsense"])
+        .code(2)
+        .stderr_has("--label `nonsense` is not KEY=VALUE");
+    ws.run_read_only(&["report", "leaderboard", "--since", "yesterday"])
+        .code(2)
+        .stderr_has("is not a date");
+}
+
+#[test]
+fn compare_resolves_prefixes_and_gives_the_verdict() {
+    let ws = hostile_workspace();
+    let run = ws.run_read_only(&["report", "compare", "run-w", "run-s", "--format", "json"]);
+    run.code(0);
+    let v = run.json();
+    assert_eq!(v["figures"]["verdict"], "improved");
+    ws.run_read_only(&["report", "compare", "run-", "run-s"])
+        .code(2)
+        .stderr_has("`run-` matches 2 runs: run-strong, run-weak");
+    ws.run_read_only(&["report", "compare", "run-x", "run-s"])
+        .code(2)
+        .stderr_has("no run matches `run-x`");
+    let md = ws.run_read_only(&["report", "compare", "run-weak", "run-strong"]);
+    md.code(0).stdout_has("improved");
+    assert!(
+        !md.stdout.contains("<script>") && !md.stdout.contains("<img"),
+        "raw HTML in Markdown:\n{}",
+        md.stdout
+    );
+}
+
+#[test]
+fn compare_refuses_different_evalsets_unless_allowed() {
+    let ws = hostile_workspace();
+    let manifest = ws
+        .path()
+        .join("submission_runs/run-strong/run_manifest.json");
+    let summary = ws
+        .path()
+        .join("submission_runs/run-strong/eval_summary.json");
+    for p in [&manifest, &summary] {
+        let text = std::fs::read_to_string(p).expect("read");
+        std::fs::write(p, text.replace(&"00".repeat(32), &"11".repeat(32))).expect("write");
+    }
+    ws.run(&["db", "ingest"]).code(0);
+    ws.run_read_only(&["report", "compare", "run-weak", "run-strong"])
+        .code(2)
+        .stderr_has("different eval sets");
+    ws.run_read_only(&[
+        "report",
+        "compare",
+        "run-weak",
+        "run-strong",
+        "--allow-different-evalsets",
+    ])
+    .code(0);
+}
+
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .map(|name| {
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("command -v {name}"))
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_string()))
+        })
+        .find_map(|p| p)
+}
+
+/// Load `page` in headless Chromium; returns (DOM after scripts ran, log).
+fn load(browser: &Path, page: &Path, screenshot: &Path) -> (String, String) {
+    let profile = tempfile::tempdir().expect("profile");
+    let common = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1280,1800",
+    ];
+    let url = format!("file://{}", page.display());
+    let dom = Command::new(browser)
+        .args(common)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--dump-dom", &url])
+        .output()
+        .expect("run chromium");
+    let shot = Command::new(browser)
+        .args(common)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", screenshot.display()))
+        .arg(&url)
+        .output()
+        .expect("run chromium");
+    assert!(
+        screenshot.is_file(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    (
+        String::from_utf8_lossy(&dom.stdout).into_owned(),
+        String::from_utf8_lossy(&dom.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn html_reports_render_in_chromium_without_errors_or_injection() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have chromium (see .ci/run)"
+        );
+        eprintln!("skipped: chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let ws = hostile_workspace();
+    ws.run(&[
+        "report",
+        "leaderboard",
+        "--format",
+        "html",
+        "-o",
+        "leaderboard.html",
+    ])
+    .code(0);
+    ws.run(&[
+        "report",
+        "compare",
+        "run-weak",
+        "run-strong",
+        "--format",
+        "html",
+        "-o",
+        "compare.html",
+    ])
+    .code(0);
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    for page in ["leaderboard.html", "compare.html"] {
+        let html = std::fs::read_to_string(ws.path().join(page)).expect("read");
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "{page} refers to the network"
+        );
+        assert!(
+            html.contains("&lt;script&gt;"),
+            "{page} lost the escaped payload"
+        );
+        let shot = shots.join(page.replace(".html", ".png"));
+        let (dom, log) = load(&browser, &ws.path().join(page), &shot);
+        assert!(dom.contains("<table"), "{page} did not render: {dom}");
+        assert!(
+            !dom.contains("data-pwned=\""),
+            "{page}: injected markup executed"
+        );
+        assert!(
+            dom.contains(TEMPLATE),
+            "{page}: template syntax in data was expanded"
+        );
+        let errors: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Refused to"))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{page}: console errors:\n{}",
+            errors.join("\n")
+        );
+        eprintln!("screenshot of {page}: {}", shot.display());
+    }
+}
