@@ -67,15 +67,7 @@ pub fn summarize(
     empty_outputs: Vec<String>,
     settings: &EvalSettings,
 ) -> EvalSummary {
-    let rows: Vec<ItemRow> = records
-        .iter()
-        .map(|r| ItemRow {
-            id: r.id.clone(),
-            category: r.category.clone(),
-            answer_correctness: r.answer_correctness,
-            score: None,
-        })
-        .collect();
+    let rows: Vec<ItemRow> = records.iter().map(EvalItemRecord::item_row).collect();
     let primary = scoring::primary_score(&rows);
     let scorecard = scoring::build_scorecard(&rows, settings.seed);
     let traces: Vec<f64> = records.iter().filter_map(|r| r.trace_consistency).collect();

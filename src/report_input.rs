@@ -106,15 +106,7 @@ pub fn thin(points: Vec<(u64, f64)>, max: usize) -> Vec<(u64, f64)> {
 }
 
 fn rows(items: &[EvalItemRecord]) -> Vec<ItemRow> {
-    items
-        .iter()
-        .map(|r| ItemRow {
-            id: r.id.clone(),
-            category: r.category.clone(),
-            answer_correctness: r.answer_correctness,
-            score: None,
-        })
-        .collect()
+    items.iter().map(EvalItemRecord::item_row).collect()
 }
 
 fn short(hash: Option<&str>) -> String {

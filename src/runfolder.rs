@@ -175,6 +175,18 @@ pub fn config_hash(value: &serde_json::Value) -> String {
     blake3_hex(canonical(value).to_string().as_bytes())
 }
 
+impl EvalItemRecord {
+    /// The row the scoring functions take.
+    pub fn item_row(&self) -> crate::scoring::ItemRow {
+        crate::scoring::ItemRow {
+            id: self.id.clone(),
+            category: self.category.clone(),
+            answer_correctness: self.answer_correctness,
+            score: None,
+        }
+    }
+}
+
 /// A run folder being written under a temporary name.
 pub struct StagedRun {
     staging: PathBuf,
