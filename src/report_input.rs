@@ -26,7 +26,7 @@ pub fn leaderboard(store: &Store, filter: &RunFilter) -> Result<LeaderboardInput
     for (k, v) in &filter.labels {
         filters.push(("label".to_string(), format!("{k}={v}")));
     }
-    let mut curves = query::loss_curves(store)?;
+    let mut curves = query::loss_curves(store, None)?;
     let runs = query::runs(store, filter)?
         .into_iter()
         .map(|row| {
@@ -81,8 +81,14 @@ pub fn compare(
             })
         })
         .collect();
-    let curve_a = query::loss_curve(store, id_a)?;
-    let curve_b = query::loss_curve(store, id_b)?;
+    let curves = query::loss_curves(store, Some(&[id_a, id_b]))?;
+    let curve = |id: &str| {
+        thin(
+            curves.get(id).cloned().unwrap_or_default(),
+            MAX_CURVE_POINTS,
+        )
+    };
+    let (curve_a, curve_b) = (curve(id_a), curve(id_b));
     Ok(CompareInput {
         a: summary(a, curve_a),
         b: summary(b, curve_b),

@@ -262,36 +262,33 @@ pub fn items(store: &Store, run_id: &str) -> Result<Vec<EvalItemRecord>> {
     read().map_err(|e| db_error(store.path(), "query", e))
 }
 
-/// A run's (step, loss) points.
-pub fn loss_curve(store: &Store, run_id: &str) -> Result<Vec<(u64, f64)>> {
+/// (step, loss) points per run, in one query: of the runs in `only`, or of
+/// every run that has any.
+pub fn loss_curves(
+    store: &Store,
+    only: Option<&[&str]>,
+) -> Result<BTreeMap<String, Vec<(u64, f64)>>> {
     let conn = store.connection();
-    let read = || -> duckdb::Result<Vec<(u64, f64)>> {
-        let mut stmt = conn.prepare(
-            "SELECT step, loss FROM metrics WHERE run_id = ? AND loss IS NOT NULL ORDER BY step",
-        )?;
-        let rows = stmt.query_map([run_id], |r| {
-            Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, f64>(1)?))
-        })?;
-        rows.collect()
+    let (filter, args): (String, Vec<&str>) = match only {
+        Some([]) => return Ok(BTreeMap::new()),
+        Some(ids) => (
+            format!(" AND run_id IN ({})", vec!["?"; ids.len()].join(", ")),
+            ids.to_vec(),
+        ),
+        None => (String::new(), Vec::new()),
     };
-    read().map_err(|e| db_error(store.path(), "query", e))
-}
-
-/// (step, loss) points of every run that has any, in one query.
-pub fn loss_curves(store: &Store) -> Result<BTreeMap<String, Vec<(u64, f64)>>> {
-    let conn = store.connection();
+    let sql = format!("SELECT run_id, step, loss FROM metrics WHERE loss IS NOT NULL{filter} ORDER BY run_id, step");
     let read = || -> duckdb::Result<BTreeMap<String, Vec<(u64, f64)>>> {
-        let mut stmt = conn.prepare(
-            "SELECT run_id, step, loss FROM metrics WHERE loss IS NOT NULL ORDER BY run_id, step",
-        )?;
+        let mut stmt = conn.prepare(&sql)?;
         let mut out: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
-        for row in stmt.query_map([], |r| {
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, i64>(1)?.max(0) as u64,
                 r.get::<_, f64>(2)?,
             ))
-        })? {
+        })?;
+        for row in rows {
             let (run, step, loss) = row?;
             out.entry(run).or_default().push((step, loss));
         }

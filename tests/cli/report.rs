@@ -251,3 +251,37 @@ fn html_reports_render_in_chromium_without_errors_or_injection() {
         eprintln!("screenshot of {page}: {}", shot.display());
     }
 }
+
+#[test]
+fn loss_curves_from_metrics_reach_both_reports() {
+    let ws = hostile_workspace();
+    let metrics: String = (0..5)
+        .map(|s| format!("{{\"step\": {}, \"loss\": {}}}\n", s * 10, 5.0 - s as f64))
+        .collect();
+    ws.file("submission_runs/run-weak/metrics.jsonl", metrics);
+    ws.run(&["db", "ingest"])
+        .code(0)
+        .stdout_has("updated   run-weak");
+    let lb = ws.run_read_only(&["report", "leaderboard", "--format", "json"]);
+    let weak = lb.json()["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .find(|r| r["run_id"] == "run-weak")
+        .cloned()
+        .expect("run-weak");
+    assert_eq!(
+        weak["loss_curve"].as_array().expect("curve").len(),
+        5,
+        "{weak}"
+    );
+    let html = ws.run_read_only(&[
+        "report", "compare", "run-weak", "run-weak", "--format", "html",
+    ]);
+    html.code(0);
+    assert_eq!(
+        html.stdout.matches("<polyline").count(),
+        2,
+        "both sides draw the curve"
+    );
+}
