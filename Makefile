@@ -14,7 +14,7 @@ export LIBTORCH_USE_PYTORCH := 1
 
 TUNIX := $(CARGO) run --quiet --locked --
 
-.PHONY: setup build quickstart test fmt lint unit schema-check schemas bench
+.PHONY: setup build quickstart test fmt lint unit schema-check schemas bench bench-train
 
 setup:
 	@scripts/setup-venv.sh "$(VENV)" "$(TORCH_VERSION)"
@@ -22,9 +22,16 @@ setup:
 build: setup
 	$(CARGO) build --locked
 
+# Train the quickstart model on the CPU (a few minutes on two cores),
+# evaluate it on eval_v2, record the run in tunix.duckdb and render the
+# leaderboard.
 quickstart: build
 	$(TUNIX) validate manifests/ configs/
-	$(TUNIX) evalset validate evalsets/eval_v2.jsonl
+	$(TUNIX) data manifests/quickstart.yaml --check-overlap
+	$(TUNIX) run manifests/quickstart.yaml
+	$(TUNIX) report leaderboard --format md
+	$(TUNIX) report leaderboard -o reports/leaderboard.html
+	@echo "leaderboard: reports/leaderboard.html"
 
 test: setup fmt lint unit schema-check
 
@@ -51,3 +58,8 @@ bench: setup
 # Regenerate schemas/ after changing a manifest or file-format type.
 schemas: setup
 	$(TUNIX) schema export
+
+# Training throughput against the PyTorch eager reference (bench/train.sh;
+# set TUNIX to a release binary and DEVICE=cuda on a GPU machine).
+bench-train: build
+	PYTHON=$(VIRTUAL_ENV)/bin/python bench/train.sh

@@ -56,6 +56,10 @@ pub enum Command {
     /// Work with eval sets (versioned JSONL files).
     #[command(subcommand)]
     Evalset(EvalsetCommand),
+    /// Generate a Train manifest's data set: statistics, a JSONL dump, and
+    /// the decontamination report against every eval set.
+    #[command(after_help = EXIT_CODES)]
+    Data(DataArgs),
     /// Generate the JSON Schemas in schemas/ from the Rust types.
     #[command(subcommand)]
     Schema(SchemaCommand),
@@ -288,6 +292,24 @@ pub struct SchemaExportArgs {
     /// Write nothing; exit 1 and name the files that differ from the types.
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// A Train manifest.
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+    /// Check the generated data against every eval set in evalsets/ (and the
+    /// manifest's own): list what was dropped, fail if any overlap remains.
+    #[arg(long)]
+    pub check_overlap: bool,
+    /// Write both splits as JSONL (`split`, `prompt`, `completion`,
+    /// `answer`, `steps` per line) to this new file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

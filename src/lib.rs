@@ -12,6 +12,7 @@ pub mod fsutil;
 pub mod manifest;
 pub mod model;
 pub mod predictions;
+pub mod progress;
 pub mod report;
 pub mod report_input;
 pub mod runfolder;
@@ -22,6 +23,7 @@ pub mod scoring;
 pub mod store;
 pub mod suggest;
 pub mod synthetic;
+pub mod train;
 pub mod workspace;
 
 pub use error::{Error, ErrorKind, Result};

@@ -61,6 +61,18 @@ pub struct RunManifest {
     pub trial_id: Option<String>,
     /// Every other file of the run, with its blake3.
     pub artifacts: Vec<Artifact>,
+    /// Why the run failed (status `failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+}
+
+/// A classified failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Failure {
+    /// `nan_loss`, `out_of_memory`, `bad_config` or `crash`.
+    pub class: String,
+    pub message: String,
 }
 
 /// Lifecycle state of a run.
@@ -313,6 +325,20 @@ pub fn git_info(dir: &Path) -> Option<GitInfo> {
     let dirty =
         run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     Some(GitInfo { commit, dirty })
+}
+
+/// Read a run folder's `run_manifest.json`.
+pub fn read_manifest(run_dir: &Path) -> Result<RunManifest> {
+    let path = run_dir.join(RUN_MANIFEST);
+    let bytes = std::fs::read(&path).map_err(|e| Error::io("read the run manifest", &path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::bad_input(format!("not a valid run manifest: {e}"))
+            .with_path(&path)
+            .with_location(crate::error::Location {
+                line: e.line(),
+                column: e.column(),
+            })
+    })
 }
 
 /// Read a run folder's `eval_summary.json`.

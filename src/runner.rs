@@ -13,6 +13,7 @@ use crate::runfolder::{
     git_info, now_rfc3339, to_json_bytes, to_jsonl_bytes, EvalSummary, FileRef, RunManifest,
     RunStatus, StagedRun, EVAL_ITEMS, EVAL_SUMMARY, RUN_LOG, RUN_MANIFEST, SCHEMA_VERSION,
 };
+use crate::train::job::TrainJob;
 use crate::workspace::Workspace;
 
 /// Scoring an external model's predictions on an eval set.
@@ -37,7 +38,10 @@ pub struct PredictionsEval {
 #[derive(Debug, Clone)]
 pub struct EvalOutcome {
     pub run_dir: PathBuf,
-    pub summary: EvalSummary,
+    /// The evaluation's summary; none for a Train job without an eval section.
+    pub summary: Option<EvalSummary>,
+    /// Things the user should know (e.g. a device fallback).
+    pub notes: Vec<String>,
 }
 
 /// Score the predictions and write the run folder. Bad eval sets or
@@ -133,10 +137,15 @@ pub fn eval_predictions(ws: &Workspace, job: &PredictionsEval) -> Result<EvalOut
         tuning_job_id: None,
         trial_id: None,
         artifacts: staged.artifacts(),
+        failure: None,
     };
     staged.write(RUN_MANIFEST, &to_json_bytes(&manifest)?)?;
     let run_dir = staged.commit(&run_id)?;
-    Ok(EvalOutcome { run_dir, summary })
+    Ok(EvalOutcome {
+        run_dir,
+        summary: Some(summary),
+        notes: Vec::new(),
+    })
 }
 
 /// `--out DIR`: DIR must not exist yet; it is created whole at the end.
@@ -175,7 +184,7 @@ pub fn run_manifest(
                 ModelSource::Predictions(p) => resolve(p)?,
                 ModelSource::Checkpoint(_) => {
                     return Err(Error::bad_input(
-                        "evaluating a checkpoint needs the training runtime, which this version does not have yet; score a predictions file instead (`model: { predictions: file.jsonl }`)",
+                        "evaluating a checkpoint from an Eval manifest is not supported yet; a Train manifest's `eval` section evaluates its model at the end of training, or score a predictions file (`model: { predictions: file.jsonl }`)",
                     )
                     .with_path(&loaded.path))
                 }
@@ -201,8 +210,35 @@ pub fn run_manifest(
             };
             eval_predictions(ws, &job)
         }
+        Manifest::Train(m) => {
+            let spec = &m.spec;
+            let runs_root = match &spec.output.root {
+                Some(r) => resolve(r)?,
+                None => ws.root().join("submission_runs"),
+            };
+            let evalset = spec.eval.as_ref().map(|e| resolve(&e.evalset)).transpose()?;
+            let job = TrainJob {
+                name: m.metadata.name.clone(),
+                labels: m.metadata.labels.clone(),
+                spec: spec.clone(),
+                evalset,
+                runs_root,
+                run_name: spec.output.name.clone().unwrap_or_else(|| m.metadata.name.clone()),
+                config: serde_json::to_value(m).unwrap_or_default(),
+                command,
+                manifest_path: loaded.path.clone(),
+                tuning_job_id: None,
+                trial_id: None,
+            };
+            let outcome = crate::train::job::run(ws, &job)?;
+            Ok(EvalOutcome {
+                run_dir: outcome.run_dir,
+                summary: outcome.summary,
+                notes: outcome.notes,
+            })
+        }
         other => Err(Error::bad_input(format!(
-            "running {} manifests needs the training runtime, which this version does not have yet; `tunix-rt validate` checks them",
+            "running {} manifests needs the sweep runtime, which this version does not have yet; `tunix-rt validate` checks them",
             other.kind().name()
         ))
         .with_path(&loaded.path)),

@@ -79,6 +79,7 @@ pub fn write_run(root: &Path, run_id: &str, n_items: usize, skill: f64) -> Resul
         tuning_job_id: None,
         trial_id: None,
         artifacts: staged.artifacts(),
+        failure: None,
     };
     staged.write(RUN_MANIFEST, &to_json_bytes(&manifest)?)?;
     staged.commit(run_id)

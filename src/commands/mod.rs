@@ -1,6 +1,7 @@
 //! One function per subcommand: call the library, print the result, return
 //! an error whose kind decides the exit code.
 
+mod data;
 mod db;
 mod doctor;
 mod eval;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(ReportCommand::Compare(args)) => report::compare(&ws, &db, &args),
         Command::Evalset(EvalsetCommand::Validate(args)) => evalset::validate(&ws, &args),
         Command::Schema(SchemaCommand::Export(args)) => schema::export(&ws, &args),
+        Command::Data(args) => data::run(&ws, &args),
         Command::Doctor(args) => doctor::run(&ws, &args),
         Command::Completions(args) => {
             let mut cmd = Cli::command();

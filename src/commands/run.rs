@@ -14,13 +14,24 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
 
 /// Print where the run is and its headline score.
 pub fn report(ws: &Workspace, outcome: &EvalOutcome, format: Format) -> Result<()> {
-    let s = &outcome.summary;
     if format == Format::Json {
         return super::print_json(&serde_json::json!({
             "run_dir": outcome.run_dir,
-            "summary": s,
+            "summary": outcome.summary,
+            "notes": outcome.notes,
         }));
     }
+    for note in &outcome.notes {
+        println!("note         {note}");
+    }
+    let Some(s) = &outcome.summary else {
+        println!(
+            "run          {}",
+            ws.display_path(&outcome.run_dir).display()
+        );
+        println!("primary      none (the manifest has no eval section)");
+        return Ok(());
+    };
     let score = match (s.primary_score, &s.scorecard.ci95) {
         (Some(p), Some(ci)) => format!(
             "{p:.4} (95% CI {:.4}–{:.4}, {:?})",

@@ -9,4 +9,5 @@ mod eval;
 mod evalset;
 mod report;
 mod schema;
+mod train;
 mod validate;

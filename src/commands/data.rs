@@ -1,0 +1,195 @@
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::cli::{DataArgs, Format};
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use crate::manifest::Manifest;
+use crate::train::data::{self, Dataset, Example, Rejected};
+use crate::train::decontam::Overlap;
+use crate::train::job::{eval_index, prompt_template};
+use crate::workspace::Workspace;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    dataset: String,
+    blake3: String,
+    train_examples: usize,
+    val_examples: usize,
+    train_bytes: usize,
+    steps: BTreeMap<usize, usize>,
+    eval_files: Vec<String>,
+    eval_prompts: usize,
+    rejected: Vec<RejectedRow<'a>>,
+    val_dropped_as_train: usize,
+    /// Examples of the final splits that still overlap (always checked
+    /// with --check-overlap; must be 0).
+    overlaps_remaining: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct RejectedRow<'a> {
+    split: &'a str,
+    prompt: &'a str,
+    eval_item: &'a str,
+    kind: &'a str,
+}
+
+#[derive(Serialize)]
+struct DumpRow<'a> {
+    split: &'a str,
+    prompt: &'a str,
+    completion: &'a str,
+    answer: &'a str,
+    steps: usize,
+}
+
+pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
+    let shown = ws.display_path(&args.manifest).display().to_string();
+    let loaded = crate::manifest::load(ws, &args.manifest, &shown)
+        .map_err(|d| Error::invalid_file(&shown, d))?;
+    let Manifest::Train(m) = &loaded.manifest else {
+        return Err(Error::bad_input(format!(
+            "{shown} is a {} manifest; `tunix-rt data` reads Train manifests",
+            loaded.manifest.kind().name()
+        )));
+    };
+    let spec = &m.spec;
+    let evalset = match &spec.eval {
+        Some(e) => Some(
+            ws.resolve(&loaded.path, &e.evalset)
+                .map_err(|e| Error::bad_input(e).with_path(&loaded.path))?,
+        ),
+        None => None,
+    };
+    if let Some(out) = &args.out {
+        if out.exists() {
+            return Err(Error::bad_input(format!(
+                "--out {} already exists; choose a new file",
+                out.display()
+            )));
+        }
+    }
+    let (index, eval_files) = eval_index(ws, evalset.as_deref())?;
+    let dataset = data::generate(&spec.dataset, &index);
+    let template = prompt_template(spec);
+    let remaining: Option<Vec<(&Example, Overlap)>> = args.check_overlap.then(|| {
+        dataset
+            .train
+            .iter()
+            .chain(&dataset.val)
+            .filter_map(|e| index.check(&e.prompt).map(|o| (e, o)))
+            .collect()
+    });
+    if let Some(out) = &args.out {
+        write_atomic(out, &dump(&dataset)?)?;
+    }
+    let mut steps = BTreeMap::new();
+    for e in dataset.train.iter() {
+        *steps.entry(e.steps).or_insert(0) += 1;
+    }
+    let report = Report {
+        dataset: format!(
+            "dev-reasoning-v2 (seed {}, {} train, {} val)",
+            spec.dataset.seed, spec.dataset.train_examples, spec.dataset.val_examples
+        ),
+        blake3: dataset.blake3(&template),
+        train_examples: dataset.train.len(),
+        val_examples: dataset.val.len(),
+        train_bytes: Dataset::stream(&dataset.train, &template).len(),
+        steps,
+        eval_files,
+        eval_prompts: index.len(),
+        rejected: dataset.rejected.iter().map(rejected_row).collect(),
+        val_dropped_as_train: dataset.val_dropped_as_train,
+        overlaps_remaining: remaining.as_ref().map(Vec::len),
+    };
+    if args.format == Format::Json {
+        super::print_json(&report)?;
+    } else {
+        print_text(&report, &dataset, &template, args);
+    }
+    match remaining {
+        Some(r) if !r.is_empty() => Err(Error::check_failed(format!(
+            "{} generated example(s) still overlap an eval set (first: {} ~ {})",
+            r.len(),
+            r[0].0.prompt,
+            r[0].1.eval_item
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn rejected_row(r: &Rejected) -> RejectedRow<'_> {
+    RejectedRow {
+        split: r.split,
+        prompt: &r.prompt,
+        eval_item: &r.overlap.eval_item,
+        kind: r.overlap.kind,
+    }
+}
+
+fn dump(dataset: &Dataset) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for (split, examples) in [("train", &dataset.train), ("val", &dataset.val)] {
+        for e in examples {
+            let row = DumpRow {
+                split,
+                prompt: &e.prompt,
+                completion: &e.completion,
+                answer: &e.answer,
+                steps: e.steps,
+            };
+            serde_json::to_writer(&mut out, &row)
+                .map_err(|e| Error::runtime("cannot serialize JSON").with_source(e))?;
+            out.push(b'\n');
+        }
+    }
+    Ok(out)
+}
+
+fn print_text(r: &Report<'_>, dataset: &Dataset, template: &str, args: &DataArgs) {
+    println!("dataset      {}", r.dataset);
+    println!("blake3       {}", r.blake3);
+    println!(
+        "examples     {} train ({} bytes), {} val",
+        r.train_examples, r.train_bytes, r.val_examples
+    );
+    let mix: Vec<String> = r
+        .steps
+        .iter()
+        .map(|(s, n)| format!("{s}-step {n}"))
+        .collect();
+    println!("difficulty   {}", mix.join(", "));
+    if let Some(e) = dataset.train.first() {
+        println!("example      {:?}", e.text(template));
+    }
+    println!(
+        "eval sets    {} ({} prompts)",
+        if r.eval_files.is_empty() {
+            "none".to_string()
+        } else {
+            r.eval_files.join(", ")
+        },
+        r.eval_prompts
+    );
+    println!(
+        "rejected     {} generated example(s) overlapped an eval prompt and were replaced",
+        r.rejected.len()
+    );
+    for row in &r.rejected {
+        println!(
+            "  {} {} ~ {}: {}",
+            row.split, row.kind, row.eval_item, row.prompt
+        );
+    }
+    if let Some(n) = r.overlaps_remaining {
+        println!(
+            "overlap      {n} remaining (exact prompt, or the same question with the same numbers)"
+        );
+    }
+    if let Some(out) = &args.out {
+        println!("wrote        {}", out.display());
+    }
+}

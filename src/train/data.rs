@@ -1,0 +1,516 @@
+//! The `dev-reasoning-v2` training set: generated multi-step arithmetic word
+//! problems with step-by-step traces, in eval_v2's prompt/answer format
+//! (`Q: {prompt}\nA: 4*9=36. 36-7=29. Answer: 29`).
+//!
+//! Generation is a pure function of the dataset config: the same seed, sizes
+//! and difficulty mix give the same examples on every machine. Examples that
+//! overlap an eval set ([`super::decontam`]) are dropped and replaced, and
+//! validation examples never repeat a training prompt.
+
+use std::collections::HashSet;
+
+use crate::manifest::train::{DatasetConfig, DifficultyMix};
+use crate::scoring::rng::{derive_seed, Rng};
+
+use super::decontam::{normalize_prompt, EvalIndex, Overlap};
+
+/// One problem: the question and the model's expected continuation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    pub prompt: String,
+    /// The steps and final answer, e.g. `4*9=36. 36-7=29. Answer: 29`.
+    pub completion: String,
+    pub answer: String,
+    /// Number of arithmetic steps (2 easy, 3 medium, 4 hard).
+    pub steps: usize,
+}
+
+impl Example {
+    /// The training text: the prompt through `template` (`{prompt}` is
+    /// replaced), a space, the completion and a newline (the stop string).
+    pub fn text(&self, template: &str) -> String {
+        format!(
+            "{} {}\n",
+            template.replace("{prompt}", &self.prompt),
+            self.completion
+        )
+    }
+}
+
+/// A generated example dropped because it overlaps an eval set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub split: &'static str,
+    pub prompt: String,
+    pub overlap: Overlap,
+}
+
+/// The generated splits.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub train: Vec<Example>,
+    pub val: Vec<Example>,
+    pub rejected: Vec<Rejected>,
+    /// Validation candidates dropped because their prompt is in training.
+    pub val_dropped_as_train: usize,
+}
+
+impl Dataset {
+    /// Byte stream of a split: every example's text, concatenated.
+    pub fn stream(examples: &[Example], template: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for ex in examples {
+            out.extend_from_slice(ex.text(template).as_bytes());
+        }
+        out
+    }
+
+    /// blake3 over both splits' texts: the dataset's identity in run records.
+    pub fn blake3(&self, template: &str) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(&Dataset::stream(&self.train, template));
+        h.update(b"\0");
+        h.update(&Dataset::stream(&self.val, template));
+        h.finalize().to_hex().to_string()
+    }
+}
+
+/// Generate both splits, dropping anything that overlaps `evals`.
+pub fn generate(config: &DatasetConfig, evals: &EvalIndex) -> Dataset {
+    let mut rejected = Vec::new();
+    let mut train_rng = Rng::new(derive_seed(config.seed, "dev-reasoning-v2/train"));
+    let mut train = Vec::with_capacity(config.train_examples as usize);
+    while train.len() < config.train_examples as usize {
+        let ex = problem(&mut train_rng, &config.difficulty);
+        match evals.check(&ex.prompt) {
+            Some(overlap) => rejected.push(Rejected {
+                split: "train",
+                prompt: ex.prompt,
+                overlap,
+            }),
+            None => train.push(ex),
+        }
+    }
+    let train_keys: HashSet<String> = train.iter().map(|e| normalize_prompt(&e.prompt)).collect();
+    let mut val_rng = Rng::new(derive_seed(config.seed, "dev-reasoning-v2/val"));
+    let mut val = Vec::with_capacity(config.val_examples as usize);
+    let mut val_dropped_as_train = 0;
+    while val.len() < config.val_examples as usize {
+        let ex = problem(&mut val_rng, &config.difficulty);
+        if train_keys.contains(&normalize_prompt(&ex.prompt)) {
+            val_dropped_as_train += 1;
+            continue;
+        }
+        match evals.check(&ex.prompt) {
+            Some(overlap) => rejected.push(Rejected {
+                split: "val",
+                prompt: ex.prompt,
+                overlap,
+            }),
+            None => val.push(ex),
+        }
+    }
+    Dataset {
+        train,
+        val,
+        rejected,
+        val_dropped_as_train,
+    }
+}
+
+const PEOPLE: &[(&str, &str)] = &[
+    ("Mia", "She"),
+    ("Leo", "He"),
+    ("Sara", "She"),
+    ("Omar", "He"),
+    ("Nina", "She"),
+    ("Carl", "He"),
+    ("Ava", "She"),
+    ("Ben", "He"),
+    ("Lena", "She"),
+    ("Raj", "He"),
+    ("Zoe", "She"),
+    ("Tom", "He"),
+    ("Ines", "She"),
+    ("Kai", "He"),
+    ("Pia", "She"),
+    ("Hugo", "He"),
+];
+
+const THINGS: &[&str] = &[
+    "pencils", "apples", "cards", "stickers", "marbles", "books", "cookies", "shells", "coins",
+    "beads", "stamps", "eggs", "pears", "balloons", "crayons", "buttons",
+];
+
+const CONTAINERS: &[&str] = &["boxes", "bags", "packs", "jars", "trays", "baskets"];
+
+const ITEMS: &[(&str, &str)] = &[
+    ("pens", "notebook"),
+    ("books", "bookmark"),
+    ("shirts", "hat"),
+    ("tickets", "program"),
+    ("cups", "teapot"),
+    ("plants", "pot"),
+];
+
+const BIG_ITEMS: &[(&str, &str)] = &[
+    ("car", "trailer"),
+    ("boat", "motor"),
+    ("piano", "bench"),
+    ("laptop", "printer"),
+    ("sofa", "table"),
+];
+
+fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
+    &items[rng.index(items.len())]
+}
+
+/// An integer in `lo..=hi`.
+fn int(rng: &mut Rng, lo: u64, hi: u64) -> u64 {
+    lo + rng.below(hi - lo + 1)
+}
+
+fn steps_for(rng: &mut Rng, mix: &DifficultyMix) -> usize {
+    let total = mix.easy + mix.medium + mix.hard;
+    let x = rng.next_f64() * total;
+    if x < mix.easy {
+        2
+    } else if x < mix.easy + mix.medium {
+        3
+    } else {
+        4
+    }
+}
+
+/// One problem of a difficulty drawn from `mix`.
+pub fn problem(rng: &mut Rng, mix: &DifficultyMix) -> Example {
+    let steps = steps_for(rng, mix);
+    let kind = rng.below(20);
+    if kind < 15 {
+        counting(rng, steps)
+    } else if kind < 18 {
+        shopping(rng, steps)
+    } else {
+        big_purchase(rng, steps)
+    }
+}
+
+/// A count of things that changes over `steps` operations.
+fn counting(rng: &mut Rng, steps: usize) -> Example {
+    let (name, pron) = *pick(rng, PEOPLE);
+    let thing = *pick(rng, THINGS);
+    let mut trace = Vec::new();
+    let mut sentences = Vec::new();
+    let mut value;
+    if rng.below(5) < 3 {
+        let groups = int(rng, 2, 12);
+        let each = int(rng, 2, 15);
+        let container = *pick(rng, CONTAINERS);
+        value = groups * each;
+        sentences.push(match rng.below(2) {
+            0 => format!("{name} has {groups} {container} with {each} {thing} in each."),
+            _ => format!("{name} has {groups} {container} of {each} {thing}."),
+        });
+        trace.push(format!("{groups}*{each}={value}"));
+    } else {
+        value = int(rng, 10, 99);
+        sentences.push(format!("{name} has {value} {thing}."));
+    }
+    let lower = pron.to_lowercase();
+    while trace.len() < steps {
+        let op = rng.below(4);
+        match op {
+            0 => {
+                let c = int(rng, 2, 60);
+                sentences.push(match rng.below(3) {
+                    0 => format!("{pron} buys {c} more {thing}."),
+                    1 => format!("A friend gives {} {c} {thing}.", object(pron)),
+                    _ => format!("{pron} finds {c} more {thing}."),
+                });
+                trace.push(format!("{value}+{c}={}", value + c));
+                value += c;
+            }
+            1 if value > 2 => {
+                let c = int(rng, 1, value - 1);
+                sentences.push(match rng.below(3) {
+                    0 => format!("{pron} gives away {c} {thing}."),
+                    1 => format!("{pron} loses {c} {thing}."),
+                    _ => format!("{pron} uses {c} {thing}."),
+                });
+                trace.push(format!("{value}-{c}={}", value - c));
+                value -= c;
+            }
+            2 if value <= 500 => {
+                let k = int(rng, 2, 3);
+                let verb = if k == 2 { "doubles" } else { "triples" };
+                sentences.push(format!("Then the number of {thing} {lower} has {verb}."));
+                trace.push(format!("{value}*{k}={}", value * k));
+                value *= k;
+            }
+            _ => {
+                let divisors: Vec<u64> = (2..=9)
+                    .filter(|d| value % d == 0 && value / d > 1)
+                    .collect();
+                if divisors.is_empty() {
+                    continue;
+                }
+                let k = *pick(rng, &divisors);
+                sentences.push(format!(
+                    "{pron} shares the {thing} equally among {k} friends and keeps one share."
+                ));
+                trace.push(format!("{value}/{k}={}", value / k));
+                value /= k;
+            }
+        }
+    }
+    sentences.push(format!("How many {thing} does {name} have now?"));
+    finish(sentences, trace, value.to_string(), steps)
+}
+
+fn object(pron: &str) -> &'static str {
+    if pron == "She" {
+        "her"
+    } else {
+        "him"
+    }
+}
+
+/// Prices with cents: quantity × price plus an extra item (2 steps), then
+/// the change from a bill (3 steps) or a second quantity × price (4 steps).
+fn shopping(rng: &mut Rng, steps: usize) -> Example {
+    let (name, pron) = *pick(rng, PEOPLE);
+    let (items, extra) = *pick(rng, ITEMS);
+    let lower = pron.to_lowercase();
+    let q = int(rng, 2, 9);
+    let price = int(rng, 1, 40) * 25;
+    let add = int(rng, 1, 20) * 25;
+    let mut total = q * price + add;
+    let mut trace = vec![
+        format!("{q}*{}={}", cents(price), cents(q * price)),
+        format!("{}+{}={}", cents(q * price), cents(add), cents(total)),
+    ];
+    let mut sentences = vec![format!(
+        "{name} buys {q} {items} at ${} each and a {extra} for ${}.",
+        cents(price),
+        cents(add)
+    )];
+    let question = match steps {
+        3 => {
+            let bill = (total / 1000 + 1) * 1000;
+            sentences.push(format!("{pron} pays with ${}.", cents(bill)));
+            trace.push(format!(
+                "{}-{}={}",
+                cents(bill),
+                cents(total),
+                cents(bill - total)
+            ));
+            total = bill - total;
+            format!("How much change does {lower} get?")
+        }
+        4 => {
+            let q2 = int(rng, 2, 5);
+            let p2 = int(rng, 1, 20) * 25;
+            sentences.push(format!(
+                "{pron} also buys {q2} cards at ${} each.",
+                cents(p2)
+            ));
+            trace.push(format!("{q2}*{}={}", cents(p2), cents(q2 * p2)));
+            trace.push(format!(
+                "{}+{}={}",
+                cents(total),
+                cents(q2 * p2),
+                cents(total + q2 * p2)
+            ));
+            total += q2 * p2;
+            format!("How much does {lower} spend in all?")
+        }
+        _ => format!("How much does {lower} spend in all?"),
+    };
+    sentences.push(question);
+    finish(sentences, trace, format!("${}", cents(total)), steps)
+}
+
+/// Two big prices with thousands separators and a discount (2 steps), plus
+/// a delivery fee (3 steps).
+fn big_purchase(rng: &mut Rng, steps: usize) -> Example {
+    let (a, b) = *pick(rng, BIG_ITEMS);
+    let pa = int(rng, 20, 300) * 50;
+    let pb = int(rng, 5, 100) * 50;
+    let off = int(rng, 1, 20) * 50;
+    let mut total = pa + pb - off;
+    let mut trace = vec![
+        format!("{pa}+{pb}={}", pa + pb),
+        format!("{}-{off}={total}", pa + pb),
+    ];
+    let mut sentences = vec![
+        format!(
+            "A {a} costs ${} and a {b} costs ${}.",
+            thousands(pa),
+            thousands(pb)
+        ),
+        format!("The shop takes ${} off the total.", thousands(off)),
+    ];
+    if steps > 2 {
+        let fee = int(rng, 1, 9) * 25;
+        sentences.push(format!("Delivery costs ${fee}."));
+        trace.push(format!("{total}+{fee}={}", total + fee));
+        total += fee;
+    }
+    sentences.push(format!("What is the final cost of the {a} and the {b}?"));
+    let n = trace.len();
+    finish(sentences, trace, format!("${}", thousands(total)), n)
+}
+
+fn finish(sentences: Vec<String>, trace: Vec<String>, answer: String, steps: usize) -> Example {
+    Example {
+        prompt: sentences.join(" "),
+        completion: format!("{}. Answer: {answer}", trace.join(". ")),
+        answer,
+        steps,
+    }
+}
+
+/// Cents as dollars with two decimals: 125 → `1.25`.
+fn cents(c: u64) -> String {
+    format!("{}.{:02}", c / 100, c % 100)
+}
+
+/// An integer with thousands separators: 9650 → `9,650`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::train::DatasetName;
+
+    fn config(seed: u64) -> DatasetConfig {
+        DatasetConfig {
+            name: DatasetName::DevReasoningV2,
+            seed,
+            train_examples: 400,
+            val_examples: 50,
+            difficulty: DifficultyMix::default(),
+        }
+    }
+
+    /// Evaluate a trace step like `12*3=36` or `5.00+0.50=5.50` exactly, in cents.
+    fn check_step(step: &str) {
+        let (lhs, rhs) = step.split_once('=').unwrap();
+        let op = lhs.find(['+', '-', '*', '/']).unwrap();
+        let parse = |s: &str| -> i64 {
+            match s.split_once('.') {
+                Some((a, b)) => a.parse::<i64>().unwrap() * 100 + b.parse::<i64>().unwrap(),
+                None => s.parse::<i64>().unwrap() * 100,
+            }
+        };
+        let (a, b, r) = (parse(&lhs[..op]), parse(&lhs[op + 1..]), parse(rhs));
+        let got = match &lhs[op..=op] {
+            "+" => a + b,
+            "-" => a - b,
+            "*" => a * b / 100,
+            _ => a * 100 / b,
+        };
+        assert_eq!(got, r, "{step}");
+    }
+
+    #[test]
+    fn generation_is_deterministic_and_seeded() {
+        let evals = EvalIndex::default();
+        let a = generate(&config(1), &evals);
+        let b = generate(&config(1), &evals);
+        let c = generate(&config(2), &evals);
+        assert_eq!(a.train, b.train);
+        assert_eq!(a.val, b.val);
+        assert_ne!(a.train, c.train);
+        assert_eq!(a.blake3("Q: {prompt}\nA:"), b.blake3("Q: {prompt}\nA:"));
+    }
+
+    #[test]
+    fn every_trace_step_is_correct_and_ends_in_the_answer() {
+        let d = generate(&config(3), &EvalIndex::default());
+        for ex in d.train.iter().chain(&d.val) {
+            let (trace, answer) = ex.completion.split_once(". Answer: ").unwrap();
+            assert_eq!(answer, ex.answer);
+            let steps: Vec<&str> = trace.split(". ").collect();
+            assert_eq!(steps.len(), ex.steps, "{}", ex.completion);
+            for s in &steps {
+                check_step(s);
+            }
+            let last = steps.last().unwrap().rsplit('=').next().unwrap();
+            assert_eq!(
+                last.replace('.', ""),
+                answer.replace(['$', ',', '.'], ""),
+                "{}",
+                ex.completion
+            );
+            assert!(!ex.prompt.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn the_difficulty_mix_sets_the_step_counts() {
+        let mut cfg = config(4);
+        cfg.difficulty = DifficultyMix {
+            easy: 0.0,
+            medium: 0.0,
+            hard: 1.0,
+        };
+        let d = generate(&cfg, &EvalIndex::default());
+        assert!(d.train.iter().all(|e| e.steps >= 3));
+        assert!(d.train.iter().filter(|e| e.steps == 4).count() > d.train.len() / 2);
+        cfg.difficulty = DifficultyMix {
+            easy: 1.0,
+            medium: 0.0,
+            hard: 0.0,
+        };
+        let d = generate(&cfg, &EvalIndex::default());
+        assert!(d.train.iter().all(|e| e.steps <= 2));
+    }
+
+    #[test]
+    fn validation_never_repeats_a_training_prompt() {
+        let d = generate(&config(5), &EvalIndex::default());
+        let train: HashSet<String> = d
+            .train
+            .iter()
+            .map(|e| normalize_prompt(&e.prompt))
+            .collect();
+        assert!(d
+            .val
+            .iter()
+            .all(|e| !train.contains(&normalize_prompt(&e.prompt))));
+        assert_eq!(d.train.len(), 400);
+        assert_eq!(d.val.len(), 50);
+    }
+
+    #[test]
+    fn overlapping_examples_are_replaced() {
+        let clean = generate(&config(6), &EvalIndex::default());
+        let victim = clean.train[10].prompt.clone();
+        let evals =
+            EvalIndex::from_prompts([("evalsets/x.jsonl:item-1".to_string(), victim.clone())]);
+        let d = generate(&config(6), &evals);
+        assert_eq!(d.train.len(), 400);
+        assert!(d.train.iter().all(|e| e.prompt != victim));
+        assert!(d.rejected.iter().any(|r| r.prompt == victim));
+    }
+
+    #[test]
+    fn numbers_are_formatted_like_eval_v2() {
+        assert_eq!(cents(125), "1.25");
+        assert_eq!(cents(500), "5.00");
+        assert_eq!(thousands(9650), "9,650");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+    }
+}
