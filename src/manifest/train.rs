@@ -41,8 +41,10 @@ pub enum ModelPreset {
     /// 4 layers × 256 wide, 4 heads, context 256 (~3M parameters): CPU quickstart.
     GptMicro,
     /// 6 layers × 384 wide, 6 heads, context 256 (~10M parameters).
+    #[serde(rename = "gpt-10m")]
     Gpt10m,
     /// 12 layers × 768 wide, 12 heads, context 1024 (~100M parameters): GPU.
+    #[serde(rename = "gpt-100m")]
     Gpt100m,
 }
 

@@ -63,6 +63,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn presets_are_named_as_documented() {
+        let name = |p| serde_json::to_value(p).unwrap();
+        assert_eq!(name(ModelPreset::GptNano), "gpt-nano");
+        assert_eq!(name(ModelPreset::GptMicro), "gpt-micro");
+        assert_eq!(name(ModelPreset::Gpt10m), "gpt-10m");
+        assert_eq!(name(ModelPreset::Gpt100m), "gpt-100m");
+    }
+
+    #[test]
     fn presets_have_the_advertised_sizes() {
         let m = |p| ModelDims::preset(p).parameter_count() as f64 / 1e6;
         assert!(
