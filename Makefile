@@ -44,7 +44,7 @@ lint: setup
 # The official DuckDB Python client (same DuckDB version as the bundled one)
 # checks in a test that the index opens outside this tool.
 unit: setup
-	$(VIRTUAL_ENV)/bin/python -m pip install --quiet duckdb==2.0.0
+	$(VIRTUAL_ENV)/bin/python -m pip install --quiet duckdb==2.0.0 safetensors==0.8.0
 	TUNIX_TEST_PYTHON=$(VIRTUAL_ENV)/bin/python $(CARGO) test --locked
 
 schema-check: setup

@@ -1,5 +1,10 @@
 """PyTorch eager reference for the training benchmark (bench/train.sh).
 
+Its parameter names are those of tunix-rt's checkpoints, so
+`Gpt(...).load_state_dict(safetensors.torch.load_file(model.safetensors))`
+loads a tunix-rt model (tests/cli/train.rs checks that it computes the same
+loss).
+
 The same GPT as tunix-rt's built-in model (byte vocabulary, learned
 positions, pre-LayerNorm blocks, SDPA causal attention, 4x GELU-tanh MLP,
 tied head), the same AdamW (betas 0.9/0.95, weight decay on matrices only),
@@ -17,24 +22,42 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-class Block(nn.Module):
+class Attention(nn.Module):
     def __init__(self, d, h):
         super().__init__()
         self.h = h
-        self.ln_1 = nn.LayerNorm(d)
         self.c_attn = nn.Linear(d, 3 * d)
-        self.attn_proj = nn.Linear(d, d)
-        self.ln_2 = nn.LayerNorm(d)
-        self.c_fc = nn.Linear(d, 4 * d)
-        self.mlp_proj = nn.Linear(4 * d, d)
+        self.c_proj = nn.Linear(d, d)
 
     def forward(self, x):
         b, t, c = x.shape
-        q, k, v = self.c_attn(self.ln_1(x)).split(c, dim=2)
+        q, k, v = self.c_attn(x).split(c, dim=2)
         q, k, v = (z.view(b, t, self.h, c // self.h).transpose(1, 2) for z in (q, k, v))
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        x = x + self.attn_proj(y.transpose(1, 2).contiguous().view(b, t, c))
-        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+        return self.c_proj(y.transpose(1, 2).contiguous().view(b, t, c))
+
+
+class Mlp(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.c_fc = nn.Linear(d, 4 * d)
+        self.c_proj = nn.Linear(4 * d, d)
+
+    def forward(self, x):
+        return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))
+
+
+class Block(nn.Module):
+    def __init__(self, d, h):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(d)
+        self.attn = Attention(d, h)
+        self.ln_2 = nn.LayerNorm(d)
+        self.mlp = Mlp(d)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
 
 
 class Gpt(nn.Module):

@@ -38,6 +38,15 @@ pub fn blake3_hex(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
 
+/// The blake3 hash (lowercase hex) and size of the file at `path`, read in
+/// a stream so large checkpoints are never held in memory.
+pub fn blake3_file(path: &Path) -> Result<(String, u64)> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let mut hasher = blake3::Hasher::new();
+    let bytes = std::io::copy(&mut file, &mut hasher).map_err(|e| Error::io("read", path, e))?;
+    Ok((hasher.finalize().to_hex().to_string(), bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

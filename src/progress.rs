@@ -32,12 +32,11 @@ impl Progress {
         self.bar.inc(n);
     }
 
-    /// A line of output above the bar (or on stderr without a terminal).
-    pub fn line(&self, text: &str) {
+    /// Print `text` on stderr when there is no bar to show the same
+    /// status (stderr is not a terminal): logs of batch jobs get plain lines.
+    pub fn line_without_bar(&self, text: &str) {
         if self.bar.is_hidden() {
             eprintln!("{text}");
-        } else {
-            self.bar.println(text);
         }
     }
 

@@ -112,6 +112,24 @@ pub struct Artifact {
     pub bytes: u64,
 }
 
+impl Artifact {
+    /// The artifact for `bytes` stored at `path` in the run folder.
+    pub fn new(path: String, bytes: &[u8]) -> Self {
+        Artifact {
+            path,
+            blake3: blake3_hex(bytes),
+            bytes: bytes.len() as u64,
+        }
+    }
+}
+
+/// `path` relative to the run folder `dir`, with `/` separators.
+pub fn relative_path(dir: &Path, path: &Path) -> String {
+    path.strip_prefix(dir)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default()
+}
+
 /// Scores of one evaluation. Byte-identical for identical inputs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -230,11 +248,7 @@ impl StagedRun {
     /// Write a file into the run and record it as an artifact.
     pub fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<()> {
         write_atomic(&self.staging.join(rel), bytes)?;
-        self.artifacts.push(Artifact {
-            path: rel.to_string(),
-            blake3: blake3_hex(bytes),
-            bytes: bytes.len() as u64,
-        });
+        self.artifacts.push(Artifact::new(rel.to_string(), bytes));
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use crate::fsutil::write_atomic;
 use crate::manifest::Manifest;
 use crate::train::data::{self, Dataset, Example, Rejected};
 use crate::train::decontam::Overlap;
-use crate::train::job::{eval_index, prompt_template};
+use crate::train::job::{eval_index, load_evalset, prompt_template};
 use crate::workspace::Workspace;
 
 #[derive(Serialize)]
@@ -57,10 +57,12 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
     };
     let spec = &m.spec;
     let evalset = match &spec.eval {
-        Some(e) => Some(
-            ws.resolve(&loaded.path, &e.evalset)
-                .map_err(|e| Error::bad_input(e).with_path(&loaded.path))?,
-        ),
+        Some(e) => {
+            let path = ws
+                .resolve(&loaded.path, &e.evalset)
+                .map_err(|e| Error::bad_input(e).with_path(&loaded.path))?;
+            Some(load_evalset(ws, &path)?)
+        }
         None => None,
     };
     if let Some(out) = &args.out {
@@ -71,7 +73,7 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
             )));
         }
     }
-    let (index, eval_files) = eval_index(ws, evalset.as_deref())?;
+    let (index, eval_files) = eval_index(ws, evalset.as_ref())?;
     let dataset = data::generate(&spec.dataset, &index);
     let template = prompt_template(spec);
     let remaining: Option<Vec<(&Example, Overlap)>> = args.check_overlap.then(|| {
@@ -85,6 +87,7 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
     if let Some(out) = &args.out {
         write_atomic(out, &dump(&dataset)?)?;
     }
+    let train_stream = Dataset::stream(&dataset.train, &template);
     let mut steps = BTreeMap::new();
     for e in dataset.train.iter() {
         *steps.entry(e.steps).or_insert(0) += 1;
@@ -94,10 +97,10 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
             "dev-reasoning-v2 (seed {}, {} train, {} val)",
             spec.dataset.seed, spec.dataset.train_examples, spec.dataset.val_examples
         ),
-        blake3: dataset.blake3(&template),
+        blake3: Dataset::blake3(&train_stream, &Dataset::stream(&dataset.val, &template)),
         train_examples: dataset.train.len(),
         val_examples: dataset.val.len(),
-        train_bytes: Dataset::stream(&dataset.train, &template).len(),
+        train_bytes: train_stream.len(),
         steps,
         eval_files,
         eval_prompts: index.len(),

@@ -13,10 +13,9 @@ use serde::Serialize;
 
 use super::{db_error, schema, Store};
 use crate::error::Result;
-use crate::fsutil::blake3_hex;
 use crate::runfolder::{
-    config_hash, Artifact, EvalItemRecord, EvalSummary, MetricRecord, RunManifest, EVAL_ITEMS,
-    EVAL_SUMMARY, METRICS, RUN_MANIFEST,
+    config_hash, relative_path, Artifact, EvalItemRecord, EvalSummary, MetricRecord, RunManifest,
+    EVAL_ITEMS, EVAL_SUMMARY, METRICS, RUN_MANIFEST,
 };
 use crate::schema_check::CompiledSchema;
 
@@ -116,17 +115,9 @@ pub fn load_run_folder(dir: &Path, shown: &str) -> std::result::Result<RunRecord
         if !entry.file_type().is_file() {
             continue;
         }
-        let rel = entry
-            .path()
-            .strip_prefix(dir)
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_default();
+        let rel = relative_path(dir, entry.path());
         let bytes = std::fs::read(entry.path()).map_err(|e| format!("{rel}: cannot read: {e}"))?;
-        files.push(Artifact {
-            path: rel.clone(),
-            blake3: blake3_hex(&bytes),
-            bytes: bytes.len() as u64,
-        });
+        files.push(Artifact::new(rel.clone(), &bytes));
         contents.insert(rel, bytes);
     }
     let mut hasher = blake3::Hasher::new();

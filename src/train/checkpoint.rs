@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
 use crate::error::{Error, Result};
-use crate::fsutil::{blake3_hex, write_atomic};
+use crate::fsutil::{blake3_file, write_atomic};
 use crate::runfolder::to_json_bytes;
 
 pub const CHECKPOINTS: &str = "checkpoints";
@@ -105,8 +105,7 @@ fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<String> {
             .with_path(path)
             .with_source(e)
     })?;
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read back", path, e))?;
-    Ok(blake3_hex(&bytes))
+    Ok(blake3_file(path)?.0)
 }
 
 /// Checkpoint folders of a run (with weights), oldest first.
@@ -147,8 +146,7 @@ pub fn read_state(dir: &Path) -> Result<CheckpointState> {
 
 /// Read a safetensors file of a checkpoint, checking its blake3.
 pub fn read_tensors(path: &Path, blake3: &str) -> Result<Vec<(String, Tensor)>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read the checkpoint", path, e))?;
-    if blake3_hex(&bytes) != blake3 {
+    if blake3_file(path)?.0 != blake3 {
         return Err(Error::runtime(
             "checkpoint file does not match the blake3 in its state.json (corrupted or replaced); delete this checkpoint folder to fall back to an earlier one",
         )

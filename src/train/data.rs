@@ -65,12 +65,13 @@ impl Dataset {
         out
     }
 
-    /// blake3 over both splits' texts: the dataset's identity in run records.
-    pub fn blake3(&self, template: &str) -> String {
+    /// blake3 over both splits' streams: the dataset's identity in run
+    /// records.
+    pub fn blake3(train_stream: &[u8], val_stream: &[u8]) -> String {
         let mut h = blake3::Hasher::new();
-        h.update(&Dataset::stream(&self.train, template));
+        h.update(train_stream);
         h.update(b"\0");
-        h.update(&Dataset::stream(&self.val, template));
+        h.update(val_stream);
         h.finalize().to_hex().to_string()
     }
 }
@@ -432,7 +433,12 @@ mod tests {
         assert_eq!(a.train, b.train);
         assert_eq!(a.val, b.val);
         assert_ne!(a.train, c.train);
-        assert_eq!(a.blake3("Q: {prompt}\nA:"), b.blake3("Q: {prompt}\nA:"));
+        let hash = |d: &Dataset| {
+            let t = "Q: {prompt}\nA:";
+            Dataset::blake3(&Dataset::stream(&d.train, t), &Dataset::stream(&d.val, t))
+        };
+        assert_eq!(hash(&a), hash(&b));
+        assert_ne!(hash(&a), hash(&c));
     }
 
     #[test]

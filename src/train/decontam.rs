@@ -56,13 +56,6 @@ impl EvalIndex {
         index
     }
 
-    /// Index every `*.jsonl` eval set in `dir` (sources shown relative to
-    /// `shown_dir`).
-    pub fn from_dir(dir: &Path, shown_dir: &str) -> Result<(Self, Vec<String>), String> {
-        let (items, files) = eval_prompts_in_dir(dir, shown_dir)?;
-        Ok((EvalIndex::from_prompts(items), files))
-    }
-
     /// Eval prompts indexed.
     pub fn len(&self) -> usize {
         self.prompts
@@ -245,7 +238,8 @@ mod tests {
     #[test]
     fn the_repository_eval_sets_are_indexed() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("evalsets");
-        let (index, files) = EvalIndex::from_dir(&dir, "evalsets").unwrap();
+        let (items, files) = eval_prompts_in_dir(&dir, "evalsets").unwrap();
+        let index = EvalIndex::from_prompts(items);
         assert!(files.contains(&"evalsets/eval_v2.jsonl".to_string()));
         assert!(index.len() >= 120);
         assert_eq!(index.check(EVAL).unwrap().kind, "exact");

@@ -27,17 +27,17 @@ use super::schedule::learning_rate;
 use crate::error::{Error, Result};
 use crate::evalset::EvalSet;
 use crate::evaluate::{score_items, summarize, EvalSettings};
-use crate::fsutil::{blake3_hex, write_atomic};
+use crate::fsutil::{blake3_file, write_atomic};
 use crate::manifest::common::DEFAULT_PROMPT_TEMPLATE;
-use crate::manifest::train::TrainSpec;
+use crate::manifest::train::{TrainEval, TrainSpec};
 use crate::model::device::{self, is_out_of_memory, DeviceChoice, Precision};
 use crate::model::dims::ModelDims;
 use crate::model::gpt::Gpt;
 use crate::progress::Progress;
 use crate::runfolder::{
-    config_hash, git_info, now_rfc3339, to_json_bytes, to_jsonl_bytes, Artifact, EvalSummary,
-    Failure, FileRef, MetricRecord, RunManifest, RunStatus, EVAL_ITEMS, EVAL_SUMMARY, METRICS,
-    RUN_LOG, RUN_MANIFEST, SCHEMA_VERSION,
+    config_hash, git_info, now_rfc3339, relative_path, to_json_bytes, to_jsonl_bytes, Artifact,
+    EvalItemRecord, EvalSummary, Failure, FileRef, MetricRecord, RunManifest, RunStatus,
+    EVAL_ITEMS, EVAL_SUMMARY, METRICS, RUN_LOG, RUN_MANIFEST, SCHEMA_VERSION,
 };
 use crate::scoring::rng::derive_seed;
 use crate::workspace::Workspace;
@@ -77,24 +77,28 @@ pub struct TrainOutcome {
     pub notes: Vec<String>,
 }
 
+/// Load the eval set at `path`, shown relative to the workspace.
+pub fn load_evalset(ws: &Workspace, path: &Path) -> Result<EvalSet> {
+    let shown = ws.display_path(path).display().to_string();
+    crate::evalset::load(path, &shown).map_err(|d| Error::invalid_file(&shown, d))
+}
+
 /// The eval sets' prompts to keep out of training: every file in the
-/// workspace's `evalsets/`, plus the job's own eval set.
-pub fn eval_index(ws: &Workspace, extra: Option<&Path>) -> Result<(EvalIndex, Vec<String>)> {
+/// workspace's `evalsets/`, plus the job's own (already loaded) eval set.
+pub fn eval_index(ws: &Workspace, extra: Option<&EvalSet>) -> Result<(EvalIndex, Vec<String>)> {
     let dir = ws.root().join("evalsets");
     let (mut items, mut files) = if dir.is_dir() {
         super::decontam::eval_prompts_in_dir(&dir, "evalsets").map_err(Error::bad_input)?
     } else {
         (Vec::new(), Vec::new())
     };
-    if let Some(path) = extra {
-        let shown = ws.display_path(path).display().to_string();
+    if let Some(set) = extra {
+        let shown = ws.display_path(&set.path).display().to_string();
         if !files.contains(&shown) {
-            let set =
-                crate::evalset::load(path, &shown).map_err(|d| Error::invalid_file(&shown, d))?;
             items.extend(
                 set.items
-                    .into_iter()
-                    .map(|i| (format!("{shown}:{}", i.id), i.prompt)),
+                    .iter()
+                    .map(|i| (format!("{shown}:{}", i.id), i.prompt.clone())),
             );
             files.push(shown);
         }
@@ -116,14 +120,12 @@ pub fn run(ws: &Workspace, job: &TrainJob) -> Result<TrainOutcome> {
     let bad = |msg: String| Error::bad_input(msg).with_path(&job.manifest_path);
     let choice = device::resolve(&job.spec.device, device::cuda_device_count()).map_err(bad)?;
     let dims = ModelDims::resolve(&job.spec.model);
-    let evalset = match &job.evalset {
-        Some(path) => {
-            let shown = ws.display_path(path).display().to_string();
-            Some(crate::evalset::load(path, &shown).map_err(|d| Error::invalid_file(&shown, d))?)
-        }
-        None => None,
-    };
-    let (index, _) = eval_index(ws, job.evalset.as_deref())?;
+    let evalset = job
+        .evalset
+        .as_deref()
+        .map(|p| load_evalset(ws, p))
+        .transpose()?;
+    let (index, _) = eval_index(ws, evalset.as_ref())?;
     let template = prompt_template(&job.spec);
     let dataset = data::generate(&job.spec.dataset, &index);
     let train_stream = Dataset::stream(&dataset.train, &template);
@@ -154,7 +156,7 @@ pub fn run(ws: &Workspace, job: &TrainJob) -> Result<TrainOutcome> {
                 job.spec.dataset.train_examples,
                 job.spec.dataset.val_examples
             ),
-            blake3: dataset.blake3(&template),
+            blake3: Dataset::blake3(&train_stream, &val_stream),
         },
         evalset_ref: evalset.as_ref().map(|e| FileRef {
             path: ws.display_path(&e.path).display().to_string(),
@@ -176,12 +178,12 @@ pub fn run(ws: &Workspace, job: &TrainJob) -> Result<TrainOutcome> {
         ctx.log(note)?;
     }
     ctx.write_manifest(RunStatus::Running, None, Vec::new())?;
-    let result = train_and_evaluate(&mut ctx, evalset.as_ref(), &train_stream, &val_stream);
+    let eval = evalset.as_ref().zip(job.spec.eval.as_ref());
+    let result = train_and_evaluate(&mut ctx, eval, &train_stream, &val_stream);
     match result {
         Ok(summary) => {
-            let artifacts = collect_artifacts(&ctx.folder.dir)?;
             ctx.log("run complete")?;
-            let artifacts = merge_log_artifact(&ctx.folder.dir, artifacts)?;
+            let artifacts = collect_artifacts(&ctx.folder.dir)?;
             ctx.write_manifest(RunStatus::Completed, None, artifacts)?;
             Ok(TrainOutcome {
                 run_dir: ctx.folder.dir.clone(),
@@ -328,18 +330,15 @@ fn torch_failure(job: &TrainJob, device: &str, what: &str, e: TchError) -> Class
 
 fn train_and_evaluate(
     ctx: &mut Context<'_>,
-    evalset: Option<&EvalSet>,
+    eval: Option<(&EvalSet, &TrainEval)>,
     train_stream: &[u8],
     val_stream: &[u8],
 ) -> std::result::Result<Option<EvalSummary>, Classified> {
     let job = ctx.job;
     let t = &job.spec.training;
     let device = ctx.choice.device;
-    let label = ctx.choice.label.clone();
-    let tf = |what: &'static str| {
-        let label = label.clone();
-        move |e: TchError| torch_failure(job, &label, what, e)
-    };
+    let label = ctx.choice.label.as_str();
+    let tf = |what: &'static str| move |e: TchError| torch_failure(job, label, what, e);
     let precision = Precision::for_device(device);
     let model = Gpt::new(ctx.dims, job.spec.model.dropout, precision, device, t.seed)
         .map_err(tf("building the model"))?;
@@ -438,12 +437,9 @@ fn train_and_evaluate(
                 val_loss(&model, val_stream, rows, context)
                     .map_err(tf("computing validation loss"))?,
             );
-            if let Some(set) = evalset {
-                let summary = evaluate(ctx, &model, set, None).map_err(|e| match e {
-                    EvalError::Torch(e) => tf("evaluating")(e),
-                    EvalError::Other(e) => Classified::crash(e),
-                })?;
-                record.primary_score = summary.primary_score;
+            if let Some((set, spec)) = eval {
+                let scored = evaluate(ctx, &model, set, spec, None)?;
+                record.primary_score = scored.summary.primary_score;
             }
         }
         let status = format!(
@@ -464,9 +460,7 @@ fn train_and_evaluate(
                 append_metric(&ctx.folder.dir, &record)?;
             }
             ctx.log(&format!("step {done}/{} {status}", t.max_steps))?;
-            if progress_lines() {
-                progress.line(&format!("step {done}/{} {status}", t.max_steps));
-            }
+            progress.line_without_bar(&format!("step {done}/{} {status}", t.max_steps));
         }
         if ckpt_now {
             let mut state = CheckpointState {
@@ -501,17 +495,14 @@ fn train_and_evaluate(
     });
     record.val_loss =
         Some(val_loss(&model, val_stream, rows, context).map_err(tf("computing validation loss"))?);
-    let summary = match evalset {
-        Some(set) => {
+    let summary = match eval {
+        Some((set, spec)) => {
             let eval_progress = Progress::new(set.items.len() as u64, "eval");
-            let summary =
-                evaluate(ctx, &model, set, Some(&eval_progress)).map_err(|e| match e {
-                    EvalError::Torch(e) => tf("evaluating")(e),
-                    EvalError::Other(e) => Classified::crash(e),
-                })?;
+            let scored = evaluate(ctx, &model, set, spec, Some(&eval_progress))?;
             eval_progress.finish();
-            record.primary_score = summary.primary_score;
-            Some(summary)
+            write_eval_files(ctx, &scored)?;
+            record.primary_score = scored.summary.primary_score;
+            Some(scored.summary)
         }
         None => None,
     };
@@ -526,36 +517,27 @@ fn append_metric(run_dir: &Path, record: &MetricRecord) -> Result<()> {
     )
 }
 
-/// Plain progress lines (on top of the bar) when stderr is not a terminal.
-fn progress_lines() -> bool {
-    use std::io::IsTerminal;
-    !std::io::stderr().is_terminal()
+/// A scored evaluation of the model.
+struct Scored {
+    records: Vec<EvalItemRecord>,
+    summary: EvalSummary,
+    /// Items whose prompt lost its start to the context length.
+    truncated_prompts: usize,
 }
 
-enum EvalError {
-    Torch(TchError),
-    Other(Error),
-}
-
-/// Score the model on the eval set; with `progress`, this is the final
-/// evaluation and its files are written to the run folder.
+/// Generate and score the model's outputs on the eval set.
 fn evaluate(
     ctx: &Context<'_>,
     model: &Gpt,
     set: &EvalSet,
+    spec: &TrainEval,
     progress: Option<&Progress>,
-) -> std::result::Result<EvalSummary, EvalError> {
-    let eval = ctx
-        .job
-        .spec
-        .eval
-        .as_ref()
-        .ok_or_else(|| EvalError::Other(Error::runtime("no eval section")))?;
-    let outputs =
-        model_outputs(model, &set.items, &eval.decoding, progress).map_err(EvalError::Torch)?;
+) -> std::result::Result<Scored, Classified> {
+    let outputs = model_outputs(model, &set.items, &spec.decoding, progress)
+        .map_err(|e| torch_failure(ctx.job, &ctx.choice.label, "evaluating", e))?;
     let settings = EvalSettings {
-        extraction: eval.answer_extraction.clone(),
-        equivalence: eval.equivalence,
+        extraction: spec.answer_extraction.clone(),
+        equivalence: spec.equivalence,
         seed: crate::scoring::DEFAULT_BOOTSTRAP_SEED,
     };
     let records = score_items(&set.items, &outputs.by_id, &settings);
@@ -570,32 +552,34 @@ fn evaluate(
         blake3: set.blake3.clone(),
     });
     let summary = summarize(&records, evalset_ref, empty, &settings);
-    if progress.is_some() {
-        let write = || -> Result<()> {
-            write_atomic(&ctx.folder.dir.join(EVAL_ITEMS), &to_jsonl_bytes(&records)?)?;
-            write_atomic(
-                &ctx.folder.dir.join(EVAL_SUMMARY),
-                &to_json_bytes(&summary)?,
-            )?;
-            let mut line = format!(
-                "evaluated {} items: primary_score {}",
-                summary.n_items,
-                summary
-                    .primary_score
-                    .map_or("null".into(), |s| format!("{s:.4}"))
-            );
-            if !outputs.truncated_prompts.is_empty() {
-                let _ = write!(
-                    line,
-                    "; {} prompt(s) longer than the context lost their start",
-                    outputs.truncated_prompts.len()
-                );
-            }
-            ctx.log(&line)
-        };
-        write().map_err(EvalError::Other)?;
+    Ok(Scored {
+        records,
+        summary,
+        truncated_prompts: outputs.truncated_prompts.len(),
+    })
+}
+
+/// The final evaluation's files and log line.
+fn write_eval_files(ctx: &Context<'_>, scored: &Scored) -> Result<()> {
+    let dir = &ctx.folder.dir;
+    write_atomic(&dir.join(EVAL_ITEMS), &to_jsonl_bytes(&scored.records)?)?;
+    write_atomic(&dir.join(EVAL_SUMMARY), &to_json_bytes(&scored.summary)?)?;
+    let mut line = format!(
+        "evaluated {} items: primary_score {}",
+        scored.summary.n_items,
+        scored
+            .summary
+            .primary_score
+            .map_or("null".into(), |s| format!("{s:.4}"))
+    );
+    if scored.truncated_prompts > 0 {
+        let _ = write!(
+            line,
+            "; {} prompt(s) longer than the context lost their start",
+            scored.truncated_prompts
+        );
     }
-    Ok(summary)
+    ctx.log(&line)
 }
 
 fn to_tensors(batch: &Batch, device: Device) -> std::result::Result<(Tensor, Tensor), TchError> {
@@ -654,46 +638,31 @@ fn truncate_metrics(path: &Path, step: u32) -> Result<()> {
     write_atomic(path, kept.as_bytes())
 }
 
-/// Every file of the run folder but run_manifest.json and lock/temp files,
-/// checkpoints included, with blake3.
+/// Every file of the run folder but run_manifest.json and lock/temp
+/// files, checkpoints included, with blake3 (hashed as a stream).
 fn collect_artifacts(dir: &Path) -> Result<Vec<Artifact>> {
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).min_depth(1).sort_by_file_name() {
+    let hidden = |e: &walkdir::DirEntry| e.file_name().to_string_lossy().starts_with('.');
+    for entry in walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !hidden(e))
+    {
         let entry =
             entry.map_err(|e| Error::runtime(format!("cannot list {}: {e}", dir.display())))?;
-        if !entry.file_type().is_file() || entry.file_name().to_string_lossy().starts_with('.') {
+        let path = relative_path(dir, entry.path());
+        if !entry.file_type().is_file() || path == RUN_MANIFEST {
             continue;
         }
-        let rel = entry
-            .path()
-            .strip_prefix(dir)
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_default();
-        if rel == RUN_MANIFEST || rel.contains("/.") {
-            continue;
-        }
-        let bytes = std::fs::read(entry.path()).map_err(|e| Error::io("read", entry.path(), e))?;
+        let (blake3, bytes) = blake3_file(entry.path())?;
         out.push(Artifact {
-            path: rel,
-            blake3: blake3_hex(&bytes),
-            bytes: bytes.len() as u64,
+            path,
+            blake3,
+            bytes,
         });
     }
     Ok(out)
-}
-
-/// Refresh run.log's entry after the last line was appended.
-fn merge_log_artifact(dir: &Path, mut artifacts: Vec<Artifact>) -> Result<Vec<Artifact>> {
-    let path = dir.join(RUN_LOG);
-    let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
-    artifacts.retain(|a| a.path != RUN_LOG);
-    artifacts.push(Artifact {
-        path: RUN_LOG.to_string(),
-        blake3: blake3_hex(&bytes),
-        bytes: bytes.len() as u64,
-    });
-    artifacts.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(artifacts)
 }
 
 /// The run folder of a Train job, locked for the job's lifetime.

@@ -339,3 +339,79 @@ fn data_check_overlap_catches_an_eval_set_that_copies_training_prompts() {
         "{report}"
     );
 }
+
+#[test]
+fn checkpoints_load_into_the_pytorch_reference_model_with_the_same_loss() {
+    let Some(python) = std::env::var_os("TUNIX_TEST_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI sets TUNIX_TEST_PYTHON (make unit)"
+        );
+        eprintln!("skipped: set TUNIX_TEST_PYTHON to a python with torch and safetensors (make unit does)");
+        return;
+    };
+    let ws = Workspace::new();
+    ws.file("manifests/p.yaml", manifest("p", 10, "", false));
+    ws.run(&["run", "manifests/p.yaml"]).code(0);
+    let weights = ws
+        .path()
+        .join("submission_runs/p/checkpoints/step-00000010/model.safetensors");
+
+    let ids: Vec<i64> = "Q: 2+3?\nA: 2+3=5. Answer: 5\n"
+        .bytes()
+        .map(i64::from)
+        .collect();
+    let dims = tunix_rt::model::dims::ModelDims {
+        n_layer: 1,
+        n_head: 2,
+        n_embd: 32,
+        context_length: 192,
+        vocab_size: 256,
+    };
+    let model = tunix_rt::model::gpt::Gpt::new(
+        dims,
+        0.0,
+        tunix_rt::model::device::Precision::F32,
+        tch::Device::Cpu,
+        0,
+    )
+    .expect("model");
+    model
+        .load(&tch::Tensor::read_safetensors(&weights).expect("read"))
+        .expect("load");
+    let x = tch::Tensor::from_slice(&ids[..ids.len() - 1]).unsqueeze(0);
+    let y = tch::Tensor::from_slice(&ids[1..]).unsqueeze(0);
+    let ours = model.loss(&x, &y, false).expect("loss").double_value(&[]);
+
+    let script = format!(
+        "import sys, torch; sys.path.insert(0, {bench:?})
+from safetensors.torch import load_file
+from train_ref import Gpt
+m = Gpt(1, 2, 32, 192)
+m.load_state_dict(load_file(sys.argv[1]), strict=True)
+ids = torch.tensor([[{ids}]])
+with torch.no_grad():
+    print(m(ids[:, :-1], ids[:, 1:]).item())",
+        bench = crate::support::repo().join("bench").display().to_string(),
+        ids = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
+    );
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(&weights)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: f64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a loss");
+    assert!(
+        (ours - theirs).abs() < 1e-4,
+        "tunix-rt loss {ours} vs PyTorch loss {theirs}"
+    );
+}
