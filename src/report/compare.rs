@@ -8,11 +8,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use minijinja::Value;
 use serde::Serialize;
 
+use super::context::RunContext;
 use super::env::{COMPARE_HTML, COMPARE_MD};
+use super::json::to_json;
 use super::svg;
+use super::templates::trusted;
 use super::{
-    num, to_json, trusted, words, CompareInput, ComparisonFigures, ItemDiff, ReportError,
-    ReportFormat, RunContext, RunSummary, Templates, SCHEMA_VERSION,
+    num, words, CompareInput, ComparisonFigures, ItemDiff, ReportError, ReportFormat, RunSummary,
+    Templates, SCHEMA_VERSION,
 };
 
 /// The comparison as JSON.
@@ -59,8 +62,8 @@ pub struct ItemDiffDoc<'a> {
     pub item: &'a ItemDiff,
 }
 
-/// Render the comparison in `format`.
-pub fn render(
+/// Render the comparison of `input` in `format`.
+pub fn render_compare(
     t: &Templates,
     input: &CompareInput,
     format: ReportFormat,
@@ -353,7 +356,6 @@ fn loss_curves(doc: &CompareDoc<'_>) -> Vec<CurveView> {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{self, PAYLOADS};
-    use super::super::{render_compare, Templates};
     use super::*;
 
     #[test]

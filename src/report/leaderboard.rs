@@ -7,12 +7,14 @@ use std::collections::BTreeSet;
 use minijinja::Value;
 use serde::Serialize;
 
+use super::context::RunContext;
 use super::env::{LEADERBOARD_HTML, LEADERBOARD_MD};
+use super::json::to_json;
 use super::rank::{rank_groups, shared, Interval};
 use super::svg::{self, ScoreRow};
+use super::templates::trusted;
 use super::{
-    num, to_json, trusted, words, LeaderboardInput, ReportError, ReportFormat, RunContext,
-    RunSummary, Templates, SCHEMA_VERSION,
+    num, words, LeaderboardInput, ReportError, ReportFormat, RunSummary, Templates, SCHEMA_VERSION,
 };
 
 /// Most runs drawn in the HTML score chart (the table lists all of them).
@@ -61,8 +63,8 @@ pub struct RankedRunDoc<'a> {
     pub run: &'a RunSummary,
 }
 
-/// Render the leaderboard in `format`.
-pub fn render(
+/// Render the leaderboard of `input` in `format`.
+pub fn render_leaderboard(
     t: &Templates,
     input: &LeaderboardInput,
     format: ReportFormat,
@@ -295,7 +297,6 @@ fn loss_curves<'a>(doc: &LeaderboardDoc<'a>) -> Vec<CurveView<'a>> {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{self, PAYLOADS};
-    use super::super::{render_leaderboard, Templates};
     use super::*;
 
     fn run(id: &str, score: Option<f64>, ci: Option<(f64, f64)>) -> RunSummary {

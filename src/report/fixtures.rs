@@ -1,0 +1,314 @@
+//! Fixed inputs for the golden tests and helpers to check outputs.
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+/// Hostile text that must come out as literal text.
+pub const PAYLOADS: [&str; 3] = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "{{ 7*7 }}",
+];
+
+/// A run with the fields the golden files show.
+fn run(run_id: &str, name: &str, score: Option<f64>, ci: Option<(f64, f64)>) -> RunSummary {
+    RunSummary {
+        run_id: run_id.to_string(),
+        name: name.to_string(),
+        kind: "Eval".to_string(),
+        model_id: "gpt-nano".to_string(),
+        dataset: Some("dev-reasoning-v2".to_string()),
+        config_hash: "c0ffee00d15ea5e5".to_string(),
+        labels: BTreeMap::new(),
+        created_at: "2025-11-01T09:30:00Z".to_string(),
+        git_commit: Some("3f9a2c1d0e5b7a6c4d3e2f1a0b9c8d7e6f5a4b3c".to_string()),
+        git_dirty: false,
+        evalset_path: "evalsets/eval_v2.jsonl".to_string(),
+        evalset_blake3: "ab".repeat(32),
+        primary_score: score,
+        ci_low: ci.map(|c| c.0),
+        ci_high: ci.map(|c| c.1),
+        ci_method: ci.map(|_| "wilson".to_string()),
+        n_items: 120,
+        n_scored: 120,
+        n_skipped: 0,
+        category_means: BTreeMap::new(),
+        sweep_id: None,
+        loss_curve: Vec::new(),
+    }
+}
+
+/// Category means from `(name, mean)` pairs.
+fn means(pairs: &[(&str, Option<f64>)]) -> BTreeMap<String, Option<f64>> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+/// The baseline: the leader, with a loss curve and labels.
+pub fn baseline() -> RunSummary {
+    let mut r = run(
+        "baseline-gpt-nano",
+        "baseline-gpt-nano",
+        Some(0.75),
+        Some((0.6661, 0.8178)),
+    );
+    r.labels = [("milestone", "m34"), ("purpose", "baseline")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    r.category_means = means(&[
+        ("core", Some(0.76)),
+        ("edge", Some(0.7)),
+        ("trace", Some(0.775)),
+    ]);
+    r.loss_curve = vec![
+        (0, 5.5452),
+        (50, 3.1021),
+        (100, 2.2210),
+        (150, 1.7433),
+        (200, 1.5120),
+        (250, 1.4377),
+    ];
+    r
+}
+
+/// The challenger: tied with the leader, hostile name, label and model.
+pub fn challenger() -> RunSummary {
+    let mut r = run(
+        "eval-micro-2",
+        "<script>alert(1)</script> {{ 7*7 }} | *bold* _it_",
+        Some(0.7333),
+        Some((0.6473, 0.8042)),
+    );
+    r.model_id = "gpt-micro".to_string();
+    r.evalset_path = "evalsets/eval_v3.jsonl".to_string();
+    r.evalset_blake3 = "cd".repeat(32);
+    r.labels = [("note", "<img src=x onerror=alert(1)>")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    r.created_at = "2025-11-02T14:05:00+01:00".to_string();
+    r.git_commit = Some("b71c9e8d7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c".to_string());
+    r.git_dirty = true;
+    r.category_means = means(&[
+        ("core", Some(0.74)),
+        ("edge", Some(0.7333)),
+        ("trace", Some(0.725)),
+    ]);
+    r.loss_curve = vec![(0, 5.6012), (100, 2.9034), (200, 1.9981), (300, 1.6120)];
+    r
+}
+
+/// The leaderboard fixture: a tie, a separate rank, a null score.
+pub fn leaderboard() -> LeaderboardInput {
+    let mut weak = run(
+        "sweep-7-trial-03",
+        "weak-lr-1e-5",
+        Some(0.5417),
+        Some((0.4524, 0.6283)),
+    );
+    weak.category_means = means(&[("core", Some(0.6)), ("edge", Some(0.5)), ("trace", None)]);
+    weak.sweep_id = Some("sweep-7".to_string());
+    weak.ci_method = Some("bootstrap".to_string());
+    weak.n_scored = 110;
+    weak.n_skipped = 10;
+    let mut crashed = run("crashed-run", "crashed-run", None, None);
+    crashed.git_commit = None;
+    crashed.n_scored = 0;
+    crashed.n_skipped = 120;
+    LeaderboardInput {
+        title: "tunix-rt leaderboard".to_string(),
+        filters: vec![
+            ("dataset".to_string(), "dev-reasoning-v2".to_string()),
+            ("label".to_string(), "milestone=m34".to_string()),
+        ],
+        runs: vec![crashed, weak, challenger(), baseline()],
+    }
+}
+
+/// One item diff.
+fn item(
+    id: &str,
+    category: &str,
+    expected: &str,
+    a: (Option<&str>, Option<f64>),
+    b: (Option<&str>, Option<f64>),
+) -> ItemDiff {
+    ItemDiff {
+        id: id.to_string(),
+        category: category.to_string(),
+        expected: expected.to_string(),
+        a_extracted: a.0.map(String::from),
+        a_correct: a.1,
+        b_extracted: b.0.map(String::from),
+        b_correct: b.1,
+    }
+}
+
+/// The comparison fixture: baseline (A) against the challenger (B).
+pub fn compare() -> CompareInput {
+    let mut a = baseline();
+    a.category_means.insert("extra".to_string(), Some(0.5));
+    let items = vec![
+        item(
+            "trace-002",
+            "trace",
+            "31",
+            (Some("31"), Some(1.0)),
+            (Some("3*12=36"), Some(0.0)),
+        ),
+        item(
+            "core-001",
+            "core",
+            "54",
+            (Some("54"), Some(1.0)),
+            (Some("54"), Some(1.0)),
+        ),
+        item(
+            "edge-007",
+            "edge",
+            "$5.00",
+            (Some("5"), Some(0.0)),
+            (Some("$5.00"), Some(1.0)),
+        ),
+        item(
+            "core-003",
+            "core",
+            "a|b",
+            (Some("<img src=x onerror=alert(1)>"), Some(0.0)),
+            (Some("a|b"), Some(1.0)),
+        ),
+        item(
+            "core-002",
+            "core",
+            "12",
+            (Some("{{ 7*7 }}"), Some(0.0)),
+            (Some("<script>alert(1)</script>"), Some(0.0)),
+        ),
+        item(
+            "edge-001",
+            "edge",
+            "YES",
+            (None, None),
+            (Some("yes\nno"), Some(1.0)),
+        ),
+        item(
+            "trace-001",
+            "trace",
+            "0.5",
+            (Some("0.50"), Some(1.0)),
+            (Some("0.5"), Some(1.0)),
+        ),
+    ];
+    CompareInput {
+        a,
+        b: challenger(),
+        figures: ComparisonFigures {
+            n_pairs: 6,
+            n_only_in_a: 1,
+            only_in_a: vec!["core-099".to_string()],
+            n_only_in_b: 2,
+            only_in_b: vec!["edge-100".to_string(), "<b>edge-101</b>".to_string()],
+            n_skipped: 1,
+            mean_a: Some(0.5),
+            mean_b: Some(0.8333),
+            diff: Some(0.3333),
+            diff_ci_low: Some(-0.0425),
+            diff_ci_high: Some(0.6231),
+            diff_ci_method: Some("newcombe_hybrid_score".to_string()),
+            test: Some("mcnemar_exact".to_string()),
+            p_value: Some(0.625),
+            verdict: "no_evidence".to_string(),
+            min_detectable_difference: Some(0.7123),
+            alpha: 0.05,
+            min_effect: 0.0,
+            warnings: vec!["only 6 pairs: the CI is wide".to_string()],
+        },
+        items,
+        evalsets_differ: true,
+    }
+}
+
+/// Compare `actual` with `tests/golden/NAME`, or rewrite the file when
+/// `UPDATE_GOLDEN` is set.
+pub fn assert_golden(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("create tests/golden");
+        std::fs::write(&path, actual).expect("write golden file");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(e, a)| e != a)
+            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{} differs from the output at line {} (UPDATE_GOLDEN=1 rewrites it)\nexpected: {:?}\nactual:   {:?}",
+            path.display(),
+            line + 1,
+            expected.lines().nth(line),
+            actual.lines().nth(line)
+        );
+    }
+}
+
+/// The payloads in `out` are escaped text, never markup or expanded.
+pub fn assert_payloads_inert(out: &str, format: ReportFormat) {
+    assert!(
+        !out.contains("<script>alert") && !out.contains("<img"),
+        "{format:?}: raw markup in\n{out}"
+    );
+    assert!(
+        out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{format:?}: payload missing"
+    );
+    assert!(
+        out.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{format:?}: payload missing"
+    );
+    let template = match format {
+        ReportFormat::Md => "{{ 7\\*7 }}",
+        _ => "{{ 7*7 }}",
+    };
+    assert!(
+        out.contains(template),
+        "{format:?}: template syntax lost or expanded"
+    );
+}
+
+/// One document, no network: inline everything, CSP, no URLs.
+pub fn assert_html_self_contained(html: &str) {
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
+    ));
+    assert!(html.contains("<link rel=\"icon\" href=\"data:,\">"));
+    for banned in [
+        "http:", "https:", "//", "url(", "@import", " src=\"", "<iframe", "<object", "<embed",
+    ] {
+        assert!(!html.contains(banned), "{banned} in the HTML");
+    }
+    for (i, _) in html.match_indices("href=\"") {
+        let target = &html[i + 6..];
+        assert!(
+            target.starts_with("data:,\"") || target.starts_with('#'),
+            "link off the page: {}",
+            &target[..target.len().min(40)]
+        );
+    }
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "only the report's own script"
+    );
+}

@@ -1,0 +1,142 @@
+//! What the reports show: the input types the caller (the store, the CLI)
+//! fills. Their serialized form is part of the JSON documents.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One run as the reports show it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunSummary {
+    /// Unique run id (the run folder's id in the index).
+    pub run_id: String,
+    /// Human name from the manifest.
+    pub name: String,
+    /// Job kind (`Train`, `Sweep`, `Eval`).
+    pub kind: String,
+    /// Model identifier.
+    pub model_id: String,
+    /// Training dataset name, when there was one.
+    pub dataset: Option<String>,
+    /// Hash of the resolved config.
+    pub config_hash: String,
+    /// Labels from the manifest.
+    pub labels: BTreeMap<String, String>,
+    /// Creation time, RFC 3339.
+    pub created_at: String,
+    /// Git commit the run was made from.
+    pub git_commit: Option<String>,
+    /// Whether the working tree had uncommitted changes.
+    pub git_dirty: bool,
+    /// Eval set path.
+    pub evalset_path: String,
+    /// Eval set blake3.
+    pub evalset_blake3: String,
+    /// Primary score in [0, 1]; null when nothing was scored.
+    pub primary_score: Option<f64>,
+    /// Lower bound of the primary score's 95% CI.
+    pub ci_low: Option<f64>,
+    /// Upper bound of the primary score's 95% CI.
+    pub ci_high: Option<f64>,
+    /// How the CI was computed (`wilson`, `bootstrap`).
+    pub ci_method: Option<String>,
+    /// Items in the eval set.
+    pub n_items: u64,
+    /// Items with a valid score.
+    pub n_scored: u64,
+    /// Items skipped (no prediction, no valid score).
+    pub n_skipped: u64,
+    /// Mean score per item category; null when nothing in it was scored.
+    pub category_means: BTreeMap<String, Option<f64>>,
+    /// Sweep (tuning job) the run belongs to.
+    pub sweep_id: Option<String>,
+    /// `(step, loss)` from `metrics.jsonl`; empty when none.
+    pub loss_curve: Vec<(u64, f64)>,
+}
+
+/// What a leaderboard shows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LeaderboardInput {
+    /// Heading of the report.
+    pub title: String,
+    /// Active filters as `(key, value)`, shown as `key=value`.
+    pub filters: Vec<(String, String)>,
+    /// The runs, in any order (the report sorts them).
+    pub runs: Vec<RunSummary>,
+}
+/// One item of a paired comparison: the same eval item in run A and run B.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ItemDiff {
+    /// Eval item id.
+    pub id: String,
+    /// Eval item category.
+    pub category: String,
+    /// Expected answer.
+    pub expected: String,
+    /// Answer extracted from A's output.
+    pub a_extracted: Option<String>,
+    /// A's answer correctness in [0, 1]; null when skipped.
+    pub a_correct: Option<f64>,
+    /// Answer extracted from B's output.
+    pub b_extracted: Option<String>,
+    /// B's answer correctness in [0, 1]; null when skipped.
+    pub b_correct: Option<f64>,
+}
+
+/// The statistics module's paired comparison of B against A.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ComparisonFigures {
+    /// Items scored in both runs.
+    pub n_pairs: u64,
+    /// Number of item ids only in A.
+    pub n_only_in_a: u64,
+    /// Item ids only in A.
+    pub only_in_a: Vec<String>,
+    /// Number of item ids only in B.
+    pub n_only_in_b: u64,
+    /// Item ids only in B.
+    pub only_in_b: Vec<String>,
+    /// Items skipped in either run.
+    pub n_skipped: u64,
+    /// Mean of A over the pairs.
+    pub mean_a: Option<f64>,
+    /// Mean of B over the pairs.
+    pub mean_b: Option<f64>,
+    /// Mean of B − A over the pairs.
+    pub diff: Option<f64>,
+    /// Lower bound of the difference's CI.
+    pub diff_ci_low: Option<f64>,
+    /// Upper bound of the difference's CI.
+    pub diff_ci_high: Option<f64>,
+    /// How the difference's CI was computed.
+    pub diff_ci_method: Option<String>,
+    /// The test behind `p_value` (`mcnemar_exact`, `paired_bootstrap`).
+    pub test: Option<String>,
+    /// Two-sided p-value.
+    pub p_value: Option<f64>,
+    /// `improved` | `no_evidence` | `regressed`.
+    pub verdict: String,
+    /// Minimum detectable difference at 80% power.
+    pub min_detectable_difference: Option<f64>,
+    /// Significance level.
+    pub alpha: f64,
+    /// Smallest difference that counts as a change.
+    pub min_effect: f64,
+    /// Caveats (small samples, skipped items, ...).
+    pub warnings: Vec<String>,
+}
+
+/// What a comparison report shows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CompareInput {
+    /// The baseline run.
+    pub a: RunSummary,
+    /// The candidate run.
+    pub b: RunSummary,
+    /// The paired comparison of B against A.
+    pub figures: ComparisonFigures,
+    /// Items present in both runs, in any order (the report sorts them).
+    pub items: Vec<ItemDiff>,
+    /// Whether A and B were scored on different eval sets.
+    pub evalsets_differ: bool,
+}

@@ -1,0 +1,116 @@
+//! Number formatting shared by the reports: 4 decimals, an explicit sign
+//! for differences, `—` for a missing number.
+
+/// The placeholder for a missing number.
+pub const NONE: &str = "—";
+
+/// `x` with 4 decimals; `—` when missing or not finite.
+pub fn fixed(x: Option<f64>) -> String {
+    match x.filter(|v| v.is_finite()) {
+        Some(v) => unsign_zero(format!("{v:.4}")),
+        None => NONE.to_string(),
+    }
+}
+
+/// `x` with 4 decimals and an explicit sign (`+0.0830`, `-0.0120`,
+/// `0.0000`).
+pub fn signed(x: Option<f64>) -> String {
+    match x.filter(|v| v.is_finite()) {
+        Some(v) => {
+            let text = unsign_zero(format!("{v:.4}"));
+            if v > 0.0 && text != "0.0000" {
+                format!("+{text}")
+            } else {
+                text
+            }
+        }
+        None => NONE.to_string(),
+    }
+}
+
+/// A score with its 95% CI: `0.7500 [0.6661, 0.8178]`; the score alone
+/// when the CI is incomplete.
+pub fn with_ci(x: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
+    interval(fixed(x), fixed, low, high)
+}
+
+/// A difference with its CI: `+0.0830 [+0.0210, +0.1450]`.
+pub fn signed_with_ci(x: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
+    interval(signed(x), signed, low, high)
+}
+
+/// `value` followed by `[low, high]` formatted with `f`, when the value
+/// and both bounds are finite numbers.
+fn interval(
+    value: String,
+    f: fn(Option<f64>) -> String,
+    low: Option<f64>,
+    high: Option<f64>,
+) -> String {
+    let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
+    match (value.as_str(), finite(low), finite(high)) {
+        (NONE, _, _) => value,
+        (_, Some(_), Some(_)) => format!("{value} [{}, {}]", f(low), f(high)),
+        _ => value,
+    }
+}
+
+/// A p-value: `0.0040`; below 0.0001 in scientific notation
+/// (`1.2e-7`) rather than rounded to zero.
+pub fn p_value(p: Option<f64>) -> String {
+    match p.filter(|v| v.is_finite()) {
+        Some(v) if v != 0.0 && v.abs() < 0.0001 => format!("{v:.1e}"),
+        other => fixed(other),
+    }
+}
+
+/// A setting such as alpha, in its shortest exact form (`0.05`, `0`).
+pub fn setting(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        NONE.to_string()
+    }
+}
+
+/// `-0.0000` reads as a sign that is not there.
+fn unsign_zero(text: String) -> String {
+    if text == "-0.0000" {
+        "0.0000".to_string()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_have_four_decimals_and_a_dash_for_null() {
+        assert_eq!(fixed(Some(0.75)), "0.7500");
+        assert_eq!(fixed(None), "—");
+        assert_eq!(fixed(Some(f64::NAN)), "—");
+        assert_eq!(fixed(Some(-0.00001)), "0.0000");
+        assert_eq!(signed(Some(0.083)), "+0.0830");
+        assert_eq!(signed(Some(-0.012)), "-0.0120");
+        assert_eq!(signed(Some(0.0)), "0.0000");
+        assert_eq!(signed(Some(0.00001)), "0.0000");
+        assert_eq!(
+            with_ci(Some(0.75), Some(0.6661), Some(0.8178)),
+            "0.7500 [0.6661, 0.8178]"
+        );
+        assert_eq!(with_ci(Some(0.75), None, Some(0.8)), "0.7500");
+        assert_eq!(with_ci(None, Some(0.1), Some(0.8)), "—");
+        assert_eq!(
+            signed_with_ci(Some(0.083), Some(-0.01), Some(0.2)),
+            "+0.0830 [-0.0100, +0.2000]"
+        );
+        assert_eq!(p_value(Some(0.004)), "0.0040");
+        assert_eq!(p_value(Some(1.23e-9)), "1.2e-9");
+        assert_eq!(p_value(Some(0.0)), "0.0000");
+        assert_eq!(p_value(None), "—");
+        assert_eq!(setting(0.05), "0.05");
+        assert_eq!(setting(0.0), "0");
+    }
+}

@@ -1,0 +1,74 @@
+//! Words the reports show for machine values: names of methods and tests,
+//! shortened ids, hashes, commits and dates. Cuts count characters, never
+//! bytes, so text from a hand-edited run folder cannot split a character.
+
+/// Human name of a CI method or statistical test as stored
+/// (`mcnemar_exact` → `McNemar exact`).
+pub fn method(name: &str) -> String {
+    match name {
+        "mcnemar_exact" => "McNemar exact".to_string(),
+        "wilson" => "Wilson".to_string(),
+        "newcombe_hybrid_score" => "Newcombe hybrid score".to_string(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// The first `n` characters of `text` (ids and hashes).
+pub fn short(text: &str, n: usize) -> String {
+    text.chars().take(n).collect()
+}
+
+/// The first `n` characters of an id, with `…` when cut.
+pub fn abbrev(text: &str, n: usize) -> String {
+    if text.chars().count() > n {
+        format!("{}…", short(text, n))
+    } else {
+        text.to_string()
+    }
+}
+
+/// A commit as shown in tables: 7 characters, `+dirty` when the tree
+/// had changes, `—` when unknown.
+pub fn commit(commit: Option<&str>, dirty: bool) -> String {
+    match (commit, dirty) {
+        (Some(c), true) => format!("{}+dirty", short(c, 7)),
+        (Some(c), false) => short(c, 7),
+        (None, true) => "—+dirty".to_string(),
+        (None, false) => "—".to_string(),
+    }
+}
+
+/// The date part of an RFC 3339 timestamp; the text itself otherwise.
+pub fn date(timestamp: &str) -> String {
+    match timestamp.get(..10) {
+        Some(date)
+            if timestamp
+                .as_bytes()
+                .get(10)
+                .is_some_and(|b| matches!(b, b'T' | b't' | b' ')) =>
+        {
+            date.to_string()
+        }
+        _ => timestamp.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_shorten_commits_dates_and_methods() {
+        assert_eq!(commit(Some("3f9a2c1d0e"), true), "3f9a2c1+dirty");
+        assert_eq!(commit(Some("3f9a2c1d0e"), false), "3f9a2c1");
+        assert_eq!(commit(None, false), "—");
+        assert_eq!(date("2025-11-01T09:30:00Z"), "2025-11-01");
+        assert_eq!(date("yesterday"), "yesterday");
+        assert_eq!(date("2025-11-01é"), "2025-11-01é");
+        assert_eq!(method("mcnemar_exact"), "McNemar exact");
+        assert_eq!(method("paired_bootstrap"), "paired bootstrap");
+        assert_eq!(short("αβγδεζηθι", 8), "αβγδεζηθ");
+        assert_eq!(abbrev("sweep-7-trial-03", 8), "sweep-7-…");
+        assert_eq!(abbrev("run-a", 8), "run-a");
+    }
+}
