@@ -115,8 +115,10 @@ fn rows(items: &[EvalItemRecord]) -> Vec<ItemRow> {
     items.iter().map(EvalItemRecord::item_row).collect()
 }
 
+/// An eval-set hash as shown in messages: its first 12 characters
+/// (characters, not bytes: a hand-edited run folder may hold any text).
 fn short(hash: Option<&str>) -> String {
-    hash.map(|h| format!("blake3 {}…", &h[..12.min(h.len())]))
+    hash.map(|h| format!("blake3 {}…", h.chars().take(12).collect::<String>()))
         .unwrap_or_else(|| "no eval set".to_string())
 }
 
@@ -194,5 +196,18 @@ mod tests {
         assert_eq!(thinned.first(), points.first());
         assert_eq!(thinned.last(), points.last());
         assert_eq!(thin(points[..10].to_vec(), 200).len(), 10);
+    }
+
+    #[test]
+    fn hashes_are_cut_by_characters_not_bytes() {
+        // `&hash[..12]` would panic: byte 12 falls inside an `é`.
+        let hash = format!("0{}", "é".repeat(40));
+        assert_eq!(short(Some(&hash)), format!("blake3 0{}…", "é".repeat(11)));
+        assert_eq!(
+            short(Some(&"é".repeat(32))),
+            format!("blake3 {}…", "é".repeat(12))
+        );
+        assert_eq!(short(Some("abc")), "blake3 abc…");
+        assert_eq!(short(None), "no eval set");
     }
 }

@@ -40,15 +40,8 @@ pub fn commit(commit: Option<&str>, dirty: bool) -> String {
 
 /// The date part of an RFC 3339 timestamp; the text itself otherwise.
 pub fn date(timestamp: &str) -> String {
-    match timestamp.get(..10) {
-        Some(date)
-            if timestamp
-                .as_bytes()
-                .get(10)
-                .is_some_and(|b| matches!(b, b'T' | b't' | b' ')) =>
-        {
-            date.to_string()
-        }
+    match timestamp.chars().nth(10) {
+        Some('T' | 't' | ' ') => short(timestamp, 10),
         _ => timestamp.to_string(),
     }
 }
@@ -65,6 +58,7 @@ mod tests {
         assert_eq!(date("2025-11-01T09:30:00Z"), "2025-11-01");
         assert_eq!(date("yesterday"), "yesterday");
         assert_eq!(date("2025-11-01é"), "2025-11-01é");
+        assert_eq!(date("2025-11-0éT09:30"), "2025-11-0é");
         assert_eq!(method("mcnemar_exact"), "McNemar exact");
         assert_eq!(method("paired_bootstrap"), "paired bootstrap");
         assert_eq!(short("αβγδεζηθι", 8), "αβγδεζηθ");
