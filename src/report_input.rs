@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::report::{CompareInput, ComparisonFigures, ItemDiff, LeaderboardInput, RunSummary};
 use crate::runfolder::EvalItemRecord;
-use crate::scoring::{compare as paired, CompareConfig, ItemRow, PairedComparison, Verdict};
+use crate::scoring::{compare as paired, CiMethod, CompareConfig, ItemRow, PairedComparison};
 use crate::store::query::{self, RunFilter, RunRow};
 use crate::store::Store;
 
@@ -33,7 +33,7 @@ pub fn leaderboard(store: &Store, filter: &RunFilter) -> Result<LeaderboardInput
             let curve = curves.remove(&row.run_id).unwrap_or_default();
             summary(row, thin(curve, MAX_CURVE_POINTS))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(LeaderboardInput {
         title: "tunix-rt leaderboard".to_string(),
         filters,
@@ -90,8 +90,8 @@ pub fn compare(
     };
     let (curve_a, curve_b) = (curve(id_a), curve(id_b));
     Ok(CompareInput {
-        a: summary(a, curve_a),
-        b: summary(b, curve_b),
+        a: summary(a, curve_a)?,
+        b: summary(b, curve_b)?,
         figures: figures(&result),
         items,
         evalsets_differ,
@@ -122,8 +122,13 @@ fn short(hash: Option<&str>) -> String {
         .unwrap_or_else(|| "no eval set".to_string())
 }
 
-fn summary(row: RunRow, loss_curve: Vec<(u64, f64)>) -> RunSummary {
-    RunSummary {
+fn summary(row: RunRow, loss_curve: Vec<(u64, f64)>) -> Result<RunSummary> {
+    let ci_method = row
+        .ci_method
+        .as_deref()
+        .map(|m| ci_method(&row.run_id, m))
+        .transpose()?;
+    Ok(RunSummary {
         run_id: row.run_id,
         name: row.name,
         kind: row.kind,
@@ -139,20 +144,26 @@ fn summary(row: RunRow, loss_curve: Vec<(u64, f64)>) -> RunSummary {
         primary_score: row.primary_score,
         ci_low: row.ci_low,
         ci_high: row.ci_high,
-        ci_method: row.ci_method,
+        ci_method,
         n_items: row.n_items.max(0) as u64,
         n_scored: row.n_scored.max(0) as u64,
         n_skipped: row.n_skipped.max(0) as u64,
         category_means: row.category_means,
         sweep_id: row.tuning_job_id,
         loss_curve,
-    }
+    })
+}
+
+/// The CI method the index stores as text for run `run_id`.
+fn ci_method(run_id: &str, stored: &str) -> Result<CiMethod> {
+    serde_json::from_value(serde_json::Value::String(stored.to_string())).map_err(|_| {
+        Error::runtime(format!(
+            "the index holds an unknown CI method `{stored}` for run `{run_id}`; rebuild it with `tunix-rt db rebuild`"
+        ))
+    })
 }
 
 fn figures(c: &PairedComparison) -> ComparisonFigures {
-    let as_text = |v: serde_json::Result<serde_json::Value>| {
-        v.ok().and_then(|v| v.as_str().map(String::from))
-    };
     ComparisonFigures {
         n_pairs: c.n_pairs as u64,
         n_only_in_a: c.n_only_in_a as u64,
@@ -165,18 +176,10 @@ fn figures(c: &PairedComparison) -> ComparisonFigures {
         diff: c.diff,
         diff_ci_low: c.diff_ci.as_ref().map(|d| d.low),
         diff_ci_high: c.diff_ci.as_ref().map(|d| d.high),
-        diff_ci_method: c
-            .diff_ci
-            .as_ref()
-            .and_then(|d| as_text(serde_json::to_value(d.method))),
-        test: c.test.and_then(|t| as_text(serde_json::to_value(t))),
+        diff_ci_method: c.diff_ci.as_ref().map(|d| d.method),
+        test: c.test,
         p_value: c.p_value,
-        verdict: match c.verdict {
-            Verdict::Improved => "improved",
-            Verdict::NoEvidence => "no_evidence",
-            Verdict::Regressed => "regressed",
-        }
-        .to_string(),
+        verdict: c.verdict,
         min_detectable_difference: c.min_detectable_difference,
         alpha: c.config.alpha,
         min_effect: c.config.min_effect,
@@ -209,5 +212,16 @@ mod tests {
         );
         assert_eq!(short(Some("abc")), "blake3 abc…");
         assert_eq!(short(None), "no eval set");
+    }
+
+    #[test]
+    fn stored_ci_methods_parse_and_unknown_ones_are_errors() {
+        assert_eq!(ci_method("r", "wilson").expect("known"), CiMethod::Wilson);
+        assert_eq!(
+            ci_method("r", "bootstrap").expect("known"),
+            CiMethod::Bootstrap
+        );
+        let err = ci_method("r", "magic").expect_err("unknown");
+        assert!(err.message().contains("`magic`"), "{err}");
     }
 }

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use minijinja::Value;
 use serde::Serialize;
 
+use crate::scoring::Verdict;
+
 use super::context::RunContext;
 use super::env::{COMPARE_HTML, COMPARE_MD};
 use super::json::to_json;
@@ -160,7 +162,7 @@ struct RunView<'a> {
     show_id: bool,
     /// `0.7500 [0.6661, 0.8178]` or `—`.
     score: Value,
-    ci_method: String,
+    ci_method: &'static str,
     created: String,
     commit: String,
     evalset_hash: String,
@@ -169,14 +171,14 @@ struct RunView<'a> {
 /// The verdict and the figures behind it, as text.
 #[derive(Debug, Serialize)]
 struct VerdictView {
-    /// `improved`, `regressed`, `no_evidence` or `unknown` (CSS class).
+    /// `improved`, `regressed` or `no_evidence` (CSS class).
     kind: &'static str,
     /// `B improved over A`, ...
-    headline: String,
+    headline: &'static str,
     /// `+0.0833 [+0.0210, +0.1450]` or `—`.
     diff: Value,
-    diff_ci_method: String,
-    test: String,
+    diff_ci_method: &'static str,
+    test: &'static str,
     /// `0.0040`, `1.2e-7` or `—`.
     p_value: Value,
     mean_a: Value,
@@ -246,11 +248,7 @@ fn run_view(run: &RunSummary) -> RunView<'_> {
         short_id: words::abbrev(&run.run_id, 8),
         show_id: run.run_id != run.name,
         score: trusted(num::with_ci(run.primary_score, run.ci_low, run.ci_high)),
-        ci_method: run
-            .ci_method
-            .as_deref()
-            .map(words::method)
-            .unwrap_or_default(),
+        ci_method: run.ci_method.map(words::ci_method).unwrap_or_default(),
         created: words::date(&run.created_at),
         commit: words::commit(run.git_commit.as_deref(), run.git_dirty),
         evalset_hash: words::short(&run.evalset_blake3, 12),
@@ -259,25 +257,20 @@ fn run_view(run: &RunSummary) -> RunView<'_> {
 
 /// The verdict's headline and figures as text.
 fn verdict(f: &ComparisonFigures) -> VerdictView {
-    let (kind, headline) = match f.verdict.as_str() {
-        "improved" => ("improved", "B improved over A".to_string()),
-        "regressed" => ("regressed", "B regressed from A".to_string()),
-        "no_evidence" => (
-            "no_evidence",
-            "No evidence that B differs from A".to_string(),
-        ),
-        other => ("unknown", format!("Verdict: {other}")),
+    let kind = match f.verdict {
+        Verdict::Improved => "improved",
+        Verdict::Regressed => "regressed",
+        Verdict::NoEvidence => "no_evidence",
     };
     VerdictView {
         kind,
-        headline,
+        headline: words::headline(f.verdict),
         diff: trusted(num::signed_with_ci(f.diff, f.diff_ci_low, f.diff_ci_high)),
         diff_ci_method: f
             .diff_ci_method
-            .as_deref()
-            .map(words::method)
+            .map(words::diff_ci_method)
             .unwrap_or_default(),
-        test: f.test.as_deref().map(words::method).unwrap_or_default(),
+        test: f.test.map(words::test).unwrap_or_default(),
         p_value: trusted(num::p_value(f.p_value)),
         mean_a: trusted(num::fixed(f.mean_a)),
         mean_b: trusted(num::fixed(f.mean_b)),
@@ -410,18 +403,17 @@ mod tests {
     fn every_verdict_has_a_headline() {
         let mut f = fixtures::compare().figures;
         for (name, kind, headline) in [
-            ("improved", "improved", "B improved over A"),
-            ("regressed", "regressed", "B regressed from A"),
+            (Verdict::Improved, "improved", "B improved over A"),
+            (Verdict::Regressed, "regressed", "B regressed from A"),
             (
-                "no_evidence",
+                Verdict::NoEvidence,
                 "no_evidence",
                 "No evidence that B differs from A",
             ),
-            ("<b>odd</b>", "unknown", "Verdict: <b>odd</b>"),
         ] {
-            f.verdict = name.to_string();
+            f.verdict = name;
             let v = verdict(&f);
-            assert_eq!((v.kind, v.headline.as_str()), (kind, headline));
+            assert_eq!((v.kind, v.headline), (kind, headline));
         }
     }
 
@@ -429,7 +421,7 @@ mod tests {
     fn markdown_summary_line_fits_a_pull_request() {
         let t = Templates::builtin().expect("templates");
         let mut input = fixtures::compare();
-        input.figures.verdict = "improved".to_string();
+        input.figures.verdict = Verdict::Improved;
         input.figures.diff = Some(0.083);
         input.figures.diff_ci_low = Some(0.021);
         input.figures.diff_ci_high = Some(0.145);
@@ -468,7 +460,7 @@ mod tests {
             diff_ci_method: None,
             test: None,
             p_value: None,
-            verdict: "no_evidence".to_string(),
+            verdict: Verdict::NoEvidence,
             min_detectable_difference: None,
             alpha: 0.05,
             min_effect: 0.0,
@@ -492,7 +484,6 @@ mod tests {
         input.b.model_id = all.clone();
         input.figures.warnings.push(all.clone());
         input.figures.only_in_a.push(all.clone());
-        input.figures.test = Some(all.clone());
         input.a.category_means.insert(all.clone(), Some(0.1));
         for item in &mut input.items {
             item.expected = all.clone();

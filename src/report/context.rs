@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::RunSummary;
+use crate::scoring::CiMethod;
 
 /// A run as the templates see it: every [`RunSummary`] field, borrowed,
 /// except `loss_curve` (drawn as SVG instead; converting thousands of points
@@ -26,7 +27,7 @@ pub(super) struct RunContext<'a> {
     primary_score: Option<f64>,
     ci_low: Option<f64>,
     ci_high: Option<f64>,
-    ci_method: Option<&'a str>,
+    ci_method: Option<CiMethod>,
     n_items: u64,
     n_scored: u64,
     n_skipped: u64,
@@ -80,7 +81,7 @@ impl<'a> From<&'a RunSummary> for RunContext<'a> {
             primary_score: *primary_score,
             ci_low: *ci_low,
             ci_high: *ci_high,
-            ci_method: ci_method.as_deref(),
+            ci_method: *ci_method,
             n_items: *n_items,
             n_scored: *n_scored,
             n_skipped: *n_skipped,

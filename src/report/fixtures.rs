@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::scoring::compare::DiffCiMethod;
+use crate::scoring::{CiMethod, PairedTest, Verdict};
 
 /// Hostile text that must come out as literal text.
 pub const PAYLOADS: [&str; 3] = [
@@ -29,7 +31,7 @@ fn run(run_id: &str, name: &str, score: Option<f64>, ci: Option<(f64, f64)>) -> 
         primary_score: score,
         ci_low: ci.map(|c| c.0),
         ci_high: ci.map(|c| c.1),
-        ci_method: ci.map(|_| "wilson".to_string()),
+        ci_method: ci.map(|_| CiMethod::Wilson),
         n_items: 120,
         n_scored: 120,
         n_skipped: 0,
@@ -109,7 +111,7 @@ pub fn leaderboard() -> LeaderboardInput {
     );
     weak.category_means = means(&[("core", Some(0.6)), ("edge", Some(0.5)), ("trace", None)]);
     weak.sweep_id = Some("sweep-7".to_string());
-    weak.ci_method = Some("bootstrap".to_string());
+    weak.ci_method = Some(CiMethod::Bootstrap);
     weak.n_scored = 110;
     weak.n_skipped = 10;
     let mut crashed = run("crashed-run", "crashed-run", None, None);
@@ -215,10 +217,10 @@ pub fn compare() -> CompareInput {
             diff: Some(0.3333),
             diff_ci_low: Some(-0.0425),
             diff_ci_high: Some(0.6231),
-            diff_ci_method: Some("newcombe_hybrid_score".to_string()),
-            test: Some("mcnemar_exact".to_string()),
+            diff_ci_method: Some(DiffCiMethod::NewcombeHybridScore),
+            test: Some(PairedTest::McnemarExact),
             p_value: Some(0.625),
-            verdict: "no_evidence".to_string(),
+            verdict: Verdict::NoEvidence,
             min_detectable_difference: Some(0.7123),
             alpha: 0.05,
             min_effect: 0.0,

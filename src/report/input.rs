@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::scoring::compare::DiffCiMethod;
+use crate::scoring::{CiMethod, PairedTest, Verdict};
+
 /// One run as the reports show it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunSummary {
@@ -39,7 +42,7 @@ pub struct RunSummary {
     /// Upper bound of the primary score's 95% CI.
     pub ci_high: Option<f64>,
     /// How the CI was computed (`wilson`, `bootstrap`).
-    pub ci_method: Option<String>,
+    pub ci_method: Option<CiMethod>,
     /// Items in the eval set.
     pub n_items: u64,
     /// Items with a valid score.
@@ -108,14 +111,15 @@ pub struct ComparisonFigures {
     pub diff_ci_low: Option<f64>,
     /// Upper bound of the difference's CI.
     pub diff_ci_high: Option<f64>,
-    /// How the difference's CI was computed.
-    pub diff_ci_method: Option<String>,
+    /// How the difference's CI was computed (`newcombe_hybrid_score`,
+    /// `percentile_bootstrap`).
+    pub diff_ci_method: Option<DiffCiMethod>,
     /// The test behind `p_value` (`mcnemar_exact`, `paired_bootstrap`).
-    pub test: Option<String>,
+    pub test: Option<PairedTest>,
     /// Two-sided p-value.
     pub p_value: Option<f64>,
     /// `improved` | `no_evidence` | `regressed`.
-    pub verdict: String,
+    pub verdict: Verdict,
     /// Minimum detectable difference at 80% power.
     pub min_detectable_difference: Option<f64>,
     /// Significance level.

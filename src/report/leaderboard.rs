@@ -163,7 +163,7 @@ struct RowView<'a> {
     category_cells: Vec<CellView>,
     created: String,
     commit: String,
-    ci_method: String,
+    ci_method: &'static str,
 }
 
 /// A numeric cell: its text and its sort key.
@@ -242,11 +242,7 @@ fn row<'a>(ranked: &RankedRunDoc<'a>, categories: &[&str]) -> RowView<'a> {
             .collect(),
         created: words::date(&run.created_at),
         commit: words::commit(run.git_commit.as_deref(), run.git_dirty),
-        ci_method: run
-            .ci_method
-            .as_deref()
-            .map(words::method)
-            .unwrap_or_default(),
+        ci_method: run.ci_method.map(words::ci_method).unwrap_or_default(),
     }
 }
 

@@ -2,14 +2,39 @@
 //! shortened ids, hashes, commits and dates. Cuts count characters, never
 //! bytes, so text from a hand-edited run folder cannot split a character.
 
-/// Human name of a CI method or statistical test as stored
-/// (`mcnemar_exact` → `McNemar exact`).
-pub fn method(name: &str) -> String {
-    match name {
-        "mcnemar_exact" => "McNemar exact".to_string(),
-        "wilson" => "Wilson".to_string(),
-        "newcombe_hybrid_score" => "Newcombe hybrid score".to_string(),
-        other => other.replace('_', " "),
+use crate::scoring::compare::DiffCiMethod;
+use crate::scoring::{CiMethod, PairedTest, Verdict};
+
+/// The name of a score's CI method.
+pub fn ci_method(method: CiMethod) -> &'static str {
+    match method {
+        CiMethod::Wilson => "Wilson",
+        CiMethod::Bootstrap => "bootstrap",
+    }
+}
+
+/// The name of a paired test.
+pub fn test(test: PairedTest) -> &'static str {
+    match test {
+        PairedTest::McnemarExact => "McNemar exact",
+        PairedTest::PairedBootstrap => "paired bootstrap",
+    }
+}
+
+/// The name of the method behind a difference's CI.
+pub fn diff_ci_method(method: DiffCiMethod) -> &'static str {
+    match method {
+        DiffCiMethod::NewcombeHybridScore => "Newcombe hybrid score",
+        DiffCiMethod::PercentileBootstrap => "percentile bootstrap",
+    }
+}
+
+/// A verdict as a headline: `B improved over A`.
+pub fn headline(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Improved => "B improved over A",
+        Verdict::Regressed => "B regressed from A",
+        Verdict::NoEvidence => "No evidence that B differs from A",
     }
 }
 
@@ -59,8 +84,13 @@ mod tests {
         assert_eq!(date("yesterday"), "yesterday");
         assert_eq!(date("2025-11-01é"), "2025-11-01é");
         assert_eq!(date("2025-11-0éT09:30"), "2025-11-0é");
-        assert_eq!(method("mcnemar_exact"), "McNemar exact");
-        assert_eq!(method("paired_bootstrap"), "paired bootstrap");
+        assert_eq!(test(PairedTest::McnemarExact), "McNemar exact");
+        assert_eq!(test(PairedTest::PairedBootstrap), "paired bootstrap");
+        assert_eq!(ci_method(CiMethod::Wilson), "Wilson");
+        assert_eq!(
+            diff_ci_method(DiffCiMethod::PercentileBootstrap),
+            "percentile bootstrap"
+        );
         assert_eq!(short("αβγδεζηθι", 8), "αβγδεζηθ");
         assert_eq!(abbrev("sweep-7-trial-03", 8), "sweep-7-…");
         assert_eq!(abbrev("run-a", 8), "run-a");
