@@ -178,12 +178,11 @@ pub struct DbExportArgs {
 }
 
 /// Report formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormatArg {
     /// One self-contained HTML file.
     Html,
     /// GitHub-flavoured Markdown (fits a pull-request comment).
-    #[default]
     Md,
     /// Stable JSON for machines.
     Json,
@@ -201,9 +200,11 @@ pub enum ReportCommand {
 
 #[derive(Debug, Args)]
 pub struct ReportOutput {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: ReportFormatArg,
+    /// Output format. Default: from the extension of -o FILE (.html/.htm,
+    /// .md/.markdown, .json), else md; a --format the extension
+    /// contradicts is refused.
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormatArg>,
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -1,15 +1,18 @@
+//! `tunix-rt report leaderboard|compare`: reports from the index.
+
 use std::path::Path;
 
 use crate::cli::{CompareArgs, LeaderboardArgs, ReportFormatArg, ReportOutput};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
-use crate::report::{render_compare, render_leaderboard, ReportFormat, Templates};
+use crate::report::{choose_format, render_compare, render_leaderboard, ReportFormat, Templates};
 use crate::scoring::CompareConfig;
 use crate::store::query::{self, RunFilter};
 use crate::store::Store;
 use crate::workspace::Workspace;
 
 pub fn leaderboard(ws: &Workspace, db: &Path, args: &LeaderboardArgs) -> Result<()> {
+    let format = report_format(&args.out)?;
     let store = Store::open_read(db)?;
     let mut labels = Vec::new();
     for l in &args.label {
@@ -29,12 +32,12 @@ pub fn leaderboard(ws: &Workspace, db: &Path, args: &LeaderboardArgs) -> Result<
     };
     let input = crate::report_input::leaderboard(&store, &filter)?;
     let templates = templates(&args.out)?;
-    let text =
-        render_leaderboard(&templates, &input, format(args.out.format)).map_err(report_error)?;
+    let text = render_leaderboard(&templates, &input, format).map_err(report_error)?;
     emit(ws, &args.out, &text)
 }
 
 pub fn compare(ws: &Workspace, db: &Path, args: &CompareArgs) -> Result<()> {
+    let format = report_format(&args.out)?;
     let store = Store::open_read(db)?;
     let id_a = query::resolve_run(&store, &args.run_a)?;
     let id_b = query::resolve_run(&store, &args.run_b)?;
@@ -46,11 +49,20 @@ pub fn compare(ws: &Workspace, db: &Path, args: &CompareArgs) -> Result<()> {
     let input =
         crate::report_input::compare(&store, &id_a, &id_b, &config, args.allow_different_evalsets)?;
     let templates = templates(&args.out)?;
-    let text = render_compare(&templates, &input, format(args.out.format)).map_err(report_error)?;
+    let text = render_compare(&templates, &input, format).map_err(report_error)?;
     emit(ws, &args.out, &text)
 }
 
-fn format(f: ReportFormatArg) -> ReportFormat {
+/// `--format`, or the format the output file's extension names, else md.
+fn report_format(out: &ReportOutput) -> Result<ReportFormat> {
+    choose_format(
+        out.format.map(report_format_of),
+        out.output.as_deref(),
+        ReportFormat::Md,
+    )
+}
+
+fn report_format_of(f: ReportFormatArg) -> ReportFormat {
     match f {
         ReportFormatArg::Html => ReportFormat::Html,
         ReportFormatArg::Md => ReportFormat::Md,

@@ -22,7 +22,8 @@
 //! - `templates`, `env`: the template set and its minijinja environment;
 //!   `context`: a run as the templates see it.
 //! - `json`: the JSON layout; `num`, `words`: numbers and words as shown.
-//! - `format`: the output formats; `error`: [`ReportError`].
+//! - `format`: the output formats, and how a file name picks one;
+//!   `error`: [`ReportError`].
 
 mod compare;
 mod context;
@@ -43,7 +44,7 @@ mod fixtures;
 
 pub use compare::{render_compare, CategoryDelta, CompareDoc, ItemDiffDoc};
 pub use error::ReportError;
-pub use format::ReportFormat;
+pub use format::{choose_format, FileFormat, ReportFormat};
 pub use input::{CompareInput, ComparisonFigures, ItemDiff, LeaderboardInput, RunSummary};
 pub use leaderboard::{render_leaderboard, FilterDoc, LeaderboardDoc, RankedRunDoc};
 pub use templates::Templates;

@@ -336,3 +336,87 @@ fn loss_curves_from_metrics_reach_both_reports() {
         "both sides draw the curve"
     );
 }
+
+/// Two plain runs, ingested: `run-alpha` (weak) and `run-beta` (strong).
+fn two_run_workspace() -> Workspace {
+    let ws = Workspace::new();
+    let root = ws.path().join("submission_runs");
+    fake_run(&root, "run-alpha", 60, 0.3);
+    fake_run(&root, "run-beta", 60, 0.8);
+    ws.run(&["db", "ingest"]).code(0);
+    ws
+}
+
+#[test]
+fn quickstart_leaderboard_html_is_an_html_page_in_chromium() {
+    let ws = two_run_workspace();
+    ws.run(&["report", "leaderboard", "-o", "reports/leaderboard.html"])
+        .code(0)
+        .stderr_has("wrote reports/leaderboard.html");
+    let page = ws.path().join("reports/leaderboard.html");
+    let html = std::fs::read_to_string(&page).expect("read");
+    assert!(html.starts_with("<!DOCTYPE html>"), "not HTML:\n{html}");
+    assert!(!html.contains("| --- |"), "Markdown in the .html file");
+    let Some(browser) = browser() else {
+        return;
+    };
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("quickstart-leaderboard.png");
+    let (dom, _) = load(&browser, &page, &shot);
+    assert!(dom.contains("<table"), "no table: {dom}");
+    for id in ["run-alpha", "run-beta"] {
+        assert!(dom.contains(id), "{id} missing: {dom}");
+    }
+    assert!(
+        !dom.contains("|---|") && !dom.contains("| --- |"),
+        "raw Markdown table: {dom}"
+    );
+}
+
+#[test]
+fn the_output_file_extension_picks_the_format() {
+    let ws = two_run_workspace();
+    for (file, start) in [
+        ("lb.htm", "<!DOCTYPE html>"),
+        ("lb.HTML", "<!DOCTYPE html>"),
+        ("lb.md", "## "),
+        ("lb.markdown", "## "),
+        ("lb.json", "{"),
+    ] {
+        ws.run(&["report", "leaderboard", "-o", file]).code(0);
+        let text = std::fs::read_to_string(ws.path().join(file)).expect("read");
+        assert!(text.starts_with(start), "{file}: {text}");
+    }
+    ws.run(&["report", "compare", "run-alpha", "run-beta", "-o", "c.html"])
+        .code(0);
+    let html = std::fs::read_to_string(ws.path().join("c.html")).expect("read");
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    ws.run(&["report", "leaderboard", "--format", "html", "-o", "lb.html"])
+        .code(0);
+    ws.run(&[
+        "report",
+        "leaderboard",
+        "--format",
+        "json",
+        "-o",
+        "lb-no-extension",
+    ])
+    .code(0);
+    let md = ws.run_read_only(&["report", "leaderboard"]);
+    md.code(0).stdout_has("| --- |");
+    ws.run_read_only(&["report", "leaderboard", "--format", "md", "-o", "x.html"])
+        .code(2)
+        .stderr_has("x.html: --format md contradicts")
+        .stderr_has("means html; drop --format to write html, or name the file with a .md or .markdown extension");
+    ws.run_read_only(&[
+        "report", "compare", "run-a", "run-b", "--format", "json", "-o", "c.md",
+    ])
+    .code(2)
+    .stderr_has("--format json contradicts");
+    ws.run_read_only(&["report", "leaderboard", "-o", "lb.txt"])
+        .code(2)
+        .stderr_has("lb.txt: cannot tell the output format")
+        .stderr_has("--format html|md|json");
+    ws.run_read_only(&["report", "leaderboard", "-o", "lb"])
+        .code(2)
+        .stderr_has("cannot tell the output format");
+}
