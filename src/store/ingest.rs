@@ -12,12 +12,19 @@ use duckdb::{params, Connection};
 use serde::Serialize;
 
 use super::{db_error, schema, Store};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::runfolder::{
     config_hash, relative_path, Artifact, EvalItemRecord, EvalSummary, MetricRecord, RunManifest,
     EVAL_ITEMS, EVAL_SUMMARY, METRICS, RUN_MANIFEST,
 };
 use crate::schema_check::CompiledSchema;
+
+/// Set to a file path to stop an ingest at a known point, for tests of
+/// crash safety; never set in normal use. With it set, [`ingest`] writes
+/// its rows inside its transaction as usual, then, before COMMIT, creates
+/// that file (holding its process id) and sleeps forever, so a test can
+/// wait for the file and kill the process while the transaction is open.
+pub const FAULT_INGEST_PAUSE_ENV: &str = "TUNIX_RT_FAULT_INGEST_PAUSE";
 
 /// What an ingest did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -188,6 +195,16 @@ pub fn ingest(store: &Store, ws_root: &Path, scope: Scope<'_>) -> Result<IngestR
         Scope::Rebuild(root) => (find_run_folders(root), Some(root), true),
         Scope::Folder(dir) => (vec![dir.to_path_buf()], None, false),
     };
+    tracing::info!(
+        "ingesting {} run folder(s) into {}{}",
+        folders.len(),
+        store.path().display(),
+        if replace_all {
+            " (rebuild: emptied first)"
+        } else {
+            ""
+        }
+    );
     let conn = store.connection();
     let path = store.path();
     let mut report = IngestReport::default();
@@ -256,16 +273,66 @@ pub fn ingest(store: &Store, ws_root: &Path, scope: Scope<'_>) -> Result<IngestR
         }
         Ok(())
     })();
-    match result {
-        Ok(()) => conn
-            .execute_batch("COMMIT")
-            .map_err(|e| db_error(path, "commit to", e))?,
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(db_error(path, "write", e));
-        }
+    if let Err(e) = result {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(db_error(path, "write", e));
     }
+    if let Err(e) = pause_before_commit_if_asked() {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e);
+    }
+    conn.execute_batch("COMMIT")
+        .map_err(|e| db_error(path, "commit to", e))?;
+    log_outcome(&report);
     Ok(report)
+}
+
+/// The [`FAULT_INGEST_PAUSE_ENV`] hook: returns at once unless it is set;
+/// otherwise announces the pause with its marker file and never returns.
+fn pause_before_commit_if_asked() -> Result<()> {
+    let Some(marker) = std::env::var_os(FAULT_INGEST_PAUSE_ENV).filter(|v| !v.is_empty()) else {
+        return Ok(());
+    };
+    let marker = PathBuf::from(marker);
+    std::fs::write(&marker, std::process::id().to_string()).map_err(|e| {
+        Error::runtime(format!(
+            "cannot create the marker file named by {FAULT_INGEST_PAUSE_ENV}"
+        ))
+        .with_path(&marker)
+        .with_source(e)
+    })?;
+    tracing::warn!(
+        "fault: ingest paused before commit ({FAULT_INGEST_PAUSE_ENV}={})",
+        marker.display()
+    );
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
+/// What a user sees at `-v`: the counts, and why each folder was skipped.
+fn log_outcome(report: &IngestReport) {
+    for id in &report.new {
+        tracing::debug!("new run {id}");
+    }
+    for id in &report.updated {
+        tracing::debug!("updated run {id}: its files changed");
+    }
+    for id in &report.removed {
+        tracing::debug!("removed run {id}: its folder is gone");
+    }
+    for (dir, reason) in &report.skipped {
+        tracing::info!("skipped {dir}: {reason}");
+    }
+    tracing::info!(
+        "ingest committed: {} new, {} updated, {} unchanged, {} removed, {} skipped, {} item rows written",
+        report.new.len(),
+        report.updated.len(),
+        report.unchanged,
+        report.removed.len(),
+        report.skipped.len(),
+        report.item_rows
+    );
 }
 
 fn existing_runs(conn: &Connection) -> duckdb::Result<BTreeMap<String, (String, String)>> {
