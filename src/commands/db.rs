@@ -1,3 +1,6 @@
+//! `tunix-rt db ...`: ingest, rebuild, query and export; printing the
+//! library's results is the only thing done here.
+
 use std::io::Write;
 use std::path::Path;
 
@@ -14,9 +17,15 @@ pub fn ingest_cmd(ws: &Workspace, db: &Path, args: &DbIngestArgs, rebuild: bool)
         .clone()
         .unwrap_or_else(|| ws.root().join("submission_runs"));
     let runs = std::path::absolute(&runs).unwrap_or(runs);
-    if !runs.is_dir() {
+    if !runs.exists() {
         return Err(Error::bad_input(format!(
             "runs folder {} does not exist",
+            runs.display()
+        )));
+    }
+    if !runs.is_dir() {
+        return Err(Error::bad_input(format!(
+            "runs folder {} is a file, not a folder",
             runs.display()
         )));
     }

@@ -5,6 +5,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use super::Wait;
 use crate::error::{Error, Result};
@@ -24,11 +25,13 @@ pub fn lock_path(db: &Path) -> PathBuf {
 
 impl WriteLock {
     /// Take the lock, failing with the holder's pid or waiting for it.
+    /// Every failure is a runtime failure (exit 3): the lock file is the
+    /// index's own, never a path the user named.
     pub fn acquire(db: &Path, wait: Wait) -> Result<WriteLock> {
         let path = lock_path(db);
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
-                .map_err(|e| Error::io("create the folder", parent, e))?;
+                .map_err(|e| runtime_io("cannot create the folder of the index", parent, e))?;
         }
         let mut file = OpenOptions::new()
             .read(true)
@@ -36,33 +39,45 @@ impl WriteLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| Error::io("open the lock file", &path, e))?;
+            .map_err(|e| runtime_io("cannot open the lock file", &path, e))?;
         match file.try_lock() {
-            Ok(()) => {}
+            Ok(()) => tracing::info!("took the write lock {}", path.display()),
             Err(TryLockError::WouldBlock) => {
                 let holder = holder_pid(&mut file);
                 if wait == Wait::No {
                     return Err(Error::runtime(format!(
-                        "database {} is locked by process {holder}; wait for it to finish or pass --wait",
+                        "database {} is in use by process {holder}; wait for it to finish or pass --wait",
                         db.display()
                     )));
                 }
-                eprintln!(
+                tracing::warn!(
                     "waiting for process {holder} to release {} ...",
                     db.display()
                 );
+                let start = Instant::now();
                 file.lock()
-                    .map_err(|e| Error::io("wait for the lock", &path, e))?;
+                    .map_err(|e| runtime_io("cannot wait for the lock", &path, e))?;
+                tracing::info!(
+                    "took the write lock {} after waiting {:.1} s",
+                    path.display(),
+                    start.elapsed().as_secs_f64()
+                );
             }
-            Err(TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
+            Err(TryLockError::Error(e)) => {
+                return Err(runtime_io("cannot lock the lock file", &path, e))
+            }
         }
         file.set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)))
             .and_then(|_| write!(file, "{}", std::process::id()))
             .and_then(|()| file.flush())
-            .map_err(|e| Error::io("write the lock file", &path, e))?;
+            .map_err(|e| runtime_io("cannot write the lock file", &path, e))?;
         Ok(WriteLock { file, _path: path })
     }
+}
+
+fn runtime_io(message: &str, path: &Path, err: std::io::Error) -> Error {
+    Error::runtime(message).with_path(path).with_source(err)
 }
 
 impl Drop for WriteLock {
@@ -104,10 +119,14 @@ mod tests {
         let err = WriteLock::acquire(&db, Wait::No)
             .err()
             .expect("second must fail");
-        assert!(
-            err.to_string()
-                .contains(&format!("locked by process {}", std::process::id())),
-            "{err}"
+        assert_eq!(err.exit_code(), crate::error::EXIT_RUNTIME);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "database {} is in use by process {}; wait for it to finish or pass --wait",
+                db.display(),
+                std::process::id()
+            )
         );
         drop(held);
         WriteLock::acquire(&db, Wait::No).expect("free again");

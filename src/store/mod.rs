@@ -38,8 +38,22 @@ impl Store {
     /// applies pending migrations.
     pub fn open_write(path: &Path, wait: Wait) -> Result<Store> {
         let lock = WriteLock::acquire(path, wait)?;
-        let conn = Connection::open(path).map_err(|e| db_error(path, "open", e))?;
-        schema::migrate(&conn).map_err(|e| db_error(path, "migrate", e))?;
+        let created = !path.exists();
+        let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
+        let applied = schema::migrate(&conn).map_err(|e| db_error(path, "migrate", e))?;
+        match (created, applied) {
+            (true, _) => tracing::info!(
+                "created the index {} (schema version {})",
+                path.display(),
+                schema::current_version()
+            ),
+            (false, 0) => tracing::info!("opened the index {} for writing", path.display()),
+            (false, n) => tracing::info!(
+                "opened the index {} for writing; applied {n} migration(s), now at schema version {}",
+                path.display(),
+                schema::current_version()
+            ),
+        }
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -58,18 +72,9 @@ impl Store {
         let config = Config::default()
             .access_mode(AccessMode::ReadOnly)
             .map_err(|e| db_error(path, "configure", e))?;
-        let conn = Connection::open_with_flags(path, config).map_err(|e| {
-            let text = e.to_string();
-            if text.contains("lock") {
-                Error::runtime(format!(
-                    "the index {} is being written by another process; try again when it finishes",
-                    path.display()
-                ))
-            } else {
-                db_error(path, "open", e)
-            }
-        })?;
+        let conn = Connection::open_with_flags(path, config).map_err(|e| open_error(path, e))?;
         schema::check_version(&conn, path)?;
+        tracing::info!("opened the index {} read-only", path.display());
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -86,9 +91,149 @@ impl Store {
     }
 }
 
+/// A failure to open the index: another process holding DuckDB's own file
+/// lock gets a message saying so; anything else is a plain DuckDB failure.
+/// Both are runtime failures (exit 3), like a busy write lock.
+fn open_error(path: &Path, err: duckdb::Error) -> Error {
+    if is_file_lock_conflict(&err) {
+        Error::runtime(format!(
+            "database {} is in use by another process; wait for it to finish",
+            path.display()
+        ))
+        .with_source(err)
+    } else {
+        db_error(path, "open", err)
+    }
+}
+
+/// Whether `err` is DuckDB refusing to open a database file because another
+/// process holds a conflicting lock on it.
+///
+/// DuckDB has no error code for this: `duckdb_open_ext` returns only
+/// `DuckDBError` plus a message, so duckdb-rs reports every open failure as
+/// `DuckDBFailure` with `ErrorCode::Unknown`. The message is DuckDB's
+/// `IOException` from `LocalFileSystem` ("IO Error: Could not set lock on
+/// file \"...\": Conflicting lock is held in ... (PID N)"); its stable part,
+/// the exception type and the first sentence, is what is matched here.
+pub fn is_file_lock_conflict(err: &duckdb::Error) -> bool {
+    const LOCK_CONFLICT: &str = "IO Error: Could not set lock on file";
+    match err {
+        duckdb::Error::DuckDBFailure(code, Some(message)) => {
+            code.extended_code == duckdb::ffi::DuckDBError && message.starts_with(LOCK_CONFLICT)
+        }
+        _ => false,
+    }
+}
+
 /// A DuckDB failure on `path` as a runtime error.
 pub fn db_error(path: &Path, action: &str, err: duckdb::Error) -> Error {
     Error::runtime(format!("DuckDB could not {action} the index"))
         .with_path(path)
         .with_source(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// Set by [`duckdb_file_lock_is_detected_from_a_second_process`] for the
+    /// helper it starts: `<db>\n<ready marker>`.
+    const HOLDER_ENV: &str = "TUNIX_RT_TEST_HOLD_DUCKDB";
+
+    /// Helper process, not a test of its own: opens the database named in
+    /// [`HOLDER_ENV`] for writing, creates the marker, and sleeps until it
+    /// is killed. Without the variable it does nothing.
+    #[test]
+    #[ignore = "helper process for duckdb_file_lock_is_detected_from_a_second_process"]
+    fn hold_duckdb_file_lock() {
+        let Ok(spec) = std::env::var(HOLDER_ENV) else {
+            return;
+        };
+        let (db, marker) = spec.split_once('\n').expect("db and marker");
+        let _conn = Connection::open(db).expect("open for writing");
+        std::fs::write(marker, "ready").expect("marker");
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+
+    /// Kills the helper however the test ends.
+    struct Holder(std::process::Child);
+
+    impl Drop for Holder {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    #[test]
+    fn duckdb_file_lock_is_detected_from_a_second_process() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("t.duckdb");
+        let marker = dir.path().join("ready");
+        Store::open_write(&db, Wait::No).expect("create");
+        let exe = std::env::current_exe().expect("test binary");
+        let child = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "store::tests::hold_duckdb_file_lock",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env(
+                HOLDER_ENV,
+                format!("{}\n{}", db.display(), marker.display()),
+            )
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start the holder");
+        let mut holder = Holder(child);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !marker.exists() {
+            if let Some(status) = holder.0.try_wait().expect("poll") {
+                panic!("the holder exited before taking the lock: {status}");
+            }
+            assert!(Instant::now() < deadline, "the holder never took the lock");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+
+        let config = Config::default()
+            .access_mode(AccessMode::ReadOnly)
+            .expect("config");
+        let raw = Connection::open_with_flags(&db, config)
+            .expect_err("DuckDB must refuse a second process");
+        assert!(is_file_lock_conflict(&raw), "{raw:?}");
+
+        let err = Store::open_read(&db).err().expect("open_read must fail");
+        assert_eq!(err.exit_code(), crate::error::EXIT_RUNTIME);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "database {} is in use by another process; wait for it to finish",
+                db.display()
+            )
+        );
+
+        drop(holder);
+        Store::open_read(&db).expect("free again once the holder is gone");
+    }
+
+    #[test]
+    fn other_open_failures_are_not_lock_conflicts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let not_a_db = dir.path().join("notes.txt");
+        std::fs::write(&not_a_db, "just text, not a DuckDB file\n").expect("write");
+        let err = Connection::open(&not_a_db).expect_err("a text file is not a database");
+        assert!(!is_file_lock_conflict(&err), "{err:?}");
+        let err = Store::open_read(&not_a_db)
+            .err()
+            .expect("open_read must fail");
+        assert_eq!(err.exit_code(), crate::error::EXIT_RUNTIME);
+        assert!(
+            err.to_string().contains("DuckDB could not open the index"),
+            "{err}"
+        );
+    }
 }

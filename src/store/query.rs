@@ -364,9 +364,25 @@ fn to_json(v: DbValue) -> serde_json::Value {
 }
 
 /// Write every table as `DIR/<table>.parquet` (each written to a temporary
-/// name, then renamed).
+/// name, then renamed). `dir` is the user's: an existing file there is bad
+/// input; failing to write inside it is a runtime failure.
 pub fn export_parquet(store: &Store, dir: &Path) -> Result<Vec<std::path::PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::bad_input(format!(
+            "cannot export into {}: it is a file, not a folder",
+            dir.display()
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::runtime("cannot create the export folder")
+            .with_path(dir)
+            .with_source(e)
+    })?;
+    tracing::info!(
+        "exporting {} table(s) to {}",
+        schema::ALL_TABLES.len(),
+        dir.display()
+    );
     let mut written = Vec::new();
     for table in schema::ALL_TABLES {
         let target = dir.join(format!("{table}.parquet"));
@@ -379,7 +395,11 @@ pub fn export_parquet(store: &Store, dir: &Path) -> Result<Vec<std::path::PathBu
             .connection()
             .execute_batch(&sql)
             .map_err(|e| db_error(store.path(), "export", e))?;
-        std::fs::rename(&tmp, &target).map_err(|e| Error::io("rename into place", &target, e))?;
+        std::fs::rename(&tmp, &target).map_err(|e| {
+            Error::runtime(format!("cannot rename {} into place", tmp.display()))
+                .with_path(&target)
+                .with_source(e)
+        })?;
         written.push(target);
     }
     Ok(written)

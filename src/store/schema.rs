@@ -113,8 +113,9 @@ pub fn current_version() -> i64 {
     MIGRATIONS.len() as i64
 }
 
-/// Apply every migration the index does not have yet.
-pub fn migrate(conn: &Connection) -> duckdb::Result<()> {
+/// Apply every migration the index does not have yet; returns how many
+/// were applied.
+pub fn migrate(conn: &Connection) -> duckdb::Result<usize> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, applied_at TIMESTAMP NOT NULL)",
     )?;
@@ -123,8 +124,10 @@ pub fn migrate(conn: &Connection) -> duckdb::Result<()> {
         [],
         |r| r.get(0),
     )?;
+    let mut count = 0;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
         let version = i as i64 + 1;
+        tracing::debug!("applying migration {version}");
         conn.execute_batch("BEGIN TRANSACTION")?;
         let result = conn.execute_batch(sql).and_then(|()| {
             conn.execute(
@@ -140,8 +143,9 @@ pub fn migrate(conn: &Connection) -> duckdb::Result<()> {
                 return Err(e);
             }
         }
+        count += 1;
     }
-    Ok(())
+    Ok(count)
 }
 
 /// Refuse to read an index written by a different schema version.
@@ -176,8 +180,8 @@ mod tests {
     #[test]
     fn migrations_apply_once() {
         let conn = Connection::open_in_memory().expect("open");
-        migrate(&conn).expect("first");
-        migrate(&conn).expect("second is a no-op");
+        assert_eq!(migrate(&conn).expect("first"), MIGRATIONS.len());
+        assert_eq!(migrate(&conn).expect("second is a no-op"), 0);
         let n: i64 = conn
             .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
             .expect("count");

@@ -1,9 +1,13 @@
 //! `tunix-rt db ...`: ingest, rebuild, query, export, the writer lock, and
 //! crash safety.
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tunix_rt::store::ingest::FAULT_INGEST_PAUSE_ENV;
 
 use crate::support::{fake_run, Workspace};
 
@@ -94,6 +98,23 @@ fn rebuild_and_incremental_ingest_give_the_same_rows() {
     assert_eq!(incremental, snapshot(&ws));
 }
 
+/// Poll `ready` every 20 ms until it holds, failing after a generous
+/// deadline or as soon as `child` exits (a hang or a crash, not a slow
+/// machine, is what the deadline catches).
+fn wait_until(child: &mut Child, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    while !ready() {
+        if let Some(status) = child.try_wait().expect("poll") {
+            panic!("the process exited ({status}) before {what}");
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How long a test waits for a condition before calling it a hang.
+const DEADLINE: Duration = Duration::from_secs(300);
+
 #[test]
 fn a_second_writer_is_refused_with_the_holders_pid() {
     let ws = Workspace::new();
@@ -101,21 +122,49 @@ fn a_second_writer_is_refused_with_the_holders_pid() {
     let db = ws.path().join("tunix.duckdb");
     let lock =
         tunix_rt::store::lock::WriteLock::acquire(&db, tunix_rt::store::Wait::No).expect("lock");
-    ws.run(&["db", "ingest"])
-        .code(3)
-        .stderr_has(&format!("is locked by process {}", std::process::id()))
-        .stderr_has("--wait");
+    ws.run(&["db", "ingest"]).code(3).stderr_has(&format!(
+        "is in use by process {}; wait for it to finish or pass --wait",
+        std::process::id()
+    ));
+    assert!(!db.exists(), "a refused writer must not create the index");
+
+    // `--wait` announces that it waits (a warning, shown by default), then
+    // blocks until the holder lets go.
     let mut waiting = ws
         .command(&["db", "ingest", "--wait"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    std::thread::sleep(Duration::from_millis(500));
+    let stderr = waiting.stderr.take().expect("stderr");
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let reader = {
+        let lines = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                lines.lock().expect("lines").push(line);
+            }
+        })
+    };
+    let announced = format!("waiting for process {} to release", std::process::id());
+    wait_until(&mut waiting, "--wait said it is waiting", || {
+        lines
+            .lock()
+            .expect("lines")
+            .iter()
+            .any(|l| l.contains(&announced))
+    });
     assert!(
         waiting.try_wait().expect("poll").is_none(),
         "--wait must wait for the holder"
     );
+    assert!(
+        !db.exists(),
+        "a waiting writer must not touch the index yet"
+    );
     drop(lock);
     assert!(waiting.wait().expect("wait").success());
+    reader.join().expect("reader");
     assert_eq!(query(&ws, "SELECT count(*) AS n FROM runs")[0]["n"], 1);
 }
 
@@ -123,16 +172,9 @@ fn a_second_writer_is_refused_with_the_holders_pid() {
 fn a_writer_killed_mid_ingest_leaves_the_previous_state() {
     let ws = Workspace::new();
     for i in 0..4 {
-        fake_run(&runs_root(&ws), &format!("base-{i}"), 500, 0.5);
+        fake_run(&runs_root(&ws), &format!("base-{i}"), 50, 0.5);
     }
     ws.run(&["db", "ingest"]).code(0);
-    let db = ws.path().join("tunix.duckdb");
-    let backup = ws.path().join("backup.duckdb");
-    std::fs::copy(&db, &backup).expect("backup");
-    let restore = || {
-        std::fs::copy(&backup, &db).expect("restore");
-        let _ = std::fs::remove_file(ws.path().join("tunix.duckdb.wal"));
-    };
     let state = |ws: &Workspace| {
         query(
             ws,
@@ -140,38 +182,50 @@ fn a_writer_killed_mid_ingest_leaves_the_previous_state() {
         )
     };
     let before = state(&ws);
+    assert_eq!(before, serde_json::json!([{"runs": 4, "items": 200}]));
     for i in 0..40 {
-        fake_run(&runs_root(&ws), &format!("more-{i:02}"), 2000, 0.6);
+        fake_run(&runs_root(&ws), &format!("more-{i:02}"), 100, 0.6);
     }
-    // How long a full ingest of the new runs takes; then kill one late in it,
-    // when it is writing.
-    let start = Instant::now();
-    ws.run(&["db", "ingest"]).code(0).stdout_has("40 new");
-    let full = start.elapsed();
-    restore();
-    assert_eq!(state(&ws), before);
-    let mut killed_mid_run = false;
-    for fraction in [0.8, 0.6, 0.4, 0.2] {
-        let mut child = ws.command(&["db", "ingest"]).spawn().expect("spawn");
-        std::thread::sleep(full.mul_f64(fraction));
-        if child.try_wait().expect("poll").is_none() {
-            child.kill().expect("SIGKILL");
-            assert!(!child.wait().expect("reap").success());
-            killed_mid_run = true;
-            break;
-        }
-        restore();
-    }
-    assert!(
-        killed_mid_run,
-        "ingest always finished before it could be killed"
+
+    // The fault hook stops the ingest after it wrote the 40 new runs inside
+    // its transaction and before COMMIT; the marker says it got there.
+    let marker = ws.path().join("paused-before-commit");
+    let mut child = ws
+        .command(&["db", "ingest"])
+        .env(FAULT_INGEST_PAUSE_ENV, &marker)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    wait_until(&mut child, "the ingest paused before commit", || {
+        marker.exists()
+    });
+    assert_eq!(
+        std::fs::read_to_string(&marker).expect("marker"),
+        child.id().to_string()
     );
+
+    // While it holds the index, other processes are refused with exit 3:
+    // a writer by our lock, a reader by DuckDB's own file lock.
+    ws.run(&["db", "ingest"]).code(3).stderr_has(&format!(
+        "is in use by process {}; wait for it to finish or pass --wait",
+        child.id()
+    ));
+    ws.run(&["db", "query", "SELECT 1"])
+        .code(3)
+        .stderr_has("is in use by another process; wait for it to finish");
+
+    child.kill().expect("SIGKILL");
+    assert!(!child.wait().expect("reap").success());
     assert_eq!(
         state(&ws),
         before,
         "a killed ingest must leave the previous consistent state"
     );
-    ws.run(&["db", "ingest"]).code(0).stdout_has("40 new");
+    ws.run(&["db", "ingest"]).code(0).stdout_has(
+        "40 new, 0 updated, 4 unchanged, 0 removed, 0 skipped (4000 item rows written)",
+    );
+    assert_eq!(state(&ws), serde_json::json!([{"runs": 44, "items": 4200}]));
 }
 
 #[test]
@@ -222,6 +276,54 @@ fn export_writes_parquet_readable_by_duckdb() {
         path.display()
     );
     assert_eq!(query(&ws, &sql)[0]["n"], 9);
+}
+
+#[test]
+fn paths_the_user_named_are_bad_input_and_nothing_is_written() {
+    let ws = Workspace::new();
+    ws.file("a-file", "not a folder\n");
+    ws.run_read_only(&["db", "ingest", "--runs", "no-such-folder"])
+        .code(2)
+        .stderr_has("no-such-folder does not exist");
+    ws.run_read_only(&["db", "ingest", "--runs", "a-file"])
+        .code(2)
+        .stderr_has("a-file is a file, not a folder");
+    fake_run(&runs_root(&ws), "r1", 5, 0.5);
+    ws.run(&["db", "ingest"]).code(0);
+    ws.run_read_only(&["db", "export", "--parquet", "a-file"])
+        .code(2)
+        .stderr_has("cannot export into")
+        .stderr_has("a-file: it is a file, not a folder");
+}
+
+#[test]
+fn verbose_ingest_logs_the_store_decisions() {
+    let ws = Workspace::new();
+    fake_run(&runs_root(&ws), "good", 5, 0.5);
+    fake_run(&runs_root(&ws), "bad", 5, 0.5);
+    std::fs::write(runs_root(&ws).join("bad/eval_summary.json"), "{").expect("break");
+    let quiet = ws.run(&["db", "ingest"]);
+    quiet.code(2);
+    assert!(
+        !quiet.stderr.contains("INFO"),
+        "no logs without -v:\n{}",
+        quiet.stderr
+    );
+    std::fs::remove_file(ws.path().join("tunix.duckdb")).expect("drop the index");
+    let _ = std::fs::remove_file(ws.path().join("tunix.duckdb.wal"));
+    ws.run(&["-v", "db", "ingest"])
+        .code(2)
+        .stderr_has("took the write lock")
+        .stderr_has("created the index")
+        .stderr_has("skipped submission_runs/bad: eval_summary.json: invalid JSON")
+        .stderr_has("ingest committed: 1 new, 0 updated, 0 unchanged, 0 removed, 1 skipped");
+    ws.run(&["-v", "db", "ingest"])
+        .code(2)
+        .stderr_has("opened the index")
+        .stderr_has("ingest committed: 0 new, 0 updated, 1 unchanged");
+    ws.run(&["-v", "db", "query", "SELECT 1"])
+        .code(0)
+        .stderr_has("read-only");
 }
 
 #[test]
