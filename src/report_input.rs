@@ -1,5 +1,10 @@
-//! Report inputs from the index: the store's rows turned into what the
-//! report renderer takes. Shared by `tunix-rt report` and the benchmarks.
+//! Report inputs: the rows of runs turned into what the report renderer
+//! takes, from the index (`tunix-rt report`, the benchmarks) or straight
+//! from run folders (`tunix-rt compare`, [`folders`]).
+
+mod folders;
+
+pub use folders::{compare_folders, resolve_run_folder};
 
 use crate::error::{Error, Result};
 use crate::report::{CompareInput, ComparisonFigures, ItemDiff, LeaderboardInput, RunSummary};
@@ -51,20 +56,76 @@ pub fn compare(
 ) -> Result<CompareInput> {
     let a = query::run(store, id_a)?;
     let b = query::run(store, id_b)?;
-    let evalsets_differ = a.evalset_blake3 != b.evalset_blake3;
-    if evalsets_differ && !allow_different_evalsets {
-        return Err(Error::bad_input(format!(
-            "`{id_a}` and `{id_b}` were scored on different eval sets ({} vs {}); pass --allow-different-evalsets to compare their shared item ids anyway",
-            short(a.evalset_blake3.as_deref()),
-            short(b.evalset_blake3.as_deref())
-        )));
-    }
+    let evalsets_differ = check_evalsets(
+        (id_a, a.evalset_blake3.as_deref()),
+        (id_b, b.evalset_blake3.as_deref()),
+        allow_different_evalsets,
+    )?;
     config
         .validate()
         .map_err(|e| Error::bad_input(e.to_string()))?;
     let items_a = query::items(store, id_a)?;
     let items_b = query::items(store, id_b)?;
-    let result = paired(&rows(&items_a), &rows(&items_b), config);
+    let curves = query::loss_curves(store, Some(&[id_a, id_b]))?;
+    let curve = |id: &str| {
+        thin(
+            curves.get(id).cloned().unwrap_or_default(),
+            MAX_CURVE_POINTS,
+        )
+    };
+    let (curve_a, curve_b) = (curve(id_a), curve(id_b));
+    Ok(paired_input(
+        summary(a, curve_a)?,
+        summary(b, curve_b)?,
+        &items_a,
+        &items_b,
+        config,
+        evalsets_differ,
+    ))
+}
+
+/// Most loss-curve points per run passed to a leaderboard: enough for a
+/// small plot, and keeps JSON of thousands of runs small.
+pub const MAX_CURVE_POINTS: usize = 200;
+
+/// At most `max` points, evenly spaced, always keeping the first and last.
+pub fn thin(points: Vec<(u64, f64)>, max: usize) -> Vec<(u64, f64)> {
+    if points.len() <= max || max < 2 {
+        return points;
+    }
+    let last = points.len() - 1;
+    (0..max).map(|i| points[i * last / (max - 1)]).collect()
+}
+
+/// Whether runs `(id, eval-set blake3)` A and B were scored on different
+/// eval sets; an error unless that is allowed.
+fn check_evalsets(
+    (id_a, hash_a): (&str, Option<&str>),
+    (id_b, hash_b): (&str, Option<&str>),
+    allow_different_evalsets: bool,
+) -> Result<bool> {
+    let differ = hash_a != hash_b;
+    if differ && !allow_different_evalsets {
+        return Err(Error::bad_input(format!(
+            "`{id_a}` and `{id_b}` were scored on different eval sets ({} vs {}); pass --allow-different-evalsets to compare their shared item ids anyway",
+            short(hash_a),
+            short(hash_b)
+        )));
+    }
+    Ok(differ)
+}
+
+/// The comparison of B against A: the paired statistics over their items,
+/// and the items present in both, side by side.
+fn paired_input(
+    a: RunSummary,
+    b: RunSummary,
+    items_a: &[EvalItemRecord],
+    items_b: &[EvalItemRecord],
+    config: &CompareConfig,
+    evalsets_differ: bool,
+) -> CompareInput {
+    let result = paired(&rows(items_a), &rows(items_b), config);
     let by_id_b: std::collections::BTreeMap<&str, &EvalItemRecord> =
         items_b.iter().map(|r| (r.id.as_str(), r)).collect();
     let items = items_a
@@ -81,34 +142,13 @@ pub fn compare(
             })
         })
         .collect();
-    let curves = query::loss_curves(store, Some(&[id_a, id_b]))?;
-    let curve = |id: &str| {
-        thin(
-            curves.get(id).cloned().unwrap_or_default(),
-            MAX_CURVE_POINTS,
-        )
-    };
-    let (curve_a, curve_b) = (curve(id_a), curve(id_b));
-    Ok(CompareInput {
-        a: summary(a, curve_a)?,
-        b: summary(b, curve_b)?,
+    CompareInput {
+        a,
+        b,
         figures: figures(&result),
         items,
         evalsets_differ,
-    })
-}
-
-/// Most loss-curve points per run passed to a leaderboard: enough for a
-/// small plot, and keeps JSON of thousands of runs small.
-pub const MAX_CURVE_POINTS: usize = 200;
-
-/// At most `max` points, evenly spaced, always keeping the first and last.
-pub fn thin(points: Vec<(u64, f64)>, max: usize) -> Vec<(u64, f64)> {
-    if points.len() <= max || max < 2 {
-        return points;
     }
-    let last = points.len() - 1;
-    (0..max).map(|i| points[i * last / (max - 1)]).collect()
 }
 
 fn rows(items: &[EvalItemRecord]) -> Vec<ItemRow> {

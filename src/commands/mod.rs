@@ -1,6 +1,7 @@
 //! One function per subcommand: call the library, print the result, return
 //! an error whose kind decides the exit code.
 
+mod compare;
 mod data;
 mod db;
 mod doctor;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Validate(args) => validate::run(&ws, &args),
         Command::Run(args) => run::run(&ws, &db, &args),
         Command::Eval(args) => eval::run(&ws, &db, &args),
+        Command::Compare(args) => compare::run(&ws, &args),
         Command::Db(DbCommand::Ingest(args)) => db::ingest_cmd(&ws, &db, &args, false),
         Command::Db(DbCommand::Rebuild(args)) => db::ingest_cmd(&ws, &db, &args, true),
         Command::Db(DbCommand::Query(args)) => db::query_cmd(&db, &args),

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::cli::{CompareArgs, LeaderboardArgs, ReportFormatArg, ReportOutput};
+use crate::cli::{CompareArgs, LeaderboardArgs, PairedArgs, ReportFormatArg, ReportOutput};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::report::{choose_format, render_compare, render_leaderboard, ReportFormat, Templates};
@@ -31,9 +31,9 @@ pub fn leaderboard(ws: &Workspace, db: &Path, args: &LeaderboardArgs) -> Result<
         sweep: args.sweep.clone(),
     };
     let input = crate::report_input::leaderboard(&store, &filter)?;
-    let templates = templates(&args.out)?;
+    let templates = templates(args.out.templates.as_deref())?;
     let text = render_leaderboard(&templates, &input, format).map_err(report_error)?;
-    emit(ws, &args.out, &text)
+    emit(ws, args.out.output.as_deref(), &text)
 }
 
 pub fn compare(ws: &Workspace, db: &Path, args: &CompareArgs) -> Result<()> {
@@ -41,16 +41,16 @@ pub fn compare(ws: &Workspace, db: &Path, args: &CompareArgs) -> Result<()> {
     let store = Store::open_read(db)?;
     let id_a = query::resolve_run(&store, &args.run_a)?;
     let id_b = query::resolve_run(&store, &args.run_b)?;
-    let config = CompareConfig {
-        alpha: args.alpha,
-        min_effect: args.min_effect,
-        ..CompareConfig::default()
-    };
-    let input =
-        crate::report_input::compare(&store, &id_a, &id_b, &config, args.allow_different_evalsets)?;
-    let templates = templates(&args.out)?;
+    let input = crate::report_input::compare(
+        &store,
+        &id_a,
+        &id_b,
+        &compare_config(&args.paired),
+        args.paired.allow_different_evalsets,
+    )?;
+    let templates = templates(args.out.templates.as_deref())?;
     let text = render_compare(&templates, &input, format).map_err(report_error)?;
-    emit(ws, &args.out, &text)
+    emit(ws, args.out.output.as_deref(), &text)
 }
 
 /// `--format`, or the format the output file's extension names, else md.
@@ -70,8 +70,18 @@ fn report_format_of(f: ReportFormatArg) -> ReportFormat {
     }
 }
 
-fn templates(out: &ReportOutput) -> Result<Templates> {
-    match &out.templates {
+/// The settings of a paired comparison from the command line.
+pub(super) fn compare_config(args: &PairedArgs) -> CompareConfig {
+    CompareConfig {
+        alpha: args.alpha,
+        min_effect: args.min_effect,
+        ..CompareConfig::default()
+    }
+}
+
+/// The built-in templates, overridden from `dir` when given.
+pub(super) fn templates(dir: Option<&Path>) -> Result<Templates> {
+    match dir {
         Some(dir) if !dir.is_dir() => Err(Error::bad_input(format!(
             "--templates {} is not a folder",
             dir.display()
@@ -81,12 +91,13 @@ fn templates(out: &ReportOutput) -> Result<Templates> {
     }
 }
 
-fn report_error(e: crate::report::ReportError) -> Error {
+pub(super) fn report_error(e: crate::report::ReportError) -> Error {
     Error::bad_input(format!("cannot render the report: {e}"))
 }
 
-fn emit(ws: &Workspace, out: &ReportOutput, text: &str) -> Result<()> {
-    match &out.output {
+/// Write `text` to `output`, or print it on stdout.
+pub(super) fn emit(ws: &Workspace, output: Option<&Path>, text: &str) -> Result<()> {
+    match output {
         Some(path) => {
             write_atomic(path, text.as_bytes())?;
             eprintln!("wrote {}", ws.display_path(path).display());

@@ -79,7 +79,7 @@ pub fn render_compare(
 }
 
 /// The comparison document of `input`.
-fn document(input: &CompareInput) -> CompareDoc<'_> {
+pub(super) fn document(input: &CompareInput) -> CompareDoc<'_> {
     let mut items: Vec<ItemDiffDoc> = input
         .items
         .iter()

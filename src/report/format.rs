@@ -16,6 +16,16 @@ pub enum ReportFormat {
     Json,
 }
 
+/// The output format of `tunix-rt compare`: plain text for a terminal, or
+/// one of the report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareFormat {
+    /// Plain text: the verdict, its figures and the flipped items.
+    Text,
+    /// A report format, as `report compare` writes it.
+    Report(ReportFormat),
+}
+
 /// A set of output formats, each with a name (as `--format` spells it) and
 /// the file extensions that ask for it.
 pub trait FileFormat: Copy + PartialEq + 'static {
@@ -43,6 +53,29 @@ impl FileFormat for ReportFormat {
             ReportFormat::Html => &["html", "htm"],
             ReportFormat::Md => &["md", "markdown"],
             ReportFormat::Json => &["json"],
+        }
+    }
+}
+
+impl FileFormat for CompareFormat {
+    const ALL: &'static [Self] = &[
+        CompareFormat::Text,
+        CompareFormat::Report(ReportFormat::Html),
+        CompareFormat::Report(ReportFormat::Md),
+        CompareFormat::Report(ReportFormat::Json),
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            CompareFormat::Text => "text",
+            CompareFormat::Report(f) => f.name(),
+        }
+    }
+
+    fn extensions(self) -> &'static [&'static str] {
+        match self {
+            CompareFormat::Text => &["txt", "text"],
+            CompareFormat::Report(f) => f.extensions(),
         }
     }
 }
@@ -145,6 +178,10 @@ mod tests {
     fn without_an_output_file_the_default_or_the_flag_wins() {
         assert_eq!(choose(None, None).expect("default"), MD);
         assert_eq!(choose(Some(HTML), None).expect("flag"), HTML);
+        assert_eq!(
+            choose_format(None, None, CompareFormat::Text).expect("default"),
+            CompareFormat::Text
+        );
     }
 
     #[test]
@@ -175,5 +212,33 @@ mod tests {
         }
         assert_eq!(choose(Some(JSON), Some("a.txt")).expect("flag"), JSON);
         assert_eq!(choose(Some(HTML), Some("report")).expect("flag"), HTML);
+    }
+
+    #[test]
+    fn compare_output_adds_text() {
+        let text = choose_format(None, Some(Path::new("c.txt")), CompareFormat::Text);
+        assert_eq!(text.expect("txt"), CompareFormat::Text);
+        let html = choose_format(None, Some(Path::new("c.html")), CompareFormat::Text);
+        assert_eq!(html.expect("html"), CompareFormat::Report(HTML));
+        let err = choose_format(
+            Some(CompareFormat::Text),
+            Some(Path::new("c.json")),
+            CompareFormat::Text,
+        )
+        .expect_err("contradiction");
+        assert!(
+            err.message().starts_with("--format text contradicts"),
+            "{err}"
+        );
+        let err = choose_format(None, Some(Path::new("c.csv")), CompareFormat::Text)
+            .expect_err("unknown");
+        assert!(
+            err.message().contains("--format text|html|md|json"),
+            "{err}"
+        );
+        assert!(
+            err.message().ends_with(".txt, .html, .md or .json"),
+            "{err}"
+        );
     }
 }

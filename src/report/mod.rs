@@ -18,7 +18,8 @@
 //! - `input`: the input types the caller fills ([`RunSummary`],
 //!   [`LeaderboardInput`], [`CompareInput`], ...).
 //! - `leaderboard`, `compare`: the documents and template views of each
-//!   report; `rank`: statistical rank groups; `svg`: inline charts.
+//!   report; `text`: the comparison as plain text for a terminal; `rank`:
+//!   statistical rank groups; `svg`: inline charts.
 //! - `templates`, `env`: the template set and its minijinja environment;
 //!   `context`: a run as the templates see it.
 //! - `json`: the JSON layout; `num`, `words`: numbers and words as shown.
@@ -37,6 +38,7 @@ mod num;
 pub mod rank;
 mod svg;
 mod templates;
+mod text;
 mod words;
 
 #[cfg(test)]
@@ -44,10 +46,11 @@ mod fixtures;
 
 pub use compare::{render_compare, CategoryDelta, CompareDoc, ItemDiffDoc};
 pub use error::ReportError;
-pub use format::{choose_format, FileFormat, ReportFormat};
+pub use format::{choose_format, CompareFormat, FileFormat, ReportFormat};
 pub use input::{CompareInput, ComparisonFigures, ItemDiff, LeaderboardInput, RunSummary};
 pub use leaderboard::{render_leaderboard, FilterDoc, LeaderboardDoc, RankedRunDoc};
 pub use templates::Templates;
+pub use text::render_compare_text;
 
 /// The version of the JSON documents; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod compare;
 mod db;
 mod doctor;
 mod eval;

@@ -1,0 +1,273 @@
+//! Report inputs straight from run folders, without the index: what
+//! `tunix-rt compare` reads (useful in CI, where no index exists). Run
+//! folders are named by path, or by run id (or a unique prefix of one)
+//! under the runs root.
+
+use std::path::{Path, PathBuf};
+
+use super::{check_evalsets, paired_input, thin, MAX_CURVE_POINTS};
+use crate::error::{Error, Location, Result};
+use crate::report::{CompareInput, RunSummary};
+use crate::runfolder::{
+    config_hash, read_eval_items, read_manifest, read_summary, EvalItemRecord, MetricRecord,
+    EVAL_ITEMS, EVAL_SUMMARY, METRICS, RUN_MANIFEST,
+};
+use crate::scoring::CompareConfig;
+use crate::store::ingest::find_run_folders;
+
+/// The run folder `arg` names: a folder holding `run_manifest.json`, or the
+/// run folder under `runs_root` whose name (the run id) is `arg` or, when
+/// no name is, starts with `arg` (the prefix must be unique).
+pub fn resolve_run_folder(runs_root: &Path, arg: &str) -> Result<PathBuf> {
+    let as_path = Path::new(arg);
+    if as_path.is_dir() {
+        if as_path.join(RUN_MANIFEST).is_file() {
+            return Ok(as_path.to_path_buf());
+        }
+        return Err(Error::bad_input(format!(
+            "`{arg}` is a folder but not a run folder (it has no {RUN_MANIFEST})"
+        ))
+        .with_path(as_path));
+    }
+    let folders = find_run_folders(runs_root);
+    let id = |p: &PathBuf| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let exact: Vec<&PathBuf> = folders.iter().filter(|p| id(p) == arg).collect();
+    let matches: Vec<&PathBuf> = match exact.as_slice() {
+        [] => folders.iter().filter(|p| id(p).starts_with(arg)).collect(),
+        _ => exact,
+    };
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] if folders.is_empty() => Err(Error::bad_input(format!(
+            "no run matches `{arg}`: it is not a folder, and {} holds no run folders",
+            runs_root.display()
+        ))),
+        [] => {
+            let ids: Vec<String> = folders.iter().map(id).collect();
+            let hint = crate::suggest::closest(arg, ids.iter().map(String::as_str))
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_else(|| format!("; known runs: {}", preview(&ids)));
+            Err(Error::bad_input(format!(
+                "no run matches `{arg}` (not a folder, nor a run id under {}){hint}",
+                runs_root.display()
+            )))
+        }
+        many => {
+            let shown: Vec<String> = many.iter().map(|p| p.display().to_string()).collect();
+            Err(Error::bad_input(format!(
+                "`{arg}` matches {} runs: {}; give more of the id, or a path",
+                many.len(),
+                preview(&shown)
+            )))
+        }
+    }
+}
+
+/// The paired comparison of run folder B against run folder A, from their
+/// `run_manifest.json`, `eval_summary.json`, `eval_items.jsonl` and (for
+/// the loss curves) `metrics.jsonl`. Both runs must have been evaluated.
+pub fn compare_folders(
+    dir_a: &Path,
+    dir_b: &Path,
+    config: &CompareConfig,
+    allow_different_evalsets: bool,
+) -> Result<CompareInput> {
+    config
+        .validate()
+        .map_err(|e| Error::bad_input(e.to_string()))?;
+    let a = read_run(dir_a)?;
+    let b = read_run(dir_b)?;
+    let evalsets_differ = check_evalsets(
+        (&a.summary.run_id, blake3_of(&a.summary)),
+        (&b.summary.run_id, blake3_of(&b.summary)),
+        allow_different_evalsets,
+    )?;
+    Ok(paired_input(
+        a.summary,
+        b.summary,
+        &a.items,
+        &b.items,
+        config,
+        evalsets_differ,
+    ))
+}
+
+/// A run folder as the comparison needs it.
+struct FolderRun {
+    summary: RunSummary,
+    items: Vec<EvalItemRecord>,
+}
+
+/// The eval set's hash, when the run names one.
+fn blake3_of(run: &RunSummary) -> Option<&str> {
+    Some(run.evalset_blake3.as_str()).filter(|h| !h.is_empty())
+}
+
+/// Read the files of an evaluated run folder.
+fn read_run(dir: &Path) -> Result<FolderRun> {
+    for file in [RUN_MANIFEST, EVAL_SUMMARY, EVAL_ITEMS] {
+        let path = dir.join(file);
+        if !path.is_file() {
+            return Err(Error::bad_input(format!(
+                "{} has no {file}: only evaluated runs can be compared",
+                dir.display()
+            ))
+            .with_path(path));
+        }
+    }
+    let manifest = read_manifest(dir)?;
+    let scores = read_summary(dir)?;
+    let items = read_eval_items(dir)?;
+    let curve = read_loss_curve(dir)?;
+    let card = &scores.scorecard;
+    let ci = card.ci95.as_ref();
+    let summary = RunSummary {
+        config_hash: config_hash(&manifest.config),
+        run_id: manifest.run_id,
+        name: manifest.name,
+        kind: manifest.kind,
+        model_id: manifest.model_id,
+        dataset: manifest.dataset.map(|d| d.path),
+        labels: manifest.labels,
+        created_at: manifest.created_at,
+        git_commit: manifest.git.as_ref().map(|g| g.commit.clone()),
+        git_dirty: manifest.git.as_ref().is_some_and(|g| g.dirty),
+        evalset_path: manifest
+            .evalset
+            .as_ref()
+            .map(|e| e.path.clone())
+            .unwrap_or_default(),
+        evalset_blake3: manifest.evalset.map(|e| e.blake3).unwrap_or_default(),
+        primary_score: scores.primary_score,
+        ci_low: ci.map(|c| c.low),
+        ci_high: ci.map(|c| c.high),
+        ci_method: ci.map(|c| c.method),
+        n_items: scores.n_items as u64,
+        n_scored: scores.n_scored as u64,
+        n_skipped: scores.n_skipped as u64,
+        category_means: card
+            .per_category
+            .iter()
+            .map(|(name, stats)| (name.clone(), stats.mean))
+            .collect(),
+        sweep_id: manifest.tuning_job_id,
+        loss_curve: thin(curve, MAX_CURVE_POINTS),
+    };
+    Ok(FolderRun { summary, items })
+}
+
+/// `(step, loss)` from the folder's `metrics.jsonl`, in step order; empty
+/// when the run has no metrics.
+fn read_loss_curve(dir: &Path) -> Result<Vec<(u64, f64)>> {
+    let path = dir.join(METRICS);
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::user_file("read the metrics", &path, e))?;
+    let mut curve = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: MetricRecord = serde_json::from_str(line).map_err(|e| {
+            Error::bad_input(format!("not a valid metrics record: {e}"))
+                .with_path(&path)
+                .with_location(Location {
+                    line: i + 1,
+                    column: e.column(),
+                })
+        })?;
+        if let Some(loss) = record.loss {
+            curve.push((record.step, loss));
+        }
+    }
+    curve.sort_by_key(|(step, _)| *step);
+    Ok(curve)
+}
+
+/// The first ten of `names`, with how many more.
+fn preview(names: &[String]) -> String {
+    let shown = names
+        .iter()
+        .take(10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > 10 {
+        format!("{shown}, … ({} more)", names.len() - 10)
+    } else {
+        shown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::synthetic::write_run;
+
+    fn runs() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_run(dir.path(), "run-weak", 30, 0.3).expect("run");
+        write_run(dir.path(), "run-strong", 30, 0.9).expect("run");
+        write_run(&dir.path().join("sweep-1"), "trial-01", 30, 0.5).expect("run");
+        dir
+    }
+
+    #[test]
+    fn runs_resolve_by_path_id_prefix_and_inside_sweeps() {
+        let dir = runs();
+        let root = dir.path();
+        let weak = root.join("run-weak");
+        let path = weak.to_str().expect("utf-8");
+        assert_eq!(resolve_run_folder(root, path).expect("path"), weak);
+        assert_eq!(resolve_run_folder(root, "run-weak").expect("id"), weak);
+        assert_eq!(resolve_run_folder(root, "run-w").expect("prefix"), weak);
+        assert_eq!(
+            resolve_run_folder(root, "trial").expect("nested"),
+            root.join("sweep-1/trial-01")
+        );
+        let err = resolve_run_folder(root, "run-").expect_err("ambiguous");
+        assert_eq!(err.kind(), ErrorKind::BadInput);
+        assert!(err.message().contains("`run-` matches 2 runs"), "{err}");
+        let err = resolve_run_folder(root, "run-wek").expect_err("typo");
+        assert!(err.message().contains("did you mean `run-weak`?"), "{err}");
+        let sweep = root.join("sweep-1");
+        let err = resolve_run_folder(root, sweep.to_str().expect("utf-8")).expect_err("not a run");
+        assert!(
+            err.message().contains("is a folder but not a run folder"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn loss_curves_come_from_metrics_in_step_order() {
+        let dir = runs();
+        let weak = dir.path().join("run-weak");
+        std::fs::write(
+            weak.join(METRICS),
+            "{\"step\": 20, \"loss\": 1.5}\n\n{\"step\": 10, \"loss\": 2.5}\n{\"step\": 15, \"lr\": 0.1}\n",
+        )
+        .expect("write");
+        let input = compare_folders(
+            &weak,
+            &dir.path().join("run-strong"),
+            &CompareConfig::default(),
+            false,
+        )
+        .expect("compare");
+        assert_eq!(input.a.loss_curve, vec![(10, 2.5), (20, 1.5)]);
+        assert!(input.b.loss_curve.is_empty());
+        assert_eq!(input.figures.n_pairs, 30);
+        assert_eq!(input.items.len(), 30);
+        std::fs::write(weak.join(METRICS), "{\"step\": 1}\nnot json\n").expect("write");
+        let err = read_loss_curve(&weak).expect_err("bad line");
+        assert_eq!(err.kind(), ErrorKind::BadInput);
+        assert_eq!(err.location().map(|l| l.line), Some(2));
+    }
+}
