@@ -26,9 +26,10 @@ pub fn render_compare_text(input: &CompareInput) -> String {
     out.push('\n');
     line(&mut out, words::headline(f.verdict));
     let diff = num::signed_with_ci(f.diff, f.diff_ci_low, f.diff_ci_high);
+    let level = num::setting(((1.0 - f.alpha) * 1000.0).round() / 10.0);
     let method = f
         .diff_ci_method
-        .map(|m| format!(" (95% CI, {})", words::diff_ci_method(m)))
+        .map(|m| format!(" ({level}% CI, {})", words::diff_ci_method(m)))
         .unwrap_or_default();
     line(&mut out, &format!("  B − A              {diff}{method}"));
     let test = match f.test {
@@ -215,6 +216,10 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with('\n'));
+        let mut input = fixtures::compare();
+        input.figures.alpha = 0.005;
+        let text = render_compare_text(&input);
+        assert!(text.contains("(99.5% CI, Newcombe hybrid score)"), "{text}");
     }
 
     #[test]
