@@ -4,45 +4,48 @@
 //! every function is a deterministic function of its arguments, and results
 //! never depend on the order of the input rows.
 //!
-//! - [`normalize`](mod@normalize): answer extraction, normalization, equivalence and trace
-//!   consistency for a single model output.
-//! - [`score`]: per-item values, the primary score and the scorecard.
-//! - [`stats`]: confidence intervals, paired tests and the compare verdict.
+//! One model output, from raw text to correctness:
+//! - [`answer_config`]: the extraction and equivalence settings.
+//! - [`number`]: the number grammar, exact decimals, number tokens in text.
+//! - [`normalize`](mod@normalize): normalization and equivalence of one answer.
+//! - [`extract`]: answer extraction, answer correctness, trace consistency.
+//!
+//! Rows of a run, and two runs compared:
+//! - [`rows`]: the item row, its value and the helpers aggregates share.
+//! - [`intervals`]: normal quantile, Wilson and bootstrap intervals.
+//! - [`score`]: the primary score and the scorecard.
+//! - [`paired`]: McNemar, Newcombe, the paired bootstrap, the detectable
+//!   difference.
+//! - [`compare`](mod@compare): pairing by id and the "is B better than A?"
+//!   verdict.
 //! - [`rng`]: the seeded generator behind every bootstrap.
+//!
+//! Each module uses only modules listed above it, [`rng`] and the error
+//! type ([`ScoringError`]); none uses this file, which only declares and
+//! re-exports.
 
+pub mod answer_config;
+pub mod compare;
+mod error;
+pub mod extract;
+pub mod intervals;
 pub mod normalize;
+pub mod number;
+pub mod paired;
 pub mod rng;
+pub mod rows;
 pub mod score;
-pub mod stats;
+#[cfg(test)]
+mod stats_reference;
 
-pub use normalize::{
-    answer_correctness, answers_match, extract_answer, normalize, trace_consistency,
-    AnswerExtraction, Equivalence, ExtractRule, Extracted, Normalized,
-};
+pub use answer_config::{AnswerExtraction, Equivalence, ExtractRule};
+pub use compare::{compare, CompareConfig, PairedComparison, PairedTest, Verdict};
+pub use error::ScoringError;
+pub use extract::{answer_correctness, extract_answer, trace_consistency, Extracted};
+pub use intervals::DEFAULT_BOOTSTRAP_SEED;
+pub use normalize::{answers_match, normalize, Normalized};
+pub use rows::ItemRow;
 pub use score::{
-    build_scorecard, primary_score, CategoryStats, CiMethod, ConfidenceInterval, ItemRow,
-    PrimaryScore, Scorecard, DEFAULT_BOOTSTRAP_RESAMPLES, DEFAULT_BOOTSTRAP_SEED,
+    build_scorecard, primary_score, CategoryStats, CiMethod, ConfidenceInterval, PrimaryScore,
+    Scorecard, DEFAULT_BOOTSTRAP_RESAMPLES,
 };
-pub use stats::{compare, CompareConfig, PairedComparison, PairedTest, Verdict};
-
-/// An invalid scoring or comparison setting.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ScoringError {
-    /// A configuration field holds a value outside its documented range.
-    #[error("invalid `{field}`: {reason}")]
-    InvalidConfig {
-        /// The offending field, e.g. `alpha` or `markers[1]`.
-        field: String,
-        /// What is wrong and what is accepted instead.
-        reason: String,
-    },
-}
-
-impl ScoringError {
-    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::InvalidConfig {
-            field: field.into(),
-            reason: reason.into(),
-        }
-    }
-}

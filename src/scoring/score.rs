@@ -1,54 +1,24 @@
-//! Per-item values, the primary score and the scorecard.
+//! The primary score and the scorecard of one run.
 //!
-//! An item's value is its `answer_correctness` when that is finite and in
-//! `[0, 1]`; otherwise its `score / 100` when `score` is finite and in
-//! `[0, 100]`; otherwise the item is *skipped* and counted (never silently
-//! dropped). Every aggregate sums values sorted by item id (then by value),
-//! so results are bit-identical whatever the order of the input rows.
+//! Both aggregate item values (see [`item_value`]): rows without a valid
+//! value are skipped and counted, never silently dropped. Every aggregate
+//! sums values sorted by item id (then by value), so results are
+//! bit-identical whatever the order of the input rows.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::intervals::{bootstrap_mean_ci, wilson_ci, Z95};
 use super::rng::derive_seed;
-use super::stats::{bootstrap_mean_ci, wilson_ci, Z95};
-
-/// Seed used for scorecard bootstraps when the caller has no better one.
-pub const DEFAULT_BOOTSTRAP_SEED: u64 = 0x5EED_5C0E;
+use super::rows::{id_list, item_value, mean, ItemRow};
 
 /// Number of bootstrap resamples behind every scorecard interval.
 pub const DEFAULT_BOOTSTRAP_RESAMPLES: usize = 10_000;
 
 /// Below this many scored items the scorecard warns that the CI is wide.
 pub const SMALL_SAMPLE_WARNING: usize = 30;
-
-/// How many ids a warning lists before summarizing the rest.
-const MAX_IDS_IN_WARNING: usize = 10;
-
-/// One evaluated item, as the scorer sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ItemRow {
-    /// Item id, unique within an eval set (e.g. `core-001`).
-    pub id: String,
-    /// Item category (e.g. `core`, `trace`, `edge`).
-    pub category: String,
-    /// Correctness in `[0, 1]`; preferred when present and valid.
-    pub answer_correctness: Option<f64>,
-    /// Fallback score in `[0, 100]`, used as `score / 100` when
-    /// `answer_correctness` is missing or invalid.
-    pub score: Option<f64>,
-}
-
-/// The value an item contributes, or `None` when it must be skipped.
-pub fn item_value(row: &ItemRow) -> Option<f64> {
-    let valid = |x: &f64, max: f64| x.is_finite() && (0.0..=max).contains(x);
-    match (row.answer_correctness, row.score) {
-        (Some(ac), _) if valid(&ac, 1.0) => Some(ac),
-        (_, Some(score)) if valid(&score, 100.0) => Some(score / 100.0),
-        _ => None,
-    }
-}
 
 /// The headline number of an eval run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -77,14 +47,6 @@ fn sorted_values<'a>(rows: impl IntoIterator<Item = &'a ItemRow>) -> (Vec<f64>, 
     scored.sort_by(|x, y| x.0.cmp(y.0).then(x.1.total_cmp(&y.1)));
     skipped.sort_unstable();
     (scored.into_iter().map(|(_, v)| v).collect(), skipped)
-}
-
-/// Mean of values summed left to right; `None` for an empty slice.
-pub(crate) fn mean(values: &[f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    Some(values.iter().sum::<f64>() / values.len() as f64)
 }
 
 /// Sample standard deviation (n − 1 denominator); `None` below two values.
@@ -198,20 +160,6 @@ fn ci95(values: &[f64], seed: u64) -> Option<ConfidenceInterval> {
     })
 }
 
-/// Lists ids for a warning, at most [`MAX_IDS_IN_WARNING`] of them.
-pub(crate) fn id_list<S: AsRef<str>>(ids: &[S]) -> String {
-    let shown: Vec<&str> = ids
-        .iter()
-        .take(MAX_IDS_IN_WARNING)
-        .map(AsRef::as_ref)
-        .collect();
-    let mut text = shown.join(", ");
-    if ids.len() > MAX_IDS_IN_WARNING {
-        text.push_str(&format!(" (+{} more)", ids.len() - MAX_IDS_IN_WARNING));
-    }
-    text
-}
-
 /// Ids that occur on more than one row, sorted.
 fn duplicate_ids(rows: &[ItemRow]) -> Vec<&str> {
     let mut ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
@@ -276,8 +224,9 @@ fn category_stats(rows: &[&ItemRow], seed: u64) -> CategoryStats {
 /// Builds the scorecard of one run.
 ///
 /// The overall bootstrap uses `seed`; category `c` uses
-/// `derive_seed(seed, c)`. Use [`DEFAULT_BOOTSTRAP_SEED`] unless the run
-/// records its own seed.
+/// `derive_seed(seed, c)`. Use
+/// [`DEFAULT_BOOTSTRAP_SEED`](super::intervals::DEFAULT_BOOTSTRAP_SEED)
+/// unless the run records its own seed.
 pub fn build_scorecard(rows: &[ItemRow], seed: u64) -> Scorecard {
     let (values, skipped) = sorted_values(rows);
     let (mean, stddev, ci95) = summarize(&values, seed);
@@ -307,32 +256,10 @@ pub fn build_scorecard(rows: &[ItemRow], seed: u64) -> Scorecard {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    pub(crate) fn row(id: &str, cat: &str, ac: Option<f64>, score: Option<f64>) -> ItemRow {
-        ItemRow {
-            id: id.to_string(),
-            category: cat.to_string(),
-            answer_correctness: ac,
-            score,
-        }
-    }
-
-    #[test]
-    fn item_value_prefers_correctness_then_score() {
-        assert_eq!(item_value(&row("a", "c", Some(0.5), Some(10.0))), Some(0.5));
-        assert_eq!(item_value(&row("a", "c", None, Some(80.0))), Some(0.8));
-        assert_eq!(item_value(&row("a", "c", Some(1.5), Some(80.0))), Some(0.8));
-        assert_eq!(
-            item_value(&row("a", "c", Some(f64::NAN), Some(100.0))),
-            Some(1.0)
-        );
-        assert_eq!(item_value(&row("a", "c", Some(-0.1), None)), None);
-        assert_eq!(item_value(&row("a", "c", None, Some(100.5))), None);
-        assert_eq!(item_value(&row("a", "c", None, Some(f64::INFINITY))), None);
-        assert_eq!(item_value(&row("a", "c", None, None)), None);
-    }
+    use crate::scoring::intervals::DEFAULT_BOOTSTRAP_SEED;
+    use crate::scoring::rows::tests::row;
 
     #[test]
     fn primary_score_counts_skipped_rows() {
@@ -434,18 +361,12 @@ pub(crate) mod tests {
         let back: Option<Scorecard> = a.as_deref().and_then(|s| serde_json::from_str(s).ok());
         assert_eq!(back, Some(build_scorecard(&rows, 9)));
     }
-
-    #[test]
-    fn id_list_truncates() {
-        let ids: Vec<String> = (0..12).map(|i| i.to_string()).collect();
-        assert_eq!(id_list(&ids), "0, 1, 2, 3, 4, 5, 6, 7, 8, 9 (+2 more)");
-    }
 }
 
 #[cfg(test)]
 mod proptests {
-    use super::tests::row;
     use super::*;
+    use crate::scoring::rows::tests::row;
     use proptest::prelude::*;
 
     fn any_value() -> impl Strategy<Value = Option<f64>> {
