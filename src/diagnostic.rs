@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::error::Location;
+use crate::location::Location;
 
 /// One problem found in an input file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -4,6 +4,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::diagnostic::Diagnostic;
+pub use crate::location::Location;
+
 /// Exit code for success.
 pub const EXIT_OK: i32 = 0;
 /// Exit code when a check ran and failed (stale schema, regression, mismatch).
@@ -14,12 +17,28 @@ pub const EXIT_BAD_INPUT: i32 = 2;
 pub const EXIT_RUNTIME: i32 = 3;
 
 /// What class of failure an [`Error`] is; decides the exit code.
+///
+/// | kind          | exit | meaning                                              |
+/// |---------------|------|------------------------------------------------------|
+/// | `CheckFailed` | 1    | a check ran and did not pass                         |
+/// | `BadInput`    | 2    | the user's files or flags are invalid                |
+/// | `Unsupported` | 2    | valid, but asks for something this version lacks     |
+/// | `Runtime`     | 3    | something failed while running                       |
+///
+/// `Unsupported` shares exit 2 with `BadInput` on purpose: either way the
+/// user must change what they asked for (retrying cannot help, unlike a
+/// runtime failure), and scripts that test for 2 keep working when a feature
+/// moves from "invalid" to "not yet available". It is its own kind so the
+/// message and any caller can tell the two apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// A check ran and did not pass.
     CheckFailed,
     /// The user's input (files, flags) is invalid.
     BadInput,
+    /// The input is valid but names a feature this version does not
+    /// implement yet (e.g. `executor: slurm`).
+    Unsupported,
     /// Something failed while running (I/O, libtorch, database).
     Runtime,
 }
@@ -29,22 +48,9 @@ impl ErrorKind {
     pub fn exit_code(self) -> i32 {
         match self {
             ErrorKind::CheckFailed => EXIT_CHECK_FAILED,
-            ErrorKind::BadInput => EXIT_BAD_INPUT,
+            ErrorKind::BadInput | ErrorKind::Unsupported => EXIT_BAD_INPUT,
             ErrorKind::Runtime => EXIT_RUNTIME,
         }
-    }
-}
-
-/// A line and column in a text file, both 1-based.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct Location {
-    pub line: usize,
-    pub column: usize,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.line, self.column)
     }
 }
 
@@ -57,7 +63,7 @@ pub struct Error {
     location: Option<Location>,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    diagnostics: Vec<crate::diagnostic::Diagnostic>,
+    diagnostics: Vec<Diagnostic>,
 }
 
 impl Error {
@@ -73,7 +79,7 @@ impl Error {
     }
 
     /// Bad input described by located diagnostics (printed before the error).
-    pub fn invalid_file(shown: &str, diagnostics: Vec<crate::diagnostic::Diagnostic>) -> Self {
+    pub fn invalid_file(shown: &str, diagnostics: Vec<Diagnostic>) -> Self {
         let mut err = Error::bad_input(format!(
             "{shown}: {} problem(s); nothing was written",
             diagnostics.len()
@@ -83,7 +89,7 @@ impl Error {
     }
 
     /// The located problems behind this error, if any.
-    pub fn diagnostics(&self) -> &[crate::diagnostic::Diagnostic] {
+    pub fn diagnostics(&self) -> &[Diagnostic] {
         &self.diagnostics
     }
 
@@ -102,11 +108,29 @@ impl Error {
         Error::new(ErrorKind::Runtime, message)
     }
 
-    /// An I/O failure on `path`. A missing file is bad input; anything else
-    /// is a runtime failure.
+    /// A feature this version does not implement yet (exit 2, see
+    /// [`ErrorKind::Unsupported`]).
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Unsupported, message)
+    }
+
+    /// An I/O failure on a file the tool itself owns or derives (run-folder
+    /// files, checkpoints, the index, temp files). Always a runtime failure
+    /// (exit 3), a missing file included: the tool expected it to be there.
     pub fn io(action: &str, path: &Path, err: std::io::Error) -> Self {
+        Error::new(ErrorKind::Runtime, format!("cannot {action}"))
+            .with_path(path)
+            .with_source(err)
+    }
+
+    /// An I/O failure on a path the user named (a command-line argument, a
+    /// path written in a manifest). A path that does not exist, or is a
+    /// folder where a file belongs (or the reverse), is bad input (exit 2);
+    /// anything else (permissions, disk errors) is a runtime failure (exit 3).
+    pub fn user_file(action: &str, path: &Path, err: std::io::Error) -> Self {
+        use std::io::ErrorKind as Io;
         let kind = match err.kind() {
-            std::io::ErrorKind::NotFound => ErrorKind::BadInput,
+            Io::NotFound | Io::IsADirectory | Io::NotADirectory => ErrorKind::BadInput,
             _ => ErrorKind::Runtime,
         };
         Error::new(kind, format!("cannot {action}"))
@@ -181,10 +205,37 @@ mod tests {
     }
 
     #[test]
-    fn missing_file_is_bad_input_other_io_is_runtime() {
+    fn internal_io_is_always_runtime() {
         let nf = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
-        assert_eq!(Error::io("read", Path::new("x"), nf).exit_code(), 2);
+        assert_eq!(
+            Error::io("read", Path::new("x"), nf).kind(),
+            ErrorKind::Runtime
+        );
         let denied = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "no");
         assert_eq!(Error::io("read", Path::new("x"), denied).exit_code(), 3);
+    }
+
+    #[test]
+    fn missing_user_file_is_bad_input_other_io_is_runtime() {
+        let nf = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let err = Error::user_file("read the eval set", Path::new("e.jsonl"), nf);
+        assert_eq!(err.kind(), ErrorKind::BadInput);
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(err.to_string(), "e.jsonl: cannot read the eval set");
+        let dir = std::io::Error::new(std::io::ErrorKind::IsADirectory, "dir");
+        assert_eq!(Error::user_file("read", Path::new("x"), dir).exit_code(), 2);
+        let denied = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "no");
+        assert_eq!(
+            Error::user_file("read", Path::new("x"), denied).exit_code(),
+            3
+        );
+    }
+
+    #[test]
+    fn unsupported_is_its_own_kind_with_exit_2() {
+        let err = Error::unsupported("executor `slurm` is not available in this version yet");
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+        assert_ne!(err.kind(), ErrorKind::BadInput);
+        assert_eq!(err.exit_code(), EXIT_BAD_INPUT);
     }
 }
