@@ -93,7 +93,7 @@ pub struct EvalSetStats {
 fn item_schema() -> &'static CompiledSchema {
     static SCHEMA: OnceLock<CompiledSchema> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        CompiledSchema::new(crate::schema::generate::<EvalItem>())
+        CompiledSchema::new(crate::schema_check::generate::<EvalItem>())
             .unwrap_or_else(|e| panic!("generated eval-item schema must compile: {e}"))
     })
 }

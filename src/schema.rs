@@ -4,21 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use schemars::generate::SchemaSettings;
-use schemars::JsonSchema;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::manifest::Kind;
-
-/// The JSON Schema (draft 2020-12) of `T`.
-pub fn generate<T: JsonSchema>() -> Value {
-    SchemaSettings::draft2020_12()
-        .into_generator()
-        .into_root_schema_for::<T>()
-        .to_value()
-}
+/// Re-exported for older callers; the generator lives in
+/// [`crate::schema_check`] so loaders never import this module.
+pub use crate::schema_check::generate;
 
 /// Every generated schema: (file name, pretty JSON with a final newline).
 pub fn all() -> Vec<(String, String)> {
@@ -90,7 +83,7 @@ pub fn check(dir: &Path) -> Result<Staleness> {
             Ok(bytes) if bytes == text.as_bytes() => {}
             Ok(_) => report.stale.push(path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => report.missing.push(path),
-            Err(e) => return Err(Error::io("read the schema", &path, e)),
+            Err(e) => return Err(Error::user_file("read the schema", &path, e)),
         }
     }
     Ok(report)

@@ -1,11 +1,23 @@
-//! Check a JSON value against a JSON Schema and turn every failure into a
-//! message a person can act on: which key, what was expected, what was found,
-//! and for misspelt keys the closest valid one.
+//! Generate a type's JSON Schema, check a JSON value against it, and turn
+//! every failure into a message a person can act on: which key, what was
+//! expected, what was found, and for misspelt keys the closest valid one.
+//! The loaders (manifests, eval sets, run folders) use this module; the
+//! export list of `schemas/` lives in [`crate::schema`], above them.
 
+use schemars::generate::SchemaSettings;
+use schemars::JsonSchema;
 use serde_json::Value;
 
 use crate::diagnostic::child_pointer;
 use crate::suggest;
+
+/// The JSON Schema (draft 2020-12) of `T`.
+pub fn generate<T: JsonSchema>() -> Value {
+    SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value()
+}
 
 /// A compiled schema together with its source (needed to explain failures).
 pub struct CompiledSchema {

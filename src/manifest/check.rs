@@ -103,10 +103,8 @@ impl Checker<'_> {
     }
 
     fn model(&mut self, base: &str, model: &ModelConfig) {
-        let (n_head, n_embd) = {
-            let d = crate::model::dims::ModelDims::resolve(model);
-            (d.n_head, d.n_embd)
-        };
+        let dims = model.dims();
+        let (n_head, n_embd) = (dims.n_head, dims.n_embd);
         if n_embd % n_head != 0 {
             self.push(
                 format!("{base}/n_embd"),
@@ -383,7 +381,7 @@ fn param_text(v: &ParamValue) -> String {
 pub fn training_params() -> &'static BTreeMap<String, ParamType> {
     static PARAMS: OnceLock<BTreeMap<String, ParamType>> = OnceLock::new();
     PARAMS.get_or_init(|| {
-        let schema = crate::schema::generate::<TrainingConfig>();
+        let schema = crate::schema_check::generate::<TrainingConfig>();
         let mut out = BTreeMap::new();
         if let Some(props) = schema.get("properties").and_then(Value::as_object) {
             for (name, prop) in props {

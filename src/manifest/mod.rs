@@ -92,9 +92,9 @@ impl Kind {
     /// The JSON Schema of this kind's manifest, generated from the types.
     pub fn schema(self) -> Value {
         match self {
-            Kind::Train => crate::schema::generate::<TrainManifest>(),
-            Kind::Sweep => crate::schema::generate::<SweepManifest>(),
-            Kind::Eval => crate::schema::generate::<EvalManifest>(),
+            Kind::Train => crate::schema_check::generate::<TrainManifest>(),
+            Kind::Sweep => crate::schema_check::generate::<SweepManifest>(),
+            Kind::Eval => crate::schema_check::generate::<EvalManifest>(),
         }
     }
 

@@ -7,6 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Decoding, Output};
+use crate::presets::ModelDims;
+pub use crate::presets::ModelPreset;
 use crate::scoring::normalize::{AnswerExtraction, Equivalence};
 
 /// What a Train job does.
@@ -30,22 +32,6 @@ pub struct TrainSpec {
 
 fn default_device() -> String {
     "auto".to_string()
-}
-
-/// Built-in GPT sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelPreset {
-    /// 2 layers × 128 wide, 4 heads, context 128 (~0.4M parameters): CPU smoke tests.
-    GptNano,
-    /// 4 layers × 256 wide, 4 heads, context 256 (~3M parameters): CPU quickstart.
-    GptMicro,
-    /// 6 layers × 384 wide, 6 heads, context 256 (~10M parameters).
-    #[serde(rename = "gpt-10m")]
-    Gpt10m,
-    /// 12 layers × 768 wide, 12 heads, context 1024 (~100M parameters): GPU.
-    #[serde(rename = "gpt-100m")]
-    Gpt100m,
 }
 
 /// The model architecture: a preset, optionally with its sizes overridden.
@@ -73,6 +59,20 @@ pub struct ModelConfig {
     #[serde(default)]
     #[schemars(range(min = 0.0, max = 0.9))]
     pub dropout: f64,
+}
+
+impl ModelConfig {
+    /// The preset's sizes with this config's overrides applied.
+    pub fn dims(&self) -> ModelDims {
+        let base = ModelDims::preset(self.preset);
+        ModelDims {
+            n_layer: self.n_layer.unwrap_or(base.n_layer),
+            n_head: self.n_head.unwrap_or(base.n_head),
+            n_embd: self.n_embd.unwrap_or(base.n_embd),
+            context_length: self.context_length.unwrap_or(base.context_length),
+            vocab_size: base.vocab_size,
+        }
+    }
 }
 
 /// Built-in data sets.
