@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
-use crate::error::Location;
 use crate::fsutil::blake3_hex;
+use crate::jsonl::{self, Content};
+use crate::location::Location;
 use crate::schema_check::CompiledSchema;
 
 /// Largest eval-set file accepted, in bytes.
@@ -119,66 +120,43 @@ pub fn load(path: &Path, shown: &str) -> Result<EvalSet, Vec<Diagnostic>> {
 
 /// Parse and validate eval-set bytes.
 pub fn parse(shown: &str, bytes: &[u8]) -> Result<Vec<EvalItem>, Vec<Diagnostic>> {
-    let at = |line: usize, column: usize| Some(Location { line, column });
-    if bytes.len() > MAX_FILE_BYTES {
-        return Err(vec![Diagnostic::new(
-            shown,
-            "",
-            format!(
-                "file is {} bytes; eval sets are limited to {MAX_FILE_BYTES}",
-                bytes.len()
-            ),
-        )]);
-    }
+    jsonl::check_size(shown, bytes, MAX_FILE_BYTES, "eval sets")?;
     let mut problems = Vec::new();
     let mut items = Vec::new();
     let mut first_line_of: HashMap<String, usize> = HashMap::new();
-    let ends_with_newline = bytes.ends_with(b"\n");
-    let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
-    let count = if ends_with_newline {
-        lines.len() - 1
-    } else {
-        lines.len()
-    };
-    for (index, raw) in lines.iter().take(count).enumerate() {
-        let n = index + 1;
-        let is_last = n == count;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let line = match std::str::from_utf8(raw) {
-            Ok(l) => l,
-            Err(e) => {
-                let col = crate::manifest::source::byte_location(raw, e.valid_up_to()).column;
+    for line in jsonl::lines(bytes) {
+        let n = line.number;
+        let text = match line.content {
+            Content::Text(text) => text,
+            Content::InvalidUtf8 { column, byte } => {
                 problems.push(
                     Diagnostic::new(
                         shown,
                         "",
-                        format!(
-                            "line is not valid UTF-8 (byte 0x{:02X})",
-                            raw[e.valid_up_to()]
-                        ),
+                        format!("line is not valid UTF-8 (byte 0x{byte:02X})"),
                     )
-                    .at(at(n, col))
+                    .at(line.at(column))
                     .help("save the file as UTF-8"),
                 );
                 continue;
             }
-        };
-        if line.trim().is_empty() {
-            if !(is_last && bytes.is_empty()) {
-                problems.push(
-                    Diagnostic::new(shown, "", "blank line")
-                        .at(at(n, 1))
-                        .help("JSONL holds one JSON object per line; remove the blank line"),
-                );
+            Content::Blank => {
+                if !bytes.is_empty() {
+                    problems.push(
+                        Diagnostic::new(shown, "", "blank line")
+                            .at(line.at(1))
+                            .help("JSONL holds one JSON object per line; remove the blank line"),
+                    );
+                }
+                continue;
             }
-            continue;
-        }
-        let value: Value = match serde_json::from_str(line) {
+        };
+        let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
-            Err(e) if is_last && !ends_with_newline && e.is_eof() => {
+            Err(e) if line.is_truncated(&e) => {
                 problems.push(
                     Diagnostic::new(shown, "", format!("truncated last line: {e}"))
-                        .at(at(n, e.column().max(1)))
+                        .at(line.at_json_error(&e))
                         .help("the file looks cut off; restore its last line"),
                 );
                 continue;
@@ -186,7 +164,7 @@ pub fn parse(shown: &str, bytes: &[u8]) -> Result<Vec<EvalItem>, Vec<Diagnostic>
             Err(e) => {
                 problems.push(
                     Diagnostic::new(shown, "", format!("invalid JSON: {e}"))
-                        .at(at(n, e.column().max(1))),
+                        .at(line.at_json_error(&e)),
                 );
                 continue;
             }
@@ -194,7 +172,7 @@ pub fn parse(shown: &str, bytes: &[u8]) -> Result<Vec<EvalItem>, Vec<Diagnostic>
         let issues = item_schema().check(&value);
         if !issues.is_empty() {
             for i in issues {
-                let d = Diagnostic::new(shown, &i.pointer, i.message).at(at(n, 1));
+                let d = Diagnostic::new(shown, &i.pointer, i.message).at(line.at(1));
                 problems.push(match i.help {
                     Some(h) => d.help(h),
                     None => d,
@@ -206,12 +184,12 @@ pub fn parse(shown: &str, bytes: &[u8]) -> Result<Vec<EvalItem>, Vec<Diagnostic>
             Ok(item) => item,
             Err(e) => {
                 problems
-                    .push(Diagnostic::new(shown, "", format!("invalid item: {e}")).at(at(n, 1)));
+                    .push(Diagnostic::new(shown, "", format!("invalid item: {e}")).at(line.at(1)));
                 continue;
             }
         };
         for (pointer, message) in item_problems(&item) {
-            problems.push(Diagnostic::new(shown, &pointer, message).at(at(n, 1)));
+            problems.push(Diagnostic::new(shown, &pointer, message).at(line.at(1)));
         }
         match first_line_of.get(&item.id) {
             Some(first) => problems.push(
@@ -220,7 +198,7 @@ pub fn parse(shown: &str, bytes: &[u8]) -> Result<Vec<EvalItem>, Vec<Diagnostic>
                     "/id",
                     format!("duplicate id `{}` (first on line {first})", item.id),
                 )
-                .at(at(n, 1))
+                .at(line.at(1))
                 .help("ids must be unique and stable; give this item a new id"),
             ),
             None => {
@@ -230,7 +208,10 @@ pub fn parse(shown: &str, bytes: &[u8]) -> Result<Vec<EvalItem>, Vec<Diagnostic>
         items.push(item);
     }
     if items.is_empty() && problems.is_empty() {
-        problems.push(Diagnostic::new(shown, "", "the eval set has no items").at(at(1, 1)));
+        problems.push(
+            Diagnostic::new(shown, "", "the eval set has no items")
+                .at(Some(Location { line: 1, column: 1 })),
+        );
     }
     if problems.is_empty() {
         Ok(items)

@@ -9,7 +9,7 @@ pub mod error;
 pub mod evalset;
 pub mod evaluate;
 pub mod fsutil;
-pub mod location;
+pub mod jsonl;
 pub mod location;
 pub mod manifest;
 pub mod model;

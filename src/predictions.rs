@@ -8,9 +8,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Diagnostic;
-use crate::error::Location;
 use crate::evalset::EvalItem;
 use crate::fsutil::blake3_hex;
+use crate::jsonl::{self, Content};
 
 /// Largest single output accepted, in bytes. Larger outputs mean a broken
 /// file (or a model that never stopped), so they are refused, not truncated.
@@ -59,60 +59,40 @@ pub fn parse(
     bytes: &[u8],
     items: &[EvalItem],
 ) -> Result<Predictions, Vec<Diagnostic>> {
-    let at = |line: usize, column: usize| Some(Location { line, column });
-    if bytes.len() > MAX_FILE_BYTES {
-        return Err(vec![Diagnostic::new(
-            shown,
-            "",
-            format!(
-                "file is {} bytes; predictions are limited to {MAX_FILE_BYTES}",
-                bytes.len()
-            ),
-        )]);
-    }
+    jsonl::check_size(shown, bytes, MAX_FILE_BYTES, "predictions")?;
     let known: HashSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
     let mut problems = Vec::new();
     let mut by_id = BTreeMap::new();
     let mut first_line: HashMap<String, usize> = HashMap::new();
     let mut empty_outputs = Vec::new();
-    let ends_with_newline = bytes.ends_with(b"\n");
-    let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
-    let count = if ends_with_newline {
-        lines.len() - 1
-    } else {
-        lines.len()
-    };
-    for (index, raw) in lines.iter().take(count).enumerate() {
-        let n = index + 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let line = match std::str::from_utf8(raw) {
-            Ok(l) => l,
-            Err(e) => {
-                let col = crate::manifest::source::byte_location(raw, e.valid_up_to()).column;
+    for line in jsonl::lines(bytes) {
+        let n = line.number;
+        let text = match line.content {
+            Content::Text(text) => text,
+            Content::InvalidUtf8 { column, .. } => {
                 problems.push(
                     Diagnostic::new(shown, "", "line is not valid UTF-8")
-                        .at(at(n, col))
+                        .at(line.at(column))
                         .help("write predictions as UTF-8 JSON (non-ASCII as \\u escapes is fine)"),
                 );
                 continue;
             }
+            Content::Blank => {
+                problems.push(Diagnostic::new(shown, "", "blank line").at(line.at(1)));
+                continue;
+            }
         };
-        if line.trim().is_empty() {
-            problems.push(Diagnostic::new(shown, "", "blank line").at(at(n, 1)));
-            continue;
-        }
-        let p: Prediction = match serde_json::from_str(line) {
+        let p: Prediction = match serde_json::from_str(text) {
             Ok(p) => p,
             Err(e) => {
-                let truncated = n == count && !ends_with_newline && e.is_eof();
-                let what = if truncated {
+                let what = if line.is_truncated(&e) {
                     "truncated last line"
                 } else {
                     "malformed line"
                 };
                 problems.push(
                     Diagnostic::new(shown, "", format!("{what}: {e}"))
-                        .at(at(n, e.column().max(1)))
+                        .at(line.at_json_error(&e))
                         .help("each line must be {\"id\": \"...\", \"output\": \"...\"}"),
                 );
                 continue;
@@ -129,7 +109,7 @@ pub fn parse(
                         p.output.len()
                     ),
                 )
-                .at(at(n, 1))
+                .at(line.at(1))
                 .help("cap generation length (max_new_tokens) when producing predictions"),
             );
             continue;
@@ -141,7 +121,7 @@ pub fn parse(
                     "/id",
                     format!("unknown id `{}`: not in the eval set", p.id),
                 )
-                .at(at(n, 1))
+                .at(line.at(1))
                 .help("predictions must answer items of the eval set they are scored on"),
             );
             continue;
@@ -153,7 +133,7 @@ pub fn parse(
                     "/id",
                     format!("duplicate id `{}` (first on line {first})", p.id),
                 )
-                .at(at(n, 1)),
+                .at(line.at(1)),
             );
             continue;
         }
