@@ -8,11 +8,13 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use super::chain::{ChainLink, Cycle, MAX_BASE_CHAIN};
 use super::common::{Decoding, Output};
 use super::eval::{EvalSpec, ModelSource};
-use super::sweep::{BaseSpec, Distribution, ParamValue, SweepMetric, SweepSpec};
+use super::sweep::{BaseSpec, Distribution, Executor, ParamValue, SweepMetric, SweepSpec};
 use super::train::{ModelConfig, TrainSpec, TrainingConfig};
 use super::{Kind, Manifest};
+use crate::diagnostic::Diagnostic;
 use crate::suggest;
 use crate::workspace::Workspace;
 
@@ -22,12 +24,26 @@ pub struct Problem {
     pub pointer: String,
     pub message: String,
     pub help: Option<String>,
+    /// Report the key's position (e.g. `base:`), not the value's.
+    pub at_key: bool,
+}
+
+/// Everything the semantic checks found in one manifest.
+#[derive(Debug, Clone)]
+pub(crate) struct Findings {
+    pub problems: Vec<Problem>,
+    /// A cycle of Sweep bases through this file that starts at a file
+    /// further up the chain (see [`super::LoadFailure`]).
+    pub open_cycle: Option<Cycle>,
 }
 
 struct Checker<'a> {
     ws: &'a Workspace,
     file: &'a Path,
+    /// The files whose Sweep bases led here, this file last.
+    chain: &'a [ChainLink],
     problems: Vec<Problem>,
+    open_cycle: Option<Cycle>,
 }
 
 impl Checker<'_> {
@@ -36,6 +52,16 @@ impl Checker<'_> {
             pointer,
             message: message.into(),
             help,
+            at_key: false,
+        });
+    }
+
+    fn push_at_key(&mut self, pointer: &str, message: impl Into<String>, help: Option<String>) {
+        self.problems.push(Problem {
+            pointer: pointer.to_string(),
+            message: message.into(),
+            help,
+            at_key: true,
         });
     }
 
@@ -179,6 +205,26 @@ impl Checker<'_> {
             self.output_path("/spec/promote/config".into(), &promote.config);
             self.output_path("/spec/promote/params".into(), &promote.params);
         }
+        if spec.executor == Executor::Slurm {
+            self.push_at_key(
+                "/spec/executor",
+                "executor `slurm` is not available in this version yet; use `executor: local`",
+                None,
+            );
+        }
+    }
+
+    /// Report a cycle of Sweep bases; when it starts further up the chain,
+    /// also hand it up so the file where it starts reports it as its own.
+    fn base_cycle(&mut self, cycle: Cycle) {
+        self.push_at_key(
+            "/spec/base",
+            format!("Sweep bases form a cycle: {cycle}"),
+            Some("a Sweep's base must be a Train manifest or an inline Train spec".into()),
+        );
+        if !cycle.starts_at(self.chain.last()) {
+            self.open_cycle = Some(cycle);
+        }
     }
 
     fn sweep_base_file(&mut self, path: &Path) -> Option<TrainSpec> {
@@ -194,7 +240,19 @@ impl Checker<'_> {
             return None;
         }
         let shown = self.ws.display_path(&resolved).display().to_string();
-        match super::load(self.ws, &resolved, &shown) {
+        if let Some(cycle) = Cycle::closed_by(self.chain, ChainLink::new(&resolved, &shown)) {
+            self.base_cycle(cycle);
+            return None;
+        }
+        if self.chain.len() >= MAX_BASE_CHAIN {
+            self.push_at_key(
+                "/spec/base",
+                format!("Sweep bases nest more than {MAX_BASE_CHAIN} files deep"),
+                Some("a Sweep's base must be a Train manifest".into()),
+            );
+            return None;
+        }
+        match super::load_in_chain(self.ws, &resolved, &shown, self.chain) {
             Ok(loaded) => match loaded.manifest {
                 Manifest::Train(train) => Some(train.spec),
                 other => {
@@ -210,23 +268,33 @@ impl Checker<'_> {
                     None
                 }
             },
-            Err(diagnostics) => {
-                let first = diagnostics
-                    .first()
-                    .map(|d| d.to_string())
-                    .unwrap_or_default();
-                self.push(
-                    "/spec/base".into(),
-                    format!(
-                        "base manifest `{}` is invalid ({} problem(s)); first: {first}",
-                        path.display(),
-                        diagnostics.len()
-                    ),
-                    Some(format!("run `tunix-rt validate {shown}`")),
-                );
+            Err(failure) => {
+                match failure.open_cycle {
+                    Some(cycle) if cycle.starts_at(self.chain.last()) => self.base_cycle(cycle),
+                    open_cycle => {
+                        self.invalid_base(path, &shown, &failure.diagnostics);
+                        self.open_cycle = open_cycle;
+                    }
+                }
                 None
             }
         }
+    }
+
+    fn invalid_base(&mut self, path: &Path, shown: &str, diagnostics: &[Diagnostic]) {
+        let first = diagnostics
+            .first()
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        self.push(
+            "/spec/base".into(),
+            format!(
+                "base manifest `{}` is invalid ({} problem(s)); first: {first}",
+                path.display(),
+                diagnostics.len()
+            ),
+            Some(format!("run `tunix-rt validate {shown}`")),
+        );
     }
 
     fn distribution(&mut self, pointer: &str, ty: ParamType, dist: &Distribution) {
@@ -339,12 +407,20 @@ impl Checker<'_> {
     }
 }
 
-/// Run every semantic check on `manifest`, read from `file`.
-pub fn check(ws: &Workspace, file: &Path, manifest: &Manifest) -> Vec<Problem> {
+/// Run every semantic check on `manifest`, read from `file`; `chain` lists
+/// the files whose Sweep bases led here, `file` last.
+pub(crate) fn check(
+    ws: &Workspace,
+    file: &Path,
+    manifest: &Manifest,
+    chain: &[ChainLink],
+) -> Findings {
     let mut checker = Checker {
         ws,
         file,
+        chain,
         problems: Vec::new(),
+        open_cycle: None,
     };
     match manifest {
         Manifest::Train(m) => checker.train("/spec", &m.spec),
@@ -352,7 +428,10 @@ pub fn check(ws: &Workspace, file: &Path, manifest: &Manifest) -> Vec<Problem> {
         Manifest::Eval(m) => checker.eval(&m.spec),
     }
     debug_assert!(Kind::ALL.contains(&manifest.kind()));
-    checker.problems
+    Findings {
+        problems: checker.problems,
+        open_cycle: checker.open_cycle,
+    }
 }
 
 /// The type of a training parameter, as far as sweeps care.

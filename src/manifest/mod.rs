@@ -4,6 +4,7 @@
 //! semantic checks. Every failure is a [`Diagnostic`] with file, line,
 //! column and key path.
 
+pub mod chain;
 pub mod check;
 pub mod common;
 pub mod eval;
@@ -22,6 +23,7 @@ use crate::diagnostic::Diagnostic;
 use crate::schema_check::CompiledSchema;
 use crate::suggest;
 use crate::workspace::Workspace;
+use chain::{ChainLink, LoadFailure};
 use common::{ApiVersion, Metadata};
 use source::{parse_yaml, PositionMap};
 
@@ -150,6 +152,18 @@ pub struct LoadedManifest {
 /// Load and fully check the manifest at `path`. `shown` is how the file is
 /// named in diagnostics.
 pub fn load(ws: &Workspace, path: &Path, shown: &str) -> Result<LoadedManifest, Vec<Diagnostic>> {
+    load_in_chain(ws, path, shown, &[]).map_err(|f| f.diagnostics)
+}
+
+/// [`load`] for a file reached through the Sweep bases in `chain` (outermost
+/// first), so a base that leads back to a file on the chain is reported as a
+/// cycle instead of being loaded again.
+pub(crate) fn load_in_chain(
+    ws: &Workspace,
+    path: &Path,
+    shown: &str,
+    chain: &[ChainLink],
+) -> Result<LoadedManifest, LoadFailure> {
     let bytes = std::fs::read(path).map_err(|e| {
         vec![Diagnostic::new(
             shown,
@@ -177,24 +191,32 @@ pub fn load(ws: &Workspace, path: &Path, shown: &str) -> Result<LoadedManifest, 
                     None => d,
                 }
             })
-            .collect());
+            .collect::<Vec<_>>()
+            .into());
     }
     let typed = typed(kind, doc.value.clone()).map_err(|e| {
         vec![Diagnostic::new(shown, "", format!("invalid manifest: {e}")).at(at("", false))]
     })?;
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let problems = check::check(ws, &abs, &typed);
-    if !problems.is_empty() {
-        return Err(problems
-            .into_iter()
-            .map(|p| {
-                let d = Diagnostic::new(shown, &p.pointer, p.message).at(at(&p.pointer, false));
-                match p.help {
-                    Some(h) => d.help(h),
-                    None => d,
-                }
-            })
-            .collect());
+    let mut links = chain.to_vec();
+    links.push(ChainLink::new(&abs, shown));
+    let found = check::check(ws, &abs, &typed, &links);
+    if !found.problems.is_empty() {
+        return Err(LoadFailure {
+            diagnostics: found
+                .problems
+                .into_iter()
+                .map(|p| {
+                    let d =
+                        Diagnostic::new(shown, &p.pointer, p.message).at(at(&p.pointer, p.at_key));
+                    match p.help {
+                        Some(h) => d.help(h),
+                        None => d,
+                    }
+                })
+                .collect(),
+            open_cycle: found.open_cycle,
+        });
     }
     Ok(LoadedManifest {
         path: abs,
