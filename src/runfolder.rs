@@ -99,6 +99,7 @@ pub struct GitInfo {
 pub struct FileRef {
     /// Name or path (relative to the workspace where possible).
     pub path: String,
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub blake3: String,
 }
 
@@ -108,6 +109,7 @@ pub struct FileRef {
 pub struct Artifact {
     /// Path relative to the run folder.
     pub path: String,
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub blake3: String,
     pub bytes: u64,
 }

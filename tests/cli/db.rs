@@ -381,3 +381,21 @@ fn the_index_opens_in_the_official_duckdb_client() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "25 r1");
 }
+
+#[test]
+fn a_hand_edited_blake3_is_refused_by_the_schema() {
+    let ws = Workspace::new();
+    fake_run(&runs_root(&ws), "good", 10, 0.5);
+    fake_run(&runs_root(&ws), "bad", 10, 0.5);
+    let manifest = runs_root(&ws).join("bad/run_manifest.json");
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    let hash = "0".repeat(64);
+    assert!(text.contains(&hash), "{text}");
+    std::fs::write(&manifest, text.replacen(&hash, &"é".repeat(64), 1)).expect("write");
+    ws.run(&["db", "ingest"])
+        .code(2)
+        .stdout_has("new       good")
+        .stderr_has("skipped   submission_runs/bad: run_manifest.json: string `éééé")
+        .stderr_has("does not match the pattern ^[0-9a-f]{64}$");
+    ws.run(&["report", "leaderboard"]).code(0);
+}
