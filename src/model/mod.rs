@@ -1,8 +1,4 @@
-//! The built-in GPT model: sizes, byte tokenizer, the network in libtorch,
-//! device choice and KV-cache greedy generation.
+//! Sizes of the built-in GPT presets (the network itself lives in the
+//! trainer worker's crate, `tunix-torch`).
 
-pub mod device;
 pub mod dims;
-pub mod generate;
-pub mod gpt;
-pub mod tokenizer;

@@ -8,10 +8,9 @@
 //!   consistency for a single model output.
 //! - [`score`]: per-item values, the primary score and the scorecard.
 //! - [`stats`]: confidence intervals, paired tests and the compare verdict.
-//! - [`rng`]: the seeded generator behind every bootstrap.
+//! - bootstraps draw from `crate::rng`, the seeded generator shared with training.
 
 pub mod normalize;
-pub mod rng;
 pub mod score;
 pub mod stats;
 

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::rng::derive_seed;
 use super::stats::{bootstrap_mean_ci, wilson_ci, Z95};
+use crate::rng::derive_seed;
 
 /// Seed used for scorecard bootstraps when the caller has no better one.
 pub const DEFAULT_BOOTSTRAP_SEED: u64 = 0x5EED_5C0E;

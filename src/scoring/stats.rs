@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::rng::Rng;
 use super::score::{id_list, item_value, mean, ItemRow, DEFAULT_BOOTSTRAP_SEED};
 use super::ScoringError;
+use crate::rng::Rng;
 
 /// The 0.975 quantile of the standard normal distribution.
 pub const Z95: f64 = 1.959_963_984_540_054;
@@ -1218,7 +1218,7 @@ mod tests {
 #[cfg(test)]
 mod proptests {
     use super::*;
-    use crate::scoring::rng::Rng;
+    use crate::rng::Rng;
     use crate::scoring::score::tests::row;
     use proptest::prelude::*;
 

@@ -13,9 +13,10 @@ use serde::Serialize;
 
 use super::{db_error, schema, Store};
 use crate::error::Result;
+use crate::job::identity::canonical_hash;
 use crate::runfolder::{
-    config_hash, relative_path, Artifact, EvalItemRecord, EvalSummary, MetricRecord, RunManifest,
-    EVAL_ITEMS, EVAL_SUMMARY, METRICS, RUN_MANIFEST,
+    relative_path, Artifact, EvalItemRecord, EvalSummary, MetricRecord, RunManifest, EVAL_ITEMS,
+    EVAL_SUMMARY, METRICS, RUN_MANIFEST,
 };
 use crate::schema_check::CompiledSchema;
 
@@ -328,7 +329,9 @@ fn insert_run(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
             m.predictions.as_ref().map(|d| d.path.clone()),
             m.predictions.as_ref().map(|d| d.blake3.clone()),
             config,
-            config_hash(&m.config),
+            m.config_hash
+                .clone()
+                .unwrap_or_else(|| canonical_hash(&m.config)),
             command,
             m.seed,
             m.tuning_job_id,

@@ -11,7 +11,7 @@
 use tch::{Device, Kind, Reduction, TchError, Tensor};
 
 use super::device::Precision;
-use super::dims::ModelDims;
+use tunix_rt::model::dims::ModelDims;
 
 type TResult<T> = Result<T, TchError>;
 
