@@ -7,20 +7,28 @@ VENV ?= .venv
 CARGO ?= cargo
 
 # libtorch comes from PyPI's torch wheel in $(VENV); torch-sys finds it
-# through the venv's python.
+# through the venv's python. Only the trainer worker (crates/tunix-torch)
+# links it; the tunix-rt CLI does not.
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(VIRTUAL_ENV)/bin:$(PATH)
 export LIBTORCH_USE_PYTORCH := 1
 
-TUNIX := $(CARGO) run --quiet --locked --
+# The binaries of `make build` (both in one folder: tunix-rt finds
+# tunix-rt-worker beside itself).
+BIN := $(or $(CARGO_TARGET_DIR),target)/debug
+TUNIX := $(BIN)/tunix-rt
 
-.PHONY: setup build quickstart test fmt lint unit schema-check schemas bench bench-train
+.PHONY: setup build quickstart test browser fmt lint unit schema-check schemas bench bench-train bench-startup
 
 setup:
 	@scripts/setup-venv.sh "$(VENV)" "$(TORCH_VERSION)"
 
+# The CLI and the trainer worker, built exactly as the tests build them
+# (`cargo test --no-run`: the same feature set), so DuckDB's bundled C++ is
+# compiled once for the quickstart, the tests and the schema check instead
+# of once per package selection.
 build: setup
-	$(CARGO) build --locked
+	$(CARGO) test --locked --workspace --no-run --quiet
 
 # Train the quickstart model on the CPU (a few minutes on two cores),
 # evaluate it on eval_v2, record the run in tunix.duckdb and render the
@@ -33,30 +41,41 @@ quickstart: build
 	$(TUNIX) report leaderboard -o reports/leaderboard.html
 	@echo "leaderboard: reports/leaderboard.html"
 
-test: setup fmt lint unit schema-check
+test: setup browser fmt lint unit schema-check
+
+# The HTML report tests open reports in headless Chromium: install it
+# (Debian/Ubuntu, as root) or say how.
+browser:
+	@scripts/ensure-chromium.sh
 
 fmt:
-	$(CARGO) fmt --check
+	$(CARGO) fmt --all --check
 
 lint: setup
-	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 # The official DuckDB Python client (same DuckDB version as the bundled one)
-# checks in a test that the index opens outside this tool.
-unit: setup
+# checks in a test that the index opens outside this tool; PyTorch and
+# safetensors check that checkpoints load into the reference model.
+unit: build
 	$(VIRTUAL_ENV)/bin/python -m pip install --quiet duckdb==2.0.0 safetensors==0.8.0
-	TUNIX_TEST_PYTHON=$(VIRTUAL_ENV)/bin/python $(CARGO) test --locked
+	TUNIX_TEST_PYTHON=$(VIRTUAL_ENV)/bin/python $(CARGO) test --locked --workspace
 
-schema-check: setup
+schema-check: build
 	$(TUNIX) schema export --check
 
 # Benchmarks (release profile; prints ratios against the Python references).
 bench: setup
 	$(VIRTUAL_ENV)/bin/python -m pip install --quiet duckdb pandas jinja2
-	PYTHON=$(VIRTUAL_ENV)/bin/python $(CARGO) bench --locked --bench scoring --bench store
+	PYTHON=$(VIRTUAL_ENV)/bin/python $(CARGO) bench --locked -p tunix-rt --bench scoring --bench store
+
+# Start-up time and memory of the CLI against the torch-loading worker
+# (bench/startup.py; TUNIX_BIN_DIR selects the build, default the dev one).
+bench-startup: build
+	python3 bench/startup.py "$${TUNIX_BIN_DIR:-$(BIN)}"
 
 # Regenerate schemas/ after changing a manifest or file-format type.
-schemas: setup
+schemas: build
 	$(TUNIX) schema export
 
 # Training throughput against the PyTorch eager reference (bench/train.sh;

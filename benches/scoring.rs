@@ -10,7 +10,7 @@ use std::io::Write;
 use std::process::Command;
 use std::time::Instant;
 
-use tunix_rt::scoring::rng::Rng;
+use tunix_rt::rng::Rng;
 use tunix_rt::scoring::{answer_correctness, AnswerExtraction, Equivalence};
 
 /// A deterministic mix of answer formats and output styles, about 60% correct.

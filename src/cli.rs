@@ -9,7 +9,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  a check failed (stale schema, regression, determinism mismatch)
-  2  bad input or usage (invalid manifest, eval set, flags)
+  2  bad input or usage (invalid manifest, eval set, flags), or a feature
+     not available in this version
   3  runtime failure (I/O, libtorch, database)";
 
 /// tunix-rt: train, sweep and evaluate small language models from YAML
@@ -43,6 +44,12 @@ pub enum Command {
     /// Run a manifest: validate it, execute the job, write its run folder.
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
+    /// Run the job prepared in a run folder (by `run`), in that folder:
+    /// resume it from its newest checkpoint and train until a step. Never
+    /// opens the index. Sweep trials, Slurm jobs and determinism re-runs
+    /// use it.
+    #[command(after_help = EXIT_CODES)]
+    Worker(WorkerArgs),
     /// Score predictions from any model (`{"id", "output"}` per line) on an
     /// eval set and write a run folder.
     #[command(after_help = EXIT_CODES)]
@@ -99,6 +106,23 @@ pub struct RunArgs {
     /// The manifest to run.
     #[arg(value_name = "MANIFEST")]
     pub manifest: PathBuf,
+    /// Train jobs: stop after this step (the run is then `stopped`; running
+    /// the manifest again continues it). Default: training.max_steps.
+    #[arg(long, value_name = "STEP")]
+    pub until_step: Option<u32>,
+    /// Output format of the final summary.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// A run folder prepared by `tunix-rt run` (it holds .job/spec.json).
+    #[arg(value_name = "RUN_DIR")]
+    pub run_dir: PathBuf,
+    /// Stop after this step (default: the job's own, else max_steps).
+    #[arg(long, value_name = "STEP")]
+    pub until_step: Option<u32>,
     /// Output format of the final summary.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

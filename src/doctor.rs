@@ -1,10 +1,22 @@
-//! Environment report: versions of the tool, libtorch, CUDA and DuckDB.
+//! Environment report: versions of the tool and DuckDB, the workspace, and
+//! — asked of the trainer worker, the only program that loads libtorch —
+//! libtorch and CUDA.
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+
+/// What the trainer worker reports about libtorch (`tunix-rt-worker doctor`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TorchReport {
+    pub libtorch_version: String,
+    pub libtorch_lib: String,
+    pub cuda_available: bool,
+    pub cuda_devices: Vec<String>,
+    pub cudnn_available: bool,
+}
 
 /// What `tunix-rt doctor` reports.
 #[derive(Debug, Clone, Serialize)]
@@ -17,31 +29,60 @@ pub struct Report {
     pub cudnn_available: bool,
     pub duckdb_version: String,
     pub workspace: PathBuf,
-}
-
-/// The libtorch version this binary was built against.
-pub fn libtorch_version() -> &'static str {
-    env!("TUNIX_LIBTORCH_VERSION")
+    /// The trainer worker that was asked, if found.
+    pub worker: Option<PathBuf>,
+    /// Why the worker could not be asked (training is then unavailable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_error: Option<String>,
 }
 
 /// Gather the report.
 pub fn report(workspace: PathBuf) -> Result<Report> {
-    let cuda_available = tch::Cuda::is_available();
-    let cuda_devices = if cuda_available {
-        device_names(tch::Cuda::device_count())
-    } else {
-        Vec::new()
+    let worker = crate::trainer::locate::worker();
+    let torch = worker.as_ref().map_err(Error::to_string).and_then(ask);
+    let (torch, worker_error) = match torch {
+        Ok(t) => (t, None),
+        Err(e) => (
+            TorchReport {
+                libtorch_version: "unknown".into(),
+                libtorch_lib: String::new(),
+                cuda_available: false,
+                cuda_devices: Vec::new(),
+                cudnn_available: false,
+            },
+            Some(e),
+        ),
     };
     Ok(Report {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        libtorch_version: libtorch_version().to_string(),
-        libtorch_lib: env!("TUNIX_LIBTORCH_LIB").to_string(),
-        cuda_available,
-        cudnn_available: tch::Cuda::cudnn_is_available(),
-        cuda_devices,
+        libtorch_version: torch.libtorch_version,
+        libtorch_lib: torch.libtorch_lib,
+        cuda_available: torch.cuda_available,
+        cuda_devices: torch.cuda_devices,
+        cudnn_available: torch.cudnn_available,
         duckdb_version: duckdb_version()?,
         workspace,
+        worker: worker.ok(),
+        worker_error,
     })
+}
+
+/// Run `WORKER doctor` and read its JSON report.
+fn ask(worker: &PathBuf) -> std::result::Result<TorchReport, String> {
+    let out = std::process::Command::new(worker)
+        .arg("doctor")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", worker.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} doctor failed ({}): {}",
+            worker.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("{} doctor printed no report: {e}", worker.display()))
 }
 
 fn duckdb_version() -> Result<String> {
@@ -49,51 +90,4 @@ fn duckdb_version() -> Result<String> {
         .map_err(|e| Error::runtime("cannot open an in-memory DuckDB").with_source(e))?;
     conn.query_row("SELECT version()", [], |row| row.get::<_, String>(0))
         .map_err(|e| Error::runtime("cannot query the DuckDB version").with_source(e))
-}
-
-/// Device names through the CUDA driver API (libcuda), which libtorch does
-/// not expose; falls back to "cuda:N" when the driver cannot be asked.
-fn device_names(count: i64) -> Vec<String> {
-    let fallback = |i: i64| format!("cuda:{i}");
-    let names = driver_device_names(count).unwrap_or_default();
-    (0..count)
-        .map(|i| {
-            names
-                .get(i as usize)
-                .map(|n| format!("cuda:{i} {n}"))
-                .unwrap_or_else(|| fallback(i))
-        })
-        .collect()
-}
-
-fn driver_device_names(count: i64) -> Option<Vec<String>> {
-    type CuInit = unsafe extern "C" fn(u32) -> i32;
-    type CuDeviceGet = unsafe extern "C" fn(*mut i32, i32) -> i32;
-    type CuDeviceGetName = unsafe extern "C" fn(*mut std::os::raw::c_char, i32, i32) -> i32;
-    // SAFETY: libcuda.so.1 is the NVIDIA driver library; the three functions
-    // have these C signatures in every CUDA version, and the name buffer is
-    // larger than the length we pass.
-    unsafe {
-        let lib = libloading::Library::new("libcuda.so.1").ok()?;
-        let init: libloading::Symbol<CuInit> = lib.get(b"cuInit\0").ok()?;
-        let get: libloading::Symbol<CuDeviceGet> = lib.get(b"cuDeviceGet\0").ok()?;
-        let name: libloading::Symbol<CuDeviceGetName> = lib.get(b"cuDeviceGetName\0").ok()?;
-        if init(0) != 0 {
-            return None;
-        }
-        let mut out = Vec::new();
-        for i in 0..count {
-            let mut dev = 0i32;
-            if get(&mut dev, i32::try_from(i).ok()?) != 0 {
-                return None;
-            }
-            let mut buf = [0 as std::os::raw::c_char; 256];
-            if name(buf.as_mut_ptr(), 255, dev) != 0 {
-                return None;
-            }
-            let cstr = std::ffi::CStr::from_ptr(buf.as_ptr());
-            out.push(cstr.to_string_lossy().into_owned());
-        }
-        Some(out)
-    }
 }

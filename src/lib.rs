@@ -1,23 +1,29 @@
 //! tunix-rt: a batch-job runner for ML experiments driven by declarative
 //! YAML manifests. See DESIGN.md for the data flow and the module map.
+//!
+//! This crate never loads libtorch: built-in training runs in the trainer
+//! worker (`tunix-rt-worker`, the `tunix-torch` crate), a separate process
+//! spoken to through [`trainer`]'s protocol.
 
 pub mod cli;
 pub mod commands;
+pub mod dataset;
 pub mod diagnostic;
 pub mod doctor;
 pub mod error;
 pub mod evalset;
 pub mod evaluate;
 pub mod fsutil;
+pub mod job;
 pub mod jsonl;
 pub mod location;
 pub mod manifest;
-pub mod model;
 pub mod predictions;
 pub mod presets;
-pub mod progress;
+pub mod probe;
 pub mod report;
 pub mod report_input;
+pub mod rng;
 pub mod runfolder;
 pub mod runner;
 pub mod schema;
@@ -25,8 +31,9 @@ pub mod schema_check;
 pub mod scoring;
 pub mod store;
 pub mod suggest;
+#[doc(hidden)]
 pub mod synthetic;
-pub mod train;
+pub mod trainer;
 pub mod workspace;
 
 pub use error::{Error, ErrorKind, Result};

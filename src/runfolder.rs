@@ -1,17 +1,16 @@
 //! Run folders: the system of record. `submission_runs/<run>/` holds
-//! `run_manifest.json`, `eval_summary.json`, `eval_items.jsonl` and
-//! `run.log`. A new folder is staged under a temporary name and renamed into
-//! place when complete, so a failed job never leaves a half-written run, and
-//! an existing run is never overwritten.
+//! `run_manifest.json`, `eval_summary.json`, `eval_items.jsonl`,
+//! `metrics.jsonl` and `run.log`. This module holds the file formats and
+//! their readers; `crate::job` claims folders and writes them.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fsutil::{blake3_hex, write_atomic};
+use crate::fsutil::blake3_hex;
 use crate::scoring::Scorecard;
 
 /// Version of the run-folder file formats.
@@ -59,6 +58,10 @@ pub struct RunManifest {
     pub seed: Option<u64>,
     pub tuning_job_id: Option<String>,
     pub trial_id: Option<String>,
+    /// The config identity: blake3 of the resolved spec that affects
+    /// results (see `crate::job::identity`); resume requires it to match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_hash: Option<String>,
     /// Every other file of the run, with its blake3.
     pub artifacts: Vec<Artifact>,
     /// Why the run failed (status `failed`).
@@ -75,13 +78,15 @@ pub struct Failure {
     pub message: String,
 }
 
-/// Lifecycle state of a run.
+/// Lifecycle state of a run: `running` → `completed` | `failed` |
+/// `stopped` (at a step before `max_steps`, e.g. a sweep's rung; resumable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Running,
     Completed,
     Failed,
+    Stopped,
 }
 
 /// The commit a run was made from.
@@ -121,6 +126,39 @@ impl Artifact {
             path,
             blake3: blake3_hex(bytes),
             bytes: bytes.len() as u64,
+        }
+    }
+}
+
+impl RunManifest {
+    /// A `running` manifest with nothing recorded yet; the job fills in
+    /// what it learns (device, model, inputs, artifacts) as it goes.
+    pub fn new(run_id: &str, kind: &str, name: &str, created_at: &str) -> Self {
+        RunManifest {
+            schema_version: SCHEMA_VERSION,
+            run_id: run_id.to_string(),
+            kind: kind.to_string(),
+            name: name.to_string(),
+            labels: BTreeMap::new(),
+            status: RunStatus::Running,
+            created_at: created_at.to_string(),
+            finished_at: None,
+            git: None,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            libtorch_version: "none".to_string(),
+            device: "none".to_string(),
+            model_id: String::new(),
+            dataset: None,
+            evalset: None,
+            predictions: None,
+            config: serde_json::Value::Null,
+            command: Vec::new(),
+            seed: None,
+            tuning_job_id: None,
+            trial_id: None,
+            config_hash: None,
+            artifacts: Vec::new(),
+            failure: None,
         }
     }
 }
@@ -188,25 +226,6 @@ pub struct MetricRecord {
     pub primary_score: Option<f64>,
 }
 
-/// blake3 of a JSON value with object keys sorted: equal configs hash
-/// equal whatever order their keys were written in.
-pub fn config_hash(value: &serde_json::Value) -> String {
-    fn canonical(v: &serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(map) => {
-                let sorted: BTreeMap<&String, serde_json::Value> =
-                    map.iter().map(|(k, v)| (k, canonical(v))).collect();
-                serde_json::Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
-            }
-            serde_json::Value::Array(items) => {
-                serde_json::Value::Array(items.iter().map(canonical).collect())
-            }
-            other => other.clone(),
-        }
-    }
-    blake3_hex(canonical(value).to_string().as_bytes())
-}
-
 impl EvalItemRecord {
     /// The row the scoring functions take.
     pub fn item_row(&self) -> crate::scoring::ItemRow {
@@ -215,88 +234,6 @@ impl EvalItemRecord {
             category: self.category.clone(),
             answer_correctness: self.answer_correctness,
             score: None,
-        }
-    }
-}
-
-/// A run folder being written under a temporary name.
-pub struct StagedRun {
-    staging: PathBuf,
-    root: PathBuf,
-    name: String,
-    artifacts: Vec<Artifact>,
-}
-
-impl StagedRun {
-    /// Start a run folder named `name` (or `name-2`, `name-3`, … when taken)
-    /// under `root`.
-    pub fn begin(root: &Path, name: &str) -> Result<Self> {
-        std::fs::create_dir_all(root).map_err(|e| Error::io("create the runs folder", root, e))?;
-        let staging = root.join(format!(".staging-{name}-{}", std::process::id()));
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging)
-                .map_err(|e| Error::io("clear the staging folder", &staging, e))?;
-        }
-        std::fs::create_dir(&staging)
-            .map_err(|e| Error::io("create the staging folder", &staging, e))?;
-        Ok(StagedRun {
-            staging,
-            root: root.to_path_buf(),
-            name: name.to_string(),
-            artifacts: Vec::new(),
-        })
-    }
-
-    /// Write a file into the run and record it as an artifact.
-    pub fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<()> {
-        write_atomic(&self.staging.join(rel), bytes)?;
-        self.artifacts.push(Artifact::new(rel.to_string(), bytes));
-        Ok(())
-    }
-
-    /// Write `value` as pretty JSON with a final newline.
-    pub fn write_json<T: Serialize>(&mut self, rel: &str, value: &T) -> Result<()> {
-        self.write(rel, &to_json_bytes(value)?)
-    }
-
-    /// The artifacts written so far, sorted by path.
-    pub fn artifacts(&self) -> Vec<Artifact> {
-        let mut a = self.artifacts.clone();
-        a.sort_by(|x, y| x.path.cmp(&y.path));
-        a
-    }
-
-    /// The folder name this run will get.
-    pub fn final_name(&self) -> String {
-        let mut candidate = self.name.clone();
-        let mut n = 2;
-        while self.root.join(&candidate).exists() {
-            candidate = format!("{}-{n}", self.name);
-            n += 1;
-        }
-        candidate
-    }
-
-    /// Rename the staged folder into place; returns its path.
-    pub fn commit(self, final_name: &str) -> Result<PathBuf> {
-        let target = self.root.join(final_name);
-        if target.exists() {
-            return Err(Error::runtime(format!(
-                "run folder {} appeared while writing; the new run is kept at {}",
-                target.display(),
-                self.staging.display()
-            )));
-        }
-        std::fs::rename(&self.staging, &target)
-            .map_err(|e| Error::io("move the run into place", &target, e))?;
-        Ok(target)
-    }
-}
-
-impl Drop for StagedRun {
-    fn drop(&mut self) {
-        if self.staging.exists() {
-            let _ = std::fs::remove_dir_all(&self.staging);
         }
     }
 }
@@ -318,29 +255,6 @@ pub fn to_jsonl_bytes<T: Serialize>(rows: &[T]) -> Result<Vec<u8>> {
         out.push(b'\n');
     }
     Ok(out)
-}
-
-/// The current time as RFC 3339 UTC (seconds).
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}
-
-/// The git commit of `dir` and whether the tree has uncommitted changes, or
-/// None outside a git repository (or without git).
-pub fn git_info(dir: &Path) -> Option<GitInfo> {
-    let run = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    let commit = run(&["rev-parse", "HEAD"])?;
-    let dirty =
-        run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-    Some(GitInfo { commit, dirty })
 }
 
 /// Read a run folder's `run_manifest.json`.
@@ -397,39 +311,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn staged_runs_appear_whole_and_never_overwrite() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut first = StagedRun::begin(dir.path(), "r").expect("begin");
-        first.write("a.txt", b"1").expect("write");
-        let name = first.final_name();
-        assert_eq!(name, "r");
-        first.commit(&name).expect("commit");
-        let mut second = StagedRun::begin(dir.path(), "r").expect("begin");
-        second.write("a.txt", b"2").expect("write");
-        assert_eq!(second.final_name(), "r-2");
-        let path = second.commit("r-2").expect("commit");
-        assert_eq!(
-            std::fs::read(dir.path().join("r/a.txt")).expect("read"),
-            b"1"
-        );
-        assert_eq!(std::fs::read(path.join("a.txt")).expect("read"), b"2");
-    }
-
-    #[test]
-    fn config_hash_ignores_key_order() {
-        let a = serde_json::json!({"a": 1, "b": {"c": 2, "d": [1, {"e": 3, "f": 4}]}});
-        let b = serde_json::json!({"b": {"d": [1, {"f": 4, "e": 3}], "c": 2}, "a": 1});
-        assert_eq!(config_hash(&a), config_hash(&b));
-        assert_ne!(config_hash(&a), config_hash(&serde_json::json!({"a": 2})));
-    }
-
-    #[test]
-    fn abandoned_runs_leave_nothing() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        {
-            let mut run = StagedRun::begin(dir.path(), "r").expect("begin");
-            run.write("a.txt", b"1").expect("write");
-        }
-        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0);
+    fn old_manifests_without_an_identity_still_read() {
+        let mut m = RunManifest::new("r", "Eval", "r", "2026-01-01T00:00:00Z");
+        m.status = RunStatus::Stopped;
+        let text = String::from_utf8(to_json_bytes(&m).expect("json")).expect("utf8");
+        assert!(!text.contains("config_hash"));
+        assert!(text.contains("\"status\": \"stopped\""));
+        let back: RunManifest = serde_json::from_str(&text).expect("reads");
+        assert_eq!(back, m);
     }
 }

@@ -11,7 +11,7 @@ use crate::fsutil::write_atomic;
 use crate::manifest::Kind;
 /// Re-exported for older callers; the generator lives in
 /// [`crate::schema_check`] so loaders never import this module.
-pub use crate::schema_check::generate;
+use crate::schema_check::generate;
 
 /// Every generated schema: (file name, pretty JSON with a final newline).
 pub fn all() -> Vec<(String, String)> {

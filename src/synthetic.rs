@@ -1,15 +1,17 @@
 //! Synthetic but valid run folders, written through the real scoring and
-//! run-folder code. For tests and benchmarks: they need many realistic runs
-//! without training or predictions files.
+//! run-folder code. Fixtures for tests and benchmarks (they need many
+//! realistic runs without training or predictions files); hidden from the
+//! documented library surface.
 
 use std::path::{Path, PathBuf};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::evalset::{Category, EvalItem};
 use crate::evaluate::{score_items, summarize, EvalSettings};
+use crate::fsutil::write_atomic;
 use crate::runfolder::{
-    to_json_bytes, to_jsonl_bytes, FileRef, RunManifest, RunStatus, StagedRun, EVAL_ITEMS,
-    EVAL_SUMMARY, RUN_MANIFEST, SCHEMA_VERSION,
+    to_json_bytes, to_jsonl_bytes, Artifact, FileRef, RunManifest, RunStatus, EVAL_ITEMS,
+    EVAL_SUMMARY, RUN_MANIFEST,
 };
 
 /// Write `root/<run_id>` with `n_items` items on a synthetic eval set, a
@@ -53,34 +55,28 @@ pub fn write_run(root: &Path, run_id: &str, n_items: usize, skill: f64) -> Resul
         blake3: "00".repeat(32),
     };
     let summary = summarize(&records, evalset.clone(), vec![], &settings);
-    let mut staged = StagedRun::begin(root, run_id)?;
-    staged.write(EVAL_ITEMS, &to_jsonl_bytes(&records)?)?;
-    staged.write(EVAL_SUMMARY, &to_json_bytes(&summary)?)?;
-    let manifest = RunManifest {
-        schema_version: SCHEMA_VERSION,
-        run_id: run_id.to_string(),
-        kind: "Eval".into(),
-        name: run_id.to_string(),
-        labels: [("model".to_string(), format!("m{}", (skill * 10.0) as u32))].into(),
-        status: RunStatus::Completed,
-        created_at: "2026-11-20T10:00:00Z".into(),
-        finished_at: Some("2026-11-20T10:01:00Z".into()),
-        git: None,
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        libtorch_version: crate::doctor::libtorch_version().into(),
-        device: "none".into(),
-        model_id: format!("external:{run_id}"),
-        dataset: None,
-        evalset: Some(evalset),
-        predictions: None,
-        config: serde_json::json!({ "skill": skill }),
-        command: vec!["synthetic".into()],
-        seed: Some(0),
-        tuning_job_id: None,
-        trial_id: None,
-        artifacts: staged.artifacts(),
-        failure: None,
-    };
-    staged.write(RUN_MANIFEST, &to_json_bytes(&manifest)?)?;
-    staged.commit(run_id)
+    let dir = root.join(run_id);
+    let staging = root.join(format!(".synthetic-{run_id}"));
+    let files = [
+        (EVAL_ITEMS, to_jsonl_bytes(&records)?),
+        (EVAL_SUMMARY, to_json_bytes(&summary)?),
+    ];
+    let mut artifacts = Vec::new();
+    for (name, bytes) in &files {
+        write_atomic(&staging.join(name), bytes)?;
+        artifacts.push(Artifact::new(name.to_string(), bytes));
+    }
+    let mut manifest = RunManifest::new(run_id, "Eval", run_id, "2026-11-20T10:00:00Z");
+    manifest.labels = [("model".to_string(), format!("m{}", (skill * 10.0) as u32))].into();
+    manifest.status = RunStatus::Completed;
+    manifest.finished_at = Some("2026-11-20T10:01:00Z".into());
+    manifest.model_id = format!("external:{run_id}");
+    manifest.evalset = Some(evalset);
+    manifest.config = serde_json::json!({ "skill": skill });
+    manifest.command = vec!["synthetic".into()];
+    manifest.seed = Some(0);
+    manifest.artifacts = artifacts;
+    write_atomic(&staging.join(RUN_MANIFEST), &to_json_bytes(&manifest)?)?;
+    std::fs::rename(&staging, &dir).map_err(|e| Error::io("move the run into place", &dir, e))?;
+    Ok(dir)
 }

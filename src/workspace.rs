@@ -35,9 +35,15 @@ impl Workspace {
             .map_err(|e| Error::runtime("cannot read the current directory").with_source(e))?;
         let found = cwd
             .ancestors()
-            .find(|dir| MARKERS.iter().any(|m| dir.join(m).exists()))
-            .unwrap_or(&cwd);
-        Workspace::at(found)
+            .find(|dir| MARKERS.iter().any(|m| dir.join(m).exists()));
+        match found {
+            Some(dir) => tracing::info!("workspace {} (found from {})", dir.display(), cwd.display()),
+            None => tracing::info!(
+                "workspace {} (no ancestor holds manifests/, submission_runs/, tunix.duckdb or .git)",
+                cwd.display()
+            ),
+        }
+        Workspace::at(found.unwrap_or(&cwd))
     }
 
     pub fn root(&self) -> &Path {

@@ -33,7 +33,7 @@ pub fn run(ws: &Workspace, args: &RunCompareArgs) -> Result<()> {
         CompareFormat::Text => render_compare_text(&input),
         CompareFormat::Report(f) => {
             render_compare(&templates(args.templates.as_deref())?, &input, f)
-                .map_err(report_error)?
+                .map_err(|e| report_error(e, args.templates.as_deref()))?
         }
     };
     emit(ws, args.output.as_deref(), &text)

@@ -3,12 +3,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cli::{DataArgs, Format};
+use crate::dataset::{self, eval_index, load_evalset, prompt_template};
+use crate::dataset::{Dataset, Example, Overlap, Rejected};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::manifest::Manifest;
-use crate::train::data::{self, Dataset, Example, Rejected};
-use crate::train::decontam::Overlap;
-use crate::train::job::{eval_index, load_evalset, prompt_template};
 use crate::workspace::Workspace;
 
 #[derive(Serialize)]
@@ -74,7 +73,7 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
         }
     }
     let (index, eval_files) = eval_index(ws, evalset.as_ref())?;
-    let dataset = data::generate(&spec.dataset, &index);
+    let dataset = dataset::generate(&spec.dataset, &index)?;
     let template = prompt_template(spec);
     let remaining: Option<Vec<(&Example, Overlap)>> = args.check_overlap.then(|| {
         dataset
@@ -93,10 +92,7 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
         *steps.entry(e.steps).or_insert(0) += 1;
     }
     let report = Report {
-        dataset: format!(
-            "dev-reasoning-v2 (seed {}, {} train, {} val)",
-            spec.dataset.seed, spec.dataset.train_examples, spec.dataset.val_examples
-        ),
+        dataset: dataset::display_name(&spec.dataset),
         blake3: Dataset::blake3(&train_stream, &Dataset::stream(&dataset.val, &template)),
         train_examples: dataset.train.len(),
         val_examples: dataset.val.len(),

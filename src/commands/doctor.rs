@@ -31,6 +31,11 @@ pub fn run(ws: &Workspace, args: &DoctorArgs) -> Result<()> {
             "not available"
         }
     );
+    match (&report.worker, &report.worker_error) {
+        (_, Some(e)) => println!("worker     unavailable: {e}"),
+        (Some(w), None) => println!("worker     {}", w.display()),
+        (None, None) => {}
+    }
     println!("duckdb     {}", report.duckdb_version);
     println!("workspace  {}", report.workspace.display());
     Ok(())

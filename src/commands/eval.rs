@@ -1,6 +1,7 @@
 use crate::cli::EvalArgs;
 use crate::error::Result;
 use crate::evaluate::EvalSettings;
+use crate::job::{Existing, Placement};
 use crate::runner::PredictionsEval;
 use crate::workspace::Workspace;
 
@@ -22,13 +23,21 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &EvalArgs) -> Result<()> 
             "answer_extraction": settings.extraction,
             "equivalence": settings.equivalence,
         }),
-        name,
+        name: name.clone(),
         labels: Default::default(),
         evalset: args.evalset.clone(),
         predictions: args.predictions.clone(),
         settings,
-        runs_root: ws.root().join("submission_runs"),
-        out: args.out.clone(),
+        placement: match &args.out {
+            Some(dir) => Placement::Fixed {
+                dir: dir.clone(),
+                existing: Existing::Refuse,
+            },
+            None => Placement::Numbered {
+                root: ws.root().join("submission_runs"),
+                name,
+            },
+        },
         command: std::env::args().collect(),
     };
     let outcome = crate::runner::eval_predictions(ws, &job)?;

@@ -7,10 +7,12 @@ mod db;
 mod doctor;
 mod eval;
 mod evalset;
+mod progress;
 mod report;
 mod run;
 mod schema;
 mod validate;
+mod worker;
 
 use std::io::Write;
 
@@ -30,6 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Validate(args) => validate::run(&ws, &args),
         Command::Run(args) => run::run(&ws, &db, &args),
+        Command::Worker(args) => worker::run(&ws, &args),
         Command::Eval(args) => eval::run(&ws, &db, &args),
         Command::Compare(args) => compare::run(&ws, &args),
         Command::Db(DbCommand::Ingest(args)) => db::ingest_cmd(&ws, &db, &args, false),

@@ -32,7 +32,8 @@ pub fn leaderboard(ws: &Workspace, db: &Path, args: &LeaderboardArgs) -> Result<
     };
     let input = crate::report_input::leaderboard(&store, &filter)?;
     let templates = templates(args.out.templates.as_deref())?;
-    let text = render_leaderboard(&templates, &input, format).map_err(report_error)?;
+    let text = render_leaderboard(&templates, &input, format)
+        .map_err(|e| report_error(e, args.out.templates.as_deref()))?;
     emit(ws, args.out.output.as_deref(), &text)
 }
 
@@ -49,7 +50,8 @@ pub fn compare(ws: &Workspace, db: &Path, args: &CompareArgs) -> Result<()> {
         args.paired.allow_different_evalsets,
     )?;
     let templates = templates(args.out.templates.as_deref())?;
-    let text = render_compare(&templates, &input, format).map_err(report_error)?;
+    let text = render_compare(&templates, &input, format)
+        .map_err(|e| report_error(e, args.out.templates.as_deref()))?;
     emit(ws, args.out.output.as_deref(), &text)
 }
 
@@ -86,13 +88,24 @@ pub(super) fn templates(dir: Option<&Path>) -> Result<Templates> {
             "--templates {} is not a folder",
             dir.display()
         ))),
-        Some(dir) => Templates::with_overrides(dir).map_err(report_error),
-        None => Templates::builtin().map_err(report_error),
+        Some(dir) => Templates::with_overrides(dir).map_err(|e| report_error(e, Some(dir))),
+        None => Templates::builtin().map_err(|e| report_error(e, None)),
     }
 }
 
-pub(super) fn report_error(e: crate::report::ReportError) -> Error {
-    Error::bad_input(format!("cannot render the report: {e}"))
+/// A rendering failure: the user's fault (exit 2) when their own
+/// `--templates` were in use, a runtime failure (exit 3) of the built-in
+/// templates otherwise.
+pub(super) fn report_error(e: crate::report::ReportError, user_templates: Option<&Path>) -> Error {
+    match user_templates {
+        Some(dir) => Error::bad_input(format!(
+            "cannot render the report with the templates in {}: {e}",
+            dir.display()
+        )),
+        None => Error::runtime(format!(
+            "cannot render the report with the built-in templates: {e}"
+        )),
+    }
 }
 
 /// Write `text` to `output`, or print it on stdout.

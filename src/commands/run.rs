@@ -1,22 +1,38 @@
 use crate::cli::{Format, RunArgs};
 use crate::error::{Error, Result};
-use crate::runner::EvalOutcome;
+use crate::runner::{Job, Observer, Outcome, Quiet};
 use crate::workspace::Workspace;
+
+use super::progress::TrainProgress;
 
 pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
     let shown = ws.display_path(&args.manifest).display().to_string();
     let loaded = crate::manifest::load(ws, &args.manifest, &shown)
         .map_err(|d| Error::invalid_file(&shown, d))?;
-    let outcome = crate::runner::run_manifest(ws, &loaded, std::env::args().collect())?;
+    let mut job = crate::runner::plan(ws, &loaded, std::env::args().collect())?;
+    if let Job::Train(t) = &mut job {
+        t.until_step = args.until_step;
+    }
+    let outcome = execute(ws, &job)?;
     super::db::record_run(ws, db, &outcome.run_dir)?;
     report(ws, &outcome, args.format)
 }
 
+/// Run a planned job with the built-in trainer and a progress display.
+pub fn execute(ws: &Workspace, job: &Job) -> Result<Outcome> {
+    let mut observer: Box<dyn Observer> = match job {
+        Job::Train(t) => Box::new(TrainProgress::new(t.spec.training.max_steps)),
+        Job::Eval(_) => Box::new(Quiet),
+    };
+    crate::runner::execute(ws, job, crate::runner::builtin_trainer, observer.as_mut())
+}
+
 /// Print where the run is and its headline score.
-pub fn report(ws: &Workspace, outcome: &EvalOutcome, format: Format) -> Result<()> {
+pub fn report(ws: &Workspace, outcome: &Outcome, format: Format) -> Result<()> {
     if format == Format::Json {
         return super::print_json(&serde_json::json!({
             "run_dir": outcome.run_dir,
+            "status": outcome.status,
             "summary": outcome.summary,
             "notes": outcome.notes,
         }));
@@ -24,11 +40,14 @@ pub fn report(ws: &Workspace, outcome: &EvalOutcome, format: Format) -> Result<(
     for note in &outcome.notes {
         println!("note         {note}");
     }
+    println!(
+        "run          {}",
+        ws.display_path(&outcome.run_dir).display()
+    );
+    if outcome.status == crate::runfolder::RunStatus::Stopped {
+        println!("status       stopped before max_steps; run the same job again to continue it");
+    }
     let Some(s) = &outcome.summary else {
-        println!(
-            "run          {}",
-            ws.display_path(&outcome.run_dir).display()
-        );
         println!("primary      none (the manifest has no eval section)");
         return Ok(());
     };
@@ -40,10 +59,6 @@ pub fn report(ws: &Workspace, outcome: &EvalOutcome, format: Format) -> Result<(
         (Some(p), None) => format!("{p:.4}"),
         (None, _) => "null (no item could be scored)".to_string(),
     };
-    println!(
-        "run          {}",
-        ws.display_path(&outcome.run_dir).display()
-    );
     println!("primary      {score}");
     println!(
         "items        {} scored, {} skipped, {} total",

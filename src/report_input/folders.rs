@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use super::{check_evalsets, paired_input, thin, MAX_CURVE_POINTS};
 use crate::error::{Error, Location, Result};
+use crate::job::identity::canonical_hash;
 use crate::report::{CompareInput, RunSummary};
 use crate::runfolder::{
-    config_hash, read_eval_items, read_manifest, read_summary, EvalItemRecord, MetricRecord,
-    EVAL_ITEMS, EVAL_SUMMARY, METRICS, RUN_MANIFEST,
+    read_eval_items, read_manifest, read_summary, EvalItemRecord, MetricRecord, EVAL_ITEMS,
+    EVAL_SUMMARY, METRICS, RUN_MANIFEST,
 };
 use crate::scoring::CompareConfig;
 use crate::store::ingest::find_run_folders;
@@ -126,7 +127,10 @@ fn read_run(dir: &Path) -> Result<FolderRun> {
     let card = &scores.scorecard;
     let ci = card.ci95.as_ref();
     let summary = RunSummary {
-        config_hash: config_hash(&manifest.config),
+        config_hash: manifest
+            .config_hash
+            .clone()
+            .unwrap_or_else(|| canonical_hash(&manifest.config)),
         run_id: manifest.run_id,
         name: manifest.name,
         kind: manifest.kind,

@@ -120,6 +120,24 @@ pub enum Verdict {
     Regressed,
 }
 
+impl Verdict {
+    /// The verdict as written in JSON and reports: `improved`,
+    /// `no_evidence` or `regressed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Improved => "improved",
+            Verdict::NoEvidence => "no_evidence",
+            Verdict::Regressed => "regressed",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The verdict rule: improved when `p < alpha` and `diff > 0` and `diff ≥
 /// min_effect`; regressed when `p < alpha` and `diff < 0` and `diff ≤
 /// −min_effect`; otherwise no evidence.
@@ -520,7 +538,7 @@ mod tests {
 #[cfg(test)]
 mod proptests {
     use super::*;
-    use crate::scoring::rng::Rng;
+    use crate::rng::Rng;
     use crate::scoring::rows::tests::row;
     use proptest::prelude::*;
 

@@ -11,7 +11,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// Seed used for scorecard bootstraps when the caller has no better one.
 pub const DEFAULT_BOOTSTRAP_SEED: u64 = 0x5EED_5C0E;

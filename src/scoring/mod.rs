@@ -18,9 +18,9 @@
 //!   difference.
 //! - [`compare`](mod@compare): pairing by id and the "is B better than A?"
 //!   verdict.
-//! - [`rng`]: the seeded generator behind every bootstrap.
 //!
-//! Each module uses only modules listed above it, [`rng`] and the error
+//! Bootstraps draw from `crate::rng`, the seeded generator shared with
+//! training. Each module uses only modules listed above it, `crate::rng` and the error
 //! type ([`ScoringError`]); none uses this file, which only declares and
 //! re-exports.
 
@@ -32,7 +32,6 @@ pub mod intervals;
 pub mod normalize;
 pub mod number;
 pub mod paired;
-pub mod rng;
 pub mod rows;
 pub mod score;
 #[cfg(test)]

@@ -264,8 +264,8 @@ pub fn min_detectable_difference(diffs: &[f64], alpha: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::Rng;
     use crate::scoring::intervals::Z95;
-    use crate::scoring::rng::Rng;
     use crate::scoring::stats_reference::{cases, close, f, u};
 
     #[test]

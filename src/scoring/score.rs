@@ -11,8 +11,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::intervals::{bootstrap_mean_ci, wilson_ci, Z95};
-use super::rng::derive_seed;
 use super::rows::{id_list, item_value, mean, ItemRow};
+use crate::rng::derive_seed;
 
 /// Number of bootstrap resamples behind every scorecard interval.
 pub const DEFAULT_BOOTSTRAP_RESAMPLES: usize = 10_000;

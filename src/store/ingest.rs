@@ -13,9 +13,10 @@ use serde::Serialize;
 
 use super::{db_error, schema, Store};
 use crate::error::{Error, Result};
+use crate::job::identity::canonical_hash;
 use crate::runfolder::{
-    config_hash, relative_path, Artifact, EvalItemRecord, EvalSummary, MetricRecord, RunManifest,
-    EVAL_ITEMS, EVAL_SUMMARY, METRICS, RUN_MANIFEST,
+    relative_path, Artifact, EvalItemRecord, EvalSummary, MetricRecord, RunManifest, EVAL_ITEMS,
+    EVAL_SUMMARY, METRICS, RUN_MANIFEST,
 };
 use crate::schema_check::CompiledSchema;
 
@@ -76,7 +77,7 @@ fn schema_of<T: schemars::JsonSchema>(
     cell: &'static OnceLock<CompiledSchema>,
 ) -> &'static CompiledSchema {
     cell.get_or_init(|| {
-        CompiledSchema::new(crate::schema::generate::<T>())
+        CompiledSchema::new(crate::schema_check::generate::<T>())
             .unwrap_or_else(|e| panic!("generated schema must compile: {e}"))
     })
 }
@@ -395,7 +396,9 @@ fn insert_run(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
             m.predictions.as_ref().map(|d| d.path.clone()),
             m.predictions.as_ref().map(|d| d.blake3.clone()),
             config,
-            config_hash(&m.config),
+            m.config_hash
+                .clone()
+                .unwrap_or_else(|| canonical_hash(&m.config)),
             command,
             m.seed,
             m.tuning_job_id,

@@ -242,6 +242,42 @@ fn eval_manifest_runs_through_run() {
 }
 
 #[test]
+fn eval_and_run_of_the_same_evaluation_have_one_config_identity() {
+    let ws = Workspace::new();
+    ws.file("manifests/preds.jsonl", predictions(&ws, 5));
+    ws.file(
+        "manifests/e.yaml",
+        "apiVersion: tunix-rt/v1\nkind: Eval\nmetadata: { name: ext, labels: { model: x } }\nspec:\n  evalset: ../evalsets/eval_v2.jsonl\n  model: { predictions: preds.jsonl }\n",
+    );
+    ws.run(&["run", "manifests/e.yaml"]).code(0);
+    ws.run(&[
+        "eval",
+        "--evalset",
+        "evalsets/eval_v2.jsonl",
+        "--predictions",
+        "manifests/preds.jsonl",
+    ])
+    .code(0);
+    let from_run = read_json(&ws, "submission_runs/ext/run_manifest.json");
+    let from_eval = read_json(&ws, "submission_runs/eval-preds/run_manifest.json");
+    let hash = from_run["config_hash"].as_str().expect("identity recorded");
+    assert_eq!(hash.len(), 64);
+    assert_eq!(from_eval["config_hash"], from_run["config_hash"]);
+    let indexed = ws
+        .run(&[
+            "db",
+            "query",
+            "--format",
+            "json",
+            "SELECT DISTINCT config_hash FROM runs",
+        ])
+        .code(0)
+        .json();
+    assert_eq!(indexed.as_array().map(Vec::len), Some(1), "{indexed}");
+    assert_eq!(indexed[0]["config_hash"], hash);
+}
+
+#[test]
 fn invalid_manifest_runs_nothing() {
     let ws = Workspace::new();
     ws.file("manifests/e.yaml", "apiVersion: tunix-rt/v1\nkind: Eval\nmetadata: { name: ext }\nspec:\n  evalset: ../evalsets/eval_v2.jsonl\n  modle: {}\n");

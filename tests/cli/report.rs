@@ -420,3 +420,19 @@ fn the_output_file_extension_picks_the_format() {
         .code(2)
         .stderr_has("cannot tell the output format");
 }
+
+#[test]
+fn a_broken_user_template_is_bad_input_naming_the_folder() {
+    let ws = two_run_workspace();
+    ws.file("my-templates/leaderboard.md.j2", "{{ broken");
+    let run = ws.run(&[
+        "report",
+        "leaderboard",
+        "--format",
+        "md",
+        "--templates",
+        "my-templates",
+    ]);
+    run.code(2)
+        .stderr_has("cannot render the report with the templates in my-templates");
+}

@@ -65,7 +65,8 @@ impl Workspace {
         cmd.args(args)
             .current_dir(self.path())
             .env_remove("TUNIX_WORKSPACE")
-            .env_remove("TUNIX_DB");
+            .env_remove("TUNIX_DB")
+            .env_remove("TUNIX_RT_WORKER");
         cmd
     }
 

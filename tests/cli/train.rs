@@ -160,49 +160,49 @@ fn strip_rates(bytes: &[u8]) -> Vec<Value> {
 
 #[test]
 fn a_run_killed_with_sigkill_resumes_to_bit_identical_weights() {
-    let max_steps = 150;
-    let slow = |name: &str| {
+    let max_steps = 60;
+    let job = |name: &str| {
         manifest(name, max_steps, "", false)
-            .replace("per_device_batch_size: 4", "per_device_batch_size: 8")
             .replace("checkpoint_interval: 10", "checkpoint_interval: 20")
     };
     let reference = Workspace::new();
-    reference.file("manifests/r.yaml", slow("r"));
+    reference.file("manifests/r.yaml", job("r"));
     reference.run(&["run", "manifests/r.yaml"]).code(0);
 
+    // The trainer stops right after its step-20 checkpoint (a documented
+    // fault-injection point), so the kill lands mid-run every time.
     let ws = Workspace::new();
-    ws.file("manifests/r.yaml", slow("r"));
+    ws.file("manifests/r.yaml", job("r"));
     let dir = ws.path().join("submission_runs/r");
     let mut child = ws
         .command(&["run", "manifests/r.yaml"])
+        .env("TUNIX_RT_FAULT_PAUSE_AFTER_CHECKPOINT", "20")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn");
     let first = dir.join("checkpoints/step-00000020/state.json");
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_secs(300);
     while !first.exists() {
         assert!(Instant::now() < deadline, "no checkpoint appeared");
         assert!(
             child.try_wait().expect("wait").is_none(),
             "training ended early"
         );
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
     let killed = read_json(&dir.join("run_manifest.json"));
     assert_eq!(killed["status"], "running", "the kill landed mid-run");
-    assert!(!dir
-        .join(format!("checkpoints/step-{max_steps:08}"))
-        .exists());
+    assert!(!dir.join(format!("checkpoints/step-{:08}", 40)).exists());
 
     ws.run(&["run", "manifests/r.yaml"])
         .code(0)
         .stdout_has("submission_runs/r\n");
     assert!(!ws.path().join("submission_runs/r-2").exists());
     let log = std::fs::read_to_string(dir.join("run.log")).expect("log");
-    assert!(log.contains("resumed from checkpoint step"), "{log}");
+    assert!(log.contains("resumed from checkpoint step 20"), "{log}");
     assert_eq!(
         read_json(&dir.join("run_manifest.json"))["status"],
         "completed"
@@ -212,7 +212,15 @@ fn a_run_killed_with_sigkill_resumes_to_bit_identical_weights() {
         weights(&reference.path().join("submission_runs/r"), max_steps),
         "resumed weights differ from an uninterrupted run"
     );
-    let steps: Vec<u64> = std::fs::read_to_string(dir.join("metrics.jsonl"))
+    assert_eq!(
+        metric_steps(&dir),
+        vec![5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60]
+    );
+}
+
+/// The steps of a run's metrics.jsonl, in file order.
+fn metric_steps(dir: &Path) -> Vec<u64> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
         .expect("metrics")
         .lines()
         .map(|l| {
@@ -220,10 +228,168 @@ fn a_run_killed_with_sigkill_resumes_to_bit_identical_weights() {
                 .as_u64()
                 .expect("step")
         })
-        .collect();
-    let mut sorted = steps.clone();
-    sorted.dedup();
-    assert_eq!(steps, sorted, "no step logged twice after resume");
+        .collect()
+}
+
+/// Fail a run at step 10 with a NaN loss, before its first checkpoint (at
+/// 20): an unfinished run with a metrics line (step 5) and no checkpoint.
+fn fail_before_the_first_checkpoint(ws: &Workspace, yaml: &str) {
+    ws.file("manifests/u.yaml", yaml);
+    let out = ws
+        .command(&["run", "manifests/u.yaml"])
+        .env("TUNIX_RT_FAULT_NAN_STEP", "7")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let dir = ws.path().join("submission_runs/u");
+    assert_eq!(
+        read_json(&dir.join("run_manifest.json"))["status"],
+        "failed"
+    );
+    assert!(!dir.join("checkpoints/step-00000010").exists());
+    assert_eq!(metric_steps(&dir), vec![5]);
+}
+
+fn unfinished(name: &str) -> String {
+    manifest(name, 20, "", false).replace("checkpoint_interval: 10", "checkpoint_interval: 20")
+}
+
+#[test]
+fn an_unfinished_run_without_a_checkpoint_is_refused_under_another_config() {
+    let ws = Workspace::new();
+    fail_before_the_first_checkpoint(&ws, &unfinished("u"));
+    ws.file(
+        "manifests/u.yaml",
+        unfinished("u").replace("learning_rate: 3.0e-3", "learning_rate: 1.0e-3"),
+    );
+    let before = ws.snapshot();
+    ws.run(&["run", "manifests/u.yaml"])
+        .code(2)
+        .stderr_has("holds an unfinished Train run")
+        .stderr_has("set output.name");
+    assert_eq!(before, ws.snapshot(), "nothing may be written");
+}
+
+#[test]
+fn an_unfinished_run_without_a_checkpoint_restarts_with_clean_metrics() {
+    let ws = Workspace::new();
+    fail_before_the_first_checkpoint(&ws, &unfinished("u"));
+    ws.run(&["run", "manifests/u.yaml"])
+        .code(0)
+        .stdout_has("submission_runs/u\n");
+    let dir = ws.path().join("submission_runs/u");
+    assert_eq!(
+        read_json(&dir.join("run_manifest.json"))["status"],
+        "completed"
+    );
+    assert_eq!(
+        metric_steps(&dir),
+        vec![5, 10, 15, 20],
+        "no step recorded twice"
+    );
+    let log = std::fs::read_to_string(dir.join("run.log")).expect("log");
+    assert!(log.contains("restarted from step 0"), "{log}");
+}
+
+#[test]
+fn editing_labels_or_description_does_not_block_resume() {
+    let ws = Workspace::new();
+    fail_before_the_first_checkpoint(&ws, &unfinished("u"));
+    ws.file(
+        "manifests/u.yaml",
+        unfinished("u").replace(
+            "metadata:\n  name: u\n",
+            "metadata:\n  name: u\n  labels: { team: a }\n  description: now described\n",
+        ),
+    );
+    ws.run(&["run", "manifests/u.yaml"])
+        .code(0)
+        .stdout_has("submission_runs/u\n");
+    assert!(!ws.path().join("submission_runs/u-2").exists());
+}
+
+#[test]
+fn a_run_stopped_at_a_step_continues_to_the_same_weights() {
+    let reference = Workspace::new();
+    reference.file("manifests/s.yaml", manifest("s", 20, "", false));
+    reference.run(&["run", "manifests/s.yaml"]).code(0);
+
+    let ws = Workspace::new();
+    ws.file("manifests/s.yaml", manifest("s", 20, "", false));
+    ws.run(&["run", "manifests/s.yaml", "--until-step", "8"])
+        .code(0)
+        .stdout_has("stopped before max_steps");
+    let dir = ws.path().join("submission_runs/s");
+    assert_eq!(
+        read_json(&dir.join("run_manifest.json"))["status"],
+        "stopped"
+    );
+    assert!(dir.join("checkpoints/step-00000008/state.json").exists());
+    let stopped = ws
+        .run(&["db", "query", "--format", "json", "SELECT status FROM runs"])
+        .code(0)
+        .json();
+    assert_eq!(stopped[0]["status"], "stopped");
+
+    ws.run(&["run", "manifests/s.yaml"]).code(0);
+    assert_eq!(
+        read_json(&dir.join("run_manifest.json"))["status"],
+        "completed"
+    );
+    assert_eq!(
+        weights(&dir, 20),
+        weights(&reference.path().join("submission_runs/s"), 20),
+        "stopping at step 8 and continuing changed the weights"
+    );
+    assert_eq!(metric_steps(&dir), vec![5, 8, 10, 15, 20]);
+}
+
+#[test]
+fn the_worker_entrypoint_runs_a_prepared_folder_without_the_index() {
+    let ws = Workspace::new();
+    ws.file("manifests/w.yaml", manifest("w", 20, "", false));
+    ws.run(&["run", "manifests/w.yaml", "--until-step", "10"])
+        .code(0);
+    let db = ws.path().join("tunix.duckdb");
+    let index_before = std::fs::read(&db).expect("index");
+    ws.run(&["worker", "submission_runs/w", "--until-step", "15"])
+        .code(0)
+        .stdout_has("stopped before max_steps");
+    ws.run(&["worker", "submission_runs/w"]).code(0);
+    let dir = ws.path().join("submission_runs/w");
+    assert_eq!(
+        read_json(&dir.join("run_manifest.json"))["status"],
+        "completed"
+    );
+    assert_eq!(
+        std::fs::read(&db).expect("index"),
+        index_before,
+        "the worker opened the index"
+    );
+    assert!(!ws.path().join("tunix.duckdb.wal").exists());
+    ws.run(&["worker", "submission_runs/w"])
+        .code(2)
+        .stderr_has("holds a completed run");
+    ws.run(&["worker", "manifests"])
+        .code(2)
+        .stderr_has("not a prepared run folder");
+}
+
+#[test]
+fn a_missing_trainer_worker_is_a_clear_error_and_nothing_is_written() {
+    let ws = Workspace::new();
+    ws.file("manifests/m.yaml", manifest("m", 5, "", false));
+    let before = ws.snapshot();
+    let out = ws
+        .command(&["run", "manifests/m.yaml"])
+        .env("TUNIX_RT_WORKER", ws.path().join("no-such-worker"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("TUNIX_RT_WORKER is set to"), "{stderr}");
+    assert!(stderr.contains("tunix-rt-worker"), "{stderr}");
+    assert_eq!(before, ws.snapshot());
 }
 
 #[test]
@@ -253,10 +419,12 @@ fn a_nan_loss_fails_the_run_with_a_clear_error_and_a_failed_status() {
 
 #[test]
 fn cuda_without_a_gpu_is_a_clear_error_and_nothing_is_written() {
-    if tunix_rt::model::device::cuda_device_count() > 0 {
+    let ws = Workspace::new();
+    let doctor = ws.run(&["doctor", "--format", "json"]).json();
+    if doctor["cuda_available"] == true {
+        eprintln!("skipped: this machine has a CUDA device");
         return;
     }
-    let ws = Workspace::new();
     ws.file(
         "manifests/c.yaml",
         manifest("c", 5, "", false).replace("device: cpu", "device: cuda"),
@@ -337,81 +505,5 @@ fn data_check_overlap_catches_an_eval_set_that_copies_training_prompts() {
             .iter()
             .any(|r| r["eval_item"] == "evalsets/leaky.jsonl:leak-1" && r["kind"] == "exact"),
         "{report}"
-    );
-}
-
-#[test]
-fn checkpoints_load_into_the_pytorch_reference_model_with_the_same_loss() {
-    let Some(python) = std::env::var_os("TUNIX_TEST_PYTHON") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI sets TUNIX_TEST_PYTHON (make unit)"
-        );
-        eprintln!("skipped: set TUNIX_TEST_PYTHON to a python with torch and safetensors (make unit does)");
-        return;
-    };
-    let ws = Workspace::new();
-    ws.file("manifests/p.yaml", manifest("p", 10, "", false));
-    ws.run(&["run", "manifests/p.yaml"]).code(0);
-    let weights = ws
-        .path()
-        .join("submission_runs/p/checkpoints/step-00000010/model.safetensors");
-
-    let ids: Vec<i64> = "Q: 2+3?\nA: 2+3=5. Answer: 5\n"
-        .bytes()
-        .map(i64::from)
-        .collect();
-    let dims = tunix_rt::model::dims::ModelDims {
-        n_layer: 1,
-        n_head: 2,
-        n_embd: 32,
-        context_length: 192,
-        vocab_size: 256,
-    };
-    let model = tunix_rt::model::gpt::Gpt::new(
-        dims,
-        0.0,
-        tunix_rt::model::device::Precision::F32,
-        tch::Device::Cpu,
-        0,
-    )
-    .expect("model");
-    model
-        .load(&tch::Tensor::read_safetensors(&weights).expect("read"))
-        .expect("load");
-    let x = tch::Tensor::from_slice(&ids[..ids.len() - 1]).unsqueeze(0);
-    let y = tch::Tensor::from_slice(&ids[1..]).unsqueeze(0);
-    let ours = model.loss(&x, &y, false).expect("loss").double_value(&[]);
-
-    let script = format!(
-        "import sys, torch; sys.path.insert(0, {bench:?})
-from safetensors.torch import load_file
-from train_ref import Gpt
-m = Gpt(1, 2, 32, 192)
-m.load_state_dict(load_file(sys.argv[1]), strict=True)
-ids = torch.tensor([[{ids}]])
-with torch.no_grad():
-    print(m(ids[:, :-1], ids[:, 1:]).item())",
-        bench = crate::support::repo().join("bench").display().to_string(),
-        ids = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
-    );
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(&weights)
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs: f64 = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("a loss");
-    assert!(
-        (ours - theirs).abs() < 1e-4,
-        "tunix-rt loss {ours} vs PyTorch loss {theirs}"
     );
 }

@@ -158,7 +158,7 @@ fn stop_at(bytes: &[u8], stop: &[String]) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::model::device::Precision;
-    use crate::model::dims::ModelDims;
+    use tunix_rt::presets::ModelDims;
 
     fn model() -> Gpt {
         let dims = ModelDims {

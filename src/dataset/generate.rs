@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 
 use crate::manifest::train::{DatasetConfig, DifficultyMix};
-use crate::scoring::rng::{derive_seed, Rng};
+use crate::rng::{derive_seed, Rng};
 
 use super::decontam::{normalize_prompt, EvalIndex, Overlap};
 
@@ -76,47 +76,113 @@ impl Dataset {
     }
 }
 
+/// Draws allowed per wanted example before generation gives up (plus
+/// [`SPARE_ATTEMPTS`]): far more than any real data set needs, so hitting
+/// it means the generator has run out of distinct problems.
+pub const ATTEMPTS_PER_EXAMPLE: u64 = 20;
+
+/// Draws allowed on top of `ATTEMPTS_PER_EXAMPLE` per example.
+pub const SPARE_ATTEMPTS: u64 = 10_000;
+
+/// Generation could not fill a split.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "dataset: only {made} of {wanted} {split} examples after {attempts} draws ({why}); the generator has run out of distinct problems: lower dataset.{split}_examples, change dataset.seed or the difficulty mix"
+)]
+pub struct Exhausted {
+    pub split: &'static str,
+    pub wanted: u64,
+    pub made: u64,
+    pub attempts: u64,
+    pub why: String,
+}
+
 /// Generate both splits, dropping anything that overlaps `evals`.
-pub fn generate(config: &DatasetConfig, evals: &EvalIndex) -> Dataset {
+pub fn generate(config: &DatasetConfig, evals: &EvalIndex) -> Result<Dataset, Exhausted> {
     let mut rejected = Vec::new();
     let mut train_rng = Rng::new(derive_seed(config.seed, "dev-reasoning-v2/train"));
-    let mut train = Vec::with_capacity(config.train_examples as usize);
-    while train.len() < config.train_examples as usize {
-        let ex = problem(&mut train_rng, &config.difficulty);
-        match evals.check(&ex.prompt) {
-            Some(overlap) => rejected.push(Rejected {
-                split: "train",
-                prompt: ex.prompt,
-                overlap,
-            }),
-            None => train.push(ex),
-        }
-    }
+    let train = fill(
+        "train",
+        u64::from(config.train_examples),
+        || problem(&mut train_rng, &config.difficulty),
+        |ex| match evals.check(&ex.prompt) {
+            Some(overlap) => {
+                rejected.push(Rejected {
+                    split: "train",
+                    prompt: ex.prompt.clone(),
+                    overlap,
+                });
+                Some("overlaps an eval set")
+            }
+            None => None,
+        },
+    )?;
     let train_keys: HashSet<String> = train.iter().map(|e| normalize_prompt(&e.prompt)).collect();
     let mut val_rng = Rng::new(derive_seed(config.seed, "dev-reasoning-v2/val"));
-    let mut val = Vec::with_capacity(config.val_examples as usize);
     let mut val_dropped_as_train = 0;
-    while val.len() < config.val_examples as usize {
-        let ex = problem(&mut val_rng, &config.difficulty);
-        if train_keys.contains(&normalize_prompt(&ex.prompt)) {
-            val_dropped_as_train += 1;
-            continue;
-        }
-        match evals.check(&ex.prompt) {
-            Some(overlap) => rejected.push(Rejected {
-                split: "val",
-                prompt: ex.prompt,
-                overlap,
-            }),
-            None => val.push(ex),
-        }
-    }
-    Dataset {
+    let val = fill(
+        "val",
+        u64::from(config.val_examples),
+        || problem(&mut val_rng, &config.difficulty),
+        |ex| {
+            if train_keys.contains(&normalize_prompt(&ex.prompt)) {
+                val_dropped_as_train += 1;
+                return Some("already in the training split");
+            }
+            match evals.check(&ex.prompt) {
+                Some(overlap) => {
+                    rejected.push(Rejected {
+                        split: "val",
+                        prompt: ex.prompt.clone(),
+                        overlap,
+                    });
+                    Some("overlaps an eval set")
+                }
+                None => None,
+            }
+        },
+    )?;
+    Ok(Dataset {
         train,
         val,
         rejected,
         val_dropped_as_train,
+    })
+}
+
+/// Draw examples until `wanted` are accepted (`reject` returns why one is
+/// not), giving up after `ATTEMPTS_PER_EXAMPLE * wanted + SPARE_ATTEMPTS`
+/// draws.
+fn fill(
+    split: &'static str,
+    wanted: u64,
+    mut draw: impl FnMut() -> Example,
+    mut reject: impl FnMut(&Example) -> Option<&'static str>,
+) -> Result<Vec<Example>, Exhausted> {
+    let max_attempts = wanted
+        .saturating_mul(ATTEMPTS_PER_EXAMPLE)
+        .saturating_add(SPARE_ATTEMPTS);
+    let mut out = Vec::with_capacity(usize::try_from(wanted).unwrap_or(0).min(1 << 24));
+    let mut attempts = 0u64;
+    let mut last_reason = "";
+    while (out.len() as u64) < wanted {
+        if attempts == max_attempts {
+            return Err(Exhausted {
+                split,
+                wanted,
+                made: out.len() as u64,
+                attempts,
+                why: format!("most recent rejection: {last_reason}"),
+            });
+        }
+        attempts += 1;
+        let ex = draw();
+        match reject(&ex) {
+            Some(reason) => last_reason = reason,
+            None => out.push(ex),
+        }
     }
+    Ok(out)
 }
 
 const PEOPLE: &[(&str, &str)] = &[
@@ -427,9 +493,9 @@ mod tests {
     #[test]
     fn generation_is_deterministic_and_seeded() {
         let evals = EvalIndex::default();
-        let a = generate(&config(1), &evals);
-        let b = generate(&config(1), &evals);
-        let c = generate(&config(2), &evals);
+        let a = generate(&config(1), &evals).expect("generates");
+        let b = generate(&config(1), &evals).expect("generates");
+        let c = generate(&config(2), &evals).expect("generates");
         assert_eq!(a.train, b.train);
         assert_eq!(a.val, b.val);
         assert_ne!(a.train, c.train);
@@ -443,7 +509,7 @@ mod tests {
 
     #[test]
     fn every_trace_step_is_correct_and_ends_in_the_answer() {
-        let d = generate(&config(3), &EvalIndex::default());
+        let d = generate(&config(3), &EvalIndex::default()).expect("generates");
         for ex in d.train.iter().chain(&d.val) {
             let (trace, answer) = ex.completion.split_once(". Answer: ").unwrap();
             assert_eq!(answer, ex.answer);
@@ -471,7 +537,7 @@ mod tests {
             medium: 0.0,
             hard: 1.0,
         };
-        let d = generate(&cfg, &EvalIndex::default());
+        let d = generate(&cfg, &EvalIndex::default()).expect("generates");
         assert!(d.train.iter().all(|e| e.steps >= 3));
         assert!(d.train.iter().filter(|e| e.steps == 4).count() > d.train.len() / 2);
         cfg.difficulty = DifficultyMix {
@@ -479,13 +545,13 @@ mod tests {
             medium: 0.0,
             hard: 0.0,
         };
-        let d = generate(&cfg, &EvalIndex::default());
+        let d = generate(&cfg, &EvalIndex::default()).expect("generates");
         assert!(d.train.iter().all(|e| e.steps <= 2));
     }
 
     #[test]
     fn validation_never_repeats_a_training_prompt() {
-        let d = generate(&config(5), &EvalIndex::default());
+        let d = generate(&config(5), &EvalIndex::default()).expect("generates");
         let train: HashSet<String> = d
             .train
             .iter()
@@ -501,11 +567,11 @@ mod tests {
 
     #[test]
     fn overlapping_examples_are_replaced() {
-        let clean = generate(&config(6), &EvalIndex::default());
+        let clean = generate(&config(6), &EvalIndex::default()).expect("generates");
         let victim = clean.train[10].prompt.clone();
         let evals =
             EvalIndex::from_prompts([("evalsets/x.jsonl:item-1".to_string(), victim.clone())]);
-        let d = generate(&config(6), &evals);
+        let d = generate(&config(6), &evals).expect("generates");
         assert_eq!(d.train.len(), 400);
         assert!(d.train.iter().all(|e| e.prompt != victim));
         assert!(d.rejected.iter().any(|r| r.prompt == victim));
@@ -518,5 +584,24 @@ mod tests {
         assert_eq!(thousands(9650), "9,650");
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(999), "999");
+    }
+
+    #[test]
+    fn a_generator_that_runs_out_of_distinct_problems_fails_instead_of_hanging() {
+        let mut rng = Rng::new(1);
+        let mix = DifficultyMix::default();
+        let err = fill(
+            "val",
+            3,
+            || problem(&mut rng, &mix),
+            |_| Some("already in the training split"),
+        )
+        .expect_err("every draw is rejected");
+        assert_eq!(err.made, 0);
+        assert_eq!(err.attempts, 3 * ATTEMPTS_PER_EXAMPLE + SPARE_ATTEMPTS);
+        let text = err.to_string();
+        assert!(text.contains("only 0 of 3 val examples"), "{text}");
+        assert!(text.contains("lower dataset.val_examples"), "{text}");
+        assert!(text.contains("already in the training split"), "{text}");
     }
 }

@@ -11,14 +11,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
-use crate::error::{Error, Result};
-use crate::fsutil::{blake3_file, write_atomic};
-use crate::runfolder::to_json_bytes;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::fsutil::{blake3_file, write_atomic};
+use tunix_rt::runfolder::{relative_path, to_json_bytes, Artifact};
+use tunix_rt::trainer::protocol::checkpoint_dir_name;
 
-pub const CHECKPOINTS: &str = "checkpoints";
 pub const MODEL_FILE: &str = "model.safetensors";
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
-pub const STATE_FILE: &str = "state.json";
+pub use tunix_rt::trainer::protocol::{CHECKPOINTS, CHECKPOINT_STATE as STATE_FILE};
 
 /// What `state.json` records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,16 +44,17 @@ pub const RNG_SCHEME: &str = "per-step: xoshiro256**(derive(seed, batch/step)), 
 
 /// Folder of the checkpoint after `step` steps.
 pub fn dir_for(run_dir: &Path, step: u32) -> PathBuf {
-    run_dir.join(CHECKPOINTS).join(format!("step-{step:08}"))
+    run_dir.join(CHECKPOINTS).join(checkpoint_dir_name(step))
 }
 
-/// Write a checkpoint; returns its folder.
+/// Write a checkpoint (under a temporary name, then renamed into place);
+/// returns its files relative to the run folder, with blake3.
 pub fn save(
     run_dir: &Path,
     state: &mut CheckpointState,
     model: &[(String, Tensor)],
     optimizer: &[(String, Tensor)],
-) -> Result<PathBuf> {
+) -> Result<Vec<Artifact>> {
     let root = run_dir.join(CHECKPOINTS);
     let final_dir = dir_for(run_dir, state.step);
     let tmp = root.join(format!(
@@ -66,10 +67,29 @@ pub fn save(
     }
     std::fs::create_dir_all(&tmp)
         .map_err(|e| Error::io("create the checkpoint folder", &tmp, e))?;
+    let mut files = Vec::new();
     let result = (|| {
-        state.model_blake3 = write_tensors(&tmp.join(MODEL_FILE), model)?;
-        state.optimizer_blake3 = write_tensors(&tmp.join(OPTIMIZER_FILE), optimizer)?;
-        write_atomic(&tmp.join(STATE_FILE), &to_json_bytes(state)?)?;
+        let (model_blake3, model_bytes) = write_tensors(&tmp.join(MODEL_FILE), model)?;
+        let (optimizer_blake3, optimizer_bytes) =
+            write_tensors(&tmp.join(OPTIMIZER_FILE), optimizer)?;
+        state.model_blake3 = model_blake3.clone();
+        state.optimizer_blake3 = optimizer_blake3.clone();
+        let state_bytes = to_json_bytes(state)?;
+        write_atomic(&tmp.join(STATE_FILE), &state_bytes)?;
+        let rel = |name: &str| relative_path(run_dir, &final_dir.join(name));
+        files = vec![
+            Artifact {
+                path: rel(MODEL_FILE),
+                blake3: model_blake3,
+                bytes: model_bytes,
+            },
+            Artifact {
+                path: rel(OPTIMIZER_FILE),
+                blake3: optimizer_blake3,
+                bytes: optimizer_bytes,
+            },
+            Artifact::new(rel(STATE_FILE), &state_bytes),
+        ];
         if final_dir.exists() {
             std::fs::remove_dir_all(&final_dir)
                 .map_err(|e| Error::io("replace the checkpoint", &final_dir, e))?;
@@ -86,10 +106,11 @@ pub fn save(
             let _ = std::fs::remove_file(dir.join(OPTIMIZER_FILE));
         }
     }
-    Ok(final_dir)
+    Ok(files)
 }
 
-fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<String> {
+/// Write tensors as safetensors; returns the file's blake3 and size.
+fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<(String, u64)> {
     let cpu = tensors
         .iter()
         .map(|(n, t)| {
@@ -105,7 +126,7 @@ fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<String> {
             .with_path(path)
             .with_source(e)
     })?;
-    Ok(blake3_file(path)?.0)
+    blake3_file(path)
 }
 
 /// Checkpoint folders of a run (with weights), oldest first.
@@ -125,14 +146,6 @@ pub fn list(run_dir: &Path) -> Vec<(u32, PathBuf)> {
         .collect();
     out.sort();
     out
-}
-
-/// The newest checkpoint that can be resumed from (it has optimizer state).
-pub fn latest_resumable(run_dir: &Path) -> Option<(u32, PathBuf)> {
-    list(run_dir)
-        .into_iter()
-        .rev()
-        .find(|(_, dir)| dir.join(OPTIMIZER_FILE).is_file())
 }
 
 /// Read `state.json` of a checkpoint folder.
@@ -183,13 +196,18 @@ mod tests {
         let mut s10 = state(10);
         save(dir.path(), &mut s10, &w, &m).unwrap();
         let mut s20 = state(20);
-        save(dir.path(), &mut s20, &w, &m).unwrap();
+        let files = save(dir.path(), &mut s20, &w, &m).unwrap();
         assert_eq!(
             list(dir.path()).iter().map(|(s, _)| *s).collect::<Vec<_>>(),
             vec![10, 20]
         );
-        let (step, latest) = latest_resumable(dir.path()).unwrap();
-        assert_eq!(step, 20);
+        for f in &files {
+            let (hash, bytes) = blake3_file(&dir.path().join(&f.path)).unwrap();
+            assert_eq!((hash, bytes), (f.blake3.clone(), f.bytes), "{}", f.path);
+        }
+        let point = tunix_rt::trainer::protocol::newest_checkpoint(dir.path()).unwrap();
+        assert_eq!(point.step, 20);
+        let latest = point.dir;
         assert!(!dir_for(dir.path(), 10).join(OPTIMIZER_FILE).exists());
         let read = read_state(&latest).unwrap();
         assert_eq!(read, s20);
@@ -203,7 +221,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let w = vec![("w".to_string(), Tensor::from_slice(&[1.0f32]))];
         let mut s = state(5);
-        let at = save(dir.path(), &mut s, &w, &w).unwrap();
+        save(dir.path(), &mut s, &w, &w).unwrap();
+        let at = dir_for(dir.path(), 5);
         std::fs::write(at.join(MODEL_FILE), b"garbage").unwrap();
         let err = read_tensors(&at.join(MODEL_FILE), &s.model_blake3).unwrap_err();
         assert!(

@@ -1,7 +1,7 @@
 //! Training and validation batches: windows of `context` tokens cut from a
 //! split's byte stream, with next-token targets.
 
-use crate::scoring::rng::{derive_seed, Rng};
+use tunix_rt::rng::{derive_seed, Rng};
 
 /// Token ids and targets of one batch, row-major `[batch, context]`.
 #[derive(Debug, Clone, PartialEq, Eq)]

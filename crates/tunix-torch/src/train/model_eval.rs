@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 
 use tch::TchError;
 
-use crate::evalset::EvalItem;
-use crate::manifest::common::Decoding;
 use crate::model::generate::{generate, GenerateSettings};
 use crate::model::gpt::Gpt;
-use crate::progress::Progress;
+use tunix_rt::evalset::EvalItem;
+use tunix_rt::manifest::common::Decoding;
 
 /// Generated outputs by item id.
 #[derive(Debug, Clone, Default)]
@@ -25,7 +24,7 @@ pub fn model_outputs(
     model: &Gpt,
     items: &[EvalItem],
     decoding: &Decoding,
-    progress: Option<&Progress>,
+    mut progress: impl FnMut(usize),
 ) -> Result<ModelOutputs, TchError> {
     let prompts: Vec<String> = items
         .iter()
@@ -36,11 +35,7 @@ pub fn model_outputs(
         stop: decoding.stop.clone(),
         batch_size: decoding.batch_size as usize,
     };
-    let generations = generate(model, &prompts, &settings, |n| {
-        if let Some(p) = progress {
-            p.inc(n as u64);
-        }
-    })?;
+    let generations = generate(model, &prompts, &settings, &mut progress)?;
     let mut out = ModelOutputs::default();
     for (item, g) in items.iter().zip(generations) {
         if g.prompt_truncated {

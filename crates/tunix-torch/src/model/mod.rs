@@ -1,0 +1,8 @@
+//! The built-in GPT model: byte tokenizer, the network in libtorch, device
+//! choice and KV-cache greedy generation. Sizes come from the presets in
+//! `tunix_rt::presets`.
+
+pub mod device;
+pub mod generate;
+pub mod gpt;
+pub mod tokenizer;

@@ -1,0 +1,477 @@
+//! The built-in trainer: one [`TrainerRequest`] in, protocol events out.
+//! Generates the data, builds (or resumes) the model and optimizer, trains
+//! from the resume point to `until_step` with checkpoints, and evaluates.
+//! It writes only checkpoints; the coordinator records everything else from
+//! the events.
+
+use std::time::Instant;
+
+use tch::{Device, Kind, TchError, Tensor};
+
+use tunix_rt::dataset::{self, Dataset};
+use tunix_rt::evalset::EvalSet;
+use tunix_rt::manifest::train::{TrainEval, TrainSpec};
+use tunix_rt::presets::ModelDims;
+use tunix_rt::rng::derive_seed;
+use tunix_rt::runfolder::{FileRef, MetricRecord};
+use tunix_rt::trainer::protocol::{
+    CheckpointWritten, Event, FailureClass, Outputs, Started, TrainerRequest,
+};
+use tunix_rt::workspace::Workspace;
+
+use super::batches::{train_batch, val_batches, Batch};
+use super::checkpoint::{self, CheckpointState, MODEL_FILE, OPTIMIZER_FILE};
+use super::model_eval::model_outputs;
+use super::optim::{clip_grad_norm, zero_grad, AdamW};
+use super::schedule::learning_rate;
+use crate::emit::Emitter;
+use crate::model::device::{self, is_out_of_memory, DeviceChoice, Precision};
+use crate::model::gpt::Gpt;
+
+/// Set to a step number to make that step's loss NaN (tests of the
+/// failure path; never set in normal use).
+pub const FAULT_NAN_ENV: &str = "TUNIX_RT_FAULT_NAN_STEP";
+
+/// Set to a step number to make the trainer stop and wait, forever, right
+/// after the checkpoint of that step is complete and reported (tests that
+/// kill a run at a known point; never set in normal use).
+pub const FAULT_PAUSE_ENV: &str = "TUNIX_RT_FAULT_PAUSE_AFTER_CHECKPOINT";
+
+/// Validation batches evaluated for `val_loss`.
+const VAL_BATCHES: usize = 8;
+
+/// Why the trainer stopped, classified for the run record.
+#[derive(Debug)]
+pub struct Failure {
+    pub class: FailureClass,
+    pub message: String,
+}
+
+impl Failure {
+    fn bad_config(message: impl Into<String>) -> Self {
+        Failure {
+            class: FailureClass::BadConfig,
+            message: message.into(),
+        }
+    }
+
+    fn crash(message: impl Into<String>) -> Self {
+        Failure {
+            class: FailureClass::Crash,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<tunix_rt::Error> for Failure {
+    fn from(e: tunix_rt::Error) -> Self {
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        match e.kind() {
+            tunix_rt::ErrorKind::BadInput => Failure::bad_config(message),
+            _ => Failure::crash(message),
+        }
+    }
+}
+
+/// The model's name in records: the preset, with any size overrides.
+pub fn model_id(spec: &TrainSpec) -> String {
+    let preset = serde_json::to_value(spec.model.preset)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    let m = &spec.model;
+    let overrides: Vec<String> = [
+        ("n_layer", m.n_layer),
+        ("n_head", m.n_head),
+        ("n_embd", m.n_embd),
+        ("context_length", m.context_length),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
+    .collect();
+    if overrides.is_empty() {
+        preset
+    } else {
+        format!("{preset}({})", overrides.join(","))
+    }
+}
+
+/// Everything the loop needs, prepared before the first event.
+struct Prepared {
+    choice: DeviceChoice,
+    dims: ModelDims,
+    evalset: Option<EvalSet>,
+    train_stream: Vec<u8>,
+    val_stream: Vec<u8>,
+    dataset_ref: FileRef,
+    data_note: String,
+}
+
+/// Check the request and build the data; nothing is reported yet, so a
+/// refusal leaves the run folder untouched.
+fn prepare(req: &TrainerRequest) -> Result<Prepared, Failure> {
+    let spec = &req.spec;
+    let max_steps = spec.training.max_steps;
+    if req.until_step == 0 || req.until_step > max_steps {
+        return Err(Failure::bad_config(format!(
+            "until_step {} is outside 1..={max_steps}",
+            req.until_step
+        )));
+    }
+    let choice =
+        device::resolve(&spec.device, device::cuda_device_count()).map_err(Failure::bad_config)?;
+    let dims = spec.model.dims();
+    let ws = Workspace::at(&req.workspace)?;
+    let evalset = req
+        .evalset
+        .as_deref()
+        .map(|p| dataset::load_evalset(&ws, p))
+        .transpose()?;
+    let (index, _) = dataset::eval_index(&ws, evalset.as_ref())?;
+    let template = dataset::prompt_template(spec);
+    let data = dataset::generate(&spec.dataset, &index)?;
+    let train_stream = Dataset::stream(&data.train, &template);
+    let val_stream = Dataset::stream(&data.val, &template);
+    let context = dims.context_length as usize;
+    if train_stream.len() <= context + 1 {
+        return Err(Failure::bad_config(format!(
+            "the training split is {} bytes, shorter than one context window ({context} tokens); raise dataset.train_examples",
+            train_stream.len()
+        )));
+    }
+    let dataset_ref = FileRef {
+        path: dataset::display_name(&spec.dataset),
+        blake3: Dataset::blake3(&train_stream, &val_stream),
+    };
+    let data_note = format!(
+        "dataset {}: {} train examples ({} bytes), {} val ({} bytes); {} dropped for overlapping eval sets",
+        dataset_ref.path,
+        data.train.len(),
+        train_stream.len(),
+        data.val.len(),
+        val_stream.len(),
+        data.rejected.len()
+    );
+    Ok(Prepared {
+        choice,
+        dims,
+        evalset,
+        train_stream,
+        val_stream,
+        dataset_ref,
+        data_note,
+    })
+}
+
+/// Serve the request; returns the step training stopped at.
+pub fn run(req: &TrainerRequest, out: &mut Emitter) -> Result<u32, Failure> {
+    let p = prepare(req)?;
+    let spec = &req.spec;
+    let t = &spec.training;
+    let device = p.choice.device;
+    let label = p.choice.label.as_str();
+    let tf = |what: &'static str| move |e: TchError| torch_failure(spec, label, what, e);
+    let precision = Precision::for_device(device);
+    let model = Gpt::new(p.dims, spec.model.dropout, precision, device, t.seed)
+        .map_err(tf("building the model"))?;
+    let params = model.named_parameters();
+    let mut opt = AdamW::new(params, t.weight_decay).map_err(tf("building the optimizer"))?;
+    let mut start = 0u32;
+    if let Some(resume) = &req.resume {
+        let dir = &resume.dir;
+        let state = checkpoint::read_state(dir)?;
+        if state.config_hash != req.identity {
+            return Err(Failure::bad_config(format!(
+                "checkpoint {} belongs to another config; it cannot be resumed by this job",
+                dir.display()
+            )));
+        }
+        if state.step != resume.step {
+            return Err(Failure::crash(format!(
+                "checkpoint {} records step {}, not {}",
+                dir.display(),
+                state.step,
+                resume.step
+            )));
+        }
+        let weights = checkpoint::read_tensors(&dir.join(MODEL_FILE), &state.model_blake3)?;
+        model
+            .load(&weights)
+            .map_err(|m| Failure::crash(format!("cannot resume from {}: {m}", dir.display())))?;
+        let moments = checkpoint::read_tensors(&dir.join(OPTIMIZER_FILE), &state.optimizer_blake3)?;
+        opt.load(params, &moments, u64::from(resume.step))
+            .map_err(|m| Failure::crash(format!("cannot resume from {}: {m}", dir.display())))?;
+        start = resume.step;
+    }
+    out.emit(&Event::Started(Started {
+        device: p.choice.label.clone(),
+        framework_version: format!("libtorch {}", crate::doctor::libtorch_version()),
+        model_id: model_id(spec),
+        parameters: p.dims.parameter_count(),
+        dataset: Some(p.dataset_ref.clone()),
+        start_step: start,
+        notes: p.choice.note.iter().cloned().collect(),
+    }))?;
+    out.log(&p.data_note)?;
+    out.log(&format!(
+        "training {} ({} parameters) on {label} in {}: steps {start}..{} of {}, {} x {} tokens per step",
+        model_id(spec),
+        p.dims.parameter_count(),
+        precision.name(),
+        req.until_step,
+        t.max_steps,
+        t.per_device_batch_size,
+        p.dims.context_length
+    ))?;
+    let loop_state = Loop {
+        req,
+        model: &model,
+        params,
+        prepared: &p,
+        eval: p.evalset.as_ref().zip(spec.eval.as_ref()),
+    };
+    loop_state.train(&mut opt, start, out)
+}
+
+struct Loop<'a> {
+    req: &'a TrainerRequest,
+    model: &'a Gpt,
+    params: &'a [(String, Tensor)],
+    prepared: &'a Prepared,
+    eval: Option<(&'a EvalSet, &'a TrainEval)>,
+}
+
+impl Loop<'_> {
+    fn tf(&self, what: &'static str) -> impl Fn(TchError) -> Failure + '_ {
+        move |e| torch_failure(&self.req.spec, &self.prepared.choice.label, what, e)
+    }
+
+    fn train(&self, opt: &mut AdamW, start: u32, out: &mut Emitter) -> Result<u32, Failure> {
+        let req = self.req;
+        let t = &req.spec.training;
+        let until = req.until_step;
+        let device = self.prepared.choice.device;
+        let fault_nan: Option<u32> = env_step(FAULT_NAN_ENV);
+        let fault_pause: Option<u32> = env_step(FAULT_PAUSE_ENV);
+        let rows = t.per_device_batch_size as usize;
+        let context = self.prepared.dims.context_length as usize;
+        let train_stream = &self.prepared.train_stream;
+        let mut loss_sum = Tensor::zeros([], (Kind::Float, device));
+        let mut interval_steps = 0u32;
+        let mut interval_start = Instant::now();
+        let mut final_record: Option<MetricRecord> = None;
+        let mut last_checkpoint = start;
+        for step in start..until {
+            let lr = learning_rate(step, t.learning_rate, t.warmup_steps, t.max_steps);
+            tch::manual_seed(derive_seed(t.seed, &format!("dropout/{step}")) as i64);
+            let batch = train_batch(train_stream, t.seed, step, rows, context);
+            let (x, y) = to_tensors(&batch, device).map_err(self.tf("copying a batch"))?;
+            zero_grad(self.params);
+            let mut loss = self
+                .model
+                .loss(&x, &y, true)
+                .map_err(self.tf("running the forward pass"))?;
+            if fault_nan == Some(step + 1) {
+                loss = loss
+                    .f_mul_scalar(f64::NAN)
+                    .map_err(self.tf("injecting a fault"))?;
+            }
+            loss.f_backward()
+                .map_err(self.tf("running the backward pass"))?;
+            let _grad_norm =
+                clip_grad_norm(self.params, t.grad_clip).map_err(self.tf("clipping gradients"))?;
+            opt.step(self.params, lr)
+                .map_err(self.tf("updating the weights"))?;
+            loss_sum = loss_sum
+                .f_add(&loss.f_detach().map_err(self.tf("reading the loss"))?)
+                .map_err(self.tf("reading the loss"))?;
+            interval_steps += 1;
+            let done = step + 1;
+            let is_last = done == t.max_steps;
+            let is_stop = done == until && !is_last;
+            let log_now = done % t.log_interval == 0 || is_last || is_stop;
+            let eval_now = (t.eval_interval.is_some_and(|n| done % n == 0) && !is_last) || is_stop;
+            let ckpt_now =
+                t.checkpoint_interval.is_some_and(|n| done % n == 0) || is_last || is_stop;
+            if !(log_now || eval_now || ckpt_now) {
+                continue;
+            }
+            let mean = loss_sum
+                .f_double_value(&[])
+                .map_err(self.tf("reading the loss"))?
+                / f64::from(interval_steps);
+            if !mean.is_finite() {
+                return Err(Failure {
+                    class: FailureClass::NanLoss,
+                    message: format!(
+                        "training loss became {mean} by step {done} (learning rate {lr:.3e}); lower training.learning_rate, raise warmup_steps or lower grad_clip; the last good checkpoint is step {last_checkpoint}"
+                    ),
+                });
+            }
+            let elapsed = interval_start.elapsed().as_secs_f64();
+            let tokens_per_s =
+                (interval_steps as usize * rows * context) as f64 / elapsed.max(1e-9);
+            let mut record = MetricRecord {
+                step: u64::from(done),
+                loss: Some(mean),
+                lr: Some(lr),
+                tokens_per_s: Some(tokens_per_s),
+                val_loss: None,
+                primary_score: None,
+            };
+            if eval_now {
+                record.val_loss = Some(self.val_loss()?);
+                self.evaluate(done, false, out)?;
+            }
+            if log_now || eval_now {
+                if is_last {
+                    final_record = Some(record);
+                } else {
+                    out.emit(&Event::Metrics(record))?;
+                }
+            }
+            if ckpt_now {
+                let mut state = CheckpointState {
+                    step: done,
+                    config_hash: req.identity.clone(),
+                    seed: t.seed,
+                    rng_scheme: checkpoint::RNG_SCHEME.to_string(),
+                    loss: Some(mean),
+                    model_blake3: String::new(),
+                    optimizer_blake3: String::new(),
+                };
+                let files = checkpoint::save(
+                    &req.run_dir,
+                    &mut state,
+                    self.params,
+                    &opt.state(self.params),
+                )
+                .map_err(Failure::from)?;
+                last_checkpoint = done;
+                out.emit(&Event::Checkpoint(CheckpointWritten { step: done, files }))?;
+                out.log(&format!(
+                    "checkpoint step {done} (model blake3 {})",
+                    state.model_blake3
+                ))?;
+                if fault_pause == Some(done) {
+                    pause_forever();
+                }
+            }
+            loss_sum = Tensor::zeros([], (Kind::Float, device));
+            interval_steps = 0;
+            interval_start = Instant::now();
+        }
+        if until < t.max_steps {
+            return Ok(until);
+        }
+        let mut record = final_record.unwrap_or(MetricRecord {
+            step: u64::from(t.max_steps),
+            loss: None,
+            lr: None,
+            tokens_per_s: None,
+            val_loss: None,
+            primary_score: None,
+        });
+        record.val_loss = Some(self.val_loss()?);
+        self.evaluate(t.max_steps, true, out)?;
+        out.emit(&Event::Metrics(record))?;
+        Ok(t.max_steps)
+    }
+
+    /// Generate outputs on the eval set and report them (the coordinator
+    /// scores them).
+    fn evaluate(&self, step: u32, last: bool, out: &mut Emitter) -> Result<(), Failure> {
+        let Some((set, spec)) = self.eval else {
+            return Ok(());
+        };
+        let total = set.items.len() as u64;
+        let mut done = 0u64;
+        let mut progress_error = None;
+        let outputs = model_outputs(self.model, &set.items, &spec.decoding, |n| {
+            done += n as u64;
+            if last && progress_error.is_none() {
+                if let Err(e) = out.emit(&Event::EvalProgress { done, total }) {
+                    progress_error = Some(e);
+                }
+            }
+        })
+        .map_err(self.tf("evaluating"))?;
+        if let Some(e) = progress_error {
+            return Err(e);
+        }
+        out.emit(&Event::Outputs(Outputs {
+            step,
+            last,
+            outputs: outputs.by_id,
+            truncated_prompts: outputs.truncated_prompts,
+        }))
+    }
+
+    /// Mean loss over the validation batches.
+    fn val_loss(&self) -> Result<f64, Failure> {
+        let t = &self.req.spec.training;
+        let rows = t.per_device_batch_size as usize;
+        let context = self.prepared.dims.context_length as usize;
+        val_loss(self.model, &self.prepared.val_stream, rows, context)
+            .map_err(self.tf("computing validation loss"))
+    }
+}
+
+/// A step number from a fault-injection variable.
+fn env_step(name: &str) -> Option<u32> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// The pause of [`FAULT_PAUSE_ENV`]: wait until killed.
+fn pause_forever() -> ! {
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
+fn torch_failure(spec: &TrainSpec, device: &str, what: &str, e: TchError) -> Failure {
+    let msg = e.to_string();
+    if is_out_of_memory(&msg) {
+        let b = spec.training.per_device_batch_size;
+        Failure {
+            class: FailureClass::OutOfMemory,
+            message: format!(
+                "out of memory on {device} while {what} with per_device_batch_size {b}; lower training.per_device_batch_size (e.g. to {}) or use a smaller model",
+                (b / 2).max(1)
+            ),
+        }
+    } else {
+        Failure::crash(format!("libtorch failed while {what}: {msg}"))
+    }
+}
+
+fn to_tensors(batch: &Batch, device: Device) -> Result<(Tensor, Tensor), TchError> {
+    let shape = [batch.rows as i64, batch.context as i64];
+    let x = Tensor::f_from_slice(&batch.inputs)?
+        .f_view(shape)?
+        .f_to_device(device)?;
+    let y = Tensor::f_from_slice(&batch.targets)?
+        .f_view(shape)?
+        .f_to_device(device)?;
+    Ok((x, y))
+}
+
+/// Mean loss over the validation batches.
+fn val_loss(model: &Gpt, stream: &[u8], rows: usize, context: usize) -> Result<f64, TchError> {
+    let _guard = tch::no_grad_guard();
+    let batches = val_batches(stream, rows, context, VAL_BATCHES);
+    if batches.is_empty() {
+        return Ok(f64::NAN);
+    }
+    let mut total = 0.0;
+    for b in &batches {
+        let (x, y) = to_tensors(b, model.device())?;
+        total += model.loss(&x, &y, false)?.f_double_value(&[])?;
+    }
+    Ok(total / batches.len() as f64)
+}

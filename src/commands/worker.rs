@@ -1,0 +1,23 @@
+//! `tunix-rt worker RUN_DIR`: run the job prepared in a run folder, in
+//! that folder, and never open the index (the coordinating process ingests).
+
+use crate::cli::WorkerArgs;
+use crate::error::{Error, Result};
+use crate::job::{Existing, Placement};
+use crate::runner::{train::read_job, Job};
+use crate::workspace::Workspace;
+
+pub fn run(ws: &Workspace, args: &WorkerArgs) -> Result<()> {
+    let mut job = read_job(&args.run_dir)?;
+    let dir = std::path::absolute(&args.run_dir)
+        .map_err(|e| Error::io("resolve the run folder", &args.run_dir, e))?;
+    job.placement = Placement::Fixed {
+        dir,
+        existing: Existing::Resume,
+    };
+    if args.until_step.is_some() {
+        job.until_step = args.until_step;
+    }
+    let outcome = super::run::execute(ws, &Job::Train(Box::new(job)))?;
+    super::run::report(ws, &outcome, args.format)
+}

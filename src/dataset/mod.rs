@@ -1,0 +1,70 @@
+//! Training data for the built-in trainer: the seeded `dev-reasoning-v2`
+//! generator and its decontamination against every eval set. Pure Rust (no
+//! torch): `tunix-rt data` reports on it and the trainer worker trains on
+//! it, and both see the same examples.
+
+pub mod decontam;
+pub mod generate;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::evalset::EvalSet;
+use crate::manifest::common::DEFAULT_PROMPT_TEMPLATE;
+use crate::manifest::train::{DatasetConfig, TrainSpec};
+use crate::workspace::Workspace;
+
+pub use decontam::{EvalIndex, Overlap};
+pub use generate::{Dataset, Example, Exhausted, Rejected};
+
+/// Load the eval set at `path`, shown relative to the workspace.
+pub fn load_evalset(ws: &Workspace, path: &Path) -> Result<EvalSet> {
+    let shown = ws.display_path(path).display().to_string();
+    crate::evalset::load(path, &shown).map_err(|d| Error::invalid_file(&shown, d))
+}
+
+/// The eval sets' prompts to keep out of training: every file in the
+/// workspace's `evalsets/`, plus the job's own (already loaded) eval set.
+/// Returns the index and the files it covers.
+pub fn eval_index(ws: &Workspace, extra: Option<&EvalSet>) -> Result<(EvalIndex, Vec<String>)> {
+    let dir = ws.root().join("evalsets");
+    let (mut items, mut files) = if dir.is_dir() {
+        decontam::eval_prompts_in_dir(&dir, "evalsets").map_err(Error::bad_input)?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    if let Some(set) = extra {
+        let shown = ws.display_path(&set.path).display().to_string();
+        if !files.contains(&shown) {
+            items.extend(
+                set.items
+                    .iter()
+                    .map(|i| (format!("{shown}:{}", i.id), i.prompt.clone())),
+            );
+            files.push(shown);
+        }
+    }
+    Ok((EvalIndex::from_prompts(items), files))
+}
+
+/// The prompt template training text is written with: the eval section's,
+/// so training and evaluation agree.
+pub fn prompt_template(spec: &TrainSpec) -> String {
+    spec.eval
+        .as_ref()
+        .map(|e| e.decoding.prompt_template.clone())
+        .unwrap_or_else(|| DEFAULT_PROMPT_TEMPLATE.to_string())
+}
+
+/// How the generated data set is named in run records.
+pub fn display_name(config: &DatasetConfig) -> String {
+    format!(
+        "dev-reasoning-v2 (seed {}, {} train, {} val)",
+        config.seed, config.train_examples, config.val_examples
+    )
+}
+
+/// Generate the data set, as a bad-input error when it cannot be filled.
+pub fn generate(config: &DatasetConfig, evals: &EvalIndex) -> Result<Dataset> {
+    generate::generate(config, evals).map_err(|e| Error::bad_input(e.to_string()))
+}

@@ -1,0 +1,138 @@
+//! Config identity: the hash that decides whether a run may resume, and
+//! that the index groups runs by (`config_hash`).
+//!
+//! It covers the resolved spec that affects results — model, data,
+//! training, evaluation settings, and the *contents* (blake3) of the eval
+//! set and predictions — and nothing else: not the run's name, labels or
+//! description, not the output folder, not the device (a run may resume on
+//! another machine), not `until_step` (a trial stopped at a rung continues
+//! under the same identity). `tunix-rt eval` and `tunix-rt run` of the same
+//! evaluation get the same identity.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::evaluate::EvalSettings;
+use crate::fsutil::blake3_hex;
+use crate::manifest::train::TrainSpec;
+use crate::runfolder::FileRef;
+
+/// blake3 of a JSON value with object keys sorted: equal values hash equal
+/// whatever order their keys were written in.
+pub fn canonical_hash(value: &Value) -> String {
+    fn canonical(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => {
+                let sorted: BTreeMap<&String, Value> =
+                    map.iter().map(|(k, v)| (k, canonical(v))).collect();
+                Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+            other => other.clone(),
+        }
+    }
+    blake3_hex(canonical(value).to_string().as_bytes())
+}
+
+/// The identity of a Train job: its spec without output and device, the
+/// eval set by content.
+pub fn train(spec: &TrainSpec, evalset: Option<&FileRef>) -> String {
+    let mut value = serde_json::to_value(spec).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.remove("output");
+        map.remove("device");
+        if let Some(Value::Object(eval)) = map.get_mut("eval") {
+            eval.insert(
+                "evalset".into(),
+                json!(evalset.map(|e| e.blake3.as_str()).unwrap_or("")),
+            );
+        }
+    }
+    canonical_hash(&json!({ "kind": "Train", "spec": value }))
+}
+
+/// The identity of scoring predictions on an eval set.
+pub fn eval(evalset: &FileRef, predictions: &FileRef, settings: &EvalSettings) -> String {
+    canonical_hash(&json!({
+        "kind": "Eval",
+        "evalset": evalset.blake3,
+        "predictions": predictions.blake3,
+        "answer_extraction": settings.extraction,
+        "equivalence": settings.equivalence,
+        "seed": settings.seed,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> TrainSpec {
+        serde_json::from_value(json!({
+            "model": {"preset": "gpt-nano"},
+            "dataset": {"name": "dev-reasoning-v2"},
+            "training": {"learning_rate": 0.001, "per_device_batch_size": 2, "max_steps": 10},
+            "eval": {"evalset": "../evalsets/a.jsonl"},
+            "output": {"name": "x"}
+        }))
+        .expect("spec")
+    }
+
+    fn file(hash: &str) -> FileRef {
+        FileRef {
+            path: "evalsets/a.jsonl".into(),
+            blake3: hash.repeat(64),
+        }
+    }
+
+    #[test]
+    fn canonical_hash_ignores_key_order() {
+        let a = json!({"a": 1, "b": {"c": 2, "d": [1, {"e": 3, "f": 4}]}});
+        let b = json!({"b": {"d": [1, {"f": 4, "e": 3}], "c": 2}, "a": 1});
+        assert_eq!(canonical_hash(&a), canonical_hash(&b));
+        assert_ne!(canonical_hash(&a), canonical_hash(&json!({"a": 2})));
+    }
+
+    #[test]
+    fn train_identity_ignores_output_device_and_eval_set_path() {
+        let base = train(&spec(), Some(&file("a")));
+        let mut other = spec();
+        other.output.name = Some("renamed".into());
+        other.device = "cuda".into();
+        if let Some(e) = other.eval.as_mut() {
+            e.evalset = "elsewhere/a.jsonl".into();
+        }
+        assert_eq!(train(&other, Some(&file("a"))), base);
+    }
+
+    #[test]
+    fn train_identity_covers_what_changes_results() {
+        let base = train(&spec(), Some(&file("a")));
+        assert_ne!(train(&spec(), Some(&file("b"))), base, "eval set contents");
+        let mut lr = spec();
+        lr.training.learning_rate = 0.002;
+        assert_ne!(train(&lr, Some(&file("a"))), base, "learning rate");
+        let mut data = spec();
+        data.dataset.seed = 7;
+        assert_ne!(train(&data, Some(&file("a"))), base, "data seed");
+        let mut steps = spec();
+        steps.training.max_steps = 11;
+        assert_ne!(train(&steps, Some(&file("a"))), base, "max_steps");
+    }
+
+    #[test]
+    fn eval_identity_depends_on_contents_and_settings_only() {
+        let settings = EvalSettings::default();
+        let a = eval(&file("a"), &file("b"), &settings);
+        let mut moved = file("a");
+        moved.path = "other/place.jsonl".into();
+        assert_eq!(eval(&moved, &file("b"), &settings), a);
+        assert_ne!(eval(&file("a"), &file("c"), &settings), a);
+        let seeded = EvalSettings {
+            seed: 99,
+            ..EvalSettings::default()
+        };
+        assert_ne!(eval(&file("a"), &file("b"), &seeded), a);
+    }
+}

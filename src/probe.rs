@@ -1,0 +1,55 @@
+//! Probes of the world outside the job: the clock and the workspace's git
+//! commit. Kept apart so the file formats and the lifecycle stay pure.
+
+use std::path::Path;
+
+use crate::runfolder::GitInfo;
+
+/// The current time as RFC 3339 UTC (seconds).
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The git commit of `dir` and whether the tree has uncommitted changes, or
+/// None outside a git repository (or without git).
+pub fn git_info(dir: &Path) -> Option<GitInfo> {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let commit = run(&["rev-parse", "HEAD"])?;
+    let dirty =
+        run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    Some(GitInfo { commit, dirty })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_seconds() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), "2026-12-01T00:00:00Z".len(), "{t}");
+        assert!(t.ends_with('Z'));
+    }
+
+    #[test]
+    fn outside_git_there_is_no_commit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        if std::process::Command::new("git")
+            .args(["rev-parse", "--show-toplevel"])
+            .current_dir(dir.path())
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return;
+        }
+        assert_eq!(git_info(dir.path()), None);
+    }
+}

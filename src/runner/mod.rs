@@ -1,0 +1,156 @@
+//! Executing a loaded manifest: plan the job from the manifest, then run it
+//! through the run lifecycle ([`crate::job`]) — Eval jobs score here,
+//! Train jobs run in a trainer process ([`crate::trainer`]). Only this
+//! module and the store do I/O on behalf of a job; nothing here opens the
+//! index or prints.
+
+pub mod eval;
+pub mod train;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::evaluate::EvalSettings;
+use crate::job::Placement;
+use crate::manifest::eval::ModelSource;
+use crate::manifest::{LoadedManifest, Manifest};
+use crate::runfolder::{EvalSummary, RunStatus};
+use crate::trainer::{Event, TrainerCommand};
+use crate::workspace::Workspace;
+
+pub use eval::{eval_predictions, PredictionsEval};
+pub use train::TrainJob;
+
+/// What a finished job produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub run_dir: PathBuf,
+    /// `completed`, or `stopped` for a Train job run to an earlier step.
+    pub status: RunStatus,
+    /// The evaluation's summary; none for a Train job without an eval section.
+    pub summary: Option<EvalSummary>,
+    /// Things the user should know (e.g. a device fallback).
+    pub notes: Vec<String>,
+}
+
+/// Sees a job's progress: the binary turns it into a progress bar or
+/// plain lines. Metrics events arrive with the coordinator's scores filled in.
+pub trait Observer {
+    fn event(&mut self, event: &Event);
+}
+
+/// An observer that shows nothing.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn event(&mut self, _event: &Event) {}
+}
+
+/// The job a loaded manifest describes.
+#[derive(Debug, Clone)]
+pub enum Job {
+    Eval(Box<PredictionsEval>),
+    Train(Box<TrainJob>),
+}
+
+/// Plan the job of a loaded manifest: resolve its paths and settings.
+pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Result<Job> {
+    let resolve = |p: &Path| {
+        ws.resolve(&loaded.path, p)
+            .map_err(|e| Error::bad_input(e).with_path(&loaded.path))
+    };
+    let runs_root = |root: &Option<PathBuf>| match root {
+        Some(r) => resolve(r),
+        None => Ok(ws.root().join("submission_runs")),
+    };
+    match &loaded.manifest {
+        Manifest::Eval(m) => {
+            let spec = &m.spec;
+            let predictions = match &spec.model {
+                ModelSource::Predictions(p) => resolve(p)?,
+                ModelSource::Checkpoint(_) => {
+                    return Err(Error::unsupported(
+                        "evaluating a checkpoint from an Eval manifest is not supported yet; a Train manifest's `eval` section evaluates its model at the end of training, or score a predictions file (`model: { predictions: file.jsonl }`)",
+                    )
+                    .with_path(&loaded.path))
+                }
+            };
+            Ok(Job::Eval(Box::new(PredictionsEval {
+                name: spec
+                    .output
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| m.metadata.name.clone()),
+                labels: m.metadata.labels.clone(),
+                evalset: resolve(&spec.evalset)?,
+                predictions,
+                settings: EvalSettings {
+                    extraction: spec.answer_extraction.clone(),
+                    equivalence: spec.equivalence,
+                    seed: crate::scoring::DEFAULT_BOOTSTRAP_SEED,
+                },
+                placement: Placement::Numbered {
+                    root: runs_root(&spec.output.root)?,
+                    name: spec
+                        .output
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| m.metadata.name.clone()),
+                },
+                config: serde_json::to_value(m).unwrap_or_default(),
+                command,
+            })))
+        }
+        Manifest::Train(m) => {
+            let spec = &m.spec;
+            Ok(Job::Train(Box::new(TrainJob {
+                name: m.metadata.name.clone(),
+                labels: m.metadata.labels.clone(),
+                spec: spec.clone(),
+                evalset: spec.eval.as_ref().map(|e| resolve(&e.evalset)).transpose()?,
+                placement: Placement::Numbered {
+                    root: runs_root(&spec.output.root)?,
+                    name: spec
+                        .output
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| m.metadata.name.clone()),
+                },
+                config: serde_json::to_value(m).unwrap_or_default(),
+                command,
+                manifest_path: loaded.path.clone(),
+                tuning_job_id: None,
+                trial_id: None,
+                until_step: None,
+            })))
+        }
+        other => Err(Error::unsupported(format!(
+            "running {} manifests needs the sweep runtime, which this version does not have yet; `tunix-rt validate` checks them",
+            other.kind().name()
+        ))
+        .with_path(&loaded.path)),
+    }
+}
+
+/// Run a planned job. Train jobs need `trainer` (the built-in worker is
+/// found with [`crate::trainer::locate::worker`]).
+pub fn execute(
+    ws: &Workspace,
+    job: &Job,
+    trainer: impl FnOnce() -> Result<TrainerCommand>,
+    observer: &mut dyn Observer,
+) -> Result<Outcome> {
+    match job {
+        Job::Eval(e) => eval_predictions(ws, e),
+        Job::Train(t) => train::execute(ws, t, &trainer()?, observer),
+    }
+}
+
+/// The built-in trainer: the `tunix-rt-worker` executable's `train`
+/// command.
+pub fn builtin_trainer() -> Result<TrainerCommand> {
+    Ok(TrainerCommand {
+        program: crate::trainer::locate::worker()?,
+        args: vec!["train".into()],
+    })
+}

@@ -1,0 +1,223 @@
+//! Running a trainer process: start it with a request file, read its
+//! events line by line, keep the tail of its stderr, and make sure it never
+//! outlives the process that started it.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+
+use super::protocol::{Event, REQUEST_ENV};
+use crate::error::{Error, Result};
+
+/// Lines of a trainer's stderr kept for the log and error messages.
+const STDERR_TAIL: usize = 200;
+
+/// A trainer program and its fixed arguments (the request file's path is
+/// appended as `--request FILE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainerCommand {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+}
+
+/// How a trainer process ended.
+#[derive(Debug)]
+pub struct TrainerExit {
+    pub status: ExitStatus,
+    /// The last lines it wrote on stderr.
+    pub stderr_tail: Vec<String>,
+}
+
+/// Start `cmd` on `request` and hand every event to `on_event`, in order.
+/// Lines that are not protocol events (a user trainer's own prints) come
+/// through as `Event::Log`. If `on_event` fails, the trainer is killed and
+/// the error returned.
+pub fn run(
+    cmd: &TrainerCommand,
+    request: &Path,
+    mut on_event: impl FnMut(Event) -> Result<()>,
+) -> Result<TrainerExit> {
+    let mut command = Command::new(&cmd.program);
+    command
+        .args(&cmd.args)
+        .arg("--request")
+        .arg(request)
+        .env(REQUEST_ENV, request)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    die_with_parent(&mut command);
+    tracing::debug!("starting trainer {}", cmd.program.display());
+    let mut child = command.spawn().map_err(|e| {
+        Error::runtime(format!(
+            "cannot start the trainer {}",
+            cmd.program.display()
+        ))
+        .with_source(e)
+    })?;
+    let tail = Arc::new(Mutex::new(Vec::new()));
+    let stderr_thread = child.stderr.take().map(|stderr| {
+        let tail = Arc::clone(&tail);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr)
+                .lines()
+                .map_while(std::io::Result::ok)
+            {
+                if let Ok(mut t) = tail.lock() {
+                    if t.len() == STDERR_TAIL {
+                        t.remove(0);
+                    }
+                    t.push(line);
+                }
+            }
+        })
+    });
+    let result = read_events(&mut child, &mut on_event);
+    if result.is_err() {
+        kill_group(&child);
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Error::runtime("cannot wait for the trainer").with_source(e));
+    if let Some(t) = stderr_thread {
+        let _ = t.join();
+    }
+    result?;
+    let stderr_tail = tail.lock().map(|t| t.clone()).unwrap_or_default();
+    Ok(TrainerExit {
+        status: status?,
+        stderr_tail,
+    })
+}
+
+fn read_events(child: &mut Child, on_event: &mut impl FnMut(Event) -> Result<()>) -> Result<()> {
+    let Some(stdout) = child.stdout.take() else {
+        return Ok(());
+    };
+    for line in BufReader::new(stdout).lines() {
+        let line =
+            line.map_err(|e| Error::runtime("cannot read the trainer's output").with_source(e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        on_event(parse_line(&line))?;
+    }
+    Ok(())
+}
+
+/// A protocol event, or the line as a log message.
+fn parse_line(line: &str) -> Event {
+    if !line.trim_start().starts_with('{') {
+        return Event::Log {
+            message: format!("trainer: {line}"),
+        };
+    }
+    Event::parse(line).unwrap_or_else(|e| Event::Log {
+        message: format!("trainer wrote a line that is not a protocol event ({e}): {line}"),
+    })
+}
+
+/// Put the child in a process group of its own (so it and everything it
+/// starts can be killed together) and ask the kernel to kill it when this
+/// process dies (even by SIGKILL), so a trainer never keeps writing into a
+/// run folder whose lock its coordinator no longer holds.
+fn die_with_parent(command: &mut Command) {
+    command.process_group(0);
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // calls prctl(2), which is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// SIGKILL the trainer's whole process group.
+fn kill_group(child: &Child) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals that process group,
+        // which is the child's own (see `die_with_parent`).
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trainer::protocol::Failed;
+
+    fn shell(script: &str) -> TrainerCommand {
+        TrainerCommand {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into(), "sh".into()],
+        }
+    }
+
+    #[test]
+    fn events_arrive_in_order_and_prints_become_log_lines() {
+        let script = r#"echo '{"event":"log","message":"a"}'; echo plain; echo oops >&2; echo '{"event":"finished","step":4}'; test "$1" = --request && test -n "$TUNIX_REQUEST""#;
+        let mut seen = Vec::new();
+        let exit = run(&shell(script), Path::new("/tmp/req.json"), |e| {
+            seen.push(e);
+            Ok(())
+        })
+        .expect("runs");
+        assert!(exit.status.success());
+        assert_eq!(exit.stderr_tail, vec!["oops".to_string()]);
+        assert_eq!(
+            seen,
+            vec![
+                Event::Log {
+                    message: "a".into()
+                },
+                Event::Log {
+                    message: "trainer: plain".into()
+                },
+                Event::Finished { step: 4 },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failing_handler_kills_the_trainer() {
+        let script = r#"echo '{"event":"finished","step":1}'; sleep 30"#;
+        let started = std::time::Instant::now();
+        let err = run(&shell(script), Path::new("r"), |_| {
+            Err(Error::runtime("disk full"))
+        })
+        .expect_err("handler error");
+        assert!(err.to_string().contains("disk full"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    #[test]
+    fn malformed_events_are_kept_as_log_lines() {
+        match parse_line(r#"{"event":"failed","class":"bogus","message":"x"}"#) {
+            Event::Log { message } => assert!(message.contains("not a protocol event")),
+            other => panic!("{other:?}"),
+        }
+        let good = Event::Failed(Failed {
+            class: crate::trainer::protocol::FailureClass::Crash,
+            message: "x".into(),
+        });
+        assert_eq!(parse_line(good.to_line().trim()), good);
+    }
+
+    #[test]
+    fn a_missing_program_is_a_runtime_error() {
+        let cmd = TrainerCommand {
+            program: "/nonexistent/trainer".into(),
+            args: Vec::new(),
+        };
+        let err = run(&cmd, Path::new("r"), |_| Ok(())).expect_err("missing");
+        assert_eq!(err.exit_code(), 3);
+    }
+}

@@ -1,0 +1,271 @@
+//! The trainer protocol: what the coordinator tells a trainer process and
+//! what the trainer reports back. Process-based and language-neutral, so the
+//! built-in torch worker and a user's own training command speak the same
+//! thing.
+//!
+//! - The coordinator writes a [`TrainerRequest`] as JSON and starts the
+//!   trainer with its path (`--request FILE`, also in `TUNIX_REQUEST`).
+//! - The trainer trains from `resume` (or step 0) until `until_step`
+//!   (≤ `max_steps`; the learning-rate schedule always runs to `max_steps`,
+//!   so stopping early and continuing later changes nothing), writing
+//!   checkpoints as `checkpoints/step-NNNNNNNN/` folders that appear whole
+//!   (written under a temporary name, then renamed) and hold a `state.json`.
+//!   The newest such folder is the resume point.
+//! - It reports [`Event`]s on stdout, one JSON object per line, and exits 0
+//!   after `finished`, or non-zero after `failed`. Anything it prints on
+//!   stderr goes to the run's log.
+//! - It never writes `run_manifest.json`, `metrics.jsonl`, `run.log` or the
+//!   eval files: the coordinator does, from the events, so every trainer
+//!   gets the same run folder. Scoring happens on the coordinator's side
+//!   (the trainer sends raw outputs).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::train::TrainSpec;
+use crate::runfolder::{Artifact, FileRef, MetricRecord};
+
+/// The protocol version a request carries; a trainer refuses others.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Environment variable holding the request file's path.
+pub const REQUEST_ENV: &str = "TUNIX_REQUEST";
+
+/// Folder of a run holding checkpoints, one `step-NNNNNNNN` folder each.
+pub const CHECKPOINTS: &str = "checkpoints";
+
+/// A checkpoint folder is complete once this file is in it.
+pub const CHECKPOINT_STATE: &str = "state.json";
+
+/// What the coordinator asks of a trainer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainerRequest {
+    pub protocol: u32,
+    /// The run folder (absolute); checkpoints go under `checkpoints/`.
+    pub run_dir: PathBuf,
+    /// The workspace root (absolute): its `evalsets/` are kept out of the
+    /// training data.
+    pub workspace: PathBuf,
+    /// The resolved Train spec.
+    pub spec: TrainSpec,
+    /// The eval set of `spec.eval`, resolved to an absolute path.
+    pub evalset: Option<PathBuf>,
+    /// Stop after this many optimizer steps (≤ `spec.training.max_steps`).
+    pub until_step: u32,
+    /// Continue from this checkpoint; none for a fresh start.
+    pub resume: Option<ResumePoint>,
+    /// The run's config identity; checkpoints record it and resume refuses
+    /// a checkpoint of another identity.
+    pub identity: String,
+    /// The manifest the job came from, for error messages.
+    pub manifest: PathBuf,
+}
+
+/// The checkpoint to resume from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResumePoint {
+    pub step: u32,
+    /// The checkpoint folder (absolute).
+    pub dir: PathBuf,
+}
+
+/// One line a trainer writes on stdout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    /// The trainer is set up and about to train (or resume).
+    Started(Started),
+    /// A line for the run's log.
+    Log { message: String },
+    /// Training metrics after `step` steps.
+    Metrics(MetricRecord),
+    /// Model outputs on the eval set after `step` steps (the coordinator
+    /// scores them). `last` marks the evaluation of the finished model.
+    Outputs(Outputs),
+    /// Generation progress of an evaluation.
+    EvalProgress { done: u64, total: u64 },
+    /// A checkpoint folder is complete.
+    Checkpoint(CheckpointWritten),
+    /// The trainer reached `until_step`.
+    Finished { step: u32 },
+    /// The trainer failed; it exits non-zero after this.
+    Failed(Failed),
+}
+
+/// What a trainer runs with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Started {
+    /// `cpu`, `cuda:0`, …
+    pub device: String,
+    /// The libtorch (or other framework) version, `none` if not applicable.
+    pub framework_version: String,
+    pub model_id: String,
+    pub parameters: u64,
+    /// The generated training data, named and hashed.
+    pub dataset: Option<FileRef>,
+    /// The step training starts from (the resume point, or 0).
+    pub start_step: u32,
+    /// Things the user should know (e.g. a device fallback).
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// Model outputs on the eval set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outputs {
+    pub step: u32,
+    pub last: bool,
+    /// Raw output by item id.
+    pub outputs: BTreeMap<String, String>,
+    /// Items whose prompt lost its start to the context length.
+    #[serde(default)]
+    pub truncated_prompts: Vec<String>,
+}
+
+/// A checkpoint that is now complete on disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointWritten {
+    pub step: u32,
+    /// Its files, relative to the run folder, with blake3 (so the
+    /// coordinator never hashes them again).
+    pub files: Vec<Artifact>,
+}
+
+/// Why a trainer stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Failed {
+    pub class: FailureClass,
+    pub message: String,
+}
+
+/// The classes failures are recorded under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// The request cannot run as given (device, data size, …); nothing
+    /// was trained.
+    BadConfig,
+    NanLoss,
+    OutOfMemory,
+    Timeout,
+    Crash,
+}
+
+impl FailureClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::BadConfig => "bad_config",
+            FailureClass::NanLoss => "nan_loss",
+            FailureClass::OutOfMemory => "out_of_memory",
+            FailureClass::Timeout => "timeout",
+            FailureClass::Crash => "crash",
+        }
+    }
+}
+
+impl Event {
+    /// The event as one line of JSON (with the newline).
+    pub fn to_line(&self) -> String {
+        let mut line = serde_json::to_string(self).unwrap_or_else(|e| {
+            format!(r#"{{"event":"log","message":"cannot serialize an event: {e}"}}"#)
+        });
+        line.push('\n');
+        line
+    }
+
+    /// Parse one line a trainer wrote.
+    pub fn parse(line: &str) -> Result<Event, String> {
+        serde_json::from_str(line).map_err(|e| e.to_string())
+    }
+}
+
+/// The folder name of the checkpoint after `step` steps.
+pub fn checkpoint_dir_name(step: u32) -> String {
+    format!("step-{step:08}")
+}
+
+/// The complete checkpoint folders of a run (`checkpoints/step-N/` holding
+/// `state.json`), oldest first.
+pub fn checkpoints(run_dir: &Path) -> Vec<ResumePoint> {
+    let Ok(entries) = std::fs::read_dir(run_dir.join(CHECKPOINTS)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<ResumePoint> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let step = name.strip_prefix("step-")?.parse::<u32>().ok()?;
+            let dir = e.path();
+            dir.join(CHECKPOINT_STATE)
+                .is_file()
+                .then_some(ResumePoint { step, dir })
+        })
+        .collect();
+    out.sort_by_key(|p| p.step);
+    out
+}
+
+/// The resume point of a run: its newest complete checkpoint.
+pub fn newest_checkpoint(run_dir: &Path) -> Option<ResumePoint> {
+    checkpoints(run_dir).pop()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_as_tagged_json_lines() {
+        let events = vec![
+            Event::Log {
+                message: "hello".into(),
+            },
+            Event::Finished { step: 20 },
+            Event::Failed(Failed {
+                class: FailureClass::NanLoss,
+                message: "loss became NaN".into(),
+            }),
+            Event::EvalProgress { done: 3, total: 9 },
+        ];
+        for e in events {
+            let line = e.to_line();
+            assert!(line.ends_with('\n') && !line[..line.len() - 1].contains('\n'));
+            assert_eq!(Event::parse(&line).expect("parses"), e);
+        }
+        let line = Event::Finished { step: 3 }.to_line();
+        assert_eq!(line, "{\"event\":\"finished\",\"step\":3}\n");
+    }
+
+    #[test]
+    fn the_newest_complete_checkpoint_is_the_resume_point() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        assert_eq!(newest_checkpoint(tmp.path()), None);
+        for (step, complete) in [(10, true), (20, true), (30, false)] {
+            let dir = tmp.path().join(CHECKPOINTS).join(checkpoint_dir_name(step));
+            std::fs::create_dir_all(&dir).expect("mkdir");
+            if complete {
+                std::fs::write(dir.join(CHECKPOINT_STATE), b"{}").expect("write");
+            }
+        }
+        std::fs::create_dir_all(tmp.path().join("checkpoints/.tmp-step-00000040-1"))
+            .expect("mkdir");
+        let newest = newest_checkpoint(tmp.path()).expect("a checkpoint");
+        assert_eq!(newest.step, 20);
+        assert!(newest.dir.ends_with("checkpoints/step-00000020"));
+        assert_eq!(checkpoints(tmp.path()).len(), 2);
+    }
+
+    #[test]
+    fn unknown_events_are_refused_with_a_reason() {
+        let err = Event::parse(r#"{"event":"dance"}"#).expect_err("unknown");
+        assert!(err.contains("dance"), "{err}");
+    }
+}
