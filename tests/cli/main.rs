@@ -11,4 +11,5 @@ mod evalset;
 mod report;
 mod schema;
 mod train;
+mod trainer_protocol;
 mod validate;
