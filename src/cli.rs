@@ -110,7 +110,12 @@ pub struct RunArgs {
     /// the manifest again continues it). Default: training.max_steps.
     #[arg(long, value_name = "STEP")]
     pub until_step: Option<u32>,
-    /// Output format of the final summary.
+    /// Sweep manifests: print the expanded trial plan (trial ids, every
+    /// searched parameter, the overrides, ASHA's rungs) and run and write
+    /// nothing.
+    #[arg(long, conflicts_with = "until_step")]
+    pub plan: bool,
+    /// Output format of the final summary (or of the plan).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

@@ -31,6 +31,7 @@ pub mod schema_check;
 pub mod scoring;
 pub mod store;
 pub mod suggest;
+pub mod sweep;
 #[doc(hidden)]
 pub mod synthetic;
 pub mod trainer;

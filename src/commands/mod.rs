@@ -7,6 +7,7 @@ mod db;
 mod doctor;
 mod eval;
 mod evalset;
+mod plan;
 mod progress;
 mod report;
 mod run;

@@ -9,6 +9,10 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
     let shown = ws.display_path(&args.manifest).display().to_string();
     let loaded = crate::manifest::load(ws, &args.manifest, &shown)
         .map_err(|d| Error::invalid_file(&shown, d))?;
+    if args.plan {
+        let plan = crate::runner::sweep_plan(ws, &loaded)?;
+        return super::plan::print(&plan, args.format);
+    }
     let mut job = crate::runner::plan(ws, &loaded, std::env::args().collect())?;
     if let Job::Train(t) = &mut job {
         t.until_step = args.until_step;

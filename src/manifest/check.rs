@@ -15,6 +15,7 @@ use super::sweep::{BaseSpec, Distribution, Executor, ParamValue, SweepMetric, Sw
 use super::train::{ModelConfig, TrainSpec, TrainingConfig};
 use super::{Kind, Manifest};
 use crate::diagnostic::Diagnostic;
+use crate::schema_check::CompiledSchema;
 use crate::suggest;
 use crate::workspace::Workspace;
 
@@ -141,15 +142,8 @@ impl Checker<'_> {
     }
 
     fn training(&mut self, base: &str, t: &TrainingConfig) {
-        if t.warmup_steps > t.max_steps {
-            self.push(
-                format!("{base}/warmup_steps"),
-                format!(
-                    "warmup_steps ({}) is larger than max_steps ({})",
-                    t.warmup_steps, t.max_steps
-                ),
-                None,
-            );
+        for (field, message) in training_rules(t) {
+            self.push(format!("{base}/{field}"), message, None);
         }
     }
 
@@ -361,35 +355,23 @@ impl Checker<'_> {
     /// Apply the overrides to the base's training section and check that the
     /// result still type-checks.
     fn overrides_apply(&mut self, base: &TrainingConfig, overrides: &BTreeMap<String, ParamValue>) {
-        let Ok(Value::Object(mut merged)) = serde_json::to_value(base) else {
-            return;
-        };
-        for (name, value) in overrides {
-            let Ok(v) = serde_json::to_value(value) else {
-                continue;
-            };
-            merged.insert(name.clone(), v);
-            let trial: Result<TrainingConfig, _> =
-                serde_json::from_value(Value::Object(merged.clone()));
-            if let Err(e) = trial {
-                self.push(
-                    format!("/spec/overrides/{name}"),
-                    format!("override does not fit the training parameter: {e}"),
-                    None,
-                );
-                return;
-            }
-        }
-        if let Ok(t) = serde_json::from_value::<TrainingConfig>(Value::Object(merged)) {
-            if t.warmup_steps > t.max_steps {
-                self.push(
-                    "/spec/overrides".into(),
-                    format!(
-                        "with these overrides warmup_steps ({}) is larger than max_steps ({})",
-                        t.warmup_steps, t.max_steps
-                    ),
-                    None,
-                );
+        match set_training_params(base, overrides) {
+            Err(e) => self.push(
+                format!("/spec/overrides/{}", e.name),
+                format!(
+                    "override does not fit the training parameter: {}",
+                    e.message
+                ),
+                None,
+            ),
+            Ok(t) => {
+                for (_, message) in training_rules(&t) {
+                    self.push(
+                        "/spec/overrides".into(),
+                        format!("with these overrides {message}"),
+                        None,
+                    );
+                }
             }
         }
     }
@@ -432,6 +414,83 @@ pub(crate) fn check(
         problems: checker.problems,
         open_cycle: checker.open_cycle,
     }
+}
+
+/// Relations between training fields the schema cannot express, as
+/// (field, message) pairs; empty when the section is consistent.
+pub fn training_rules(t: &TrainingConfig) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if t.warmup_steps > t.max_steps {
+        out.push((
+            "warmup_steps",
+            format!(
+                "warmup_steps ({}) is larger than max_steps ({})",
+                t.warmup_steps, t.max_steps
+            ),
+        ));
+    }
+    out
+}
+
+/// A sweep parameter that does not fit its training field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamMismatch {
+    /// The training parameter, e.g. `per_device_batch_size`.
+    pub name: String,
+    pub message: String,
+}
+
+/// `training` with each of `params` set on it, in order, through serde and
+/// then the [`TrainingConfig`] schema (types and ranges), so the result is a
+/// valid training section. The first parameter that does not fit is the
+/// error. Sweeps use it for their overrides and for every trial's values.
+pub fn set_training_params<'a>(
+    training: &TrainingConfig,
+    params: impl IntoIterator<Item = (&'a String, &'a ParamValue)>,
+) -> Result<TrainingConfig, ParamMismatch> {
+    let mismatch = |name: &str, message: String| ParamMismatch {
+        name: name.to_string(),
+        message,
+    };
+    let mut merged = match serde_json::to_value(training) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) | Err(_) => {
+            return Err(mismatch(
+                "",
+                "internal: the training section is not a JSON object".into(),
+            ))
+        }
+    };
+    let mut result = training.clone();
+    for (name, value) in params {
+        // Only a non-finite float serializes to null.
+        let v = serde_json::to_value(value).unwrap_or(Value::Null);
+        if let (Value::Null, ParamValue::Float(f)) = (&v, value) {
+            return Err(mismatch(name, format!("`{f}` is not a finite number")));
+        }
+        merged.insert(name.clone(), v);
+        result = serde_json::from_value(Value::Object(merged.clone()))
+            .map_err(|e| mismatch(name, e.to_string()))?;
+    }
+    if let Some(issue) = training_schema()
+        .check(&Value::Object(merged))
+        .into_iter()
+        .next()
+    {
+        let field = issue.pointer.trim_start_matches('/');
+        let name = field.split('/').next().unwrap_or(field);
+        return Err(mismatch(name, issue.message));
+    }
+    Ok(result)
+}
+
+/// The compiled schema of [`TrainingConfig`].
+fn training_schema() -> &'static CompiledSchema {
+    static SCHEMA: OnceLock<CompiledSchema> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        CompiledSchema::new(crate::schema_check::generate::<TrainingConfig>())
+            .unwrap_or_else(|e| panic!("generated schema must compile: {e}"))
+    })
 }
 
 /// The type of a training parameter, as far as sweeps care.
@@ -491,5 +550,31 @@ mod tests {
         assert_eq!(p.get("per_device_batch_size"), Some(&ParamType::Integer));
         assert_eq!(p.get("max_steps"), Some(&ParamType::Integer));
         assert_eq!(p.get("eval_interval"), Some(&ParamType::Integer));
+    }
+
+    #[test]
+    fn set_training_params_checks_types_and_ranges() {
+        let base: TrainingConfig = serde_json::from_value(serde_json::json!({
+            "learning_rate": 1e-3, "per_device_batch_size": 8, "max_steps": 100,
+        }))
+        .expect("training");
+        let set = |name: &str, v: ParamValue| {
+            let params = BTreeMap::from([(name.to_string(), v)]);
+            set_training_params(&base, &params)
+        };
+        let t = set("warmup_steps", ParamValue::Int(10)).expect("fits");
+        assert_eq!(t.warmup_steps, 10);
+        assert_eq!(
+            set("max_steps", ParamValue::Int(0)).map_err(|e| e.name),
+            Err("max_steps".into())
+        );
+        assert_eq!(
+            set("per_device_batch_size", ParamValue::Float(1.5)).map_err(|e| e.name),
+            Err("per_device_batch_size".into())
+        );
+        assert_eq!(
+            set("learning_rate", ParamValue::Float(f64::NAN)).map_err(|e| e.name),
+            Err("learning_rate".into())
+        );
     }
 }

@@ -21,7 +21,9 @@ pub struct SweepSpec {
     /// Training parameters fixed for every trial, e.g. `max_steps: 50`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub overrides: BTreeMap<String, ParamValue>,
-    /// Trials to run (for a pure grid: ignored, the grid size decides).
+    /// Trials per grid point (Ray Tune's rule): there are `num_samples` ×
+    /// (product of the `grid` dimensions' lengths) trials, each drawing the
+    /// non-grid parameters at random; without a grid, `num_samples` trials.
     #[schemars(range(min = 1, max = 100_000))]
     pub num_samples: u32,
     /// Metric the sweep optimizes.

@@ -5,6 +5,7 @@
 //! index or prints.
 
 pub mod eval;
+pub mod sweep;
 pub mod train;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use crate::trainer::{Event, TrainerCommand};
 use crate::workspace::Workspace;
 
 pub use eval::{eval_predictions, PredictionsEval};
+pub use sweep::sweep_plan;
 pub use train::TrainJob;
 
 /// What a finished job produced.
@@ -124,10 +126,9 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
                 until_step: None,
             })))
         }
-        other => Err(Error::unsupported(format!(
-            "running {} manifests needs the sweep runtime, which this version does not have yet; `tunix-rt validate` checks them",
-            other.kind().name()
-        ))
+        Manifest::Sweep(_) => Err(Error::unsupported(
+            "running Sweep manifests needs the sweep runtime, which this version does not have yet; `tunix-rt run --plan` shows the trials it would run, `tunix-rt validate` checks the manifest",
+        )
         .with_path(&loaded.path)),
     }
 }

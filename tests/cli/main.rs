@@ -10,6 +10,7 @@ mod eval;
 mod evalset;
 mod report;
 mod schema;
+mod sweep;
 mod train;
 mod trainer_protocol;
 mod validate;

@@ -1,0 +1,164 @@
+//! Printing a sweep's trial plan (`tunix-rt run <sweep.yaml> --plan`): a
+//! table for people, one JSON document for machines.
+
+use serde_json::{json, Value};
+
+use crate::cli::Format;
+use crate::error::Result;
+use crate::sweep::SweepPlan;
+
+/// Version of the `--plan --format json` document.
+const SCHEMA_VERSION: u32 = 1;
+
+/// Print `plan` in `format`.
+pub fn print(plan: &SweepPlan, format: Format) -> Result<()> {
+    match format {
+        Format::Json => super::print_json(&document(plan)),
+        Format::Text => {
+            print!("{}", table(plan));
+            Ok(())
+        }
+    }
+}
+
+/// The JSON document of a plan.
+fn document(plan: &SweepPlan) -> Value {
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "sweep": plan.name,
+        "seed": plan.seed,
+        "num_trials": plan.trials.len(),
+        "num_samples": plan.num_samples,
+        "grid_points": plan.grid_points,
+        "overrides": plan.overrides,
+        "rungs": plan.rungs,
+        "trials": plan.trials.iter().map(|t| json!({
+            "trial_id": t.trial_id,
+            "params": t.params,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The plan as text: a header, then one row per trial.
+fn table(plan: &SweepPlan) -> String {
+    let mut out = String::new();
+    let line = |out: &mut String, key: &str, value: String| {
+        out.push_str(&format!("{key:<12} {value}\n"));
+    };
+    line(&mut out, "sweep", plan.name.clone());
+    line(&mut out, "seed", plan.seed.to_string());
+    line(
+        &mut out,
+        "trials",
+        format!(
+            "{} ({} grid point(s) × {} sample(s))",
+            plan.trials.len(),
+            plan.grid_points,
+            plan.num_samples
+        ),
+    );
+    let overrides: Vec<String> = plan
+        .overrides
+        .iter()
+        .map(|(k, v)| format!("{k}={}", cell(&serde_json::to_value(v).unwrap_or_default())))
+        .collect();
+    let overrides = if overrides.is_empty() {
+        "none".to_string()
+    } else {
+        overrides.join(", ")
+    };
+    line(&mut out, "overrides", overrides);
+    if let Some(asha) = &plan.asha {
+        let rungs: Vec<String> = plan.rungs.iter().map(u32::to_string).collect();
+        line(
+            &mut out,
+            "rungs",
+            format!(
+                "{} (ASHA: grace_period {}, reduction_factor {})",
+                rungs.join(", "),
+                asha.grace_period,
+                asha.reduction_factor
+            ),
+        );
+    }
+    out.push('\n');
+
+    let names: Vec<&String> = plan
+        .trials
+        .first()
+        .map(|t| t.params.keys().collect())
+        .unwrap_or_default();
+    let mut rows: Vec<Vec<String>> = vec![std::iter::once("trial".to_string())
+        .chain(names.iter().map(|n| n.to_string()))
+        .collect()];
+    for t in &plan.trials {
+        rows.push(
+            std::iter::once(t.trial_id.clone())
+                .chain(
+                    names
+                        .iter()
+                        .map(|n| t.params.get(*n).map(cell).unwrap_or_default()),
+                )
+                .collect(),
+        );
+    }
+    let widths: Vec<usize> = (0..=names.len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str("\nplan only: nothing was run or written\n");
+    out
+}
+
+/// A parameter value for the table: integers as written, reals with four
+/// significant digits (the JSON document has them exactly).
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Number(n) if n.is_f64() => n.as_f64().map_or_else(String::new, real),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn real(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return x.to_string();
+    }
+    let magnitude = x.abs().log10().floor();
+    if !(-6.0..6.0).contains(&magnitude) {
+        return format!("{x:.3e}");
+    }
+    // 3 - magnitude is in 0..=9 here, so the cast cannot truncate.
+    let decimals = (3.0 - magnitude).max(0.0) as usize;
+    let fixed = format!("{x:.decimals$}");
+    if !fixed.contains('.') {
+        return fixed;
+    }
+    let trimmed = fixed.trim_end_matches('0');
+    trimmed.strip_suffix('.').unwrap_or(trimmed).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reals_are_short_and_integers_exact() {
+        assert_eq!(cell(&json!(16)), "16");
+        assert_eq!(cell(&json!(0.05)), "0.05");
+        assert_eq!(cell(&json!(0.0)), "0");
+        assert_eq!(cell(&json!(0.000_123_456_78)), "0.0001235");
+        assert_eq!(cell(&json!(0.054_832)), "0.05483");
+        assert_eq!(cell(&json!(16.5)), "16.5");
+        assert_eq!(cell(&json!(1.5e-9)), "1.500e-9");
+        assert_eq!(cell(&json!("x")), "x");
+    }
+}

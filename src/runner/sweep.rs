@@ -1,0 +1,49 @@
+//! Planning a loaded Sweep manifest: resolve its base Train spec (inline, or
+//! loaded and fully checked from the `base` file), then expand the trials
+//! with [`crate::sweep::expand`]. Reads the base file; writes nothing.
+
+use crate::error::{Error, Result};
+use crate::manifest::sweep::BaseSpec;
+use crate::manifest::train::TrainSpec;
+use crate::manifest::{LoadedManifest, Manifest, SweepManifest};
+use crate::sweep::SweepPlan;
+use crate::workspace::Workspace;
+
+/// The trial plan of a loaded Sweep manifest; bad input (exit 2) for any
+/// other kind.
+pub fn sweep_plan(ws: &Workspace, loaded: &LoadedManifest) -> Result<SweepPlan> {
+    let Manifest::Sweep(sweep) = &loaded.manifest else {
+        return Err(Error::bad_input(format!(
+            "only Sweep manifests have a trial plan; this is a {} manifest (run it without --plan)",
+            loaded.manifest.kind().name()
+        ))
+        .with_path(&loaded.path));
+    };
+    let base = base_spec(ws, loaded, sweep)?;
+    crate::sweep::expand(&sweep.metadata.name, &sweep.spec, &base)
+        .map_err(|e| e.with_path(&loaded.path))
+}
+
+/// The Sweep's base Train spec, loaded through the same pipeline as
+/// `validate` (schema and semantic checks).
+fn base_spec(ws: &Workspace, loaded: &LoadedManifest, sweep: &SweepManifest) -> Result<TrainSpec> {
+    let path = match &sweep.spec.base {
+        BaseSpec::Inline(spec) => return Ok((**spec).clone()),
+        BaseSpec::Path(path) => path,
+    };
+    let resolved = ws
+        .resolve(&loaded.path, path)
+        .map_err(|e| Error::bad_input(format!("/spec/base: {e}")).with_path(&loaded.path))?;
+    let shown = ws.display_path(&resolved).display().to_string();
+    let base =
+        crate::manifest::load(ws, &resolved, &shown).map_err(|d| Error::invalid_file(&shown, d))?;
+    match base.manifest {
+        Manifest::Train(train) => Ok(train.spec),
+        other => Err(Error::bad_input(format!(
+            "/spec/base: `{}` is a {} manifest; a Sweep's base must be a Train manifest",
+            path.display(),
+            other.kind().name()
+        ))
+        .with_path(&loaded.path)),
+    }
+}

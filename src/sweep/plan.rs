@@ -1,0 +1,372 @@
+//! Expanding a Sweep into its trials: a pure function of the Sweep spec and
+//! its resolved base Train spec.
+//!
+//! Trial-count rule (Ray Tune's): the grid points are the cartesian product
+//! of every `grid` dimension; each grid point gets `num_samples` trials, each
+//! drawing the non-grid parameters at random. Without a grid dimension there
+//! are `num_samples` trials. Trial `k` is sample `k mod num_samples` of grid
+//! point `k div num_samples`; grid points are numbered with the dimensions in
+//! name order (the search space is a map, read sorted by key) and the last
+//! dimension changing fastest.
+//!
+//! Trial `k`'s random values are counter-based draws keyed by (sweep seed,
+//! `k`, parameter name) (see [`super::space`]), so the plan never depends on
+//! the order trials are computed, run or resumed in.
+//!
+//! Trial ids are `t` and `k` zero-padded to the number of digits of the
+//! trial count, at least 3: `t000`, `t001`, …
+//!
+//! Each trial's Train spec is the base with the overrides set on
+//! `training`, then the trial's values set on `training`, every step checked
+//! through serde and the [`TrainingConfig`](crate::manifest::train::TrainingConfig)
+//! schema, so every trial is a valid Train spec.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{asha, space};
+use crate::error::{Error, Result};
+use crate::manifest::check::{set_training_params, training_rules};
+use crate::manifest::sweep::{AshaConfig, Distribution, ParamValue, Scheduler, SweepSpec};
+use crate::manifest::train::TrainSpec;
+
+/// Most trials one sweep may plan.
+pub const MAX_TRIALS: u64 = 1_000_000;
+
+/// A Sweep expanded into its trials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepPlan {
+    /// The sweep's name (`metadata.name`).
+    pub name: String,
+    /// The sampler's seed (`spec.seed`).
+    pub seed: u64,
+    /// Trials per grid point (`spec.num_samples`).
+    pub num_samples: u32,
+    /// Points of the grid (1 without grid dimensions).
+    pub grid_points: u64,
+    /// Training parameters fixed for every trial.
+    pub overrides: BTreeMap<String, ParamValue>,
+    /// The ASHA settings, when the sweep uses ASHA.
+    pub asha: Option<AshaConfig>,
+    /// ASHA's rungs in steps (see [`asha::rungs`]); empty without ASHA.
+    pub rungs: Vec<u32>,
+    pub trials: Vec<TrialPlan>,
+}
+
+/// One trial of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialPlan {
+    /// `t000`, `t001`, …
+    pub trial_id: String,
+    /// Every searched parameter's value for this trial, by name.
+    pub params: BTreeMap<String, Value>,
+    /// The Train spec this trial runs.
+    pub spec: TrainSpec,
+}
+
+/// The id of trial `k` among `count` trials.
+pub fn trial_id(k: u64, count: u64) -> String {
+    let width = count.to_string().len().max(3);
+    format!("t{k:0width$}")
+}
+
+/// Expand the Sweep `name` with spec `spec` over its resolved base Train
+/// spec. Errors are bad input naming the manifest key (e.g.
+/// `/spec/search_space/warmup_steps`) and, for a trial's values, the trial.
+pub fn expand(name: &str, spec: &SweepSpec, base: &TrainSpec) -> Result<SweepPlan> {
+    let grid: Vec<(&String, &Vec<ParamValue>)> = spec
+        .search_space
+        .iter()
+        .filter_map(|(name, dist)| match dist {
+            Distribution::Grid(values) => Some((name, values)),
+            _ => None,
+        })
+        .collect();
+    let grid_points = grid
+        .iter()
+        .try_fold(1_u64, |n, (_, values)| n.checked_mul(values.len() as u64));
+    let count = grid_points.and_then(|g| g.checked_mul(u64::from(spec.num_samples)));
+    let (Some(grid_points), Some(count)) = (grid_points, count.filter(|&c| c <= MAX_TRIALS)) else {
+        return Err(Error::bad_input(format!(
+            "/spec/search_space: the grid times num_samples gives more than {MAX_TRIALS} trials"
+        )));
+    };
+
+    let mut overridden = base.clone();
+    overridden.training = set_training_params(&base.training, &spec.overrides).map_err(|e| {
+        Error::bad_input(format!(
+            "/spec/overrides/{}: override does not fit the training parameter: {}",
+            e.name, e.message
+        ))
+    })?;
+
+    let asha = match &spec.scheduler {
+        Scheduler::Asha(config) => Some(config.clone()),
+        Scheduler::None => None,
+    };
+    if asha.is_some() && spec.search_space.contains_key("max_steps") {
+        return Err(Error::bad_input(
+            "/spec/search_space/max_steps: ASHA compares trials at the same steps, so max_steps cannot be searched with `scheduler: asha`; fix it in `overrides`",
+        ));
+    }
+    let rungs = asha.as_ref().map_or_else(Vec::new, |a| {
+        asha::rungs(
+            a.grace_period,
+            a.reduction_factor,
+            overridden.training.max_steps,
+        )
+    });
+
+    let samples = u64::from(spec.num_samples);
+    let trials = (0..count)
+        .map(|k| {
+            let id = trial_id(k, count);
+            let values = trial_values(spec, &grid, k / samples, k);
+            trial(spec, &overridden, id, values)
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+    Ok(SweepPlan {
+        name: name.to_string(),
+        seed: spec.seed,
+        num_samples: spec.num_samples,
+        grid_points,
+        overrides: spec.overrides.clone(),
+        asha,
+        rungs,
+        trials,
+    })
+}
+
+/// Every searched parameter's value for trial `k` at grid point `point`.
+fn trial_values(
+    spec: &SweepSpec,
+    grid: &[(&String, &Vec<ParamValue>)],
+    point: u64,
+    k: u64,
+) -> BTreeMap<String, ParamValue> {
+    let mut values = BTreeMap::new();
+    let mut rest = point;
+    for (name, choices) in grid.iter().rev() {
+        let len = choices.len() as u64;
+        // `rest % len` < len = choices.len(), so the index is in range.
+        if let Some(v) = choices.get((rest % len) as usize) {
+            values.insert((*name).clone(), v.clone());
+        }
+        rest /= len;
+    }
+    for (name, dist) in &spec.search_space {
+        if let Some(v) = space::draw(dist, spec.seed, k, name) {
+            values.insert(name.clone(), v);
+        }
+    }
+    values
+}
+
+/// The trial with these values, its spec checked.
+fn trial(
+    spec: &SweepSpec,
+    base: &TrainSpec,
+    trial_id: String,
+    values: BTreeMap<String, ParamValue>,
+) -> Result<TrialPlan> {
+    let at = |name: &str| {
+        if spec.search_space.contains_key(name) {
+            format!("/spec/search_space/{name}")
+        } else {
+            "/spec/search_space".to_string()
+        }
+    };
+    let training = set_training_params(&base.training, &values).map_err(|e| {
+        Error::bad_input(format!(
+            "{}: trial {trial_id}: the value does not fit the training parameter: {}",
+            at(&e.name),
+            e.message
+        ))
+    })?;
+    if let Some((field, message)) = training_rules(&training).into_iter().next() {
+        return Err(Error::bad_input(format!(
+            "{}: trial {trial_id}: {message}",
+            at(field)
+        )));
+    }
+    let params = values
+        .iter()
+        .map(|(name, v)| (name.clone(), serde_json::to_value(v).unwrap_or(Value::Null)))
+        .collect();
+    let mut trial_spec = base.clone();
+    trial_spec.training = training;
+    Ok(TrialPlan {
+        trial_id,
+        params,
+        spec: trial_spec,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> TrainSpec {
+        serde_json::from_value(serde_json::json!({
+            "model": { "preset": "gpt-nano" },
+            "dataset": { "name": "dev-reasoning-v2" },
+            "training": { "learning_rate": 1e-3, "per_device_batch_size": 16, "max_steps": 200 },
+        }))
+        .expect("base spec")
+    }
+
+    fn sweep(value: Value) -> SweepSpec {
+        let mut v = serde_json::json!({ "base": "train.yaml", "num_samples": 4 });
+        if let (Value::Object(m), Value::Object(extra)) = (&mut v, value) {
+            m.extend(extra);
+        }
+        serde_json::from_value(v).expect("sweep spec")
+    }
+
+    fn example() -> SweepSpec {
+        sweep(serde_json::json!({
+            "search_space": {
+                "learning_rate": { "loguniform": [1e-4, 3e-3] },
+                "per_device_batch_size": { "choice": [8, 16, 32] },
+                "weight_decay": { "uniform": [0.0, 0.1] },
+                "warmup_steps": { "randint": [0, 20] },
+            },
+            "overrides": { "max_steps": 100 },
+            "num_samples": 8,
+            "seed": 7,
+            "scheduler": { "asha": { "grace_period": 25, "reduction_factor": 3 } },
+        }))
+    }
+
+    #[test]
+    fn ids_are_padded_to_the_trial_count() {
+        assert_eq!(trial_id(0, 8), "t000");
+        assert_eq!(trial_id(7, 8), "t007");
+        assert_eq!(trial_id(999, 1000), "t0999");
+    }
+
+    #[test]
+    fn random_search_gives_num_samples_valid_trials() {
+        let plan = expand("s", &example(), &base()).expect("plan");
+        assert_eq!(plan.trials.len(), 8);
+        assert_eq!(plan.rungs, vec![25, 75, 100]);
+        for t in &plan.trials {
+            assert_eq!(t.spec.training.max_steps, 100);
+            assert_eq!(t.params.len(), 4);
+            assert!(t.params["per_device_batch_size"].is_u64());
+            assert!(t.params["warmup_steps"].is_u64());
+            let lr = t.params["learning_rate"].as_f64().expect("float");
+            assert!((1e-4..=3e-3).contains(&lr));
+            assert_eq!(t.spec.training.learning_rate, lr);
+            // The spec round-trips through serde unchanged.
+            let json = serde_json::to_value(&t.spec).expect("serialize");
+            let back: TrainSpec = serde_json::from_value(json).expect("deserialize");
+            assert_eq!(back, t.spec);
+        }
+    }
+
+    #[test]
+    fn a_trial_does_not_depend_on_the_trial_count() {
+        let mut fewer = example();
+        fewer.num_samples = 3;
+        let small = expand("s", &fewer, &base()).expect("plan");
+        let big = expand("s", &example(), &base()).expect("plan");
+        for (a, b) in small.trials.iter().zip(&big.trials) {
+            assert_eq!(a.params, b.params);
+        }
+    }
+
+    #[test]
+    fn the_seed_changes_the_draws() {
+        let mut other = example();
+        other.seed = 8;
+        let a = expand("s", &example(), &base()).expect("plan");
+        let b = expand("s", &other, &base()).expect("plan");
+        assert_ne!(a.trials[0].params, b.trials[0].params);
+    }
+
+    #[test]
+    fn grid_points_times_samples_last_dimension_fastest() {
+        let spec = sweep(serde_json::json!({
+            "search_space": {
+                "per_device_batch_size": { "grid": [8, 16] },
+                "warmup_steps": { "grid": [0, 10, 20] },
+                "learning_rate": { "uniform": [1e-4, 1e-3] },
+            },
+            "num_samples": 2,
+        }));
+        let plan = expand("s", &spec, &base()).expect("plan");
+        assert_eq!(plan.grid_points, 6);
+        assert_eq!(plan.trials.len(), 12);
+        assert!(plan.rungs.is_empty());
+        let cells: Vec<(u64, u64)> = plan
+            .trials
+            .iter()
+            .map(|t| {
+                (
+                    t.params["per_device_batch_size"].as_u64().expect("int"),
+                    t.params["warmup_steps"].as_u64().expect("int"),
+                )
+            })
+            .collect();
+        let expected = [(8, 0), (8, 10), (8, 20), (16, 0), (16, 10), (16, 20)];
+        let doubled: Vec<(u64, u64)> = expected.iter().flat_map(|&c| [c, c]).collect();
+        assert_eq!(cells, doubled);
+        // The two samples of one grid point draw different learning rates.
+        assert_ne!(
+            plan.trials[0].params["learning_rate"],
+            plan.trials[1].params["learning_rate"]
+        );
+    }
+
+    #[test]
+    fn a_trial_that_breaks_a_training_rule_is_named() {
+        let spec = sweep(serde_json::json!({
+            "search_space": { "warmup_steps": { "grid": [0, 50] } },
+            "overrides": { "max_steps": 10 },
+            "num_samples": 1,
+        }));
+        let err = expand("s", &spec, &base()).expect_err("warmup past max_steps");
+        let text = err.to_string();
+        assert!(text.contains("/spec/search_space/warmup_steps"), "{text}");
+        assert!(text.contains("trial t001"), "{text}");
+    }
+
+    #[test]
+    fn a_value_outside_the_schema_range_is_bad_input() {
+        let spec = sweep(serde_json::json!({
+            "search_space": { "per_device_batch_size": { "randint": [0, 0] } },
+        }));
+        let err = expand("s", &spec, &base()).expect_err("batch size 0");
+        assert_eq!(err.kind(), crate::error::ErrorKind::BadInput);
+        assert!(err.to_string().contains("per_device_batch_size"), "{err}");
+    }
+
+    #[test]
+    fn searching_max_steps_with_asha_is_refused() {
+        let mut spec = example();
+        spec.overrides.clear();
+        spec.search_space.insert(
+            "max_steps".into(),
+            Distribution::Choice(vec![ParamValue::Int(50)]),
+        );
+        let err = expand("s", &spec, &base()).expect_err("max_steps searched");
+        assert!(err.to_string().contains("/spec/search_space/max_steps"));
+    }
+
+    #[test]
+    fn too_many_trials_is_bad_input() {
+        let values: Vec<Value> = (0..1000).map(Value::from).collect();
+        let spec = sweep(serde_json::json!({
+            "search_space": {
+                "warmup_steps": { "grid": values },
+                "max_steps": { "grid": values },
+            },
+            "num_samples": 2,
+        }));
+        let err = expand("s", &spec, &base()).expect_err("too many");
+        assert!(err.to_string().contains("more than"), "{err}");
+    }
+}
