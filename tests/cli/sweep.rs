@@ -165,6 +165,37 @@ fn the_repository_example_plans() {
 }
 
 #[test]
+fn the_m34_mini_sweep_plans_12_reproducible_trials() {
+    let plan = || {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("tunix-rt"))
+            .args([
+                "run",
+                "manifests/m34_sweep.yaml",
+                "--plan",
+                "--format",
+                "json",
+            ])
+            .current_dir(repo())
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+    };
+    let doc = plan();
+    assert_eq!(doc["num_trials"], 12);
+    assert_eq!(doc["rungs"], serde_json::json!([10, 30, 50]));
+    assert_eq!(doc, plan(), "the same manifest plans the same trials");
+    for t in doc["trials"].as_array().expect("trials") {
+        let lr = t["params"]["learning_rate"].as_f64().expect("lr");
+        assert!((1.0e-5..=1.0e-4).contains(&lr), "{t}");
+        let batch = t["params"]["per_device_batch_size"]
+            .as_u64()
+            .expect("batch");
+        assert!([1, 2, 4].contains(&batch), "{t}");
+    }
+}
+
+#[test]
 fn running_a_sweep_is_not_available_yet_and_points_to_plan() {
     let ws = workspace(RANDOM);
     ws.run_read_only(&["run", "manifests/sweep.yaml"])
