@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::evaluate::EvalSettings;
 use crate::job::Placement;
+use crate::manifest::common::Output;
 use crate::manifest::eval::ModelSource;
 use crate::manifest::{LoadedManifest, Manifest};
 use crate::runfolder::{EvalSummary, RunStatus};
@@ -61,9 +62,19 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
         ws.resolve(&loaded.path, p)
             .map_err(|e| Error::bad_input(e).with_path(&loaded.path))
     };
-    let runs_root = |root: &Option<PathBuf>| match root {
-        Some(r) => resolve(r),
-        None => Ok(ws.root().join("submission_runs")),
+    // `output.root` (default submission_runs/) holds `output.name` (default
+    // metadata.name), numbered when taken.
+    let placement = |output: &Output, metadata_name: &str| -> Result<Placement> {
+        Ok(Placement::Numbered {
+            root: match &output.root {
+                Some(r) => resolve(r)?,
+                None => ws.root().join("submission_runs"),
+            },
+            name: output
+                .name
+                .clone()
+                .unwrap_or_else(|| metadata_name.to_string()),
+        })
     };
     match &loaded.manifest {
         Manifest::Eval(m) => {
@@ -91,14 +102,7 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
                     equivalence: spec.equivalence,
                     seed: crate::scoring::DEFAULT_BOOTSTRAP_SEED,
                 },
-                placement: Placement::Numbered {
-                    root: runs_root(&spec.output.root)?,
-                    name: spec
-                        .output
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| m.metadata.name.clone()),
-                },
+                placement: placement(&spec.output, &m.metadata.name)?,
                 config: serde_json::to_value(m).unwrap_or_default(),
                 command,
             })))
@@ -110,14 +114,7 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
                 labels: m.metadata.labels.clone(),
                 spec: spec.clone(),
                 evalset: spec.eval.as_ref().map(|e| resolve(&e.evalset)).transpose()?,
-                placement: Placement::Numbered {
-                    root: runs_root(&spec.output.root)?,
-                    name: spec
-                        .output
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| m.metadata.name.clone()),
-                },
+                placement: placement(&spec.output, &m.metadata.name)?,
                 config: serde_json::to_value(m).unwrap_or_default(),
                 command,
                 manifest_path: loaded.path.clone(),
