@@ -59,6 +59,14 @@ pub enum Command {
     /// -o is given.
     #[command(after_help = EXIT_CODES)]
     Compare(RunCompareArgs),
+    /// Lock a run as the regression gate's baseline.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// The regression gate: compare a candidate run with the locked
+    /// baseline; exit 1 only when the whole CI of candidate − baseline
+    /// lies below −threshold. Writes nothing.
+    #[command(after_help = EXIT_CODES)]
+    Regress(RegressArgs),
     /// Work with the DuckDB index over the run folders.
     #[command(subcommand)]
     Db(DbCommand),
@@ -208,6 +216,77 @@ pub struct RunCompareArgs {
     pub templates: Option<PathBuf>,
     #[command(flatten)]
     pub paired: PairedArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Write the baseline lock (default configs/baseline.lock.yaml) for an
+    /// evaluated run: run id and folder, eval set and blake3, primary
+    /// score with CI, per-item correctness hash, scoring rules, who/when.
+    #[command(after_help = EXIT_CODES)]
+    Set(BaselineSetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineSetArgs {
+    /// The baseline run: a run folder, or a run id (or a unique prefix of
+    /// one) under --runs.
+    #[arg(value_name = "RUN")]
+    pub run: String,
+    /// Name recorded in the lock. Default: the run id.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Lock file to write. Default: configs/baseline.lock.yaml in the
+    /// workspace.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Folder of run folders that run ids are looked up in (default:
+    /// submission_runs/ in the workspace).
+    #[arg(long, value_name = "DIR")]
+    pub runs: Option<PathBuf>,
+}
+
+/// Output formats of `tunix-rt regress`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum RegressFormat {
+    /// Plain text for a terminal or CI log.
+    #[default]
+    Text,
+    /// GitHub-flavoured Markdown, made to be posted as a pull-request
+    /// comment.
+    Md,
+    /// One stable JSON document (schema_version 1).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RegressArgs {
+    /// The candidate run: a run folder, or a run id (or a unique prefix of
+    /// one) under --runs.
+    #[arg(long, value_name = "RUN")]
+    pub candidate: String,
+    /// The baseline lock. Default: configs/baseline.lock.yaml in the
+    /// workspace.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Smallest change (on the 0–1 scale) the whole CI must clear:
+    /// regressed when its upper bound is below −threshold, improved when
+    /// its lower bound is above +threshold.
+    #[arg(long, default_value_t = 0.02)]
+    pub threshold: f64,
+    /// The difference's CI is at level 1 − alpha.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Print the same result but always exit 0 (refusals still exit 2).
+    #[arg(long)]
+    pub informational: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: RegressFormat,
+    /// Folder of run folders that run ids are looked up in (default:
+    /// submission_runs/ in the workspace).
+    #[arg(long, value_name = "DIR")]
+    pub runs: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

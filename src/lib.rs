@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod predictions;
 pub mod presets;
 pub mod probe;
+pub mod regress;
 pub mod report;
 pub mod report_input;
 pub mod rng;

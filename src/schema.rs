@@ -39,6 +39,10 @@ pub fn all() -> Vec<(String, String)> {
         "eval_item_record.schema.json".to_string(),
         generate::<crate::runfolder::EvalItemRecord>(),
     ));
+    out.push((
+        crate::regress::lock::LOCK_SCHEMA_FILE.to_string(),
+        crate::regress::lock::schema(),
+    ));
     out.into_iter()
         .map(|(name, value)| {
             let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();

@@ -1,6 +1,7 @@
 //! One function per subcommand: call the library, print the result, return
 //! an error whose kind decides the exit code.
 
+mod baseline;
 mod compare;
 mod data;
 mod db;
@@ -9,6 +10,7 @@ mod eval;
 mod evalset;
 mod plan;
 mod progress;
+mod regress;
 mod report;
 mod run;
 mod schema;
@@ -19,7 +21,9 @@ use std::io::Write;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, DbCommand, EvalsetCommand, ReportCommand, SchemaCommand};
+use crate::cli::{
+    BaselineCommand, Cli, Command, DbCommand, EvalsetCommand, ReportCommand, SchemaCommand,
+};
 use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
@@ -36,6 +40,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Worker(args) => worker::run(&ws, &args),
         Command::Eval(args) => eval::run(&ws, &db, &args),
         Command::Compare(args) => compare::run(&ws, &args),
+        Command::Baseline(BaselineCommand::Set(args)) => baseline::set(&ws, &args),
+        Command::Regress(args) => regress::run(&ws, &args),
         Command::Db(DbCommand::Ingest(args)) => db::ingest_cmd(&ws, &db, &args, false),
         Command::Db(DbCommand::Rebuild(args)) => db::ingest_cmd(&ws, &db, &args, true),
         Command::Db(DbCommand::Query(args)) => db::query_cmd(&db, &args),

@@ -37,6 +37,11 @@ pub mod score;
 #[cfg(test)]
 mod stats_reference;
 
+/// Version of the scoring rules (extraction, normalization, equivalence,
+/// aggregation). Bump it whenever a change could alter an item's
+/// correctness: baselines locked under another version are refused.
+pub const SCORING_RULES_VERSION: u32 = 1;
+
 pub use answer_config::{AnswerExtraction, Equivalence, ExtractRule};
 pub use compare::{compare, CompareConfig, PairedComparison, PairedTest, Verdict};
 pub use error::ScoringError;

@@ -8,6 +8,7 @@ mod db;
 mod doctor;
 mod eval;
 mod evalset;
+mod regress;
 mod report;
 mod schema;
 mod sweep;

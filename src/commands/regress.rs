@@ -1,0 +1,55 @@
+//! `tunix-rt regress`: the regression gate. Compares a candidate run with
+//! the locked baseline, prints the result, and exits 1 only on a clear
+//! regression (never with `--informational`). Writes nothing.
+
+use crate::cli::{RegressArgs, RegressFormat};
+use crate::error::{Error, Result};
+use crate::regress::evidence::{check_baseline, check_candidate, EvaluatedRun};
+use crate::regress::gate::evaluate;
+use crate::regress::lock::load;
+use crate::regress::report::{build, render_md, render_text, RunRef};
+use crate::regress::{GateSettings, DEFAULT_LOCK};
+use crate::report_input::resolve_run_folder;
+use crate::scoring::Verdict;
+use crate::workspace::Workspace;
+
+pub fn run(ws: &Workspace, args: &RegressArgs) -> Result<()> {
+    let settings = GateSettings {
+        threshold: args.threshold,
+        alpha: args.alpha,
+    };
+    settings.validate()?;
+    let lock_path = args
+        .baseline
+        .clone()
+        .unwrap_or_else(|| ws.root().join(DEFAULT_LOCK));
+    let shown = ws.display_path(&lock_path).display().to_string();
+    let lock = load(&lock_path, &shown)?;
+    let baseline = check_baseline(ws, &lock, &shown)?;
+    let runs_root = args
+        .runs
+        .clone()
+        .unwrap_or_else(|| ws.root().join("submission_runs"));
+    let candidate = EvaluatedRun::read(&resolve_run_folder(&runs_root, &args.candidate)?)?;
+    check_candidate(&lock, &candidate)?;
+    let outcome = evaluate(&baseline.items, &candidate.items, settings)?;
+    let candidate_ref = RunRef {
+        run_id: candidate.manifest.run_id.clone(),
+        run_dir: ws.display_path(&candidate.dir).display().to_string(),
+        mean: None,
+    };
+    let report = build(&lock, candidate_ref, outcome, settings, args.informational);
+    match args.format {
+        RegressFormat::Text => print!("{}", render_text(&report)),
+        RegressFormat::Md => print!("{}", render_md(&report)),
+        RegressFormat::Json => super::print_json(&report)?,
+    }
+    if report.verdict == Verdict::Regressed && !args.informational {
+        return Err(Error::check_failed(format!(
+            "regression: candidate `{}` is worse than baseline `{}` by more than the \
+             threshold {} (the whole CI is below −{})",
+            report.candidate.run_id, lock.name, args.threshold, args.threshold
+        )));
+    }
+    Ok(())
+}
