@@ -14,6 +14,7 @@ mod regress;
 mod report;
 mod run;
 mod schema;
+mod sweep;
 mod validate;
 mod worker;
 

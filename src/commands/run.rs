@@ -13,6 +13,14 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
         let plan = crate::runner::sweep_plan(ws, &loaded)?;
         return super::plan::print(&plan, args.format);
     }
+    if let crate::manifest::Manifest::Sweep(_) = &loaded.manifest {
+        if args.until_step.is_some() {
+            return Err(Error::bad_input(
+                "--until-step applies to Train manifests; a sweep's trials stop at its rungs",
+            ));
+        }
+        return super::sweep::run(ws, db, &loaded, args.format);
+    }
     let mut job = crate::runner::plan(ws, &loaded, std::env::args().collect())?;
     if let Job::Train(t) = &mut job {
         t.until_step = args.until_step;

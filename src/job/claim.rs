@@ -224,37 +224,60 @@ impl Claim {
 /// Hold an exclusive lock on the run folder until the returned file drops;
 /// the holder's pid is written into the lock file for others' messages.
 fn lock(dir: &Path) -> Result<File> {
-    let path = dir.join(LOCK_FILE);
+    match try_lock(&dir.join(LOCK_FILE))? {
+        Lock::Held(file) => Ok(file),
+        Lock::Busy { holder } => Err(Error::runtime(format!(
+            "run folder {} is in use by {}; wait for it to finish",
+            dir.display(),
+            holder_name(holder.as_deref())
+        ))),
+    }
+}
+
+/// The outcome of [`try_lock`].
+#[derive(Debug)]
+pub enum Lock {
+    /// Held until the file drops (also when the process dies).
+    Held(File),
+    /// Another process holds it; its pid when it wrote one.
+    Busy { holder: Option<String> },
+}
+
+/// Try to take the exclusive OS lock on the file `path` (created if
+/// missing) without waiting; on success this process's pid is written in.
+pub fn try_lock(path: &Path) -> Result<Lock> {
     let mut file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
-        .open(&path)
-        .map_err(|e| Error::io("open the run lock", &path, e))?;
+        .open(path)
+        .map_err(|e| Error::io("open the lock file", path, e))?;
     match file.try_lock() {
         Ok(()) => {
             let pid = std::process::id().to_string();
             file.set_len(0)
                 .and_then(|()| file.write_all(pid.as_bytes()))
-                .map_err(|e| Error::io("write the run lock", &path, e))?;
-            Ok(file)
+                .map_err(|e| Error::io("write the lock file", path, e))?;
+            Ok(Lock::Held(file))
         }
         Err(TryLockError::WouldBlock) => {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
             let holder = holder.trim();
-            let who = if holder.is_empty() {
-                "another tunix-rt process".to_string()
-            } else {
-                format!("process {holder}")
-            };
-            Err(Error::runtime(format!(
-                "run folder {} is in use by {who}; wait for it to finish",
-                dir.display()
-            )))
+            Ok(Lock::Busy {
+                holder: (!holder.is_empty()).then(|| holder.to_string()),
+            })
         }
-        Err(TryLockError::Error(e)) => Err(Error::io("lock the run folder", &path, e)),
+        Err(TryLockError::Error(e)) => Err(Error::io("take the lock", path, e)),
+    }
+}
+
+/// "process N", or a generic name when the holder wrote no pid.
+pub fn holder_name(holder: Option<&str>) -> String {
+    match holder {
+        Some(pid) => format!("process {pid}"),
+        None => "another tunix-rt process".to_string(),
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod eval;
 pub mod sweep;
+pub mod sweep_exec;
 pub mod train;
 
 use std::path::{Path, PathBuf};
@@ -123,8 +124,8 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
                 until_step: None,
             })))
         }
-        Manifest::Sweep(_) => Err(Error::unsupported(
-            "running Sweep manifests needs the sweep runtime, which this version does not have yet; `tunix-rt run --plan` shows the trials it would run, `tunix-rt validate` checks the manifest",
+        Manifest::Sweep(_) => Err(Error::bad_input(
+            "a Sweep manifest is not a single job; run it with `tunix-rt run` (runner::sweep_exec), or see its trials with `--plan`",
         )
         .with_path(&loaded.path)),
     }

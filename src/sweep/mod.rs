@@ -1,17 +1,25 @@
 //! Sweeps: many Train trials over a search space.
 //!
-//! Module map (what exists today; execution is not built yet):
+//! Module map:
 //! - [`space`]: sampling one parameter for one trial — pure, counter-based
 //!   draws keyed by (sweep seed, trial index, parameter name).
 //! - [`plan`]: expanding a Sweep spec and its resolved base Train spec into
 //!   trials (grid × `num_samples`, trial ids, each trial's Train spec) — pure.
 //! - [`asha`]: ASHA's rungs.
+//! - [`halving`]: which trials continue past a rung (synchronous successive
+//!   halving, deterministic ties) — pure.
+//! - [`ledger`]: `sweep.json`, the sweep's state, read and written atomically.
+//! - [`promote`]: the best trial as a Train manifest and a parameters file.
 //!
 //! Resolving the base (a Train manifest file or an inline spec) is I/O and
-//! lives in [`crate::runner::sweep_plan`].
+//! lives in [`crate::runner::sweep_plan`]; running the trials in
+//! [`crate::runner::sweep_exec`].
 
 pub mod asha;
+pub mod halving;
+pub mod ledger;
 pub mod plan;
+pub mod promote;
 pub mod space;
 
 pub use plan::{expand, SweepPlan, TrialPlan};

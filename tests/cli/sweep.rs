@@ -196,17 +196,221 @@ fn the_m34_mini_sweep_plans_12_reproducible_trials() {
 }
 
 #[test]
-fn running_a_sweep_is_not_available_yet_and_points_to_plan() {
-    let ws = workspace(RANDOM);
-    ws.run_read_only(&["run", "manifests/sweep.yaml"])
-        .code(2)
-        .stderr_has("--plan");
-}
-
-#[test]
 fn plan_on_a_train_manifest_is_a_usage_error() {
     let ws = workspace(RANDOM);
     ws.run_read_only(&["run", "configs/base.yaml", "--plan"])
         .code(2)
         .stderr_has("only Sweep manifests have a trial plan");
+}
+
+/// A tiny CPU base (a trial step takes milliseconds).
+const TINY_BASE: &str = "\
+apiVersion: tunix-rt/v1
+kind: Train
+metadata:
+  name: tiny
+  labels: { milestone: m-test }
+spec:
+  model:
+    preset: gpt-nano
+    n_layer: 1
+    n_head: 2
+    n_embd: 32
+    context_length: 192
+  dataset:
+    name: dev-reasoning-v2
+    train_examples: 300
+    val_examples: 20
+  training:
+    learning_rate: 3.0e-3
+    per_device_batch_size: 4
+    max_steps: 50
+    checkpoint_interval: 100
+    log_interval: 4
+  device: cpu
+";
+
+/// 4 trials, rungs 4, 8, 12, two at a time, promoted into configs/.
+const HALVING: &str = "
+  search_space:
+    learning_rate: { loguniform: [1.0e-3, 1.0e-2] }
+  overrides: { max_steps: 12 }
+  num_samples: 4
+  metric: val_loss
+  mode: min
+  scheduler: { asha: { grace_period: 4, reduction_factor: 2 } }
+  max_concurrent_trials: 2
+  seed: 3
+  promote: { config: ../configs/best.yaml, params: ../submission_runs/best_params.json }
+";
+
+fn tiny_workspace() -> Workspace {
+    let ws = Workspace::new();
+    ws.file("configs/base.yaml", TINY_BASE);
+    ws.file(
+        "manifests/sweep.yaml",
+        format!(
+            "apiVersion: tunix-rt/v1\nkind: Sweep\nmetadata:\n  name: lr-sweep\nspec:\n  base: ../configs/base.yaml\n{HALVING}"
+        ),
+    );
+    ws
+}
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json")
+}
+
+/// The trials' folders' run_manifest.json bytes, by trial id.
+fn trial_manifests(ws: &Workspace) -> Vec<(String, Vec<u8>)> {
+    let ledger = read_json(&ws.path().join("submission_runs/lr-sweep/sweep.json"));
+    ledger["trials"]
+        .as_array()
+        .expect("trials")
+        .iter()
+        .map(|t| {
+            let id = t["trial_id"].as_str().expect("id").to_string();
+            let dir = ws
+                .path()
+                .join(format!("submission_runs/lr-sweep/trials/lr-sweep-{id}"));
+            let bytes = std::fs::read(dir.join("run_manifest.json")).expect("run manifest");
+            (id, bytes)
+        })
+        .collect()
+}
+
+/// (trial id, state, last step) of every trial, and the decisions.
+fn outcome(
+    ws: &Workspace,
+) -> (
+    Vec<(String, String, u64)>,
+    serde_json::Value,
+    serde_json::Value,
+) {
+    let l = read_json(&ws.path().join("submission_runs/lr-sweep/sweep.json"));
+    let trials = l["trials"]
+        .as_array()
+        .expect("trials")
+        .iter()
+        .map(|t| {
+            (
+                t["trial_id"].as_str().expect("id").to_string(),
+                t["state"].as_str().expect("state").to_string(),
+                t["last_step"].as_u64().expect("step"),
+            )
+        })
+        .collect();
+    (trials, l["decisions"].clone(), l["best"].clone())
+}
+
+#[test]
+fn a_halving_sweep_runs_records_promotes_and_resumes_without_rerunning() {
+    let ws = tiny_workspace();
+    let run = ws.run(&["run", "manifests/sweep.yaml"]);
+    run.code(0)
+        .stdout_has("sweep        submission_runs/lr-sweep")
+        .stdout_has("best         t0")
+        .stdout_has("promoted     configs/best.yaml")
+        .stderr_has("sweep: rung 4: continue");
+
+    // 4 trials; rung 4 keeps 2, rung 8 keeps 1, which completes at 12.
+    let (trials, decisions, best) = outcome(&ws);
+    let count = |state: &str, step: u64| {
+        trials
+            .iter()
+            .filter(|(_, s, l)| s == state && *l == step)
+            .count()
+    };
+    assert_eq!(count("stopped", 4), 2, "{trials:?}");
+    assert_eq!(count("stopped", 8), 1, "{trials:?}");
+    assert_eq!(count("completed", 12), 1, "{trials:?}");
+    assert_eq!(decisions[0]["rung"], 4);
+    assert_eq!(decisions[0]["continued"].as_array().map(Vec::len), Some(2));
+    assert_eq!(decisions[1]["rung"], 8);
+    let ledger = read_json(&ws.path().join("submission_runs/lr-sweep/sweep.json"));
+    for t in ledger["trials"].as_array().expect("trials") {
+        if t["state"] == "stopped" {
+            let rung = t["stopped_at"]["rung"].as_u64().expect("rung");
+            assert!(t["stopped_at"]["metric"].as_f64().is_some(), "{t}");
+            assert_eq!(
+                t["stopped_at"]["metric"],
+                t["metrics"][rung.to_string()],
+                "{t}"
+            );
+        }
+    }
+    let winner = best["trial_id"].as_str().expect("best").to_string();
+    let completed = trials
+        .iter()
+        .find(|(_, s, _)| s == "completed")
+        .expect("one");
+    assert_eq!(completed.0, winner);
+
+    for (id, bytes) in trial_manifests(&ws) {
+        let m: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!(m["tuning_job_id"], "lr-sweep");
+        assert_eq!(m["trial_id"], id.as_str());
+    }
+
+    // Promotion: a Train manifest that validates, and the parameters.
+    ws.run(&["validate", "configs/best.yaml"]).code(0);
+    let best_yaml = std::fs::read_to_string(ws.path().join("configs/best.yaml")).expect("yaml");
+    assert!(best_yaml.contains("name: lr-sweep-best"), "{best_yaml}");
+    assert!(best_yaml.contains("milestone: m-test"), "{best_yaml}");
+    let params = read_json(&ws.path().join("submission_runs/best_params.json"));
+    assert_eq!(params["trial_id"], winner.as_str());
+    assert_eq!(params["metric"]["name"], "val_loss");
+    assert!(params["params"]["learning_rate"].as_f64().is_some());
+
+    // The index has every trial.
+    let q = ws.run(&[
+        "db",
+        "query",
+        "SELECT trial_id, status FROM runs WHERE tuning_job_id = 'lr-sweep' ORDER BY trial_id",
+        "--format",
+        "json",
+    ]);
+    q.code(0);
+    assert_eq!(q.json().as_array().map(Vec::len), Some(4), "{}", q.stdout);
+
+    // Running it again re-runs nothing.
+    let before = trial_manifests(&ws);
+    ws.run(&["run", "manifests/sweep.yaml"])
+        .code(0)
+        .stderr_has("sweep: resuming (2 rung(s) already decided)");
+    assert_eq!(trial_manifests(&ws), before);
+    assert_eq!(outcome(&ws), (trials, decisions, best));
+
+    // A second coordinator while one holds the sweep's lock.
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(ws.path().join("submission_runs/lr-sweep/.lock"))
+        .expect("lock file");
+    lock.try_lock().expect("take the lock");
+    std::fs::write(ws.path().join("submission_runs/lr-sweep/.lock"), "4242").expect("pid");
+    ws.run(&["run", "manifests/sweep.yaml"])
+        .code(3)
+        .stderr_has("sweep is running in process 4242");
+    drop(lock);
+
+    // Another plan in the same sweep folder is refused.
+    ws.file(
+        "manifests/sweep.yaml",
+        format!(
+            "apiVersion: tunix-rt/v1\nkind: Sweep\nmetadata:\n  name: lr-sweep\nspec:\n  base: ../configs/base.yaml\n{}",
+            HALVING.replace("seed: 3", "seed: 4")
+        ),
+    );
+    ws.run(&["run", "manifests/sweep.yaml"])
+        .code(2)
+        .stderr_has("submission_runs/lr-sweep/sweep.json belongs to another plan")
+        .stderr_has("another metadata.name");
+}
+
+#[test]
+fn the_same_sweep_decides_the_same_in_another_workspace() {
+    let a = tiny_workspace();
+    let b = tiny_workspace();
+    a.run(&["run", "manifests/sweep.yaml"]).code(0);
+    b.run(&["run", "manifests/sweep.yaml"]).code(0);
+    assert_eq!(outcome(&a), outcome(&b));
 }

@@ -1,0 +1,173 @@
+//! `tunix-rt run <sweep.yaml>`: run the sweep with the built-in trainer,
+//! print plain progress lines on stderr, index the trials, then print the
+//! trial table, the best trial and where the promoted files went.
+
+use std::io::IsTerminal;
+
+use crate::cli::Format;
+use crate::error::{Error, Result};
+use crate::manifest::sweep::SweepMetric;
+use crate::manifest::LoadedManifest;
+use crate::runner::sweep_exec::{run_sweep, SweepEvent, SweepOutcome};
+use crate::store::ingest::{ingest, Scope};
+use crate::store::{Store, Wait};
+use crate::sweep::ledger::TrialState;
+use crate::workspace::Workspace;
+
+pub fn run(
+    ws: &Workspace,
+    db: &std::path::Path,
+    loaded: &LoadedManifest,
+    format: Format,
+) -> Result<()> {
+    let plan = crate::runner::sweep_plan(ws, loaded)?;
+    let trainer = crate::runner::builtin_trainer()?;
+    let command: Vec<String> = std::env::args().collect();
+    let quiet = format == Format::Json && !std::io::stderr().is_terminal();
+    let mut progress = |event: &SweepEvent| {
+        if !quiet {
+            eprintln!("{}", progress_line(event));
+        }
+    };
+    let outcome = run_sweep(ws, loaded, &plan, &trainer, &command, &mut progress)?;
+    index(ws, db, &outcome)?;
+    report(ws, &outcome, format)?;
+    if outcome.ledger.best.is_none() {
+        return Err(Error::runtime(
+            "no trial completed with a metric, so nothing was promoted; see the failures above",
+        ));
+    }
+    Ok(())
+}
+
+fn progress_line(event: &SweepEvent) -> String {
+    match event {
+        SweepEvent::Resumed { decided_rungs } => {
+            format!("sweep: resuming ({decided_rungs} rung(s) already decided)")
+        }
+        SweepEvent::RungStarted { rung, trials } => {
+            format!("sweep: {} to step {rung}", trials.join(", "))
+        }
+        SweepEvent::TrialReached {
+            trial_id,
+            step,
+            metric,
+            from_disk,
+        } => format!(
+            "sweep: {trial_id} at step {step}: {}{}",
+            show(*metric),
+            if *from_disk { " (already on disk)" } else { "" }
+        ),
+        SweepEvent::TrialFailed { trial_id, failure } => format!(
+            "sweep: {trial_id} failed ({}): {}",
+            failure.class, failure.message
+        ),
+        SweepEvent::RungDecided(d) => format!(
+            "sweep: rung {}: continue {}; stop {}",
+            d.rung,
+            ids(&d.continued),
+            ids(&d.stopped)
+        ),
+    }
+}
+
+fn ids(v: &[crate::sweep::halving::Scored]) -> String {
+    if v.is_empty() {
+        return "none".into();
+    }
+    v.iter()
+        .map(|s| s.trial_id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn metric_name(m: SweepMetric) -> &'static str {
+    match m {
+        SweepMetric::ValLoss => "val_loss",
+        SweepMetric::PrimaryScore => "primary_score",
+    }
+}
+
+fn show(metric: Option<f64>) -> String {
+    metric.map_or("none".to_string(), |m| format!("{m:.4}"))
+}
+
+/// Index every trial's run folder (the sweep folder nests them).
+fn index(ws: &Workspace, db: &std::path::Path, outcome: &SweepOutcome) -> Result<()> {
+    let store = Store::open_write(db, Wait::Yes)?;
+    let report = ingest(&store, ws.root(), Scope::Root(&outcome.dir)).map_err(|e| {
+        Error::runtime(format!(
+            "the sweep was written to {} but could not be indexed ({e}); run `tunix-rt db ingest` to retry",
+            ws.display_path(&outcome.dir).display()
+        ))
+    })?;
+    if report.skipped.is_empty() {
+        return Ok(());
+    }
+    Err(Error::runtime(format!(
+        "the sweep was written to {} but some trials could not be indexed: {}",
+        ws.display_path(&outcome.dir).display(),
+        report
+            .skipped
+            .iter()
+            .map(|(p, r)| format!("{p}: {r}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    )))
+}
+
+fn report(ws: &Workspace, outcome: &SweepOutcome, format: Format) -> Result<()> {
+    let l = &outcome.ledger;
+    let promoted = outcome.promoted.as_ref().map(|p| {
+        (
+            ws.display_path(&p.config).display().to_string(),
+            ws.display_path(&p.params).display().to_string(),
+        )
+    });
+    if format == Format::Json {
+        return super::print_json(&serde_json::json!({
+            "sweep_dir": outcome.dir,
+            "ledger": l,
+            "promoted": promoted.as_ref().map(|(c, p)| serde_json::json!({"config": c, "params": p})),
+        }));
+    }
+    println!("sweep        {}", ws.display_path(&outcome.dir).display());
+    println!(
+        "{:<6} {:<10} {:>5}  {:<12} params",
+        "trial", "status", "step", "metric"
+    );
+    for t in &l.trials {
+        let params = t
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let metric = t.metrics.get(&t.last_step).copied().flatten();
+        let status = match (&t.state, &t.failure) {
+            (TrialState::Failed, Some(f)) => format!("failed:{}", f.class),
+            (s, _) => s.name().to_string(),
+        };
+        println!(
+            "{:<6} {:<10} {:>5}  {:<12} {params}",
+            t.trial_id,
+            status,
+            t.last_step,
+            show(metric)
+        );
+    }
+    match &l.best {
+        Some(b) => println!(
+            "best         {} ({} {:.4})",
+            b.trial_id,
+            metric_name(l.metric),
+            b.metric
+        ),
+        None => println!("best         none (no trial completed with a metric)"),
+    }
+    if let Some((config, params)) = promoted {
+        println!("promoted     {config}");
+        println!("params       {params}");
+    }
+    Ok(())
+}

@@ -1,0 +1,542 @@
+//! Running a Sweep on this machine: the coordinator.
+//!
+//! The sweep folder is `submission_runs/<sweep>/`: `sweep.json` (the
+//! [`Ledger`]), `.lock` (held while a coordinator runs; pid inside) and
+//! `trials/<sweep>-<trial_id>/`, one Train run folder per trial (the sweep's
+//! name keeps trial run ids unique in the index).
+//!
+//! Scheduling is synchronous successive halving ([`crate::sweep::halving`]):
+//! for each rung in order, every live trial runs to that step (each in its
+//! own trainer process, at most `max_concurrent_trials` at once, via
+//! [`super::train::execute`] with `until_step`), then the rung is decided
+//! from the metrics on disk and written to the ledger before the next rung
+//! starts. Without a scheduler the single rung is `max_steps`.
+//!
+//! Resume: the same command reads the ledger (refusing one of another
+//! plan), keeps decided rungs, takes what a trial already reached from its
+//! run folder (status stopped/completed and a metrics line at the rung)
+//! instead of running it again, and resumes unfinished trials from their
+//! newest checkpoint. A failed trial is recorded with its failure class and
+//! takes no further part; it never stops the sweep. Nothing here prints:
+//! progress goes to the caller as [`SweepEvent`]s.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex};
+
+use serde_json::json;
+
+use super::train::{self, TrainJob};
+use super::{Outcome, Quiet};
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use crate::job::claim::{holder_name, try_lock, Lock, LOCK_FILE};
+use crate::job::identity::canonical_hash;
+use crate::job::{Existing, Placement};
+use crate::manifest::sweep::{BaseSpec, Executor, Scheduler, SweepMetric};
+use crate::manifest::{LoadedManifest, Manifest, SweepManifest, TrainManifest};
+use crate::runfolder::{read_manifest, Failure, MetricRecord, RunStatus, METRICS};
+use crate::sweep::halving::{self, Scored};
+use crate::sweep::ledger::{
+    BestTrial, Ledger, RungDecision, StopPoint, TrialEntry, TrialState, LEDGER,
+    LEDGER_SCHEMA_VERSION,
+};
+use crate::sweep::{promote, SweepPlan};
+use crate::trainer::TrainerCommand;
+use crate::workspace::Workspace;
+
+/// The folder under a sweep folder that holds the trials' run folders.
+pub const TRIALS_DIR: &str = "trials";
+
+/// What the coordinator reports while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SweepEvent {
+    /// The ledger was found: the sweep continues where it stopped.
+    Resumed { decided_rungs: usize },
+    /// These trials start (or continue) towards `rung`.
+    RungStarted { rung: u32, trials: Vec<String> },
+    /// A trial reached `step` (from its run, or found on disk).
+    TrialReached {
+        trial_id: String,
+        step: u32,
+        metric: Option<f64>,
+        from_disk: bool,
+    },
+    /// A trial's trainer failed.
+    TrialFailed { trial_id: String, failure: Failure },
+    /// The scheduler decided a rung.
+    RungDecided(RungDecision),
+}
+
+/// Where the promoted files went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Promoted {
+    pub config: PathBuf,
+    pub params: PathBuf,
+}
+
+/// A finished sweep.
+#[derive(Debug, Clone)]
+pub struct SweepOutcome {
+    pub dir: PathBuf,
+    pub ledger: Ledger,
+    pub promoted: Option<Promoted>,
+}
+
+/// Run the Sweep manifest `loaded` (planned as `plan`) with `trainer`.
+pub fn run_sweep(
+    ws: &Workspace,
+    loaded: &LoadedManifest,
+    plan: &SweepPlan,
+    trainer: &TrainerCommand,
+    command: &[String],
+    on_event: &mut dyn FnMut(&SweepEvent),
+) -> Result<SweepOutcome> {
+    let Manifest::Sweep(sweep) = &loaded.manifest else {
+        return Err(Error::bad_input("not a Sweep manifest").with_path(&loaded.path));
+    };
+    if sweep.spec.executor == Executor::Slurm {
+        return Err(Error::unsupported(
+            "`executor: slurm` is not runnable in this version; use `executor: local`",
+        )
+        .with_path(&loaded.path));
+    }
+    let resolve = |base: &Path, p: &Path, key: &str| {
+        ws.resolve(base, p)
+            .map_err(|e| Error::bad_input(format!("{key}: {e}")).with_path(&loaded.path))
+    };
+    let promote_to = sweep
+        .spec
+        .promote
+        .as_ref()
+        .map(|p| -> Result<Promoted> {
+            Ok(Promoted {
+                config: resolve(&loaded.path, &p.config, "/spec/promote/config")?,
+                params: resolve(&loaded.path, &p.params, "/spec/promote/params")?,
+            })
+        })
+        .transpose()?;
+    let base_file = match &sweep.spec.base {
+        BaseSpec::Path(p) => resolve(&loaded.path, p, "/spec/base")?,
+        BaseSpec::Inline(_) => loaded.path.clone(),
+    };
+    let evalset = match plan.trials.first().and_then(|t| t.spec.eval.as_ref()) {
+        Some(e) => Some(resolve(&base_file, &e.evalset, "eval.evalset")?),
+        None => None,
+    };
+
+    let dir = ws.root().join("submission_runs").join(&plan.name);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create the sweep folder", &dir, e))?;
+    let _lock = match try_lock(&dir.join(LOCK_FILE))? {
+        Lock::Held(file) => file,
+        Lock::Busy { holder } => {
+            return Err(Error::runtime(format!(
+                "sweep is running in {} ({}); wait for it to finish",
+                holder_name(holder.as_deref()),
+                ws.display_path(&dir).display()
+            )))
+        }
+    };
+
+    let rungs = if plan.rungs.is_empty() {
+        vec![max_steps(plan)]
+    } else {
+        plan.rungs.clone()
+    };
+    let identity = plan_identity(plan, &rungs, sweep);
+    let ledger_path = dir.join(LEDGER);
+    let mut ledger = match Ledger::read(&ledger_path)? {
+        Some(l) if l.identity != identity => {
+            return Err(Error::bad_input(format!(
+                "{} belongs to another plan (identity {}, this manifest's is {}): the sweep folder holds a sweep of a different manifest; give this sweep another metadata.name, or delete that folder",
+                ws.display_path(&ledger_path).display(),
+                crate::job::claim::short(&l.identity),
+                crate::job::claim::short(&identity)
+            ))
+            .with_path(&loaded.path))
+        }
+        Some(l) => {
+            on_event(&SweepEvent::Resumed {
+                decided_rungs: l.decisions.len(),
+            });
+            l
+        }
+        None => Ledger {
+            schema_version: LEDGER_SCHEMA_VERSION,
+            sweep: plan.name.clone(),
+            identity,
+            metric: sweep.spec.metric,
+            mode: sweep.spec.mode,
+            rungs: rungs.clone(),
+            trials: plan
+                .trials
+                .iter()
+                .map(|t| TrialEntry::pending(&t.trial_id, &t.params))
+                .collect(),
+            decisions: Vec::new(),
+            best: None,
+        },
+    };
+    ledger.write(&ledger_path)?;
+
+    let ctx = Context {
+        ws,
+        sweep,
+        plan,
+        dir: &dir,
+        evalset,
+        manifest_path: &loaded.path,
+        command,
+        trainer,
+    };
+    let reduction_factor = match &sweep.spec.scheduler {
+        Scheduler::Asha(a) => a.reduction_factor,
+        Scheduler::None => 2,
+    };
+    let last = rungs.last().copied().unwrap_or(0);
+    for &rung in &rungs {
+        ctx.run_to(rung, last, &mut ledger, &ledger_path, on_event)?;
+        if rung == last || ledger.decision(rung).is_some() {
+            continue;
+        }
+        let reached: Vec<Scored> = ledger
+            .trials
+            .iter()
+            .filter(|t| t.state.is_live() && t.last_step >= rung)
+            .map(|t| Scored {
+                trial_id: t.trial_id.clone(),
+                metric: t.metrics.get(&rung).copied().flatten(),
+            })
+            .collect();
+        let split = halving::decide(&reached, ledger.mode, reduction_factor);
+        for s in &split.stopped {
+            if let Some(t) = ledger.trial_mut(&s.trial_id) {
+                t.state = TrialState::Stopped;
+                t.stopped_at = Some(StopPoint {
+                    rung,
+                    metric: s.metric,
+                });
+            }
+        }
+        let decision = RungDecision {
+            rung,
+            continued: split.continued,
+            stopped: split.stopped,
+        };
+        ledger.decisions.push(decision.clone());
+        ledger.write(&ledger_path)?;
+        on_event(&SweepEvent::RungDecided(decision));
+    }
+
+    let finalists: Vec<Scored> = ledger
+        .trials
+        .iter()
+        .filter(|t| t.state == TrialState::Completed)
+        .map(|t| Scored {
+            trial_id: t.trial_id.clone(),
+            metric: t.metrics.get(&last).copied().flatten(),
+        })
+        .collect();
+    ledger.best = halving::rank(&finalists, ledger.mode)
+        .into_iter()
+        .next()
+        .and_then(|s| {
+            let metric = s.metric.filter(|m| !m.is_nan())?;
+            let params = plan
+                .trials
+                .iter()
+                .find(|t| t.trial_id == s.trial_id)?
+                .params
+                .clone();
+            Some(BestTrial {
+                trial_id: s.trial_id,
+                metric,
+                params,
+            })
+        });
+    ledger.write(&ledger_path)?;
+
+    let promoted = match (&ledger.best, promote_to) {
+        (Some(best), Some(to)) => {
+            ctx.promote(best, &to, ledger.metric, ledger.mode)?;
+            Some(to)
+        }
+        _ => None,
+    };
+    Ok(SweepOutcome {
+        dir,
+        ledger,
+        promoted,
+    })
+}
+
+/// The trial's run folder inside the sweep folder `dir`.
+pub fn trial_dir(dir: &Path, sweep: &str, trial_id: &str) -> PathBuf {
+    dir.join(TRIALS_DIR).join(format!("{sweep}-{trial_id}"))
+}
+
+fn max_steps(plan: &SweepPlan) -> u32 {
+    plan.trials.first().map_or(0, |t| t.spec.training.max_steps)
+}
+
+/// The plan's identity: every trial's id, values and spec, the rungs, the
+/// metric and the mode.
+fn plan_identity(plan: &SweepPlan, rungs: &[u32], sweep: &SweepManifest) -> String {
+    let trials: Vec<_> = plan
+        .trials
+        .iter()
+        .map(|t| json!({ "trial_id": t.trial_id, "params": t.params, "spec": t.spec }))
+        .collect();
+    canonical_hash(&json!({
+        "kind": "Sweep",
+        "trials": trials,
+        "rungs": rungs,
+        "metric": sweep.spec.metric,
+        "mode": sweep.spec.mode,
+    }))
+}
+
+struct Context<'a> {
+    ws: &'a Workspace,
+    sweep: &'a SweepManifest,
+    plan: &'a SweepPlan,
+    dir: &'a Path,
+    evalset: Option<PathBuf>,
+    manifest_path: &'a Path,
+    command: &'a [String],
+    trainer: &'a TrainerCommand,
+}
+
+impl Context<'_> {
+    /// Bring every live trial to `rung`: take what is on disk, run the rest.
+    fn run_to(
+        &self,
+        rung: u32,
+        last: u32,
+        ledger: &mut Ledger,
+        ledger_path: &Path,
+        on_event: &mut dyn FnMut(&SweepEvent),
+    ) -> Result<()> {
+        let metric = ledger.metric;
+        let mut todo = Vec::new();
+        for t in ledger.trials.iter_mut() {
+            if !t.state.is_live() || t.last_step >= rung {
+                continue;
+            }
+            let run_dir = trial_dir(self.dir, &self.plan.name, &t.trial_id);
+            if let Some((completed, value)) = reached(&run_dir, rung, metric) {
+                let value = Some(value);
+                record_reached(t, rung, completed && rung == last, value);
+                on_event(&SweepEvent::TrialReached {
+                    trial_id: t.trial_id.clone(),
+                    step: rung,
+                    metric: value,
+                    from_disk: true,
+                });
+                continue;
+            }
+            t.state = TrialState::Running;
+            todo.push(t.trial_id.clone());
+        }
+        ledger.write(ledger_path)?;
+        if todo.is_empty() {
+            return Ok(());
+        }
+        on_event(&SweepEvent::RungStarted {
+            rung,
+            trials: todo.clone(),
+        });
+        let jobs: Vec<TrainJob> = todo.iter().filter_map(|id| self.job(id, rung)).collect();
+        let limit = usize::try_from(self.sweep.spec.max_concurrent_trials).unwrap_or(1);
+        run_parallel(self.ws, self.trainer, jobs, limit, |job, result| {
+            let trial_id = job.trial_id.clone().unwrap_or_default();
+            let run_dir = trial_dir(self.dir, &self.plan.name, &trial_id);
+            let Some(t) = ledger.trial_mut(&trial_id) else {
+                return Ok(());
+            };
+            match result {
+                Ok(outcome) => {
+                    let value = metric_at(&run_dir, rung, metric);
+                    record_reached(t, rung, outcome.status == RunStatus::Completed, value);
+                    on_event(&SweepEvent::TrialReached {
+                        trial_id,
+                        step: rung,
+                        metric: value,
+                        from_disk: false,
+                    });
+                }
+                Err(e) => {
+                    let failure = read_manifest(&run_dir)
+                        .ok()
+                        .and_then(|m| m.failure)
+                        .unwrap_or(Failure {
+                            class: "crash".into(),
+                            message: e.to_string(),
+                        });
+                    t.state = TrialState::Failed;
+                    t.failure = Some(failure.clone());
+                    on_event(&SweepEvent::TrialFailed { trial_id, failure });
+                }
+            }
+            ledger.write(ledger_path)
+        })
+    }
+
+    /// The Train job of trial `trial_id`, run until `rung`.
+    fn job(&self, trial_id: &str, rung: u32) -> Option<TrainJob> {
+        let trial = self.plan.trials.iter().find(|t| t.trial_id == trial_id)?;
+        let name = format!("{}-{}", self.plan.name, trial.trial_id);
+        let config = json!({
+            "apiVersion": "tunix-rt/v1",
+            "kind": "Train",
+            "metadata": { "name": name, "labels": self.sweep.metadata.labels },
+            "spec": trial.spec,
+        });
+        Some(TrainJob {
+            name,
+            labels: self.sweep.metadata.labels.clone(),
+            spec: trial.spec.clone(),
+            evalset: self.evalset.clone(),
+            placement: Placement::Fixed {
+                dir: trial_dir(self.dir, &self.plan.name, &trial.trial_id),
+                existing: Existing::Resume,
+            },
+            config,
+            command: self.command.to_vec(),
+            manifest_path: self.manifest_path.to_path_buf(),
+            tuning_job_id: Some(self.plan.name.clone()),
+            trial_id: Some(trial.trial_id.clone()),
+            until_step: Some(rung),
+        })
+    }
+
+    /// Write `promote.config` and `promote.params` for `best`.
+    fn promote(
+        &self,
+        best: &BestTrial,
+        to: &Promoted,
+        metric: SweepMetric,
+        mode: crate::manifest::sweep::Mode,
+    ) -> Result<()> {
+        let trial = self
+            .plan
+            .trials
+            .iter()
+            .find(|t| t.trial_id == best.trial_id)
+            .ok_or_else(|| {
+                Error::runtime(format!(
+                    "the best trial {} is not in the plan",
+                    best.trial_id
+                ))
+            })?;
+        let mut spec = trial.spec.clone();
+        let config_dir = to.config.parent().unwrap_or(self.ws.root());
+        if let (Some(eval), Some(abs)) = (spec.eval.as_mut(), self.evalset.as_ref()) {
+            eval.evalset = promote::relative_path(config_dir, abs);
+        }
+        spec.output = Default::default();
+        let labels = match &self.sweep.spec.base {
+            BaseSpec::Path(_) => self.base_labels().unwrap_or_default(),
+            BaseSpec::Inline(_) => self.sweep.metadata.labels.clone(),
+        };
+        let manifest = promote::manifest(&self.plan.name, &labels, spec);
+        let yaml = promote::manifest_yaml(&manifest, &self.plan.name, best)?;
+        write_atomic(&to.config, yaml.as_bytes())?;
+        let params = promote::params_json(&self.plan.name, best, metric, mode);
+        write_atomic(&to.params, &crate::runfolder::to_json_bytes(&params)?)
+    }
+
+    /// The base Train manifest's labels.
+    fn base_labels(&self) -> Option<std::collections::BTreeMap<String, String>> {
+        let BaseSpec::Path(p) = &self.sweep.spec.base else {
+            return None;
+        };
+        let path = self.ws.resolve(self.manifest_path, p).ok()?;
+        let text = std::fs::read_to_string(path).ok()?;
+        let m: TrainManifest = serde_yaml::from_str(&text).ok()?;
+        Some(m.metadata.labels)
+    }
+}
+
+/// Update `t` for reaching `rung`; `completed`: its run ended at max_steps.
+fn record_reached(t: &mut TrialEntry, rung: u32, completed: bool, value: Option<f64>) {
+    t.last_step = rung;
+    t.metrics.insert(rung, value);
+    t.state = if completed {
+        TrialState::Completed
+    } else {
+        TrialState::Running
+    };
+}
+
+/// What the trial's run folder says it reached at `rung`, when its run is
+/// stopped or completed and has a metrics line at `rung` with the metric:
+/// whether the run is completed, and the metric.
+fn reached(run_dir: &Path, rung: u32, metric: SweepMetric) -> Option<(bool, f64)> {
+    let m = read_manifest(run_dir).ok()?;
+    if !matches!(m.status, RunStatus::Stopped | RunStatus::Completed) {
+        return None;
+    }
+    let value = metric_at(run_dir, rung, metric)?;
+    Some((m.status == RunStatus::Completed, value))
+}
+
+/// The metric at `step`: the last metrics.jsonl line of that step that has it.
+fn metric_at(run_dir: &Path, step: u32, metric: SweepMetric) -> Option<f64> {
+    let text = std::fs::read_to_string(run_dir.join(METRICS)).ok()?;
+    text.lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<MetricRecord>(line).ok())
+        .filter(|r| r.step == u64::from(step))
+        .filter_map(|r| match metric {
+            SweepMetric::ValLoss => r.val_loss,
+            SweepMetric::PrimaryScore => r.primary_score,
+        })
+        .next()
+}
+
+/// Run `jobs` with at most `limit` at once; `on_done` sees each result on
+/// this thread as it arrives. An error from `on_done` stops launching and
+/// is returned once the running jobs end.
+fn run_parallel(
+    ws: &Workspace,
+    trainer: &TrainerCommand,
+    jobs: Vec<TrainJob>,
+    limit: usize,
+    mut on_done: impl FnMut(&TrainJob, Result<Outcome>) -> Result<()>,
+) -> Result<()> {
+    let workers = limit.clamp(1, jobs.len().max(1));
+    let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
+    let halt = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(TrainJob, Result<Outcome>)>();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (queue, halt) = (&queue, &halt);
+            s.spawn(move || loop {
+                if halt.load(Ordering::SeqCst) {
+                    break;
+                }
+                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                let Some(job) = next else { break };
+                let result = train::execute(ws, &job, trainer, &mut Quiet);
+                if tx.send((job, result)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut first_error = None;
+        for (job, result) in rx {
+            if first_error.is_some() {
+                continue;
+            }
+            if let Err(e) = on_done(&job, result) {
+                halt.store(true, Ordering::SeqCst);
+                first_error = Some(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    })
+}
