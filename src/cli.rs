@@ -67,6 +67,12 @@ pub enum Command {
     /// lies below −threshold. Writes nothing.
     #[command(after_help = EXIT_CODES)]
     Regress(RegressArgs),
+    /// Run a manifest's job twice in a temporary folder and compare the
+    /// runs (scores, per-item correctness, raw outputs; for Train jobs
+    /// with --train also the final weights and the metrics); exit 1 when
+    /// they differ. Writes nothing in the workspace.
+    #[command(after_help = EXIT_CODES)]
+    Determinism(DeterminismArgs),
     /// Work with the DuckDB index over the run folders.
     #[command(subcommand)]
     Db(DbCommand),
@@ -456,6 +462,26 @@ pub struct SchemaExportArgs {
     /// Write nothing; exit 1 and name the files that differ from the types.
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeterminismArgs {
+    /// An Eval manifest (scoring a predictions file), or a Train manifest
+    /// (with --train).
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+    /// Allow a Train manifest: train the model twice, each time in a fresh
+    /// trainer process (can take long). On the CPU the final weights must
+    /// be bit-identical; on CUDA differences are reported, not failed.
+    #[arg(long)]
+    pub train: bool,
+    /// Copy both run folders into this new folder (`a/`, `b/`) for
+    /// inspection; it must not exist yet.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Output format (JSON: one document, schema_version 1).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

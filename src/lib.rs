@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod commands;
 pub mod dataset;
+pub mod determinism;
 pub mod diagnostic;
 pub mod doctor;
 pub mod error;

@@ -5,6 +5,7 @@ mod baseline;
 mod compare;
 mod data;
 mod db;
+mod determinism;
 mod doctor;
 mod eval;
 mod evalset;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Compare(args) => compare::run(&ws, &args),
         Command::Baseline(BaselineCommand::Set(args)) => baseline::set(&ws, &args),
         Command::Regress(args) => regress::run(&ws, &args),
+        Command::Determinism(args) => determinism::run(&ws, &args),
         Command::Db(DbCommand::Ingest(args)) => db::ingest_cmd(&ws, &db, &args, false),
         Command::Db(DbCommand::Rebuild(args)) => db::ingest_cmd(&ws, &db, &args, true),
         Command::Db(DbCommand::Query(args)) => db::query_cmd(&db, &args),

@@ -5,6 +5,7 @@ mod support;
 
 mod compare;
 mod db;
+mod determinism;
 mod doctor;
 mod eval;
 mod evalset;
