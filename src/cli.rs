@@ -46,8 +46,8 @@ pub enum Command {
     Run(RunArgs),
     /// Run the job prepared in a run folder (by `run`), in that folder:
     /// resume it from its newest checkpoint and train until a step. Never
-    /// opens the index. Sweep trials, Slurm jobs and determinism re-runs
-    /// use it.
+    /// opens the index. A prepared job runs this way in another process or
+    /// on another machine (e.g. a Slurm array element).
     #[command(after_help = EXIT_CODES)]
     Worker(WorkerArgs),
     /// Score predictions from any model (`{"id", "output"}` per line) on an

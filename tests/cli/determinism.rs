@@ -183,3 +183,27 @@ fn a_tiny_cpu_model_trains_to_bit_identical_weights_twice() {
     assert_eq!(weights["blake3"].as_str().map(str::len), Some(64));
     assert_eq!(checks[2]["a"]["lines"], 2);
 }
+
+#[test]
+fn a_nondeterministic_trainer_fails_the_check_with_the_differing_items() {
+    let ws = Workspace::new();
+    ws.file("manifests/t.yaml", train_manifest(true));
+    let before = ws.snapshot();
+    let out = ws
+        .command(&["determinism", "manifests/t.yaml", "--train"])
+        .env(
+            "TUNIX_RT_WORKER",
+            crate::support::repo().join("tests/fixtures/trainers/coin_flip.py"),
+        )
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("NOT deterministic"), "{stdout}");
+    assert!(
+        stdout.contains("-98765"),
+        "both outputs of a differing item: {stdout}"
+    );
+    assert_eq!(before, ws.snapshot(), "the check wrote into the workspace");
+}
