@@ -414,3 +414,53 @@ fn the_same_sweep_decides_the_same_in_another_workspace() {
     b.run(&["run", "manifests/sweep.yaml"]).code(0);
     assert_eq!(outcome(&a), outcome(&b));
 }
+
+#[test]
+fn a_failing_trial_is_recorded_with_its_class_and_never_stops_the_sweep() {
+    let ws = tiny_workspace();
+    let out = ws
+        .command(&["run", "manifests/sweep.yaml"])
+        .env(
+            "TUNIX_RT_WORKER",
+            crate::support::repo().join("tests/fixtures/trainers/fragile.py"),
+        )
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ledger = read_json(&ws.path().join("submission_runs/lr-sweep/sweep.json"));
+    let trials = ledger["trials"].as_array().expect("trials");
+    let failed = trials
+        .iter()
+        .find(|t| t["trial_id"] == "t001")
+        .expect("t001");
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert_eq!(failed["failure"]["class"], "nan_loss", "{failed}");
+    let run = read_json(
+        &ws.path()
+            .join("submission_runs/lr-sweep/trials/lr-sweep-t001/run_manifest.json"),
+    );
+    assert_eq!(run["status"], "failed");
+    // The others went on: the best is the completed trial with the
+    // smallest learning rate (val_loss = learning_rate x 100).
+    let best_lr = trials
+        .iter()
+        .filter(|t| t["trial_id"] != "t001")
+        .map(|t| t["params"]["learning_rate"].as_f64().expect("lr"))
+        .fold(f64::INFINITY, f64::min);
+    let best = &ledger["best"];
+    let best_trial = trials
+        .iter()
+        .find(|t| t["trial_id"] == best["trial_id"])
+        .expect("best trial");
+    assert_eq!(
+        best_trial["params"]["learning_rate"].as_f64(),
+        Some(best_lr)
+    );
+    assert_eq!(best_trial["state"], "completed");
+}
