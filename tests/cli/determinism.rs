@@ -2,73 +2,16 @@
 //! manifest trained twice (with --train), refusals; nothing is ever
 //! written in the workspace.
 
-use serde_json::Value;
-
-use crate::support::Workspace;
-
-fn predictions(ws: &Workspace) -> String {
-    let text = std::fs::read_to_string(ws.path().join("evalsets/eval_v2.jsonl")).expect("read");
-    let mut out = String::new();
-    for (i, line) in text.lines().enumerate() {
-        let item: Value = serde_json::from_str(line).expect("json");
-        let answer = if i % 4 == 0 {
-            "-12345".to_string()
-        } else {
-            item["expected_answer"]
-                .as_str()
-                .expect("answer")
-                .to_string()
-        };
-        let row = serde_json::json!({"id": item["id"], "output": format!("Some steps. Answer: {answer}")});
-        out.push_str(&row.to_string());
-        out.push('\n');
-    }
-    out
-}
+use crate::support::{predictions, tiny_train_manifest, Workspace};
 
 fn eval_workspace() -> Workspace {
     let ws = Workspace::new();
-    ws.file("manifests/preds.jsonl", predictions(&ws));
+    ws.file("manifests/preds.jsonl", predictions(&ws, 4));
     ws.file(
         "manifests/e.yaml",
         "apiVersion: tunix-rt/v1\nkind: Eval\nmetadata: { name: ext }\nspec:\n  evalset: ../evalsets/eval_v2.jsonl\n  model: { predictions: preds.jsonl }\n",
     );
     ws
-}
-
-/// The Train manifest of tests/cli/train.rs, small enough for CI.
-fn train_manifest(eval: bool) -> String {
-    let eval = if eval {
-        "  eval:\n    evalset: ../evalsets/eval_v2.jsonl\n    decoding:\n      max_new_tokens: 8\n      batch_size: 64\n"
-    } else {
-        ""
-    };
-    format!(
-        "apiVersion: tunix-rt/v1
-kind: Train
-metadata:
-  name: tiny
-spec:
-  model:
-    preset: gpt-nano
-    n_layer: 1
-    n_head: 2
-    n_embd: 32
-    context_length: 192
-  dataset:
-    name: dev-reasoning-v2
-    train_examples: 300
-    val_examples: 20
-  training:
-    learning_rate: 3.0e-3
-    per_device_batch_size: 4
-    warmup_steps: 5
-    max_steps: 10
-    checkpoint_interval: 10
-    log_interval: 5
-  device: cpu
-{eval}"
-    )
 }
 
 #[test]
@@ -140,7 +83,10 @@ fn keep_copies_both_run_folders_and_refuses_an_existing_folder() {
 #[test]
 fn a_train_manifest_needs_train() {
     let ws = Workspace::new();
-    ws.file("manifests/t.yaml", train_manifest(false));
+    ws.file(
+        "manifests/t.yaml",
+        tiny_train_manifest("tiny", 10, "", false),
+    );
     ws.run_read_only(&["determinism", "manifests/t.yaml"])
         .code(2)
         .stderr_has("can take long")
@@ -150,7 +96,10 @@ fn a_train_manifest_needs_train() {
 #[test]
 fn a_tiny_cpu_model_trains_to_bit_identical_weights_twice() {
     let ws = Workspace::new();
-    ws.file("manifests/t.yaml", train_manifest(true));
+    ws.file(
+        "manifests/t.yaml",
+        tiny_train_manifest("tiny", 10, "", true),
+    );
     let run = ws.run_read_only(&[
         "determinism",
         "manifests/t.yaml",
@@ -187,7 +136,10 @@ fn a_tiny_cpu_model_trains_to_bit_identical_weights_twice() {
 #[test]
 fn a_nondeterministic_trainer_fails_the_check_with_the_differing_items() {
     let ws = Workspace::new();
-    ws.file("manifests/t.yaml", train_manifest(true));
+    ws.file(
+        "manifests/t.yaml",
+        tiny_train_manifest("tiny", 10, "", true),
+    );
     let before = ws.snapshot();
     let out = ws
         .command(&["determinism", "manifests/t.yaml", "--train"])

@@ -2,29 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::Workspace;
-
-/// Predictions for every eval_v2 item: correct for every item whose index
-/// is not a multiple of `wrong_every`.
-fn predictions(ws: &Workspace, wrong_every: usize) -> String {
-    let text = std::fs::read_to_string(ws.path().join("evalsets/eval_v2.jsonl")).expect("read");
-    let mut out = String::new();
-    for (i, line) in text.lines().enumerate() {
-        let item: Value = serde_json::from_str(line).expect("json");
-        let answer = if i % wrong_every == 0 {
-            "-12345".to_string()
-        } else {
-            item["expected_answer"]
-                .as_str()
-                .expect("answer")
-                .to_string()
-        };
-        let row = serde_json::json!({"id": item["id"], "output": format!("Some steps. Answer: {answer}")});
-        out.push_str(&row.to_string());
-        out.push('\n');
-    }
-    out
-}
+use crate::support::{predictions, Workspace};
 
 fn read_json(ws: &Workspace, rel: &str) -> Value {
     serde_json::from_slice(&std::fs::read(ws.path().join(rel)).expect("read")).expect("json")

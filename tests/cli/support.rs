@@ -95,6 +95,63 @@ pub fn fake_run(root: &Path, run_id: &str, n_items: usize, skill: f64) {
     tunix_rt::synthetic::write_run(root, run_id, n_items, skill).expect("synthetic run");
 }
 
+/// A Train manifest for a model small enough for CI.
+pub fn tiny_train_manifest(name: &str, max_steps: u32, extra_training: &str, eval: bool) -> String {
+    let eval = if eval {
+        "  eval:\n    evalset: ../evalsets/eval_v2.jsonl\n    decoding:\n      max_new_tokens: 16\n      batch_size: 64\n"
+    } else {
+        ""
+    };
+    format!(
+        "apiVersion: tunix-rt/v1
+kind: Train
+metadata:
+  name: {name}
+spec:
+  model:
+    preset: gpt-nano
+    n_layer: 1
+    n_head: 2
+    n_embd: 32
+    context_length: 192
+  dataset:
+    name: dev-reasoning-v2
+    train_examples: 300
+    val_examples: 20
+  training:
+    learning_rate: 3.0e-3
+    per_device_batch_size: 4
+    warmup_steps: 5
+    max_steps: {max_steps}
+    checkpoint_interval: 10
+    log_interval: 5
+{extra_training}  device: cpu
+{eval}"
+    )
+}
+
+/// Predictions for every eval_v2 item: correct for every item whose index
+/// is not a multiple of `wrong_every`.
+pub fn predictions(ws: &Workspace, wrong_every: usize) -> String {
+    let text = std::fs::read_to_string(ws.path().join("evalsets/eval_v2.jsonl")).expect("read");
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let item: serde_json::Value = serde_json::from_str(line).expect("json");
+        let answer = if i % wrong_every == 0 {
+            "-12345".to_string()
+        } else {
+            item["expected_answer"]
+                .as_str()
+                .expect("answer")
+                .to_string()
+        };
+        let row = serde_json::json!({"id": item["id"], "output": format!("Some steps. Answer: {answer}")});
+        out.push_str(&row.to_string());
+        out.push('\n');
+    }
+    out
+}
+
 /// What a run printed and returned.
 #[derive(Debug)]
 pub struct Run {

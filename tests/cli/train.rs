@@ -6,42 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::Workspace;
-
-/// A Train manifest for a model small enough for CI.
-fn manifest(name: &str, max_steps: u32, extra_training: &str, eval: bool) -> String {
-    let eval = if eval {
-        "  eval:\n    evalset: ../evalsets/eval_v2.jsonl\n    decoding:\n      max_new_tokens: 16\n      batch_size: 64\n"
-    } else {
-        ""
-    };
-    format!(
-        "apiVersion: tunix-rt/v1
-kind: Train
-metadata:
-  name: {name}
-spec:
-  model:
-    preset: gpt-nano
-    n_layer: 1
-    n_head: 2
-    n_embd: 32
-    context_length: 192
-  dataset:
-    name: dev-reasoning-v2
-    train_examples: 300
-    val_examples: 20
-  training:
-    learning_rate: 3.0e-3
-    per_device_batch_size: 4
-    warmup_steps: 5
-    max_steps: {max_steps}
-    checkpoint_interval: 10
-    log_interval: 5
-{extra_training}  device: cpu
-{eval}"
-    )
-}
+use crate::support::{tiny_train_manifest as manifest, Workspace};
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json")
