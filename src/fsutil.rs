@@ -1,5 +1,7 @@
-//! Small file-system helpers: atomic writes and hashing.
+//! Small file-system helpers: atomic writes and hashing (of bytes, files
+//! and canonical JSON).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -38,6 +40,25 @@ pub fn blake3_hex(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
 
+/// blake3 of a JSON value with object keys sorted: equal values hash equal
+/// whatever order their keys were written in.
+pub fn canonical_hash(value: &serde_json::Value) -> String {
+    fn canonical(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) => {
+                let sorted: BTreeMap<&String, serde_json::Value> =
+                    map.iter().map(|(k, v)| (k, canonical(v))).collect();
+                serde_json::Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(canonical).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    blake3_hex(canonical(value).to_string().as_bytes())
+}
+
 /// The blake3 hash (lowercase hex) and size of the file at `path`, read in
 /// a stream so large checkpoints are never held in memory.
 pub fn blake3_file(path: &Path) -> Result<(String, u64)> {
@@ -50,6 +71,17 @@ pub fn blake3_file(path: &Path) -> Result<(String, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_hash_ignores_key_order() {
+        let a = serde_json::json!({"a": 1, "b": {"c": 2, "d": [1, {"e": 3, "f": 4}]}});
+        let b = serde_json::json!({"b": {"d": [1, {"f": 4, "e": 3}], "c": 2}, "a": 1});
+        assert_eq!(canonical_hash(&a), canonical_hash(&b));
+        assert_ne!(
+            canonical_hash(&a),
+            canonical_hash(&serde_json::json!({"a": 2}))
+        );
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp_files() {

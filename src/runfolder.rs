@@ -89,6 +89,18 @@ pub enum RunStatus {
     Stopped,
 }
 
+impl RunStatus {
+    /// The status as written in run_manifest.json and the index.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Stopped => "stopped",
+        }
+    }
+}
+
 /// The commit a run was made from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

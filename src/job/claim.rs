@@ -102,7 +102,7 @@ fn claim_numbered(root: &Path, name: &str, kind: &str, identity: &str) -> Result
             tracing::debug!(
                 "{}: a {} {} run; skipped",
                 dir.display(),
-                status_name(previous.status),
+                previous.status.as_str(),
                 previous.kind
             );
             continue;
@@ -197,7 +197,7 @@ fn resume(dir: PathBuf, run_id: String, previous: RunManifest, identity: &str) -
     tracing::info!(
         "{}: resuming the {} run (same config {})",
         dir.display(),
-        status_name(previous.status),
+        previous.status.as_str(),
         short(identity)
     );
     Ok(Claim {
@@ -278,15 +278,6 @@ pub fn holder_name(holder: Option<&str>) -> String {
     match holder {
         Some(pid) => format!("process {pid}"),
         None => "another tunix-rt process".to_string(),
-    }
-}
-
-fn status_name(status: RunStatus) -> &'static str {
-    match status {
-        RunStatus::Running => "running",
-        RunStatus::Completed => "completed",
-        RunStatus::Failed => "failed",
-        RunStatus::Stopped => "stopped",
     }
 }
 

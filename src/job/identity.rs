@@ -9,31 +9,12 @@
 //! under the same identity). `tunix-rt eval` and `tunix-rt run` of the same
 //! evaluation get the same identity.
 
-use std::collections::BTreeMap;
-
 use serde_json::{json, Value};
 
 use crate::evaluate::EvalSettings;
-use crate::fsutil::blake3_hex;
+use crate::fsutil::canonical_hash;
 use crate::manifest::train::TrainSpec;
 use crate::runfolder::FileRef;
-
-/// blake3 of a JSON value with object keys sorted: equal values hash equal
-/// whatever order their keys were written in.
-pub fn canonical_hash(value: &Value) -> String {
-    fn canonical(v: &Value) -> Value {
-        match v {
-            Value::Object(map) => {
-                let sorted: BTreeMap<&String, Value> =
-                    map.iter().map(|(k, v)| (k, canonical(v))).collect();
-                Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
-            }
-            Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
-            other => other.clone(),
-        }
-    }
-    blake3_hex(canonical(value).to_string().as_bytes())
-}
 
 /// The identity of a Train job: its spec without output and device, the
 /// eval set by content.
@@ -84,14 +65,6 @@ mod tests {
             path: "evalsets/a.jsonl".into(),
             blake3: hash.repeat(64),
         }
-    }
-
-    #[test]
-    fn canonical_hash_ignores_key_order() {
-        let a = json!({"a": 1, "b": {"c": 2, "d": [1, {"e": 3, "f": 4}]}});
-        let b = json!({"b": {"d": [1, {"f": 4, "e": 3}], "c": 2}, "a": 1});
-        assert_eq!(canonical_hash(&a), canonical_hash(&b));
-        assert_ne!(canonical_hash(&a), canonical_hash(&json!({"a": 2})));
     }
 
     #[test]

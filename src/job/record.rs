@@ -65,11 +65,6 @@ impl RunRecord {
         &self.claim.run_id
     }
 
-    /// The decision the claim made.
-    pub fn decision(&self) -> &Decision {
-        &self.claim.decision
-    }
-
     /// The manifest being recorded, to fill in what the job learns.
     pub fn manifest_mut(&mut self) -> &mut RunManifest {
         &mut self.manifest
@@ -148,14 +143,7 @@ impl RunRecord {
         self.manifest.finished_at = Some(now_rfc3339());
         self.manifest.artifacts = self.collect_artifacts(true)?;
         self.write_manifest()?;
-        tracing::info!(
-            "run {} {}",
-            self.claim.run_id,
-            serde_json::to_value(status)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default()
-        );
+        tracing::info!("run {} {}", self.claim.run_id, status.as_str());
         Ok(self.claim.dir.clone())
     }
 
@@ -286,7 +274,7 @@ mod tests {
         let created = read_manifest(run.dir()).expect("m").created_at;
         drop(run);
         let again = start(tmp.path(), "h");
-        assert!(matches!(again.decision(), Decision::Resume { .. }));
+        assert!(matches!(again.claim.decision, Decision::Resume { .. }));
         assert_eq!(again.run_id(), "r");
         assert_eq!(read_manifest(again.dir()).expect("m").created_at, created);
         again.truncate_metrics(10).expect("truncate");

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use super::{check_evalsets, paired_input, thin, MAX_CURVE_POINTS};
 use crate::error::{Error, Location, Result};
-use crate::job::identity::canonical_hash;
 use crate::report::{CompareInput, RunSummary};
 use crate::runfolder::{
     read_eval_items, read_manifest, read_summary, EvalItemRecord, MetricRecord, EVAL_ITEMS,
@@ -130,7 +129,7 @@ fn read_run(dir: &Path) -> Result<FolderRun> {
         config_hash: manifest
             .config_hash
             .clone()
-            .unwrap_or_else(|| canonical_hash(&manifest.config)),
+            .unwrap_or_else(|| crate::fsutil::canonical_hash(&manifest.config)),
         run_id: manifest.run_id,
         name: manifest.name,
         kind: manifest.kind,

@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use super::{db_error, schema, Store};
 use crate::error::{Error, Result};
-use crate::job::identity::canonical_hash;
 use crate::runfolder::{
     relative_path, Artifact, EvalItemRecord, EvalSummary, MetricRecord, RunManifest, EVAL_ITEMS,
     EVAL_SUMMARY, METRICS, RUN_MANIFEST,
@@ -380,7 +379,7 @@ fn insert_run(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
             m.kind,
             m.name,
             labels,
-            serde_json::to_value(m.status).ok().and_then(|v| v.as_str().map(String::from)),
+            m.status.as_str(),
             m.created_at.trim_end_matches('Z'),
             m.finished_at.as_deref().map(|t| t.trim_end_matches('Z')),
             m.git.as_ref().map(|g| g.commit.clone()),
@@ -398,7 +397,7 @@ fn insert_run(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
             config,
             m.config_hash
                 .clone()
-                .unwrap_or_else(|| canonical_hash(&m.config)),
+                .unwrap_or_else(|| crate::fsutil::canonical_hash(&m.config)),
             command,
             m.seed,
             m.tuning_job_id,
@@ -488,9 +487,7 @@ fn insert_run(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
                 job,
                 trial,
                 m.run_id,
-                serde_json::to_value(m.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from)),
+                m.status.as_str(),
                 s.and_then(|s| s.primary_score),
                 serde_json::to_string(&m.config).unwrap_or_default()
             ],
