@@ -50,6 +50,10 @@ pub enum Command {
     /// on another machine (e.g. a Slurm array element).
     #[command(after_help = EXIT_CODES)]
     Worker(WorkerArgs),
+    /// The shim that runs a Train spec's own `command` through the trainer
+    /// protocol (started by `run`; not for direct use).
+    #[command(hide = true)]
+    CommandTrainer(CommandTrainerArgs),
     /// Score predictions from any model (`{"id", "output"}` per line) on an
     /// eval set and write a run folder.
     #[command(after_help = EXIT_CODES)]
@@ -129,6 +133,10 @@ pub struct RunArgs {
     /// nothing.
     #[arg(long, conflicts_with = "until_step")]
     pub plan: bool,
+    /// Sweep manifests: run a plan of more trials than the safety cap
+    /// (256); without it such a sweep is refused before anything runs.
+    #[arg(long)]
+    pub yes: bool,
     /// Output format of the final summary (or of the plan).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -145,6 +153,13 @@ pub struct WorkerArgs {
     /// Output format of the final summary.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CommandTrainerArgs {
+    /// The trainer request (written by the coordinator).
+    #[arg(long, value_name = "FILE")]
+    pub request: PathBuf,
 }
 
 #[derive(Debug, Args)]

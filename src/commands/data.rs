@@ -55,6 +55,11 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
         )));
     };
     let spec = &m.spec;
+    let (_, dataset_config) = spec.builtin().map_err(|why| {
+        Error::bad_input(format!(
+            "{shown}: {why}; `tunix-rt data` shows the built-in trainer's data"
+        ))
+    })?;
     let evalset = match &spec.eval {
         Some(e) => {
             let path = ws
@@ -73,7 +78,7 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
         }
     }
     let (index, eval_files) = eval_index(ws, evalset.as_ref())?;
-    let dataset = dataset::generate(&spec.dataset, &index)?;
+    let dataset = dataset::generate(dataset_config, &index)?;
     let template = prompt_template(spec);
     let remaining: Option<Vec<(&Example, Overlap)>> = args.check_overlap.then(|| {
         dataset
@@ -92,7 +97,7 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
         *steps.entry(e.steps).or_insert(0) += 1;
     }
     let report = Report {
-        dataset: dataset::display_name(&spec.dataset),
+        dataset: dataset::display_name(dataset_config),
         blake3: Dataset::blake3(&train_stream, &Dataset::stream(&dataset.val, &template)),
         train_examples: dataset.train.len(),
         val_examples: dataset.val.len(),

@@ -16,6 +16,7 @@ mod report;
 mod run;
 mod schema;
 mod sweep;
+mod sweep_progress;
 mod validate;
 mod worker;
 
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Validate(args) => validate::run(&ws, &args),
         Command::Run(args) => run::run(&ws, &db, &args),
         Command::Worker(args) => worker::run(&ws, &args),
+        Command::CommandTrainer(args) => worker::command_trainer(&args),
         Command::Eval(args) => eval::run(&ws, &db, &args),
         Command::Compare(args) => compare::run(&ws, &args),
         Command::Baseline(BaselineCommand::Set(args)) => baseline::set(&ws, &args),

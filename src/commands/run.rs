@@ -19,7 +19,7 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
                 "--until-step applies to Train manifests; a sweep's trials stop at its rungs",
             ));
         }
-        return super::sweep::run(ws, db, &loaded, args.format);
+        return super::sweep::run(ws, db, &loaded, args.format, args.yes);
     }
     let mut job = crate::runner::plan(ws, &loaded, std::env::args().collect())?;
     if let Job::Train(t) = &mut job {
@@ -36,7 +36,7 @@ pub fn execute(ws: &Workspace, job: &Job) -> Result<Outcome> {
         Job::Train(t) => Box::new(TrainProgress::new(t.spec.training.max_steps)),
         Job::Eval(_) => Box::new(Quiet),
     };
-    crate::runner::execute(ws, job, crate::runner::builtin_trainer, observer.as_mut())
+    crate::runner::execute(ws, job, observer.as_mut())
 }
 
 /// Print where the run is and its headline score.

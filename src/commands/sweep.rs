@@ -4,6 +4,7 @@
 
 use std::io::IsTerminal;
 
+use super::sweep_progress::SweepProgress;
 use crate::cli::Format;
 use crate::error::{Error, Result};
 use crate::manifest::sweep::SweepMetric;
@@ -19,17 +20,38 @@ pub fn run(
     db: &std::path::Path,
     loaded: &LoadedManifest,
     format: Format,
+    yes: bool,
 ) -> Result<()> {
     let plan = crate::runner::sweep_plan(ws, loaded)?;
-    let trainer = crate::runner::builtin_trainer()?;
+    if plan.trials.len() > TRIAL_CAP && !yes {
+        return Err(Error::bad_input(format!(
+            "the plan has {} trials, more than the cap of {TRIAL_CAP}; see them with `tunix-rt run {} --plan`, then run with --yes to start them all, or shrink the grid or num_samples",
+            plan.trials.len(),
+            ws.display_path(&loaded.path).display()
+        ))
+        .with_path(&loaded.path));
+    }
+    let trainer = match plan.trials.first() {
+        Some(t) => crate::runner::trainer_for(&t.spec)?,
+        None => crate::runner::builtin_trainer()?,
+    };
     let command: Vec<String> = std::env::args().collect();
     let quiet = format == Format::Json && !std::io::stderr().is_terminal();
-    let mut progress = |event: &SweepEvent| {
-        if !quiet {
-            eprintln!("{}", progress_line(event));
-        }
+    let last_rung = plan
+        .rungs
+        .last()
+        .copied()
+        .or_else(|| plan.trials.first().map(|t| t.spec.training.max_steps))
+        .unwrap_or(0);
+    let mode = match &loaded.manifest {
+        crate::manifest::Manifest::Sweep(s) => s.spec.mode,
+        _ => crate::manifest::sweep::Mode::default(),
     };
-    let outcome = run_sweep(ws, loaded, &plan, &trainer, &command, &mut progress)?;
+    let mut display = SweepProgress::new(plan.trials.len(), mode, last_rung, quiet);
+    let mut progress = |event: &SweepEvent| display.event(event, || progress_line(event));
+    let result = run_sweep(ws, loaded, &plan, &trainer, &command, &mut progress);
+    display.finish();
+    let outcome = result?;
     index(ws, db, &outcome)?;
     report(ws, &outcome, format)?;
     if outcome.ledger.best.is_none() {
@@ -40,8 +62,19 @@ pub fn run(
     Ok(())
 }
 
-fn progress_line(event: &SweepEvent) -> String {
-    match event {
+/// The plain line of a sweep event (none for step progress).
+fn progress_line(event: &SweepEvent) -> Option<String> {
+    Some(match event {
+        SweepEvent::TrialProgress { .. } => return None,
+        SweepEvent::TrialRetrying {
+            trial_id,
+            failure,
+            attempt,
+        } => format!(
+            "sweep: {trial_id} failed ({}), retry {attempt}: {}",
+            failure.class,
+            first_line(&failure.message)
+        ),
         SweepEvent::Resumed { decided_rungs } => {
             format!("sweep: resuming ({decided_rungs} rung(s) already decided)")
         }
@@ -68,7 +101,11 @@ fn progress_line(event: &SweepEvent) -> String {
             ids(&d.continued),
             ids(&d.stopped)
         ),
-    }
+    })
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
 }
 
 fn ids(v: &[crate::sweep::halving::Scored]) -> String {
@@ -90,6 +127,46 @@ fn metric_name(m: SweepMetric) -> &'static str {
 
 fn show(metric: Option<f64>) -> String {
     metric.map_or("none".to_string(), |m| format!("{m:.4}"))
+}
+
+/// Plans with more trials than this need `--yes`.
+pub const TRIAL_CAP: usize = 256;
+
+/// Lines of a failed trial's log quoted in the summary.
+const LOG_TAIL: usize = 5;
+
+/// Each failed trial: its class, its message's first line and the last
+/// lines of its run.log; retried failures are counted.
+fn print_failures(ws: &Workspace, outcome: &SweepOutcome) {
+    let l = &outcome.ledger;
+    let retried: usize = l.trials.iter().map(|t| t.retried.len()).sum();
+    let failed: Vec<_> = l
+        .trials
+        .iter()
+        .filter_map(|t| t.failure.as_ref().map(|f| (t, f)))
+        .filter(|(t, _)| t.state == TrialState::Failed)
+        .collect();
+    if failed.is_empty() && retried == 0 {
+        return;
+    }
+    println!(
+        "failures     {} trial(s) failed; {retried} failure(s) were retried",
+        failed.len()
+    );
+    for (t, f) in failed {
+        let dir = crate::runner::sweep_exec::trial_dir(&outcome.dir, &l.sweep, &t.trial_id);
+        println!("  {} {}: {}", t.trial_id, f.class, first_line(&f.message));
+        let log = std::fs::read_to_string(dir.join(crate::runfolder::RUN_LOG)).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        for line in &lines[lines.len().saturating_sub(LOG_TAIL)..] {
+            println!("    | {line}");
+        }
+        println!(
+            "    log: {}",
+            ws.display_path(&dir.join(crate::runfolder::RUN_LOG))
+                .display()
+        );
+    }
 }
 
 /// Index every trial's run folder (the sweep folder nests them).
@@ -156,6 +233,7 @@ fn report(ws: &Workspace, outcome: &SweepOutcome, format: Format) -> Result<()> 
             show(metric)
         );
     }
+    print_failures(ws, outcome);
     match &l.best {
         Some(b) => println!(
             "best         {} ({} {:.4})",

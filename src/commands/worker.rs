@@ -1,7 +1,7 @@
 //! `tunix-rt worker RUN_DIR`: run the job prepared in a run folder, in
 //! that folder, and never open the index (the coordinating process ingests).
 
-use crate::cli::WorkerArgs;
+use crate::cli::{CommandTrainerArgs, WorkerArgs};
 use crate::error::{Error, Result};
 use crate::job::{Existing, Placement};
 use crate::runner::{train::read_job, Job};
@@ -20,4 +20,16 @@ pub fn run(ws: &Workspace, args: &WorkerArgs) -> Result<()> {
     }
     let outcome = super::run::execute(ws, &Job::Train(Box::new(job)))?;
     super::run::report(ws, &outcome, args.format)
+}
+
+/// `tunix-rt command-trainer --request FILE`: run the request's `command`
+/// and speak the trainer protocol on stdout.
+pub fn command_trainer(args: &CommandTrainerArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.request).map_err(|e| Error::io("read", &args.request, e))?;
+    let request: crate::trainer::TrainerRequest = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::bad_input(format!("not a trainer request: {e}")).with_path(&args.request)
+    })?;
+    let settings = crate::trainer::command::shim::Settings::from_env();
+    let mut out = std::io::stdout().lock();
+    crate::trainer::command::shim::serve(&request, &args.request, &settings, &mut out)
 }

@@ -13,7 +13,7 @@ use super::weights::{self, WeightDiff};
 use crate::error::{Error, Result};
 use crate::job::{Existing, Placement};
 use crate::manifest::LoadedManifest;
-use crate::runner::{builtin_trainer, execute, plan, Job, Observer};
+use crate::runner::{execute, plan, Job, Observer};
 use crate::workspace::Workspace;
 
 /// The two runs' folder names inside the temporary directory and `--keep`.
@@ -57,7 +57,7 @@ pub fn run_twice(
     let mut runs = Vec::with_capacity(RUN_NAMES.len());
     for name in RUN_NAMES {
         let dir = temp.path().join(name);
-        let outcome = execute(ws, &placed(job, &dir), builtin_trainer, observer)?;
+        let outcome = execute(ws, &placed(job, &dir), observer)?;
         runs.push(outcome.run_dir);
     }
     let (a, b) = (contents::read(&runs[0])?, contents::read(&runs[1])?);

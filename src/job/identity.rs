@@ -87,7 +87,9 @@ mod tests {
         lr.training.learning_rate = 0.002;
         assert_ne!(train(&lr, Some(&file("a"))), base, "learning rate");
         let mut data = spec();
-        data.dataset.seed = 7;
+        if let Some(d) = data.dataset.as_mut() {
+            d.seed = 7;
+        }
         assert_ne!(train(&data, Some(&file("a"))), base, "data seed");
         let mut steps = spec();
         steps.training.max_steps = 11;

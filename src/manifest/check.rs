@@ -12,7 +12,7 @@ use super::chain::{ChainLink, Cycle, MAX_BASE_CHAIN};
 use super::common::{Decoding, Output};
 use super::eval::{EvalSpec, ModelSource};
 use super::sweep::{BaseSpec, Distribution, Executor, ParamValue, SweepMetric, SweepSpec};
-use super::train::{ModelConfig, TrainSpec, TrainingConfig};
+use super::train::{ModelConfig, TrainSpec, TrainingConfig, MISSING_DATASET, MISSING_MODEL};
 use super::{Kind, Manifest};
 use crate::diagnostic::Diagnostic;
 use crate::schema_check::CompiledSchema;
@@ -112,14 +112,9 @@ impl Checker<'_> {
     }
 
     fn train(&mut self, base: &str, spec: &TrainSpec) {
-        self.model(&format!("{base}/model"), &spec.model);
-        let mix = &spec.dataset.difficulty;
-        if mix.easy + mix.medium + mix.hard <= 0.0 {
-            self.push(
-                format!("{base}/dataset/difficulty"),
-                "difficulty weights are all zero",
-                Some("give at least one of easy, medium, hard a positive weight".into()),
-            );
+        match &spec.command {
+            Some(command) => self.command(base, spec, command),
+            None => self.builtin(base, spec),
         }
         self.training(&format!("{base}/training"), &spec.training);
         if let Some(eval) = &spec.eval {
@@ -127,6 +122,63 @@ impl Checker<'_> {
             self.decoding(&format!("{base}/eval/decoding"), &eval.decoding);
         }
         self.output(&format!("{base}/output"), &spec.output);
+    }
+
+    /// The built-in trainer's `model` and `dataset`.
+    fn builtin(&mut self, base: &str, spec: &TrainSpec) {
+        if spec.model.is_none() {
+            self.push(base.to_string(), MISSING_MODEL, None);
+        }
+        if spec.dataset.is_none() {
+            self.push(base.to_string(), MISSING_DATASET, None);
+        }
+        if let Some(model) = &spec.model {
+            self.model(&format!("{base}/model"), model);
+        }
+        if let Some(mix) = spec.dataset.as_ref().map(|d| &d.difficulty) {
+            if mix.easy + mix.medium + mix.hard <= 0.0 {
+                self.push(
+                    format!("{base}/dataset/difficulty"),
+                    "difficulty weights are all zero",
+                    Some("give at least one of easy, medium, hard a positive weight".into()),
+                );
+            }
+        }
+    }
+
+    /// A command trainer: no built-in model or data; every argument
+    /// renders; the program exists.
+    fn command(&mut self, base: &str, spec: &TrainSpec, command: &[String]) {
+        for key in ["model", "dataset"] {
+            let given = match key {
+                "model" => spec.model.is_some(),
+                _ => spec.dataset.is_some(),
+            };
+            if given {
+                self.push_at_key(
+                    &format!("{base}/{key}"),
+                    format!("`{key}` is for the built-in trainer; this spec trains with its own `command`"),
+                    Some(format!("remove `{key}`, or remove `command` to train the built-in model")),
+                );
+            }
+        }
+        let problems = crate::trainer::command::template::check(command, &spec.training);
+        for p in &problems {
+            self.push(
+                format!("{base}/command/{}", p.index),
+                p.message.clone(),
+                p.help.clone(),
+            );
+        }
+        if problems.iter().any(|p| p.index == 0) {
+            return;
+        }
+        let program = crate::trainer::command::template::check_program(command, &spec.training);
+        if let Some(program) = program {
+            if let Err(e) = crate::trainer::command::find_program(&program, self.ws.root()) {
+                self.push(format!("{base}/command/0"), e, None);
+            }
+        }
     }
 
     fn model(&mut self, base: &str, model: &ModelConfig) {
@@ -194,6 +246,25 @@ impl Checker<'_> {
                     Some("add spec.eval to the base, or use `metric: val_loss`".into()),
                 );
             }
+        }
+        let trials = spec
+            .search_space
+            .values()
+            .filter_map(|d| match d {
+                Distribution::Grid(values) => Some(values.len() as u64),
+                _ => None,
+            })
+            .product::<u64>()
+            .saturating_mul(u64::from(spec.num_samples));
+        if u64::from(spec.max_concurrent_trials) > trials {
+            self.push(
+                "/spec/max_concurrent_trials".into(),
+                format!(
+                    "max_concurrent_trials ({}) is more than the plan's {trials} trial(s)",
+                    spec.max_concurrent_trials
+                ),
+                Some(format!("set it to at most {trials}")),
+            );
         }
         if let Some(promote) = &spec.promote {
             self.output_path("/spec/promote/config".into(), &promote.config);

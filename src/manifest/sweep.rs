@@ -39,6 +39,21 @@ pub struct SweepSpec {
     #[serde(default = "one")]
     #[schemars(range(min = 1, max = 1024))]
     pub max_concurrent_trials: u32,
+    /// Trials sharing one GPU: with N visible GPUs, trial slots get
+    /// `CUDA_VISIBLE_DEVICES` round-robin, at most N × this many at once.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 64))]
+    pub trials_per_gpu: u32,
+    /// Seconds one trial process may run (each rung's run of a trial is
+    /// one process); then its whole process group is killed and the trial
+    /// fails with class `timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub trial_timeout_s: Option<u64>,
+    /// Retries per failure class; a retry resumes from the trial's newest
+    /// checkpoint.
+    #[serde(default)]
+    pub max_retries: MaxRetries,
     /// Where trials run.
     #[serde(default)]
     pub executor: Executor,
@@ -52,6 +67,51 @@ pub struct SweepSpec {
 
 fn one() -> u32 {
     1
+}
+
+/// How often a failed trial is retried, by failure class. Invalid configs
+/// and NaN losses fail the same way again, so they are not retried unless
+/// asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaxRetries {
+    #[schemars(range(max = 10))]
+    pub crash: u32,
+    #[schemars(range(max = 10))]
+    pub timeout: u32,
+    #[schemars(range(max = 10))]
+    pub out_of_memory: u32,
+    #[schemars(range(max = 10))]
+    pub nan_loss: u32,
+    #[schemars(range(max = 10))]
+    pub bad_config: u32,
+}
+
+impl Default for MaxRetries {
+    fn default() -> Self {
+        MaxRetries {
+            crash: 1,
+            timeout: 1,
+            out_of_memory: 0,
+            nan_loss: 0,
+            bad_config: 0,
+        }
+    }
+}
+
+impl MaxRetries {
+    /// Retries allowed for failures of class `class` (a
+    /// [`crate::trainer::FailureClass`] name); unknown classes get none.
+    pub fn for_class(&self, class: &str) -> u32 {
+        match class {
+            "crash" => self.crash,
+            "timeout" => self.timeout,
+            "out_of_memory" => self.out_of_memory,
+            "nan_loss" => self.nan_loss,
+            "bad_config" => self.bad_config,
+            _ => 0,
+        }
+    }
 }
 
 /// The base of a sweep: a Train manifest path or an inline Train spec.

@@ -1,6 +1,7 @@
-//! The `Train` kind: train a built-in GPT on a generated data set, then
-//! evaluate it.
+//! The `Train` kind: train a built-in GPT on a generated data set (or run
+//! the user's own training command), then evaluate it.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use schemars::JsonSchema;
@@ -15,8 +16,27 @@ use crate::scoring::normalize::{AnswerExtraction, Equivalence};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrainSpec {
-    pub model: ModelConfig,
-    pub dataset: DatasetConfig,
+    /// The built-in model (with `dataset`); omit it when `command` trains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ModelConfig")]
+    pub model: Option<ModelConfig>,
+    /// The built-in model's generated training data; omit it when
+    /// `command` trains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "DatasetConfig")]
+    pub dataset: Option<DatasetConfig>,
+    /// Train with your own program instead of the built-in model: its argv,
+    /// each element a template (`{{ learning_rate }}`, `{{ trial_id }}`, ...:
+    /// every `training` key, plus run_dir, checkpoint_dir, metrics_file,
+    /// predictions_file, evalset, trial_id, until_step), run without a
+    /// shell in the workspace root. It speaks the command-trainer protocol
+    /// (README, "Your own trainer").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<String>", length(min = 1))]
+    pub command: Option<Vec<String>>,
+    /// Extra environment variables for `command`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
     pub training: TrainingConfig,
     /// `auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`.
     #[serde(default = "default_device")]
@@ -29,6 +49,27 @@ pub struct TrainSpec {
     #[serde(default)]
     pub output: Output,
 }
+
+impl TrainSpec {
+    /// The built-in trainer's model and data, or why this spec has none.
+    pub fn builtin(&self) -> std::result::Result<(&ModelConfig, &DatasetConfig), String> {
+        match (&self.model, &self.dataset, &self.command) {
+            (Some(m), Some(d), None) => Ok((m, d)),
+            (_, _, Some(_)) => {
+                Err("this spec trains with its own `command`, not the built-in model".to_string())
+            }
+            (None, _, None) => Err(MISSING_MODEL.to_string()),
+            (_, None, None) => Err(MISSING_DATASET.to_string()),
+        }
+    }
+}
+
+/// Why a spec without `model` cannot train.
+pub const MISSING_MODEL: &str =
+    "`model` is missing: a Train spec needs `model` and `dataset` (the built-in trainer) or `command` (your own trainer)";
+/// Why a spec without `dataset` cannot train.
+pub const MISSING_DATASET: &str =
+    "`dataset` is missing: the built-in trainer needs `model` and `dataset`; or give `command` to train with your own program";
 
 fn default_device() -> String {
     "auto".to_string()

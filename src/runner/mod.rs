@@ -131,25 +131,31 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
     }
 }
 
-/// Run a planned job. Train jobs need `trainer` (the built-in worker is
-/// found with [`crate::trainer::locate::worker`]).
-pub fn execute(
-    ws: &Workspace,
-    job: &Job,
-    trainer: impl FnOnce() -> Result<TrainerCommand>,
-    observer: &mut dyn Observer,
-) -> Result<Outcome> {
+/// Run a planned job. Train jobs run in their trainer process
+/// ([`trainer_for`]).
+pub fn execute(ws: &Workspace, job: &Job, observer: &mut dyn Observer) -> Result<Outcome> {
     match job {
         Job::Eval(e) => eval_predictions(ws, e),
-        Job::Train(t) => train::execute(ws, t, &trainer()?, observer),
+        Job::Train(t) => train::execute(ws, t, &trainer_for(&t.spec)?, observer),
     }
 }
 
 /// The built-in trainer: the `tunix-rt-worker` executable's `train`
 /// command.
 pub fn builtin_trainer() -> Result<TrainerCommand> {
-    Ok(TrainerCommand {
-        program: crate::trainer::locate::worker()?,
-        args: vec!["train".into()],
-    })
+    Ok(TrainerCommand::new(
+        crate::trainer::locate::worker()?,
+        &["train"],
+    ))
+}
+
+/// The trainer of `spec`: the shim that runs its `command` (this very
+/// executable's `command-trainer`), else the built-in worker.
+pub fn trainer_for(spec: &crate::manifest::train::TrainSpec) -> Result<TrainerCommand> {
+    if spec.command.is_none() {
+        return builtin_trainer();
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::runtime("cannot find the tunix-rt executable").with_source(e))?;
+    Ok(TrainerCommand::new(exe, &["command-trainer"]))
 }

@@ -24,17 +24,18 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
+use std::time::Duration;
 
 use serde_json::json;
 
 use super::train::{self, TrainJob};
-use super::{Outcome, Quiet};
+use super::{Observer, Outcome};
 use crate::error::{Error, Result};
 use crate::fsutil::canonical_hash;
 use crate::fsutil::write_atomic;
 use crate::job::claim::{holder_name, try_lock, Lock, LOCK_FILE};
 use crate::job::{Existing, Placement};
-use crate::manifest::sweep::{BaseSpec, Executor, Scheduler, SweepMetric};
+use crate::manifest::sweep::{BaseSpec, Executor, MaxRetries, Scheduler, SweepMetric};
 use crate::manifest::{LoadedManifest, Manifest, SweepManifest, TrainManifest};
 use crate::runfolder::{read_manifest, Failure, MetricRecord, RunStatus, METRICS};
 use crate::sweep::halving::{self, Scored};
@@ -42,8 +43,8 @@ use crate::sweep::ledger::{
     BestTrial, Ledger, RungDecision, StopPoint, TrialEntry, TrialState, LEDGER,
     LEDGER_SCHEMA_VERSION,
 };
-use crate::sweep::{promote, SweepPlan};
-use crate::trainer::TrainerCommand;
+use crate::sweep::{promote, slots, SweepPlan};
+use crate::trainer::{Event, FailureClass, TrainerCommand};
 use crate::workspace::Workspace;
 
 /// The folder under a sweep folder that holds the trials' run folders.
@@ -62,6 +63,15 @@ pub enum SweepEvent {
         step: u32,
         metric: Option<f64>,
         from_disk: bool,
+    },
+    /// A running trial's trainer reported a step.
+    TrialProgress { trial_id: String, step: u64 },
+    /// A trial's trainer failed and the trial runs again (retry `attempt`
+    /// of its failure class), from its newest checkpoint.
+    TrialRetrying {
+        trial_id: String,
+        failure: Failure,
+        attempt: u32,
     },
     /// A trial's trainer failed.
     TrialFailed { trial_id: String, failure: Failure },
@@ -127,6 +137,17 @@ pub fn run_sweep(
     };
 
     let dir = ws.root().join("submission_runs").join(&plan.name);
+    let rungs = if plan.rungs.is_empty() {
+        vec![max_steps(plan)]
+    } else {
+        plan.rungs.clone()
+    };
+    let plan_value = plan_json(plan, &rungs, sweep);
+    let identity = canonical_hash(&plan_value);
+    let ledger_path = dir.join(LEDGER);
+    // A folder of another plan is refused before anything is touched (the
+    // ledger is only ever replaced whole, so reading it unlocked is safe).
+    refuse_other_plan(ws, loaded, &ledger_path, &identity, &plan_value)?;
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create the sweep folder", &dir, e))?;
     let _lock = match try_lock(&dir.join(LOCK_FILE))? {
         Lock::Held(file) => file,
@@ -139,22 +160,10 @@ pub fn run_sweep(
         }
     };
 
-    let rungs = if plan.rungs.is_empty() {
-        vec![max_steps(plan)]
-    } else {
-        plan.rungs.clone()
-    };
-    let identity = plan_identity(plan, &rungs, sweep);
-    let ledger_path = dir.join(LEDGER);
     let mut ledger = match Ledger::read(&ledger_path)? {
         Some(l) if l.identity != identity => {
-            return Err(Error::bad_input(format!(
-                "{} belongs to another plan (identity {}, this manifest's is {}): the sweep folder holds a sweep of a different manifest; give this sweep another metadata.name, or delete that folder",
-                ws.display_path(&ledger_path).display(),
-                crate::job::claim::short(&l.identity),
-                crate::job::claim::short(&identity)
-            ))
-            .with_path(&loaded.path))
+            refuse_other_plan(ws, loaded, &ledger_path, &identity, &plan_value)?;
+            l
         }
         Some(l) => {
             on_event(&SweepEvent::Resumed {
@@ -176,10 +185,13 @@ pub fn run_sweep(
                 .collect(),
             decisions: Vec::new(),
             best: None,
+            plan: plan_value,
         },
     };
     ledger.write(&ledger_path)?;
 
+    let mut trainer = trainer.clone();
+    trainer.timeout = sweep.spec.trial_timeout_s.map(Duration::from_secs);
     let ctx = Context {
         ws,
         sweep,
@@ -188,7 +200,7 @@ pub fn run_sweep(
         evalset,
         manifest_path: &loaded.path,
         command,
-        trainer,
+        trainer: &trainer,
     };
     let reduction_factor = match &sweep.spec.scheduler {
         Scheduler::Asha(a) => a.reduction_factor,
@@ -271,6 +283,36 @@ pub fn run_sweep(
     })
 }
 
+/// Refuse a sweep folder whose ledger holds another plan, naming the
+/// keys that differ.
+fn refuse_other_plan(
+    ws: &Workspace,
+    loaded: &LoadedManifest,
+    ledger_path: &Path,
+    identity: &str,
+    plan_value: &serde_json::Value,
+) -> Result<()> {
+    let Some(l) = Ledger::read(ledger_path)? else {
+        return Ok(());
+    };
+    if l.identity == identity {
+        return Ok(());
+    }
+    let keys = crate::sweep::diff::differing_keys(&l.plan, plan_value, 12);
+    let differs = if l.plan.is_null() || keys.is_empty() {
+        String::new()
+    } else {
+        format!("; differing keys: {}", keys.join(", "))
+    };
+    Err(Error::bad_input(format!(
+        "{} holds a sweep of a different manifest (plan identity {}, this manifest's is {}){differs}; a sweep folder never mixes two plans: give this sweep another metadata.name, or move that folder away",
+        ws.display_path(ledger_path).display(),
+        crate::job::claim::short(&l.identity),
+        crate::job::claim::short(identity)
+    ))
+    .with_path(&loaded.path))
+}
+
 /// The trial's run folder inside the sweep folder `dir`.
 pub fn trial_dir(dir: &Path, sweep: &str, trial_id: &str) -> PathBuf {
     dir.join(TRIALS_DIR).join(format!("{sweep}-{trial_id}"))
@@ -280,21 +322,21 @@ fn max_steps(plan: &SweepPlan) -> u32 {
     plan.trials.first().map_or(0, |t| t.spec.training.max_steps)
 }
 
-/// The plan's identity: every trial's id, values and spec, the rungs, the
-/// metric and the mode.
-fn plan_identity(plan: &SweepPlan, rungs: &[u32], sweep: &SweepManifest) -> String {
+/// What the plan's identity hashes: every trial's id, values and spec,
+/// the rungs, the metric and the mode.
+fn plan_json(plan: &SweepPlan, rungs: &[u32], sweep: &SweepManifest) -> serde_json::Value {
     let trials: Vec<_> = plan
         .trials
         .iter()
         .map(|t| json!({ "trial_id": t.trial_id, "params": t.params, "spec": t.spec }))
         .collect();
-    canonical_hash(&json!({
+    json!({
         "kind": "Sweep",
         "trials": trials,
         "rungs": rungs,
         "metric": sweep.spec.metric,
         "mode": sweep.spec.mode,
-    }))
+    })
 }
 
 struct Context<'a> {
@@ -349,35 +391,54 @@ impl Context<'_> {
         });
         let jobs: Vec<TrainJob> = todo.iter().filter_map(|id| self.job(id, rung)).collect();
         let limit = usize::try_from(self.sweep.spec.max_concurrent_trials).unwrap_or(1);
-        run_parallel(self.ws, self.trainer, jobs, limit, |job, result| {
-            let trial_id = job.trial_id.clone().unwrap_or_default();
+        let gpus = match jobs.first() {
+            Some(j) if j.spec.device != "cpu" => slots::visible_gpus(),
+            _ => Vec::new(),
+        };
+        let devices = slots::assign(&gpus, self.sweep.spec.trials_per_gpu, limit.min(jobs.len()));
+        let pool = Pool {
+            ws: self.ws,
+            trainer: self.trainer,
+            devices,
+            retries: self.sweep.spec.max_retries,
+        };
+        pool.run(jobs, |trial_id, message| {
+            let trial_id = trial_id.to_string();
             let run_dir = trial_dir(self.dir, &self.plan.name, &trial_id);
             let Some(t) = ledger.trial_mut(&trial_id) else {
                 return Ok(());
             };
-            match result {
-                Ok(outcome) => {
-                    let value = metric_at(&run_dir, rung, metric);
-                    record_reached(t, rung, outcome.status == RunStatus::Completed, value);
-                    on_event(&SweepEvent::TrialReached {
+            match message {
+                Message::Progress(step) => {
+                    on_event(&SweepEvent::TrialProgress { trial_id, step });
+                    return Ok(());
+                }
+                Message::Retrying { failure, attempt } => {
+                    t.retried.push(failure.clone());
+                    on_event(&SweepEvent::TrialRetrying {
                         trial_id,
-                        step: rung,
-                        metric: value,
-                        from_disk: false,
+                        failure,
+                        attempt,
                     });
                 }
-                Err(e) => {
-                    let failure = read_manifest(&run_dir)
-                        .ok()
-                        .and_then(|m| m.failure)
-                        .unwrap_or(Failure {
-                            class: "crash".into(),
-                            message: e.to_string(),
+                Message::Done(result) => match *result {
+                    Ok(outcome) => {
+                        let value = metric_at(&run_dir, rung, metric);
+                        record_reached(t, rung, outcome.status == RunStatus::Completed, value);
+                        on_event(&SweepEvent::TrialReached {
+                            trial_id,
+                            step: rung,
+                            metric: value,
+                            from_disk: false,
                         });
-                    t.state = TrialState::Failed;
-                    t.failure = Some(failure.clone());
-                    on_event(&SweepEvent::TrialFailed { trial_id, failure });
-                }
+                    }
+                    Err(e) => {
+                        let failure = failure_of(&run_dir, &e);
+                        t.state = TrialState::Failed;
+                        t.failure = Some(failure.clone());
+                        on_event(&SweepEvent::TrialFailed { trial_id, failure });
+                    }
+                },
             }
             ledger.write(ledger_path)
         })
@@ -496,47 +557,141 @@ fn metric_at(run_dir: &Path, step: u32, metric: SweepMetric) -> Option<f64> {
         .next()
 }
 
-/// Run `jobs` with at most `limit` at once; `on_done` sees each result on
-/// this thread as it arrives. An error from `on_done` stops launching and
-/// is returned once the running jobs end.
-fn run_parallel(
-    ws: &Workspace,
-    trainer: &TrainerCommand,
-    jobs: Vec<TrainJob>,
-    limit: usize,
-    mut on_done: impl FnMut(&TrainJob, Result<Outcome>) -> Result<()>,
-) -> Result<()> {
-    let workers = limit.clamp(1, jobs.len().max(1));
-    let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
-    let halt = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(TrainJob, Result<Outcome>)>();
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            let tx = tx.clone();
-            let (queue, halt) = (&queue, &halt);
-            s.spawn(move || loop {
-                if halt.load(Ordering::SeqCst) {
-                    break;
+/// The failure a trial's run folder records, else `error` as a crash.
+fn failure_of(run_dir: &Path, error: &Error) -> Failure {
+    read_manifest(run_dir)
+        .ok()
+        .and_then(|m| m.failure)
+        .unwrap_or(Failure {
+            class: FailureClass::Crash.as_str().into(),
+            message: error.to_string(),
+        })
+}
+
+/// What a pool thread tells the coordinator about a job.
+enum Message {
+    /// The trainer reported this step.
+    Progress(u64),
+    /// The job failed and runs again.
+    Retrying { failure: Failure, attempt: u32 },
+    /// The job ended (after any retries).
+    Done(Box<Result<Outcome>>),
+}
+
+/// Threads that run trial jobs: one per slot (each slot with its GPU,
+/// when there are GPUs), retrying failures as the policy allows.
+struct Pool<'a> {
+    ws: &'a Workspace,
+    trainer: &'a TrainerCommand,
+    devices: Vec<Option<String>>,
+    retries: MaxRetries,
+}
+
+impl Pool<'_> {
+    /// Run `jobs`; `on_message` sees every message on this thread as it
+    /// arrives. An error from `on_message` stops launching and is returned
+    /// once the running jobs end.
+    fn run(
+        &self,
+        jobs: Vec<TrainJob>,
+        mut on_message: impl FnMut(&str, Message) -> Result<()>,
+    ) -> Result<()> {
+        let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
+        let halt = AtomicBool::new(false);
+        let (tx, rx) = mpsc::channel::<(String, Message)>();
+        let slots = if self.devices.is_empty() {
+            vec![None]
+        } else {
+            self.devices.clone()
+        };
+        std::thread::scope(|s| {
+            for device in slots {
+                let tx = tx.clone();
+                let (queue, halt) = (&queue, &halt);
+                let mut trainer = self.trainer.clone();
+                if let Some(d) = device {
+                    trainer.env.push(("CUDA_VISIBLE_DEVICES".into(), d.into()));
                 }
-                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
-                let Some(job) = next else { break };
-                let result = train::execute(ws, &job, trainer, &mut Quiet);
-                if tx.send((job, result)).is_err() {
-                    break;
+                s.spawn(move || loop {
+                    if halt.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                    let Some(job) = next else { break };
+                    let result = self.attempts(&job, &trainer, &tx);
+                    let trial_id = job.trial_id.clone().unwrap_or_default();
+                    if tx
+                        .send((trial_id, Message::Done(Box::new(result))))
+                        .is_err()
+                    {
+                        break;
+                    }
+                });
+            }
+            drop(tx);
+            let mut first_error = None;
+            for (trial_id, message) in rx {
+                if first_error.is_some() {
+                    continue;
                 }
-            });
-        }
-        drop(tx);
-        let mut first_error = None;
-        for (job, result) in rx {
-            if first_error.is_some() {
-                continue;
+                if let Err(e) = on_message(&trial_id, message) {
+                    halt.store(true, Ordering::SeqCst);
+                    first_error = Some(e);
+                }
             }
-            if let Err(e) = on_done(&job, result) {
-                halt.store(true, Ordering::SeqCst);
-                first_error = Some(e);
+            first_error.map_or(Ok(()), Err)
+        })
+    }
+
+    /// Run `job` until it ends, retrying a failure while its class has
+    /// retries left.
+    fn attempts(
+        &self,
+        job: &TrainJob,
+        trainer: &TrainerCommand,
+        tx: &mpsc::Sender<(String, Message)>,
+    ) -> Result<Outcome> {
+        let trial_id = job.trial_id.clone().unwrap_or_default();
+        let mut used: std::collections::BTreeMap<String, u32> = Default::default();
+        loop {
+            let mut progress = Progress {
+                trial_id: &trial_id,
+                tx,
+            };
+            let result = train::execute(self.ws, job, trainer, &mut progress);
+            let Err(e) = &result else { return result };
+            let failure = match &job.placement {
+                Placement::Fixed { dir, .. } => failure_of(dir, e),
+                Placement::Numbered { .. } => return result,
+            };
+            let n = used.entry(failure.class.clone()).or_insert(0);
+            if *n >= self.retries.for_class(&failure.class) {
+                return result;
+            }
+            *n += 1;
+            let message = Message::Retrying {
+                failure,
+                attempt: *n,
+            };
+            if tx.send((trial_id.clone(), message)).is_err() {
+                return result;
             }
         }
-        first_error.map_or(Ok(()), Err)
-    })
+    }
+}
+
+/// Forwards a trial trainer's steps to the coordinator.
+struct Progress<'a> {
+    trial_id: &'a str,
+    tx: &'a mpsc::Sender<(String, Message)>,
+}
+
+impl Observer for Progress<'_> {
+    fn event(&mut self, event: &Event) {
+        if let Event::Metrics(r) = event {
+            let _ = self
+                .tx
+                .send((self.trial_id.to_string(), Message::Progress(r.step)));
+        }
+    }
 }

@@ -123,6 +123,7 @@ pub fn execute(
         resume: resume.clone(),
         identity: identity.clone(),
         manifest: job.manifest_path.clone(),
+        trial_id: job.trial_id.clone(),
     };
     let request_path = match write_control_files(&claim, job, &request) {
         Ok(path) => path,
@@ -165,7 +166,7 @@ pub fn execute(
         observer,
     };
     let exit = process::run(trainer, &request_path, |event| run.handle(event));
-    run.conclude(exit)
+    run.conclude(exit, trainer)
 }
 
 /// Write `.job/spec.json` (what the worker entrypoint runs: this job, in
@@ -385,7 +386,11 @@ impl Coordinator<'_> {
     }
 
     /// End the run from how the trainer process ended.
-    fn conclude(mut self, exit: Result<process::TrainerExit>) -> Result<Outcome> {
+    fn conclude(
+        mut self,
+        exit: Result<process::TrainerExit>,
+        trainer: &TrainerCommand,
+    ) -> Result<Outcome> {
         let manifest_path = self.job.manifest_path.clone();
         let (failure, error) = match exit {
             Err(e) => (
@@ -399,6 +404,15 @@ impl Coordinator<'_> {
                 if !exit.stderr_tail.is_empty() {
                     let text = exit.stderr_tail.join("\n");
                     self.log(&format!("trainer stderr:\n{text}"))?;
+                }
+                if exit.timed_out {
+                    self.failed = Some(Failed {
+                        class: FailureClass::Timeout,
+                        message: format!(
+                            "the trainer ran past its timeout of {}; its process group was killed",
+                            trainer.timeout.map_or("?".into(), |t| format!("{:.0?}", t))
+                        ),
+                    });
                 }
                 match (self.failed.take(), self.finished) {
                     (None, Some(step)) if exit.status.success() => {

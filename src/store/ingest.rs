@@ -18,6 +18,7 @@ use crate::runfolder::{
     EVAL_SUMMARY, METRICS, RUN_MANIFEST,
 };
 use crate::schema_check::CompiledSchema;
+use crate::sweep::ledger::{Ledger, LEDGER};
 
 /// Set to a file path to stop an ingest at a known point, for tests of
 /// crash safety; never set in normal use. With it set, [`ingest`] writes
@@ -70,6 +71,61 @@ pub fn find_run_folders(runs_root: &Path) -> Vec<PathBuf> {
         .collect();
     out.sort();
     out
+}
+
+/// Sweep ledgers (`sweep.json`) under `runs_root`, the root itself
+/// included (a sweep folder can be ingested on its own).
+pub fn find_sweep_ledgers(runs_root: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(runs_root)
+        .max_depth(2)
+        .into_iter()
+        .filter_entry(|e| !e.file_name().to_string_lossy().starts_with('.') || e.depth() == 0)
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file() && e.file_name() == LEDGER)
+        .map(|e| e.into_path())
+        .collect();
+    out.sort();
+    out
+}
+
+/// A `sweeps` row: id, name, created_at (the earliest trial's), trial
+/// count, the best trial's run id.
+struct SweepRow {
+    id: String,
+    created_at: Option<String>,
+    n_trials: i64,
+    best_run_id: Option<String>,
+}
+
+fn sweep_rows(ledgers: &[PathBuf], runs: &[RunRecord], report: &mut IngestReport) -> Vec<SweepRow> {
+    let mut rows = Vec::new();
+    for path in ledgers {
+        let ledger = match Ledger::read(path) {
+            Ok(Some(l)) => l,
+            Ok(None) => continue,
+            Err(e) => {
+                report
+                    .skipped
+                    .push((path.display().to_string(), e.to_string()));
+                continue;
+            }
+        };
+        let created_at = runs
+            .iter()
+            .filter(|r| r.manifest.tuning_job_id.as_deref() == Some(ledger.sweep.as_str()))
+            .map(|r| r.manifest.created_at.clone())
+            .min();
+        rows.push(SweepRow {
+            best_run_id: ledger
+                .best
+                .as_ref()
+                .map(|b| format!("{}-{}", ledger.sweep, b.trial_id)),
+            n_trials: ledger.trials.len() as i64,
+            created_at,
+            id: ledger.sweep,
+        });
+    }
+    rows
 }
 
 fn schema_of<T: schemars::JsonSchema>(
@@ -195,6 +251,7 @@ pub fn ingest(store: &Store, ws_root: &Path, scope: Scope<'_>) -> Result<IngestR
         Scope::Rebuild(root) => (find_run_folders(root), Some(root), true),
         Scope::Folder(dir) => (vec![dir.to_path_buf()], None, false),
     };
+    let ledgers = runs_root.map(find_sweep_ledgers).unwrap_or_default();
     tracing::info!(
         "ingesting {} run folder(s) into {}{}",
         folders.len(),
@@ -233,6 +290,7 @@ pub fn ingest(store: &Store, ws_root: &Path, scope: Scope<'_>) -> Result<IngestR
         existing_runs(conn).map_err(|e| db_error(path, "read", e))?
     };
     let root_prefix = runs_root.map(shown);
+    let sweeps = sweep_rows(&ledgers, &loaded, &mut report);
 
     conn.execute_batch("BEGIN TRANSACTION")
         .map_err(|e| db_error(path, "begin a transaction on", e))?;
@@ -259,6 +317,19 @@ pub fn ingest(store: &Store, ws_root: &Path, scope: Scope<'_>) -> Result<IngestR
             }
             insert_run(conn, run)?;
             report.item_rows += run.items.len() as u64;
+        }
+        for row in &sweeps {
+            conn.execute("DELETE FROM sweeps WHERE sweep_id = ?", [&row.id])?;
+            conn.execute(
+                "INSERT INTO sweeps VALUES (?, ?, CAST(? AS TIMESTAMP), ?, ?)",
+                params![
+                    row.id,
+                    row.id,
+                    row.created_at,
+                    row.n_trials,
+                    row.best_run_id
+                ],
+            )?;
         }
         for (id, (_, dir)) in &existing {
             let under_root = match &root_prefix {

@@ -40,6 +40,10 @@ pub struct Ledger {
     pub decisions: Vec<RungDecision>,
     /// The promoted trial, once the sweep has finished.
     pub best: Option<BestTrial>,
+    /// The resolved plan the identity hashes (to name what differs when
+    /// another manifest meets this folder).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub plan: Value,
 }
 
 /// One trial's state.
@@ -57,6 +61,9 @@ pub struct TrialEntry {
     pub stopped_at: Option<StopPoint>,
     /// Why it failed (state `failed`).
     pub failure: Option<Failure>,
+    /// Failures that were retried, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retried: Vec<Failure>,
 }
 
 /// Where a trial stands in the sweep.
@@ -161,6 +168,7 @@ impl TrialEntry {
             metrics: BTreeMap::new(),
             stopped_at: None,
             failure: None,
+            retried: Vec::new(),
         }
     }
 }
@@ -185,6 +193,7 @@ mod tests {
             trials: vec![trial],
             decisions: vec![],
             best: None,
+            plan: Value::Null,
         }
     }
 

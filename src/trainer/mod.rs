@@ -2,8 +2,11 @@
 //! its run folder, `until_step` and resume point; the trainer reports
 //! events as JSON lines (see [`protocol`]). The built-in GPT worker
 //! (`tunix-rt-worker`, the only program that loads libtorch) is the first
-//! implementation; a user's own training command can speak the same lines.
+//! implementation; a program that speaks these lines is a trainer too, and
+//! a Train spec's own `command` (which needs no protocol code) runs behind
+//! the [`command`] shim.
 
+pub mod command;
 pub mod locate;
 pub mod process;
 pub mod protocol;

@@ -7,7 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 use super::protocol::{Event, REQUEST_ENV};
 use crate::error::{Error, Result};
@@ -21,6 +22,22 @@ const STDERR_TAIL: usize = 200;
 pub struct TrainerCommand {
     pub program: PathBuf,
     pub args: Vec<OsString>,
+    /// Extra environment (e.g. a sweep slot's `CUDA_VISIBLE_DEVICES`).
+    pub env: Vec<(OsString, OsString)>,
+    /// Kill the trainer's whole process group after this long.
+    pub timeout: Option<Duration>,
+}
+
+impl TrainerCommand {
+    /// `program` with `args`, no extra environment and no timeout.
+    pub fn new(program: impl Into<PathBuf>, args: &[&str]) -> Self {
+        TrainerCommand {
+            program: program.into(),
+            args: args.iter().map(OsString::from).collect(),
+            env: Vec::new(),
+            timeout: None,
+        }
+    }
 }
 
 /// How a trainer process ended.
@@ -29,6 +46,8 @@ pub struct TrainerExit {
     pub status: ExitStatus,
     /// The last lines it wrote on stderr.
     pub stderr_tail: Vec<String>,
+    /// It ran past its timeout and its process group was killed.
+    pub timed_out: bool,
 }
 
 /// Start `cmd` on `request` and hand every event to `on_event`, in order.
@@ -46,6 +65,7 @@ pub fn run(
         .arg("--request")
         .arg(request)
         .env(REQUEST_ENV, request)
+        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -75,10 +95,33 @@ pub fn run(
             }
         })
     });
+    let (done, watchdog) = match cmd.timeout {
+        Some(limit) => {
+            let (tx, rx) = mpsc::channel::<()>();
+            let pid = child.id();
+            let thread = std::thread::spawn(move || {
+                let expired =
+                    matches!(rx.recv_timeout(limit), Err(mpsc::RecvTimeoutError::Timeout));
+                if expired {
+                    kill_group_of(pid);
+                }
+                expired
+            });
+            (Some(tx), Some(thread))
+        }
+        None => (None, None),
+    };
     let result = read_events(&mut child, &mut on_event);
     if result.is_err() {
-        kill_group(&child);
+        kill_group_of(child.id());
     }
+    // Until it is reaped, the trainer's pid (and so its group id) cannot
+    // be reused: stop the watchdog and kill whatever the trainer started
+    // and left behind before reaping it.
+    wait_unreaped(child.id());
+    drop(done);
+    let timed_out = watchdog.is_some_and(|t| t.join().unwrap_or(false));
+    kill_group_of(child.id());
     let status = child
         .wait()
         .map_err(|e| Error::runtime("cannot wait for the trainer").with_source(e));
@@ -90,6 +133,7 @@ pub fn run(
     Ok(TrainerExit {
         status: status?,
         stderr_tail,
+        timed_out,
     })
 }
 
@@ -126,6 +170,11 @@ fn parse_line(line: &str) -> Event {
 /// run folder whose lock its coordinator no longer holds.
 fn die_with_parent(command: &mut Command) {
     command.process_group(0);
+    kill_with_parent(command);
+}
+
+/// Ask the kernel to SIGKILL the child when this process dies.
+pub(crate) fn kill_with_parent(command: &mut Command) {
     // SAFETY: the closure runs in the child between fork and exec and only
     // calls prctl(2), which is async-signal-safe.
     unsafe {
@@ -138,9 +187,22 @@ fn die_with_parent(command: &mut Command) {
     }
 }
 
-/// SIGKILL the trainer's whole process group.
-fn kill_group(child: &Child) {
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+/// Wait until the child `pid` has exited, leaving it to be reaped.
+fn wait_unreaped(pid: u32) {
+    // SAFETY: waitid(2) with WNOWAIT on our own child only reads its state
+    // into `info`, which lives on this stack.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        while libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) != 0
+            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+        {}
+    }
+}
+
+/// SIGKILL the whole process group led by `pid` (a trainer's own group,
+/// see `die_with_parent`).
+fn kill_group_of(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
         // SAFETY: kill(2) with a negative pid signals that process group,
         // which is the child's own (see `die_with_parent`).
         unsafe {
@@ -155,10 +217,44 @@ mod tests {
     use crate::trainer::protocol::Failed;
 
     fn shell(script: &str) -> TrainerCommand {
-        TrainerCommand {
-            program: "/bin/sh".into(),
-            args: vec!["-c".into(), script.into(), "sh".into()],
+        TrainerCommand::new("/bin/sh", &["-c", script, "sh"])
+    }
+
+    /// Whether process `pid` is gone (or a zombie nobody reaped yet).
+    fn gone(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+    }
+
+    #[test]
+    fn a_timeout_kills_the_whole_process_group() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let pid_file = tmp.path().join("pid");
+        let script = format!("sleep 60 & echo $! > {}; sleep 60", pid_file.display());
+        let mut cmd = shell(&script);
+        cmd.timeout = Some(Duration::from_millis(500));
+        let started = std::time::Instant::now();
+        let exit = run(&cmd, Path::new("r"), |_| Ok(())).expect("runs");
+        assert!(exit.timed_out);
+        assert!(!exit.status.success());
+        assert!(started.elapsed() < Duration::from_secs(30));
+        let pid = std::fs::read_to_string(&pid_file).expect("pid");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !gone(pid.trim()) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
         }
+        assert!(gone(pid.trim()), "the background child {pid} survived");
+    }
+
+    #[test]
+    fn a_quick_trainer_is_not_timed_out() {
+        let mut cmd = shell("exit 0");
+        cmd.timeout = Some(Duration::from_secs(30));
+        let exit = run(&cmd, Path::new("r"), |_| Ok(())).expect("runs");
+        assert!(!exit.timed_out && exit.status.success());
     }
 
     #[test]
@@ -213,10 +309,7 @@ mod tests {
 
     #[test]
     fn a_missing_program_is_a_runtime_error() {
-        let cmd = TrainerCommand {
-            program: "/nonexistent/trainer".into(),
-            args: Vec::new(),
-        };
+        let cmd = TrainerCommand::new("/nonexistent/trainer", &[]);
         let err = run(&cmd, Path::new("r"), |_| Ok(())).expect_err("missing");
         assert_eq!(err.exit_code(), 3);
     }

@@ -62,6 +62,10 @@ pub struct TrainerRequest {
     pub identity: String,
     /// The manifest the job came from, for error messages.
     pub manifest: PathBuf,
+    /// The sweep trial this run is (command trainers get it as
+    /// `$TUNIX_TRIAL_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_id: Option<String>,
 }
 
 /// The checkpoint to resume from.

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod command_trainer;
 mod compare;
 mod db;
 mod determinism;
@@ -13,6 +14,7 @@ mod regress;
 mod report;
 mod schema;
 mod sweep;
+mod sweep_command;
 mod train;
 mod trainer_protocol;
 mod validate;

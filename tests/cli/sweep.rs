@@ -402,7 +402,8 @@ fn a_halving_sweep_runs_records_promotes_and_resumes_without_rerunning() {
     );
     ws.run(&["run", "manifests/sweep.yaml"])
         .code(2)
-        .stderr_has("submission_runs/lr-sweep/sweep.json belongs to another plan")
+        .stderr_has("submission_runs/lr-sweep/sweep.json holds a sweep of a different manifest")
+        .stderr_has("differing keys: trials[*].params.learning_rate")
         .stderr_has("another metadata.name");
 }
 

@@ -2,8 +2,6 @@
 //! trainer protocol (tests/fixtures/trainers/answer_key.py) runs through the
 //! same run lifecycle, with nothing but the protocol in common.
 
-use std::path::PathBuf;
-
 use tunix_rt::job::{Existing, Placement};
 use tunix_rt::runfolder::{read_manifest, read_summary, RunStatus};
 use tunix_rt::runner::{train, Quiet, TrainJob};
@@ -39,12 +37,8 @@ fn job(ws: &Workspace, until_step: Option<u32>) -> TrainJob {
 }
 
 fn answer_key() -> TrainerCommand {
-    TrainerCommand {
-        program: PathBuf::from("python3"),
-        args: vec![repo()
-            .join("tests/fixtures/trainers/answer_key.py")
-            .into_os_string()],
-    }
+    let script = repo().join("tests/fixtures/trainers/answer_key.py");
+    TrainerCommand::new("python3", &[script.to_str().expect("utf-8 path")])
 }
 
 #[test]

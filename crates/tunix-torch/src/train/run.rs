@@ -10,7 +10,7 @@ use tch::{Device, Kind, TchError, Tensor};
 
 use tunix_rt::dataset::{self, Dataset};
 use tunix_rt::evalset::EvalSet;
-use tunix_rt::manifest::train::{TrainEval, TrainSpec};
+use tunix_rt::manifest::train::{ModelConfig, TrainEval, TrainSpec};
 use tunix_rt::presets::ModelDims;
 use tunix_rt::rng::derive_seed;
 use tunix_rt::runfolder::{FileRef, MetricRecord};
@@ -79,12 +79,11 @@ impl From<tunix_rt::Error> for Failure {
 }
 
 /// The model's name in records: the preset, with any size overrides.
-pub fn model_id(spec: &TrainSpec) -> String {
-    let preset = serde_json::to_value(spec.model.preset)
+pub fn model_id(m: &ModelConfig) -> String {
+    let preset = serde_json::to_value(m.preset)
         .ok()
         .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_default();
-    let m = &spec.model;
     let overrides: Vec<String> = [
         ("n_layer", m.n_layer),
         ("n_head", m.n_head),
@@ -105,6 +104,7 @@ pub fn model_id(spec: &TrainSpec) -> String {
 struct Prepared {
     choice: DeviceChoice,
     dims: ModelDims,
+    model: ModelConfig,
     evalset: Option<EvalSet>,
     train_stream: Vec<u8>,
     val_stream: Vec<u8>,
@@ -125,7 +125,8 @@ fn prepare(req: &TrainerRequest) -> Result<Prepared, Failure> {
     }
     let choice =
         device::resolve(&spec.device, device::cuda_device_count()).map_err(Failure::bad_config)?;
-    let dims = spec.model.dims();
+    let (model, dataset_config) = spec.builtin().map_err(Failure::bad_config)?;
+    let dims = model.dims();
     let ws = Workspace::at(&req.workspace)?;
     let evalset = req
         .evalset
@@ -134,7 +135,7 @@ fn prepare(req: &TrainerRequest) -> Result<Prepared, Failure> {
         .transpose()?;
     let (index, _) = dataset::eval_index(&ws, evalset.as_ref())?;
     let template = dataset::prompt_template(spec);
-    let data = dataset::generate(&spec.dataset, &index)?;
+    let data = dataset::generate(dataset_config, &index)?;
     let train_stream = Dataset::stream(&data.train, &template);
     let val_stream = Dataset::stream(&data.val, &template);
     let context = dims.context_length as usize;
@@ -145,7 +146,7 @@ fn prepare(req: &TrainerRequest) -> Result<Prepared, Failure> {
         )));
     }
     let dataset_ref = FileRef {
-        path: dataset::display_name(&spec.dataset),
+        path: dataset::display_name(dataset_config),
         blake3: Dataset::blake3(&train_stream, &val_stream),
     };
     let data_note = format!(
@@ -160,6 +161,7 @@ fn prepare(req: &TrainerRequest) -> Result<Prepared, Failure> {
     Ok(Prepared {
         choice,
         dims,
+        model: model.clone(),
         evalset,
         train_stream,
         val_stream,
@@ -177,7 +179,7 @@ pub fn run(req: &TrainerRequest, out: &mut Emitter) -> Result<u32, Failure> {
     let label = p.choice.label.as_str();
     let tf = |what: &'static str| move |e: TchError| torch_failure(spec, label, what, e);
     let precision = Precision::for_device(device);
-    let model = Gpt::new(p.dims, spec.model.dropout, precision, device, t.seed)
+    let model = Gpt::new(p.dims, p.model.dropout, precision, device, t.seed)
         .map_err(tf("building the model"))?;
     let params = model.named_parameters();
     let mut opt = AdamW::new(params, t.weight_decay).map_err(tf("building the optimizer"))?;
@@ -211,7 +213,7 @@ pub fn run(req: &TrainerRequest, out: &mut Emitter) -> Result<u32, Failure> {
     out.emit(&Event::Started(Started {
         device: p.choice.label.clone(),
         framework_version: format!("libtorch {}", crate::doctor::libtorch_version()),
-        model_id: model_id(spec),
+        model_id: model_id(&p.model),
         parameters: p.dims.parameter_count(),
         dataset: Some(p.dataset_ref.clone()),
         start_step: start,
@@ -220,7 +222,7 @@ pub fn run(req: &TrainerRequest, out: &mut Emitter) -> Result<u32, Failure> {
     out.log(&p.data_note)?;
     out.log(&format!(
         "training {} ({} parameters) on {label} in {}: steps {start}..{} of {}, {} x {} tokens per step",
-        model_id(spec),
+        model_id(&p.model),
         p.dims.parameter_count(),
         precision.name(),
         req.until_step,
