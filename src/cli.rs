@@ -387,6 +387,13 @@ pub enum ReportCommand {
     /// Is run B better than run A? Paired comparison of two runs.
     #[command(after_help = EXIT_CODES)]
     Compare(CompareArgs),
+    /// One sweep: its trials (state, parameters, metric, stop rung,
+    /// failure), each parameter against the metric, the learning curves
+    /// with the scheduler's stops, the failures, the best trial and how
+    /// many trials are statistically tied with it. Read from the sweep
+    /// folder (no index needed).
+    #[command(after_help = EXIT_CODES)]
+    Sweep(SweepReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -443,6 +450,24 @@ pub struct CompareArgs {
     pub out: ReportOutput,
     #[command(flatten)]
     pub paired: PairedArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepReportArgs {
+    /// The sweep: its name (the folder under --runs holding sweep.json), or
+    /// the path of its folder.
+    #[arg(value_name = "SWEEP")]
+    pub sweep: String,
+    /// Folder of run folders that sweep names are looked up in (default:
+    /// submission_runs/ in the workspace).
+    #[arg(long, value_name = "DIR")]
+    pub runs: Option<PathBuf>,
+    /// Significance level of the tie test: a trial is tied with the best
+    /// when the (1 − alpha) CI of their paired difference includes 0.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    #[command(flatten)]
+    pub out: ReportOutput,
 }
 
 #[derive(Debug, Subcommand)]

@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Db(DbCommand::Export(args)) => db::export_cmd(&ws, &db, &args),
         Command::Report(ReportCommand::Leaderboard(args)) => report::leaderboard(&ws, &db, &args),
         Command::Report(ReportCommand::Compare(args)) => report::compare(&ws, &db, &args),
+        Command::Report(ReportCommand::Sweep(args)) => report::sweep(&ws, &args),
         Command::Evalset(EvalsetCommand::Validate(args)) => evalset::validate(&ws, &args),
         Command::Schema(SchemaCommand::Export(args)) => schema::export(&ws, &args),
         Command::Data(args) => data::run(&ws, &args),

@@ -1,11 +1,17 @@
-//! `tunix-rt report leaderboard|compare`: reports from the index.
+//! `tunix-rt report leaderboard|compare`: reports from the index;
+//! `tunix-rt report sweep`: a sweep's report from its folder.
 
 use std::path::Path;
 
-use crate::cli::{CompareArgs, LeaderboardArgs, PairedArgs, ReportFormatArg, ReportOutput};
+use crate::cli::{
+    CompareArgs, LeaderboardArgs, PairedArgs, ReportFormatArg, ReportOutput, SweepReportArgs,
+};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
-use crate::report::{choose_format, render_compare, render_leaderboard, ReportFormat, Templates};
+use crate::report::{
+    choose_format, read_sweep_folder, render_compare, render_leaderboard, render_sweep,
+    resolve_sweep_folder, ReportFormat, Templates,
+};
 use crate::scoring::CompareConfig;
 use crate::store::query::{self, RunFilter};
 use crate::store::Store;
@@ -51,6 +57,26 @@ pub fn compare(ws: &Workspace, db: &Path, args: &CompareArgs) -> Result<()> {
     )?;
     let templates = templates(args.out.templates.as_deref())?;
     let text = render_compare(&templates, &input, format)
+        .map_err(|e| report_error(e, args.out.templates.as_deref()))?;
+    emit(ws, args.out.output.as_deref(), &text)
+}
+
+pub fn sweep(ws: &Workspace, args: &SweepReportArgs) -> Result<()> {
+    let format = report_format(&args.out)?;
+    CompareConfig {
+        alpha: args.alpha,
+        ..CompareConfig::default()
+    }
+    .validate()
+    .map_err(|e| Error::bad_input(format!("--alpha: {e}")))?;
+    let runs_root = args
+        .runs
+        .clone()
+        .unwrap_or_else(|| ws.root().join("submission_runs"));
+    let dir = resolve_sweep_folder(&runs_root, &args.sweep)?;
+    let input = read_sweep_folder(ws, &dir, args.alpha)?;
+    let templates = templates(args.out.templates.as_deref())?;
+    let text = render_sweep(&templates, &input, format)
         .map_err(|e| report_error(e, args.out.templates.as_deref()))?;
     emit(ws, args.out.output.as_deref(), &text)
 }

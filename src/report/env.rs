@@ -17,9 +17,13 @@ pub const LEADERBOARD_MD: &str = "leaderboard.md.j2";
 pub const COMPARE_HTML: &str = "compare.html.j2";
 /// The comparison as Markdown.
 pub const COMPARE_MD: &str = "compare.md.j2";
+/// The sweep report as HTML.
+pub const SWEEP_HTML: &str = "sweep.html.j2";
+/// The sweep report as Markdown.
+pub const SWEEP_MD: &str = "sweep.md.j2";
 
 /// The built-in templates, by file name.
-const BUILTIN: [(&str, &str); 4] = [
+const BUILTIN: [(&str, &str); 6] = [
     (
         LEADERBOARD_HTML,
         include_str!("../../templates/leaderboard.html.j2"),
@@ -33,6 +37,8 @@ const BUILTIN: [(&str, &str); 4] = [
         include_str!("../../templates/compare.html.j2"),
     ),
     (COMPARE_MD, include_str!("../../templates/compare.md.j2")),
+    (SWEEP_HTML, include_str!("../../templates/sweep.html.j2")),
+    (SWEEP_MD, include_str!("../../templates/sweep.md.j2")),
 ];
 
 /// The custom autoescape mode of Markdown templates.

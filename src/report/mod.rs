@@ -4,7 +4,8 @@
 //! The caller (the store and the CLI) fills the input structs; this module
 //! only renders. Rendering is a pure function of its input: no clock, no
 //! randomness, no I/O besides reading override templates in
-//! [`Templates::with_overrides`].
+//! [`Templates::with_overrides`] (and [`read_sweep_folder`], which fills
+//! the sweep report's input from a sweep folder).
 //!
 //! HTML and Markdown come from minijinja templates (`templates/*.j2`,
 //! embedded in the binary). Every template is autoescaped: `.md.j2` files
@@ -12,7 +13,7 @@
 //! Markdown punctuation, `<br>` for newlines), every other template with
 //! HTML escaping. Text from runs is data and is never rendered as a
 //! template. JSON is serialized directly from the documented structs
-//! [`LeaderboardDoc`] and [`CompareDoc`] (`schema_version` 1).
+//! [`LeaderboardDoc`], [`CompareDoc`] and [`SweepDoc`] (`schema_version` 1).
 //!
 //! Modules, one job each:
 //! - `input`: the input types the caller fills ([`RunSummary`],
@@ -20,6 +21,8 @@
 //! - `leaderboard`, `compare`: the documents and template views of each
 //!   report; `text`: the comparison as plain text for a terminal; `rank`:
 //!   statistical rank groups; `svg`: inline charts.
+//! - `sweep`: the sweep report, with its own reader of a sweep folder (the
+//!   one place here that reads run files).
 //! - `templates`, `env`: the template set and its minijinja environment;
 //!   `context`: a run as the templates see it.
 //! - `json`: the JSON layout; `num`, `words`: numbers and words as shown.
@@ -37,6 +40,7 @@ mod leaderboard;
 mod num;
 pub mod rank;
 mod svg;
+pub mod sweep;
 mod templates;
 mod text;
 mod words;
@@ -49,6 +53,7 @@ pub use error::ReportError;
 pub use format::{choose_format, CompareFormat, FileFormat, ReportFormat};
 pub use input::{CompareInput, ComparisonFigures, ItemDiff, LeaderboardInput, RunSummary};
 pub use leaderboard::{render_leaderboard, FilterDoc, LeaderboardDoc, RankedRunDoc};
+pub use sweep::{read_sweep_folder, render_sweep, resolve_sweep_folder, SweepDoc, SweepInput};
 pub use templates::Templates;
 pub use text::render_compare_text;
 

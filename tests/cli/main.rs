@@ -12,6 +12,7 @@ mod eval;
 mod evalset;
 mod regress;
 mod report;
+mod report_sweep;
 mod schema;
 mod sweep;
 mod sweep_command;

@@ -1,0 +1,314 @@
+//! Reading a sweep folder into a [`SweepInput`]: the one part of the sweep
+//! report that touches files (the rest is pure). A sweep folder is
+//! `submission_runs/<sweep>/`, holding `sweep.json` (the ledger) and one
+//! run folder per started trial under `trials/` (see
+//! [`crate::runner::sweep_exec`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::input::{SearchSpace, SweepInput, TrialRun};
+use crate::error::{Error, Location, Result};
+use crate::manifest::sweep::{Distribution, SweepMetric};
+use crate::runfolder::{
+    read_eval_items, read_manifest, EvalItemRecord, MetricRecord, RunManifest, EVAL_ITEMS, METRICS,
+    RUN_MANIFEST,
+};
+use crate::runner::sweep_exec::trial_dir;
+use crate::runner::train::{CONTROL_DIR, JOB_SPEC};
+use crate::sweep::ledger::{Ledger, LEDGER};
+use crate::workspace::Workspace;
+
+/// The sweep folder `arg` names: a folder holding `sweep.json`, or the
+/// folder `runs_root/<arg>` when it holds one. Anything else is bad input
+/// naming what was looked for.
+pub fn resolve_sweep_folder(runs_root: &Path, arg: &str) -> Result<PathBuf> {
+    let as_path = Path::new(arg);
+    if as_path.is_dir() {
+        if as_path.join(LEDGER).is_file() {
+            return Ok(as_path.to_path_buf());
+        }
+        return Err(Error::bad_input(format!(
+            "`{arg}` is a folder but not a sweep folder (it has no {LEDGER})"
+        ))
+        .with_path(as_path));
+    }
+    let by_name = runs_root.join(arg);
+    if by_name.join(LEDGER).is_file() {
+        return Ok(by_name);
+    }
+    let known = known_sweeps(runs_root);
+    let hint = match crate::suggest::closest(arg, known.iter().map(String::as_str)) {
+        Some(c) => format!("; did you mean `{c}`?"),
+        None if known.is_empty() => format!("; {} holds no sweeps", runs_root.display()),
+        None => format!("; known sweeps: {}", known.join(", ")),
+    };
+    Err(Error::bad_input(format!(
+        "no sweep `{arg}`: it is not a folder, and there is no {}{hint}",
+        by_name.join(LEDGER).display()
+    )))
+}
+
+/// Names of the folders under `runs_root` that hold a sweep ledger.
+fn known_sweeps(runs_root: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(runs_root) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join(LEDGER).is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Read the sweep folder `dir`: its ledger, every started trial's run
+/// folder, and the search space of the Sweep manifest when it can be found.
+pub fn read_sweep_folder(ws: &Workspace, dir: &Path, alpha: f64) -> Result<SweepInput> {
+    let ledger_path = dir.join(LEDGER);
+    let ledger = Ledger::read(&ledger_path)?.ok_or_else(|| {
+        Error::bad_input(format!("{} is not a sweep folder", dir.display())).with_path(&ledger_path)
+    })?;
+    let mut runs = BTreeMap::new();
+    let mut manifests = Vec::new();
+    for trial in &ledger.trials {
+        let run_dir = trial_dir(dir, &ledger.sweep, &trial.trial_id);
+        if !run_dir.join(RUN_MANIFEST).is_file() {
+            continue;
+        }
+        let manifest = read_manifest(&run_dir)?;
+        let run = read_trial(&run_dir, &manifest, ledger.metric)?;
+        manifests.push((run_dir, manifest));
+        runs.insert(trial.trial_id.clone(), run);
+    }
+    let space = manifest_candidates(ws, &manifests)
+        .into_iter()
+        .find_map(|path| search_space(ws, &path, &ledger.sweep));
+    Ok(SweepInput {
+        folder: ws.display_path(dir).display().to_string(),
+        ledger,
+        space,
+        runs,
+        alpha,
+    })
+}
+
+/// One trial's run folder.
+fn read_trial(run_dir: &Path, manifest: &RunManifest, metric: SweepMetric) -> Result<TrialRun> {
+    let records = read_metrics(&run_dir.join(METRICS))?;
+    let series = |value: fn(&MetricRecord) -> Option<f64>| -> Vec<(u64, f64)> {
+        let by_step: BTreeMap<u64, f64> = records
+            .iter()
+            .filter_map(|r| value(r).filter(|v| v.is_finite()).map(|v| (r.step, v)))
+            .collect();
+        by_step.into_iter().collect()
+    };
+    let metric_of: fn(&MetricRecord) -> Option<f64> = match metric {
+        SweepMetric::ValLoss => |r| r.val_loss,
+        SweepMetric::PrimaryScore => |r| r.primary_score,
+    };
+    let items = if run_dir.join(EVAL_ITEMS).is_file() {
+        Some(
+            read_eval_items(run_dir)?
+                .iter()
+                .map(EvalItemRecord::item_row)
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(TrialRun {
+        run_id: manifest.run_id.clone(),
+        status: manifest.status,
+        failure: manifest.failure.clone(),
+        loss: series(|r| r.loss),
+        metric: series(metric_of),
+        items,
+    })
+}
+
+/// The records of a `metrics.jsonl` (none when there is no file). A last
+/// line without its newline is still being written and is left out when it
+/// does not parse; any other bad line is an error naming it.
+fn read_metrics(path: &Path) -> Result<Vec<MetricRecord>> {
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read the metrics", path, e))?;
+    let complete = text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    let mut records = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<MetricRecord>(line) {
+            Ok(r) => records.push(r),
+            Err(_) if !complete && i + 1 == lines.len() => {}
+            Err(e) => {
+                return Err(Error::bad_input(format!("not a valid metrics record: {e}"))
+                    .with_path(path)
+                    .with_location(Location {
+                        line: i + 1,
+                        column: e.column(),
+                    }))
+            }
+        }
+    }
+    Ok(records)
+}
+
+/// Where the Sweep manifest may be, most reliable first: the manifest
+/// path each trial's job spec (`.job/spec.json`) recorded, then the
+/// manifest named on each trial's recorded command line (`run FILE`),
+/// taken relative to the workspace root.
+fn manifest_candidates(ws: &Workspace, runs: &[(PathBuf, RunManifest)]) -> Vec<PathBuf> {
+    let from_jobs = runs.iter().filter_map(|(dir, _)| {
+        let bytes = std::fs::read(dir.join(CONTROL_DIR).join(JOB_SPEC)).ok()?;
+        let job: Value = serde_json::from_slice(&bytes).ok()?;
+        job.get("manifest_path")?.as_str().map(PathBuf::from)
+    });
+    let from_commands = runs.iter().filter_map(|(_, m)| {
+        let at = m.command.iter().position(|a| a == "run")?;
+        let file = m.command.get(at + 1)?;
+        Some(ws.root().join(file))
+    });
+    let mut out: Vec<PathBuf> = Vec::new();
+    for path in from_jobs.chain(from_commands) {
+        if !out.contains(&path) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The search space of the Sweep manifest at `path`, when it is one and
+/// its name is `sweep`.
+fn search_space(ws: &Workspace, path: &Path, sweep: &str) -> Option<SearchSpace> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let doc: Value = serde_yaml::from_str(&text).ok()?;
+    if doc.get("kind")?.as_str()? != "Sweep" || doc.pointer("/metadata/name")?.as_str()? != sweep {
+        return None;
+    }
+    let params: BTreeMap<String, Distribution> =
+        serde_json::from_value(doc.pointer("/spec/search_space")?.clone()).ok()?;
+    Some(SearchSpace {
+        source: ws.display_path(path).display().to_string(),
+        params,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::manifest::sweep::Mode;
+    use crate::runfolder::{to_json_bytes, RunStatus};
+    use crate::sweep::ledger::{TrialEntry, TrialState};
+
+    fn ledger() -> Ledger {
+        let params: BTreeMap<String, Value> =
+            [("learning_rate".to_string(), serde_json::json!(0.003))].into();
+        let mut done = TrialEntry::pending("t000", &params);
+        done.state = TrialState::Completed;
+        let trials = vec![done, TrialEntry::pending("t001", &params)];
+        super::super::fixtures::ledger("s", SweepMetric::ValLoss, Mode::Min, &[4], trials, None)
+    }
+
+    /// A workspace with `submission_runs/s/` holding the ledger and t000's
+    /// run folder, and `manifests/sweep.yaml`.
+    fn workspace() -> (tempfile::TempDir, Workspace, PathBuf) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let ws = Workspace::at(tmp.path()).expect("workspace");
+        let dir = ws.root().join("submission_runs/s");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        ledger().write(&dir.join(LEDGER)).expect("ledger");
+        let run_dir = trial_dir(&dir, "s", "t000");
+        std::fs::create_dir_all(&run_dir).expect("mkdir");
+        let mut m = RunManifest::new("s-t000", "Train", "s-t000", "2026-01-01T00:00:00Z");
+        m.status = RunStatus::Completed;
+        m.command = vec![
+            "tunix-rt".into(),
+            "run".into(),
+            "manifests/sweep.yaml".into(),
+        ];
+        std::fs::write(run_dir.join(RUN_MANIFEST), to_json_bytes(&m).expect("json"))
+            .expect("write");
+        std::fs::write(
+            run_dir.join(METRICS),
+            "{\"step\": 4, \"loss\": 2.0}\n{\"step\": 4, \"loss\": 1.5, \"val_loss\": 1.7}\n\n{\"step\": 2, \"loss\": 3.0}\n{\"step\": 6, \"lo",
+        )
+        .expect("write");
+        std::fs::create_dir_all(ws.root().join("manifests")).expect("mkdir");
+        std::fs::write(
+            ws.root().join("manifests/sweep.yaml"),
+            "apiVersion: tunix-rt/v1\nkind: Sweep\nmetadata:\n  name: s\nspec:\n  base: x.yaml\n  search_space:\n    learning_rate: { loguniform: [1.0e-3, 1.0e-2] }\n  num_samples: 2\n",
+        )
+        .expect("write");
+        (tmp, ws, dir)
+    }
+
+    #[test]
+    fn sweeps_resolve_by_name_or_folder_and_unknown_ones_say_where_they_were_looked_for() {
+        let (_tmp, ws, dir) = workspace();
+        let runs = ws.root().join("submission_runs");
+        assert_eq!(resolve_sweep_folder(&runs, "s").expect("name"), dir);
+        let path = dir.to_str().expect("utf-8");
+        assert_eq!(resolve_sweep_folder(&runs, path).expect("path"), dir);
+        let err = resolve_sweep_folder(&runs, "nope").expect_err("unknown");
+        assert_eq!(err.kind(), ErrorKind::BadInput);
+        let text = err.to_string();
+        assert!(text.contains("no sweep `nope`"), "{text}");
+        assert!(text.contains("submission_runs/nope/sweep.json"), "{text}");
+        assert!(text.contains("known sweeps: s"), "{text}");
+        let trials = dir.join("trials");
+        let err = resolve_sweep_folder(&runs, trials.to_str().expect("utf-8"))
+            .expect_err("not a sweep folder");
+        assert!(err.to_string().contains("has no sweep.json"), "{err}");
+        let empty = tempfile::tempdir().expect("tempdir");
+        let err = resolve_sweep_folder(empty.path(), "x").expect_err("none");
+        assert!(err.to_string().contains("holds no sweeps"), "{err}");
+    }
+
+    #[test]
+    fn trials_metrics_and_the_search_space_are_read() {
+        let (_tmp, ws, dir) = workspace();
+        let input = read_sweep_folder(&ws, &dir, 0.05).expect("read");
+        assert_eq!(input.folder, "submission_runs/s");
+        assert_eq!(input.runs.len(), 1, "t001 never started");
+        let run = &input.runs["t000"];
+        assert_eq!(run.run_id, "s-t000");
+        assert_eq!(
+            run.loss,
+            vec![(2, 3.0), (4, 1.5)],
+            "last line of a step wins"
+        );
+        assert_eq!(run.metric, vec![(4, 1.7)]);
+        assert_eq!(run.items, None);
+        let space = input.space.expect("manifest found from the command line");
+        assert_eq!(space.source, "manifests/sweep.yaml");
+        assert_eq!(
+            space.params["learning_rate"],
+            Distribution::Loguniform([1e-3, 1e-2])
+        );
+    }
+
+    #[test]
+    fn a_manifest_of_another_sweep_is_not_used_and_bad_metrics_are_errors() {
+        let (_tmp, ws, dir) = workspace();
+        let path = ws.root().join("manifests/sweep.yaml");
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, text.replace("name: s", "name: other")).expect("write");
+        let input = read_sweep_folder(&ws, &dir, 0.05).expect("read");
+        assert_eq!(input.space, None);
+        let metrics = trial_dir(&dir, "s", "t000").join(METRICS);
+        std::fs::write(&metrics, "{\"step\": 1}\nnot json\n{\"step\": 2}\n").expect("write");
+        let err = read_sweep_folder(&ws, &dir, 0.05).expect_err("bad line");
+        assert_eq!(err.kind(), ErrorKind::BadInput);
+        assert_eq!(err.location().map(|l| l.line), Some(2));
+        assert_eq!(err.path(), Some(metrics.as_path()));
+    }
+}
