@@ -18,7 +18,7 @@ export LIBTORCH_USE_PYTORCH := 1
 BIN := $(or $(CARGO_TARGET_DIR),target)/debug
 TUNIX := $(BIN)/tunix-rt
 
-.PHONY: setup build quickstart test browser fmt lint unit schema-check schemas bench bench-train bench-startup
+.PHONY: setup build quickstart test browser fmt lint unit schema-check schemas bench bench-train bench-startup bench-sweep
 
 setup:
 	@scripts/setup-venv.sh "$(VENV)" "$(TORCH_VERSION)"
@@ -73,6 +73,12 @@ bench: setup
 # (bench/startup.py; TUNIX_BIN_DIR selects the build, default the dev one).
 bench-startup: build
 	python3 bench/startup.py "$${TUNIX_BIN_DIR:-$(BIN)}"
+
+# Scheduler overhead of 200 trivial sweep trials against Ray Tune on the
+# same trials (bench/sweep_overhead.py; TUNIX_BIN_DIR selects the build).
+bench-sweep: build
+	$(VIRTUAL_ENV)/bin/python -m pip install --quiet "ray[tune]"
+	$(VIRTUAL_ENV)/bin/python bench/sweep_overhead.py "$${TUNIX_BIN_DIR:-$(BIN)}/tunix-rt"
 
 # Regenerate schemas/ after changing a manifest or file-format type.
 schemas: build

@@ -80,7 +80,7 @@ pub enum Command {
     /// Work with the DuckDB index over the run folders.
     #[command(subcommand)]
     Db(DbCommand),
-    /// Render leaderboard and compare reports (HTML, Markdown, JSON).
+    /// Render leaderboard, compare and sweep reports (HTML, Markdown, JSON).
     #[command(subcommand)]
     Report(ReportCommand),
     /// Work with eval sets (versioned JSONL files).
@@ -137,6 +137,10 @@ pub struct RunArgs {
     /// (256); without it such a sweep is refused before anything runs.
     #[arg(long)]
     pub yes: bool,
+    /// Do not record the run (or the sweep's trials) in the index; the
+    /// run folders are the record, `tunix-rt db ingest` indexes them later.
+    #[arg(long)]
+    pub no_index: bool,
     /// Output format of the final summary (or of the plan).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

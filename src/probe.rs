@@ -1,7 +1,9 @@
 //! Probes of the world outside the job: the clock and the workspace's git
 //! commit. Kept apart so the file formats and the lifecycle stay pure.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use crate::runfolder::GitInfo;
 
@@ -12,7 +14,24 @@ pub fn now_rfc3339() -> String {
 
 /// The git commit of `dir` and whether the tree has uncommitted changes, or
 /// None outside a git repository (or without git).
+///
+/// Asked once per folder per process: every trial of a sweep records the
+/// commit the sweep started from (and a large repository's `git status` is
+/// not paid per trial).
 pub fn git_info(dir: &Path) -> Option<GitInfo> {
+    static SEEN: OnceLock<Mutex<HashMap<PathBuf, Option<GitInfo>>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Mutex::default);
+    if let Some(known) = seen.lock().ok().and_then(|m| m.get(dir).cloned()) {
+        return known;
+    }
+    let info = ask_git(dir);
+    if let Ok(mut m) = seen.lock() {
+        m.insert(dir.to_path_buf(), info.clone());
+    }
+    info
+}
+
+fn ask_git(dir: &Path) -> Option<GitInfo> {
     let run = |args: &[&str]| {
         std::process::Command::new("git")
             .args(args)

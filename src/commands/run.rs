@@ -19,6 +19,7 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
                 "--until-step applies to Train manifests; a sweep's trials stop at its rungs",
             ));
         }
+        let db = (!args.no_index).then_some(db);
         return super::sweep::run(ws, db, &loaded, args.format, args.yes);
     }
     let mut job = crate::runner::plan(ws, &loaded, std::env::args().collect())?;
@@ -26,7 +27,9 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
         t.until_step = args.until_step;
     }
     let outcome = execute(ws, &job)?;
-    super::db::record_run(ws, db, &outcome.run_dir)?;
+    if !args.no_index {
+        super::db::record_run(ws, db, &outcome.run_dir)?;
+    }
     report(ws, &outcome, args.format)
 }
 

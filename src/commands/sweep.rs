@@ -15,9 +15,10 @@ use crate::store::{Store, Wait};
 use crate::sweep::ledger::TrialState;
 use crate::workspace::Workspace;
 
+/// Run the sweep; index its trials in `db` unless it is none.
 pub fn run(
     ws: &Workspace,
-    db: &std::path::Path,
+    db: Option<&std::path::Path>,
     loaded: &LoadedManifest,
     format: Format,
     yes: bool,
@@ -52,7 +53,9 @@ pub fn run(
     let result = run_sweep(ws, loaded, &plan, &trainer, &command, &mut progress);
     display.finish();
     let outcome = result?;
-    index(ws, db, &outcome)?;
+    if let Some(db) = db {
+        index(ws, db, &outcome)?;
+    }
     report(ws, &outcome, format)?;
     if outcome.ledger.best.is_none() {
         return Err(Error::runtime(

@@ -1,7 +1,7 @@
 //! Running a Sweep on this machine: the coordinator.
 //!
 //! The sweep folder is `submission_runs/<sweep>/`: `sweep.json` (the
-//! [`Ledger`]), `.lock` (held while a coordinator runs; pid inside) and
+//! [`Ledger`]), `plan.json` (the resolved plan, written once), `.lock` (held while a coordinator runs; pid inside) and
 //! `trials/<sweep>-<trial_id>/`, one Train run folder per trial (the sweep's
 //! name keeps trial run ids unique in the index).
 //!
@@ -41,7 +41,7 @@ use crate::runfolder::{read_manifest, Failure, MetricRecord, RunStatus, METRICS}
 use crate::sweep::halving::{self, Scored};
 use crate::sweep::ledger::{
     BestTrial, Ledger, RungDecision, StopPoint, TrialEntry, TrialState, LEDGER,
-    LEDGER_SCHEMA_VERSION,
+    LEDGER_SCHEMA_VERSION, PLAN,
 };
 use crate::sweep::{promote, slots, SweepPlan};
 use crate::trainer::{Event, FailureClass, TrainerCommand};
@@ -185,9 +185,12 @@ pub fn run_sweep(
                 .collect(),
             decisions: Vec::new(),
             best: None,
-            plan: plan_value,
         },
     };
+    let plan_path = dir.join(PLAN);
+    if !plan_path.exists() {
+        write_atomic(&plan_path, &crate::runfolder::to_json_bytes(&plan_value)?)?;
+    }
     ledger.write(&ledger_path)?;
 
     let mut trainer = trainer.clone();
@@ -298,8 +301,12 @@ fn refuse_other_plan(
     if l.identity == identity {
         return Ok(());
     }
-    let keys = crate::sweep::diff::differing_keys(&l.plan, plan_value, 12);
-    let differs = if l.plan.is_null() || keys.is_empty() {
+    let stored: serde_json::Value = std::fs::read(ledger_path.with_file_name(PLAN))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let keys = crate::sweep::diff::differing_keys(&stored, plan_value, 12);
+    let differs = if stored.is_null() || keys.is_empty() {
         String::new()
     } else {
         format!("; differing keys: {}", keys.join(", "))

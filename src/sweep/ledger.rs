@@ -18,6 +18,9 @@ use crate::runfolder::{to_json_bytes, Failure};
 
 /// The ledger's file name in the sweep folder.
 pub const LEDGER: &str = "sweep.json";
+/// The resolved plan the ledger's identity hashes, written once beside the
+/// ledger (it names what differs when another manifest meets the folder).
+pub const PLAN: &str = "plan.json";
 /// Version of the ledger's format.
 pub const LEDGER_SCHEMA_VERSION: u32 = 1;
 
@@ -40,10 +43,6 @@ pub struct Ledger {
     pub decisions: Vec<RungDecision>,
     /// The promoted trial, once the sweep has finished.
     pub best: Option<BestTrial>,
-    /// The resolved plan the identity hashes (to name what differs when
-    /// another manifest meets this folder).
-    #[serde(default, skip_serializing_if = "Value::is_null")]
-    pub plan: Value,
 }
 
 /// One trial's state.
@@ -193,7 +192,6 @@ mod tests {
             trials: vec![trial],
             decisions: vec![],
             best: None,
-            plan: Value::Null,
         }
     }
 
