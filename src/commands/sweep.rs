@@ -209,6 +209,8 @@ fn report(ws: &Workspace, outcome: &SweepOutcome, format: Format) -> Result<()> 
             "sweep_dir": outcome.dir,
             "ledger": l,
             "promoted": promoted.as_ref().map(|(c, p)| serde_json::json!({"config": c, "params": p})),
+            "promoted_from_trial_id": l.best.as_ref().map(|b| &b.trial_id),
+            "mapping": l.best.as_ref().map(crate::sweep::promote::mapping),
         }));
     }
     println!("sweep        {}", ws.display_path(&outcome.dir).display());
@@ -245,6 +247,13 @@ fn report(ws: &Workspace, outcome: &SweepOutcome, format: Format) -> Result<()> 
             b.metric
         ),
         None => println!("best         none (no trial completed with a metric)"),
+    }
+    if let Some(best) = &l.best {
+        let mapping: Vec<String> = crate::sweep::promote::mapping(best)
+            .iter()
+            .map(|(k, v)| format!("{k} → {v}"))
+            .collect();
+        println!("mapping      {}", mapping.join(", "));
     }
     if let Some((config, params)) = promoted {
         println!("promoted     {config}");

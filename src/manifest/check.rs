@@ -4,18 +4,15 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::OnceLock;
-
-use serde_json::Value;
 
 use super::chain::{ChainLink, Cycle, MAX_BASE_CHAIN};
 use super::common::{Decoding, Output};
 use super::eval::{EvalSpec, ModelSource};
+use super::params::{set_params, spec_rules, sweep_params, training_rules, ParamType};
 use super::sweep::{BaseSpec, Distribution, Executor, ParamValue, SweepMetric, SweepSpec};
 use super::train::{ModelConfig, TrainSpec, TrainingConfig, MISSING_DATASET, MISSING_MODEL};
 use super::{Kind, Manifest};
 use crate::diagnostic::Diagnostic;
-use crate::schema_check::CompiledSchema;
 use crate::suggest;
 use crate::workspace::Workspace;
 
@@ -207,27 +204,24 @@ impl Checker<'_> {
             }
             BaseSpec::Path(path) => self.sweep_base_file(path),
         };
-        let params = training_params();
+        let params = sweep_params();
         let names: Vec<&str> = params.keys().map(String::as_str).collect();
+        let unknown = |name: &str| {
+            format!(
+                "`{name}` is not a training parameter (nor a numeric `model.` or `dataset.` field)"
+            )
+        };
         for (name, dist) in &spec.search_space {
             let pointer = format!("/spec/search_space/{name}");
             match params.get(name) {
-                None => self.push(
-                    pointer,
-                    format!("`{name}` is not a training parameter"),
-                    suggest::help_for(name, &names),
-                ),
+                None => self.push(pointer, unknown(name), suggest::help_for(name, &names)),
                 Some(ty) => self.distribution(&pointer, *ty, dist),
             }
         }
         for name in spec.overrides.keys() {
             let pointer = format!("/spec/overrides/{name}");
             if !params.contains_key(name) {
-                self.push(
-                    pointer,
-                    format!("`{name}` is not a training parameter"),
-                    suggest::help_for(name, &names),
-                );
+                self.push(pointer, unknown(name), suggest::help_for(name, &names));
             } else if spec.search_space.contains_key(name) {
                 self.push(
                     pointer,
@@ -237,7 +231,7 @@ impl Checker<'_> {
             }
         }
         if let Some(train) = base_train {
-            self.overrides_apply(&train.training, &spec.overrides);
+            self.overrides_apply(&train, &spec.overrides);
             if spec.metric == SweepMetric::PrimaryScore && train.eval.is_none() {
                 self.push(
                     "/spec/metric".into(),
@@ -425,18 +419,15 @@ impl Checker<'_> {
 
     /// Apply the overrides to the base's training section and check that the
     /// result still type-checks.
-    fn overrides_apply(&mut self, base: &TrainingConfig, overrides: &BTreeMap<String, ParamValue>) {
-        match set_training_params(base, overrides) {
+    fn overrides_apply(&mut self, base: &TrainSpec, overrides: &BTreeMap<String, ParamValue>) {
+        match set_params(base, overrides) {
             Err(e) => self.push(
                 format!("/spec/overrides/{}", e.name),
-                format!(
-                    "override does not fit the training parameter: {}",
-                    e.message
-                ),
+                format!("override does not fit the parameter: {}", e.message),
                 None,
             ),
             Ok(t) => {
-                for (_, message) in training_rules(&t) {
+                for (_, message) in spec_rules(&t) {
                     self.push(
                         "/spec/overrides".into(),
                         format!("with these overrides {message}"),
@@ -487,165 +478,6 @@ pub(crate) fn check(
     }
 }
 
-/// Relations between training fields the schema cannot express, as
-/// (field, message) pairs; empty when the section is consistent.
-pub fn training_rules(t: &TrainingConfig) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    if t.warmup_steps > t.max_steps {
-        out.push((
-            "warmup_steps",
-            format!(
-                "warmup_steps ({}) is larger than max_steps ({})",
-                t.warmup_steps, t.max_steps
-            ),
-        ));
-    }
-    out
-}
-
-/// A sweep parameter that does not fit its training field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParamMismatch {
-    /// The training parameter, e.g. `per_device_batch_size`.
-    pub name: String,
-    pub message: String,
-}
-
-/// `training` with each of `params` set on it, in order, through serde and
-/// then the [`TrainingConfig`] schema (types and ranges), so the result is a
-/// valid training section. The first parameter that does not fit is the
-/// error. Sweeps use it for their overrides and for every trial's values.
-pub fn set_training_params<'a>(
-    training: &TrainingConfig,
-    params: impl IntoIterator<Item = (&'a String, &'a ParamValue)>,
-) -> Result<TrainingConfig, ParamMismatch> {
-    let mismatch = |name: &str, message: String| ParamMismatch {
-        name: name.to_string(),
-        message,
-    };
-    let mut merged = match serde_json::to_value(training) {
-        Ok(Value::Object(map)) => map,
-        Ok(_) | Err(_) => {
-            return Err(mismatch(
-                "",
-                "internal: the training section is not a JSON object".into(),
-            ))
-        }
-    };
-    let mut result = training.clone();
-    for (name, value) in params {
-        // Only a non-finite float serializes to null.
-        let v = serde_json::to_value(value).unwrap_or(Value::Null);
-        if let (Value::Null, ParamValue::Float(f)) = (&v, value) {
-            return Err(mismatch(name, format!("`{f}` is not a finite number")));
-        }
-        merged.insert(name.clone(), v);
-        result = serde_json::from_value(Value::Object(merged.clone()))
-            .map_err(|e| mismatch(name, e.to_string()))?;
-    }
-    if let Some(issue) = training_schema()
-        .check(&Value::Object(merged))
-        .into_iter()
-        .next()
-    {
-        let field = issue.pointer.trim_start_matches('/');
-        let name = field.split('/').next().unwrap_or(field);
-        return Err(mismatch(name, issue.message));
-    }
-    Ok(result)
-}
-
-/// The compiled schema of [`TrainingConfig`].
-fn training_schema() -> &'static CompiledSchema {
-    static SCHEMA: OnceLock<CompiledSchema> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        CompiledSchema::new(crate::schema_check::generate::<TrainingConfig>())
-            .unwrap_or_else(|e| panic!("generated schema must compile: {e}"))
-    })
-}
-
-/// The type of a training parameter, as far as sweeps care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParamType {
-    Integer,
-    Number,
-}
-
-impl ParamType {
-    fn describe(self) -> &'static str {
-        match self {
-            ParamType::Integer => "an integer",
-            ParamType::Number => "a number",
-        }
-    }
-}
-
 fn param_text(v: &ParamValue) -> String {
     serde_json::to_string(v).unwrap_or_default()
-}
-
-/// Training parameters a sweep may search or override, with their types,
-/// read from the generated schema of [`TrainingConfig`] so the two never
-/// drift apart.
-pub fn training_params() -> &'static BTreeMap<String, ParamType> {
-    static PARAMS: OnceLock<BTreeMap<String, ParamType>> = OnceLock::new();
-    PARAMS.get_or_init(|| {
-        let schema = crate::schema_check::generate::<TrainingConfig>();
-        let mut out = BTreeMap::new();
-        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-            for (name, prop) in props {
-                let types: Vec<&str> = match prop.get("type") {
-                    Some(Value::String(t)) => vec![t.as_str()],
-                    Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
-                    _ => Vec::new(),
-                };
-                if types.contains(&"integer") {
-                    out.insert(name.clone(), ParamType::Integer);
-                } else if types.contains(&"number") {
-                    out.insert(name.clone(), ParamType::Number);
-                }
-            }
-        }
-        out
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn training_params_come_from_the_schema() {
-        let p = training_params();
-        assert_eq!(p.get("learning_rate"), Some(&ParamType::Number));
-        assert_eq!(p.get("per_device_batch_size"), Some(&ParamType::Integer));
-        assert_eq!(p.get("max_steps"), Some(&ParamType::Integer));
-        assert_eq!(p.get("eval_interval"), Some(&ParamType::Integer));
-    }
-
-    #[test]
-    fn set_training_params_checks_types_and_ranges() {
-        let base: TrainingConfig = serde_json::from_value(serde_json::json!({
-            "learning_rate": 1e-3, "per_device_batch_size": 8, "max_steps": 100,
-        }))
-        .expect("training");
-        let set = |name: &str, v: ParamValue| {
-            let params = BTreeMap::from([(name.to_string(), v)]);
-            set_training_params(&base, &params)
-        };
-        let t = set("warmup_steps", ParamValue::Int(10)).expect("fits");
-        assert_eq!(t.warmup_steps, 10);
-        assert_eq!(
-            set("max_steps", ParamValue::Int(0)).map_err(|e| e.name),
-            Err("max_steps".into())
-        );
-        assert_eq!(
-            set("per_device_batch_size", ParamValue::Float(1.5)).map_err(|e| e.name),
-            Err("per_device_batch_size".into())
-        );
-        assert_eq!(
-            set("learning_rate", ParamValue::Float(f64::NAN)).map_err(|e| e.name),
-            Err("learning_rate".into())
-        );
-    }
 }

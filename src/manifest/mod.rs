@@ -8,6 +8,7 @@ pub mod chain;
 pub mod check;
 pub mod common;
 pub mod eval;
+pub mod params;
 pub mod source;
 pub mod sweep;
 pub mod train;

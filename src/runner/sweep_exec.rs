@@ -511,7 +511,14 @@ impl Context<'_> {
         let manifest = promote::manifest(&self.plan.name, &labels, spec);
         let yaml = promote::manifest_yaml(&manifest, &self.plan.name, best)?;
         write_atomic(&to.config, yaml.as_bytes())?;
-        let params = promote::params_json(&self.plan.name, best, metric, mode);
+        // The primary score's CI, when the trial was evaluated.
+        let run_dir = trial_dir(self.dir, &self.plan.name, &best.trial_id);
+        let ci95 = std::fs::read(run_dir.join(crate::runfolder::EVAL_SUMMARY))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<crate::runfolder::EvalSummary>(&b).ok())
+            .and_then(|s| s.scorecard.ci95)
+            .and_then(|ci| serde_json::to_value(ci).ok());
+        let params = promote::params_json(&self.plan.name, best, metric, mode, ci95);
         write_atomic(&to.params, &crate::runfolder::to_json_bytes(&params)?)
     }
 

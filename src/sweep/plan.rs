@@ -27,7 +27,7 @@ use serde_json::Value;
 
 use super::{asha, space};
 use crate::error::{Error, Result};
-use crate::manifest::check::{set_training_params, training_rules};
+use crate::manifest::params::{set_params, spec_rules};
 use crate::manifest::sweep::{AshaConfig, Distribution, ParamValue, Scheduler, SweepSpec};
 use crate::manifest::train::TrainSpec;
 
@@ -93,10 +93,9 @@ pub fn expand(name: &str, spec: &SweepSpec, base: &TrainSpec) -> Result<SweepPla
         )));
     };
 
-    let mut overridden = base.clone();
-    overridden.training = set_training_params(&base.training, &spec.overrides).map_err(|e| {
+    let overridden = set_params(base, &spec.overrides).map_err(|e| {
         Error::bad_input(format!(
-            "/spec/overrides/{}: override does not fit the training parameter: {}",
+            "/spec/overrides/{}: override does not fit the parameter: {}",
             e.name, e.message
         ))
     })?;
@@ -178,14 +177,14 @@ fn trial(
             "/spec/search_space".to_string()
         }
     };
-    let training = set_training_params(&base.training, &values).map_err(|e| {
+    let trial_spec = set_params(base, &values).map_err(|e| {
         Error::bad_input(format!(
-            "{}: trial {trial_id}: the value does not fit the training parameter: {}",
+            "{}: trial {trial_id}: the value does not fit the parameter: {}",
             at(&e.name),
             e.message
         ))
     })?;
-    if let Some((field, message)) = training_rules(&training).into_iter().next() {
+    if let Some((field, message)) = spec_rules(&trial_spec).into_iter().next() {
         return Err(Error::bad_input(format!(
             "{}: trial {trial_id}: {message}",
             at(field)
@@ -195,8 +194,6 @@ fn trial(
         .iter()
         .map(|(name, v)| (name.clone(), serde_json::to_value(v).unwrap_or(Value::Null)))
         .collect();
-    let mut trial_spec = base.clone();
-    trial_spec.training = training;
     Ok(TrialPlan {
         trial_id,
         params,

@@ -44,17 +44,32 @@ pub fn manifest_yaml(m: &TrainManifest, sweep: &str, best: &BestTrial) -> Result
 }
 
 /// The parameters file: the trial, its sampled values and its metric.
-pub fn params_json(sweep: &str, best: &BestTrial, metric: SweepMetric, mode: Mode) -> Value {
+pub fn params_json(
+    sweep: &str,
+    best: &BestTrial,
+    metric: SweepMetric,
+    mode: Mode,
+    ci95: Option<Value>,
+) -> Value {
     json!({
         "sweep": sweep,
         "trial_id": best.trial_id,
+        "promoted_from_trial_id": best.trial_id,
         "params": best.params,
-        "metric": { "name": metric, "mode": mode, "value": best.metric },
+        "mapping": mapping(best),
+        "metric": { "name": metric, "mode": mode, "value": best.metric, "ci95": ci95 },
     })
 }
 
-/// `target` relative to the folder `from_dir` (both absolute and
-/// normalized), e.g. `../evalsets/eval_v2.jsonl`.
+/// Where each searched parameter went in the promoted spec
+/// (`learning_rate` → `spec.training.learning_rate`).
+pub fn mapping(best: &BestTrial) -> BTreeMap<String, String> {
+    best.params
+        .keys()
+        .map(|k| (k.clone(), crate::manifest::params::field_of(k)))
+        .collect()
+}
+
 pub fn relative_path(from_dir: &Path, target: &Path) -> PathBuf {
     let from: Vec<Component> = from_dir.components().collect();
     let to: Vec<Component> = target.components().collect();

@@ -465,3 +465,51 @@ fn a_failing_trial_is_recorded_with_its_class_and_never_stops_the_sweep() {
     );
     assert_eq!(best_trial["state"], "completed");
 }
+
+#[test]
+fn model_and_dataset_fields_are_searched_with_dotted_names() {
+    let ws = workspace(
+        "
+  search_space:
+    model.n_layer: { choice: [1, 3] }
+    dataset.difficulty.easy: { uniform: [0.5, 1.0] }
+    learning_rate: { loguniform: [1.0e-4, 3.0e-3] }
+  overrides: { dataset.train_examples: 500, max_steps: 40 }
+  num_samples: 4
+",
+    );
+    let doc = ws
+        .run_read_only(&["run", "manifests/sweep.yaml", "--plan", "--format", "json"])
+        .code(0)
+        .json();
+    for t in doc["trials"].as_array().expect("trials") {
+        assert!([1, 3].contains(&t["params"]["model.n_layer"].as_u64().expect("int")));
+        let easy = t["params"]["dataset.difficulty.easy"]
+            .as_f64()
+            .expect("real");
+        assert!((0.5..=1.0).contains(&easy), "{easy}");
+    }
+    let bad = workspace(
+        "
+  search_space:
+    model.n_layers: { choice: [1, 3] }
+  num_samples: 2
+",
+    );
+    bad.run_read_only(&["run", "manifests/sweep.yaml", "--plan"])
+        .code(2)
+        .stderr_has("`model.n_layers` is not a training parameter")
+        .stderr_has("model.n_layer");
+    let clash = workspace(
+        "
+  search_space:
+    model.n_embd: { choice: [102, 128] }
+  num_samples: 4
+",
+    );
+    clash
+        .run_read_only(&["run", "manifests/sweep.yaml", "--plan"])
+        .code(2)
+        .stderr_has("/spec/search_space/model.n_embd: trial")
+        .stderr_has("is not a multiple of n_head");
+}

@@ -39,8 +39,8 @@ pub fn context(
     if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(training) {
         vars.extend(map);
     }
-    for name in crate::manifest::check::training_params().keys() {
-        vars.entry(name.clone())
+    for name in crate::manifest::params::training_params() {
+        vars.entry(name.to_string())
             .or_insert_with(|| serde_json::Value::String(String::new()));
     }
     for name in RUN_VARIABLES {
