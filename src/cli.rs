@@ -167,18 +167,26 @@ pub struct CommandTrainerArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("model").required(true).args(["predictions", "checkpoint"])))]
 pub struct EvalArgs {
     /// The eval set (JSONL).
     #[arg(long, value_name = "FILE")]
     pub evalset: PathBuf,
     /// The predictions (JSONL, one `{"id": ..., "output": ...}` per line).
     #[arg(long, value_name = "FILE")]
-    pub predictions: PathBuf,
+    pub predictions: Option<PathBuf>,
+    /// A checkpoint of a Train run to decode the eval set with: the run's
+    /// folder, id or unique id prefix, and optionally `@STEP` (default:
+    /// its newest checkpoint). Uses the run's own decoding and scoring
+    /// settings.
+    #[arg(long, value_name = "RUN[@STEP]")]
+    pub checkpoint: Option<String>,
     /// Run folder to create (must not exist). Default:
     /// submission_runs/<name> (with -2, -3, ... when taken).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Run name. Default: eval-<predictions file stem>.
+    /// Run name. Default: eval-<predictions file stem>, or
+    /// eval-<run>-step-<N> for a checkpoint.
     #[arg(long)]
     pub name: Option<String>,
     /// Output format of the final summary.

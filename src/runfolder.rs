@@ -51,6 +51,10 @@ pub struct RunManifest {
     pub dataset: Option<FileRef>,
     pub evalset: Option<FileRef>,
     pub predictions: Option<FileRef>,
+    /// The checkpoint an Eval run decoded with (`tunix-rt eval
+    /// --checkpoint`, or an Eval manifest's `model: { checkpoint }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<CheckpointSource>,
     /// The resolved job configuration.
     pub config: serde_json::Value,
     /// The command line that produced the run.
@@ -67,6 +71,20 @@ pub struct RunManifest {
     /// Why the run failed (status `failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
+}
+
+/// The checkpoint of a Train run that an Eval run decoded with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointSource {
+    /// The source Train run.
+    pub run_id: String,
+    /// The checkpoint's step.
+    pub step: u32,
+    /// blake3 of the checkpoint's weights (`model.safetensors`), checked
+    /// against what the source run recorded.
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub blake3: String,
 }
 
 /// A classified failure.
@@ -163,6 +181,7 @@ impl RunManifest {
             dataset: None,
             evalset: None,
             predictions: None,
+            checkpoint: None,
             config: serde_json::Value::Null,
             command: Vec::new(),
             seed: None,

@@ -17,6 +17,7 @@ pub fn run(ws: &Workspace, args: &DeterminismArgs) -> Result<()> {
     let job = plan_check(ws, &loaded, args.train, std::env::args().collect())?;
     let mut observer: Box<dyn Observer> = match &job {
         Job::Train(t) => Box::new(TrainProgress::new(t.spec.training.max_steps)),
+        Job::CheckpointEval(_) => Box::new(TrainProgress::new(0)),
         Job::Eval(_) => Box::new(Quiet),
     };
     let report = run_twice(ws, &job, args.keep.as_deref(), observer.as_mut())?;

@@ -1,13 +1,43 @@
 use crate::cli::EvalArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::evaluate::EvalSettings;
 use crate::job::{Existing, Placement};
-use crate::runner::PredictionsEval;
+use crate::runner::checkpoint_eval::{parse_checkpoint_arg, source_folder};
+use crate::runner::{CheckpointEval, Job, PredictionsEval};
 use crate::workspace::Workspace;
 
 pub fn run(ws: &Workspace, db: &std::path::Path, args: &EvalArgs) -> Result<()> {
-    let stem = args
-        .predictions
+    let placement = |name: &str| match &args.out {
+        Some(dir) => Placement::Fixed {
+            dir: dir.clone(),
+            existing: Existing::Refuse,
+        },
+        None => Placement::Numbered {
+            root: ws.root().join("submission_runs"),
+            name: name.to_string(),
+        },
+    };
+    let job = match (&args.predictions, &args.checkpoint) {
+        (Some(predictions), None) => predictions_job(ws, args, predictions, &placement),
+        (None, Some(checkpoint)) => checkpoint_job(ws, args, checkpoint, &placement)?,
+        _ => {
+            return Err(Error::bad_input(
+                "give exactly one of --predictions FILE and --checkpoint RUN[@STEP]",
+            ))
+        }
+    };
+    let outcome = super::run::execute(ws, &job)?;
+    super::db::record_run(ws, db, &outcome.run_dir)?;
+    super::run::report(ws, &outcome, args.format)
+}
+
+fn predictions_job(
+    ws: &Workspace,
+    args: &EvalArgs,
+    predictions: &std::path::Path,
+    placement: &dyn Fn(&str) -> Placement,
+) -> Job {
+    let stem = predictions
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "predictions".to_string());
@@ -16,31 +46,54 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &EvalArgs) -> Result<()> 
         seed: crate::scoring::DEFAULT_BOOTSTRAP_SEED,
         ..EvalSettings::default()
     };
-    let job = PredictionsEval {
+    Job::Eval(Box::new(PredictionsEval {
         config: serde_json::json!({
             "evalset": ws.display_path(&args.evalset),
-            "predictions": ws.display_path(&args.predictions),
+            "predictions": ws.display_path(predictions),
             "answer_extraction": settings.extraction,
             "equivalence": settings.equivalence,
         }),
-        name: name.clone(),
+        placement: placement(&name),
+        name,
         labels: Default::default(),
         evalset: args.evalset.clone(),
-        predictions: args.predictions.clone(),
+        predictions: predictions.to_path_buf(),
         settings,
-        placement: match &args.out {
-            Some(dir) => Placement::Fixed {
-                dir: dir.clone(),
-                existing: Existing::Refuse,
-            },
-            None => Placement::Numbered {
-                root: ws.root().join("submission_runs"),
-                name,
-            },
-        },
         command: std::env::args().collect(),
-    };
-    let outcome = crate::runner::eval_predictions(ws, &job)?;
-    super::db::record_run(ws, db, &outcome.run_dir)?;
-    super::run::report(ws, &outcome, args.format)
+    }))
+}
+
+fn checkpoint_job(
+    ws: &Workspace,
+    args: &EvalArgs,
+    checkpoint: &str,
+    placement: &dyn Fn(&str) -> Placement,
+) -> Result<Job> {
+    let (run, step) = parse_checkpoint_arg(checkpoint)?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::runtime("cannot read the current folder").with_source(e))?;
+    let source = source_folder(ws, &cwd.join("eval"), run)?;
+    let run_id = source
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| run.to_string());
+    let name = args.name.clone().unwrap_or_else(|| match step {
+        Some(s) => format!("eval-{run_id}-step-{s}"),
+        None => format!("eval-{run_id}"),
+    });
+    Ok(Job::CheckpointEval(Box::new(CheckpointEval {
+        config: serde_json::json!({
+            "evalset": ws.display_path(&args.evalset),
+            "checkpoint": { "run": ws.display_path(&source), "step": step },
+        }),
+        placement: placement(&name),
+        name,
+        labels: Default::default(),
+        source,
+        step,
+        evalset: args.evalset.clone(),
+        decoding: None,
+        settings: None,
+        command: std::env::args().collect(),
+    })))
 }

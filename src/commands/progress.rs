@@ -7,7 +7,8 @@ use crate::runner::train::status_line;
 use crate::runner::Observer;
 use crate::trainer::Event;
 
-/// Shows a Train job's steps and evaluations.
+/// Shows a Train job's steps and evaluations (or, with no steps, only the
+/// decoding of a checkpoint evaluation).
 pub struct TrainProgress {
     max_steps: u64,
     train: Option<ProgressBar>,
@@ -38,6 +39,7 @@ fn bar(len: u64, label: &str) -> ProgressBar {
 impl Observer for TrainProgress {
     fn event(&mut self, event: &Event) {
         match event {
+            Event::Started(_) if self.max_steps == 0 => {}
             Event::Started(s) => {
                 let b = bar(self.max_steps, "train");
                 b.set_position(u64::from(s.start_step));

@@ -37,6 +37,7 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
 pub fn execute(ws: &Workspace, job: &Job) -> Result<Outcome> {
     let mut observer: Box<dyn Observer> = match job {
         Job::Train(t) => Box::new(TrainProgress::new(t.spec.training.max_steps)),
+        Job::CheckpointEval(_) => Box::new(TrainProgress::new(0)),
         Job::Eval(_) => Box::new(Quiet),
     };
     crate::runner::execute(ws, job, observer.as_mut())

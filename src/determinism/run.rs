@@ -80,6 +80,7 @@ fn placed(job: &Job, dir: &Path) -> Job {
     let mut job = job.clone();
     match &mut job {
         Job::Eval(e) => e.placement = placement,
+        Job::CheckpointEval(c) => c.placement = placement,
         Job::Train(t) => t.placement = placement,
     }
     job

@@ -11,7 +11,8 @@ use crate::evaluate::{score_items, summarize, EvalSettings};
 use crate::job::{self, identity, Placement, RunRecord};
 use crate::probe::{git_info, now_rfc3339};
 use crate::runfolder::{
-    to_json_bytes, to_jsonl_bytes, FileRef, RunManifest, RunStatus, EVAL_ITEMS, EVAL_SUMMARY,
+    to_json_bytes, to_jsonl_bytes, EvalItemRecord, EvalSummary, FileRef, RunManifest, RunStatus,
+    EVAL_ITEMS, EVAL_SUMMARY,
 };
 use crate::workspace::Workspace;
 
@@ -57,8 +58,6 @@ pub fn eval_predictions(ws: &Workspace, job: &PredictionsEval) -> Result<Outcome
         &job.settings,
     );
     let identity = identity::eval(&evalset_ref, &predictions_ref, &job.settings);
-    let items = to_jsonl_bytes(&records)?;
-    let summary_bytes = to_json_bytes(&summary)?;
 
     let claim = job::claim(&job.placement, "Eval", &identity)?;
     let stem = job
@@ -88,19 +87,7 @@ pub fn eval_predictions(ws: &Workspace, job: &PredictionsEval) -> Result<Outcome
         predictions.empty_outputs.len(),
         predictions.blake3
     ))?;
-    let written = (|| {
-        run.publish(EVAL_ITEMS, &items)?;
-        run.publish(EVAL_SUMMARY, &summary_bytes)?;
-        run.log(&format!(
-            "scored {} of {} items ({} skipped): primary_score {}",
-            summary.n_scored,
-            summary.n_items,
-            summary.n_skipped,
-            summary
-                .primary_score
-                .map_or("null".to_string(), |s| format!("{s:.4}"))
-        ))
-    })();
+    let written = publish_scores(&mut run, &records, &summary);
     if let Err(e) = written {
         let failure = crate::runfolder::Failure {
             class: "crash".to_string(),
@@ -117,4 +104,23 @@ pub fn eval_predictions(ws: &Workspace, job: &PredictionsEval) -> Result<Outcome
         summary: Some(summary),
         notes: Vec::new(),
     })
+}
+
+/// Write the scored items and the summary into the run and log the score.
+pub fn publish_scores(
+    run: &mut RunRecord,
+    records: &[EvalItemRecord],
+    summary: &EvalSummary,
+) -> Result<()> {
+    run.publish(EVAL_ITEMS, &to_jsonl_bytes(records)?)?;
+    run.publish(EVAL_SUMMARY, &to_json_bytes(summary)?)?;
+    run.log(&format!(
+        "scored {} of {} items ({} skipped): primary_score {}",
+        summary.n_scored,
+        summary.n_items,
+        summary.n_skipped,
+        summary
+            .primary_score
+            .map_or("null".to_string(), |s| format!("{s:.4}"))
+    ))
 }

@@ -4,6 +4,7 @@
 //! module and the store do I/O on behalf of a job; nothing here opens the
 //! index or prints.
 
+pub mod checkpoint_eval;
 pub mod eval;
 pub mod sweep;
 pub mod sweep_exec;
@@ -21,6 +22,7 @@ use crate::runfolder::{EvalSummary, RunStatus};
 use crate::trainer::{Event, TrainerCommand};
 use crate::workspace::Workspace;
 
+pub use checkpoint_eval::{eval_checkpoint, CheckpointEval};
 pub use eval::{eval_predictions, PredictionsEval};
 pub use sweep::sweep_plan;
 pub use train::TrainJob;
@@ -54,6 +56,7 @@ impl Observer for Quiet {
 #[derive(Debug, Clone)]
 pub enum Job {
     Eval(Box<PredictionsEval>),
+    CheckpointEval(Box<CheckpointEval>),
     Train(Box<TrainJob>),
 }
 
@@ -80,29 +83,42 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
     match &loaded.manifest {
         Manifest::Eval(m) => {
             let spec = &m.spec;
+            let settings = EvalSettings {
+                extraction: spec.answer_extraction.clone(),
+                equivalence: spec.equivalence,
+                seed: crate::scoring::DEFAULT_BOOTSTRAP_SEED,
+            };
+            let name = spec
+                .output
+                .name
+                .clone()
+                .unwrap_or_else(|| m.metadata.name.clone());
             let predictions = match &spec.model {
                 ModelSource::Predictions(p) => resolve(p)?,
-                ModelSource::Checkpoint(_) => {
-                    return Err(Error::unsupported(
-                        "evaluating a checkpoint from an Eval manifest is not supported yet; a Train manifest's `eval` section evaluates its model at the end of training, or score a predictions file (`model: { predictions: file.jsonl }`)",
-                    )
-                    .with_path(&loaded.path))
+                ModelSource::Checkpoint(c) => {
+                    let run = c.run.to_string_lossy();
+                    let source = checkpoint_eval::source_folder(ws, &loaded.path, &run)
+                        .map_err(|e| e.with_path(&loaded.path))?;
+                    return Ok(Job::CheckpointEval(Box::new(CheckpointEval {
+                        name,
+                        labels: m.metadata.labels.clone(),
+                        source,
+                        step: c.step,
+                        evalset: resolve(&spec.evalset)?,
+                        decoding: Some(spec.decoding.clone()),
+                        settings: Some(settings),
+                        placement: placement(&spec.output, &m.metadata.name)?,
+                        config: serde_json::to_value(m).unwrap_or_default(),
+                        command,
+                    })));
                 }
             };
             Ok(Job::Eval(Box::new(PredictionsEval {
-                name: spec
-                    .output
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| m.metadata.name.clone()),
+                name,
                 labels: m.metadata.labels.clone(),
                 evalset: resolve(&spec.evalset)?,
                 predictions,
-                settings: EvalSettings {
-                    extraction: spec.answer_extraction.clone(),
-                    equivalence: spec.equivalence,
-                    seed: crate::scoring::DEFAULT_BOOTSTRAP_SEED,
-                },
+                settings,
                 placement: placement(&spec.output, &m.metadata.name)?,
                 config: serde_json::to_value(m).unwrap_or_default(),
                 command,
@@ -136,6 +152,7 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
 pub fn execute(ws: &Workspace, job: &Job, observer: &mut dyn Observer) -> Result<Outcome> {
     match job {
         Job::Eval(e) => eval_predictions(ws, e),
+        Job::CheckpointEval(c) => eval_checkpoint(ws, c, &builtin_trainer()?, observer),
         Job::Train(t) => train::execute(ws, t, &trainer_for(&t.spec)?, observer),
     }
 }

@@ -509,7 +509,11 @@ impl Context<'_> {
             BaseSpec::Inline(_) => self.sweep.metadata.labels.clone(),
         };
         let manifest = promote::manifest(&self.plan.name, &labels, spec);
-        let yaml = promote::manifest_yaml(&manifest, &self.plan.name, best)?;
+        let schema = promote::relative_path(
+            config_dir,
+            &self.ws.root().join("schemas").join("train.schema.json"),
+        );
+        let yaml = promote::manifest_yaml(&manifest, &self.plan.name, best, &schema)?;
         write_atomic(&to.config, yaml.as_bytes())?;
         // The primary score's CI, when the trial was evaluated.
         let run_dir = trial_dir(self.dir, &self.plan.name, &best.trial_id);

@@ -33,13 +33,22 @@ pub fn manifest(sweep: &str, labels: &BTreeMap<String, String>, spec: TrainSpec)
     }
 }
 
-/// The manifest as YAML with a header naming where it came from.
-pub fn manifest_yaml(m: &TrainManifest, sweep: &str, best: &BestTrial) -> Result<String> {
+/// The manifest as YAML with a header naming where it came from, after
+/// the line that points editors at `schema` (the Train schema, relative to
+/// the file's folder).
+pub fn manifest_yaml(
+    m: &TrainManifest,
+    sweep: &str,
+    best: &BestTrial,
+    schema: &Path,
+) -> Result<String> {
     let body = serde_yaml::to_string(m)
         .map_err(|e| Error::runtime(format!("cannot write the promoted manifest: {e}")))?;
     Ok(format!(
-        "# Promoted by tunix-rt from sweep {sweep}, trial {} (metric {}).\n{body}",
-        best.trial_id, best.metric
+        "# yaml-language-server: $schema={}\n# Promoted by tunix-rt from sweep {sweep}, trial {} (metric {}).\n{body}",
+        schema.display(),
+        best.trial_id,
+        best.metric
     ))
 }
 

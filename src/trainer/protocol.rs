@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::train::TrainSpec;
+use crate::manifest::common::Decoding;
+use crate::manifest::train::{ModelConfig, TrainSpec};
 use crate::runfolder::{Artifact, FileRef, MetricRecord};
 
 /// The protocol version a request carries; a trainer refuses others.
@@ -69,6 +70,25 @@ pub struct TrainerRequest {
 }
 
 /// The checkpoint to resume from.
+/// What `tunix-rt-worker generate --request FILE` reads: decode every
+/// item of an eval set with the weights of one checkpoint. The worker
+/// answers with `started`, `eval_progress`, one `outputs` (the
+/// checkpoint's step, `last`) and `finished`, or `failed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateRequest {
+    pub protocol: u32,
+    pub workspace: PathBuf,
+    /// The checkpoint folder (`checkpoints/step-NNNNNNNN/`).
+    pub checkpoint: PathBuf,
+    /// The architecture the checkpoint was trained with.
+    pub model: ModelConfig,
+    /// `auto`, `cpu`, `cuda` or `cuda:N`.
+    pub device: String,
+    pub evalset: PathBuf,
+    pub decoding: Decoding,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResumePoint {

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod checkpoint_eval;
 mod command_trainer;
 mod compare;
 mod db;

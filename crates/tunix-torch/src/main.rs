@@ -3,13 +3,15 @@
 //!
 //! ```text
 //! tunix-rt-worker train --request FILE   serve one trainer request
+//! tunix-rt-worker generate --request FILE decode an eval set with a checkpoint
 //! tunix-rt-worker doctor                 what libtorch sees, as JSON
 //! tunix-rt-worker --version
 //! ```
 
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: tunix-rt-worker train --request FILE | doctor | --version";
+const USAGE: &str =
+    "usage: tunix-rt-worker train --request FILE | generate --request FILE | doctor | --version";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +22,7 @@ fn main() {
         .as_slice()
     {
         ["train", "--request", file] => tunix_torch::worker::train(&PathBuf::from(file)),
+        ["generate", "--request", file] => tunix_torch::worker::generate(&PathBuf::from(file)),
         ["doctor"] => match serde_json::to_string_pretty(&tunix_torch::doctor::report()) {
             Ok(text) => {
                 println!("{text}");

@@ -1,9 +1,12 @@
 //! The worker's commands: `train --request FILE` serves one trainer
-//! request; `doctor` prints what libtorch sees as JSON.
+//! request; `generate --request FILE` decodes an eval set with a
+//! checkpoint; `doctor` prints what libtorch sees as JSON.
 
 use std::path::Path;
 
-use tunix_rt::trainer::protocol::{Event, Failed, FailureClass, TrainerRequest, PROTOCOL_VERSION};
+use tunix_rt::trainer::protocol::{
+    Event, Failed, FailureClass, GenerateRequest, TrainerRequest, PROTOCOL_VERSION,
+};
 
 use crate::emit::Emitter;
 
@@ -12,11 +15,29 @@ pub const EXIT_BAD_CONFIG: i32 = 2;
 /// Exit code after a failure while training.
 pub const EXIT_FAILED: i32 = 3;
 
-/// Serve the request in `path`; returns the process exit code.
+/// Serve the trainer request in `path`; returns the process exit code.
 pub fn train(path: &Path) -> i32 {
+    serve(path, |request: &TrainerRequest, out| {
+        crate::train::run::run(request, out)
+    })
+}
+
+/// Serve the generate request in `path`; returns the process exit code.
+pub fn generate(path: &Path) -> i32 {
+    serve(path, |request: &GenerateRequest, out| {
+        crate::train::decode::run(request, out)
+    })
+}
+
+/// Read the request in `path`, run `job` on it and end with `finished` or
+/// `failed`; returns the process exit code.
+fn serve<R: Request>(
+    path: &Path,
+    job: impl FnOnce(&R, &mut Emitter) -> Result<u32, crate::train::run::Failure>,
+) -> i32 {
     die_with_parent();
     let mut out = Emitter::stdout();
-    let request = match read_request(path) {
+    let request = match read_request::<R>(path) {
         Ok(r) => r,
         Err(message) => {
             let _ = out.emit(&Event::Failed(Failed {
@@ -26,7 +47,7 @@ pub fn train(path: &Path) -> i32 {
             return EXIT_FAILED;
         }
     };
-    match crate::train::run::run(&request, &mut out) {
+    match job(&request, &mut out) {
         Ok(step) => match out.emit(&Event::Finished { step }) {
             Ok(()) => 0,
             Err(_) => EXIT_FAILED,
@@ -46,15 +67,32 @@ pub fn train(path: &Path) -> i32 {
     }
 }
 
-fn read_request(path: &Path) -> Result<TrainerRequest, String> {
+/// A request the worker serves.
+trait Request: serde::de::DeserializeOwned {
+    fn protocol(&self) -> u32;
+}
+
+impl Request for TrainerRequest {
+    fn protocol(&self) -> u32 {
+        self.protocol
+    }
+}
+
+impl Request for GenerateRequest {
+    fn protocol(&self) -> u32 {
+        self.protocol
+    }
+}
+
+fn read_request<R: Request>(path: &Path) -> Result<R, String> {
     let bytes = std::fs::read(path)
-        .map_err(|e| format!("cannot read the trainer request {}: {e}", path.display()))?;
-    let request: TrainerRequest = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("the trainer request {} is not valid: {e}", path.display()))?;
-    if request.protocol != PROTOCOL_VERSION {
+        .map_err(|e| format!("cannot read the worker request {}: {e}", path.display()))?;
+    let request: R = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("the worker request {} is not valid: {e}", path.display()))?;
+    if request.protocol() != PROTOCOL_VERSION {
         return Err(format!(
-            "the trainer request speaks protocol {}, this worker speaks {PROTOCOL_VERSION}; use the tunix-rt-worker built with this tunix-rt",
-            request.protocol
+            "the worker request speaks protocol {}, this worker speaks {PROTOCOL_VERSION}; use the tunix-rt-worker built with this tunix-rt",
+            request.protocol()
         ));
     }
     Ok(request)

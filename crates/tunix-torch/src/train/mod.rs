@@ -4,6 +4,7 @@
 
 pub mod batches;
 pub mod checkpoint;
+pub mod decode;
 pub mod model_eval;
 pub mod optim;
 pub mod run;

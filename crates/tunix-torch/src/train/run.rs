@@ -48,14 +48,14 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn bad_config(message: impl Into<String>) -> Self {
+    pub fn bad_config(message: impl Into<String>) -> Self {
         Failure {
             class: FailureClass::BadConfig,
             message: message.into(),
         }
     }
 
-    fn crash(message: impl Into<String>) -> Self {
+    pub fn crash(message: impl Into<String>) -> Self {
         Failure {
             class: FailureClass::Crash,
             message: message.into(),

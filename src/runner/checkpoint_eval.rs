@@ -1,0 +1,385 @@
+//! Evaluating a checkpoint of a Train run on an eval set: the built-in
+//! worker decodes the eval set with the checkpoint's weights (`generate`),
+//! the outputs are scored here like any predictions, and a new Eval run
+//! folder names the source run, the step and the weights' blake3.
+//!
+//! The checkpoint must still be the one the source run recorded: its
+//! weights' blake3 is checked against the source's run_manifest.json
+//! before anything is written, and again by the worker against the
+//! checkpoint's state.json.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::eval::publish_scores;
+use super::{Observer, Outcome};
+use crate::dataset::load_evalset;
+use crate::error::{Error, Result};
+use crate::evaluate::{score_items, summarize, EvalSettings};
+use crate::fsutil::{blake3_file, canonical_hash, write_atomic};
+use crate::job::{self, Claim, Placement, RunRecord};
+use crate::manifest::common::Decoding;
+use crate::manifest::train::TrainSpec;
+use crate::probe::{git_info, now_rfc3339};
+use crate::runfolder::{
+    read_manifest, to_json_bytes, CheckpointSource, Failure, FileRef, RunManifest, RunStatus,
+};
+use crate::trainer::protocol::{
+    checkpoint_dir_name, checkpoints, Event, GenerateRequest, Outputs, CHECKPOINTS,
+    PROTOCOL_VERSION,
+};
+use crate::trainer::{process, TrainerCommand};
+use crate::workspace::Workspace;
+
+/// The weights file of a built-in checkpoint.
+pub const MODEL_FILE: &str = "model.safetensors";
+
+/// Evaluating one checkpoint of a Train run.
+#[derive(Debug, Clone)]
+pub struct CheckpointEval {
+    /// Run name (the run folder's default name).
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    /// The source Train run's folder.
+    pub source: PathBuf,
+    /// The checkpoint step; none: the newest.
+    pub step: Option<u32>,
+    pub evalset: PathBuf,
+    /// Decoding; none: the source run's own (its `eval` section), else the
+    /// defaults.
+    pub decoding: Option<Decoding>,
+    /// Answer extraction and equivalence; none: the source run's own, else
+    /// the defaults.
+    pub settings: Option<EvalSettings>,
+    pub placement: Placement,
+    /// The resolved configuration recorded in run_manifest.json.
+    pub config: serde_json::Value,
+    pub command: Vec<String>,
+}
+
+/// The source run, the checkpoint and what to run it with, checked.
+struct Resolved {
+    source: RunManifest,
+    spec: TrainSpec,
+    step: u32,
+    dir: PathBuf,
+    blake3: String,
+    decoding: Decoding,
+    settings: EvalSettings,
+}
+
+/// Decode the eval set with the checkpoint, score and record the run.
+pub fn eval_checkpoint(
+    ws: &Workspace,
+    job: &CheckpointEval,
+    worker: &TrainerCommand,
+    observer: &mut dyn Observer,
+) -> Result<Outcome> {
+    let r = resolve(ws, job)?;
+    let set = load_evalset(ws, &job.evalset)?;
+    let evalset_ref = FileRef {
+        path: ws.display_path(&set.path).display().to_string(),
+        blake3: set.blake3.clone(),
+    };
+    let identity = canonical_hash(&json!({
+        "kind": "Eval",
+        "checkpoint": r.blake3,
+        "evalset": evalset_ref.blake3,
+        "decoding": r.decoding,
+        "extraction": r.settings.extraction,
+        "equivalence": r.settings.equivalence,
+    }));
+    let claim = job::claim(&job.placement, "Eval", &identity)?;
+    let request = GenerateRequest {
+        protocol: PROTOCOL_VERSION,
+        workspace: ws.root().to_path_buf(),
+        checkpoint: r.dir.clone(),
+        model: r.spec.model.clone().ok_or_else(|| {
+            Error::bad_input("the source run has no built-in model").with_path(&job.source)
+        })?,
+        device: r.spec.device.clone(),
+        evalset: set.path.clone(),
+        decoding: r.decoding.clone(),
+    };
+    let request_path = claim
+        .dir
+        .join(super::train::CONTROL_DIR)
+        .join(super::train::REQUEST);
+    if let Err(e) = write_atomic(&request_path, &to_json_bytes(&request)?) {
+        claim.abandon();
+        return Err(e);
+    }
+    let mut manifest = RunManifest::new(&claim.run_id, "Eval", &job.name, &now_rfc3339());
+    manifest.labels = job.labels.clone();
+    manifest.git = git_info(ws.root());
+    manifest.model_id = format!("{}@step-{}", r.source.model_id, r.step);
+    manifest.evalset = Some(evalset_ref.clone());
+    manifest.config = job.config.clone();
+    manifest.command = job.command.clone();
+    manifest.seed = Some(r.settings.seed);
+    manifest.config_hash = Some(identity);
+    manifest.checkpoint = Some(CheckpointSource {
+        run_id: r.source.run_id.clone(),
+        step: r.step,
+        blake3: r.blake3.clone(),
+    });
+    let mut session = Session {
+        claim: Some(claim),
+        manifest: Some(manifest),
+        run: None,
+        outputs: None,
+        failed: None,
+        observer,
+    };
+    let mut worker = worker.clone();
+    worker.args = vec!["generate".into()];
+    let exit = process::run(&worker, &request_path, |e| session.handle(e));
+    let Some(mut run) = session.run.take() else {
+        if let Some(claim) = session.claim.take() {
+            claim.abandon();
+        }
+        return Err(worker_error(exit, session.failed.take()));
+    };
+    let outputs = match (exit, session.outputs.take(), session.failed.take()) {
+        (Ok(e), Some(o), None) if e.status.success() => o,
+        (exit, _, failed) => {
+            let e = worker_error(exit, failed);
+            run.finish(
+                RunStatus::Failed,
+                Some(Failure {
+                    class: "crash".into(),
+                    message: e.to_string(),
+                }),
+            )?;
+            return Err(e);
+        }
+    };
+    let records = score_items(&set.items, &outputs.outputs, &r.settings);
+    let empty = outputs
+        .outputs
+        .iter()
+        .filter(|(_, o)| o.is_empty())
+        .map(|(id, _)| id.clone())
+        .collect();
+    let summary = summarize(&records, evalset_ref, empty, &r.settings);
+    run.log(&format!(
+        "decoded {} items with checkpoint step {} of run {} (blake3 {})",
+        outputs.outputs.len(),
+        r.step,
+        r.source.run_id,
+        r.blake3
+    ))?;
+    publish_scores(&mut run, &records, &summary)?;
+    let run_dir = run.finish(RunStatus::Completed, None)?;
+    Ok(Outcome {
+        run_dir,
+        status: RunStatus::Completed,
+        summary: Some(summary),
+        notes: Vec::new(),
+    })
+}
+
+/// Find the source run and the checkpoint, and check its weights.
+fn resolve(ws: &Workspace, job: &CheckpointEval) -> Result<Resolved> {
+    let source = read_manifest(&job.source)?;
+    let shown = ws.display_path(&job.source).display().to_string();
+    if source.kind != "Train" {
+        return Err(Error::bad_input(format!(
+            "{shown} is a {} run; only Train runs have checkpoints",
+            source.kind
+        )));
+    }
+    let spec: TrainSpec = serde_json::from_value(source.config["spec"].clone()).map_err(|e| {
+        Error::bad_input(format!(
+            "{shown}: its run_manifest.json config is not a Train spec this version reads: {e}"
+        ))
+    })?;
+    if spec.model.is_none() {
+        return Err(Error::bad_input(format!(
+            "run {} trained with its own `command`, not the built-in model; score its predictions with `tunix-rt eval --predictions`",
+            source.run_id
+        )));
+    }
+    let available = checkpoints(&job.source);
+    let steps: Vec<String> = available.iter().map(|c| c.step.to_string()).collect();
+    let point = match job.step {
+        Some(step) => available.iter().find(|c| c.step == step),
+        None => available.last(),
+    }
+    .ok_or_else(|| {
+        Error::bad_input(format!(
+            "run {} has no checkpoint{}; its checkpoints: {}",
+            source.run_id,
+            job.step.map_or(String::new(), |s| format!(" at step {s}")),
+            if steps.is_empty() {
+                "none".to_string()
+            } else {
+                steps.join(", ")
+            }
+        ))
+    })?;
+    let rel = format!(
+        "{CHECKPOINTS}/{}/{MODEL_FILE}",
+        checkpoint_dir_name(point.step)
+    );
+    let recorded = source
+        .artifacts
+        .iter()
+        .find(|a| a.path == rel)
+        .map(|a| a.blake3.clone())
+        .ok_or_else(|| {
+            Error::bad_input(format!(
+                "run {} does not record {rel} in its run_manifest.json, so its weights cannot be checked; evaluate a checkpoint the run recorded",
+                source.run_id
+            ))
+        })?;
+    let (actual, _) = blake3_file(&point.dir.join(MODEL_FILE))?;
+    if actual != recorded {
+        return Err(Error::bad_input(format!(
+            "{shown}/{rel} no longer matches the blake3 its run recorded ({} now, {} recorded): the checkpoint changed after training; refusing to evaluate it",
+            crate::job::claim::short(&actual),
+            crate::job::claim::short(&recorded)
+        )));
+    }
+    let decoding = job
+        .decoding
+        .clone()
+        .or_else(|| spec.eval.as_ref().map(|e| e.decoding.clone()))
+        .unwrap_or_default();
+    let settings = job.settings.clone().unwrap_or_else(|| EvalSettings {
+        extraction: spec
+            .eval
+            .as_ref()
+            .map(|e| e.answer_extraction.clone())
+            .unwrap_or_default(),
+        equivalence: spec
+            .eval
+            .as_ref()
+            .map(|e| e.equivalence)
+            .unwrap_or_default(),
+        seed: crate::scoring::DEFAULT_BOOTSTRAP_SEED,
+    });
+    Ok(Resolved {
+        step: point.step,
+        dir: point.dir.clone(),
+        blake3: actual,
+        source,
+        spec,
+        decoding,
+        settings,
+    })
+}
+
+/// Where the worker's events go while it decodes.
+struct Session<'a> {
+    claim: Option<Claim>,
+    manifest: Option<RunManifest>,
+    run: Option<RunRecord>,
+    outputs: Option<Outputs>,
+    failed: Option<crate::trainer::protocol::Failed>,
+    observer: &'a mut dyn Observer,
+}
+
+impl Session<'_> {
+    fn handle(&mut self, event: Event) -> Result<()> {
+        match &event {
+            Event::Started(s) => {
+                let (Some(claim), Some(mut manifest)) = (self.claim.take(), self.manifest.take())
+                else {
+                    return Err(Error::runtime("the worker reported `started` twice"));
+                };
+                manifest.device = s.device.clone();
+                manifest.libtorch_version = s.framework_version.clone();
+                let run = RunRecord::begin(claim, manifest)?;
+                for note in &s.notes {
+                    run.log(note)?;
+                }
+                run.log(&format!(
+                    "decoding on {} ({})",
+                    s.device, s.framework_version
+                ))?;
+                self.run = Some(run);
+            }
+            Event::Log { message } => {
+                if let Some(run) = self.run.as_mut() {
+                    run.log(message)?;
+                }
+            }
+            Event::Outputs(o) => self.outputs = Some(o.clone()),
+            Event::Failed(f) => self.failed = Some(f.clone()),
+            _ => {}
+        }
+        self.observer.event(&event);
+        Ok(())
+    }
+}
+
+/// The error of a worker that did not deliver its outputs.
+fn worker_error(
+    exit: Result<process::TrainerExit>,
+    failed: Option<crate::trainer::protocol::Failed>,
+) -> Error {
+    match (exit, failed) {
+        (_, Some(f)) if f.class == crate::trainer::FailureClass::BadConfig => {
+            Error::bad_input(f.message)
+        }
+        (_, Some(f)) => Error::runtime(f.message),
+        (Err(e), None) => e,
+        (Ok(exit), None) => Error::runtime(format!(
+            "the worker exited ({}) without outputs{}",
+            exit.status,
+            exit.stderr_tail
+                .last()
+                .map_or(String::new(), |l| format!("; last line: {l}"))
+        )),
+    }
+}
+
+/// The source run folder and step of `RUN[@STEP]`.
+pub fn parse_checkpoint_arg(arg: &str) -> Result<(&str, Option<u32>)> {
+    match arg.rsplit_once('@') {
+        None => Ok((arg, None)),
+        Some((run, "latest")) => Ok((run, None)),
+        Some((run, step)) => step.parse::<u32>().map(|s| (run, Some(s))).map_err(|_| {
+            Error::bad_input(format!(
+                "--checkpoint {arg}: `{step}` is not a step; write RUN, RUN@STEP or RUN@latest"
+            ))
+        }),
+    }
+}
+
+/// The source run folder a manifest or the command line names: a folder
+/// (relative to `base`), else a run id or unique prefix under
+/// `submission_runs/`.
+pub fn source_folder(ws: &Workspace, base: &Path, run: &str) -> Result<PathBuf> {
+    let as_path = ws.resolve(base, Path::new(run));
+    match as_path {
+        Ok(p) if p.is_dir() => Ok(p),
+        _ => crate::report_input::resolve_run_folder(&ws.root().join("submission_runs"), run),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoint_arguments_name_a_run_and_maybe_a_step() {
+        assert_eq!(
+            parse_checkpoint_arg("quickstart").expect("ok"),
+            ("quickstart", None)
+        );
+        assert_eq!(
+            parse_checkpoint_arg("quickstart@200").expect("ok"),
+            ("quickstart", Some(200))
+        );
+        assert_eq!(
+            parse_checkpoint_arg("quickstart@latest").expect("ok"),
+            ("quickstart", None)
+        );
+        let err = parse_checkpoint_arg("quickstart@two").expect_err("bad step");
+        assert!(err.to_string().contains("not a step"), "{err}");
+    }
+}
