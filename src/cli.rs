@@ -63,6 +63,12 @@ pub enum Command {
     /// -o is given.
     #[command(after_help = EXIT_CODES)]
     Compare(RunCompareArgs),
+    /// Re-score the stored raw outputs of evaluated runs under the current
+    /// scoring rules (or a rules file's settings), each into a NEW Eval run
+    /// folder that names its source (the source is never edited); list
+    /// every item whose correctness flipped.
+    #[command(after_help = EXIT_CODES)]
+    Rescore(RescoreArgs),
     /// Lock a run as the regression gate's baseline.
     #[command(subcommand)]
     Baseline(BaselineCommand),
@@ -77,6 +83,13 @@ pub enum Command {
     /// they differ. Writes nothing in the workspace.
     #[command(after_help = EXIT_CODES)]
     Determinism(DeterminismArgs),
+    /// Package a run folder's evidence into a reproducible zip,
+    /// <prefix>_<run folder>_<short sha>.zip: every file but checkpoints and
+    /// hidden entries, under <run folder>/, with MANIFEST.json (path, blake3,
+    /// size of each). Refuses symbolic links; the same files give the same
+    /// bytes.
+    #[command(after_help = EXIT_CODES)]
+    Package(PackageArgs),
     /// Work with the DuckDB index over the run folders.
     #[command(subcommand)]
     Db(DbCommand),
@@ -220,6 +233,30 @@ pub struct PairedArgs {
     /// Compare runs scored on different eval-set versions anyway.
     #[arg(long)]
     pub allow_different_evalsets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RescoreArgs {
+    /// The runs to re-score: run folders, or run ids (or unique prefixes
+    /// of one) under --runs.
+    #[arg(required = true, value_name = "RUN")]
+    pub runs: Vec<String>,
+    /// `current` (the runs' own extraction and equivalence settings under
+    /// this tool's scoring rules), or a YAML file with `answer_extraction`
+    /// and/or `equivalence` (as in an Eval manifest's spec; a key left out
+    /// keeps the run's own setting).
+    #[arg(long, value_name = "FILE|current", default_value = "current")]
+    pub rules: String,
+    /// Print what would change and write nothing (no run folder, no index).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Folder of run folders that run ids are looked up in (default:
+    /// submission_runs/ in the workspace).
+    #[arg(long = "runs", value_name = "DIR")]
+    pub runs_root: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -448,6 +485,11 @@ pub struct LeaderboardArgs {
     /// Only trials of this sweep.
     #[arg(long)]
     pub sweep: Option<String>,
+    /// Rank runs scored under different scoring-rules versions side by
+    /// side (the report then says so); without it such a leaderboard is
+    /// refused.
+    #[arg(long)]
+    pub allow_mixed_rules: bool,
 }
 
 #[derive(Debug, Args)]
@@ -532,6 +574,28 @@ pub struct DeterminismArgs {
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
     /// Output format (JSON: one document, schema_version 1).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// The run folder to package (it holds run_manifest.json).
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: PathBuf,
+    /// Folder to write the zip into (created when missing). Default: dist/
+    /// at the workspace root.
+    #[arg(short = 'o', long = "out-dir", value_name = "OUT_DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// First part of the zip's name: <prefix>_<run folder>_<short sha>.zip
+    /// (letters, digits, `.`, `_`, `-`).
+    #[arg(long, value_name = "P", default_value = crate::package::DEFAULT_PREFIX)]
+    pub prefix: String,
+    /// Replace a zip of the same name (without it an existing zip is
+    /// refused and nothing is written).
+    #[arg(long)]
+    pub force: bool,
+    /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

@@ -92,5 +92,6 @@ pub fn summarize(
         evalset,
         missing_items,
         empty_outputs,
+        scoring_rules_version: Some(scoring::SCORING_RULES_VERSION),
     }
 }

@@ -55,6 +55,10 @@ pub struct RunManifest {
     /// --checkpoint`, or an Eval manifest's `model: { checkpoint }`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<CheckpointSource>,
+    /// The run whose stored outputs this Eval run re-scored (`tunix-rt
+    /// rescore`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescored_from: Option<RescoreSource>,
     /// The resolved job configuration.
     pub config: serde_json::Value,
     /// The command line that produced the run.
@@ -62,6 +66,10 @@ pub struct RunManifest {
     pub seed: Option<u64>,
     pub tuning_job_id: Option<String>,
     pub trial_id: Option<String>,
+    /// Set on a sweep's promoted evidence folder (`promote.evidence`): the
+    /// trial whose run record this folder copies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted_from_trial_id: Option<String>,
     /// The config identity: blake3 of the resolved spec that affects
     /// results (see `crate::job::identity`); resume requires it to match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,6 +93,23 @@ pub struct CheckpointSource {
     /// against what the source run recorded.
     #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub blake3: String,
+}
+
+/// The run a re-scored Eval run took its raw outputs from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RescoreSource {
+    /// The source run.
+    pub run_id: String,
+    /// The source run folder, relative to the workspace where possible.
+    pub run_dir: String,
+    /// The scoring-rules version the source was scored under; null when
+    /// its eval summary does not record one (written before versions were
+    /// recorded).
+    pub scoring_rules_version: Option<u32>,
+    /// The source's `eval_items.jsonl` (the raw outputs re-scored), with
+    /// its blake3.
+    pub eval_items: FileRef,
 }
 
 /// A classified failure.
@@ -182,11 +207,13 @@ impl RunManifest {
             evalset: None,
             predictions: None,
             checkpoint: None,
+            rescored_from: None,
             config: serde_json::Value::Null,
             command: Vec::new(),
             seed: None,
             tuning_job_id: None,
             trial_id: None,
+            promoted_from_trial_id: None,
             config_hash: None,
             artifacts: Vec::new(),
             failure: None,
@@ -219,6 +246,11 @@ pub struct EvalSummary {
     pub missing_items: Vec<String>,
     /// Items whose output was empty (scored 0).
     pub empty_outputs: Vec<String>,
+    /// The scoring-rules version the items were scored under
+    /// (`crate::scoring::SCORING_RULES_VERSION`); absent in summaries
+    /// written before versions were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scoring_rules_version: Option<u32>,
 }
 
 /// One line of `eval_items.jsonl`.
@@ -350,5 +382,37 @@ mod tests {
         assert!(text.contains("\"status\": \"stopped\""));
         let back: RunManifest = serde_json::from_str(&text).expect("reads");
         assert_eq!(back, m);
+        assert!(!text.contains("rescored_from"));
+    }
+
+    #[test]
+    fn summaries_without_a_rules_version_still_read() {
+        let records = vec![EvalItemRecord {
+            id: "a".into(),
+            category: "core".into(),
+            expected: "1".into(),
+            output: Some("1".into()),
+            extracted: Some("1".into()),
+            extraction_rule: None,
+            answer_correctness: Some(1.0),
+            trace_consistency: None,
+        }];
+        let evalset = FileRef {
+            path: "e.jsonl".into(),
+            blake3: "0".repeat(64),
+        };
+        let settings = crate::evaluate::EvalSettings::default();
+        let summary = crate::evaluate::summarize(&records, evalset, vec![], &settings);
+        assert_eq!(
+            summary.scoring_rules_version,
+            Some(crate::scoring::SCORING_RULES_VERSION)
+        );
+        let mut value = serde_json::to_value(&summary).expect("json");
+        value
+            .as_object_mut()
+            .and_then(|o| o.remove("scoring_rules_version"))
+            .expect("written");
+        let old: EvalSummary = serde_json::from_value(value).expect("old summaries read");
+        assert_eq!(old.scoring_rules_version, None);
     }
 }

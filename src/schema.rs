@@ -40,6 +40,10 @@ pub fn all() -> Vec<(String, String)> {
         generate::<crate::runfolder::EvalItemRecord>(),
     ));
     out.push((
+        "best_params.schema.json".to_string(),
+        generate::<crate::sweep::promote::BestParams>(),
+    ));
+    out.push((
         crate::regress::lock::LOCK_SCHEMA_FILE.to_string(),
         crate::regress::lock::schema(),
     ));

@@ -9,10 +9,12 @@ mod determinism;
 mod doctor;
 mod eval;
 mod evalset;
+mod package;
 mod plan;
 mod progress;
 mod regress;
 mod report;
+mod rescore;
 mod run;
 mod schema;
 mod sweep;
@@ -44,9 +46,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::CommandTrainer(args) => worker::command_trainer(&args),
         Command::Eval(args) => eval::run(&ws, &db, &args),
         Command::Compare(args) => compare::run(&ws, &args),
+        Command::Rescore(args) => rescore::run(&ws, &db, &args),
         Command::Baseline(BaselineCommand::Set(args)) => baseline::set(&ws, &args),
         Command::Regress(args) => regress::run(&ws, &args),
         Command::Determinism(args) => determinism::run(&ws, &args),
+        Command::Package(args) => package::run(&ws, &args),
         Command::Db(DbCommand::Ingest(args)) => db::ingest_cmd(&ws, &db, &args, false),
         Command::Db(DbCommand::Rebuild(args)) => db::ingest_cmd(&ws, &db, &args, true),
         Command::Db(DbCommand::Query(args)) => db::query_cmd(&db, &args),

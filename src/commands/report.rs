@@ -36,7 +36,7 @@ pub fn leaderboard(ws: &Workspace, db: &Path, args: &LeaderboardArgs) -> Result<
         labels,
         sweep: args.sweep.clone(),
     };
-    let input = crate::report_input::leaderboard(&store, &filter)?;
+    let input = crate::report_input::leaderboard_checked(&store, &filter, args.allow_mixed_rules)?;
     let templates = templates(args.out.templates.as_deref())?;
     let text = render_leaderboard(&templates, &input, format)
         .map_err(|e| report_error(e, args.out.templates.as_deref()))?;

@@ -1,10 +1,11 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
 use crate::cli::{Format, ValidateArgs};
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
+use crate::evidence::{self, Target};
 use crate::workspace::Workspace;
 
 #[derive(Serialize)]
@@ -29,8 +30,8 @@ pub fn run(ws: &Workspace, args: &ValidateArgs) -> Result<()> {
     for path in &args.paths {
         match expand(path) {
             Ok(files) => {
-                for file in files {
-                    results.push(check_file(ws, &file));
+                for target in files {
+                    results.push(check_file(ws, &target));
                 }
             }
             Err(d) => results.push(FileResult {
@@ -79,13 +80,31 @@ pub fn run(ws: &Workspace, args: &ValidateArgs) -> Result<()> {
     }
 }
 
-fn check_file(ws: &Workspace, file: &Path) -> FileResult {
-    let shown = ws.display_path(file).display().to_string();
-    match crate::manifest::load(ws, file, &shown) {
-        Ok(loaded) => FileResult {
+fn check_file(ws: &Workspace, target: &Target) -> FileResult {
+    let (path, kind) = match target {
+        Target::Manifest(p) => (p, None),
+        Target::RunFolder(p) => (p, Some("run folder")),
+        Target::BaselineLock(p) => (p, Some("baseline lock")),
+        Target::BestParams(p) => (p, Some("best params")),
+    };
+    let shown = ws.display_path(path).display().to_string();
+    let checked = match target {
+        Target::Manifest(file) => crate::manifest::load(ws, file, &shown)
+            .map(|l| (l.manifest.kind().name(), l.manifest.metadata().name.clone())),
+        Target::RunFolder(dir) => evidence::check_run_folder(dir, &shown)
+            .map(|(_, run_id)| (kind.unwrap_or_default(), run_id)),
+        Target::BaselineLock(file) => {
+            evidence::check_lock(file, &shown).map(|run| (kind.unwrap_or_default(), run))
+        }
+        Target::BestParams(file) => {
+            evidence::check_best_params(file, &shown).map(|sweep| (kind.unwrap_or_default(), sweep))
+        }
+    };
+    match checked {
+        Ok((kind, name)) => FileResult {
             file: shown,
-            kind: Some(loaded.manifest.kind().name()),
-            name: Some(loaded.manifest.metadata().name.clone()),
+            kind: Some(kind),
+            name: Some(name),
             ok: true,
             errors: Vec::new(),
         },
@@ -99,23 +118,46 @@ fn check_file(ws: &Workspace, file: &Path) -> FileResult {
     }
 }
 
-/// A file as itself; a folder as its *.yaml / *.yml files, sorted.
-fn expand(path: &Path) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
+/// What a path stands for: a file as itself; a run folder as itself; any
+/// other folder as its manifests (*.yaml / *.yml), lock files, run folders
+/// and best_params.json files, sorted (hidden entries and checkpoints
+/// skipped).
+fn expand(path: &Path) -> Result<Vec<Target>, Box<Diagnostic>> {
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path)
         .map_err(|e| Box::new(Diagnostic::new(&shown, "", format!("cannot read: {e}"))))?;
     if !meta.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
+        return Ok(vec![Target::of(path)]);
     }
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+    if evidence::is_run_folder(path) {
+        return Ok(vec![Target::RunFolder(path.to_path_buf())]);
+    }
+    let mut targets = Vec::new();
+    let walk = walkdir::WalkDir::new(path)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            e.depth() == 0 || !(name.starts_with('.') || name == "checkpoints")
+        });
+    for entry in walk {
         let entry = entry
             .map_err(|e| Box::new(Diagnostic::new(&shown, "", format!("cannot list: {e}"))))?;
         let p = entry.path();
+        if entry.file_type().is_dir() {
+            if entry.depth() > 0 && evidence::is_run_folder(p) {
+                targets.push(Target::RunFolder(p.to_path_buf()));
+            }
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy();
         let is_yaml = matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
-        if entry.file_type().is_file() && is_yaml {
-            files.push(p.to_path_buf());
+        let in_run_folder = p
+            .parent()
+            .is_some_and(|d| d != path && evidence::is_run_folder(d));
+        if (is_yaml || name == evidence::BEST_PARAMS) && !in_run_folder {
+            targets.push(Target::of(p));
         }
     }
-    Ok(files)
+    Ok(targets)
 }

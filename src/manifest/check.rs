@@ -263,6 +263,9 @@ impl Checker<'_> {
         if let Some(promote) = &spec.promote {
             self.output_path("/spec/promote/config".into(), &promote.config);
             self.output_path("/spec/promote/params".into(), &promote.params);
+            if let Some(evidence) = &promote.evidence {
+                self.output_path("/spec/promote/evidence".into(), evidence);
+            }
         }
         if spec.executor == Executor::Slurm {
             self.push_at_key(

@@ -217,4 +217,10 @@ pub struct Promote {
     pub config: PathBuf,
     /// JSON file with the best parameters and their score.
     pub params: PathBuf,
+    /// Folder to receive the best trial's run record as evidence (its
+    /// run_manifest.json with `promoted_from_trial_id`, eval summary and
+    /// items, metrics and log; text files only, checkpoints referenced by
+    /// hash). Its name becomes the run id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<PathBuf>,
 }

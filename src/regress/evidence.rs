@@ -58,10 +58,16 @@ impl EvaluatedRun {
         })
     }
 
-    /// The scoring rules the run was scored under.
+    /// The scoring rules the run was scored under: the version its eval
+    /// summary records (runs from before versions were recorded count as
+    /// the current one), the settings its config holds.
     pub fn rules(&self) -> Result<ScoringRules> {
-        ScoringRules::of_run(&self.manifest.config)
-            .map_err(|e| e.with_path(self.dir.join(RUN_MANIFEST)))
+        let mut rules = ScoringRules::of_run(&self.manifest.config)
+            .map_err(|e| e.with_path(self.dir.join(RUN_MANIFEST)))?;
+        if let Some(v) = self.summary.scoring_rules_version {
+            rules.version = v;
+        }
+        Ok(rules)
     }
 }
 

@@ -32,9 +32,9 @@ pub struct ScoringRules {
 }
 
 impl ScoringRules {
-    /// The rules of a run with resolved config `config`, scored by this
-    /// tool (runs do not record their rules version yet, so it is the
-    /// current [`SCORING_RULES_VERSION`]).
+    /// The rules of a run with resolved config `config`, at the current
+    /// [`SCORING_RULES_VERSION`] (a run's recorded version, in its eval
+    /// summary, replaces it: see `EvaluatedRun::rules`).
     pub fn of_run(config: &Value) -> Result<Self> {
         Ok(ScoringRules {
             version: SCORING_RULES_VERSION,

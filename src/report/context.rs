@@ -35,6 +35,7 @@ pub(super) struct RunContext<'a> {
     sweep_id: Option<&'a str>,
     /// Number of points in the loss curve.
     loss_points: usize,
+    scoring_rules_version: Option<u32>,
 }
 
 impl<'a> From<&'a RunSummary> for RunContext<'a> {
@@ -64,6 +65,7 @@ impl<'a> From<&'a RunSummary> for RunContext<'a> {
             category_means,
             sweep_id,
             loss_curve,
+            scoring_rules_version,
         } = run;
         RunContext {
             run_id,
@@ -88,6 +90,7 @@ impl<'a> From<&'a RunSummary> for RunContext<'a> {
             category_means,
             sweep_id: sweep_id.as_deref(),
             loss_points: loss_curve.len(),
+            scoring_rules_version: *scoring_rules_version,
         }
     }
 }

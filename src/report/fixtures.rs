@@ -38,6 +38,7 @@ fn run(run_id: &str, name: &str, score: Option<f64>, ci: Option<(f64, f64)>) -> 
         category_means: BTreeMap::new(),
         sweep_id: None,
         loss_curve: Vec::new(),
+        scoring_rules_version: None,
     }
 }
 
@@ -125,6 +126,7 @@ pub fn leaderboard() -> LeaderboardInput {
             ("label".to_string(), "milestone=m34".to_string()),
         ],
         runs: vec![crashed, weak, challenger(), baseline()],
+        notes: vec![],
     }
 }
 

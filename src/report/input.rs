@@ -55,6 +55,10 @@ pub struct RunSummary {
     pub sweep_id: Option<String>,
     /// `(step, loss)` from `metrics.jsonl`; empty when none.
     pub loss_curve: Vec<(u64, f64)>,
+    /// The scoring-rules version of the run's eval summary; absent when it
+    /// records none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scoring_rules_version: Option<u32>,
 }
 
 /// What a leaderboard shows.
@@ -66,6 +70,10 @@ pub struct LeaderboardInput {
     pub filters: Vec<(String, String)>,
     /// The runs, in any order (the report sorts them).
     pub runs: Vec<RunSummary>,
+    /// Notes shown above the ranking (e.g. runs scored under different
+    /// scoring rules ranked side by side).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 /// One item of a paired comparison: the same eval item in run A and run B.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -34,6 +34,10 @@ pub struct LeaderboardDoc<'a> {
     /// Runs by primary score, best first; null scores last; equal scores by
     /// run id.
     pub runs: Vec<RankedRunDoc<'a>>,
+    /// Notes about the ranking (e.g. runs scored under different scoring
+    /// rules ranked side by side); absent when there are none.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub notes: &'a [String],
 }
 
 /// One active filter, e.g. `{"key": "label", "value": "milestone=m34"}`.
@@ -104,6 +108,7 @@ fn document(input: &LeaderboardInput) -> LeaderboardDoc<'_> {
             .map(|(key, value)| FilterDoc { key, value })
             .collect(),
         runs,
+        notes: &input.notes,
     }
 }
 
@@ -130,6 +135,7 @@ fn interval(run: &RunSummary) -> Option<Interval> {
 struct View<'a> {
     title: &'a str,
     filters: &'a [FilterDoc<'a>],
+    notes: &'a [String],
     n_runs: usize,
     /// Union of the runs' categories, sorted.
     categories: Vec<&'a str>,
@@ -193,6 +199,7 @@ fn view<'a>(doc: &'a LeaderboardDoc<'a>, charts: bool) -> View<'a> {
     View {
         title: doc.title,
         filters: &doc.filters,
+        notes: doc.notes,
         n_runs: doc.runs.len(),
         categories,
         any_tied: rows.iter().any(|r| r.tied),
@@ -320,6 +327,7 @@ mod tests {
                 run("a", Some(0.5), None),
                 run("e", Some(f64::NAN), None),
             ],
+            notes: vec![],
         };
         assert_eq!(ids(&document(&input)), vec!["b", "a", "c", "d", "e"]);
     }
@@ -353,6 +361,7 @@ mod tests {
                 run("a", Some(0.5), Some((0.4, 0.6))),
                 run("b", None, Some((0.4, 0.6))),
             ],
+            notes: vec![],
         };
         let doc = document(&input);
         assert_eq!(
@@ -368,6 +377,7 @@ mod tests {
             title: "empty".into(),
             filters: vec![("model".into(), "none".into())],
             runs: vec![],
+            notes: vec![],
         };
         for format in [ReportFormat::Html, ReportFormat::Md, ReportFormat::Json] {
             let out = render_leaderboard(&t, &input, format).expect("render");
@@ -375,6 +385,28 @@ mod tests {
         }
         let md = render_leaderboard(&t, &input, ReportFormat::Md).expect("render");
         assert!(md.contains("0 runs"), "{md}");
+    }
+
+    #[test]
+    fn notes_show_in_every_format_and_only_when_present() {
+        let t = Templates::builtin().expect("templates");
+        let mut input = fixtures::leaderboard();
+        let json = render_leaderboard(&t, &input, ReportFormat::Json).expect("json");
+        assert!(!json.contains("\"notes\""), "no notes key without notes");
+        input.notes.push("mixed <rules>".into());
+        let json = render_leaderboard(&t, &input, ReportFormat::Json).expect("json");
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(v["notes"][0], "mixed <rules>");
+        let md = render_leaderboard(&t, &input, ReportFormat::Md).expect("md");
+        assert!(
+            md.contains("**Note:** mixed &lt;rules&gt;\n\n| rank"),
+            "{md}"
+        );
+        let html = render_leaderboard(&t, &input, ReportFormat::Html).expect("html");
+        assert!(
+            html.contains("<strong>Note:</strong> mixed &lt;rules&gt;</p>"),
+            "{html}"
+        );
     }
 
     #[test]
@@ -456,6 +488,7 @@ mod tests {
             title: "many".into(),
             filters: vec![],
             runs,
+            notes: vec![],
         };
         let html = render_leaderboard(&t, &input, ReportFormat::Html).expect("html");
         assert!(html.contains("first 50 of 60 runs"), "chart note");

@@ -159,6 +159,7 @@ fn read_run(dir: &Path) -> Result<FolderRun> {
             .collect(),
         sweep_id: manifest.tuning_job_id,
         loss_curve: thin(curve, MAX_CURVE_POINTS),
+        scoring_rules_version: scores.scoring_rules_version,
     };
     Ok(FolderRun { summary, items })
 }

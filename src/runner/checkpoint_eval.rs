@@ -116,7 +116,22 @@ pub fn eval_checkpoint(
     manifest.git = git_info(ws.root());
     manifest.model_id = format!("{}@step-{}", r.source.model_id, r.step);
     manifest.evalset = Some(evalset_ref.clone());
+    // What the model was trained on.
+    manifest.dataset = r.source.dataset.clone();
     manifest.config = job.config.clone();
+    // The scoring settings used, where the config does not hold them (the
+    // command line's checkpoint evaluation): re-scoring and the regression
+    // gate read them from here.
+    if let Some(config) = manifest.config.as_object_mut() {
+        if !config.contains_key("spec") {
+            config
+                .entry("answer_extraction")
+                .or_insert_with(|| json!(r.settings.extraction));
+            config
+                .entry("equivalence")
+                .or_insert_with(|| json!(r.settings.equivalence));
+        }
+    }
     manifest.command = job.command.clone();
     manifest.seed = Some(r.settings.seed);
     manifest.config_hash = Some(identity);

@@ -84,6 +84,8 @@ pub enum SweepEvent {
 pub struct Promoted {
     pub config: PathBuf,
     pub params: PathBuf,
+    /// The evidence folder (`promote.evidence`).
+    pub evidence: Option<PathBuf>,
 }
 
 /// A finished sweep.
@@ -124,6 +126,11 @@ pub fn run_sweep(
             Ok(Promoted {
                 config: resolve(&loaded.path, &p.config, "/spec/promote/config")?,
                 params: resolve(&loaded.path, &p.params, "/spec/promote/params")?,
+                evidence: p
+                    .evidence
+                    .as_ref()
+                    .map(|e| resolve(&loaded.path, e, "/spec/promote/evidence"))
+                    .transpose()?,
             })
         })
         .transpose()?;
@@ -275,6 +282,9 @@ pub fn run_sweep(
     let promoted = match (&ledger.best, promote_to) {
         (Some(best), Some(to)) => {
             ctx.promote(best, &to, ledger.metric, ledger.mode)?;
+            if let Some(evidence) = &to.evidence {
+                ctx.write_evidence(best, evidence)?;
+            }
             Some(to)
         }
         _ => None,
@@ -520,10 +530,50 @@ impl Context<'_> {
         let ci95 = std::fs::read(run_dir.join(crate::runfolder::EVAL_SUMMARY))
             .ok()
             .and_then(|b| serde_json::from_slice::<crate::runfolder::EvalSummary>(&b).ok())
-            .and_then(|s| s.scorecard.ci95)
-            .and_then(|ci| serde_json::to_value(ci).ok());
+            .and_then(|s| s.scorecard.ci95);
         let params = promote::params_json(&self.plan.name, best, metric, mode, ci95);
         write_atomic(&to.params, &crate::runfolder::to_json_bytes(&params)?)
+    }
+
+    /// Copy the best trial's run record (text files; checkpoints stay and
+    /// are referenced by hash) into the evidence folder `dir`, as a run
+    /// named after the folder with `promoted_from_trial_id`.
+    fn write_evidence(&self, best: &BestTrial, dir: &Path) -> Result<()> {
+        use crate::runfolder::{Artifact, EVAL_ITEMS, EVAL_SUMMARY, RUN_LOG, RUN_MANIFEST};
+        let trial = trial_dir(self.dir, &self.plan.name, &best.trial_id);
+        let mut manifest = read_manifest(&trial)?;
+        let run_id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| {
+                Error::bad_input("promote.evidence must name a folder").with_path(dir)
+            })?;
+        let mut artifacts = Vec::new();
+        for name in [RUN_LOG, METRICS, EVAL_SUMMARY, EVAL_ITEMS] {
+            let from = trial.join(name);
+            match std::fs::read(&from) {
+                Ok(bytes) => {
+                    write_atomic(&dir.join(name), &bytes)?;
+                    artifacts.push(Artifact::new(name.to_string(), &bytes));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("read", &from, e)),
+            }
+        }
+        artifacts.extend(
+            manifest
+                .artifacts
+                .iter()
+                .filter(|a| a.path.starts_with(crate::trainer::protocol::CHECKPOINTS))
+                .cloned(),
+        );
+        manifest.run_id = run_id;
+        manifest.promoted_from_trial_id = Some(best.trial_id.clone());
+        manifest.artifacts = artifacts;
+        write_atomic(
+            &dir.join(RUN_MANIFEST),
+            &crate::runfolder::to_json_bytes(&manifest)?,
+        )
     }
 
     /// The base Train manifest's labels.

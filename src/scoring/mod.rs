@@ -19,6 +19,10 @@
 //! - [`compare`](mod@compare): pairing by id and the "is B better than A?"
 //!   verdict.
 //!
+//! The rules' version:
+//! - [`rules_version`]: [`SCORING_RULES_VERSION`], pinned by a hash of test
+//!   vectors run through everything above.
+//!
 //! Bootstraps draw from `crate::rng`, the seeded generator shared with
 //! training. Each module uses only modules listed above it, `crate::rng` and the error
 //! type ([`ScoringError`]); none uses this file, which only declares and
@@ -33,14 +37,10 @@ pub mod normalize;
 pub mod number;
 pub mod paired;
 pub mod rows;
+pub mod rules_version;
 pub mod score;
 #[cfg(test)]
 mod stats_reference;
-
-/// Version of the scoring rules (extraction, normalization, equivalence,
-/// aggregation). Bump it whenever a change could alter an item's
-/// correctness: baselines locked under another version are refused.
-pub const SCORING_RULES_VERSION: u32 = 1;
 
 pub use answer_config::{AnswerExtraction, Equivalence, ExtractRule};
 pub use compare::{compare, CompareConfig, PairedComparison, PairedTest, Verdict};
@@ -49,6 +49,7 @@ pub use extract::{answer_correctness, extract_answer, trace_consistency, Extract
 pub use intervals::DEFAULT_BOOTSTRAP_SEED;
 pub use normalize::{answers_match, normalize, Normalized};
 pub use rows::ItemRow;
+pub use rules_version::{scoring_rules_hash, RULES_HISTORY, SCORING_RULES_VERSION};
 pub use score::{
     build_scorecard, primary_score, CategoryStats, CiMethod, ConfidenceInterval, PrimaryScore,
     Scorecard, DEFAULT_BOOTSTRAP_RESAMPLES,

@@ -443,7 +443,7 @@ fn insert_run(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
             .unwrap_or_default()
     });
     conn.execute(
-        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             m.run_id,
             run.run_dir,
@@ -485,6 +485,7 @@ fn insert_run(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
             s.and_then(|s| s.trace_consistency),
             scorecard,
             run.content_hash,
+            s.and_then(|s| s.scoring_rules_version),
         ],
     )?;
     let mut labels_app = conn.appender("run_labels")?;
@@ -551,7 +552,9 @@ fn insert_run(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
         artifacts.append_row(params![m.run_id, a.path, a.blake3, a.bytes])?;
     }
     artifacts.flush()?;
-    if let (Some(job), Some(trial)) = (&m.tuning_job_id, &m.trial_id) {
+    // A promoted evidence copy of a trial names the trial but is not one.
+    let is_trial = m.promoted_from_trial_id.is_none();
+    if let (Some(job), Some(trial), true) = (&m.tuning_job_id, &m.trial_id, is_trial) {
         conn.execute(
             "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?)",
             params![

@@ -38,6 +38,9 @@ pub struct RunRow {
     pub n_skipped: i64,
     pub category_means: BTreeMap<String, Option<f64>>,
     pub tuning_job_id: Option<String>,
+    /// The scoring-rules version of the run's eval summary; none when it
+    /// records none (or the run was not evaluated).
+    pub scoring_rules_version: Option<i64>,
 }
 
 /// Leaderboard filters; every set field must match.
@@ -57,7 +60,7 @@ pub struct RunFilter {
 
 const RUN_COLUMNS: &str = "run_id, run_dir, name, kind, coalesce(model_id, ''), dataset_name, config_hash, labels, \
     strftime(created_at, '%Y-%m-%dT%H:%M:%SZ'), git_commit, coalesce(git_dirty, false), evalset_path, evalset_blake3, \
-    primary_score, ci_low, ci_high, ci_method, coalesce(n_items, 0), coalesce(n_scored, 0), coalesce(n_skipped, 0), tuning_job_id";
+    primary_score, ci_low, ci_high, ci_method, coalesce(n_items, 0), coalesce(n_scored, 0), coalesce(n_skipped, 0), tuning_job_id, scoring_rules_version";
 
 fn run_from_row(row: &duckdb::Row<'_>) -> duckdb::Result<RunRow> {
     let labels: String = row.get(7)?;
@@ -84,6 +87,7 @@ fn run_from_row(row: &duckdb::Row<'_>) -> duckdb::Result<RunRow> {
         n_skipped: row.get(19)?,
         category_means: BTreeMap::new(),
         tuning_job_id: row.get(20)?,
+        scoring_rules_version: row.get(21)?,
     })
 }
 

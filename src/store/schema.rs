@@ -82,6 +82,10 @@ pub const MIGRATIONS: &[&str] = &[
         run_id VARCHAR NOT NULL, path VARCHAR NOT NULL, blake3 VARCHAR NOT NULL, bytes UBIGINT NOT NULL
     );
     ",
+    // 2: the scoring-rules version of a run's eval summary; NULL when the
+    // summary does not record one (runs indexed before, or scored before
+    // versions were recorded).
+    "ALTER TABLE runs ADD COLUMN scoring_rules_version BIGINT;",
 ];
 
 /// Tables that hold per-run rows (deleted when a run is replaced).
@@ -190,5 +194,26 @@ mod tests {
             conn.execute_batch(&format!("SELECT * FROM {table} LIMIT 0"))
                 .expect(table);
         }
+    }
+
+    #[test]
+    fn an_index_at_version_1_gains_the_rules_version_column() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(
+            "CREATE TABLE schema_version (version BIGINT NOT NULL, applied_at TIMESTAMP NOT NULL)",
+        )
+        .expect("version table");
+        conn.execute_batch(MIGRATIONS[0]).expect("migration 1");
+        conn.execute_batch("INSERT INTO schema_version VALUES (1, current_timestamp)")
+            .expect("record 1");
+        assert_eq!(migrate(&conn).expect("migrate"), MIGRATIONS.len() - 1);
+        let columns: Vec<String> = conn
+            .prepare("SELECT column_name FROM information_schema.columns WHERE table_name = 'runs' ORDER BY ordinal_position")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("columns");
+        assert_eq!(
+            columns.last().map(String::as_str),
+            Some("scoring_rules_version")
+        );
     }
 }

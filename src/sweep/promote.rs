@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::ledger::BestTrial;
 use crate::error::{Error, Result};
@@ -13,6 +15,7 @@ use crate::manifest::common::{ApiVersion, Metadata};
 use crate::manifest::sweep::{Mode, SweepMetric};
 use crate::manifest::train::TrainSpec;
 use crate::manifest::{TrainKind, TrainManifest};
+use crate::scoring::ConfidenceInterval;
 
 /// Longest job name (`metadata.name`'s schema).
 const MAX_NAME: usize = 63;
@@ -52,22 +55,56 @@ pub fn manifest_yaml(
     ))
 }
 
-/// The parameters file: the trial, its sampled values and its metric.
+/// The parameters file (`promote.params`, schema
+/// `schemas/best_params.schema.json`): the trial, its sampled values, where
+/// they went and its metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BestParams {
+    /// The sweep's name.
+    pub sweep: String,
+    pub trial_id: String,
+    /// The trial the promoted config comes from (the same as `trial_id`).
+    pub promoted_from_trial_id: String,
+    /// The raw sampled values, by parameter.
+    pub params: BTreeMap<String, Value>,
+    /// Each parameter's field in the promoted spec.
+    pub mapping: BTreeMap<String, String>,
+    pub metric: BestMetric,
+}
+
+/// The promoted trial's metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BestMetric {
+    pub name: SweepMetric,
+    pub mode: Mode,
+    pub value: f64,
+    /// The primary score's 95% CI, when the trial was evaluated.
+    pub ci95: Option<ConfidenceInterval>,
+}
+
+/// The parameters file of `best`.
 pub fn params_json(
     sweep: &str,
     best: &BestTrial,
     metric: SweepMetric,
     mode: Mode,
-    ci95: Option<Value>,
-) -> Value {
-    json!({
-        "sweep": sweep,
-        "trial_id": best.trial_id,
-        "promoted_from_trial_id": best.trial_id,
-        "params": best.params,
-        "mapping": mapping(best),
-        "metric": { "name": metric, "mode": mode, "value": best.metric, "ci95": ci95 },
-    })
+    ci95: Option<ConfidenceInterval>,
+) -> BestParams {
+    BestParams {
+        sweep: sweep.to_string(),
+        trial_id: best.trial_id.clone(),
+        promoted_from_trial_id: best.trial_id.clone(),
+        params: best.params.clone(),
+        mapping: mapping(best),
+        metric: BestMetric {
+            name: metric,
+            mode,
+            value: best.metric,
+            ci95,
+        },
+    }
 }
 
 /// Where each searched parameter went in the promoted spec
@@ -96,6 +133,7 @@ pub fn relative_path(from_dir: &Path, target: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn relative_paths_climb_to_the_common_folder() {

@@ -55,6 +55,7 @@ const ASHA: &str = "  num_samples: 6
   promote:
     config: ../configs/best.yaml
     params: ../configs/best.json
+    evidence: ../submission_runs/toy_v1
 ";
 
 fn ledger(ws: &Workspace, name: &str) -> serde_json::Value {
@@ -145,7 +146,41 @@ fn a_sweep_of_a_user_script_runs_asha_and_promotes_a_runnable_config() {
     .expect("json");
     assert_eq!(m["tuning_job_id"], "toy");
     assert_eq!(m["trial_id"], best.as_str());
-    ws.run(&["validate", "configs/best.yaml"]).code(0);
+    ws.run(&[
+        "validate",
+        "configs/best.yaml",
+        "configs/best.json",
+        "submission_runs/toy_v1",
+    ])
+    .code(0);
+    let evidence: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(ws.path().join("submission_runs/toy_v1/run_manifest.json")).expect("read"),
+    )
+    .expect("json");
+    assert_eq!(evidence["run_id"], "toy_v1");
+    assert_eq!(evidence["promoted_from_trial_id"], best.as_str());
+    assert_eq!(evidence["tuning_job_id"], "toy");
+    for file in [
+        "eval_summary.json",
+        "eval_items.jsonl",
+        "metrics.jsonl",
+        "run.log",
+    ] {
+        assert_eq!(
+            std::fs::read(ws.path().join("submission_runs/toy_v1").join(file)).expect("copied"),
+            std::fs::read(trial_dir(&ws, "toy", &best).join(file)).expect("trial"),
+            "{file}"
+        );
+    }
+    let params: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.path().join("configs/best.json")).expect("read"))
+            .expect("json");
+    assert_eq!(params["promoted_from_trial_id"], best.as_str());
+    assert_eq!(
+        params["mapping"]["learning_rate"],
+        "spec.training.learning_rate"
+    );
+    assert!(params["metric"]["ci95"]["low"].is_number(), "{params}");
     ws.run(&["run", "configs/best.yaml"])
         .code(0)
         .stdout_has("primary");
