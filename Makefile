@@ -18,7 +18,7 @@ export LIBTORCH_USE_PYTORCH := 1
 BIN := $(or $(CARGO_TARGET_DIR),target)/debug
 TUNIX := $(BIN)/tunix-rt
 
-.PHONY: setup build quickstart test browser fmt lint unit schema-check schemas bench bench-train bench-startup bench-sweep
+.PHONY: setup build quickstart test browser fmt lint unit schema-check evidence schemas bench bench-train bench-startup bench-sweep
 
 setup:
 	@scripts/setup-venv.sh "$(VENV)" "$(TORCH_VERSION)"
@@ -41,7 +41,7 @@ quickstart: build
 	$(TUNIX) report leaderboard -o reports/leaderboard.html
 	@echo "leaderboard: reports/leaderboard.html"
 
-test: setup browser fmt lint unit schema-check
+test: setup browser fmt lint unit schema-check evidence
 
 # The HTML report tests open reports in headless Chromium: install it
 # (Debian/Ubuntu, as root) or say how.
@@ -63,6 +63,15 @@ unit: build
 
 schema-check: build
 	$(TUNIX) schema export --check
+
+# The decisions CI relies on, run on the committed evidence: every evidence
+# folder and the baseline lock validate; the tiny CPU model trains and
+# evaluates bit-identically twice; m35_v1 against the locked baseline
+# (informational: prints the verdict, exits 0).
+evidence: build
+	$(TUNIX) validate submission_runs configs/baseline.lock.yaml
+	$(TUNIX) determinism manifests/ci_tiny.yaml --train
+	$(TUNIX) regress --candidate m35_v1 --informational --format md
 
 # Benchmarks (release profile; prints ratios against the Python references).
 bench: setup

@@ -560,9 +560,11 @@ pub struct SchemaExportArgs {
 
 #[derive(Debug, Args)]
 pub struct DeterminismArgs {
-    /// An Eval manifest (scoring a predictions file), or a Train manifest
-    /// (with --train).
-    #[arg(value_name = "MANIFEST")]
+    /// An Eval manifest (scoring a predictions file or decoding a
+    /// checkpoint), a Train manifest (with --train), or a Train run (its
+    /// folder, id or unique id prefix): its newest checkpoint decodes the
+    /// run's eval set twice.
+    #[arg(value_name = "MANIFEST|RUN")]
     pub manifest: PathBuf,
     /// Allow a Train manifest: train the model twice, each time in a fresh
     /// trainer process (can take long). On the CPU the final weights must

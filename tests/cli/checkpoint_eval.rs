@@ -153,3 +153,16 @@ spec:
         .code(0)
         .stdout_has("deterministic");
 }
+
+#[test]
+fn determinism_of_a_run_decodes_its_newest_checkpoint_twice() {
+    let ws = trained();
+    ws.run_read_only(&["determinism", "tiny"])
+        .code(0)
+        .stdout_has("deterministic");
+    ws.run_read_only(&["determinism", "submission_runs/tiny", "--format", "json"])
+        .code(0);
+    ws.run_read_only(&["determinism", "nosuch"])
+        .code(2)
+        .stderr_has("no run matches `nosuch`");
+}
