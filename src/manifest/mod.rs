@@ -183,17 +183,7 @@ pub(crate) fn load_in_chain(
     let kind = detect_kind(&doc.value, shown, &doc.positions)?;
     let issues = kind.compiled().check(&doc.value);
     if !issues.is_empty() {
-        return Err(issues
-            .into_iter()
-            .map(|i| {
-                let d = Diagnostic::new(shown, &i.pointer, i.message).at(at(&i.pointer, i.at_key));
-                match i.help {
-                    Some(h) => d.help(h),
-                    None => d,
-                }
-            })
-            .collect::<Vec<_>>()
-            .into());
+        return Err(doc.diagnostics(shown, issues).into());
     }
     let typed = typed(kind, doc.value.clone()).map_err(|e| {
         vec![Diagnostic::new(shown, "", format!("invalid manifest: {e}")).at(at("", false))]

@@ -65,6 +65,32 @@ pub struct YamlDocument {
     pub positions: PositionMap,
 }
 
+impl YamlDocument {
+    /// Schema issues found in this document (file `shown`) as diagnostics
+    /// at their key's or value's line and column.
+    pub fn diagnostics(
+        &self,
+        shown: &str,
+        issues: Vec<crate::schema_check::SchemaIssue>,
+    ) -> Vec<Diagnostic> {
+        issues
+            .into_iter()
+            .map(|i| {
+                let at = if i.at_key {
+                    self.positions.key(&i.pointer)
+                } else {
+                    self.positions.value(&i.pointer)
+                };
+                let d = Diagnostic::new(shown, &i.pointer, i.message).at(at);
+                match i.help {
+                    Some(h) => d.help(h),
+                    None => d,
+                }
+            })
+            .collect()
+    }
+}
+
 /// Parse `bytes` (the contents of `file`) into a JSON value with positions.
 /// All problems come back as diagnostics; nothing here panics on any input.
 pub fn parse_yaml(file: &str, bytes: &[u8]) -> Result<YamlDocument, Vec<Diagnostic>> {

@@ -106,22 +106,7 @@ pub fn parse(shown: &str, bytes: &[u8]) -> Result<BaselineLock> {
     let doc = parse_yaml(shown, bytes).map_err(|d| Error::invalid_file(shown, d))?;
     let issues = compiled().check(&doc.value);
     if !issues.is_empty() {
-        let diagnostics = issues
-            .into_iter()
-            .map(|i| {
-                let at = if i.at_key {
-                    doc.positions.key(&i.pointer)
-                } else {
-                    doc.positions.value(&i.pointer)
-                };
-                let d = Diagnostic::new(shown, &i.pointer, i.message).at(at);
-                match i.help {
-                    Some(h) => d.help(h),
-                    None => d,
-                }
-            })
-            .collect();
-        return Err(Error::invalid_file(shown, diagnostics));
+        return Err(Error::invalid_file(shown, doc.diagnostics(shown, issues)));
     }
     let lock: BaselineLock = serde_json::from_value(doc.value).map_err(|e| {
         Error::invalid_file(

@@ -37,8 +37,14 @@ pub fn rank(entries: &[Scored], mode: Mode) -> Vec<Scored> {
 }
 
 fn compare(a: &Scored, b: &Scored, mode: Mode) -> Ordering {
+    order((&a.trial_id, a.metric), (&b.trial_id, b.metric), mode)
+}
+
+/// The ranking rule on (trial id, metric) pairs: the better metric first
+/// per `mode`, a missing or NaN metric last, equal metrics by trial id.
+pub fn order(a: (&str, Option<f64>), b: (&str, Option<f64>), mode: Mode) -> Ordering {
     let valid = |m: Option<f64>| m.filter(|v| !v.is_nan());
-    let by_metric = match (valid(a.metric), valid(b.metric)) {
+    let by_metric = match (valid(a.1), valid(b.1)) {
         (Some(x), Some(y)) => match mode {
             Mode::Max => y.total_cmp(&x),
             Mode::Min => x.total_cmp(&y),
@@ -47,7 +53,7 @@ fn compare(a: &Scored, b: &Scored, mode: Mode) -> Ordering {
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
     };
-    by_metric.then_with(|| a.trial_id.cmp(&b.trial_id))
+    by_metric.then_with(|| a.0.cmp(b.0))
 }
 
 /// How many of `n` trials continue: `⌈n/η⌉` (none of none).

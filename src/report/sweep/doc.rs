@@ -188,16 +188,11 @@ pub fn metric_of(t: &TrialEntry) -> Option<f64> {
 /// Best first by `mode` (larger first for `max`, smaller for `min`),
 /// trials without a metric last, equal metrics by trial id.
 pub fn trial_order(a: &TrialEntry, b: &TrialEntry, mode: Mode) -> Ordering {
-    match (metric_of(a), metric_of(b)) {
-        (Some(x), Some(y)) => match mode {
-            Mode::Max => y.total_cmp(&x),
-            Mode::Min => x.total_cmp(&y),
-        },
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    }
-    .then_with(|| a.trial_id.cmp(&b.trial_id))
+    crate::sweep::halving::order(
+        (&a.trial_id, metric_of(a)),
+        (&b.trial_id, metric_of(b)),
+        mode,
+    )
 }
 
 /// The trial's failure `(class, message)`: its run folder's, else the
