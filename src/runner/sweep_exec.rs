@@ -672,6 +672,14 @@ impl Pool<'_> {
         } else {
             self.devices.clone()
         };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let on_cpu = slots.iter().all(Option::is_none);
+        let threads = slots::cpu_threads(
+            cores,
+            slots.len(),
+            std::env::var_os("OMP_NUM_THREADS").is_some(),
+        )
+        .filter(|_| on_cpu);
         std::thread::scope(|s| {
             for device in slots {
                 let tx = tx.clone();
@@ -679,6 +687,11 @@ impl Pool<'_> {
                 let mut trainer = self.trainer.clone();
                 if let Some(d) = device {
                     trainer.env.push(("CUDA_VISIBLE_DEVICES".into(), d.into()));
+                }
+                if let Some(n) = threads {
+                    trainer
+                        .env
+                        .push(("OMP_NUM_THREADS".into(), n.to_string().into()));
                 }
                 s.spawn(move || loop {
                     if halt.load(Ordering::SeqCst) {

@@ -1,7 +1,10 @@
-//! GPU slots for concurrent trials: with N visible GPUs and `per_gpu`
-//! trials per GPU there are N × per_gpu slots; slot k runs its trials with
+//! Slots for concurrent trials. With N visible GPUs and `per_gpu` trials
+//! per GPU there are N × per_gpu slots; slot k runs its trials with
 //! `CUDA_VISIBLE_DEVICES` set to GPU k mod N (round-robin), so trials
-//! spread over the GPUs before any GPU gets a second one.
+//! spread over the GPUs before any GPU gets a second one. On the CPU, k
+//! concurrent trials share the cores: each gets `OMP_NUM_THREADS` = cores
+//! ÷ k (at least 1) unless the user set it, so k trainers do not each
+//! start a thread per core and fight over them.
 
 use std::path::Path;
 
@@ -39,6 +42,13 @@ pub fn assign(gpus: &[String], per_gpu: u32, wanted: usize) -> Vec<Option<String
         .collect()
 }
 
+/// Threads per CPU trial when `concurrent` trials share `cores` cores;
+/// none when one trial runs at a time or the user chose
+/// (`OMP_NUM_THREADS` already set).
+pub fn cpu_threads(cores: usize, concurrent: usize, user_set: bool) -> Option<usize> {
+    (!user_set && concurrent > 1).then(|| (cores / concurrent).max(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +67,14 @@ mod tests {
         );
         assert_eq!(assign(&gpus, 1, 1), vec![two("0")]);
         assert_eq!(assign(&[], 4, 3), vec![None, None, None]);
+    }
+
+    #[test]
+    fn cpu_trials_split_the_cores_unless_the_user_chose() {
+        assert_eq!(cpu_threads(8, 2, false), Some(4));
+        assert_eq!(cpu_threads(2, 4, false), Some(1));
+        assert_eq!(cpu_threads(8, 1, false), None);
+        assert_eq!(cpu_threads(8, 2, true), None);
     }
 
     #[test]
