@@ -12,7 +12,7 @@ use duckdb::{params, Connection};
 use serde::Serialize;
 
 use super::{db_error, schema, Store};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::runfolder::{
     relative_path, Artifact, EvalItemRecord, EvalSummary, MetricRecord, RunManifest, EVAL_ITEMS,
     EVAL_SUMMARY, METRICS, RUN_MANIFEST,
@@ -365,13 +365,8 @@ fn pause_before_commit_if_asked() -> Result<()> {
         return Ok(());
     };
     let marker = PathBuf::from(marker);
-    std::fs::write(&marker, std::process::id().to_string()).map_err(|e| {
-        Error::runtime(format!(
-            "cannot create the marker file named by {FAULT_INGEST_PAUSE_ENV}"
-        ))
-        .with_path(&marker)
-        .with_source(e)
-    })?;
+    // Atomically, so a watcher that sees the file also sees the pid.
+    crate::fsutil::write_atomic(&marker, std::process::id().to_string().as_bytes())?;
     tracing::warn!(
         "fault: ingest paused before commit ({FAULT_INGEST_PAUSE_ENV}={})",
         marker.display()
