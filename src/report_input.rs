@@ -1,10 +1,13 @@
 //! Report inputs: the rows of runs turned into what the report renderer
 //! takes, from the index (`tunix-rt report`, the benchmarks) or straight
-//! from run folders (`tunix-rt compare`, [`folders`]).
+//! from run folders (`tunix-rt compare`, [`folders`]) and sweep folders
+//! (`tunix-rt report sweep`, [`sweep`]).
 
 mod folders;
+mod sweep;
 
 pub use folders::{compare_folders, resolve_run_folder};
+pub use sweep::{read_sweep_folder, resolve_sweep_folder};
 
 use std::collections::BTreeMap;
 

@@ -9,8 +9,7 @@ use crate::cli::{
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::report::{
-    choose_format, read_sweep_folder, render_compare, render_leaderboard, render_sweep,
-    resolve_sweep_folder, ReportFormat, Templates,
+    choose_format, render_compare, render_leaderboard, render_sweep, ReportFormat, Templates,
 };
 use crate::scoring::CompareConfig;
 use crate::store::query::{self, RunFilter};
@@ -73,8 +72,8 @@ pub fn sweep(ws: &Workspace, args: &SweepReportArgs) -> Result<()> {
         .runs
         .clone()
         .unwrap_or_else(|| ws.root().join("submission_runs"));
-    let dir = resolve_sweep_folder(&runs_root, &args.sweep)?;
-    let input = read_sweep_folder(ws, &dir, args.alpha)?;
+    let dir = crate::report_input::resolve_sweep_folder(&runs_root, &args.sweep)?;
+    let input = crate::report_input::read_sweep_folder(ws, &dir, args.alpha)?;
     let templates = templates(args.out.templates.as_deref())?;
     let text = render_sweep(&templates, &input, format)
         .map_err(|e| report_error(e, args.out.templates.as_deref()))?;

@@ -4,8 +4,7 @@
 //! The caller (the store and the CLI) fills the input structs; this module
 //! only renders. Rendering is a pure function of its input: no clock, no
 //! randomness, no I/O besides reading override templates in
-//! [`Templates::with_overrides`] (and [`read_sweep_folder`], which fills
-//! the sweep report's input from a sweep folder).
+//! [`Templates::with_overrides`].
 //!
 //! HTML and Markdown come from minijinja templates (`templates/*.j2`,
 //! embedded in the binary). Every template is autoescaped: `.md.j2` files
@@ -21,8 +20,8 @@
 //! - `leaderboard`, `compare`: the documents and template views of each
 //!   report; `text`: the comparison as plain text for a terminal; `rank`:
 //!   statistical rank groups; `svg`: inline charts.
-//! - `sweep`: the sweep report, with its own reader of a sweep folder (the
-//!   one place here that reads run files).
+//! - `sweep`: the sweep report (its input is read from a sweep folder by
+//!   `crate::report_input::read_sweep_folder`).
 //! - `templates`, `env`: the template set and its minijinja environment;
 //!   `context`: a run as the templates see it.
 //! - `json`: the JSON layout; `num`, `words`: numbers and words as shown.
@@ -53,7 +52,7 @@ pub use error::ReportError;
 pub use format::{choose_format, CompareFormat, FileFormat, ReportFormat};
 pub use input::{CompareInput, ComparisonFigures, ItemDiff, LeaderboardInput, RunSummary};
 pub use leaderboard::{render_leaderboard, FilterDoc, LeaderboardDoc, RankedRunDoc};
-pub use sweep::{read_sweep_folder, render_sweep, resolve_sweep_folder, SweepDoc, SweepInput};
+pub use sweep::{render_sweep, SweepDoc, SweepInput};
 pub use templates::Templates;
 pub use text::render_compare_text;
 

@@ -4,8 +4,8 @@
 //! the promoted trial and how many trials are statistically tied with it.
 //! As JSON ([`SweepDoc`]) or through the `sweep.{html,md}.j2` templates.
 //!
-//! Modules, one job each:
-//! - `folder`: reading a sweep folder into a [`SweepInput`] (the only I/O).
+//! Reading a sweep folder into a [`SweepInput`] is
+//! `crate::report_input::read_sweep_folder`. Modules, one job each:
 //! - `input`: the input types.
 //! - `doc`: the document (trial order, failures, curves); `ties`: the
 //!   paired comparisons with the best trial; `axis`: how a parameter is
@@ -14,18 +14,16 @@
 
 mod axis;
 mod doc;
-mod folder;
 mod input;
 mod plot;
 mod ties;
 mod view;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 pub use axis::AxisKind;
 pub use doc::{CurveDoc, FailureDoc, ParamDoc, SweepDoc, TrialDoc};
-pub use folder::{read_sweep_folder, resolve_sweep_folder};
 pub use input::{SearchSpace, SweepInput, TrialRun};
 pub use ties::{TieDoc, TiesDoc};
 

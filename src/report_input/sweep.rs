@@ -1,5 +1,5 @@
-//! Reading a sweep folder into a [`SweepInput`]: the one part of the sweep
-//! report that touches files (the rest is pure). A sweep folder is
+//! Reading a sweep folder into the sweep report's [`SweepInput`] (the
+//! report itself is pure). A sweep folder is
 //! `submission_runs/<sweep>/`, holding `sweep.json` (the ledger) and one
 //! run folder per started trial under `trials/` (see
 //! [`crate::runner::sweep_exec`]).
@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::input::{SearchSpace, SweepInput, TrialRun};
 use crate::error::{Error, Location, Result};
 use crate::manifest::sweep::{Distribution, SweepMetric};
+use crate::report::sweep::{SearchSpace, SweepInput, TrialRun};
 use crate::runfolder::{
     read_eval_items, read_manifest, EvalItemRecord, MetricRecord, RunManifest, EVAL_ITEMS, METRICS,
     RUN_MANIFEST,
@@ -215,7 +215,14 @@ mod tests {
         let mut done = TrialEntry::pending("t000", &params);
         done.state = TrialState::Completed;
         let trials = vec![done, TrialEntry::pending("t001", &params)];
-        super::super::fixtures::ledger("s", SweepMetric::ValLoss, Mode::Min, &[4], trials, None)
+        crate::report::sweep::fixtures::ledger(
+            "s",
+            SweepMetric::ValLoss,
+            Mode::Min,
+            &[4],
+            trials,
+            None,
+        )
     }
 
     /// A workspace with `submission_runs/s/` holding the ledger and t000's
