@@ -20,8 +20,8 @@ const NEGATIVE: &str = "#cf222e";
 /// Font of all labels: the reader's own system font, nothing downloaded.
 const FONT: &str =
     "font-family=\"system-ui, -apple-system, 'Segoe UI', sans-serif\" font-size=\"12\"";
-/// Most points drawn per loss curve (longer curves are thinned evenly).
-const MAX_CURVE_POINTS: usize = 400;
+/// Most points drawn per curve (longer curves are thinned evenly).
+pub(super) const MAX_CURVE_POINTS: usize = 400;
 
 /// Escape `& < > " '` for SVG/HTML text and attribute values.
 pub fn escape(text: &str) -> String {
@@ -40,7 +40,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// At most `max` characters of `text`, with `…` when cut.
-fn truncate(text: &str, max: usize) -> String {
+pub(super) fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_string()
     } else {
@@ -285,7 +285,7 @@ fn widen_loss(points: &[(u64, f64)]) -> (f64, f64) {
 
 /// At most [`MAX_CURVE_POINTS`] points, evenly spaced, always keeping the
 /// last one.
-fn thin(points: &[(u64, f64)]) -> Vec<(u64, f64)> {
+pub(super) fn thin(points: &[(u64, f64)]) -> Vec<(u64, f64)> {
     if points.len() <= MAX_CURVE_POINTS {
         return points.to_vec();
     }

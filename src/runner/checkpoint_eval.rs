@@ -27,14 +27,11 @@ use crate::runfolder::{
     read_manifest, to_json_bytes, CheckpointSource, Failure, FileRef, RunManifest, RunStatus,
 };
 use crate::trainer::protocol::{
-    checkpoint_dir_name, checkpoints, Event, GenerateRequest, Outputs, CHECKPOINTS,
+    checkpoint_dir_name, checkpoints, Event, GenerateRequest, Outputs, CHECKPOINTS, MODEL_FILE,
     PROTOCOL_VERSION,
 };
 use crate::trainer::{process, TrainerCommand};
 use crate::workspace::Workspace;
-
-/// The weights file of a built-in checkpoint.
-pub const MODEL_FILE: &str = "model.safetensors";
 
 /// Evaluating one checkpoint of a Train run.
 #[derive(Debug, Clone)]
@@ -70,7 +67,9 @@ struct Resolved {
     settings: EvalSettings,
 }
 
-/// Decode the eval set with the checkpoint, score and record the run.
+/// Decode the eval set with the checkpoint through `worker` (the built-in
+/// worker's `generate`, [`super::builtin_decoder`]), score and record the
+/// run.
 pub fn eval_checkpoint(
     ws: &Workspace,
     job: &CheckpointEval,
@@ -148,9 +147,7 @@ pub fn eval_checkpoint(
         failed: None,
         observer,
     };
-    let mut worker = worker.clone();
-    worker.args = vec!["generate".into()];
-    let exit = process::run(&worker, &request_path, |e| session.handle(e));
+    let exit = process::run(worker, &request_path, |e| session.handle(e));
     let Some(mut run) = session.run.take() else {
         if let Some(claim) = session.claim.take() {
             claim.abandon();

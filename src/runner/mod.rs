@@ -152,7 +152,7 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
 pub fn execute(ws: &Workspace, job: &Job, observer: &mut dyn Observer) -> Result<Outcome> {
     match job {
         Job::Eval(e) => eval_predictions(ws, e),
-        Job::CheckpointEval(c) => eval_checkpoint(ws, c, &builtin_trainer()?, observer),
+        Job::CheckpointEval(c) => eval_checkpoint(ws, c, &builtin_decoder()?, observer),
         Job::Train(t) => train::execute(ws, t, &trainer_for(&t.spec)?, observer),
     }
 }
@@ -163,6 +163,15 @@ pub fn builtin_trainer() -> Result<TrainerCommand> {
     Ok(TrainerCommand::new(
         crate::trainer::locate::worker()?,
         &["train"],
+    ))
+}
+
+/// The built-in checkpoint decoder: the `tunix-rt-worker` executable's
+/// `generate` command.
+pub fn builtin_decoder() -> Result<TrainerCommand> {
+    Ok(TrainerCommand::new(
+        crate::trainer::locate::worker()?,
+        &["generate"],
     ))
 }
 

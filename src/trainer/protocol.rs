@@ -40,6 +40,9 @@ pub const CHECKPOINTS: &str = "checkpoints";
 /// A checkpoint folder is complete once this file is in it.
 pub const CHECKPOINT_STATE: &str = "state.json";
 
+/// The built-in trainer's weights file in a checkpoint folder.
+pub const MODEL_FILE: &str = "model.safetensors";
+
 /// What the coordinator asks of a trainer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

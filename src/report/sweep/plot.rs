@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::axis::{number_text, Axis};
-use crate::report::svg::escape;
+use crate::report::svg::{escape, thin, truncate};
 use crate::sweep::ledger::TrialState;
 
 /// Font of all labels: the reader's own system font, nothing downloaded.
@@ -19,8 +19,6 @@ const GRID: &str = "#d0d7de";
 const LABEL: &str = "#57606a";
 /// Color of the best trial.
 const BEST: &str = "#0969da";
-/// Most points drawn per curve (longer curves are thinned evenly).
-const MAX_CURVE_POINTS: usize = 400;
 /// Space between a frame's border and the data, so that extreme points
 /// do not sit on the border.
 const INSET: f64 = 6.0;
@@ -367,32 +365,6 @@ pub fn stop_point(points: &[(u64, f64)], rung: u32, fallback: Option<f64>) -> Op
         .map(|v| (rung, v))
 }
 
-/// At most [`MAX_CURVE_POINTS`] points, evenly spaced, keeping the last.
-fn thin(points: &[(u64, f64)]) -> Vec<(u64, f64)> {
-    if points.len() <= MAX_CURVE_POINTS {
-        return points.to_vec();
-    }
-    let stride = points.len().div_ceil(MAX_CURVE_POINTS - 1);
-    let mut kept: Vec<(u64, f64)> = points.iter().step_by(stride).copied().collect();
-    if let Some(last) = points.last() {
-        if kept.last() != Some(last) {
-            kept.push(*last);
-        }
-    }
-    kept
-}
-
-/// At most `max` characters of `text`, with `…` when cut.
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -519,9 +491,5 @@ mod tests {
         );
         assert_eq!(range([0.0].into_iter()), Some((-1.0, 1.0)));
         assert_eq!(range(std::iter::empty()), None);
-        let long: Vec<(u64, f64)> = (0..5000).map(|s| (s, 1.0)).collect();
-        let kept = thin(&long);
-        assert!(kept.len() <= MAX_CURVE_POINTS);
-        assert_eq!(kept.last(), long.last());
     }
 }

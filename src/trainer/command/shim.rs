@@ -512,9 +512,8 @@ fn checkpoint_files(run_dir: &Path, dir: &Path) -> Result<Vec<Artifact>> {
                 pending.push(path);
             } else {
                 let (blake3, bytes) = blake3_file(&path)?;
-                let rel = path.strip_prefix(run_dir).unwrap_or(&path);
                 files.push(Artifact {
-                    path: rel.to_string_lossy().into_owned(),
+                    path: crate::runfolder::relative_path(run_dir, &path),
                     blake3,
                     bytes,
                 });

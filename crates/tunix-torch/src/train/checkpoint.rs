@@ -16,7 +16,7 @@ use tunix_rt::fsutil::{blake3_file, write_atomic};
 use tunix_rt::runfolder::{relative_path, to_json_bytes, Artifact};
 use tunix_rt::trainer::protocol::checkpoint_dir_name;
 
-pub const MODEL_FILE: &str = "model.safetensors";
+pub use tunix_rt::trainer::protocol::MODEL_FILE;
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 pub use tunix_rt::trainer::protocol::{CHECKPOINTS, CHECKPOINT_STATE as STATE_FILE};
 
