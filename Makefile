@@ -18,7 +18,7 @@ export LIBTORCH_USE_PYTORCH := 1
 BIN := $(or $(CARGO_TARGET_DIR),target)/debug
 TUNIX := $(BIN)/tunix-rt
 
-.PHONY: setup build quickstart test browser fmt lint unit schema-check evidence schemas bench bench-train bench-startup bench-sweep
+.PHONY: setup build quickstart test browser fmt lint unit schema-check evidence slurm-test schemas bench bench-train bench-startup bench-sweep
 
 setup:
 	@scripts/setup-venv.sh "$(VENV)" "$(TORCH_VERSION)"
@@ -41,7 +41,7 @@ quickstart: build
 	$(TUNIX) report leaderboard -o reports/leaderboard.html
 	@echo "leaderboard: reports/leaderboard.html"
 
-test: setup browser fmt lint unit schema-check evidence
+test: setup browser fmt lint unit schema-check evidence slurm-test
 
 # The HTML report tests open reports in headless Chromium: install it
 # (Debian/Ubuntu, as root) or say how.
@@ -72,6 +72,23 @@ evidence: build
 	$(TUNIX) validate submission_runs configs/baseline.lock.yaml
 	$(TUNIX) determinism manifests/ci_tiny.yaml --train
 	$(TUNIX) regress --candidate m35_v1 --informational --format md
+
+# `executor: slurm` against a real cluster: tests/slurm/start.sh installs
+# Debian's Slurm and starts a single-node cluster on this machine (root
+# needed), the tests in tests/cli/slurm.rs run against it, stop.sh stops
+# its daemons by pid. Where the cluster cannot start, this says why and
+# the rest of the suite goes on.
+SLURM_DIR ?= /tmp/tunix-slurm
+slurm-test: build
+	@if tests/slurm/start.sh "$(SLURM_DIR)"; then \
+	  . "$(SLURM_DIR)/env"; start=$$(date +%s); rc=0; \
+	  TUNIX_TEST_PYTHON=$(VIRTUAL_ENV)/bin/python $(CARGO) test --locked --workspace --test cli slurm:: || rc=$$?; \
+	  echo "slurm: integration tests took $$(( $$(date +%s) - start )) s"; \
+	  tests/slurm/stop.sh "$(SLURM_DIR)"; exit $$rc; \
+	else rc=$$?; \
+	  if [ $$rc -eq 3 ]; then echo "slurm: integration tests SKIPPED: the cluster could not start (reason above)"; \
+	  else exit $$rc; fi; \
+	fi
 
 # Benchmarks (release profile; prints ratios against the Python references).
 bench: setup

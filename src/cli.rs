@@ -50,6 +50,10 @@ pub enum Command {
     /// on another machine (e.g. a Slurm array element).
     #[command(after_help = EXIT_CODES)]
     Worker(WorkerArgs),
+    /// Follow sweeps: their status, and attaching to one whose jobs run on
+    /// Slurm without a coordinator.
+    #[command(subcommand)]
+    Sweep(SweepCommand),
     /// The shim that runs a Train spec's own `command` through the trainer
     /// protocol (started by `run`; not for direct use).
     #[command(hide = true)]
@@ -154,7 +158,46 @@ pub struct RunArgs {
     /// run folders are the record, `tunix-rt db ingest` indexes them later.
     #[arg(long)]
     pub no_index: bool,
+    /// `executor: slurm`: submit the jobs and return without waiting;
+    /// follow them later with `tunix-rt sweep status|attach <SWEEP>` (a
+    /// Train run: `tunix-rt run` the same manifest again once it ended).
+    #[arg(long, conflicts_with = "plan")]
+    pub detach: bool,
     /// Output format of the final summary (or of the plan).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SweepCommand {
+    /// A sweep's trials and, on Slurm, the state of each of its jobs'
+    /// tasks (read from the sweep folder and `scontrol`; writes nothing).
+    Status(SweepStatusArgs),
+    /// Follow a sweep started with `run --detach`, or whose coordinator
+    /// died: attach to its Slurm jobs, decide its rungs, submit the rest,
+    /// then index and promote as `run` does.
+    Attach(SweepAttachArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SweepStatusArgs {
+    /// The sweep: its name (a folder under submission_runs/) or folder.
+    #[arg(value_name = "SWEEP")]
+    pub sweep: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepAttachArgs {
+    /// The sweep: its name (a folder under submission_runs/) or folder.
+    #[arg(value_name = "SWEEP")]
+    pub sweep: PathBuf,
+    /// Do not record the trials in the index.
+    #[arg(long)]
+    pub no_index: bool,
+    /// Output format of the final summary.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -485,6 +528,10 @@ pub struct LeaderboardArgs {
     /// Only trials of this sweep.
     #[arg(long)]
     pub sweep: Option<String>,
+    /// List the best N matching runs, or `all` (ranks and ties are always
+    /// computed over every matching run; the report says "showing N of M").
+    #[arg(long, value_name = "N|all", default_value_t)]
+    pub limit: crate::store::filter::RunLimit,
     /// Rank runs scored under different scoring-rules versions side by
     /// side (the report then says so); without it such a leaderboard is
     /// refused.

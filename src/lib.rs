@@ -34,6 +34,7 @@ pub mod runner;
 pub mod schema;
 pub mod schema_check;
 pub mod scoring;
+pub mod slurm;
 pub mod store;
 pub mod suggest;
 pub mod sweep;

@@ -18,6 +18,7 @@ mod rescore;
 mod run;
 mod schema;
 mod sweep;
+mod sweep_follow;
 mod sweep_progress;
 mod validate;
 mod worker;
@@ -43,6 +44,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Validate(args) => validate::run(&ws, &args),
         Command::Run(args) => run::run(&ws, &db, &args),
         Command::Worker(args) => worker::run(&ws, &args),
+        Command::Sweep(crate::cli::SweepCommand::Status(args)) => sweep_follow::status(&ws, &args),
+        Command::Sweep(crate::cli::SweepCommand::Attach(args)) => {
+            sweep_follow::attach(&ws, &db, &args)
+        }
         Command::CommandTrainer(args) => worker::command_trainer(&args),
         Command::Eval(args) => eval::run(&ws, &db, &args),
         Command::Compare(args) => compare::run(&ws, &args),

@@ -21,6 +21,50 @@ pub fn print(plan: &SweepPlan, format: Format) -> Result<()> {
     }
 }
 
+/// A Slurm sweep's first job script (the first rung's array), as `run`
+/// would submit it; none for a local sweep.
+pub fn slurm_script(
+    ws: &crate::workspace::Workspace,
+    loaded: &crate::manifest::LoadedManifest,
+    plan: &SweepPlan,
+) -> Result<Option<String>> {
+    let crate::manifest::Manifest::Sweep(sweep) = &loaded.manifest else {
+        return Ok(None);
+    };
+    let Some(spec) = sweep
+        .spec
+        .slurm
+        .as_ref()
+        .filter(|_| !sweep.spec.executor.is_local())
+    else {
+        return Ok(None);
+    };
+    let rung = plan
+        .rungs
+        .first()
+        .copied()
+        .or_else(|| plan.trials.first().map(|t| t.spec.training.max_steps))
+        .unwrap_or(0);
+    let dir = ws.root().join("submission_runs").join(&plan.name);
+    let trials: Vec<String> = plan.trials.iter().map(|t| t.trial_id.clone()).collect();
+    let rung_on_slurm = crate::runner::sweep_slurm::SlurmRung {
+        ws,
+        spec,
+        sweep: &plan.name,
+        dir: &dir,
+        rung,
+        throttle: sweep.spec.max_concurrent_trials,
+        retries: sweep.spec.max_retries,
+        previous: Vec::new(),
+        detach: false,
+    };
+    let script = rung_on_slurm.planned_script(&trials)?;
+    Ok(Some(format!(
+        "Slurm job script of the first rung (written to {} and submitted with sbatch):\n{script}",
+        ws.display_path(&dir.join("slurm")).display()
+    )))
+}
+
 /// The JSON document of a plan.
 fn document(plan: &SweepPlan) -> Value {
     json!({

@@ -1,5 +1,6 @@
 use crate::cli::{Format, RunArgs};
 use crate::error::{Error, Result};
+use crate::runner::train_slurm::TrainEnd;
 use crate::runner::{Job, Observer, Outcome, Quiet};
 use crate::workspace::Workspace;
 
@@ -11,7 +12,13 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
         .map_err(|d| Error::invalid_file(&shown, d))?;
     if args.plan {
         let plan = crate::runner::sweep_plan(ws, &loaded)?;
-        return super::plan::print(&plan, args.format);
+        super::plan::print(&plan, args.format)?;
+        if args.format == Format::Text {
+            if let Some(script) = super::plan::slurm_script(ws, &loaded, &plan)? {
+                print!("\n{script}");
+            }
+        }
+        return Ok(());
     }
     if let crate::manifest::Manifest::Sweep(_) = &loaded.manifest {
         if args.until_step.is_some() {
@@ -20,17 +27,58 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
             ));
         }
         let db = (!args.no_index).then_some(db);
-        return super::sweep::run(ws, db, &loaded, args.format, args.yes);
+        return super::sweep::run(ws, db, &loaded, args.format, args.yes, args.detach);
     }
     let mut job = crate::runner::plan(ws, &loaded, std::env::args().collect())?;
     if let Job::Train(t) = &mut job {
         t.until_step = args.until_step;
     }
-    let outcome = execute(ws, &job)?;
+    let outcome = match &job {
+        Job::Train(t) if !t.spec.executor.is_local() => {
+            let mut progress = TrainProgress::new(t.spec.training.max_steps);
+            match crate::runner::train_slurm::run(ws, t, args.detach, &mut progress)? {
+                TrainEnd::Finished(outcome) => *outcome,
+                TrainEnd::Detached { job_id, run_dir } => {
+                    return detached(ws, &job_id, &run_dir, &args.manifest, args.format)
+                }
+            }
+        }
+        _ if args.detach => {
+            return Err(Error::bad_input(
+                "--detach needs `executor: slurm` (a local job runs in this process)",
+            )
+            .with_path(&loaded.path))
+        }
+        _ => execute(ws, &job)?,
+    };
     if !args.no_index {
         super::db::record_run(ws, db, &outcome.run_dir)?;
     }
     report(ws, &outcome, args.format)
+}
+
+/// `--detach` on a Train job: where it runs and how to collect it.
+fn detached(
+    ws: &Workspace,
+    job_id: &str,
+    run_dir: &std::path::Path,
+    manifest: &std::path::Path,
+    format: Format,
+) -> Result<()> {
+    if format == Format::Json {
+        return super::print_json(&serde_json::json!({
+            "run_dir": run_dir,
+            "slurm_job": job_id,
+            "detached": true,
+        }));
+    }
+    println!("run          {}", ws.display_path(run_dir).display());
+    println!("slurm job    {job_id} (running without a coordinator)");
+    println!(
+        "then         tunix-rt db ingest, once `squeue -j {job_id}` no longer lists it (or run {} again to resume a stopped run)",
+        manifest.display()
+    );
+    Ok(())
 }
 
 /// Run a planned job with the built-in trainer and a progress display.

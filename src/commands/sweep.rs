@@ -22,6 +22,7 @@ pub fn run(
     loaded: &LoadedManifest,
     format: Format,
     yes: bool,
+    detach: bool,
 ) -> Result<()> {
     let plan = crate::runner::sweep_plan(ws, loaded)?;
     if plan.trials.len() > TRIAL_CAP && !yes {
@@ -50,9 +51,12 @@ pub fn run(
     };
     let mut display = SweepProgress::new(plan.trials.len(), mode, last_rung, quiet);
     let mut progress = |event: &SweepEvent| display.event(event, || progress_line(event));
-    let result = run_sweep(ws, loaded, &plan, &trainer, &command, &mut progress);
+    let result = run_sweep(ws, loaded, &plan, &trainer, &command, detach, &mut progress);
     display.finish();
     let outcome = result?;
+    if let Some(job_ids) = &outcome.detached {
+        return detached(ws, &outcome, job_ids, format);
+    }
     if let Some(db) = db {
         index(ws, db, &outcome)?;
     }
@@ -62,6 +66,33 @@ pub fn run(
             "no trial completed with a metric, so nothing was promoted; see the failures above",
         ));
     }
+    Ok(())
+}
+
+/// `--detach`: where the sweep's jobs are and how to follow them.
+fn detached(
+    ws: &Workspace,
+    outcome: &SweepOutcome,
+    job_ids: &[String],
+    format: Format,
+) -> Result<()> {
+    let name = &outcome.ledger.sweep;
+    if format == Format::Json {
+        return super::print_json(&serde_json::json!({
+            "sweep_dir": outcome.dir,
+            "detached": true,
+            "slurm_jobs": job_ids,
+        }));
+    }
+    println!("sweep        {}", ws.display_path(&outcome.dir).display());
+    println!(
+        "slurm jobs   {} (running without a coordinator)",
+        job_ids.join(", ")
+    );
+    println!("status       tunix-rt sweep status {name}");
+    println!(
+        "attach       tunix-rt sweep attach {name}   (decides the rungs, indexes and promotes)"
+    );
     Ok(())
 }
 
@@ -98,6 +129,20 @@ fn progress_line(event: &SweepEvent) -> Option<String> {
             "sweep: {trial_id} failed ({}): {}",
             failure.class, failure.message
         ),
+        SweepEvent::SlurmSubmitted {
+            job_id,
+            rung,
+            trials,
+        } => format!(
+            "sweep: submitted Slurm job {job_id}: {} to step {rung}",
+            trials.join(", ")
+        ),
+        SweepEvent::SlurmAttached { job_id } => {
+            format!(
+                "sweep: attached to Slurm job {job_id} (submitted earlier, still known to Slurm)"
+            )
+        }
+        SweepEvent::TrialCancelled { trial_id } => format!("sweep: {trial_id} cancelled"),
         SweepEvent::RungDecided(d) => format!(
             "sweep: rung {}: continue {}; stop {}",
             d.rung,

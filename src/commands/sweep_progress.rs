@@ -69,6 +69,10 @@ impl Tally {
                 self.failed += 1;
             }
             SweepEvent::RungDecided(d) => self.stopped += d.stopped.len(),
+            SweepEvent::TrialCancelled { trial_id } => {
+                self.running.remove(trial_id);
+            }
+            SweepEvent::SlurmSubmitted { .. } | SweepEvent::SlurmAttached { .. } => {}
         }
     }
 

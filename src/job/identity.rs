@@ -4,7 +4,7 @@
 //! It covers the resolved spec that affects results — model, data,
 //! training, evaluation settings, and the *contents* (blake3) of the eval
 //! set and predictions — and nothing else: not the run's name, labels or
-//! description, not the output folder, not the device (a run may resume on
+//! description, not the output folder, not the device or the executor (a run may resume on
 //! another machine), not `until_step` (a trial stopped at a rung continues
 //! under the same identity). `tunix-rt eval` and `tunix-rt run` of the same
 //! evaluation get the same identity.
@@ -23,6 +23,8 @@ pub fn train(spec: &TrainSpec, evalset: Option<&FileRef>) -> String {
     if let Value::Object(map) = &mut value {
         map.remove("output");
         map.remove("device");
+        map.remove("executor");
+        map.remove("slurm");
         if let Some(Value::Object(eval)) = map.get_mut("eval") {
             eval.insert(
                 "evalset".into(),

@@ -9,6 +9,7 @@ use super::chain::{ChainLink, Cycle, MAX_BASE_CHAIN};
 use super::common::{Decoding, Output};
 use super::eval::{EvalSpec, ModelSource};
 use super::params::{set_params, spec_rules, sweep_params, training_rules, ParamType};
+use super::slurm::{extra_option_problem, SlurmSpec};
 use super::sweep::{BaseSpec, Distribution, Executor, ParamValue, SweepMetric, SweepSpec};
 use super::train::{ModelConfig, TrainSpec, TrainingConfig, MISSING_DATASET, MISSING_MODEL};
 use super::{Kind, Manifest};
@@ -119,6 +120,7 @@ impl Checker<'_> {
             self.decoding(&format!("{base}/eval/decoding"), &eval.decoding);
         }
         self.output(&format!("{base}/output"), &spec.output);
+        self.slurm(base, spec.executor, spec.slurm.as_deref());
     }
 
     /// The built-in trainer's `model` and `dataset`.
@@ -267,12 +269,61 @@ impl Checker<'_> {
                 self.output_path("/spec/promote/evidence".into(), evidence);
             }
         }
-        if spec.executor == Executor::Slurm {
+        self.slurm("/spec", spec.executor, spec.slurm.as_ref());
+    }
+
+    /// The `executor` and `slurm` keys of the spec at `base`.
+    fn slurm(&mut self, base: &str, executor: Executor, slurm: Option<&SlurmSpec>) {
+        let Some(slurm) = slurm else {
+            if executor == Executor::Slurm {
+                self.push_at_key(
+                    &format!("{base}/executor"),
+                    "`executor: slurm` needs a `slurm` block",
+                    Some("add `slurm: {shared_dir: /a/folder/the/compute/nodes/see}` and the partition, GPUs, time limit your cluster wants".into()),
+                );
+            }
+            return;
+        };
+        let at = format!("{base}/slurm");
+        if executor != Executor::Slurm {
             self.push_at_key(
-                "/spec/executor",
-                "executor `slurm` is not available in this version yet; use `executor: local`",
+                &at,
+                "a `slurm` block only applies with `executor: slurm`",
+                Some("add `executor: slurm`, or remove the block".into()),
+            );
+        }
+        if !slurm.shared_dir.is_absolute() {
+            self.push(
+                format!("{at}/shared_dir"),
+                format!(
+                    "shared_dir `{}` is not an absolute path",
+                    slurm.shared_dir.display()
+                ),
+                Some("give the folder's absolute path, as the compute nodes see it".into()),
+            );
+        }
+        if let Some(bin) = slurm.tunix_rt.as_ref().filter(|b| !b.is_absolute()) {
+            self.push(
+                format!("{at}/tunix_rt"),
+                format!("tunix_rt `{}` is not an absolute path", bin.display()),
                 None,
             );
+        }
+        if slurm.gpu_type.is_some() && slurm.gpus_per_trial == 0 {
+            self.push(
+                format!("{at}/gpu_type"),
+                "gpu_type is set but gpus_per_trial is 0",
+                Some("set gpus_per_trial, or remove gpu_type".into()),
+            );
+        }
+        for (i, option) in slurm.extra_sbatch.iter().enumerate() {
+            if let Some(problem) = extra_option_problem(option) {
+                self.push(
+                    format!("{at}/extra_sbatch/{i}"),
+                    format!("extra_sbatch entry {option:?} {problem}"),
+                    None,
+                );
+            }
         }
     }
 

@@ -9,6 +9,7 @@ pub mod check;
 pub mod common;
 pub mod eval;
 pub mod params;
+pub mod slurm;
 pub mod source;
 pub mod sweep;
 pub mod train;

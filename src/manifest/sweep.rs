@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::slurm::SlurmSpec;
 use super::train::TrainSpec;
 
 /// What a Sweep job does.
@@ -57,6 +58,9 @@ pub struct SweepSpec {
     /// Where trials run.
     #[serde(default)]
     pub executor: Executor,
+    /// The Slurm jobs' resources and placement (`executor: slurm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<SlurmSpec>,
     /// Seed of the trial sampler: trial k's parameters depend only on (seed, k).
     #[serde(default)]
     pub seed: u64,
@@ -205,8 +209,14 @@ pub enum Executor {
     /// Processes on this machine.
     #[default]
     Local,
-    /// Jobs on a Slurm cluster (reserved: not runnable in this version).
+    /// Jobs on a Slurm cluster (`sbatch`), configured by the `slurm` block.
     Slurm,
+}
+
+impl Executor {
+    pub fn is_local(&self) -> bool {
+        *self == Executor::Local
+    }
 }
 
 /// Where the best trial is promoted to.

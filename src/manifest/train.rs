@@ -8,6 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Decoding, Output};
+use super::slurm::SlurmSpec;
+use super::sweep::Executor;
 use crate::presets::ModelDims;
 pub use crate::presets::ModelPreset;
 use crate::scoring::normalize::{AnswerExtraction, Equivalence};
@@ -48,6 +50,14 @@ pub struct TrainSpec {
     pub eval: Option<TrainEval>,
     #[serde(default)]
     pub output: Output,
+    /// Where the run trains: `local` (this machine) or `slurm` (one Slurm
+    /// job, configured by the `slurm` block). Not part of the run's
+    /// identity. A Sweep's own `executor` decides for its trials.
+    #[serde(default, skip_serializing_if = "Executor::is_local")]
+    pub executor: Executor,
+    /// The Slurm job's resources and placement (`executor: slurm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<Box<SlurmSpec>>,
 }
 
 impl TrainSpec {

@@ -8,7 +8,9 @@ pub mod checkpoint_eval;
 pub mod eval;
 pub mod sweep;
 pub mod sweep_exec;
+pub mod sweep_slurm;
 pub mod train;
+pub mod train_slurm;
 
 use std::path::{Path, PathBuf};
 

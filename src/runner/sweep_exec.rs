@@ -35,12 +35,13 @@ use crate::fsutil::canonical_hash;
 use crate::fsutil::write_atomic;
 use crate::job::claim::{holder_name, try_lock, Lock, LOCK_FILE};
 use crate::job::{Existing, Placement};
+use crate::manifest::slurm::SlurmSpec;
 use crate::manifest::sweep::{BaseSpec, Executor, MaxRetries, Scheduler, SweepMetric};
 use crate::manifest::{LoadedManifest, Manifest, SweepManifest, TrainManifest};
 use crate::runfolder::{read_manifest, Failure, MetricRecord, RunStatus, METRICS};
 use crate::sweep::halving::{self, Scored};
 use crate::sweep::ledger::{
-    BestTrial, Ledger, RungDecision, StopPoint, TrialEntry, TrialState, LEDGER,
+    BestTrial, Ledger, RungDecision, SlurmJob, StopPoint, TrialEntry, TrialState, LEDGER,
     LEDGER_SCHEMA_VERSION, PLAN,
 };
 use crate::sweep::{promote, slots, SweepPlan};
@@ -77,6 +78,18 @@ pub enum SweepEvent {
     TrialFailed { trial_id: String, failure: Failure },
     /// The scheduler decided a rung.
     RungDecided(RungDecision),
+    /// Slurm accepted a job array of these trials for `rung`.
+    SlurmSubmitted {
+        job_id: String,
+        rung: u32,
+        trials: Vec<String>,
+    },
+    /// A Slurm job of an earlier coordinator is still known to Slurm: this
+    /// one follows it instead of submitting again.
+    SlurmAttached { job_id: String },
+    /// Ctrl-C cancelled the trial's job; it continues when the sweep runs
+    /// again.
+    TrialCancelled { trial_id: String },
 }
 
 /// Where the promoted files went.
@@ -94,6 +107,9 @@ pub struct SweepOutcome {
     pub dir: PathBuf,
     pub ledger: Ledger,
     pub promoted: Option<Promoted>,
+    /// `--detach` on Slurm: the jobs submitted (or found running); the
+    /// sweep goes on without a coordinator until `sweep attach`.
+    pub detached: Option<Vec<String>>,
 }
 
 /// Run the Sweep manifest `loaded` (planned as `plan`) with `trainer`.
@@ -103,14 +119,24 @@ pub fn run_sweep(
     plan: &SweepPlan,
     trainer: &TrainerCommand,
     command: &[String],
+    detach: bool,
     on_event: &mut dyn FnMut(&SweepEvent),
 ) -> Result<SweepOutcome> {
     let Manifest::Sweep(sweep) = &loaded.manifest else {
         return Err(Error::bad_input("not a Sweep manifest").with_path(&loaded.path));
     };
-    if sweep.spec.executor == Executor::Slurm {
-        return Err(Error::unsupported(
-            "`executor: slurm` is not runnable in this version; use `executor: local`",
+    let slurm = match (sweep.spec.executor, &sweep.spec.slurm) {
+        (Executor::Slurm, Some(spec)) => Some(spec),
+        (Executor::Slurm, None) => {
+            return Err(
+                Error::bad_input("`executor: slurm` needs a `slurm` block").with_path(&loaded.path)
+            )
+        }
+        (Executor::Local, _) => None,
+    };
+    if detach && slurm.is_none() {
+        return Err(Error::bad_input(
+            "--detach needs `executor: slurm` (a local sweep runs in this process)",
         )
         .with_path(&loaded.path));
     }
@@ -155,6 +181,9 @@ pub fn run_sweep(
     // A folder of another plan is refused before anything is touched (the
     // ledger is only ever replaced whole, so reading it unlocked is safe).
     refuse_other_plan(ws, loaded, &ledger_path, &identity, &plan_value)?;
+    if let Some(spec) = slurm {
+        super::sweep_slurm::preflight(ws, spec).map_err(|e| e.with_path(&loaded.path))?;
+    }
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create the sweep folder", &dir, e))?;
     let _lock = match try_lock(&dir.join(LOCK_FILE))? {
         Lock::Held(file) => file,
@@ -192,8 +221,11 @@ pub fn run_sweep(
                 .collect(),
             decisions: Vec::new(),
             best: None,
+            manifest: None,
+            slurm_jobs: Vec::new(),
         },
     };
+    ledger.manifest = Some(ws.display_path(&loaded.path).display().to_string());
     let plan_path = dir.join(PLAN);
     if !plan_path.exists() {
         write_atomic(&plan_path, &crate::runfolder::to_json_bytes(&plan_value)?)?;
@@ -211,14 +243,26 @@ pub fn run_sweep(
         manifest_path: &loaded.path,
         command,
         trainer: &trainer,
+        slurm,
+        detach,
     };
+    if slurm.is_some() {
+        crate::slurm::interrupt::catch();
+    }
     let reduction_factor = match &sweep.spec.scheduler {
         Scheduler::Asha(a) => a.reduction_factor,
         Scheduler::None => 2,
     };
     let last = rungs.last().copied().unwrap_or(0);
     for &rung in &rungs {
-        ctx.run_to(rung, last, &mut ledger, &ledger_path, on_event)?;
+        if let Some(job_ids) = ctx.run_to(rung, last, &mut ledger, &ledger_path, on_event)? {
+            return Ok(SweepOutcome {
+                dir,
+                ledger,
+                promoted: None,
+                detached: Some(job_ids),
+            });
+        }
         if rung == last || ledger.decision(rung).is_some() {
             continue;
         }
@@ -293,6 +337,7 @@ pub fn run_sweep(
         dir,
         ledger,
         promoted,
+        detached: None,
     })
 }
 
@@ -365,10 +410,13 @@ struct Context<'a> {
     manifest_path: &'a Path,
     command: &'a [String],
     trainer: &'a TrainerCommand,
+    slurm: Option<&'a SlurmSpec>,
+    detach: bool,
 }
 
 impl Context<'_> {
     /// Bring every live trial to `rung`: take what is on disk, run the rest.
+    /// Some(job ids) when the trials were left to Slurm (`--detach`).
     fn run_to(
         &self,
         rung: u32,
@@ -376,7 +424,7 @@ impl Context<'_> {
         ledger: &mut Ledger,
         ledger_path: &Path,
         on_event: &mut dyn FnMut(&SweepEvent),
-    ) -> Result<()> {
+    ) -> Result<Option<Vec<String>>> {
         let metric = ledger.metric;
         let mut todo = Vec::new();
         for t in ledger.trials.iter_mut() {
@@ -400,26 +448,28 @@ impl Context<'_> {
         }
         ledger.write(ledger_path)?;
         if todo.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         on_event(&SweepEvent::RungStarted {
             rung,
             trials: todo.clone(),
         });
         let jobs: Vec<TrainJob> = todo.iter().filter_map(|id| self.job(id, rung)).collect();
-        let limit = usize::try_from(self.sweep.spec.max_concurrent_trials).unwrap_or(1);
-        let gpus = match jobs.first() {
-            Some(j) if j.spec.device != "cpu" => slots::visible_gpus(),
-            _ => Vec::new(),
-        };
-        let devices = slots::assign(&gpus, self.sweep.spec.trials_per_gpu, limit.min(jobs.len()));
-        let pool = Pool {
-            ws: self.ws,
-            trainer: self.trainer,
-            devices,
-            retries: self.sweep.spec.max_retries,
-        };
-        pool.run(jobs, |trial_id, message| {
+        let previous = ledger.slurm_jobs.clone();
+        let mut handle = |trial_id: &str, message: Message| -> Result<()> {
+            if let Message::Submitted(job) = message {
+                on_event(&SweepEvent::SlurmSubmitted {
+                    job_id: job.job_id.clone(),
+                    rung: job.rung,
+                    trials: job.trials.clone(),
+                });
+                ledger.slurm_jobs.push(job);
+                return ledger.write(ledger_path);
+            }
+            if let Message::Attached(job_id) = message {
+                on_event(&SweepEvent::SlurmAttached { job_id });
+                return Ok(());
+            }
             let trial_id = trial_id.to_string();
             let run_dir = trial_dir(self.dir, &self.plan.name, &trial_id);
             let Some(t) = ledger.trial_mut(&trial_id) else {
@@ -429,6 +479,16 @@ impl Context<'_> {
                 Message::Progress(step) => {
                     on_event(&SweepEvent::TrialProgress { trial_id, step });
                     return Ok(());
+                }
+                Message::Submitted(_) | Message::Attached(_) => return Ok(()),
+                Message::Cancelled => {
+                    t.state = TrialState::Cancelled;
+                    on_event(&SweepEvent::TrialCancelled { trial_id });
+                }
+                Message::Failed(failure) => {
+                    t.state = TrialState::Failed;
+                    t.failure = Some(failure.clone());
+                    on_event(&SweepEvent::TrialFailed { trial_id, failure });
                 }
                 Message::Retrying { failure, attempt } => {
                     t.retried.push(failure.clone());
@@ -458,7 +518,37 @@ impl Context<'_> {
                 },
             }
             ledger.write(ledger_path)
-        })
+        };
+        if let Some(spec) = self.slurm {
+            let on_slurm = super::sweep_slurm::SlurmRung {
+                ws: self.ws,
+                spec,
+                sweep: &self.plan.name,
+                dir: self.dir,
+                rung,
+                throttle: self.sweep.spec.max_concurrent_trials,
+                retries: self.sweep.spec.max_retries,
+                previous,
+                detach: self.detach,
+            };
+            return match on_slurm.run(jobs, &mut handle)? {
+                super::sweep_slurm::RungEnd::Done => Ok(None),
+                super::sweep_slurm::RungEnd::Detached { job_ids } => Ok(Some(job_ids)),
+            };
+        }
+        let limit = usize::try_from(self.sweep.spec.max_concurrent_trials).unwrap_or(1);
+        let gpus = match jobs.first() {
+            Some(j) if j.spec.device != "cpu" => slots::visible_gpus(),
+            _ => Vec::new(),
+        };
+        let devices = slots::assign(&gpus, self.sweep.spec.trials_per_gpu, limit.min(jobs.len()));
+        let pool = Pool {
+            ws: self.ws,
+            trainer: self.trainer,
+            devices,
+            retries: self.sweep.spec.max_retries,
+        };
+        pool.run(jobs, handle).map(|()| None)
     }
 
     /// The Train job of trial `trial_id`, run until `rung`.
@@ -611,6 +701,15 @@ fn reached(run_dir: &Path, rung: u32, metric: SweepMetric) -> Option<(bool, f64)
     Some((m.status == RunStatus::Completed, value))
 }
 
+/// Whether the run folder has a metrics line at step `rung`.
+pub(super) fn reached_rung(run_dir: &Path, rung: u32) -> bool {
+    std::fs::read_to_string(run_dir.join(METRICS)).is_ok_and(|text| {
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<MetricRecord>(line).ok())
+            .any(|r| r.step == u64::from(rung))
+    })
+}
+
 /// The metric at `step`: the last metrics.jsonl line of that step that has it.
 fn metric_at(run_dir: &Path, step: u32, metric: SweepMetric) -> Option<f64> {
     let text = std::fs::read_to_string(run_dir.join(METRICS)).ok()?;
@@ -636,14 +735,23 @@ fn failure_of(run_dir: &Path, error: &Error) -> Failure {
         })
 }
 
-/// What a pool thread tells the coordinator about a job.
-enum Message {
+/// What an executor (the local pool, or a rung on Slurm) tells the
+/// coordinator about a trial's job.
+pub(super) enum Message {
     /// The trainer reported this step.
     Progress(u64),
     /// The job failed and runs again.
     Retrying { failure: Failure, attempt: u32 },
     /// The job ended (after any retries).
     Done(Box<Result<Outcome>>),
+    /// The job failed for good, as the executor judged it.
+    Failed(Failure),
+    /// Slurm accepted this job array (record it before waiting on it).
+    Submitted(SlurmJob),
+    /// A job array an earlier coordinator submitted is being followed.
+    Attached(String),
+    /// Ctrl-C cancelled the trial's job.
+    Cancelled,
 }
 
 /// Threads that run trial jobs: one per slot (each slot with its GPU,

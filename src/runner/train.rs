@@ -172,19 +172,49 @@ pub fn execute(
 /// Write `.job/spec.json` (what the worker entrypoint runs: this job, in
 /// exactly this folder) and `.job/request.json`; returns the request's path.
 fn write_control_files(claim: &Claim, job: &TrainJob, request: &TrainerRequest) -> Result<PathBuf> {
-    let control = claim.dir.join(CONTROL_DIR);
+    write_job_spec(job, &claim.dir)?;
+    let path = claim.dir.join(CONTROL_DIR).join(REQUEST);
+    write_atomic(&path, &to_json_bytes(request)?)?;
+    Ok(path)
+}
+
+/// Write `dir/.job/spec.json`: `job`, pinned to exactly `dir`.
+fn write_job_spec(job: &TrainJob, dir: &Path) -> Result<()> {
     let pinned = TrainJob {
         placement: Placement::Fixed {
-            dir: claim.dir.clone(),
+            dir: dir.to_path_buf(),
             existing: Existing::Resume,
         },
         until_step: None,
         ..job.clone()
     };
-    write_atomic(&control.join(JOB_SPEC), &to_json_bytes(&pinned)?)?;
-    let path = control.join(REQUEST);
-    write_atomic(&path, &to_json_bytes(request)?)?;
-    Ok(path)
+    write_atomic(
+        &dir.join(CONTROL_DIR).join(JOB_SPEC),
+        &to_json_bytes(&pinned)?,
+    )
+}
+
+/// Prepare `job` to run elsewhere (`tunix-rt worker DIR`, e.g. as a Slurm
+/// job): choose and claim its run folder as [`execute`] would, write the
+/// job spec there and release the folder again. The run folder's path.
+pub fn prepare(ws: &Workspace, job: &TrainJob) -> Result<PathBuf> {
+    let evalset_ref = match job.evalset.as_deref() {
+        Some(p) => {
+            let e = load_evalset(ws, p)?;
+            Some(FileRef {
+                path: ws.display_path(&e.path).display().to_string(),
+                blake3: e.blake3,
+            })
+        }
+        None => None,
+    };
+    let identity = identity::train(&job.spec, evalset_ref.as_ref());
+    let claim = job::claim(&job.placement, "Train", &identity)?;
+    if let Err(e) = write_job_spec(job, &claim.dir) {
+        claim.abandon();
+        return Err(e);
+    }
+    Ok(claim.dir.clone())
 }
 
 /// Read the job spec a coordinator left in `run_dir`.

@@ -43,6 +43,26 @@ pub struct Ledger {
     pub decisions: Vec<RungDecision>,
     /// The promoted trial, once the sweep has finished.
     pub best: Option<BestTrial>,
+    /// The Sweep manifest (relative to the workspace), for `tunix-rt sweep
+    /// attach`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    /// The Slurm jobs submitted for this sweep (`executor: slurm`), oldest
+    /// first: a coordinator that comes back attaches to them instead of
+    /// submitting again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slurm_jobs: Vec<SlurmJob>,
+}
+
+/// One Slurm job array of a sweep: the trials of one rung (or their
+/// retries), element i running `trials[i]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlurmJob {
+    pub job_id: String,
+    pub rung: u32,
+    pub trials: Vec<String>,
+    /// The job script, relative to the sweep folder.
+    pub script: String,
 }
 
 /// One trial's state.
@@ -79,12 +99,19 @@ pub enum TrialState {
     Completed,
     /// Its trainer failed; it takes no further part.
     Failed,
+    /// Its job was cancelled by Ctrl-C on the coordinator; running the
+    /// sweep again continues it.
+    Cancelled,
 }
 
 impl TrialState {
-    /// Still in the race: not stopped, completed or failed.
+    /// Still in the race: not stopped, completed or failed (a cancelled
+    /// trial continues when the sweep runs again).
     pub fn is_live(self) -> bool {
-        matches!(self, TrialState::Pending | TrialState::Running)
+        matches!(
+            self,
+            TrialState::Pending | TrialState::Running | TrialState::Cancelled
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -94,6 +121,7 @@ impl TrialState {
             TrialState::Stopped => "stopped",
             TrialState::Completed => "completed",
             TrialState::Failed => "failed",
+            TrialState::Cancelled => "cancelled",
         }
     }
 }
@@ -192,6 +220,13 @@ mod tests {
             trials: vec![trial],
             decisions: vec![],
             best: None,
+            manifest: Some("manifests/s.yaml".into()),
+            slurm_jobs: vec![SlurmJob {
+                job_id: "12".into(),
+                rung: 4,
+                trials: vec!["t000".into()],
+                script: "slurm/rung-4-1.sbatch".into(),
+            }],
         }
     }
 

@@ -17,6 +17,7 @@ mod report;
 mod report_sweep;
 mod rescore;
 mod schema;
+mod slurm;
 mod sweep;
 mod sweep_command;
 mod train;

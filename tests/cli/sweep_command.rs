@@ -13,7 +13,7 @@ use crate::support::Workspace;
 /// A Sweep over `learning_rate` of an inline command-trainer base;
 /// `command` is the argv's tail after `python3 SCRIPT`, `tail` is appended
 /// to the Sweep's spec.
-fn sweep(
+pub fn sweep(
     name: &str,
     script: &str,
     command: &str,
@@ -45,9 +45,9 @@ spec:
     )
 }
 
-const TOY: &str = ", \"--lr\", \"{{ learning_rate }}\", \"--every\", \"2\"";
+pub const TOY: &str = ", \"--lr\", \"{{ learning_rate }}\", \"--every\", \"2\"";
 
-const ASHA: &str = "  num_samples: 6
+pub const ASHA: &str = "  num_samples: 6
   metric: primary_score
   mode: max
   scheduler: { asha: { grace_period: 2, reduction_factor: 2 } }
@@ -58,7 +58,7 @@ const ASHA: &str = "  num_samples: 6
     evidence: ../submission_runs/toy_v1
 ";
 
-fn ledger(ws: &Workspace, name: &str) -> serde_json::Value {
+pub fn ledger(ws: &Workspace, name: &str) -> serde_json::Value {
     let path = ws
         .path()
         .join("submission_runs")
@@ -67,7 +67,7 @@ fn ledger(ws: &Workspace, name: &str) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).expect("ledger")).expect("json")
 }
 
-fn trial_dir(ws: &Workspace, sweep: &str, trial: &str) -> PathBuf {
+pub fn trial_dir(ws: &Workspace, sweep: &str, trial: &str) -> PathBuf {
     ws.path()
         .join("submission_runs")
         .join(sweep)
@@ -90,7 +90,7 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 
 /// The ledger's outcome without timing: trial states, metrics, stops,
 /// decisions and the best trial.
-fn decisions(l: &serde_json::Value) -> serde_json::Value {
+pub fn decisions(l: &serde_json::Value) -> serde_json::Value {
     let trials: Vec<_> = l["trials"]
         .as_array()
         .expect("trials")

@@ -448,15 +448,15 @@ fn a_cycle_through_a_chain_of_files_is_named_by_each_file_on_it() {
 }
 
 #[test]
-fn slurm_executor_is_refused_until_it_exists() {
+fn slurm_blocks_are_checked_before_anything_runs() {
     let ws = Workspace::new();
     ws.file("manifests/train.yaml", TRAIN);
     ws.file(
         "manifests/m.yaml",
         sweep_on("s1", "train.yaml") + "  executor: slurm\n",
     );
-    let message = "manifests/m.yaml:10:3: error: executor `slurm` is not available in this \
-                   version yet; use `executor: local` (at /spec/executor)";
+    let message = "manifests/m.yaml:10:3: error: `executor: slurm` needs a `slurm` block \
+                   (at /spec/executor)";
     ws.run_read_only(&["validate", "manifests/m.yaml"])
         .code(2)
         .stderr_has(message);
@@ -464,6 +464,34 @@ fn slurm_executor_is_refused_until_it_exists() {
         .code(2)
         .stderr_has(message)
         .stderr_has("nothing was written");
+    ws.file(
+        "manifests/m.yaml",
+        sweep_on("s1", "train.yaml")
+            + "  executor: slurm\n  slurm:\n    shared_dir: shared\n    gpu_type: a100\n    \
+               extra_sbatch: [\"--mail-type=END\", \"--array=0-3\", \"--comment=a b\"]\n",
+    );
+    ws.run_read_only(&["validate", "manifests/m.yaml"])
+        .code(2)
+        .stderr_has("shared_dir `shared` is not an absolute path (at /spec/slurm/shared_dir)")
+        .stderr_has("gpu_type is set but gpus_per_trial is 0 (at /spec/slurm/gpu_type)")
+        .stderr_has("sets `--array`, which tunix-rt sets itself")
+        .stderr_has("contains a space: give one option per entry");
+    ws.file(
+        "manifests/m.yaml",
+        sweep_on("s1", "train.yaml")
+            + "  slurm:\n    shared_dir: /srv\n    partition: \"gpu; rm -rf ~\"\n",
+    );
+    ws.run_read_only(&["validate", "manifests/m.yaml"])
+        .code(2)
+        .stderr_has("a `slurm` block only applies with `executor: slurm`")
+        .stderr_has("/spec/slurm/partition");
+    ws.file(
+        "manifests/m.yaml",
+        sweep_on("s1", "train.yaml")
+            + "  executor: slurm\n  slurm:\n    shared_dir: /srv\n    partition: gpu\n    \
+               gpus_per_trial: 1\n    time_limit: \"1-02:00:00\"\n    mem_per_trial: 16G\n",
+    );
+    ws.run_read_only(&["validate", "manifests/m.yaml"]).code(0);
     ws.file(
         "manifests/m.yaml",
         sweep_on("s1", "train.yaml") + "  executor: local\n",

@@ -32,7 +32,7 @@ pub fn color(state: TrialState, best: bool) -> &'static str {
         TrialState::Completed => "#8250df",
         TrialState::Stopped => "#8c959f",
         TrialState::Failed => "#cf222e",
-        TrialState::Running | TrialState::Pending => "#bf8700",
+        TrialState::Running | TrialState::Pending | TrialState::Cancelled => "#bf8700",
     }
 }
 

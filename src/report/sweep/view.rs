@@ -234,6 +234,7 @@ fn state_counts(trials: &[TrialDoc<'_>]) -> Vec<StateCount> {
         TrialState::Stopped,
         TrialState::Failed,
         TrialState::Running,
+        TrialState::Cancelled,
         TrialState::Pending,
     ]
     .into_iter()
