@@ -391,8 +391,17 @@ pub(super) fn tunix_rt_binary(spec: &SlurmSpec) -> Result<PathBuf> {
     match &spec.tunix_rt {
         Some(p) => Ok(p.clone()),
         None => std::env::current_exe()
+            .map(|exe| without_deleted(&exe))
             .map_err(|e| Error::runtime(format!("cannot find the tunix-rt binary's path: {e}"))),
     }
+}
+
+/// Linux names a running binary that was replaced on disk (an upgrade, a
+/// rebuild) `PATH (deleted)`; jobs submitted now run what is at PATH.
+fn without_deleted(exe: &Path) -> PathBuf {
+    exe.to_str()
+        .and_then(|s| s.strip_suffix(" (deleted)"))
+        .map_or_else(|| exe.to_path_buf(), PathBuf::from)
 }
 
 /// Check, before anything is written, that the cluster can be used: the
@@ -430,5 +439,22 @@ pub(super) fn wait(d: Duration) {
     let end = std::time::Instant::now() + d;
     while std::time::Instant::now() < end && !interrupt::interrupted() {
         std::thread::sleep(Duration::from_millis(50).min(d));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replaced_binary_is_run_from_its_path() {
+        assert_eq!(
+            without_deleted(Path::new("/opt/bin/tunix-rt (deleted)")),
+            PathBuf::from("/opt/bin/tunix-rt")
+        );
+        assert_eq!(
+            without_deleted(Path::new("/opt/bin/tunix-rt")),
+            PathBuf::from("/opt/bin/tunix-rt")
+        );
     }
 }
