@@ -78,7 +78,7 @@ evidence: build
 # needed), the tests in tests/cli/slurm.rs run against it, stop.sh stops
 # its daemons by pid. Where the cluster cannot start, this says why and
 # the rest of the suite goes on.
-SLURM_DIR ?= /tmp/tunix-slurm
+SLURM_DIR ?= $(or $(TUNIX_SLURM_DIR),/tmp/tunix-slurm)
 slurm-test: build
 	@if tests/slurm/start.sh "$(SLURM_DIR)"; then \
 	  . "$(SLURM_DIR)/env"; start=$$(date +%s); rc=0; \

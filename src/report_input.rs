@@ -1,135 +1,26 @@
 //! Report inputs: the rows of runs turned into what the report renderer
-//! takes, from the index (`tunix-rt report`, the benchmarks) or straight
-//! from run folders (`tunix-rt compare`, [`folders`]) and sweep folders
-//! (`tunix-rt report sweep`, [`sweep`]).
+//! takes, from the index (`tunix-rt report`, the benchmarks; the
+//! leaderboard in [`leaderboard`]) or straight from run folders
+//! (`tunix-rt compare`, [`folders`]) and sweep folders (`tunix-rt report
+//! sweep`, [`sweep`]).
 
 mod folders;
+mod leaderboard;
 mod sweep;
 
 pub use folders::{compare_folders, resolve_run_folder};
+pub use leaderboard::{check_scoring_rules, leaderboard, leaderboard_checked, RulesVersions};
 pub use sweep::{read_sweep_folder, resolve_sweep_folder};
 
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::report::{CompareInput, ComparisonFigures, ItemDiff, LeaderboardInput, RunSummary};
+use crate::report::{CompareInput, ComparisonFigures, ItemDiff, RunSummary};
 use crate::runfolder::EvalItemRecord;
 use crate::scoring::{compare as paired, CiMethod, CompareConfig, ItemRow, PairedComparison};
-use crate::store::query::{self, RunFilter, RunRow};
+use crate::store::query;
+use crate::store::runs::{self, RunRow};
 use crate::store::Store;
-
-/// The leaderboard of the runs matching `filter`.
-pub fn leaderboard(store: &Store, filter: &RunFilter) -> Result<LeaderboardInput> {
-    let mut filters: Vec<(String, String)> = Vec::new();
-    for (key, value) in [
-        ("dataset", &filter.dataset),
-        ("model", &filter.model),
-        ("config", &filter.config),
-        ("since", &filter.since),
-        ("until", &filter.until),
-        ("sweep", &filter.sweep),
-    ] {
-        if let Some(v) = value {
-            filters.push((key.to_string(), v.clone()));
-        }
-    }
-    for (k, v) in &filter.labels {
-        filters.push(("label".to_string(), format!("{k}={v}")));
-    }
-    let mut curves = query::loss_curves(store, None)?;
-    let runs = query::runs(store, filter)?
-        .into_iter()
-        .map(|row| {
-            let curve = curves.remove(&row.run_id).unwrap_or_default();
-            summary(row, thin(curve, MAX_CURVE_POINTS))
-        })
-        .collect::<Result<_>>()?;
-    Ok(LeaderboardInput {
-        title: "tunix-rt leaderboard".to_string(),
-        filters,
-        runs,
-        notes: Vec::new(),
-    })
-}
-
-/// The leaderboard of the runs matching `filter`, refused when its runs
-/// were scored under different scoring-rules versions unless
-/// `allow_mixed_rules` (then with a note saying so).
-pub fn leaderboard_checked(
-    store: &Store,
-    filter: &RunFilter,
-    allow_mixed_rules: bool,
-) -> Result<LeaderboardInput> {
-    let mut input = leaderboard(store, filter)?;
-    check_scoring_rules(&mut input, allow_mixed_rules)?;
-    Ok(input)
-}
-
-/// How many evaluated runs of `runs` were scored under each scoring-rules
-/// version (none: the summary records no version). Runs without an
-/// evaluation are not counted.
-pub fn rules_versions(runs: &[RunSummary]) -> BTreeMap<Option<u32>, Vec<&str>> {
-    let mut out: BTreeMap<Option<u32>, Vec<&str>> = BTreeMap::new();
-    for run in runs.iter().filter(|r| r.n_items > 0) {
-        out.entry(run.scoring_rules_version)
-            .or_default()
-            .push(&run.run_id);
-    }
-    out
-}
-
-/// Most run ids named per version in the mixed-rules message.
-const MAX_IDS_SHOWN: usize = 5;
-
-/// `version 1: 3 runs; unknown (not recorded): 2 runs (a, b)`: every
-/// version with its run count, and the run ids of all but the largest
-/// group (the newest version among equally large ones), at most
-/// [`MAX_IDS_SHOWN`] each.
-fn describe_versions(versions: &BTreeMap<Option<u32>, Vec<&str>>) -> String {
-    let largest = versions
-        .iter()
-        .max_by_key(|(v, ids)| (ids.len(), **v))
-        .map(|(v, _)| *v);
-    versions
-        .iter()
-        .map(|(version, ids)| {
-            let name = match version {
-                Some(v) => format!("version {v}"),
-                None => "unknown (not recorded)".to_string(),
-            };
-            let count = format!("{} run{}", ids.len(), if ids.len() == 1 { "" } else { "s" });
-            if Some(*version) == largest {
-                return format!("{name}: {count}");
-            }
-            let mut shown: Vec<&str> = ids.iter().take(MAX_IDS_SHOWN).copied().collect();
-            if ids.len() > MAX_IDS_SHOWN {
-                shown.push("…");
-            }
-            format!("{name}: {count} ({})", shown.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// Refuse to rank runs scored under different scoring-rules versions
-/// side by side, unless `allow_mixed`: then add a note saying so.
-pub fn check_scoring_rules(input: &mut LeaderboardInput, allow_mixed: bool) -> Result<()> {
-    let versions = rules_versions(&input.runs);
-    if versions.len() < 2 {
-        return Ok(());
-    }
-    let described = describe_versions(&versions);
-    if !allow_mixed {
-        return Err(Error::bad_input(format!(
-            "the runs to rank were scored under different scoring rules ({described}); their scores are not comparable. Re-score the older runs with `tunix-rt rescore <run>...` (current version {}), or narrow the runs with filters (--label, --since, --model, ...), or pass --allow-mixed-rules to rank them side by side anyway",
-            crate::scoring::SCORING_RULES_VERSION
-        )));
-    }
-    input.notes.push(format!(
-        "runs scored under different scoring rules are ranked side by side ({described}); scores under different rules may not be comparable (`tunix-rt rescore` re-scores a run under the current rules)"
-    ));
-    Ok(())
-}
 
 /// The paired comparison of run B against run A (ids as stored).
 pub fn compare(
@@ -139,8 +30,8 @@ pub fn compare(
     config: &CompareConfig,
     allow_different_evalsets: bool,
 ) -> Result<CompareInput> {
-    let a = query::run(store, id_a)?;
-    let b = query::run(store, id_b)?;
+    let a = runs::run(store, id_a)?;
+    let b = runs::run(store, id_b)?;
     let evalsets_differ = check_evalsets(
         (id_a, a.evalset_blake3.as_deref()),
         (id_b, b.evalset_blake3.as_deref()),
@@ -151,7 +42,7 @@ pub fn compare(
         .map_err(|e| Error::bad_input(e.to_string()))?;
     let items_a = query::items(store, id_a)?;
     let items_b = query::items(store, id_b)?;
-    let curves = query::loss_curves(store, Some(&[id_a, id_b]))?;
+    let curves = runs::loss_curves(store, &[id_a, id_b])?;
     let curve = |id: &str| {
         thin(
             curves.get(id).cloned().unwrap_or_default(),
@@ -318,97 +209,6 @@ fn figures(c: &PairedComparison) -> ComparisonFigures {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn scored(id: &str, version: Option<u32>) -> RunSummary {
-        let mut run = RunSummary {
-            run_id: id.into(),
-            name: id.into(),
-            kind: "Eval".into(),
-            model_id: "m".into(),
-            dataset: None,
-            config_hash: "c".into(),
-            labels: BTreeMap::new(),
-            created_at: String::new(),
-            git_commit: None,
-            git_dirty: false,
-            evalset_path: String::new(),
-            evalset_blake3: String::new(),
-            primary_score: Some(0.5),
-            ci_low: None,
-            ci_high: None,
-            ci_method: None,
-            n_items: 10,
-            n_scored: 10,
-            n_skipped: 0,
-            category_means: BTreeMap::new(),
-            sweep_id: None,
-            loss_curve: Vec::new(),
-            scoring_rules_version: version,
-        };
-        if id.starts_with("train") {
-            run.n_items = 0;
-            run.primary_score = None;
-        }
-        run
-    }
-
-    fn input(runs: Vec<RunSummary>) -> LeaderboardInput {
-        LeaderboardInput {
-            title: "t".into(),
-            filters: vec![],
-            runs,
-            notes: vec![],
-        }
-    }
-
-    #[test]
-    fn one_rules_version_ranks_and_unevaluated_runs_do_not_count() {
-        let mut one = input(vec![
-            scored("a", Some(1)),
-            scored("b", Some(1)),
-            scored("train-only", None),
-        ]);
-        check_scoring_rules(&mut one, false).expect("one version");
-        assert!(one.notes.is_empty());
-    }
-
-    #[test]
-    fn mixed_rules_versions_are_refused_or_noted() {
-        let runs = vec![
-            scored("a", Some(1)),
-            scored("b", Some(1)),
-            scored("c", Some(2)),
-            scored("old", None),
-        ];
-        let err = check_scoring_rules(&mut input(runs.clone()), false).expect_err("mixed");
-        assert_eq!(err.kind(), crate::error::ErrorKind::BadInput);
-        assert!(
-            err.message().contains(
-                "unknown (not recorded): 1 run (old); version 1: 2 runs; version 2: 1 run (c)"
-            ),
-            "{err}"
-        );
-        assert!(err.message().contains("--allow-mixed-rules"), "{err}");
-        let mut allowed = input(runs);
-        check_scoring_rules(&mut allowed, true).expect("allowed");
-        assert_eq!(allowed.notes.len(), 1);
-        assert!(
-            allowed.notes[0].contains("version 2: 1 run (c)"),
-            "{:?}",
-            allowed.notes
-        );
-    }
-
-    #[test]
-    fn long_groups_are_cut_and_ties_keep_the_newest_version_unnamed() {
-        let mut runs: Vec<RunSummary> = (0..7).map(|i| scored(&format!("o{i}"), None)).collect();
-        runs.extend((0..7).map(|i| scored(&format!("n{i}"), Some(3))));
-        let versions = rules_versions(&runs);
-        assert_eq!(
-            describe_versions(&versions),
-            "unknown (not recorded): 7 runs (o0, o1, o2, o3, o4, …); version 3: 7 runs"
-        );
-    }
 
     #[test]
     fn thinning_keeps_the_ends_and_the_count() {

@@ -1,12 +1,15 @@
 //! `tunix-rt db ...`: ingest, rebuild, query and export; printing the
-//! library's results is the only thing done here.
+//! library's results (and an ingest's progress, `progress`) is the only
+//! thing done here.
+
+mod progress;
 
 use std::io::Write;
 use std::path::Path;
 
 use crate::cli::{DbExportArgs, DbIngestArgs, DbQueryArgs, Format, QueryFormat};
 use crate::error::{Error, Result};
-use crate::store::ingest::{ingest, IngestReport, Scope};
+use crate::store::ingest::{ingest, ingest_observed, IngestReport, Scope};
 use crate::store::query::{self, QueryResult};
 use crate::store::{Store, Wait};
 use crate::workspace::Workspace;
@@ -36,7 +39,10 @@ pub fn ingest_cmd(ws: &Workspace, db: &Path, args: &DbIngestArgs, rebuild: bool)
     } else {
         Scope::Root(&runs)
     };
-    let report = ingest(&store, ws.root(), scope)?;
+    let report = {
+        let mut progress = progress::IngestProgress::default();
+        ingest_observed(&store, ws.root(), scope, &mut progress)?
+    };
     if args.format == Format::Json {
         super::print_json(&report)?;
     } else {

@@ -126,6 +126,7 @@ pub fn leaderboard() -> LeaderboardInput {
             ("label".to_string(), "milestone=m34".to_string()),
         ],
         runs: vec![crashed, weak, challenger(), baseline()],
+        unshown: vec![],
         notes: vec![],
     }
 }

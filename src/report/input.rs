@@ -68,13 +68,31 @@ pub struct LeaderboardInput {
     pub title: String,
     /// Active filters as `(key, value)`, shown as `key=value`.
     pub filters: Vec<(String, String)>,
-    /// The runs, in any order (the report sorts them).
+    /// The runs shown, in any order (the report sorts them).
     pub runs: Vec<RunSummary>,
+    /// The other runs that match the filters (a page shows the best
+    /// runs): not shown, but their scores take part in the ranks and ties
+    /// of the shown runs, and they count in "showing N of M".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unshown: Vec<RunScore>,
     /// Notes shown above the ranking (e.g. runs scored under different
     /// scoring rules ranked side by side).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
+/// A run's primary score and its CI: what ranking needs of a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunScore {
+    /// Unique run id.
+    pub run_id: String,
+    /// Primary score in [0, 1]; null when nothing was scored.
+    pub primary_score: Option<f64>,
+    /// Lower bound of the primary score's 95% CI.
+    pub ci_low: Option<f64>,
+    /// Upper bound of the primary score's 95% CI.
+    pub ci_high: Option<f64>,
+}
+
 /// One item of a paired comparison: the same eval item in run A and run B.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ItemDiff {

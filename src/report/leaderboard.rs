@@ -14,10 +14,11 @@ use super::rank::{rank_groups, shared, Interval};
 use super::svg::{self, ScoreRow};
 use super::templates::trusted;
 use super::{
-    num, words, LeaderboardInput, ReportError, ReportFormat, RunSummary, Templates, SCHEMA_VERSION,
+    num, words, LeaderboardInput, ReportError, ReportFormat, RunScore, RunSummary, Templates,
+    SCHEMA_VERSION,
 };
 
-/// Most runs drawn in the HTML score chart (the table lists all of them).
+/// Most runs drawn in the HTML score chart (the table lists every shown run).
 const MAX_CHART_RUNS: usize = 50;
 /// Most loss curves drawn in the HTML report, best-ranked first.
 const MAX_LOSS_CURVES: usize = 24;
@@ -31,6 +32,9 @@ pub struct LeaderboardDoc<'a> {
     pub title: &'a str,
     /// Active filters, in the order given.
     pub filters: Vec<FilterDoc<'a>>,
+    /// How many runs match the filters; `runs` lists the best of them
+    /// (all of them unless the report was limited to a page).
+    pub matching_runs: usize,
     /// Runs by primary score, best first; null scores last; equal scores by
     /// run id.
     pub runs: Vec<RankedRunDoc<'a>>,
@@ -81,22 +85,31 @@ pub fn render_leaderboard(
     }
 }
 
-/// The ranked leaderboard of `input`.
+/// The ranked leaderboard of `input`: ranks and ties are computed over
+/// every matching run, shown or not; only the shown runs are listed.
 fn document(input: &LeaderboardInput) -> LeaderboardDoc<'_> {
-    let mut runs: Vec<&RunSummary> = input.runs.iter().collect();
-    runs.sort_by(|a, b| leaderboard_order(a, b));
-    let intervals: Vec<Option<Interval>> = runs.iter().map(|r| interval(r)).collect();
+    let mut all: Vec<Entry> = input
+        .runs
+        .iter()
+        .map(Entry::Shown)
+        .chain(input.unshown.iter().map(Entry::Unshown))
+        .collect();
+    all.sort_by(|a, b| leaderboard_order(&a.score(), &b.score()));
+    let intervals: Vec<Option<Interval>> = all.iter().map(|e| interval(&e.score())).collect();
     let groups = rank_groups(&intervals);
     let tied = shared(&groups);
-    let runs = runs
-        .into_iter()
+    let runs = all
+        .iter()
         .zip(groups.iter().zip(tied))
         .enumerate()
-        .map(|(i, (run, (&rank, tied)))| RankedRunDoc {
-            rank,
-            tied,
-            tied_with_leader: i > 0 && rank == 1,
-            run,
+        .filter_map(|(i, (entry, (&rank, tied)))| match entry {
+            Entry::Shown(run) => Some(RankedRunDoc {
+                rank,
+                tied,
+                tied_with_leader: i > 0 && rank == 1,
+                run,
+            }),
+            Entry::Unshown(_) => None,
         })
         .collect();
     LeaderboardDoc {
@@ -107,27 +120,67 @@ fn document(input: &LeaderboardInput) -> LeaderboardDoc<'_> {
             .iter()
             .map(|(key, value)| FilterDoc { key, value })
             .collect(),
+        matching_runs: all.len(),
         runs,
         notes: &input.notes,
     }
 }
 
-/// Higher primary score first, missing scores last, then by run id.
-fn leaderboard_order(a: &RunSummary, b: &RunSummary) -> Ordering {
-    let score = |r: &RunSummary| r.primary_score.filter(|s| s.is_finite());
-    match (score(a), score(b)) {
+/// A matching run: shown in full, or known only by its score.
+enum Entry<'a> {
+    Shown(&'a RunSummary),
+    Unshown(&'a RunScore),
+}
+
+/// What ranking looks at.
+struct Score<'a> {
+    run_id: &'a str,
+    score: Option<f64>,
+    ci_low: Option<f64>,
+    ci_high: Option<f64>,
+}
+
+impl Entry<'_> {
+    fn score(&self) -> Score<'_> {
+        match self {
+            Entry::Shown(r) => Score {
+                run_id: &r.run_id,
+                score: r.primary_score,
+                ci_low: r.ci_low,
+                ci_high: r.ci_high,
+            },
+            Entry::Unshown(r) => Score {
+                run_id: &r.run_id,
+                score: r.primary_score,
+                ci_low: r.ci_low,
+                ci_high: r.ci_high,
+            },
+        }
+    }
+}
+
+/// Higher primary score first, missing scores last, then by run id (the
+/// store's `LEADERBOARD_ORDER`).
+fn leaderboard_order(a: &Score<'_>, b: &Score<'_>) -> Ordering {
+    let finite = |s: &Score<'_>| s.score.filter(|s| s.is_finite());
+    match (finite(a), finite(b)) {
         (Some(x), Some(y)) => y.total_cmp(&x),
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
     }
-    .then_with(|| a.run_id.cmp(&b.run_id))
+    .then_with(|| a.run_id.cmp(b.run_id))
 }
 
 /// The run's CI, when it has a score and a usable interval.
-fn interval(run: &RunSummary) -> Option<Interval> {
-    run.primary_score.filter(|s| s.is_finite())?;
-    Interval::new(run.ci_low, run.ci_high)
+fn interval(s: &Score<'_>) -> Option<Interval> {
+    s.score.filter(|s| s.is_finite())?;
+    Interval::new(s.ci_low, s.ci_high)
+}
+
+/// The CI of a shown run, when it has a score and a usable interval.
+fn run_interval(run: &RunSummary) -> Option<Interval> {
+    interval(&Entry::Shown(run).score())
 }
 
 /// What the leaderboard templates receive.
@@ -136,8 +189,11 @@ struct View<'a> {
     title: &'a str,
     filters: &'a [FilterDoc<'a>],
     notes: &'a [String],
+    /// Runs matching the filters.
     n_runs: usize,
-    /// Union of the runs' categories, sorted.
+    /// Runs listed (the best `n_shown` of `n_runs`).
+    n_shown: usize,
+    /// Union of the listed runs' categories, sorted.
     categories: Vec<&'a str>,
     rows: Vec<RowView<'a>>,
     any_tied: bool,
@@ -200,7 +256,8 @@ fn view<'a>(doc: &'a LeaderboardDoc<'a>, charts: bool) -> View<'a> {
         title: doc.title,
         filters: &doc.filters,
         notes: doc.notes,
-        n_runs: doc.runs.len(),
+        n_runs: doc.matching_runs,
+        n_shown: doc.runs.len(),
         categories,
         any_tied: rows.iter().any(|r| r.tied),
         rows,
@@ -275,11 +332,11 @@ fn score_chart(doc: &LeaderboardDoc<'_>) -> String {
         .map(|(r, label)| ScoreRow {
             label,
             score: r.run.primary_score,
-            ci: interval(r.run),
+            ci: run_interval(r.run),
             highlight: r.rank == 1,
         })
         .collect();
-    let band = doc.runs.first().and_then(|r| interval(r.run));
+    let band = doc.runs.first().and_then(|r| run_interval(r.run));
     svg::score_chart(&rows, band)
 }
 
@@ -327,6 +384,7 @@ mod tests {
                 run("a", Some(0.5), None),
                 run("e", Some(f64::NAN), None),
             ],
+            unshown: vec![],
             notes: vec![],
         };
         assert_eq!(ids(&document(&input)), vec!["b", "a", "c", "d", "e"]);
@@ -361,6 +419,7 @@ mod tests {
                 run("a", Some(0.5), Some((0.4, 0.6))),
                 run("b", None, Some((0.4, 0.6))),
             ],
+            unshown: vec![],
             notes: vec![],
         };
         let doc = document(&input);
@@ -377,6 +436,7 @@ mod tests {
             title: "empty".into(),
             filters: vec![("model".into(), "none".into())],
             runs: vec![],
+            unshown: vec![],
             notes: vec![],
         };
         for format in [ReportFormat::Html, ReportFormat::Md, ReportFormat::Json] {
@@ -488,11 +548,52 @@ mod tests {
             title: "many".into(),
             filters: vec![],
             runs,
+            unshown: vec![],
             notes: vec![],
         };
         let html = render_leaderboard(&t, &input, ReportFormat::Html).expect("html");
         assert!(html.contains("first 50 of 60 runs"), "chart note");
         assert_eq!(html.matches("<tr class=\"run").count(), 60);
+    }
+
+    #[test]
+    fn unshown_runs_take_part_in_ranks_and_ties_and_are_counted() {
+        let t = Templates::builtin().expect("templates");
+        let score = |id: &str, s: f64, ci: (f64, f64)| RunScore {
+            run_id: id.into(),
+            primary_score: Some(s),
+            ci_low: Some(ci.0),
+            ci_high: Some(ci.1),
+        };
+        let input = LeaderboardInput {
+            title: "page".into(),
+            filters: vec![],
+            runs: vec![
+                run("a", Some(0.9), Some((0.85, 0.95))),
+                run("b", Some(0.5), Some((0.45, 0.55))),
+            ],
+            // `c` is shown nowhere but shares b's rank; `d` overlaps the
+            // leader from far below and joins rank 1.
+            unshown: vec![score("d", 0.2, (0.0, 0.9)), score("c", 0.48, (0.4, 0.5))],
+            notes: vec![],
+        };
+        let doc = document(&input);
+        assert_eq!(doc.matching_runs, 4);
+        let ranks: Vec<(&str, usize, bool)> = doc
+            .runs
+            .iter()
+            .map(|r| (r.run.run_id.as_str(), r.rank, r.tied))
+            .collect();
+        assert_eq!(ranks, vec![("a", 1, true), ("b", 2, true)]);
+        let html = render_leaderboard(&t, &input, ReportFormat::Html).expect("html");
+        assert!(html.contains("showing the best 2 of 4 runs"), "{html}");
+        assert_eq!(html.matches("<tr class=\"run").count(), 2);
+        let md = render_leaderboard(&t, &input, ReportFormat::Md).expect("md");
+        assert!(md.contains("showing the best 2 of 4 runs"), "{md}");
+        let json = render_leaderboard(&t, &input, ReportFormat::Json).expect("json");
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(v["matching_runs"], 4);
+        assert_eq!(v["runs"].as_array().map(Vec::len), Some(2));
     }
 
     #[test]

@@ -50,7 +50,9 @@ mod fixtures;
 pub use compare::{render_compare, CategoryDelta, CompareDoc, ItemDiffDoc};
 pub use error::ReportError;
 pub use format::{choose_format, CompareFormat, FileFormat, ReportFormat};
-pub use input::{CompareInput, ComparisonFigures, ItemDiff, LeaderboardInput, RunSummary};
+pub use input::{
+    CompareInput, ComparisonFigures, ItemDiff, LeaderboardInput, RunScore, RunSummary,
+};
 pub use leaderboard::{render_leaderboard, FilterDoc, LeaderboardDoc, RankedRunDoc};
 pub use sweep::{render_sweep, SweepDoc, SweepInput};
 pub use templates::Templates;

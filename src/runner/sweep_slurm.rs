@@ -445,6 +445,93 @@ pub(super) fn wait(d: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runfolder::{to_json_bytes, RunManifest, RUN_MANIFEST};
+
+    fn folder(
+        status: Option<RunStatus>,
+        failure: Option<(&str, &str)>,
+        steps: &[u32],
+    ) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        if let Some(status) = status {
+            let mut m = RunManifest::new("t", "Train", "t", "2026-12-01T00:00:00Z");
+            m.status = status;
+            m.failure = failure.map(|(class, message)| Failure {
+                class: class.into(),
+                message: message.into(),
+            });
+            std::fs::write(
+                dir.path().join(RUN_MANIFEST),
+                to_json_bytes(&m).expect("json"),
+            )
+            .expect("write");
+        }
+        let lines: String = steps
+            .iter()
+            .map(|s| format!("{{\"step\":{s},\"loss\":1.0}}\n"))
+            .collect();
+        std::fs::write(dir.path().join(METRICS), lines).expect("metrics");
+        dir
+    }
+
+    fn task(state: &str) -> Ended {
+        Ended::Task(
+            "7_0".into(),
+            Task {
+                index: Some(0),
+                state: state.into(),
+                exit_code: Some("0:15".into()),
+                restarts: 0,
+                reason: "TimeLimit".into(),
+            },
+        )
+    }
+
+    fn failed(v: Verdict) -> Failure {
+        match v {
+            Verdict::Failed(f) => f,
+            Verdict::Reached(o) => panic!("reached: {o:?}"),
+        }
+    }
+
+    #[test]
+    fn an_ended_task_is_judged_by_its_trial_folder() {
+        let sweep = Path::new("/s");
+        let at_rung = folder(Some(RunStatus::Stopped), None, &[1, 2, 3, 4]);
+        let vanished = Ended::Vanished("7".into());
+        assert!(matches!(
+            judge(at_rung.path(), 4, &vanished, sweep),
+            Verdict::Reached(_)
+        ));
+        // Stopped at an earlier rung: the task did not bring it to this one.
+        let earlier = folder(Some(RunStatus::Stopped), None, &[1, 2]);
+        let f = failed(judge(earlier.path(), 4, &task("TIMEOUT"), sweep));
+        assert_eq!(f.class, "timeout");
+        assert!(
+            f.message
+                .contains("Slurm job 7_0 ended TIMEOUT (exit code 0:15"),
+            "{}",
+            f.message
+        );
+        let nan = folder(
+            Some(RunStatus::Failed),
+            Some(("nan_loss", "loss is NaN")),
+            &[1],
+        );
+        assert_eq!(
+            failed(judge(nan.path(), 4, &task("FAILED"), sweep)).class,
+            "nan_loss"
+        );
+        let empty = folder(None, None, &[]);
+        let f = failed(judge(empty.path(), 4, &vanished, sweep));
+        assert_eq!(f.class, "crash");
+        assert!(f.message.contains("no longer lists job 7"), "{}", f.message);
+        let oom = folder(Some(RunStatus::Running), None, &[1]);
+        assert_eq!(
+            failed(judge(oom.path(), 4, &task("OUT_OF_MEMORY"), sweep)).class,
+            "out_of_memory"
+        );
+    }
 
     #[test]
     fn a_replaced_binary_is_run_from_its_path() {

@@ -1,10 +1,17 @@
 //! The DuckDB index over run folders. Run folders are the system of record;
 //! this index is rebuildable from them at any time (`tunix-rt db rebuild`).
 //! One writing process at a time, enforced by a lock file beside the database.
+//!
+//! Modules: `schema` (tables and migrations), `lock` (the writer lock),
+//! `ingest` (run folders into the index), `filter` (which runs a report is
+//! about, as SQL), `runs` (runs as the reports read them), `query` (run
+//! lookup, items, read-only SQL, Parquet export).
 
+pub mod filter;
 pub mod ingest;
 pub mod lock;
 pub mod query;
+pub mod runs;
 pub mod schema;
 
 use std::path::{Path, PathBuf};

@@ -399,3 +399,42 @@ fn a_hand_edited_blake3_is_refused_by_the_schema() {
         .stderr_has("does not match the pattern ^[0-9a-f]{64}$");
     ws.run(&["report", "leaderboard"]).code(0);
 }
+
+#[test]
+fn a_large_ingest_prints_progress_lines_when_stderr_is_not_a_terminal() {
+    let ws = Workspace::new();
+    for i in 0..260 {
+        fake_run(&runs_root(&ws), &format!("r{i:03}"), 1, 0.5);
+    }
+    let run = ws.run(&["db", "ingest"]);
+    run.code(0)
+        .stdout_has("260 new, 0 updated, 0 unchanged")
+        .stderr_has("ingesting 260 run folders\n")
+        .stderr_has("ingested 26/260 run folders\n")
+        .stderr_has("ingested 130/260 run folders\n")
+        .stderr_has("ingested 260/260 run folders\n");
+    assert_eq!(
+        run.stderr.matches("ingested ").count(),
+        10,
+        "a line every tenth:\n{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains('\r') && !run.stderr.contains('\u{1b}'),
+        "no terminal control characters:\n{:?}",
+        run.stderr
+    );
+    ws.run(&["db", "rebuild"])
+        .code(0)
+        .stderr_has("ingested 260/260 run folders\n");
+
+    let small = Workspace::new();
+    fake_run(&runs_root(&small), "r1", 1, 0.5);
+    let quiet = small.run(&["db", "ingest"]);
+    quiet.code(0);
+    assert!(
+        !quiet.stderr.contains("ingest"),
+        "no progress for a few folders:\n{}",
+        quiet.stderr
+    );
+}

@@ -201,31 +201,43 @@ fn a_missing_browser_fails_unless_skipping_is_asked_for() {
     );
 }
 
+/// Headless Chromium's flags for the page tests.
+const CHROMIUM_FLAGS: [&str; 11] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+    "--window-size=1280,1800",
+];
+
 /// Load `page` in headless Chromium; returns (DOM after scripts ran, log).
-fn load(browser: &Path, page: &Path, screenshot: &Path) -> (String, String) {
+fn dom(browser: &Path, page: &Path) -> (String, String) {
     let profile = tempfile::tempdir().expect("profile");
-    let common = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--window-size=1280,1800",
-    ];
     let url = format!("file://{}", page.display());
     let dom = Command::new(browser)
-        .args(common)
+        .args(CHROMIUM_FLAGS)
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(["--dump-dom", &url])
         .output()
         .expect("run chromium");
+    (
+        String::from_utf8_lossy(&dom.stdout).into_owned(),
+        String::from_utf8_lossy(&dom.stderr).into_owned(),
+    )
+}
+
+/// [`dom`], and a screenshot of the page.
+fn load(browser: &Path, page: &Path, screenshot: &Path) -> (String, String) {
+    let profile = tempfile::tempdir().expect("profile");
+    let url = format!("file://{}", page.display());
     let shot = Command::new(browser)
-        .args(common)
+        .args(CHROMIUM_FLAGS)
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--screenshot={}", screenshot.display()))
         .arg(&url)
@@ -236,10 +248,7 @@ fn load(browser: &Path, page: &Path, screenshot: &Path) -> (String, String) {
         "no screenshot: {}",
         String::from_utf8_lossy(&shot.stderr)
     );
-    (
-        String::from_utf8_lossy(&dom.stdout).into_owned(),
-        String::from_utf8_lossy(&dom.stderr).into_owned(),
-    )
+    dom(browser, page)
 }
 
 #[test]
@@ -335,6 +344,124 @@ fn loss_curves_from_metrics_reach_both_reports() {
         2,
         "both sides draw the curve"
     );
+}
+
+#[test]
+fn the_leaderboard_lists_a_page_and_says_how_many_runs_match() {
+    let ws = Workspace::new();
+    let root = ws.path().join("submission_runs");
+    for (i, skill) in [0.2, 0.9, 0.5].into_iter().enumerate() {
+        fake_run(&root, &format!("run-{i}"), 30, skill);
+    }
+    ws.run(&["db", "ingest"]).code(0);
+    let page = ws.run_read_only(&["report", "leaderboard", "--limit", "2", "--format", "json"]);
+    page.code(0);
+    let v = page.json();
+    assert_eq!(v["matching_runs"], 3);
+    let ids: Vec<&str> = v["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["run_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, vec!["run-1", "run-2"]);
+    ws.run_read_only(&["report", "leaderboard", "--limit", "1"])
+        .code(0)
+        .stdout_has("showing the best 1 of 3 runs");
+    ws.run_read_only(&["report", "leaderboard", "--limit", "1", "--format", "html"])
+        .code(0)
+        .stdout_has("showing the best 1 of 3 runs");
+    let all = ws.run_read_only(&["report", "leaderboard", "--limit", "all"]);
+    all.code(0).stdout_has("3 runs · no filters");
+    assert!(!all.stdout.contains("showing"), "{}", all.stdout);
+    ws.run_read_only(&["report", "leaderboard", "--limit", "0"])
+        .code(2)
+        .stderr_has("`0` is not a number of runs (1 or more) or `all`");
+}
+
+/// A leaderboard of `n` runs with scores spread over 0.3–0.9.
+fn many_runs(n: usize) -> tunix_rt::report::LeaderboardInput {
+    let runs = (0..n)
+        .map(|i| {
+            let score = 0.3 + 0.6 * ((i * 37) % 100) as f64 / 100.0;
+            serde_json::from_value(serde_json::json!({
+                "run_id": format!("run-{i:05}"), "name": format!("sweep-{}-trial-{i:05}", i % 7),
+                "kind": "Eval", "model_id": format!("external:run-{i:05}"), "dataset": null,
+                "config_hash": "c0ffee", "labels": {"model": format!("m{}", i % 10)},
+                "created_at": "2026-11-20T10:00:00Z", "git_commit": "0123456789abcdef", "git_dirty": false,
+                "evalset_path": "evalsets/synthetic.jsonl", "evalset_blake3": "00".repeat(32),
+                "primary_score": score, "ci_low": score - 0.2, "ci_high": score + 0.1, "ci_method": "wilson",
+                "n_items": 12, "n_scored": 12, "n_skipped": 0,
+                "category_means": {"core": score, "edge": score, "trace": null},
+                "sweep_id": null, "loss_curve": []
+            }))
+            .expect("a run summary")
+        })
+        .collect();
+    tunix_rt::report::LeaderboardInput {
+        title: "10,000 runs".into(),
+        filters: vec![],
+        runs,
+        unshown: vec![],
+        notes: vec![],
+    }
+}
+
+#[test]
+fn a_leaderboard_of_10000_runs_loads_in_chromium_with_every_row() {
+    let templates = tunix_rt::report::Templates::builtin().expect("templates");
+    let html = tunix_rt::report::render_leaderboard(
+        &templates,
+        &many_runs(10_000),
+        tunix_rt::report::ReportFormat::Html,
+    )
+    .expect("render");
+    let rows = html.matches("<tr class=\"run").count();
+    assert_eq!(rows, 10_000);
+    assert!(
+        html.len() < 8 * 1024 * 1024,
+        "{} bytes for 10,000 rows",
+        html.len()
+    );
+    let Some(browser) = browser() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("leaderboard-10000.html");
+    std::fs::write(&page, &html).expect("write");
+    let started = std::time::Instant::now();
+    let (dom, log) = dom(&browser, &page);
+    eprintln!(
+        "10,000-run leaderboard: {} KiB, loaded in headless Chromium in {:.1} s (browser start included)",
+        html.len() / 1024,
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(dom.matches("<tr class=\"run").count(), 10_000);
+    assert!(
+        dom.contains("<html lang=\"en\" class=\"js\">"),
+        "the script ran"
+    );
+    // The script lists a page of rows at a time (sorting and filtering
+    // 10,000 listed rows is slow); the rest are in the page, hidden.
+    assert!(
+        dom.contains("Listing 200 of 10000 rows."),
+        "no pager in the DOM"
+    );
+    let hidden = dom
+        .split("<tr class=\"run")
+        .skip(1)
+        .filter(|rest| {
+            rest.split('>')
+                .next()
+                .is_some_and(|tag| tag.contains("hidden"))
+        })
+        .count();
+    assert_eq!(hidden, 9_800);
+    let errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Refused to"))
+        .collect();
+    assert!(errors.is_empty(), "console errors:\n{}", errors.join("\n"));
 }
 
 /// Two plain runs, ingested: `run-alpha` (weak) and `run-beta` (strong).

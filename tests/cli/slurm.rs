@@ -584,3 +584,24 @@ fn missing_slurm_commands_are_refused_before_anything_is_written() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(before, ws.snapshot(), "nothing written");
 }
+
+/// Runs without a cluster: `--plan` prints the first rung's job script and
+/// submits and writes nothing.
+#[test]
+fn plan_prints_the_job_script_and_writes_nothing() {
+    let ws = Workspace::new();
+    let tail = format!("{ASHA}{}", slurm_block(ws.path()));
+    ws.file(
+        "manifests/s.yaml",
+        sweep("toy", "toy.py", TOY, 8, true, &tail),
+    );
+    let out = ws.run_read_only(&["run", "manifests/s.yaml", "--plan"]);
+    out.code(0)
+        .stdout_has("Slurm job script of the first rung (written to submission_runs/toy/slurm")
+        .stdout_has("#!/bin/bash\n")
+        .stdout_has("--array=0-5%3")
+        .stdout_has("--partition=debug")
+        .stdout_has("#SBATCH --comment=tunix-rt-test\n")
+        .stdout_has("  5) run_dir=")
+        .stdout_has("worker \"$run_dir\" --until-step 2\n");
+}

@@ -479,12 +479,19 @@ fn slurm_blocks_are_checked_before_anything_runs() {
     ws.file(
         "manifests/m.yaml",
         sweep_on("s1", "train.yaml")
-            + "  slurm:\n    shared_dir: /srv\n    partition: \"gpu; rm -rf ~\"\n",
+            + "  executor: slurm\n  slurm:\n    shared_dir: /srv\n    partition: \"gpu; rm -rf ~\"\n",
     );
     ws.run_read_only(&["validate", "manifests/m.yaml"])
         .code(2)
-        .stderr_has("a `slurm` block only applies with `executor: slurm`")
-        .stderr_has("/spec/slurm/partition");
+        .stderr_has("string `gpu; rm -rf ~` does not match the pattern")
+        .stderr_has("(at /spec/slurm/partition)");
+    ws.file(
+        "manifests/m.yaml",
+        sweep_on("s1", "train.yaml") + "  slurm:\n    shared_dir: /srv\n",
+    );
+    ws.run_read_only(&["validate", "manifests/m.yaml"])
+        .code(2)
+        .stderr_has("a `slurm` block only applies with `executor: slurm` (at /spec/slurm)");
     ws.file(
         "manifests/m.yaml",
         sweep_on("s1", "train.yaml")

@@ -1,0 +1,311 @@
+//! Runs as the reports read them: one run by id, a leaderboard's page (its
+//! first runs in leaderboard order, with their category means), the scores
+//! of the matching runs after the page, the scoring-rules versions of all
+//! matching runs, and loss curves. Filters, order and limits run in SQL, so
+//! a report over many runs reads only what it shows.
+
+use std::collections::BTreeMap;
+
+use duckdb::params_from_iter;
+use serde::Serialize;
+
+use super::filter::{RunFilter, RunLimit, LEADERBOARD_ORDER};
+use super::{db_error, Store};
+use crate::error::{Error, Result};
+
+/// One run as the reports see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRow {
+    pub run_id: String,
+    pub run_dir: String,
+    pub name: String,
+    pub kind: String,
+    pub model_id: String,
+    pub dataset: Option<String>,
+    pub config_hash: String,
+    pub labels: BTreeMap<String, String>,
+    pub created_at: String,
+    pub git_commit: Option<String>,
+    pub git_dirty: bool,
+    pub evalset_path: Option<String>,
+    pub evalset_blake3: Option<String>,
+    pub primary_score: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub ci_method: Option<String>,
+    pub n_items: i64,
+    pub n_scored: i64,
+    pub n_skipped: i64,
+    pub category_means: BTreeMap<String, Option<f64>>,
+    pub tuning_job_id: Option<String>,
+    /// The scoring-rules version of the run's eval summary; none when it
+    /// records none (or the run was not evaluated).
+    pub scoring_rules_version: Option<i64>,
+}
+
+/// A run's place on the leaderboard: its primary score and CI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreRow {
+    pub run_id: String,
+    pub primary_score: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+}
+
+const RUN_COLUMNS: &str = "run_id, run_dir, name, kind, coalesce(model_id, ''), dataset_name, config_hash, labels, \
+    strftime(created_at, '%Y-%m-%dT%H:%M:%SZ'), git_commit, coalesce(git_dirty, false), evalset_path, evalset_blake3, \
+    primary_score, ci_low, ci_high, ci_method, coalesce(n_items, 0), coalesce(n_scored, 0), coalesce(n_skipped, 0), tuning_job_id, scoring_rules_version";
+
+fn run_from_row(row: &duckdb::Row<'_>) -> duckdb::Result<RunRow> {
+    let labels: String = row.get(7)?;
+    Ok(RunRow {
+        run_id: row.get(0)?,
+        run_dir: row.get(1)?,
+        name: row.get(2)?,
+        kind: row.get(3)?,
+        model_id: row.get(4)?,
+        dataset: row.get(5)?,
+        config_hash: row.get(6)?,
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        created_at: row.get::<_, Option<String>>(8)?.unwrap_or_default(),
+        git_commit: row.get(9)?,
+        git_dirty: row.get(10)?,
+        evalset_path: row.get(11)?,
+        evalset_blake3: row.get(12)?,
+        primary_score: row.get(13)?,
+        ci_low: row.get(14)?,
+        ci_high: row.get(15)?,
+        ci_method: row.get(16)?,
+        n_items: row.get(17)?,
+        n_scored: row.get(18)?,
+        n_skipped: row.get(19)?,
+        category_means: BTreeMap::new(),
+        tuning_job_id: row.get(20)?,
+        scoring_rules_version: row.get(21)?,
+    })
+}
+
+/// The run ids of the page as a subquery (its arguments are the filter's).
+fn page_ids_sql(where_sql: &str, limit: RunLimit) -> String {
+    format!(
+        "SELECT run_id FROM runs{where_sql} {LEADERBOARD_ORDER}{}",
+        limit.sql()
+    )
+}
+
+/// The first `limit` runs matching `filter`, in leaderboard order, with
+/// their category means.
+pub fn page(store: &Store, filter: &RunFilter, limit: RunLimit) -> Result<Vec<RunRow>> {
+    let (where_sql, args) = filter.where_sql()?;
+    let sql = format!(
+        "SELECT {RUN_COLUMNS} FROM runs{where_sql} {LEADERBOARD_ORDER}{}",
+        limit.sql()
+    );
+    let categories = format!(
+        "SELECT run_id, category, mean FROM category_scores WHERE run_id IN ({})",
+        page_ids_sql(&where_sql, limit)
+    );
+    with_category_means(store, &sql, &categories, &args)
+}
+
+/// Run `run_id`'s row.
+pub fn run(store: &Store, run_id: &str) -> Result<RunRow> {
+    let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?");
+    let categories = "SELECT run_id, category, mean FROM category_scores WHERE run_id = ?";
+    with_category_means(store, &sql, categories, &[run_id.to_string()])?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::bad_input(format!("no run `{run_id}` in the index")))
+}
+
+/// The rows of `runs_sql`, each with the category means `categories_sql`
+/// gives it; both take `args`.
+fn with_category_means(
+    store: &Store,
+    runs_sql: &str,
+    categories_sql: &str,
+    args: &[String],
+) -> Result<Vec<RunRow>> {
+    let conn = store.connection();
+    let read = || -> duckdb::Result<Vec<RunRow>> {
+        let mut stmt = conn.prepare(runs_sql)?;
+        let mut out: Vec<RunRow> = stmt
+            .query_map(params_from_iter(args.iter()), run_from_row)?
+            .collect::<duckdb::Result<_>>()?;
+        let mut by_run: BTreeMap<String, BTreeMap<String, Option<f64>>> = BTreeMap::new();
+        let mut cats = conn.prepare(categories_sql)?;
+        for row in cats.query_map(params_from_iter(args.iter()), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<f64>>(2)?,
+            ))
+        })? {
+            let (run, cat, mean) = row?;
+            by_run.entry(run).or_default().insert(cat, mean);
+        }
+        for run in &mut out {
+            run.category_means = by_run.remove(&run.run_id).unwrap_or_default();
+        }
+        Ok(out)
+    };
+    read().map_err(|e| db_error(store.path(), "query", e))
+}
+
+/// The scores of the runs matching `filter` after the page of `limit`
+/// runs, in leaderboard order.
+pub fn scores_after_page(
+    store: &Store,
+    filter: &RunFilter,
+    limit: RunLimit,
+) -> Result<Vec<ScoreRow>> {
+    let Some(offset) = limit.after_sql() else {
+        return Ok(Vec::new());
+    };
+    let (where_sql, args) = filter.where_sql()?;
+    let sql = format!(
+        "SELECT run_id, primary_score, ci_low, ci_high FROM runs{where_sql} {LEADERBOARD_ORDER}{offset}"
+    );
+    let conn = store.connection();
+    let read = || -> duckdb::Result<Vec<ScoreRow>> {
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+            Ok(ScoreRow {
+                run_id: r.get(0)?,
+                primary_score: r.get(1)?,
+                ci_low: r.get(2)?,
+                ci_high: r.get(3)?,
+            })
+        })?;
+        rows.collect()
+    };
+    read().map_err(|e| db_error(store.path(), "query", e))
+}
+
+/// The evaluated runs (with items) matching `filter`, by the
+/// scoring-rules version they were scored under (none: not recorded),
+/// each list in run-id order.
+pub fn rules_versions(
+    store: &Store,
+    filter: &RunFilter,
+) -> Result<BTreeMap<Option<i64>, Vec<String>>> {
+    let (where_sql, args) = filter.where_sql()?;
+    let evaluated = if where_sql.is_empty() {
+        " WHERE coalesce(n_items, 0) > 0"
+    } else {
+        " AND coalesce(n_items, 0) > 0"
+    };
+    let sql = format!(
+        "SELECT scoring_rules_version, run_id FROM runs{where_sql}{evaluated} ORDER BY run_id"
+    );
+    let conn = store.connection();
+    let read = || -> duckdb::Result<BTreeMap<Option<i64>, Vec<String>>> {
+        let mut stmt = conn.prepare(&sql)?;
+        let mut out: BTreeMap<Option<i64>, Vec<String>> = BTreeMap::new();
+        for row in stmt.query_map(params_from_iter(args.iter()), |r| {
+            Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, String>(1)?))
+        })? {
+            let (version, id) = row?;
+            out.entry(version).or_default().push(id);
+        }
+        Ok(out)
+    };
+    read().map_err(|e| db_error(store.path(), "query", e))
+}
+
+/// (step, loss) points of the runs on the page of `limit` runs matching
+/// `filter`.
+pub fn page_loss_curves(
+    store: &Store,
+    filter: &RunFilter,
+    limit: RunLimit,
+) -> Result<BTreeMap<String, Vec<(u64, f64)>>> {
+    let (where_sql, args) = filter.where_sql()?;
+    let sql = format!(
+        "SELECT run_id, step, loss FROM metrics WHERE loss IS NOT NULL AND run_id IN ({}) ORDER BY run_id, step",
+        page_ids_sql(&where_sql, limit)
+    );
+    curves(store, &sql, &args)
+}
+
+/// (step, loss) points of each run in `ids`.
+pub fn loss_curves(store: &Store, ids: &[&str]) -> Result<BTreeMap<String, Vec<(u64, f64)>>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let sql = format!(
+        "SELECT run_id, step, loss FROM metrics WHERE loss IS NOT NULL AND run_id IN ({}) ORDER BY run_id, step",
+        vec!["?"; ids.len()].join(", ")
+    );
+    let args: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    curves(store, &sql, &args)
+}
+
+fn curves(store: &Store, sql: &str, args: &[String]) -> Result<BTreeMap<String, Vec<(u64, f64)>>> {
+    let conn = store.connection();
+    let read = || -> duckdb::Result<BTreeMap<String, Vec<(u64, f64)>>> {
+        let mut stmt = conn.prepare(sql)?;
+        let mut out: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?.max(0) as u64,
+                r.get::<_, f64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (run, step, loss) = row?;
+            out.entry(run).or_default().push((step, loss));
+        }
+        Ok(out)
+    };
+    read().map_err(|e| db_error(store.path(), "query", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ingest::{ingest, Scope};
+    use crate::store::Wait;
+    use std::num::NonZeroUsize;
+
+    /// An index of runs `r0`..`r{n-1}`, r{i} answering a fraction
+    /// `skills[i]` right.
+    fn index(skills: &[f64]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("runs");
+        for (i, skill) in skills.iter().enumerate() {
+            crate::synthetic::write_run(&root, &format!("r{i}"), 40, *skill).expect("run");
+        }
+        let db = dir.path().join("t.duckdb");
+        let store = Store::open_write(&db, Wait::No).expect("open");
+        ingest(&store, dir.path(), Scope::Root(&root)).expect("ingest");
+        (dir, db)
+    }
+
+    fn first(n: usize) -> RunLimit {
+        RunLimit::First(NonZeroUsize::new(n).expect("non-zero"))
+    }
+
+    #[test]
+    fn a_page_is_the_best_runs_and_the_rest_follow_in_order() {
+        let (_dir, db) = index(&[0.2, 0.9, 0.5, 0.7]);
+        let store = Store::open_read(&db).expect("open");
+        let all = RunFilter::default();
+        let best = page(&store, &all, first(2)).expect("page");
+        let ids: Vec<&str> = best.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(ids, ["r1", "r3"]);
+        assert_eq!(best[0].category_means.len(), 3);
+        let rest = scores_after_page(&store, &all, first(2)).expect("rest");
+        let ids: Vec<&str> = rest.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(ids, ["r2", "r0"]);
+        assert!(scores_after_page(&store, &all, RunLimit::All)
+            .expect("none")
+            .is_empty());
+        assert_eq!(page(&store, &all, RunLimit::All).expect("all").len(), 4);
+        let versions = rules_versions(&store, &all).expect("versions");
+        assert_eq!(versions.values().map(Vec::len).sum::<usize>(), 4);
+        assert_eq!(run(&store, "r2").expect("r2").category_means.len(), 3);
+        assert!(run(&store, "nope").is_err());
+    }
+}
