@@ -16,9 +16,8 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::report::{CompareInput, ComparisonFigures, ItemDiff, RunSummary};
-use crate::runfolder::EvalItemRecord;
 use crate::scoring::{compare as paired, CiMethod, CompareConfig, ItemRow, PairedComparison};
-use crate::store::query;
+use crate::store::query::{self, ItemScore};
 use crate::store::runs::{self, RunRow};
 use crate::store::Store;
 
@@ -30,8 +29,7 @@ pub fn compare(
     config: &CompareConfig,
     allow_different_evalsets: bool,
 ) -> Result<CompareInput> {
-    let a = runs::run(store, id_a)?;
-    let b = runs::run(store, id_b)?;
+    let (a, b) = runs::run_pair(store, id_a, id_b)?;
     let evalsets_differ = check_evalsets(
         (id_a, a.evalset_blake3.as_deref()),
         (id_b, b.evalset_blake3.as_deref()),
@@ -40,8 +38,7 @@ pub fn compare(
     config
         .validate()
         .map_err(|e| Error::bad_input(e.to_string()))?;
-    let items_a = query::items(store, id_a)?;
-    let items_b = query::items(store, id_b)?;
+    let (items_a, items_b) = query::item_scores(store, id_a, id_b)?;
     let curves = runs::loss_curves(store, &[id_a, id_b])?;
     let curve = |id: &str| {
         thin(
@@ -53,8 +50,8 @@ pub fn compare(
     Ok(paired_input(
         summary(a, curve_a)?,
         summary(b, curve_b)?,
-        &items_a,
-        &items_b,
+        items_a,
+        items_b,
         config,
         evalsets_differ,
     ))
@@ -92,29 +89,29 @@ fn check_evalsets(
 }
 
 /// The comparison of B against A: the paired statistics over their items,
-/// and the items present in both, side by side.
+/// and the items present in both, side by side (A's rows are moved into the
+/// diff; a B row paired with several A rows of one id is copied).
 fn paired_input(
     a: RunSummary,
     b: RunSummary,
-    items_a: &[EvalItemRecord],
-    items_b: &[EvalItemRecord],
+    items_a: Vec<ItemScore>,
+    items_b: Vec<ItemScore>,
     config: &CompareConfig,
     evalsets_differ: bool,
 ) -> CompareInput {
-    let result = paired(&rows(items_a), &rows(items_b), config);
-    let by_id_b: BTreeMap<&str, &EvalItemRecord> =
-        items_b.iter().map(|r| (r.id.as_str(), r)).collect();
+    let result = paired(&rows(&items_a), &rows(&items_b), config);
+    let by_id_b: BTreeMap<&str, &ItemScore> = items_b.iter().map(|r| (r.id.as_str(), r)).collect();
     let items = items_a
-        .iter()
+        .into_iter()
         .filter_map(|ra| {
             by_id_b.get(ra.id.as_str()).map(|rb| ItemDiff {
-                id: ra.id.clone(),
-                category: ra.category.clone(),
-                expected: ra.expected.clone(),
-                a_extracted: ra.extracted.clone(),
-                a_correct: ra.answer_correctness,
                 b_extracted: rb.extracted.clone(),
                 b_correct: rb.answer_correctness,
+                id: ra.id,
+                category: ra.category,
+                expected: ra.expected,
+                a_extracted: ra.extracted,
+                a_correct: ra.answer_correctness,
             })
         })
         .collect();
@@ -127,8 +124,8 @@ fn paired_input(
     }
 }
 
-fn rows(items: &[EvalItemRecord]) -> Vec<ItemRow> {
-    items.iter().map(EvalItemRecord::item_row).collect()
+fn rows(items: &[ItemScore]) -> Vec<ItemRow> {
+    items.iter().map(ItemScore::item_row).collect()
 }
 
 /// An eval-set hash as shown in messages: its first 12 characters

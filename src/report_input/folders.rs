@@ -9,11 +9,12 @@ use super::{check_evalsets, paired_input, thin, MAX_CURVE_POINTS};
 use crate::error::{Error, Location, Result};
 use crate::report::{CompareInput, RunSummary};
 use crate::runfolder::{
-    read_eval_items, read_manifest, read_summary, EvalItemRecord, MetricRecord, EVAL_ITEMS,
-    EVAL_SUMMARY, METRICS, RUN_MANIFEST,
+    read_eval_items, read_manifest, read_summary, MetricRecord, EVAL_ITEMS, EVAL_SUMMARY, METRICS,
+    RUN_MANIFEST,
 };
 use crate::scoring::CompareConfig;
 use crate::store::ingest::find_run_folders;
+use crate::store::query::ItemScore;
 
 /// The run folder `arg` names: a folder holding `run_manifest.json`, or the
 /// run folder under `runs_root` whose name (the run id) is `arg` or, when
@@ -89,8 +90,8 @@ pub fn compare_folders(
     Ok(paired_input(
         a.summary,
         b.summary,
-        &a.items,
-        &b.items,
+        a.items,
+        b.items,
         config,
         evalsets_differ,
     ))
@@ -99,7 +100,7 @@ pub fn compare_folders(
 /// A run folder as the comparison needs it.
 struct FolderRun {
     summary: RunSummary,
-    items: Vec<EvalItemRecord>,
+    items: Vec<ItemScore>,
 }
 
 /// The eval set's hash, when the run names one.
@@ -121,7 +122,10 @@ fn read_run(dir: &Path) -> Result<FolderRun> {
     }
     let manifest = read_manifest(dir)?;
     let scores = read_summary(dir)?;
-    let items = read_eval_items(dir)?;
+    let items = read_eval_items(dir)?
+        .into_iter()
+        .map(ItemScore::from)
+        .collect();
     let curve = read_loss_curve(dir)?;
     let card = &scores.scorecard;
     let ci = card.ci95.as_ref();

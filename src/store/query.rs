@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::{db_error, schema, Store};
 use crate::error::{Error, Result};
 use crate::runfolder::EvalItemRecord;
-use crate::scoring::ExtractRule;
+use crate::scoring::ItemRow;
 
 /// The run whose id is `prefix` or starts with it; ambiguous and unknown
 /// prefixes are errors that list candidates.
@@ -61,30 +61,72 @@ fn preview(ids: &[String]) -> String {
     format!("{}{more}", shown.join(", "))
 }
 
-/// A run's per-item records, by item id.
-pub fn items(store: &Store, run_id: &str) -> Result<Vec<EvalItemRecord>> {
+/// An eval item as a comparison reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemScore {
+    pub id: String,
+    pub category: String,
+    pub expected: String,
+    pub extracted: Option<String>,
+    pub answer_correctness: Option<f64>,
+}
+
+impl From<EvalItemRecord> for ItemScore {
+    fn from(r: EvalItemRecord) -> ItemScore {
+        ItemScore {
+            id: r.id,
+            category: r.category,
+            expected: r.expected,
+            extracted: r.extracted,
+            answer_correctness: r.answer_correctness,
+        }
+    }
+}
+
+impl ItemScore {
+    /// The row the scoring functions take.
+    pub fn item_row(&self) -> ItemRow {
+        ItemRow {
+            id: self.id.clone(),
+            category: self.category.clone(),
+            answer_correctness: self.answer_correctness,
+            score: None,
+        }
+    }
+}
+
+/// The items of runs `a` and `b` (either may be the other), each by item
+/// id, in one query.
+pub fn item_scores(store: &Store, a: &str, b: &str) -> Result<(Vec<ItemScore>, Vec<ItemScore>)> {
     let conn = store.connection();
-    let read = || -> duckdb::Result<Vec<EvalItemRecord>> {
+    let read = || -> duckdb::Result<(Vec<ItemScore>, Vec<ItemScore>)> {
         let mut stmt = conn.prepare(
-            "SELECT item_id, category, expected, output, extracted, extraction_rule, answer_correctness, trace_consistency \
-             FROM eval_items WHERE run_id = ? ORDER BY item_id",
+            "SELECT run_id = ?, item_id, category, expected, extracted, answer_correctness \
+             FROM eval_items WHERE run_id IN (?, ?) ORDER BY run_id, item_id",
         )?;
-        let rows = stmt.query_map([run_id], |r| {
-            let rule: Option<String> = r.get(5)?;
-            Ok(EvalItemRecord {
-                id: r.get(0)?,
-                category: r.get(1)?,
-                expected: r.get(2)?,
-                output: r.get(3)?,
-                extracted: r.get(4)?,
-                extraction_rule: rule.and_then(|s| {
-                    serde_json::from_value::<ExtractRule>(serde_json::Value::String(s)).ok()
-                }),
-                answer_correctness: r.get(6)?,
-                trace_consistency: r.get(7)?,
-            })
+        let (mut of_a, mut of_b) = (Vec::new(), Vec::new());
+        let rows = stmt.query_map([a, a, b], |r| {
+            Ok((
+                r.get::<_, bool>(0)?,
+                ItemScore {
+                    id: r.get(1)?,
+                    category: r.get(2)?,
+                    expected: r.get(3)?,
+                    extracted: r.get(4)?,
+                    answer_correctness: r.get(5)?,
+                },
+            ))
         })?;
-        rows.collect()
+        for row in rows {
+            match row? {
+                (true, item) => of_a.push(item),
+                (false, item) => of_b.push(item),
+            }
+        }
+        if a == b {
+            of_b.clone_from(&of_a);
+        }
+        Ok((of_a, of_b))
     };
     read().map_err(|e| db_error(store.path(), "query", e))
 }

@@ -110,12 +110,22 @@ pub fn page(store: &Store, filter: &RunFilter, limit: RunLimit) -> Result<Vec<Ru
 
 /// Run `run_id`'s row.
 pub fn run(store: &Store, run_id: &str) -> Result<RunRow> {
-    let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?");
-    let categories = "SELECT run_id, category, mean FROM category_scores WHERE run_id = ?";
-    with_category_means(store, &sql, categories, &[run_id.to_string()])?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::bad_input(format!("no run `{run_id}` in the index")))
+    let (row, _) = run_pair(store, run_id, run_id)?;
+    Ok(row)
+}
+
+/// The rows of runs `a` and `b` (either may be the other), in one query.
+pub fn run_pair(store: &Store, a: &str, b: &str) -> Result<(RunRow, RunRow)> {
+    let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id IN (?, ?)");
+    let categories = "SELECT run_id, category, mean FROM category_scores WHERE run_id IN (?, ?)";
+    let rows = with_category_means(store, &sql, categories, &[a.to_string(), b.to_string()])?;
+    let find = |id: &str| {
+        rows.iter()
+            .find(|r| r.run_id == id)
+            .cloned()
+            .ok_or_else(|| Error::bad_input(format!("no run `{id}` in the index")))
+    };
+    Ok((find(a)?, find(b)?))
 }
 
 /// The rows of `runs_sql`, each with the category means `categories_sql`

@@ -28,6 +28,7 @@ use crate::error::Result;
 use crate::runfolder::RUN_MANIFEST;
 use folder::FolderHead;
 use sweeps::{sweep_rows, write_sweeps, RunStamp};
+use write::RunWriter;
 
 pub use folder::{load_run_folder, FolderError, RunRecord};
 pub use items::ItemBatch;
@@ -151,8 +152,7 @@ pub fn ingest_observed(
         })
         .collect();
     let root_prefix = runs_root.map(shown);
-    let mut writer = Writer {
-        conn,
+    let mut tally = Tally {
         existing: &existing,
         report: IngestReport::default(),
         seen_ids: BTreeSet::new(),
@@ -170,20 +170,22 @@ pub fn ingest_observed(
             }
         }
         observer.started(jobs.len());
+        let mut rows = RunWriter::new(conn)?;
         ordered::for_each_ordered(
             &jobs,
             worker_threads(),
             WINDOW_PER_THREAD * worker_threads(),
             |(dir, rel)| load(dir, rel, &existing),
             |i, loaded| {
-                writer.take(&jobs[i].1, loaded)?;
+                tally.take(&mut rows, &jobs[i].1, loaded)?;
                 observer.advanced(i + 1);
                 Ok::<(), duckdb::Error>(())
             },
         )?;
-        let sweeps = sweep_rows(&ledgers, &writer.stamps, &mut writer.report.skipped);
+        rows.finish()?;
+        let sweeps = sweep_rows(&ledgers, &tally.stamps, &mut tally.report.skipped);
         write_sweeps(conn, &sweeps)?;
-        writer.remove_vanished(root_prefix.as_deref())
+        tally.remove_vanished(conn, root_prefix.as_deref())
     })();
     if let Err(e) = result {
         let _ = conn.execute_batch("ROLLBACK");
@@ -195,8 +197,8 @@ pub fn ingest_observed(
     }
     conn.execute_batch("COMMIT")
         .map_err(|e| db_error(path, "commit to", e))?;
-    log_outcome(&writer.report);
-    Ok(writer.report)
+    log_outcome(&tally.report);
+    Ok(tally.report)
 }
 
 /// Folders each worker may read ahead of the writer.
@@ -235,9 +237,9 @@ fn load(
     }
 }
 
-/// The writer's state over one ingest.
-struct Writer<'a> {
-    conn: &'a Connection,
+/// What the writing thread keeps track of over one ingest: the runs seen
+/// and the report.
+struct Tally<'a> {
     /// Indexed runs before this ingest: run id → (content hash, folder).
     existing: &'a BTreeMap<String, (String, String)>,
     report: IngestReport,
@@ -246,10 +248,11 @@ struct Writer<'a> {
     stamps: Vec<RunStamp>,
 }
 
-impl Writer<'_> {
-    /// Write (or skip, or count as unchanged) folder `rel`.
+impl Tally<'_> {
+    /// Write (or skip, or count as unchanged) folder `rel` with `rows`.
     fn take(
         &mut self,
+        rows: &mut RunWriter<'_>,
         rel: &str,
         loaded: std::result::Result<Loaded, FolderError>,
     ) -> duckdb::Result<()> {
@@ -284,12 +287,12 @@ impl Writer<'_> {
             Loaded::Changed(run) => run,
         };
         if self.existing.contains_key(&id) {
-            write::delete_run(self.conn, &id)?;
+            rows.delete(&id)?;
             self.report.updated.push(id);
         } else {
             self.report.new.push(id);
         }
-        write::insert_run(self.conn, &run)?;
+        rows.insert(&run)?;
         self.report.item_rows += run.items.len() as u64;
         Ok(())
     }
@@ -297,7 +300,7 @@ impl Writer<'_> {
     /// Remove indexed runs whose folder was under `root` (shown relative to
     /// the workspace) and is gone; a folder skipped for being invalid keeps
     /// its run.
-    fn remove_vanished(&mut self, root: Option<&str>) -> duckdb::Result<()> {
+    fn remove_vanished(&mut self, conn: &Connection, root: Option<&str>) -> duckdb::Result<()> {
         let Some(root) = root else { return Ok(()) };
         for (id, (_, dir)) in self.existing {
             let under_root = root.is_empty() || dir.starts_with(&format!("{root}/"));
@@ -305,7 +308,7 @@ impl Writer<'_> {
                 && !self.seen_ids.contains(id)
                 && !self.report.skipped.iter().any(|(d, _)| d == dir)
             {
-                write::delete_run(self.conn, id)?;
+                write::delete_run(conn, id)?;
                 self.report.removed.push(id.clone());
             }
         }

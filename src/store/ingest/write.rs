@@ -1,14 +1,74 @@
-//! The index's side of an ingest: a run's rows inserted (eval items as one
-//! Arrow batch through the appender, the small tables row by row) or
-//! deleted, on the connection's open transaction.
+//! The index's side of an ingest: runs' rows inserted or deleted on the
+//! connection's open transaction. Rows go through one DuckDB appender per
+//! table, open for the whole ingest (opening an appender, or running an
+//! INSERT, costs far more than appending a row): eval items as one Arrow
+//! batch per run, the other tables row by row.
 
 use std::collections::BTreeMap;
 
-use duckdb::{params, Connection};
+use duckdb::{params, Appender, Connection};
 
 use super::folder::RunRecord;
 use crate::runfolder::Artifact;
 use crate::store::schema;
+
+/// Inserts runs; [`RunWriter::finish`] flushes what the appenders hold.
+pub struct RunWriter<'conn> {
+    conn: &'conn Connection,
+    runs: Appender<'conn>,
+    labels: Appender<'conn>,
+    categories: Appender<'conn>,
+    items: Appender<'conn>,
+    metrics: Appender<'conn>,
+    artifacts: Appender<'conn>,
+}
+
+impl<'conn> RunWriter<'conn> {
+    pub fn new(conn: &'conn Connection) -> duckdb::Result<RunWriter<'conn>> {
+        Ok(RunWriter {
+            conn,
+            runs: conn.appender("runs")?,
+            labels: conn.appender("run_labels")?,
+            categories: conn.appender("category_scores")?,
+            items: conn.appender("eval_items")?,
+            metrics: conn.appender("metrics")?,
+            artifacts: conn.appender("artifacts")?,
+        })
+    }
+
+    /// Insert every row of `run`.
+    pub fn insert(&mut self, run: &RunRecord) -> duckdb::Result<()> {
+        insert_run_row(&mut self.runs, run)?;
+        self.insert_labels_and_categories(run)?;
+        if !run.items.is_empty() {
+            self.items
+                .append_record_batch(run.items.record_batch().clone())?;
+        }
+        self.insert_metrics_and_artifacts(run)?;
+        insert_trial(self.conn, run)
+    }
+
+    /// Delete every row of run `run_id` that is in the index (rows
+    /// appended in this ingest are never of a run deleted in it).
+    pub fn delete(&mut self, run_id: &str) -> duckdb::Result<()> {
+        delete_run(self.conn, run_id)
+    }
+
+    /// Write out every appended row.
+    pub fn finish(mut self) -> duckdb::Result<()> {
+        for appender in [
+            &mut self.runs,
+            &mut self.labels,
+            &mut self.categories,
+            &mut self.items,
+            &mut self.metrics,
+            &mut self.artifacts,
+        ] {
+            appender.flush()?;
+        }
+        Ok(())
+    }
+}
 
 /// Delete every row of run `run_id`.
 pub fn delete_run(conn: &Connection, run_id: &str) -> duckdb::Result<()> {
@@ -21,20 +81,9 @@ pub fn delete_run(conn: &Connection, run_id: &str) -> duckdb::Result<()> {
     Ok(())
 }
 
-/// Insert every row of `run`.
-pub fn insert_run(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
-    insert_run_row(conn, run)?;
-    insert_labels_and_categories(conn, run)?;
-    if !run.items.is_empty() {
-        let mut items = conn.appender("eval_items")?;
-        items.append_record_batch(run.items.record_batch().clone())?;
-        items.flush()?;
-    }
-    insert_metrics_and_artifacts(conn, run)?;
-    insert_trial(conn, run)
-}
-
-fn insert_run_row(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
+/// The `runs` row; DuckDB casts the timestamps from their RFC 3339 text
+/// (without the `Z`), as `CAST(text AS TIMESTAMP)` does.
+fn insert_run_row(runs: &mut Appender<'_>, run: &RunRecord) -> duckdb::Result<()> {
     let m = &run.manifest;
     let s = run.summary.as_ref();
     let card = s.map(|s| &s.scorecard);
@@ -49,107 +98,100 @@ fn insert_run_row(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default()
     });
-    conn.execute(
-        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        params![
-            m.run_id,
-            run.run_dir,
-            m.kind,
-            m.name,
-            labels,
-            m.status.as_str(),
-            m.created_at.trim_end_matches('Z'),
-            m.finished_at.as_deref().map(|t| t.trim_end_matches('Z')),
-            m.git.as_ref().map(|g| g.commit.clone()),
-            m.git.as_ref().map(|g| g.dirty),
-            m.tool_version,
-            m.libtorch_version,
-            m.device,
-            m.model_id,
-            m.dataset.as_ref().map(|d| d.path.clone()),
-            m.dataset.as_ref().map(|d| d.blake3.clone()),
-            m.evalset.as_ref().map(|d| d.path.clone()),
-            m.evalset.as_ref().map(|d| d.blake3.clone()),
-            m.predictions.as_ref().map(|d| d.path.clone()),
-            m.predictions.as_ref().map(|d| d.blake3.clone()),
-            config,
-            m.config_hash
-                .clone()
-                .unwrap_or_else(|| crate::fsutil::canonical_hash(&m.config)),
-            command,
-            m.seed,
-            m.tuning_job_id,
-            m.trial_id,
-            s.and_then(|s| s.primary_score),
-            s.map(|s| s.n_items as i64),
-            s.map(|s| s.n_scored as i64),
-            s.map(|s| s.n_skipped as i64),
-            card.and_then(|c| c.mean),
-            card.and_then(|c| c.stddev),
-            ci.map(|c| c.low),
-            ci.map(|c| c.high),
-            ci_method,
-            s.and_then(|s| s.trace_consistency),
-            scorecard,
-            run.content_hash,
-            s.and_then(|s| s.scoring_rules_version),
-        ],
-    )?;
+    runs.append_row(params![
+        m.run_id,
+        run.run_dir,
+        m.kind,
+        m.name,
+        labels,
+        m.status.as_str(),
+        m.created_at.trim_end_matches('Z'),
+        m.finished_at.as_deref().map(|t| t.trim_end_matches('Z')),
+        m.git.as_ref().map(|g| g.commit.clone()),
+        m.git.as_ref().map(|g| g.dirty),
+        m.tool_version,
+        m.libtorch_version,
+        m.device,
+        m.model_id,
+        m.dataset.as_ref().map(|d| d.path.clone()),
+        m.dataset.as_ref().map(|d| d.blake3.clone()),
+        m.evalset.as_ref().map(|d| d.path.clone()),
+        m.evalset.as_ref().map(|d| d.blake3.clone()),
+        m.predictions.as_ref().map(|d| d.path.clone()),
+        m.predictions.as_ref().map(|d| d.blake3.clone()),
+        config,
+        m.config_hash
+            .clone()
+            .unwrap_or_else(|| crate::fsutil::canonical_hash(&m.config)),
+        command,
+        m.seed,
+        m.tuning_job_id,
+        m.trial_id,
+        s.and_then(|s| s.primary_score),
+        s.map(|s| s.n_items as i64),
+        s.map(|s| s.n_scored as i64),
+        s.map(|s| s.n_skipped as i64),
+        card.and_then(|c| c.mean),
+        card.and_then(|c| c.stddev),
+        ci.map(|c| c.low),
+        ci.map(|c| c.high),
+        ci_method,
+        s.and_then(|s| s.trace_consistency),
+        scorecard,
+        run.content_hash,
+        s.and_then(|s| s.scoring_rules_version),
+    ])?;
     Ok(())
 }
 
-fn insert_labels_and_categories(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
-    let m = &run.manifest;
-    let mut labels = conn.appender("run_labels")?;
-    for (k, v) in &m.labels {
-        labels.append_row(params![m.run_id, k, v])?;
+impl RunWriter<'_> {
+    fn insert_labels_and_categories(&mut self, run: &RunRecord) -> duckdb::Result<()> {
+        let m = &run.manifest;
+        for (k, v) in &m.labels {
+            self.labels.append_row(params![m.run_id, k, v])?;
+        }
+        if let Some(card) = run.summary.as_ref().map(|s| &s.scorecard) {
+            for (cat, c) in &card.per_category {
+                let ci = c.ci95.as_ref();
+                self.categories.append_row(params![
+                    m.run_id,
+                    cat,
+                    c.n_items as i64,
+                    c.n_scored as i64,
+                    c.n_skipped as i64,
+                    c.mean,
+                    ci.map(|c| c.low),
+                    ci.map(|c| c.high)
+                ])?;
+            }
+        }
+        Ok(())
     }
-    labels.flush()?;
-    if let Some(card) = run.summary.as_ref().map(|s| &s.scorecard) {
-        let mut app = conn.appender("category_scores")?;
-        for (cat, c) in &card.per_category {
-            let ci = c.ci95.as_ref();
-            app.append_row(params![
+
+    fn insert_metrics_and_artifacts(&mut self, run: &RunRecord) -> duckdb::Result<()> {
+        let m = &run.manifest;
+        for r in &run.metrics {
+            self.metrics.append_row(params![
                 m.run_id,
-                cat,
-                c.n_items as i64,
-                c.n_scored as i64,
-                c.n_skipped as i64,
-                c.mean,
-                ci.map(|c| c.low),
-                ci.map(|c| c.high)
+                r.step as i64,
+                r.loss,
+                r.lr,
+                r.tokens_per_s,
+                r.val_loss,
+                r.primary_score
             ])?;
         }
-        app.flush()?;
+        let mut all: BTreeMap<&str, &Artifact> =
+            run.files.iter().map(|a| (a.path.as_str(), a)).collect();
+        for a in &m.artifacts {
+            all.entry(a.path.as_str()).or_insert(a);
+        }
+        for a in all.values() {
+            self.artifacts
+                .append_row(params![m.run_id, a.path, a.blake3, a.bytes])?;
+        }
+        Ok(())
     }
-    Ok(())
-}
-
-fn insert_metrics_and_artifacts(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
-    let m = &run.manifest;
-    let mut metrics = conn.appender("metrics")?;
-    for r in &run.metrics {
-        metrics.append_row(params![
-            m.run_id,
-            r.step as i64,
-            r.loss,
-            r.lr,
-            r.tokens_per_s,
-            r.val_loss,
-            r.primary_score
-        ])?;
-    }
-    metrics.flush()?;
-    let mut artifacts = conn.appender("artifacts")?;
-    let mut all: BTreeMap<&str, &Artifact> =
-        run.files.iter().map(|a| (a.path.as_str(), a)).collect();
-    for a in &m.artifacts {
-        all.entry(a.path.as_str()).or_insert(a);
-    }
-    for a in all.values() {
-        artifacts.append_row(params![m.run_id, a.path, a.blake3, a.bytes])?;
-    }
-    artifacts.flush()
 }
 
 /// A sweep trial's row; a promoted evidence copy of a trial names the
@@ -158,17 +200,15 @@ fn insert_trial(conn: &Connection, run: &RunRecord) -> duckdb::Result<()> {
     let m = &run.manifest;
     let is_trial = m.promoted_from_trial_id.is_none();
     if let (Some(job), Some(trial), true) = (&m.tuning_job_id, &m.trial_id, is_trial) {
-        conn.execute(
-            "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?)",
-            params![
+        conn.prepare_cached("INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?)")?
+            .execute(params![
                 job,
                 trial,
                 m.run_id,
                 m.status.as_str(),
                 run.summary.as_ref().and_then(|s| s.primary_score),
                 serde_json::to_string(&m.config).unwrap_or_default()
-            ],
-        )?;
+            ])?;
     }
     Ok(())
 }
@@ -179,13 +219,43 @@ mod tests {
     use crate::store::ingest::folder::load_run_folder;
 
     #[test]
+    fn the_appender_reads_timestamps_as_sql_casts_them() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch("CREATE TABLE t (i INTEGER, ts TIMESTAMP)")
+            .expect("table");
+        let texts = [
+            "2026-11-20T10:00:00",
+            "2026-11-20 10:00:00.123456",
+            "2026-11-20T11:00:00+01:00",
+            "2026-02-03",
+        ];
+        let mut app = conn.appender("t").expect("appender");
+        for (i, text) in texts.iter().enumerate() {
+            app.append_row(params![i as i32, text]).expect("append");
+        }
+        app.flush().expect("flush");
+        for (i, text) in texts.iter().enumerate() {
+            let same: bool = conn
+                .query_row(
+                    "SELECT ts = CAST(? AS TIMESTAMP) FROM t WHERE i = ?",
+                    params![text, i as i32],
+                    |r| r.get(0),
+                )
+                .expect(text);
+            assert!(same, "{text}");
+        }
+    }
+
+    #[test]
     fn a_run_is_inserted_and_deleted_with_all_its_rows() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = crate::synthetic::write_run(dir.path(), "r1", 30, 0.5).expect("run");
         let run = load_run_folder(&path, "r1").expect("valid");
         let conn = Connection::open_in_memory().expect("open");
         schema::migrate(&conn).expect("migrate");
-        insert_run(&conn, &run).expect("insert");
+        let mut writer = RunWriter::new(&conn).expect("writer");
+        writer.insert(&run).expect("insert");
+        writer.finish().expect("flush");
         let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
         assert_eq!(count("SELECT count(*) FROM eval_items"), 30);
         assert_eq!(
@@ -193,8 +263,14 @@ mod tests {
             1
         );
         assert_eq!(count("SELECT count(*) FROM runs"), 1);
+        assert_eq!(
+            count("SELECT count(*) FROM runs WHERE created_at = TIMESTAMP '2026-11-20 10:00:00' AND finished_at = TIMESTAMP '2026-11-20 10:01:00'"),
+            1
+        );
         assert_eq!(count("SELECT count(*) FROM category_scores"), 3);
-        delete_run(&conn, "r1").expect("delete");
+        RunWriter::new(&conn)
+            .and_then(|mut w| w.delete("r1"))
+            .expect("delete");
         for table in schema::RUN_TABLES {
             assert_eq!(
                 count(&format!("SELECT count(*) FROM {table}")),
