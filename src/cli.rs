@@ -528,10 +528,11 @@ pub struct LeaderboardArgs {
     /// Only trials of this sweep.
     #[arg(long)]
     pub sweep: Option<String>,
-    /// List the best N matching runs, or `all` (ranks and ties are always
-    /// computed over every matching run; the report says "showing N of M").
-    #[arg(long, value_name = "N|all", default_value_t)]
-    pub limit: crate::store::filter::RunLimit,
+    /// List the best N matching runs, or `all` [default: 100 for HTML and
+    /// Markdown, all for JSON] (ranks and ties are always computed over
+    /// every matching run; the report says "showing N of M").
+    #[arg(long, value_name = "N|all")]
+    pub limit: Option<crate::store::filter::RunLimit>,
     /// Rank runs scored under different scoring-rules versions side by
     /// side (the report then says so); without it such a leaderboard is
     /// refused.

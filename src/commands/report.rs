@@ -12,7 +12,7 @@ use crate::report::{
     choose_format, render_compare, render_leaderboard, render_sweep, ReportFormat, Templates,
 };
 use crate::scoring::CompareConfig;
-use crate::store::filter::RunFilter;
+use crate::store::filter::{RunFilter, RunLimit};
 use crate::store::query;
 use crate::store::Store;
 use crate::workspace::Workspace;
@@ -36,12 +36,13 @@ pub fn leaderboard(ws: &Workspace, db: &Path, args: &LeaderboardArgs) -> Result<
         labels,
         sweep: args.sweep.clone(),
     };
-    let input = crate::report_input::leaderboard_checked(
-        &store,
-        &filter,
-        args.limit,
-        args.allow_mixed_rules,
-    )?;
+    // JSON is read by programs, which get every run unless they ask for a page.
+    let limit = args.limit.unwrap_or(match format {
+        ReportFormat::Json => RunLimit::All,
+        ReportFormat::Html | ReportFormat::Md => RunLimit::default(),
+    });
+    let input =
+        crate::report_input::leaderboard_checked(&store, &filter, limit, args.allow_mixed_rules)?;
     let templates = templates(args.out.templates.as_deref())?;
     let text = render_leaderboard(&templates, &input, format)
         .map_err(|e| report_error(e, args.out.templates.as_deref()))?;

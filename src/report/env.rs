@@ -21,9 +21,12 @@ pub const COMPARE_MD: &str = "compare.md.j2";
 pub const SWEEP_HTML: &str = "sweep.html.j2";
 /// The sweep report as Markdown.
 pub const SWEEP_MD: &str = "sweep.md.j2";
+/// The script of every HTML report's tables (sorting, filtering, paging),
+/// included by the HTML templates.
+pub const TABLES_JS: &str = "tables.js.j2";
 
 /// The built-in templates, by file name.
-const BUILTIN: [(&str, &str); 6] = [
+const BUILTIN: [(&str, &str); 7] = [
     (
         LEADERBOARD_HTML,
         include_str!("../../templates/leaderboard.html.j2"),
@@ -39,6 +42,7 @@ const BUILTIN: [(&str, &str); 6] = [
     (COMPARE_MD, include_str!("../../templates/compare.md.j2")),
     (SWEEP_HTML, include_str!("../../templates/sweep.html.j2")),
     (SWEEP_MD, include_str!("../../templates/sweep.md.j2")),
+    (TABLES_JS, include_str!("../../templates/tables.js.j2")),
 ];
 
 /// The custom autoescape mode of Markdown templates.

@@ -32,9 +32,10 @@ pub struct LeaderboardDoc<'a> {
     pub title: &'a str,
     /// Active filters, in the order given.
     pub filters: Vec<FilterDoc<'a>>,
-    /// How many runs match the filters; `runs` lists the best of them
-    /// (all of them unless the report was limited to a page).
-    pub matching_runs: usize,
+    /// How many runs match the filters, present only when `runs` lists
+    /// fewer of them (the best N, under `--limit N`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matching_runs: Option<usize>,
     /// Runs by primary score, best first; null scores last; equal scores by
     /// run id.
     pub runs: Vec<RankedRunDoc<'a>>,
@@ -98,7 +99,7 @@ fn document(input: &LeaderboardInput) -> LeaderboardDoc<'_> {
     let intervals: Vec<Option<Interval>> = all.iter().map(|e| interval(&e.score())).collect();
     let groups = rank_groups(&intervals);
     let tied = shared(&groups);
-    let runs = all
+    let runs: Vec<RankedRunDoc> = all
         .iter()
         .zip(groups.iter().zip(tied))
         .enumerate()
@@ -120,7 +121,7 @@ fn document(input: &LeaderboardInput) -> LeaderboardDoc<'_> {
             .iter()
             .map(|(key, value)| FilterDoc { key, value })
             .collect(),
-        matching_runs: all.len(),
+        matching_runs: (runs.len() < all.len()).then_some(all.len()),
         runs,
         notes: &input.notes,
     }
@@ -256,7 +257,7 @@ fn view<'a>(doc: &'a LeaderboardDoc<'a>, charts: bool) -> View<'a> {
         title: doc.title,
         filters: &doc.filters,
         notes: doc.notes,
-        n_runs: doc.matching_runs,
+        n_runs: doc.matching_runs.unwrap_or(doc.runs.len()),
         n_shown: doc.runs.len(),
         categories,
         any_tied: rows.iter().any(|r| r.tied),
@@ -578,7 +579,7 @@ mod tests {
             notes: vec![],
         };
         let doc = document(&input);
-        assert_eq!(doc.matching_runs, 4);
+        assert_eq!(doc.matching_runs, Some(4));
         let ranks: Vec<(&str, usize, bool)> = doc
             .runs
             .iter()
@@ -594,6 +595,13 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&json).expect("json");
         assert_eq!(v["matching_runs"], 4);
         assert_eq!(v["runs"].as_array().map(Vec::len), Some(2));
+        let every = LeaderboardInput {
+            unshown: vec![],
+            ..input
+        };
+        let json = render_leaderboard(&t, &every, ReportFormat::Json).expect("json");
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert!(v.get("matching_runs").is_none(), "{json}");
     }
 
     #[test]

@@ -365,6 +365,12 @@ fn the_leaderboard_lists_a_page_and_says_how_many_runs_match() {
         .map(|r| r["run_id"].as_str().expect("id"))
         .collect();
     assert_eq!(ids, vec!["run-1", "run-2"]);
+    // JSON lists every run unless asked for a page, and then needs no count.
+    let every = ws.run_read_only(&["report", "leaderboard", "--format", "json"]);
+    every.code(0);
+    let v = every.json();
+    assert_eq!(v["runs"].as_array().map(Vec::len), Some(3));
+    assert!(v.get("matching_runs").is_none(), "{v}");
     ws.run_read_only(&["report", "leaderboard", "--limit", "1"])
         .code(0)
         .stdout_has("showing the best 1 of 3 runs");
