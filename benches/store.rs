@@ -8,6 +8,10 @@
 //!   information);
 //! - the HTML compare of two 10,000-item runs.
 //!
+//! Each side is timed TUNIX_BENCH_REPS times (default 3, alternating Rust
+//! and Python) and the median is compared, so that one slow disk flush on
+//! either side does not decide a ratio.
+//!
 //! Run: `cargo bench --bench store` (or `make bench`; needs python3 with
 //! duckdb, pandas and jinja2: `make bench` installs them into the venv).
 //! Scale with TUNIX_BENCH_SCALE (default 1.0); TUNIX_BENCH_HTML=DIR keeps
@@ -45,6 +49,29 @@ fn python(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("python JSON")
 }
 
+/// The median of `samples` (not empty).
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// `reps` timings of the Rust side and of the Python side, alternating:
+/// their medians in seconds, and the Python side's last answer.
+fn timed(
+    reps: usize,
+    mut rust: impl FnMut(usize) -> f64,
+    python_args: impl Fn(usize) -> Vec<String>,
+) -> (f64, f64, serde_json::Value) {
+    let (mut r, mut p, mut last) = (Vec::new(), Vec::new(), serde_json::Value::Null);
+    for rep in 0..reps {
+        r.push(rust(rep));
+        let args = python_args(rep);
+        last = python(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        p.push(last["seconds"].as_f64().expect("seconds"));
+    }
+    (median(r), median(p), last)
+}
+
 fn runs(root: &Path, count: usize, items: usize) {
     for i in 0..count {
         let skill = 0.3 + 0.6 * ((i * 37) % 100) as f64 / 100.0;
@@ -76,27 +103,43 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1.0);
     let n = |x: usize| ((x as f64 * scale).round() as usize).max(2);
+    let reps: usize = std::env::var("TUNIX_BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(3);
     let dir = tempfile::tempdir().expect("tempdir");
     let ws = dir.path();
-    println!("store and report bench (scale {scale}); Python: duckdb + pandas + jinja2");
+    println!(
+        "store and report bench (scale {scale}, median of {reps}); Python: duckdb + pandas + jinja2"
+    );
 
     // 1. Ingest.
     let root = ws.join("ingest");
     let (n_runs, n_items) = (n(500), 2000);
     runs(&root, n_runs, n_items);
     let rows = (n_runs * n_items) as f64;
-    let t = Instant::now();
-    let store = Store::open_write(&ws.join("rust.duckdb"), Wait::No).expect("open");
-    let report = ingest(&store, ws, Scope::Root(&root)).expect("ingest");
-    drop(store);
-    let rust_s = t.elapsed().as_secs_f64();
-    assert_eq!(report.item_rows as f64, rows);
-    let py = python(&[
-        "ingest",
-        &root.display().to_string(),
-        &ws.join("py.duckdb").display().to_string(),
-    ]);
-    let py_s = py["seconds"].as_f64().expect("seconds");
+    let (rust_s, py_s, _) = timed(
+        reps,
+        |rep| {
+            // A new index each time, on both sides.
+            let t = Instant::now();
+            let store =
+                Store::open_write(&ws.join(format!("rust-{rep}.duckdb")), Wait::No).expect("open");
+            let report = ingest(&store, ws, Scope::Root(&root)).expect("ingest");
+            drop(store);
+            let seconds = t.elapsed().as_secs_f64();
+            assert_eq!(report.item_rows as f64, rows);
+            seconds
+        },
+        |rep| {
+            vec![
+                "ingest".to_string(),
+                root.display().to_string(),
+                ws.join(format!("py-{rep}.duckdb")).display().to_string(),
+            ]
+        },
+    );
     println!("  ingest {rows} rows: rust {rust_s:.2} s, python {py_s:.2} s");
     line(
         "ingest (rows/s)",
@@ -128,9 +171,12 @@ fn main() {
         (seconds, html.len())
     };
     let (all_s, all_bytes) = leaderboard(RunLimit::All);
-    let (rust_s, bytes) = leaderboard(RunLimit::default());
-    let py = python(&["leaderboard", &lb_db.display().to_string()]);
-    let py_s = py["seconds"].as_f64().expect("seconds");
+    let (_, bytes) = leaderboard(RunLimit::default());
+    let (rust_s, py_s, _) = timed(
+        reps,
+        |_| leaderboard(RunLimit::default()).0,
+        |_| vec!["leaderboard".to_string(), lb_db.display().to_string()],
+    );
     println!(
         "  leaderboard of {lb_runs} runs, page of {}: rust {rust_s:.3} s ({} KiB), python {py_s:.3} s (all rows); all {lb_runs} rows: rust {all_s:.3} s ({} KiB)",
         RunLimit::default(),
@@ -155,17 +201,29 @@ fn main() {
         let store = Store::open_write(&cmp_db, Wait::No).expect("open");
         ingest(&store, ws, Scope::Root(&cmp_root)).expect("ingest");
     }
-    let t = Instant::now();
-    let store = Store::open_read(&cmp_db).expect("open");
-    let input =
-        tunix_rt::report_input::compare(&store, "run-a", "run-b", &CompareConfig::default(), false)
-            .expect("input");
-    let html = render_compare(&templates, &input, ReportFormat::Html).expect("render");
-    drop(store);
-    let rust_s = t.elapsed().as_secs_f64();
+    let compare = || {
+        let t = Instant::now();
+        let store = Store::open_read(&cmp_db).expect("open");
+        let input = tunix_rt::report_input::compare(
+            &store,
+            "run-a",
+            "run-b",
+            &CompareConfig::default(),
+            false,
+        )
+        .expect("input");
+        let html = render_compare(&templates, &input, ReportFormat::Html).expect("render");
+        drop(store);
+        (t.elapsed().as_secs_f64(), input, html)
+    };
+    let (_, input, html) = compare();
     keep("compare.html", &html);
-    let py = python(&["compare", &cmp_db.display().to_string(), "run-a", "run-b"]);
-    let py_s = py["seconds"].as_f64().expect("seconds");
+    let cmp_args = |_| {
+        ["compare", &cmp_db.display().to_string(), "run-a", "run-b"]
+            .map(String::from)
+            .to_vec()
+    };
+    let (rust_s, py_s, py) = timed(reps, |_| compare().0, cmp_args);
     println!(
         "  compare of two {cmp_items}-item runs: rust {rust_s:.3} s ({} KiB, verdict {}), python {py_s:.3} s (verdict {})",
         html.len() / 1024,
