@@ -1,6 +1,6 @@
 use crate::cli::{Format, RunArgs};
 use crate::error::{Error, Result};
-use crate::runner::train_slurm::TrainEnd;
+use crate::runner::train_slurm::{self, SlurmTrain};
 use crate::runner::{Job, Observer, Outcome, Quiet};
 use crate::workspace::Workspace;
 
@@ -35,13 +35,19 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
     }
     let outcome = match &job {
         Job::Train(t) if !t.spec.executor.is_local() => {
-            let mut progress = TrainProgress::new(t.spec.training.max_steps);
-            match crate::runner::train_slurm::run(ws, t, args.detach, &mut progress)? {
-                TrainEnd::Finished(outcome) => *outcome,
-                TrainEnd::Detached { job_id, run_dir } => {
-                    return detached(ws, &job_id, &run_dir, &args.manifest, args.format)
-                }
+            let train = train_slurm::start(ws, t)?;
+            if train.attached {
+                eprintln!(
+                    "run: attached to Slurm job {} (submitted earlier, still known to Slurm) on {}",
+                    train.job_id,
+                    ws.display_path(&train.run_dir).display()
+                );
             }
+            if args.detach {
+                return detached(ws, &train, &args.manifest, args.format);
+            }
+            let mut progress = TrainProgress::new(t.spec.training.max_steps);
+            train_slurm::follow(ws, &train, &mut progress)?
         }
         _ if args.detach => {
             return Err(Error::bad_input(
@@ -60,22 +66,23 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
 /// `--detach` on a Train job: where it runs and how to collect it.
 fn detached(
     ws: &Workspace,
-    job_id: &str,
-    run_dir: &std::path::Path,
+    train: &SlurmTrain,
     manifest: &std::path::Path,
     format: Format,
 ) -> Result<()> {
+    let (job_id, run_dir) = (&train.job_id, &train.run_dir);
     if format == Format::Json {
         return super::print_json(&serde_json::json!({
             "run_dir": run_dir,
             "slurm_job": job_id,
             "detached": true,
+            "attached": train.attached,
         }));
     }
     println!("run          {}", ws.display_path(run_dir).display());
     println!("slurm job    {job_id} (running without a coordinator)");
     println!(
-        "then         tunix-rt db ingest, once `squeue -j {job_id}` no longer lists it (or run {} again to resume a stopped run)",
+        "then         run {} again to follow it and record it when it ends (or tunix-rt db ingest once `squeue -j {job_id}` no longer lists it)",
         manifest.display()
     );
     Ok(())

@@ -2,7 +2,9 @@
 //! submit one job that runs `tunix-rt worker` on it (with `--requeue`: a
 //! preempted or requeued job resumes from its newest checkpoint), follow it
 //! from `scontrol show job` and the run folder's metrics, and judge the end
-//! by the run folder, as a sweep's trials are.
+//! by the run folder, as a sweep's trials are. Running the manifest again
+//! while its job is still queued or running attaches to that job (the job
+//! id is kept in the run folder's control folder).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +15,7 @@ use super::train::{self, TrainJob, CONTROL_DIR};
 use super::{Observer, Outcome};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
+use crate::job::{identity, Placement};
 use crate::runfolder::{read_manifest, MetricRecord, RunStatus, METRICS};
 use crate::slurm::control;
 use crate::slurm::interrupt;
@@ -26,26 +29,31 @@ pub const SCRIPT: &str = "slurm.sbatch";
 /// The submitted job's id, beside the script.
 pub const JOB_FILE: &str = "slurm.json";
 
-/// How a Train job on Slurm ended for the caller.
+/// A Train job on Slurm: its run folder and its job.
 #[derive(Debug)]
-pub enum TrainEnd {
-    /// The run ended (completed, or stopped at `--until-step`).
-    Finished(Box<Outcome>),
-    /// `--detach`: submitted; nobody waits.
-    Detached { job_id: String, run_dir: PathBuf },
+pub struct SlurmTrain {
+    pub run_dir: PathBuf,
+    pub job_id: String,
+    /// Whether an earlier `tunix-rt run` submitted the job (found still
+    /// queued or running) rather than this one.
+    pub attached: bool,
 }
 
-/// Run `job` as a Slurm job; `observer` sees its metrics as they appear.
-pub fn run(
-    ws: &Workspace,
-    job: &TrainJob,
-    detach: bool,
-    observer: &mut dyn Observer,
-) -> Result<TrainEnd> {
+/// Submit `job` as one Slurm job, or, when an earlier `run` of the same
+/// config submitted one that Slurm still lists as queued or running,
+/// attach to that job instead of submitting a second.
+pub fn start(ws: &Workspace, job: &TrainJob) -> Result<SlurmTrain> {
     let spec = job.spec.slurm.as_deref().ok_or_else(|| {
         Error::bad_input("`executor: slurm` needs a `slurm` block").with_path(&job.manifest_path)
     })?;
     preflight(ws, spec).map_err(|e| e.with_path(&job.manifest_path))?;
+    if let Some((run_dir, job_id)) = live_job(job)? {
+        return Ok(SlurmTrain {
+            run_dir,
+            job_id,
+            attached: true,
+        });
+    }
     let dir = train::prepare(ws, job)?;
     let control_dir = dir.join(CONTROL_DIR);
     let script_path = control_dir.join(SCRIPT);
@@ -70,25 +78,32 @@ pub fn run(
         &crate::runfolder::to_json_bytes(&json!({ "job_id": job_id, "script": SCRIPT }))?,
     )?;
     tracing::info!("submitted Slurm job {job_id} for {}", dir.display());
-    if detach {
-        return Ok(TrainEnd::Detached {
-            job_id,
-            run_dir: dir,
-        });
-    }
+    Ok(SlurmTrain {
+        run_dir: dir,
+        job_id,
+        attached: false,
+    })
+}
+
+/// Follow `train` until its job ends, then judge it by its run folder;
+/// `observer` sees the run's metrics as they appear. Ctrl-C cancels the
+/// job (the run folder resumes when the manifest runs again).
+pub fn follow(ws: &Workspace, train: &SlurmTrain, observer: &mut dyn Observer) -> Result<Outcome> {
+    let (dir, job_id) = (&train.run_dir, &train.job_id);
+    let control_dir = dir.join(CONTROL_DIR);
     interrupt::catch();
     let poll = poll_interval();
     let mut shown = 0u64;
     loop {
         if interrupt::interrupted() {
-            let cancelled = control::cancel(&job_id);
+            let cancelled = control::cancel(job_id);
             return Err(Error::runtime(format!(
                 "interrupted: {} Slurm job {job_id}; the run folder {} resumes from its newest checkpoint when the manifest runs again",
                 if cancelled.is_ok() { "cancelled" } else { "could not cancel" },
-                ws.display_path(&dir).display()
+                ws.display_path(dir).display()
             )));
         }
-        let ended = match control::tasks(&job_id)? {
+        let ended = match control::tasks(job_id)? {
             None => Some(format!("Slurm no longer lists job {job_id}")),
             Some(tasks) => tasks
                 .into_iter()
@@ -101,12 +116,54 @@ pub fn run(
                     )
                 }),
         };
-        shown = show_metrics(&dir, shown, observer);
+        shown = show_metrics(dir, shown, observer);
         if let Some(how) = ended {
-            return judge(&dir, &how, &control_dir.join(format!("slurm-{job_id}.out")));
+            return judge(dir, &how, &control_dir.join(format!("slurm-{job_id}.out")));
         }
         wait(poll);
     }
+}
+
+/// The run folder and job of an earlier submission of `job`'s config that
+/// Slurm still lists as queued or running. The candidates are the folders
+/// `job` could claim: its fixed folder, or `name`, `name-2`, ... up to the
+/// first that does not exist.
+fn live_job(job: &TrainJob) -> Result<Option<(PathBuf, String)>> {
+    let candidates: Vec<PathBuf> = match &job.placement {
+        Placement::Fixed { dir, .. } => vec![dir.clone()],
+        Placement::Numbered { root, name } => (1u32..)
+            .map(|n| match n {
+                1 => root.join(name),
+                _ => root.join(format!("{name}-{n}")),
+            })
+            .take_while(|dir| dir.is_dir())
+            .collect(),
+    };
+    let config = identity::train(&job.spec, None);
+    for dir in candidates {
+        let Some(job_id) = recorded_job(&dir) else {
+            continue;
+        };
+        let same_config = train::read_job(&dir).is_ok_and(|recorded| {
+            recorded.evalset == job.evalset && identity::train(&recorded.spec, None) == config
+        });
+        if !same_config {
+            continue;
+        }
+        let live = control::tasks(&job_id)?
+            .is_some_and(|tasks| tasks.iter().any(|t| state::phase(&t.state) != Phase::Ended));
+        if live {
+            return Ok(Some((dir, job_id)));
+        }
+    }
+    Ok(None)
+}
+
+/// The Slurm job id recorded in `dir`'s control folder, if any.
+fn recorded_job(dir: &Path) -> Option<String> {
+    let bytes = std::fs::read(dir.join(CONTROL_DIR).join(JOB_FILE)).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value["job_id"].as_str().map(str::to_string)
 }
 
 /// Pass the metrics lines past step `shown` to `observer`; the newest step.
@@ -128,18 +185,18 @@ fn show_metrics(dir: &Path, shown: u64, observer: &mut dyn Observer) -> u64 {
 }
 
 /// What the run folder says after the job ended.
-fn judge(dir: &Path, how: &str, output: &Path) -> Result<TrainEnd> {
+fn judge(dir: &Path, how: &str, output: &Path) -> Result<Outcome> {
     match read_manifest(dir) {
         Ok(m) if matches!(m.status, RunStatus::Completed | RunStatus::Stopped) => {
             let summary = std::fs::read(dir.join(crate::runfolder::EVAL_SUMMARY))
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok());
-            Ok(TrainEnd::Finished(Box::new(Outcome {
+            Ok(Outcome {
                 run_dir: dir.to_path_buf(),
                 status: m.status,
                 summary,
                 notes: Vec::new(),
-            })))
+            })
         }
         Ok(m) if m.status == RunStatus::Failed => {
             let (class, message) = m.failure.map_or(("crash".to_string(), String::new()), |f| {

@@ -4,6 +4,7 @@
 //! the controller does not answer) each test says so on stderr and passes;
 //! `make slurm-test` prints why the cluster could not start.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -422,6 +423,83 @@ fn a_train_manifest_runs_as_one_slurm_job() {
     ws.run(&["report", "leaderboard", "--format", "md"])
         .code(0)
         .stdout_has("toy");
+}
+
+#[test]
+fn running_a_train_manifest_again_attaches_to_its_queued_job() {
+    if !cluster() {
+        return;
+    }
+    let ws = Workspace::new();
+    let manifest = crate::command_trainer::command_manifest(
+        "toy",
+        "toy.py",
+        ", \"--lr\", \"{{ learning_rate }}\"",
+        6,
+        true,
+    ) + &slurm_block(ws.path());
+    ws.file("manifests/toy.yaml", &manifest);
+    let out = run(
+        &ws,
+        &["run", "manifests/toy.yaml", "--detach", "--format", "json"],
+    );
+    out.code(0);
+    let detached: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let id = detached["slurm_job"].as_str().expect("job id").to_string();
+    assert_eq!(detached["attached"], false);
+    // Held, the job stays queued until the second `run` has attached.
+    let held = Command::new("scontrol")
+        .args(["hold", &id])
+        .status()
+        .expect("scontrol hold");
+    assert!(held.success());
+    let mut child = spawn(&ws, &["run", "manifests/toy.yaml"]);
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let attached = format!("run: attached to Slurm job {id}");
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("stderr line");
+        let found = line.contains(&attached);
+        seen.push(line);
+        if found {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.contains(&attached)),
+        "{}",
+        seen.join("\n")
+    );
+    let released = Command::new("scontrol")
+        .args(["release", &id])
+        .status()
+        .expect("scontrol release");
+    assert!(released.success());
+    let rest: Vec<String> = lines.map_while(std::result::Result::ok).collect();
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        rest.join("\n")
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("run          submission_runs/toy\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("primary      "), "{stdout}");
+    assert!(
+        show_job(&id).contains("JobState=COMPLETED"),
+        "{}",
+        show_job(&id)
+    );
+    // One job, one run folder: nothing was submitted a second time.
+    assert!(!ws.path().join("submission_runs/toy-2").exists());
+    ws.run(&["report", "leaderboard", "--format", "json"])
+        .code(0)
+        .stdout_has("\"run_id\": \"toy\"");
 }
 
 #[test]
