@@ -99,6 +99,46 @@ fn promoted(ws: &Workspace) -> String {
     std::fs::read_to_string(ws.path().join("configs/best.yaml")).expect("promoted")
 }
 
+/// A workspace whose `manifests/s.yaml` is sweep `name` of `script` (run
+/// with `args`) for `steps` steps on the test cluster, with `spec` (lines
+/// under the sweep's spec, two-space indented) before its slurm block.
+fn cluster_sweep(name: &str, script: &str, args: &str, steps: u32, spec: &str) -> Workspace {
+    let ws = Workspace::new();
+    let tail = format!("{spec}{}", slurm_block(ws.path()));
+    ws.file(
+        "manifests/s.yaml",
+        sweep(name, script, args, steps, false, &tail),
+    );
+    ws
+}
+
+/// A workspace whose `manifests/toy.yaml` trains the toy command trainer
+/// (6 steps, evaluated) as one job on the test cluster.
+fn cluster_train() -> Workspace {
+    let ws = Workspace::new();
+    let manifest = crate::command_trainer::command_manifest(
+        "toy",
+        "toy.py",
+        ", \"--lr\", \"{{ learning_rate }}\"",
+        6,
+        true,
+    ) + &slurm_block(ws.path());
+    ws.file("manifests/toy.yaml", &manifest);
+    ws
+}
+
+/// The toy trainer's arguments, slowed to `sleep` seconds a step.
+fn slow_toy(sleep: &str, extra: &str) -> String {
+    format!(", \"--lr\", \"{{{{ learning_rate }}}}\"{extra}, \"--sleep\", \"{sleep}\"")
+}
+
+/// Send `sig` to `child`.
+fn signal(child: &Child, sig: i32) {
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+}
+
 #[test]
 fn an_asha_sweep_on_slurm_matches_the_local_executor_and_is_indexed() {
     if !cluster() {
@@ -211,14 +251,12 @@ fn a_failing_element_is_classified_and_retried_by_resubmitting_it() {
     if !cluster() {
         return;
     }
-    let ws = Workspace::new();
-    let tail = format!(
-        "  num_samples: 1\n  metric: val_loss\n{}",
-        slurm_block(ws.path())
-    );
-    ws.file(
-        "manifests/s.yaml",
-        sweep("crashy", "crash.py", "", 4, false, &tail),
+    let ws = cluster_sweep(
+        "crashy",
+        "crash.py",
+        "",
+        4,
+        "  num_samples: 1\n  metric: val_loss\n",
     );
     let out = run(&ws, &["run", "manifests/s.yaml"]);
     out.code(3)
@@ -240,15 +278,12 @@ fn a_requeued_element_comes_back_and_resumes_from_its_checkpoint() {
     if !cluster() {
         return;
     }
-    let ws = Workspace::new();
-    let tail = format!(
-        "  num_samples: 1\n  metric: val_loss\n{}",
-        slurm_block(ws.path())
-    );
-    let slow = ", \"--lr\", \"{{ learning_rate }}\", \"--every\", \"2\", \"--sleep\", \"0.4\"";
-    ws.file(
-        "manifests/s.yaml",
-        sweep("requeue", "toy.py", slow, 16, false, &tail),
+    let ws = cluster_sweep(
+        "requeue",
+        "toy.py",
+        &slow_toy("0.4", ", \"--every\", \"2\""),
+        16,
+        "  num_samples: 1\n  metric: val_loss\n",
     );
     let child = spawn(&ws, &["run", "manifests/s.yaml"]);
     let dir = trial_dir(&ws, "requeue", "t000");
@@ -276,26 +311,17 @@ fn a_requeued_element_comes_back_and_resumes_from_its_checkpoint() {
     assert!(show_job(&job).contains("Restarts=1"), "{}", show_job(&job));
 }
 
-fn signal(child: &Child, sig: i32) {
-    let pid = i32::try_from(child.id()).expect("pid");
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
-}
-
 #[test]
 fn ctrl_c_cancels_the_array_and_records_cancelled_trials() {
     if !cluster() {
         return;
     }
-    let ws = Workspace::new();
-    let tail = format!(
-        "  num_samples: 2\n  metric: val_loss\n  max_concurrent_trials: 2\n{}",
-        slurm_block(ws.path())
-    );
-    let slow = ", \"--lr\", \"{{ learning_rate }}\", \"--sleep\", \"0.5\"";
-    ws.file(
-        "manifests/s.yaml",
-        sweep("cancel", "toy.py", slow, 40, false, &tail),
+    let ws = cluster_sweep(
+        "cancel",
+        "toy.py",
+        &slow_toy("0.5", ""),
+        40,
+        "  num_samples: 2\n  metric: val_loss\n  max_concurrent_trials: 2\n",
     );
     let child = spawn(&ws, &["run", "manifests/s.yaml"]);
     until("both trials to run", || {
@@ -333,15 +359,12 @@ fn a_killed_coordinator_reattaches_instead_of_submitting_again() {
     if !cluster() {
         return;
     }
-    let ws = Workspace::new();
-    let tail = format!(
-        "  num_samples: 2\n  metric: val_loss\n  max_concurrent_trials: 2\n  promote:\n    config: ../configs/best.yaml\n    params: ../configs/best.json\n{}",
-        slurm_block(ws.path())
-    );
-    let slow = ", \"--lr\", \"{{ learning_rate }}\", \"--every\", \"2\", \"--sleep\", \"0.3\"";
-    ws.file(
-        "manifests/s.yaml",
-        sweep("attach", "toy.py", slow, 12, false, &tail),
+    let ws = cluster_sweep(
+        "attach",
+        "toy.py",
+        &slow_toy("0.3", ", \"--every\", \"2\""),
+        12,
+        "  num_samples: 2\n  metric: val_loss\n  max_concurrent_trials: 2\n  promote:\n    config: ../configs/best.yaml\n    params: ../configs/best.json\n",
     );
     let mut child = spawn(&ws, &["run", "manifests/s.yaml"]);
     until("the array to start", || {
@@ -367,14 +390,12 @@ fn detach_then_status_then_attach() {
     if !cluster() {
         return;
     }
-    let ws = Workspace::new();
-    let tail = format!(
-        "  num_samples: 2\n  metric: val_loss\n  max_concurrent_trials: 2\n{}",
-        slurm_block(ws.path())
-    );
-    ws.file(
-        "manifests/s.yaml",
-        sweep("later", "toy.py", TOY, 6, false, &tail),
+    let ws = cluster_sweep(
+        "later",
+        "toy.py",
+        TOY,
+        6,
+        "  num_samples: 2\n  metric: val_loss\n  max_concurrent_trials: 2\n",
     );
     let out = run(&ws, &["run", "manifests/s.yaml", "--detach"]);
     out.code(0)
@@ -397,15 +418,7 @@ fn a_train_manifest_runs_as_one_slurm_job() {
     if !cluster() {
         return;
     }
-    let ws = Workspace::new();
-    let manifest = crate::command_trainer::command_manifest(
-        "toy",
-        "toy.py",
-        ", \"--lr\", \"{{ learning_rate }}\"",
-        6,
-        true,
-    ) + &slurm_block(ws.path());
-    ws.file("manifests/toy.yaml", &manifest);
+    let ws = cluster_train();
     run(&ws, &["run", "manifests/toy.yaml"])
         .code(0)
         .stdout_has("run          submission_runs/toy")
@@ -430,15 +443,7 @@ fn running_a_train_manifest_again_attaches_to_its_queued_job() {
     if !cluster() {
         return;
     }
-    let ws = Workspace::new();
-    let manifest = crate::command_trainer::command_manifest(
-        "toy",
-        "toy.py",
-        ", \"--lr\", \"{{ learning_rate }}\"",
-        6,
-        true,
-    ) + &slurm_block(ws.path());
-    ws.file("manifests/toy.yaml", &manifest);
+    let ws = cluster_train();
     let out = run(
         &ws,
         &["run", "manifests/toy.yaml", "--detach", "--format", "json"],
