@@ -18,7 +18,7 @@ export LIBTORCH_USE_PYTORCH := 1
 BIN := $(or $(CARGO_TARGET_DIR),target)/debug
 TUNIX := $(BIN)/tunix-rt
 
-.PHONY: setup build quickstart test browser fmt lint unit schema-check evidence slurm-test schemas bench bench-train bench-startup bench-sweep
+.PHONY: setup build quickstart test browser fmt lint unit schema-check evidence slurm-test schemas bench bench-page bench-train bench-startup bench-sweep
 
 setup:
 	@scripts/setup-venv.sh "$(VENV)" "$(TORCH_VERSION)"
@@ -94,6 +94,17 @@ slurm-test: build
 bench: setup
 	$(VIRTUAL_ENV)/bin/python -m pip install --quiet duckdb pandas jinja2
 	PYTHON=$(VIRTUAL_ENV)/bin/python $(CARGO) bench --locked -p tunix-rt --bench scoring --bench store
+
+# The store benchmark's largest pages (the 10,000-run leaderboard, the
+# 10,000-item compare) in headless Chromium: size, load time, sort and
+# filter times (bench/page.py).
+PAGES := $(or $(CARGO_TARGET_DIR),target)/bench-pages
+bench-page: setup browser
+	$(VIRTUAL_ENV)/bin/python -m pip install --quiet duckdb pandas jinja2
+	rm -rf "$(PAGES)"
+	TUNIX_BENCH_REPS=1 TUNIX_BENCH_HTML="$(PAGES)" PYTHON=$(VIRTUAL_ENV)/bin/python $(CARGO) bench --locked -p tunix-rt --bench store
+	python3 bench/page.py "$(PAGES)/leaderboard-all.html"
+	python3 bench/page.py "$(PAGES)/compare.html"
 
 # Start-up time and memory of the CLI against the torch-loading worker
 # (bench/startup.py; TUNIX_BIN_DIR selects the build, default the dev one).
