@@ -320,6 +320,36 @@ mod tests {
     }
 
     #[test]
+    fn every_html_report_includes_the_tables_script_which_can_be_overridden() {
+        let builtin = environment(None).expect("env");
+        let script = builtin.get_template(TABLES_JS).expect("partial");
+        assert!(script.source().contains("function sortBody"));
+        for name in [LEADERBOARD_HTML, COMPARE_HTML, SWEEP_HTML] {
+            let template = builtin.get_template(name).expect("template");
+            assert!(
+                template
+                    .source()
+                    .contains("<script>\n{% include \"tables.js.j2\" %}\n</script>"),
+                "{name} does not include the tables script"
+            );
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(TABLES_JS), "/* site script */\n").expect("write");
+        std::fs::write(
+            dir.path().join(LEADERBOARD_HTML),
+            "<script>\n{% include \"tables.js.j2\" %}\n</script>",
+        )
+        .expect("write");
+        let env = environment(Some(dir.path())).expect("env");
+        let html = env
+            .get_template(LEADERBOARD_HTML)
+            .expect("template")
+            .render(())
+            .expect("render");
+        assert_eq!(html, "<script>\n/* site script */\n</script>");
+    }
+
+    #[test]
     fn a_missing_override_folder_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = dir.path().join("nope");
