@@ -4,6 +4,9 @@
 
 use std::path::Path;
 
+use duckdb::arrow::array::{Array, AsArray, BooleanArray, Float64Array, StringArray};
+use duckdb::arrow::datatypes::Float64Type;
+use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::params_from_iter;
 use duckdb::types::Value as DbValue;
 use serde::Serialize;
@@ -96,39 +99,74 @@ impl ItemScore {
 }
 
 /// The items of runs `a` and `b` (either may be the other), each by item
-/// id, in one query.
+/// id, in one query, read column by column (Arrow record batches).
 pub fn item_scores(store: &Store, a: &str, b: &str) -> Result<(Vec<ItemScore>, Vec<ItemScore>)> {
     let conn = store.connection();
-    let read = || -> duckdb::Result<(Vec<ItemScore>, Vec<ItemScore>)> {
-        let mut stmt = conn.prepare(
+    let db = |e: duckdb::Error| db_error(store.path(), "query", e);
+    let mut stmt = conn
+        .prepare(
             "SELECT run_id = ?, item_id, category, expected, extracted, answer_correctness \
              FROM eval_items WHERE run_id IN (?, ?) ORDER BY run_id, item_id",
-        )?;
-        let (mut of_a, mut of_b) = (Vec::new(), Vec::new());
-        let rows = stmt.query_map([a, a, b], |r| {
-            Ok((
-                r.get::<_, bool>(0)?,
-                ItemScore {
-                    id: r.get(1)?,
-                    category: r.get(2)?,
-                    expected: r.get(3)?,
-                    extracted: r.get(4)?,
-                    answer_correctness: r.get(5)?,
-                },
+        )
+        .map_err(db)?;
+    let (mut of_a, mut of_b) = (Vec::new(), Vec::new());
+    for batch in stmt.query_arrow([a, a, b]).map_err(db)? {
+        let columns = ItemColumns::of(&batch).ok_or_else(|| {
+            Error::runtime(format!(
+                "the index {} holds eval items of unexpected column types; rebuild it with `tunix-rt db rebuild`",
+                store.path().display()
             ))
         })?;
-        for row in rows {
-            match row? {
-                (true, item) => of_a.push(item),
-                (false, item) => of_b.push(item),
+        for row in 0..batch.num_rows() {
+            let item = columns.item(row);
+            if columns.of_a.value(row) {
+                of_a.push(item);
+            } else {
+                of_b.push(item);
             }
         }
-        if a == b {
-            of_b.clone_from(&of_a);
+    }
+    if a == b {
+        of_b.clone_from(&of_a);
+    }
+    Ok((of_a, of_b))
+}
+
+/// The columns of one batch of [`item_scores`]' query.
+struct ItemColumns<'a> {
+    of_a: &'a BooleanArray,
+    id: &'a StringArray,
+    category: &'a StringArray,
+    expected: &'a StringArray,
+    extracted: &'a StringArray,
+    answer_correctness: &'a Float64Array,
+}
+
+impl<'a> ItemColumns<'a> {
+    /// The columns of `batch`; `None` when one has another type.
+    fn of(batch: &'a RecordBatch) -> Option<ItemColumns<'a>> {
+        let text = |i: usize| batch.column(i).as_string_opt::<i32>();
+        Some(ItemColumns {
+            of_a: batch.column(0).as_boolean_opt()?,
+            id: text(1)?,
+            category: text(2)?,
+            expected: text(3)?,
+            extracted: text(4)?,
+            answer_correctness: batch.column(5).as_primitive_opt::<Float64Type>()?,
+        })
+    }
+
+    fn item(&self, row: usize) -> ItemScore {
+        ItemScore {
+            id: self.id.value(row).to_string(),
+            category: self.category.value(row).to_string(),
+            expected: self.expected.value(row).to_string(),
+            extracted: (!self.extracted.is_null(row))
+                .then(|| self.extracted.value(row).to_string()),
+            answer_correctness: (!self.answer_correctness.is_null(row))
+                .then(|| self.answer_correctness.value(row)),
         }
-        Ok((of_a, of_b))
-    };
-    read().map_err(|e| db_error(store.path(), "query", e))
+    }
 }
 
 /// The result of an arbitrary query.
@@ -237,4 +275,43 @@ pub fn export_parquet(store: &Store, dir: &Path) -> Result<Vec<std::path::PathBu
         written.push(target);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ingest::{ingest, Scope};
+    use crate::store::Wait;
+
+    #[test]
+    fn item_scores_are_each_runs_items_by_id_as_its_folder_holds_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("runs");
+        let folder = |id: &str| {
+            let mut items: Vec<ItemScore> = crate::runfolder::read_eval_items(&root.join(id))
+                .expect("items")
+                .into_iter()
+                .map(ItemScore::from)
+                .collect();
+            items.sort_by(|x, y| x.id.cmp(&y.id));
+            items
+        };
+        crate::synthetic::write_run(&root, "weak", 3000, 0.2).expect("run");
+        crate::synthetic::write_run(&root, "strong", 3000, 0.9).expect("run");
+        let db = dir.path().join("t.duckdb");
+        let store = Store::open_write(&db, Wait::No).expect("open");
+        ingest(&store, dir.path(), Scope::Root(&root)).expect("ingest");
+        // 6,000 rows come back in more than one Arrow batch.
+        let (a, b) = item_scores(&store, "weak", "strong").expect("items");
+        assert_eq!(a, folder("weak"));
+        assert_eq!(b, folder("strong"));
+        assert_ne!(a, b);
+        let (b_first, a_second) = item_scores(&store, "strong", "weak").expect("items");
+        assert_eq!((b_first, a_second), (b.clone(), a));
+        let (same, again) = item_scores(&store, "strong", "strong").expect("items");
+        assert_eq!((&same, &again), (&b, &b));
+        let (none, other) = item_scores(&store, "missing", "weak").expect("items");
+        assert!(none.is_empty());
+        assert_eq!(other.len(), 3000);
+    }
 }
