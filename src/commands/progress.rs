@@ -25,7 +25,8 @@ impl TrainProgress {
     }
 }
 
-fn bar(len: u64, label: &str) -> ProgressBar {
+/// A bar of `len` steps labelled `label`, its message after the count.
+pub(super) fn bar(len: u64, label: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     if let Ok(style) =
         ProgressStyle::with_template("{prefix:>8} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")

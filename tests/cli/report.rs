@@ -53,19 +53,22 @@ fn hostile_workspace() -> Workspace {
     ws
 }
 
+/// The run ids a leaderboard document lists, in its order.
+fn run_ids(leaderboard: &Value) -> Vec<&str> {
+    leaderboard["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["run_id"].as_str().expect("id"))
+        .collect()
+}
+
 #[test]
 fn leaderboard_ranks_runs_and_filters() {
     let ws = hostile_workspace();
     let run = ws.run_read_only(&["report", "leaderboard", "--format", "json"]);
     run.code(0);
-    let v = run.json();
-    let ids: Vec<&str> = v["runs"]
-        .as_array()
-        .expect("runs")
-        .iter()
-        .map(|r| r["run_id"].as_str().expect("id"))
-        .collect();
-    assert_eq!(ids, vec!["run-strong", "run-weak"]);
+    assert_eq!(run_ids(&run.json()), ["run-strong", "run-weak"]);
     let filtered = ws.run_read_only(&[
         "report",
         "leaderboard",
@@ -166,7 +169,7 @@ fn browser_or_skip(found: Option<PathBuf>, skip: Option<&str>) -> Result<Option<
 
 /// The headless browser for the HTML tests; `None` means skip (only when
 /// `TUNIX_SKIP_BROWSER_TESTS=1`, said on stderr). Panics when none is found.
-fn browser() -> Option<PathBuf> {
+pub fn browser() -> Option<PathBuf> {
     let found = find_browser(&std::env::var_os("PATH").unwrap_or_default());
     let skip = std::env::var(SKIP_BROWSER_TESTS).ok();
     match browser_or_skip(found, skip.as_deref()) {
@@ -217,7 +220,7 @@ const CHROMIUM_FLAGS: [&str; 11] = [
 ];
 
 /// Load `page` in headless Chromium; returns (DOM after scripts ran, log).
-fn dom(browser: &Path, page: &Path) -> (String, String) {
+pub fn dom(browser: &Path, page: &Path) -> (String, String) {
     let profile = tempfile::tempdir().expect("profile");
     let url = format!("file://{}", page.display());
     let dom = Command::new(browser)
@@ -358,13 +361,7 @@ fn the_leaderboard_lists_a_page_and_says_how_many_runs_match() {
     page.code(0);
     let v = page.json();
     assert_eq!(v["matching_runs"], 3);
-    let ids: Vec<&str> = v["runs"]
-        .as_array()
-        .expect("runs")
-        .iter()
-        .map(|r| r["run_id"].as_str().expect("id"))
-        .collect();
-    assert_eq!(ids, vec!["run-1", "run-2"]);
+    assert_eq!(run_ids(&v), ["run-1", "run-2"]);
     // JSON lists every run unless asked for a page, and then needs no count.
     let every = ws.run_read_only(&["report", "leaderboard", "--format", "json"]);
     every.code(0);

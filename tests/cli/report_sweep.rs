@@ -3,14 +3,14 @@
 //! run through the binary (structure only), and the HTML in headless
 //! Chromium (`TUNIX_SKIP_BROWSER_TESTS=1` skips that test).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::{json, Value};
 use tunix_rt::runfolder::{
     to_json_bytes, to_jsonl_bytes, EvalItemRecord, Failure, RunManifest, RunStatus,
 };
 
+use crate::report::{browser, dom};
 use crate::support::{repo, Workspace};
 
 /// The hand-built sweep's name.
@@ -565,31 +565,6 @@ fn a_sweep_with_stops_a_failure_and_no_eval_says_why_ties_are_unknown() {
     assert_eq!(lb.code(0).json()["runs"].as_array().map(Vec::len), Some(4));
 }
 
-/// The names a headless Chromium goes by.
-const BROWSERS: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
-
-/// The headless browser on PATH; `None` (skip) only when
-/// `TUNIX_SKIP_BROWSER_TESTS=1`; panics when none is found otherwise.
-fn browser() -> Option<PathBuf> {
-    if std::env::var("TUNIX_SKIP_BROWSER_TESTS").as_deref() == Ok("1") {
-        eprintln!("skipped: TUNIX_SKIP_BROWSER_TESTS=1");
-        return None;
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = BROWSERS.iter().find_map(|name| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(name))
-            .find(|candidate| candidate.is_file())
-    });
-    match found {
-        Some(b) => Some(b),
-        None => panic!(
-            "no headless browser found on PATH (tried {}): install one with `apt-get install chromium`, or set TUNIX_SKIP_BROWSER_TESTS=1 to skip the browser tests",
-            BROWSERS.join(", ")
-        ),
-    }
-}
-
 /// Clicks the metric heading twice and records the row order before and
 /// after each click on `<body>`.
 const CLICKS: &str = "<script>
@@ -630,25 +605,7 @@ fn the_sweep_page_loads_in_chromium_and_the_metric_heading_sorts() {
     let html = std::fs::read_to_string(ws.path().join("sweep.html")).expect("read");
     let page = ws.path().join("clicked.html");
     std::fs::write(&page, html.replace("</body>", CLICKS)).expect("write");
-    let profile = tempfile::tempdir().expect("profile");
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--dump-dom", &format!("file://{}", page.display())])
-        .output()
-        .expect("run chromium");
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let log = String::from_utf8_lossy(&out.stderr);
+    let (dom, log) = dom(&browser, &page);
     assert!(dom.contains("<table"), "did not render: {dom}");
     assert_eq!(dom.matches("<tr class=\"trial ").count(), TRIALS.len());
     assert!(!dom.contains("data-pwned") && dom.contains("{{ 7*7 }}"));

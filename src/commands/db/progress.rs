@@ -2,7 +2,7 @@
 //! when there are more than a few hundred: an indicatif bar on a terminal,
 //! plain lines every tenth otherwise (logs of batch systems stay readable).
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::store::ingest::IngestObserver;
 
@@ -51,18 +51,13 @@ impl IngestObserver for IngestProgress {
         if folders <= SHOWN_ABOVE {
             return;
         }
-        let bar = ProgressBar::new(folders as u64);
+        let bar = crate::commands::progress::bar(folders as u64, "ingest");
         if bar.is_hidden() {
             eprintln!("ingesting {folders} run folders");
             self.shown = Some(Shown::Lines(Lines::new(folders)));
             return;
         }
-        if let Ok(style) = ProgressStyle::with_template(
-            "{prefix:>8} [{elapsed_precise}] {wide_bar} {pos}/{len} run folders",
-        ) {
-            bar.set_style(style);
-        }
-        bar.set_prefix("ingest");
+        bar.set_message("run folders");
         self.shown = Some(Shown::Bar(bar));
     }
 
