@@ -69,7 +69,7 @@ pub struct SlurmRung<'a> {
 }
 
 /// What a trial folder says after its task ended.
-enum Verdict {
+pub(super) enum Verdict {
     Reached(Box<Outcome>),
     Failed(Failure),
 }
@@ -154,7 +154,11 @@ impl SlurmRung<'_> {
                         },
                     };
                     let Some(ended) = ended else { continue };
-                    match judge(&run_dir, self.rung, &ended, self.dir) {
+                    let output = self
+                        .dir
+                        .join(SLURM_DIR)
+                        .join(format!("{}_{i}.out", job.job_id));
+                    match judge(&run_dir, Some(self.rung), &ended, &output) {
                         Verdict::Reached(outcome) => {
                             remaining.remove(trial);
                             on_message(trial, Message::Done(Box::new(Ok(*outcome))))?;
@@ -317,19 +321,22 @@ impl SlurmRung<'_> {
 }
 
 /// How a task stopped being something to wait for.
-enum Ended {
+pub(super) enum Ended {
     /// Slurm no longer lists it (the id shown).
     Vanished(String),
     /// It ended in a final state.
     Task(String, Task),
 }
 
-/// What the trial folder says after its task ended.
-fn judge(run_dir: &Path, rung: u32, ended: &Ended, sweep_dir: &Path) -> Verdict {
+/// What the run folder says after its task ended: it reached `step` (any
+/// step when `None`) if it stopped or completed with a metrics line there;
+/// else the failure it recorded; else a failure named after the task's
+/// final state, pointing at its Slurm output file `output`.
+pub(super) fn judge(run_dir: &Path, step: Option<u32>, ended: &Ended, output: &Path) -> Verdict {
     let manifest = read_manifest(run_dir).ok();
     if let Some(m) = &manifest {
         if matches!(m.status, RunStatus::Stopped | RunStatus::Completed)
-            && reached_rung(run_dir, rung)
+            && step.is_none_or(|s| reached_rung(run_dir, s))
         {
             let summary = std::fs::read(run_dir.join(crate::runfolder::EVAL_SUMMARY))
                 .ok()
@@ -347,22 +354,22 @@ fn judge(run_dir: &Path, rung: u32, ended: &Ended, sweep_dir: &Path) -> Verdict 
             }
         }
     }
-    let log = sweep_dir.join(SLURM_DIR);
+    let at = step.map(|s| format!(" at step {s}")).unwrap_or_default();
     Verdict::Failed(match ended {
         Ended::Vanished(id) => Failure {
             class: crate::trainer::FailureClass::Crash.as_str().into(),
             message: format!(
-                "Slurm no longer lists job {id} (it ended longer ago than MinJobAge, or was purged) and its trial folder records no outcome at step {rung}"
+                "Slurm no longer lists job {id} (it ended longer ago than MinJobAge, or was purged) and its run folder records no outcome{at}"
             ),
         },
         Ended::Task(id, task) => Failure {
             class: state::failure_class(&task.state).as_str().into(),
             message: format!(
-                "Slurm job {id} ended {} (exit code {}, reason {}) without recording an outcome at step {rung}; see {}",
+                "Slurm job {id} ended {} (exit code {}, reason {}) without recording an outcome{at}; see {}",
                 task.state,
                 task.exit_code.as_deref().unwrap_or("unknown"),
                 task.reason,
-                log.join(format!("{}.out", id)).display()
+                output.display()
             ),
         },
     })
@@ -496,20 +503,26 @@ mod tests {
 
     #[test]
     fn an_ended_task_is_judged_by_its_trial_folder() {
-        let sweep = Path::new("/s");
+        let output = Path::new("/s/slurm/7_0.out");
         let at_rung = folder(Some(RunStatus::Stopped), None, &[1, 2, 3, 4]);
         let vanished = Ended::Vanished("7".into());
         assert!(matches!(
-            judge(at_rung.path(), 4, &vanished, sweep),
+            judge(at_rung.path(), Some(4), &vanished, output),
             Verdict::Reached(_)
         ));
         // Stopped at an earlier rung: the task did not bring it to this one.
         let earlier = folder(Some(RunStatus::Stopped), None, &[1, 2]);
-        let f = failed(judge(earlier.path(), 4, &task("TIMEOUT"), sweep));
+        let f = failed(judge(earlier.path(), Some(4), &task("TIMEOUT"), output));
         assert_eq!(f.class, "timeout");
         assert!(
             f.message
                 .contains("Slurm job 7_0 ended TIMEOUT (exit code 0:15"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message
+                .ends_with("outcome at step 4; see /s/slurm/7_0.out"),
             "{}",
             f.message
         );
@@ -519,17 +532,31 @@ mod tests {
             &[1],
         );
         assert_eq!(
-            failed(judge(nan.path(), 4, &task("FAILED"), sweep)).class,
+            failed(judge(nan.path(), Some(4), &task("FAILED"), output)).class,
             "nan_loss"
         );
         let empty = folder(None, None, &[]);
-        let f = failed(judge(empty.path(), 4, &vanished, sweep));
+        let f = failed(judge(empty.path(), Some(4), &vanished, output));
         assert_eq!(f.class, "crash");
         assert!(f.message.contains("no longer lists job 7"), "{}", f.message);
         let oom = folder(Some(RunStatus::Running), None, &[1]);
         assert_eq!(
-            failed(judge(oom.path(), 4, &task("OUT_OF_MEMORY"), sweep)).class,
+            failed(judge(oom.path(), Some(4), &task("OUT_OF_MEMORY"), output)).class,
             "out_of_memory"
+        );
+        // A Train job (no step to reach): stopped at any step is its end.
+        assert!(matches!(
+            judge(earlier.path(), None, &task("COMPLETED"), output),
+            Verdict::Reached(_)
+        ));
+        let timed_out = failed(judge(oom.path(), None, &task("TIMEOUT"), output));
+        assert_eq!(timed_out.class, "timeout");
+        assert!(
+            timed_out
+                .message
+                .ends_with("without recording an outcome; see /s/slurm/7_0.out"),
+            "{}",
+            timed_out.message
         );
     }
 

@@ -10,13 +10,15 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::sweep_slurm::{last_step, poll_interval, preflight, tunix_rt_binary, wait};
+use super::sweep_slurm::{
+    judge, last_step, poll_interval, preflight, tunix_rt_binary, wait, Ended, Verdict,
+};
 use super::train::{self, TrainJob, CONTROL_DIR};
 use super::{Observer, Outcome};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::job::{identity, Placement};
-use crate::runfolder::{read_manifest, MetricRecord, RunStatus, METRICS};
+use crate::runfolder::{MetricRecord, METRICS};
 use crate::slurm::control;
 use crate::slurm::interrupt;
 use crate::slurm::script::{self, Batch};
@@ -104,21 +106,23 @@ pub fn follow(ws: &Workspace, train: &SlurmTrain, observer: &mut dyn Observer) -
             )));
         }
         let ended = match control::tasks(job_id)? {
-            None => Some(format!("Slurm no longer lists job {job_id}")),
+            None => Some(Ended::Vanished(job_id.clone())),
             Some(tasks) => tasks
                 .into_iter()
                 .find(|t| state::phase(&t.state) == Phase::Ended)
-                .map(|t| {
-                    format!(
-                        "Slurm job {job_id} ended {} (exit code {})",
-                        t.state,
-                        t.exit_code.as_deref().unwrap_or("unknown")
-                    )
-                }),
+                .map(|t| Ended::Task(job_id.clone(), t)),
         };
         shown = show_metrics(dir, shown, observer);
-        if let Some(how) = ended {
-            return judge(dir, &how, &control_dir.join(format!("slurm-{job_id}.out")));
+        if let Some(ended) = ended {
+            let output = control_dir.join(format!("slurm-{job_id}.out"));
+            return match judge(dir, None, &ended, &output) {
+                Verdict::Reached(outcome) => Ok(*outcome),
+                Verdict::Failed(f) => Err(Error::runtime(format!(
+                    "the run failed ({}): {}",
+                    f.class, f.message
+                ))
+                .with_path(dir)),
+            };
         }
         wait(poll);
     }
@@ -182,36 +186,4 @@ fn show_metrics(dir: &Path, shown: u64, observer: &mut dyn Observer) -> u64 {
         observer.event(&Event::Metrics(r));
     }
     newest
-}
-
-/// What the run folder says after the job ended.
-fn judge(dir: &Path, how: &str, output: &Path) -> Result<Outcome> {
-    match read_manifest(dir) {
-        Ok(m) if matches!(m.status, RunStatus::Completed | RunStatus::Stopped) => {
-            let summary = std::fs::read(dir.join(crate::runfolder::EVAL_SUMMARY))
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok());
-            Ok(Outcome {
-                run_dir: dir.to_path_buf(),
-                status: m.status,
-                summary,
-                notes: Vec::new(),
-            })
-        }
-        Ok(m) if m.status == RunStatus::Failed => {
-            let (class, message) = m.failure.map_or(("crash".to_string(), String::new()), |f| {
-                (f.class, f.message)
-            });
-            Err(Error::runtime(format!(
-                "the run failed ({class}): {message}; {how}; see {}",
-                output.display()
-            ))
-            .with_path(dir))
-        }
-        _ => Err(Error::runtime(format!(
-            "{how} without recording an outcome in the run folder; see {}",
-            output.display()
-        ))
-        .with_path(dir)),
-    }
 }
