@@ -1,5 +1,6 @@
 //! Scoring a model's outputs on an eval set: per-item records and the
-//! summary. Pure: the caller reads the files and writes the run folder.
+//! summary (with per-category and, given the eval set's items, per-tag
+//! figures). Pure: the caller reads the files and writes the run folder.
 
 use std::collections::BTreeMap;
 
@@ -60,14 +61,17 @@ pub fn score_items(
     records
 }
 
-/// The summary of scored records.
+/// The summary of scored records, with per-tag figures from the tags of
+/// the eval set's `items` (a record counts toward every tag of the item
+/// with its id; records of untagged or unknown items toward none).
 pub fn summarize(
     records: &[EvalItemRecord],
+    items: &[EvalItem],
     evalset: FileRef,
     empty_outputs: Vec<String>,
     settings: &EvalSettings,
 ) -> EvalSummary {
-    let rows: Vec<ItemRow> = records.iter().map(EvalItemRecord::item_row).collect();
+    let rows = tagged_rows(records, items);
     let primary = scoring::primary_score(&rows);
     let scorecard = scoring::build_scorecard(&rows, settings.seed);
     let traces: Vec<f64> = records.iter().filter_map(|r| r.trace_consistency).collect();
@@ -93,5 +97,88 @@ pub fn summarize(
         missing_items,
         empty_outputs,
         scoring_rules_version: Some(scoring::SCORING_RULES_VERSION),
+    }
+}
+
+/// The scoring rows of `records`, each with the tags of its eval item.
+fn tagged_rows(records: &[EvalItemRecord], items: &[EvalItem]) -> Vec<ItemRow> {
+    let tags: BTreeMap<&str, &[String]> = items
+        .iter()
+        .map(|item| (item.id.as_str(), item.tags.as_slice()))
+        .collect();
+    records
+        .iter()
+        .map(|record| ItemRow {
+            tags: tags
+                .get(record.id.as_str())
+                .map(|t| t.to_vec())
+                .unwrap_or_default(),
+            ..record.item_row()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, answer: &str, tags: &[&str]) -> EvalItem {
+        EvalItem {
+            id: id.to_string(),
+            category: Category::Core,
+            prompt: format!("question {id}"),
+            expected_answer: answer.to_string(),
+            required_values: vec![],
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    fn evalset() -> FileRef {
+        FileRef {
+            path: "e.jsonl".into(),
+            blake3: "0".repeat(64),
+        }
+    }
+
+    #[test]
+    fn the_summary_has_per_tag_figures_from_the_items_tags() {
+        let items = vec![
+            item("a", "1", &["multiplication", "2-step"]),
+            item("b", "2", &["multiplication"]),
+            item("c", "3", &[]),
+        ];
+        let outputs: BTreeMap<String, String> = [("a", "1"), ("b", "5"), ("c", "3")]
+            .iter()
+            .map(|(id, out)| (id.to_string(), format!("Answer: {out}")))
+            .collect();
+        let settings = EvalSettings::default();
+        let records = score_items(&items, &outputs, &settings);
+        let summary = summarize(&records, &items, evalset(), vec![], &settings);
+        let tags = &summary.scorecard.per_tag;
+        assert_eq!(tags.len(), 2);
+        let m = &tags["multiplication"];
+        assert_eq!((m.n_items, m.n_correct, m.mean), (2, 1, Some(0.5)));
+        assert_eq!((tags["2-step"].n_items, tags["2-step"].n_correct), (1, 1));
+        let plain = summarize(&records, &[], evalset(), vec![], &settings);
+        assert!(plain.scorecard.per_tag.is_empty());
+        assert_eq!(plain.scorecard.per_category, summary.scorecard.per_category);
+        assert_eq!(plain.primary_score, summary.primary_score);
+    }
+
+    #[test]
+    fn summaries_without_per_tag_figures_still_read() {
+        let items = vec![item("a", "1", &["t"])];
+        let outputs = BTreeMap::from([("a".to_string(), "1".to_string())]);
+        let settings = EvalSettings::default();
+        let records = score_items(&items, &outputs, &settings);
+        let summary = summarize(&records, &items, evalset(), vec![], &settings);
+        let mut value = serde_json::to_value(&summary).expect("json");
+        assert!(value["scorecard"]["per_tag"]["t"]["ci95"].is_object());
+        value["scorecard"]
+            .as_object_mut()
+            .and_then(|card| card.remove("per_tag"))
+            .expect("written");
+        let old: EvalSummary = serde_json::from_value(value).expect("old summaries read");
+        assert!(old.scorecard.per_tag.is_empty());
     }
 }

@@ -16,9 +16,12 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::report::{CompareInput, ComparisonFigures, ItemDiff, RunSummary};
-use crate::scoring::{compare as paired, CiMethod, CompareConfig, ItemRow, PairedComparison};
+use crate::scoring::{
+    compare as paired, CiMethod, CompareConfig, ConfidenceInterval, ItemRow, PairedComparison,
+    TagStats,
+};
 use crate::store::query::{self, ItemScore};
-use crate::store::runs::{self, RunRow};
+use crate::store::runs::{self, RunRow, TagRow};
 use crate::store::Store;
 
 /// The paired comparison of run B against run A (ids as stored).
@@ -141,6 +144,11 @@ fn summary(row: RunRow, loss_curve: Vec<(u64, f64)>) -> Result<RunSummary> {
         .as_deref()
         .map(|m| ci_method(&row.run_id, m))
         .transpose()?;
+    let tag_scores = row
+        .tag_scores
+        .iter()
+        .map(|(tag, t)| Ok((tag.clone(), tag_stats(&row.run_id, t)?)))
+        .collect::<Result<_>>()?;
     Ok(RunSummary {
         run_id: row.run_id,
         name: row.name,
@@ -167,6 +175,31 @@ fn summary(row: RunRow, loss_curve: Vec<(u64, f64)>) -> Result<RunSummary> {
         scoring_rules_version: row
             .scoring_rules_version
             .and_then(|v| u32::try_from(v).ok()),
+        calculator: row.calculator,
+        tag_scores,
+    })
+}
+
+/// A tag's figures as the index stores them for run `run_id`: counts
+/// (negative ones read as 0), the mean, and the CI when both bounds and
+/// the method are there.
+fn tag_stats(run_id: &str, t: &TagRow) -> Result<TagStats> {
+    let count = |n: i64| usize::try_from(n).unwrap_or(0);
+    let ci95 = match (t.ci_low, t.ci_high, t.ci_method.as_deref()) {
+        (Some(low), Some(high), Some(method)) => Some(ConfidenceInterval {
+            low,
+            high,
+            method: ci_method(run_id, method)?,
+        }),
+        _ => None,
+    };
+    Ok(TagStats {
+        n_items: count(t.n_items),
+        n_scored: count(t.n_scored),
+        n_skipped: count(t.n_skipped),
+        n_correct: count(t.n_correct),
+        mean: t.mean,
+        ci95,
     })
 }
 
@@ -228,6 +261,41 @@ mod tests {
         );
         assert_eq!(short(Some("abc")), "blake3 abc…");
         assert_eq!(short(None), "no eval set");
+    }
+
+    #[test]
+    fn stored_tag_figures_become_tag_stats() {
+        let row = TagRow {
+            n_items: 5,
+            n_scored: 4,
+            n_skipped: 1,
+            n_correct: 3,
+            mean: Some(0.75),
+            ci_low: Some(0.3),
+            ci_high: Some(0.95),
+            ci_method: Some("wilson".into()),
+        };
+        let t = tag_stats("r", &row).expect("valid");
+        assert_eq!(
+            (t.n_items, t.n_scored, t.n_skipped, t.n_correct),
+            (5, 4, 1, 3)
+        );
+        assert_eq!(
+            t.ci95.map(|c| (c.low, c.method)),
+            Some((0.3, CiMethod::Wilson))
+        );
+        let no_ci = TagRow {
+            ci_low: None,
+            n_correct: -1,
+            ..row.clone()
+        };
+        let t = tag_stats("r", &no_ci).expect("valid");
+        assert_eq!((t.ci95, t.n_correct), (None, 0));
+        let bad = TagRow {
+            ci_method: Some("magic".into()),
+            ..row
+        };
+        assert!(tag_stats("r", &bad).is_err());
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct RunManifest {
     /// --checkpoint`, or an Eval manifest's `model: { checkpoint }`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<CheckpointSource>,
+    /// The checkpoint a Train run started from (`model: { init }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<CheckpointSource>,
     /// The run whose stored outputs this Eval run re-scored (`tunix-rt
     /// rescore`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,7 +84,8 @@ pub struct RunManifest {
     pub failure: Option<Failure>,
 }
 
-/// The checkpoint of a Train run that an Eval run decoded with.
+/// The checkpoint of a Train run that an Eval run decoded with, or that a
+/// Train run started from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointSource {
@@ -207,6 +211,7 @@ impl RunManifest {
             evalset: None,
             predictions: None,
             checkpoint: None,
+            init: None,
             rescored_from: None,
             config: serde_json::Value::Null,
             command: Vec::new(),
@@ -219,6 +224,33 @@ impl RunManifest {
             failure: None,
         }
     }
+}
+
+/// Where a run's recorded config holds its decoding's `calculator` flag:
+/// a Train manifest (`spec.eval.decoding`), an Eval manifest
+/// (`spec.decoding`), and the same without the manifest around them.
+const CALCULATOR_FLAGS: [&str; 4] = [
+    "/spec/eval/decoding/calculator",
+    "/spec/decoding/calculator",
+    "/eval/decoding/calculator",
+    "/decoding/calculator",
+];
+
+impl RunManifest {
+    /// Whether the run's outputs were decoded with calculator assistance
+    /// (`decoding.calculator: true` in its recorded config): a different
+    /// measurement from plain decoding, which reports mark. Absent (every
+    /// run recorded before the flag existed) is false.
+    pub fn calculator_assisted(&self) -> bool {
+        calculator_assisted(&self.config)
+    }
+}
+
+/// Whether recorded config `config` turns calculator-assisted decoding on.
+pub fn calculator_assisted(config: &serde_json::Value) -> bool {
+    CALCULATOR_FLAGS
+        .iter()
+        .any(|pointer| config.pointer(pointer).and_then(serde_json::Value::as_bool) == Some(true))
 }
 
 /// `path` relative to the run folder `dir`, with `/` separators.
@@ -297,6 +329,7 @@ impl EvalItemRecord {
             category: self.category.clone(),
             answer_correctness: self.answer_correctness,
             score: None,
+            tags: Vec::new(),
         }
     }
 }
@@ -386,6 +419,34 @@ mod tests {
     }
 
     #[test]
+    fn the_calculator_flag_comes_from_the_recorded_decoding() {
+        let mut m = RunManifest::new("r", "Train", "r", "2026-01-01T00:00:00Z");
+        assert!(!m.calculator_assisted(), "no config");
+        m.config = serde_json::json!({
+            "kind": "Train",
+            "spec": { "eval": { "decoding": { "max_new_tokens": 64 } } }
+        });
+        assert!(!m.calculator_assisted(), "absent is false");
+        m.config["spec"]["eval"]["decoding"]["calculator"] = serde_json::json!(true);
+        assert!(m.calculator_assisted());
+        m.config["spec"]["eval"]["decoding"]["calculator"] = serde_json::json!(false);
+        assert!(!m.calculator_assisted());
+        for config in [
+            serde_json::json!({"kind": "Eval", "spec": {"decoding": {"calculator": true}}}),
+            serde_json::json!({"eval": {"decoding": {"calculator": true}}}),
+            serde_json::json!({"decoding": {"calculator": true}}),
+        ] {
+            assert!(calculator_assisted(&config), "{config}");
+        }
+        assert!(!calculator_assisted(
+            &serde_json::json!({"calculator": true})
+        ));
+        assert!(!calculator_assisted(
+            &serde_json::json!({"decoding": {"calculator": "yes"}})
+        ));
+    }
+
+    #[test]
     fn summaries_without_a_rules_version_still_read() {
         let records = vec![EvalItemRecord {
             id: "a".into(),
@@ -402,7 +463,7 @@ mod tests {
             blake3: "0".repeat(64),
         };
         let settings = crate::evaluate::EvalSettings::default();
-        let summary = crate::evaluate::summarize(&records, evalset, vec![], &settings);
+        let summary = crate::evaluate::summarize(&records, &[], evalset, vec![], &settings);
         assert_eq!(
             summary.scoring_rules_version,
             Some(crate::scoring::SCORING_RULES_VERSION)

@@ -54,7 +54,7 @@ pub fn write_run(root: &Path, run_id: &str, n_items: usize, skill: f64) -> Resul
         path: "evalsets/synthetic.jsonl".into(),
         blake3: "00".repeat(32),
     };
-    let summary = summarize(&records, evalset.clone(), vec![], &settings);
+    let summary = summarize(&records, &items, evalset.clone(), vec![], &settings);
     let dir = root.join(run_id);
     let staging = root.join(format!(".synthetic-{run_id}"));
     let files = [

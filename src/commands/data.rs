@@ -3,11 +3,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cli::{DataArgs, Format};
+use crate::dataset::user;
 use crate::dataset::{self, eval_index, load_evalset, prompt_template};
 use crate::dataset::{Dataset, Example, Overlap, Rejected};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::manifest::Manifest;
+use crate::runfolder::FileRef;
 use crate::workspace::Workspace;
 
 #[derive(Serialize)]
@@ -18,6 +20,9 @@ struct Report<'a> {
     val_examples: usize,
     train_bytes: usize,
     steps: BTreeMap<usize, usize>,
+    /// Your own data files by content (empty for generated data).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    files: Vec<FileRef>,
     eval_files: Vec<String>,
     eval_prompts: usize,
     rejected: Vec<RejectedRow<'a>>,
@@ -30,6 +35,9 @@ struct Report<'a> {
 #[derive(Serialize)]
 struct RejectedRow<'a> {
     split: &'a str,
+    /// `file:line` of your own data's example.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
     prompt: &'a str,
     eval_item: &'a str,
     kind: &'a str,
@@ -78,7 +86,18 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
         }
     }
     let (index, eval_files) = eval_index(ws, evalset.as_ref())?;
-    let dataset = dataset::generate(dataset_config, &index)?;
+    let manifest_dir = loaded.path.parent().unwrap_or(ws.root());
+    let (dataset, sources, files) = match dataset_config.name {
+        None => {
+            let u = user::load_files(dataset_config, manifest_dir, Some(ws), &index)?;
+            (u.dataset, u.rejected_at, u.files.iter().cloned().collect())
+        }
+        Some(_) => (
+            dataset::build(dataset_config, manifest_dir, &index)?,
+            Vec::new(),
+            Vec::new(),
+        ),
+    };
     let template = prompt_template(spec);
     let remaining: Option<Vec<(&Example, Overlap)>> = args.check_overlap.then(|| {
         dataset
@@ -103,9 +122,10 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
         val_examples: dataset.val.len(),
         train_bytes: train_stream.len(),
         steps,
+        files,
         eval_files,
         eval_prompts: index.len(),
-        rejected: dataset.rejected.iter().map(rejected_row).collect(),
+        rejected: rejected_rows(&dataset, &sources),
         val_dropped_as_train: dataset.val_dropped_as_train,
         overlaps_remaining: remaining.as_ref().map(Vec::len),
     };
@@ -125,9 +145,21 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
     }
 }
 
-fn rejected_row(r: &Rejected) -> RejectedRow<'_> {
+/// The rejected examples; `sources`: the `file:line` of each (your own
+/// data), or nothing (generated data).
+fn rejected_rows<'a>(dataset: &'a Dataset, sources: &'a [String]) -> Vec<RejectedRow<'a>> {
+    dataset
+        .rejected
+        .iter()
+        .enumerate()
+        .map(|(i, r)| rejected_row(r, sources.get(i).map(String::as_str)))
+        .collect()
+}
+
+fn rejected_row<'a>(r: &'a Rejected, source: Option<&'a str>) -> RejectedRow<'a> {
     RejectedRow {
         split: r.split,
+        source,
         prompt: &r.prompt,
         eval_item: &r.overlap.eval_item,
         kind: r.overlap.kind,
@@ -160,12 +192,17 @@ fn print_text(r: &Report<'_>, dataset: &Dataset, template: &str, args: &DataArgs
         "examples     {} train ({} bytes), {} val",
         r.train_examples, r.train_bytes, r.val_examples
     );
-    let mix: Vec<String> = r
-        .steps
-        .iter()
-        .map(|(s, n)| format!("{s}-step {n}"))
-        .collect();
-    println!("difficulty   {}", mix.join(", "));
+    if r.files.is_empty() {
+        let mix: Vec<String> = r
+            .steps
+            .iter()
+            .map(|(s, n)| format!("{s}-step {n}"))
+            .collect();
+        println!("difficulty   {}", mix.join(", "));
+    }
+    for f in &r.files {
+        println!("file         {} (blake3 {})", f.path, f.blake3);
+    }
     if let Some(e) = dataset.train.first() {
         println!("example      {:?}", e.text(template));
     }
@@ -178,15 +215,25 @@ fn print_text(r: &Report<'_>, dataset: &Dataset, template: &str, args: &DataArgs
         },
         r.eval_prompts
     );
-    println!(
-        "rejected     {} generated example(s) overlapped an eval prompt and were replaced",
-        r.rejected.len()
-    );
-    for row in &r.rejected {
+    if r.files.is_empty() {
         println!(
-            "  {} {} ~ {}: {}",
-            row.split, row.kind, row.eval_item, row.prompt
+            "rejected     {} generated example(s) overlapped an eval prompt and were replaced",
+            r.rejected.len()
         );
+    } else {
+        println!(
+            "rejected     {} example(s) overlapped an eval prompt and were dropped",
+            r.rejected.len()
+        );
+    }
+    for row in &r.rejected {
+        match row.source {
+            Some(at) => println!("  {at} {} ~ {}: {}", row.kind, row.eval_item, row.prompt),
+            None => println!(
+                "  {} {} ~ {}: {}",
+                row.split, row.kind, row.eval_item, row.prompt
+            ),
+        }
     }
     if let Some(n) = r.overlaps_remaining {
         println!(

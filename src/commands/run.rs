@@ -130,7 +130,14 @@ pub fn report(ws: &Workspace, outcome: &Outcome, format: Format) -> Result<()> {
         (Some(p), None) => format!("{p:.4}"),
         (None, _) => "null (no item could be scored)".to_string(),
     };
-    println!("primary      {score}");
+    let calculator =
+        crate::runfolder::read_manifest(&outcome.run_dir).is_ok_and(|m| m.calculator_assisted());
+    let marker = if calculator {
+        " calc (calculator-assisted decoding: the decoder computed each <<expr=>> result)"
+    } else {
+        ""
+    };
+    println!("primary      {score}{marker}");
     println!(
         "items        {} scored, {} skipped, {} total",
         s.n_scored, s.n_skipped, s.n_items
@@ -138,6 +145,18 @@ pub fn report(ws: &Workspace, outcome: &Outcome, format: Format) -> Result<()> {
     for (cat, c) in &s.scorecard.per_category {
         let mean = c.mean.map_or("null".to_string(), |m| format!("{m:.4}"));
         println!("  {cat:<10} {mean} (n={})", c.n_scored);
+    }
+    if !s.scorecard.per_tag.is_empty() {
+        let tags: Vec<String> = s
+            .scorecard
+            .per_tag
+            .iter()
+            .map(|(tag, t)| match t.mean {
+                Some(m) => format!("{tag} {}/{} ({m:.2})", t.n_correct, t.n_scored),
+                None => format!("{tag} -"),
+            })
+            .collect();
+        println!("tags         {}", tags.join(", "));
     }
     if let Some(t) = s.trace_consistency {
         println!("trace        {t:.4} mean trace_consistency");

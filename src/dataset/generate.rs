@@ -153,7 +153,7 @@ pub fn generate(config: &DatasetConfig, evals: &EvalIndex) -> Result<Dataset, Ex
 /// Draw examples until `wanted` are accepted (`reject` returns why one is
 /// not), giving up after `ATTEMPTS_PER_EXAMPLE * wanted + SPARE_ATTEMPTS`
 /// draws.
-fn fill(
+pub(super) fn fill(
     split: &'static str,
     wanted: u64,
     mut draw: impl FnMut() -> Example,
@@ -462,10 +462,15 @@ mod tests {
 
     fn config(seed: u64) -> DatasetConfig {
         DatasetConfig {
-            name: DatasetName::DevReasoningV2,
+            name: Some(DatasetName::DevReasoningV2),
+            path: None,
+            val_path: None,
+            val_fraction: None,
+            overlap: Default::default(),
             seed,
             train_examples: 400,
             val_examples: 50,
+            trace: Default::default(),
             difficulty: DifficultyMix::default(),
         }
     }

@@ -1,17 +1,22 @@
-//! Training data for the built-in trainer: the seeded `dev-reasoning-v2`
-//! generator and its decontamination against every eval set. Pure Rust (no
-//! torch): `tunix-rt data` reports on it and the trainer worker trains on
-//! it, and both see the same examples.
+//! Training data for the built-in trainer: the seeded generators
+//! (`dev-reasoning-v2`, `dev-reasoning-v3`), the user's own JSONL files, and
+//! decontamination against every eval set. Pure Rust (no torch):
+//! `tunix-rt data` reports on it and the trainer worker trains on it, and
+//! both see the same examples.
 
+pub mod arith;
+pub mod calc;
 pub mod decontam;
 pub mod generate;
+mod story;
+pub mod user;
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::evalset::EvalSet;
 use crate::manifest::common::DEFAULT_PROMPT_TEMPLATE;
-use crate::manifest::train::{DatasetConfig, TrainSpec};
+use crate::manifest::train::{DatasetConfig, DatasetName, TrainSpec};
 use crate::workspace::Workspace;
 
 pub use decontam::{EvalIndex, Overlap};
@@ -56,15 +61,32 @@ pub fn prompt_template(spec: &TrainSpec) -> String {
         .unwrap_or_else(|| DEFAULT_PROMPT_TEMPLATE.to_string())
 }
 
-/// How the generated data set is named in run records.
+/// How the data set is named in run records.
 pub fn display_name(config: &DatasetConfig) -> String {
-    format!(
-        "dev-reasoning-v2 (seed {}, {} train, {} val)",
-        config.seed, config.train_examples, config.val_examples
-    )
+    match config.name {
+        Some(name) => format!(
+            "{} (seed {}, {} train, {} val)",
+            name.as_str(),
+            config.seed,
+            config.train_examples,
+            config.val_examples
+        ),
+        None => user::display_name(config),
+    }
 }
 
-/// Generate the data set, as a bad-input error when it cannot be filled.
-pub fn generate(config: &DatasetConfig, evals: &EvalIndex) -> Result<Dataset> {
-    generate::generate(config, evals).map_err(|e| Error::bad_input(e.to_string()))
+/// The data set of `config`: generated, or read from the user's files
+/// (paths resolved against `manifest_dir`), without anything that
+/// overlaps `evals`. A generator that cannot fill a split, or user data
+/// that does not validate, is a bad-input error.
+pub fn build(config: &DatasetConfig, manifest_dir: &Path, evals: &EvalIndex) -> Result<Dataset> {
+    match config.name {
+        Some(DatasetName::DevReasoningV2) => {
+            generate::generate(config, evals).map_err(|e| Error::bad_input(e.to_string()))
+        }
+        Some(DatasetName::DevReasoningV3) => {
+            arith::generate(config, evals).map_err(|e| Error::bad_input(e.to_string()))
+        }
+        None => user::load(config, manifest_dir, evals),
+    }
 }

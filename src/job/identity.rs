@@ -7,20 +7,46 @@
 //! description, not the output folder, not the device or the executor (a run may resume on
 //! another machine), not `until_step` (a trial stopped at a rung continues
 //! under the same identity). `tunix-rt eval` and `tunix-rt run` of the same
-//! evaluation get the same identity.
+//! evaluation get the same identity. The user's own training data
+//! (`dataset.path`, `dataset.val_path`) counts by content too: renaming a
+//! file keeps the identity, editing one changes it.
 
 use serde_json::{json, Value};
 
+use crate::dataset::user::DataFiles;
 use crate::evaluate::EvalSettings;
 use crate::fsutil::canonical_hash;
 use crate::manifest::train::TrainSpec;
 use crate::runfolder::FileRef;
 
 /// The identity of a Train job: its spec without output and device, the
-/// eval set by content.
+/// eval set by content. User data files are named by path; a job that has
+/// read them uses [`train_with_data`].
 pub fn train(spec: &TrainSpec, evalset: Option<&FileRef>) -> String {
+    train_with_data(spec, evalset, &DataFiles::default())
+}
+
+/// [`train`], with the user's data files (`dataset.path`,
+/// `dataset.val_path`) by content: each one given in `data` replaces its
+/// path in the hashed spec by its blake3.
+pub fn train_with_data(spec: &TrainSpec, evalset: Option<&FileRef>, data: &DataFiles) -> String {
+    train_from(spec, evalset, data, None)
+}
+
+/// [`train_with_data`] for a run that starts from another run's weights:
+/// `model.init` counts by the weights' blake3 (`init_weights`), not by the
+/// source run's name.
+pub fn train_from(
+    spec: &TrainSpec,
+    evalset: Option<&FileRef>,
+    data: &DataFiles,
+    init_weights: Option<&str>,
+) -> String {
     let mut value = serde_json::to_value(spec).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
+        if let (Some(Value::Object(model)), Some(weights)) = (map.get_mut("model"), init_weights) {
+            model.insert("init".into(), json!({ "blake3": weights }));
+        }
         map.remove("output");
         map.remove("device");
         map.remove("executor");
@@ -30,6 +56,13 @@ pub fn train(spec: &TrainSpec, evalset: Option<&FileRef>) -> String {
                 "evalset".into(),
                 json!(evalset.map(|e| e.blake3.as_str()).unwrap_or("")),
             );
+        }
+        if let Some(Value::Object(dataset)) = map.get_mut("dataset") {
+            for (key, file) in [("path", &data.path), ("val_path", &data.val_path)] {
+                if let (Some(file), Some(slot)) = (file, dataset.get_mut(key)) {
+                    *slot = json!({ "blake3": file.blake3 });
+                }
+            }
         }
     }
     canonical_hash(&json!({ "kind": "Train", "spec": value }))
@@ -96,6 +129,67 @@ mod tests {
         let mut steps = spec();
         steps.training.max_steps = 11;
         assert_ne!(train(&steps, Some(&file("a"))), base, "max_steps");
+    }
+
+    fn user_data_spec(path: &str, val: &str) -> TrainSpec {
+        let mut s = spec();
+        s.dataset =
+            Some(serde_json::from_value(json!({"path": path, "val_path": val})).expect("dataset"));
+        s
+    }
+
+    fn data(train: &str, val: &str) -> DataFiles {
+        DataFiles {
+            path: Some(FileRef {
+                path: "x".into(),
+                blake3: train.repeat(64),
+            }),
+            val_path: Some(FileRef {
+                path: "y".into(),
+                blake3: val.repeat(64),
+            }),
+        }
+    }
+
+    #[test]
+    fn user_data_counts_by_content_not_by_name() {
+        let eval = Some(file("a"));
+        let base = train_with_data(
+            &user_data_spec("t.jsonl", "v.jsonl"),
+            eval.as_ref(),
+            &data("1", "2"),
+        );
+        let renamed = user_data_spec("data/train.jsonl", "data/val.jsonl");
+        assert_eq!(
+            train_with_data(&renamed, eval.as_ref(), &data("1", "2")),
+            base,
+            "renaming the files keeps the identity"
+        );
+        let s = user_data_spec("t.jsonl", "v.jsonl");
+        assert_ne!(
+            train_with_data(&s, eval.as_ref(), &data("3", "2")),
+            base,
+            "edited training file"
+        );
+        assert_ne!(
+            train_with_data(&s, eval.as_ref(), &data("1", "3")),
+            base,
+            "edited validation file"
+        );
+        assert_ne!(
+            train_with_data(&s, eval.as_ref(), &data("2", "1")),
+            base,
+            "files swapped"
+        );
+        assert_ne!(
+            train(&s, eval.as_ref()),
+            base,
+            "without contents, paths count"
+        );
+        assert_eq!(
+            train_with_data(&spec(), eval.as_ref(), &DataFiles::default()),
+            train(&spec(), eval.as_ref()),
+        );
     }
 
     #[test]

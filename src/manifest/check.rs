@@ -17,6 +17,8 @@ use crate::diagnostic::Diagnostic;
 use crate::suggest;
 use crate::workspace::Workspace;
 
+mod dataset;
+
 /// One semantic problem, located by JSON pointer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -134,14 +136,8 @@ impl Checker<'_> {
         if let Some(model) = &spec.model {
             self.model(&format!("{base}/model"), model);
         }
-        if let Some(mix) = spec.dataset.as_ref().map(|d| &d.difficulty) {
-            if mix.easy + mix.medium + mix.hard <= 0.0 {
-                self.push(
-                    format!("{base}/dataset/difficulty"),
-                    "difficulty weights are all zero",
-                    Some("give at least one of easy, medium, hard a positive weight".into()),
-                );
-            }
+        if let Some(dataset) = &spec.dataset {
+            self.dataset(&format!("{base}/dataset"), dataset);
         }
     }
 

@@ -59,6 +59,14 @@ pub struct Decoding {
     /// Items decoded together.
     #[schemars(range(min = 1, max = 4096))]
     pub batch_size: u32,
+    /// Calculator-assisted decoding (GSM8K's `<<expr=result>>`
+    /// annotations): when the model writes `<<` an arithmetic expression
+    /// and `=`, the decoder computes the result and writes it with `>>`,
+    /// so the model chooses the operations and the calculator does the
+    /// arithmetic. A calculator-assisted score is a different measurement
+    /// from a plain one; reports mark it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub calculator: bool,
 }
 
 impl Default for Decoding {
@@ -68,6 +76,7 @@ impl Default for Decoding {
             max_new_tokens: 64,
             stop: vec!["\n".to_string()],
             batch_size: 32,
+            calculator: false,
         }
     }
 }

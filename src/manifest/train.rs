@@ -22,8 +22,8 @@ pub struct TrainSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "ModelConfig")]
     pub model: Option<ModelConfig>,
-    /// The built-in model's generated training data; omit it when
-    /// `command` trains.
+    /// The built-in model's training data (generated, or your own JSONL
+    /// files); omit it when `command` trains.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "DatasetConfig")]
     pub dataset: Option<DatasetConfig>,
@@ -110,6 +110,25 @@ pub struct ModelConfig {
     #[serde(default)]
     #[schemars(range(min = 0.0, max = 0.9))]
     pub dropout: f64,
+    /// Start from another Train run's weights (fine-tuning, with a fresh
+    /// optimizer) instead of a random initialisation. The checkpoint is
+    /// checked against the blake3 its run recorded, and its architecture
+    /// must match this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<InitFrom>,
+}
+
+/// The checkpoint a Train run starts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InitFrom {
+    /// The source run: a run folder (relative to the manifest's folder), or
+    /// a run id or unique prefix under `submission_runs/`.
+    #[schemars(length(min = 1))]
+    pub run: String,
+    /// The checkpoint's step; default: the run's newest checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
 }
 
 impl ModelConfig {
@@ -130,16 +149,89 @@ impl ModelConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DatasetName {
-    /// Generated multi-step arithmetic word problems with step-by-step traces.
+    /// Generated multi-step arithmetic word problems with step-by-step
+    /// traces (prices with cents, answers most-significant digit first).
+    /// Kept reproducible under this name.
     DevReasoningV2,
+    /// Generated integer word problems covering eval_v2's kinds, balanced
+    /// over operand sizes and operators, one-step drills and 1- to 4-step
+    /// problems, with GSM8K-style calculator annotations
+    /// (`<<4*9=36>>`) in the trace.
+    DevReasoningV3,
 }
 
-/// The training data: a seeded generator and its split sizes.
+impl DatasetName {
+    /// The name as written in manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetName::DevReasoningV2 => "dev-reasoning-v2",
+            DatasetName::DevReasoningV3 => "dev-reasoning-v3",
+        }
+    }
+}
+
+/// How generated traces write the numbers of calculator annotations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TraceFormat {
+    /// The numbers themselves.
+    #[default]
+    Literal,
+    /// `nK` for the prompt's K-th number, `rK` for the K-th result.
+    References,
+}
+
+impl TraceFormat {
+    fn is_default(&self) -> bool {
+        *self == TraceFormat::Literal
+    }
+}
+
+/// What to do with training examples whose prompt overlaps an eval set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum OverlapPolicy {
+    /// Report them and train without them.
+    #[default]
+    Drop,
+    /// Report them and refuse to train (exit 2).
+    Refuse,
+}
+
+impl OverlapPolicy {
+    fn is_default(&self) -> bool {
+        *self == OverlapPolicy::Drop
+    }
+}
+
+/// The training data: a seeded generator (`name`) and its split sizes, or
+/// your own JSONL files (`path`, with `val_path` or `val_fraction`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetConfig {
-    pub name: DatasetName,
-    /// Generator seed; the same seed gives the same examples.
+    /// A built-in generator; omit it when `path` names your own data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<DatasetName>,
+    /// Your own training data (JSONL, relative to the manifest's folder):
+    /// one example per line, `{"prompt": ..., "completion": ...}` or
+    /// `{"messages": [{"role": ..., "content": ...}, ...]}` (the last
+    /// assistant turn is the completion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// Your own validation data (same format as `path`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_path: Option<PathBuf>,
+    /// Without `val_path`: the share of `path`'s examples held out for
+    /// validation (chosen by `seed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0.0, "exclusiveMaximum" = 1.0))]
+    pub val_fraction: Option<f64>,
+    /// Examples whose prompt overlaps an eval set are always reported;
+    /// `drop` trains without them, `refuse` stops before training.
+    #[serde(default, skip_serializing_if = "OverlapPolicy::is_default")]
+    pub overlap: OverlapPolicy,
+    /// Generator seed (the same seed gives the same examples), and the
+    /// shuffle seed of your own data.
     #[serde(default)]
     pub seed: u64,
     /// Training examples to generate.
@@ -150,6 +242,13 @@ pub struct DatasetConfig {
     #[serde(default = "default_val_examples")]
     #[schemars(range(min = 1, max = 1_000_000))]
     pub val_examples: u32,
+    /// How `dev-reasoning-v3` writes its calculator annotations:
+    /// `literal` numbers (GSM8K's `<<4*9=36>>`) or `references`
+    /// (`<<n1*n2=36>> <<r1-n3=29>> Answer: r2`: `nK` is the K-th number of
+    /// the prompt, `rK` the K-th result), which only calculator-assisted
+    /// decoding (`decoding.calculator`) evaluates and writes out as numbers.
+    #[serde(default, skip_serializing_if = "TraceFormat::is_default")]
+    pub trace: TraceFormat,
     /// Relative weights of easy (2-step), medium (3-step) and hard (4-step) problems.
     #[serde(default)]
     pub difficulty: DifficultyMix,
@@ -225,6 +324,70 @@ pub struct TrainingConfig {
     #[serde(default = "default_log_interval")]
     #[schemars(range(min = 1))]
     pub log_interval: u32,
+    /// Which tokens the loss is computed on: `completion` (the answer
+    /// only; the prompt is context) or `all` (prompt and completion).
+    #[serde(default, skip_serializing_if = "LossOn::is_default")]
+    pub loss_on: LossOn,
+    /// How examples become batch rows: `packed` (several whole examples
+    /// per row of `context_length` tokens, attention never crossing an
+    /// example boundary) or `padded` (one example per row, right-padded).
+    /// `per_device_batch_size` counts rows either way.
+    #[serde(default, skip_serializing_if = "Batching::is_default")]
+    pub batching: Batching,
+}
+
+/// How training examples are laid out in batch rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Batching {
+    /// Several examples per row, each attending only to itself, with
+    /// positions counted from its own start.
+    #[default]
+    Packed,
+    /// One example per row, right-padded to the batch's longest row.
+    Padded,
+}
+
+impl Batching {
+    fn is_default(&self) -> bool {
+        *self == Batching::Packed
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Batching::Packed => "packed",
+            Batching::Padded => "padded",
+        }
+    }
+}
+
+/// The tokens of an example that the training loss is computed on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossOn {
+    /// The completion and its end-of-example newline.
+    #[default]
+    Completion,
+    /// Every token of the example.
+    All,
+    /// The completion, except the results of calculator annotations (the
+    /// `36>>` of `<<4*9=36>>`), which `decoding.calculator` writes: the
+    /// model learns which operations to write, not the arithmetic.
+    CompletionExceptCalculator,
+}
+
+impl LossOn {
+    fn is_default(&self) -> bool {
+        *self == LossOn::Completion
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LossOn::Completion => "completion",
+            LossOn::All => "all",
+            LossOn::CompletionExceptCalculator => "completion-except-calculator",
+        }
+    }
 }
 
 fn default_grad_clip() -> f64 {

@@ -1,7 +1,8 @@
 //! The comparison of run B against run A: scores with CIs, scorecards side
-//! by side, the paired verdict, per-category deltas and the per-item diff
-//! (flipped items first), as JSON or through the `compare.{html,md}.j2`
-//! templates.
+//! by side, the paired verdict, per-category and per-tag deltas and the
+//! per-item diff (flipped items first), with a note when only one of the
+//! runs was calculator-assisted, as JSON or through the
+//! `compare.{html,md}.j2` templates.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,10 +11,12 @@ use serde::Serialize;
 
 use crate::scoring::Verdict;
 
+use super::calculator;
 use super::context::RunContext;
 use super::env::{COMPARE_HTML, COMPARE_MD};
 use super::json::to_json;
 use super::svg;
+use super::tags::{self, TagDelta, TagDeltaView};
 use super::templates::trusted;
 use super::{
     num, words, CompareInput, ComparisonFigures, ItemDiff, ReportError, ReportFormat, RunSummary,
@@ -35,11 +38,19 @@ pub struct CompareDoc<'a> {
     /// Per category (union of both runs' categories, sorted): both means and
     /// B − A (null unless both means are known).
     pub category_deltas: BTreeMap<&'a str, CategoryDelta>,
+    /// Per eval-item tag (union of both runs' tags, sorted): both runs'
+    /// figures (items, scored, skipped, fully correct, mean, 95% CI) and
+    /// B's mean − A's (null unless both means are known).
+    pub tag_deltas: BTreeMap<&'a str, TagDelta<'a>>,
     /// Items in both runs: flipped items (`a_correct != b_correct`) first,
     /// then the rest, each group sorted by id.
     pub items: Vec<ItemDiffDoc<'a>>,
     /// Whether A and B were scored on different eval sets.
     pub evalsets_differ: bool,
+    /// Notes about the comparison (e.g. one run calculator-assisted, the
+    /// other plain); absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One category's means in A and B.
@@ -99,8 +110,12 @@ pub(super) fn document(input: &CompareInput) -> CompareDoc<'_> {
         b: &input.b,
         figures: &input.figures,
         category_deltas: category_deltas(&input.a, &input.b),
+        tag_deltas: tags::tag_deltas(&input.a, &input.b),
         items,
         evalsets_differ: input.evalsets_differ,
+        notes: calculator::compare_note(input.a.calculator, input.b.calculator)
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -144,6 +159,11 @@ struct View<'a> {
     figures: &'a ComparisonFigures,
     verdict: VerdictView,
     categories: Vec<CategoryView<'a>>,
+    /// One row per tag of either run.
+    tags: Vec<TagDeltaView<'a>>,
+    notes: &'a [String],
+    /// What the calculator marker means.
+    calc_meaning: &'static str,
     /// The category delta bars (HTML only), safe markup.
     delta_chart: Option<Value>,
     flipped: Vec<ItemView<'a>>,
@@ -234,6 +254,9 @@ fn view<'a>(doc: &'a CompareDoc<'a>, charts: bool) -> View<'a> {
         verdict: verdict(doc.figures),
         delta_chart: charts.then(|| delta_chart(&doc.category_deltas)),
         categories,
+        tags: tags::delta_rows(&doc.tag_deltas),
+        notes: &doc.notes,
+        calc_meaning: calculator::MEANING,
         flipped: flipped.into_iter().map(item).collect(),
         unchanged: unchanged.into_iter().map(item).collect(),
         loss_curves: if charts { loss_curves(doc) } else { Vec::new() },
@@ -282,18 +305,12 @@ fn verdict(f: &ComparisonFigures) -> VerdictView {
 
 /// Display text of one category.
 fn category<'a>(name: &'a str, d: &CategoryDelta) -> CategoryView<'a> {
-    let sign = match d.delta {
-        None => "none",
-        Some(x) if x > 0.0 => "positive",
-        Some(x) if x < 0.0 => "negative",
-        Some(_) => "zero",
-    };
     CategoryView {
         name,
         a: trusted(num::fixed(d.a)),
         b: trusted(num::fixed(d.b)),
         delta: trusted(num::signed(d.delta)),
-        sign,
+        sign: tags::sign(d.delta),
     }
 }
 
@@ -347,212 +364,4 @@ fn loss_curves(doc: &CompareDoc<'_>) -> Vec<CurveView> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::fixtures::{self, PAYLOADS};
-    use super::*;
-
-    #[test]
-    fn flipped_items_come_first_each_group_by_id() {
-        let input = fixtures::compare();
-        let doc = document(&input);
-        let order: Vec<(&str, bool)> = doc
-            .items
-            .iter()
-            .map(|i| (i.item.id.as_str(), i.flipped))
-            .collect();
-        assert_eq!(
-            order,
-            vec![
-                ("core-003", true),
-                ("edge-001", true),
-                ("edge-007", true),
-                ("trace-002", true),
-                ("core-001", false),
-                ("core-002", false),
-                ("trace-001", false),
-            ]
-        );
-    }
-
-    #[test]
-    fn category_deltas_cover_the_union_of_categories() {
-        let input = fixtures::compare();
-        let doc = document(&input);
-        let keys: Vec<&str> = doc.category_deltas.keys().copied().collect();
-        assert_eq!(keys, vec!["core", "edge", "extra", "trace"]);
-        let extra = doc.category_deltas["extra"];
-        assert_eq!((extra.a, extra.b, extra.delta), (Some(0.5), None, None));
-        let core = doc.category_deltas["core"].delta.expect("delta");
-        assert!((core - (0.74 - 0.76)).abs() < 1e-12);
-    }
-
-    #[test]
-    fn items_show_direction_and_correctness_marks() {
-        let input = fixtures::compare();
-        let doc = document(&input);
-        let view = view(&doc, false);
-        let changes: Vec<&str> = view.flipped.iter().map(|i| i.change).collect();
-        assert_eq!(changes, vec!["gain", "changed", "gain", "loss"]);
-        assert_eq!(correctness(Some(1.0)), "✓");
-        assert_eq!(correctness(Some(0.0)), "✗");
-        assert_eq!(correctness(Some(0.5)), "0.5000");
-        assert_eq!(correctness(None), "—");
-    }
-
-    #[test]
-    fn every_verdict_has_a_headline() {
-        let mut f = fixtures::compare().figures;
-        for (name, kind, headline) in [
-            (Verdict::Improved, "improved", "B improved over A"),
-            (Verdict::Regressed, "regressed", "B regressed from A"),
-            (
-                Verdict::NoEvidence,
-                "no_evidence",
-                "No evidence that B differs from A",
-            ),
-        ] {
-            f.verdict = name;
-            let v = verdict(&f);
-            assert_eq!((v.kind, v.headline), (kind, headline));
-        }
-    }
-
-    #[test]
-    fn markdown_summary_line_fits_a_pull_request() {
-        let t = Templates::builtin().expect("templates");
-        let mut input = fixtures::compare();
-        input.figures.verdict = Verdict::Improved;
-        input.figures.diff = Some(0.083);
-        input.figures.diff_ci_low = Some(0.021);
-        input.figures.diff_ci_high = Some(0.145);
-        input.figures.p_value = Some(0.004);
-        let md = render_compare(&t, &input, ReportFormat::Md).expect("md");
-        assert!(
-            md.contains(
-                "**B improved over A**: +0.0830 [+0.0210, +0.1450], McNemar exact p=0.0040"
-            ),
-            "{md}"
-        );
-        assert!(md.contains("3 unchanged items omitted"), "{md}");
-    }
-
-    #[test]
-    fn nothing_to_compare_still_renders() {
-        let t = Templates::builtin().expect("templates");
-        let mut input = fixtures::compare();
-        input.items.clear();
-        input.a.category_means.clear();
-        input.b.category_means.clear();
-        input.a.loss_curve.clear();
-        input.b.loss_curve.clear();
-        input.figures = ComparisonFigures {
-            n_pairs: 0,
-            n_only_in_a: 0,
-            only_in_a: vec![],
-            n_only_in_b: 0,
-            only_in_b: vec![],
-            n_skipped: 0,
-            mean_a: None,
-            mean_b: None,
-            diff: None,
-            diff_ci_low: None,
-            diff_ci_high: None,
-            diff_ci_method: None,
-            test: None,
-            p_value: None,
-            verdict: Verdict::NoEvidence,
-            min_detectable_difference: None,
-            alpha: 0.05,
-            min_effect: 0.0,
-            warnings: vec![],
-        };
-        input.evalsets_differ = false;
-        for format in [ReportFormat::Html, ReportFormat::Md, ReportFormat::Json] {
-            let out = render_compare(&t, &input, format).expect("render");
-            assert!(!out.contains("different eval sets"), "{format:?}");
-        }
-        let md = render_compare(&t, &input, ReportFormat::Md).expect("md");
-        assert!(md.contains("no paired items"), "{md}");
-    }
-
-    #[test]
-    fn payloads_are_literal_text_in_every_format() {
-        let t = Templates::builtin().expect("templates");
-        let mut input = fixtures::compare();
-        let all = PAYLOADS.join(" ");
-        input.a.name = all.clone();
-        input.b.model_id = all.clone();
-        input.figures.warnings.push(all.clone());
-        input.figures.only_in_a.push(all.clone());
-        input.a.category_means.insert(all.clone(), Some(0.1));
-        for item in &mut input.items {
-            item.expected = all.clone();
-            item.category = all.clone();
-        }
-        fixtures::assert_payloads_inert(
-            &render_compare(&t, &input, ReportFormat::Html).expect("html"),
-            ReportFormat::Html,
-        );
-        fixtures::assert_payloads_inert(
-            &render_compare(&t, &input, ReportFormat::Md).expect("md"),
-            ReportFormat::Md,
-        );
-        let json = render_compare(&t, &input, ReportFormat::Json).expect("json");
-        let back: serde_json::Value = serde_json::from_str(&json).expect("json");
-        assert_eq!(back["a"]["name"], all);
-    }
-
-    #[test]
-    fn json_has_the_documented_layout() {
-        let t = Templates::builtin().expect("templates");
-        let text = render_compare(&t, &fixtures::compare(), ReportFormat::Json).expect("json");
-        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-        assert_eq!(v["schema_version"], 1);
-        assert_eq!(v["figures"]["verdict"], "no_evidence");
-        assert_eq!(v["items"][0]["flipped"], true);
-        assert_eq!(v["items"][0]["id"], "core-003");
-        assert_eq!(
-            v["category_deltas"]["extra"]["delta"],
-            serde_json::Value::Null
-        );
-        assert_eq!(v["evalsets_differ"], true);
-    }
-
-    #[test]
-    fn the_banner_shows_only_when_evalsets_differ() {
-        let t = Templates::builtin().expect("templates");
-        let mut input = fixtures::compare();
-        for format in [ReportFormat::Html, ReportFormat::Md] {
-            input.evalsets_differ = true;
-            assert!(render_compare(&t, &input, format)
-                .expect("render")
-                .contains("different eval sets"));
-            input.evalsets_differ = false;
-            assert!(!render_compare(&t, &input, format)
-                .expect("render")
-                .contains("different eval sets"));
-        }
-    }
-
-    #[test]
-    fn golden_markdown() {
-        let t = Templates::builtin().expect("templates");
-        let out = render_compare(&t, &fixtures::compare(), ReportFormat::Md).expect("render");
-        fixtures::assert_golden("compare.md", &out);
-    }
-
-    #[test]
-    fn golden_json() {
-        let t = Templates::builtin().expect("templates");
-        let out = render_compare(&t, &fixtures::compare(), ReportFormat::Json).expect("render");
-        fixtures::assert_golden("compare.json", &out);
-    }
-
-    #[test]
-    fn golden_html() {
-        let t = Templates::builtin().expect("templates");
-        let out = render_compare(&t, &fixtures::compare(), ReportFormat::Html).expect("render");
-        fixtures::assert_html_self_contained(&out);
-        fixtures::assert_golden("compare.html", &out);
-    }
-}
+mod tests;

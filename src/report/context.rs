@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::RunSummary;
-use crate::scoring::CiMethod;
+use crate::scoring::{CiMethod, TagStats};
 
 /// A run as the templates see it: every [`RunSummary`] field, borrowed,
 /// except `loss_curve` (drawn as SVG instead; converting thousands of points
@@ -36,6 +36,8 @@ pub(super) struct RunContext<'a> {
     /// Number of points in the loss curve.
     loss_points: usize,
     scoring_rules_version: Option<u32>,
+    calculator: bool,
+    tag_scores: &'a BTreeMap<String, TagStats>,
 }
 
 impl<'a> From<&'a RunSummary> for RunContext<'a> {
@@ -66,6 +68,8 @@ impl<'a> From<&'a RunSummary> for RunContext<'a> {
             sweep_id,
             loss_curve,
             scoring_rules_version,
+            calculator,
+            tag_scores,
         } = run;
         RunContext {
             run_id,
@@ -91,6 +95,8 @@ impl<'a> From<&'a RunSummary> for RunContext<'a> {
             sweep_id: sweep_id.as_deref(),
             loss_points: loss_curve.len(),
             scoring_rules_version: *scoring_rules_version,
+            calculator: *calculator,
+            tag_scores,
         }
     }
 }

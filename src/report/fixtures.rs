@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::scoring::compare::DiffCiMethod;
-use crate::scoring::{CiMethod, PairedTest, Verdict};
+use crate::scoring::intervals::{wilson_ci, Z95};
+use crate::scoring::{CiMethod, ConfidenceInterval, PairedTest, TagStats, Verdict};
 
 /// Hostile text that must come out as literal text.
 pub const PAYLOADS: [&str; 3] = [
@@ -39,7 +40,32 @@ fn run(run_id: &str, name: &str, score: Option<f64>, ci: Option<(f64, f64)>) -> 
         sweep_id: None,
         loss_curve: Vec::new(),
         scoring_rules_version: None,
+        calculator: false,
+        tag_scores: BTreeMap::new(),
     }
+}
+
+/// Per-tag figures from `(tag, correct, scored)`, with Wilson intervals.
+fn tags(triples: &[(&str, usize, usize)]) -> BTreeMap<String, TagStats> {
+    triples
+        .iter()
+        .map(|&(tag, correct, n)| {
+            let ci = wilson_ci(correct as u64, n as u64, Z95).map(|c| ConfidenceInterval {
+                low: c.low,
+                high: c.high,
+                method: CiMethod::Wilson,
+            });
+            let stats = TagStats {
+                n_items: n,
+                n_scored: n,
+                n_skipped: 0,
+                n_correct: correct,
+                mean: Some(correct as f64 / n as f64),
+                ci95: ci,
+            };
+            (tag.to_string(), stats)
+        })
+        .collect()
 }
 
 /// Category means from `(name, mean)` pairs.
@@ -64,6 +90,12 @@ pub fn baseline() -> RunSummary {
         ("edge", Some(0.7)),
         ("trace", Some(0.775)),
     ]);
+    r.tag_scores = tags(&[
+        ("2-step", 52, 67),
+        ("division", 16, 23),
+        ("multiplication", 57, 74),
+        ("thousands-separator", 2, 5),
+    ]);
     r.loss_curve = vec![
         (0, 5.5452),
         (50, 3.1021),
@@ -75,7 +107,8 @@ pub fn baseline() -> RunSummary {
     r
 }
 
-/// The challenger: tied with the leader, hostile name, label and model.
+/// The challenger: tied with the leader, hostile name, label and model;
+/// decoded with the calculator.
 pub fn challenger() -> RunSummary {
     let mut r = run(
         "eval-micro-2",
@@ -98,6 +131,13 @@ pub fn challenger() -> RunSummary {
         ("edge", Some(0.7333)),
         ("trace", Some(0.725)),
     ]);
+    r.calculator = true;
+    r.tag_scores = tags(&[
+        ("2-step", 50, 67),
+        ("division", 18, 23),
+        ("multiplication", 54, 74),
+        ("percent", 1, 2),
+    ]);
     r.loss_curve = vec![(0, 5.6012), (100, 2.9034), (200, 1.9981), (300, 1.6120)];
     r
 }
@@ -111,6 +151,7 @@ pub fn leaderboard() -> LeaderboardInput {
         Some((0.4524, 0.6283)),
     );
     weak.category_means = means(&[("core", Some(0.6)), ("edge", Some(0.5)), ("trace", None)]);
+    weak.tag_scores = tags(&[("2-step", 35, 67), ("multiplication", 40, 74)]);
     weak.sweep_id = Some("sweep-7".to_string());
     weak.ci_method = Some(CiMethod::Bootstrap);
     weak.n_scored = 110;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::scoring::compare::DiffCiMethod;
-use crate::scoring::{CiMethod, PairedTest, Verdict};
+use crate::scoring::{CiMethod, PairedTest, TagStats, Verdict};
 
 /// One run as the reports show it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -59,6 +59,18 @@ pub struct RunSummary {
     /// records none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scoring_rules_version: Option<u32>,
+    /// Whether the run's outputs were decoded with calculator assistance
+    /// (its config's `decoding.calculator`): the decoder computed the
+    /// arithmetic the model wrote, so its score is a different measurement
+    /// from a plain run's. Reports mark it `calc`.
+    #[serde(default)]
+    pub calculator: bool,
+    /// Per eval-item tag: items, scored, skipped, fully correct, mean and
+    /// 95% CI of the run's items with that tag (an item counts toward each
+    /// of its tags); empty when its eval set has no tags or the run was
+    /// scored before per-tag figures were recorded.
+    #[serde(default)]
+    pub tag_scores: BTreeMap<String, TagStats>,
 }
 
 /// What a leaderboard shows.
@@ -91,6 +103,9 @@ pub struct RunScore {
     pub ci_low: Option<f64>,
     /// Upper bound of the primary score's 95% CI.
     pub ci_high: Option<f64>,
+    /// Whether the run was decoded with calculator assistance.
+    #[serde(default)]
+    pub calculator: bool,
 }
 
 /// One item of a paired comparison: the same eval item in run A and run B.

@@ -1,5 +1,7 @@
 //! The leaderboard: runs sorted by primary score, grouped into statistical
-//! ranks, as JSON or through the `leaderboard.{html,md}.j2` templates.
+//! ranks, with per-tag figures and calculator-assisted runs marked (and a
+//! note when they are ranked with plain runs), as JSON or through the
+//! `leaderboard.{html,md}.j2` templates.
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -7,11 +9,13 @@ use std::collections::BTreeSet;
 use minijinja::Value;
 use serde::Serialize;
 
+use super::calculator;
 use super::context::RunContext;
 use super::env::{LEADERBOARD_HTML, LEADERBOARD_MD};
 use super::json::to_json;
 use super::rank::{rank_groups, shared, Interval};
 use super::svg::{self, ScoreRow};
+use super::tags::{self, TagCell};
 use super::templates::trusted;
 use super::{
     num, words, LeaderboardInput, ReportError, ReportFormat, RunScore, RunSummary, Templates,
@@ -40,9 +44,10 @@ pub struct LeaderboardDoc<'a> {
     /// run id.
     pub runs: Vec<RankedRunDoc<'a>>,
     /// Notes about the ranking (e.g. runs scored under different scoring
-    /// rules ranked side by side); absent when there are none.
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    pub notes: &'a [String],
+    /// rules, or calculator-assisted and plain runs, ranked side by side);
+    /// absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One active filter, e.g. `{"key": "label", "value": "milestone=m34"}`.
@@ -113,6 +118,8 @@ fn document(input: &LeaderboardInput) -> LeaderboardDoc<'_> {
             Entry::Unshown(_) => None,
         })
         .collect();
+    let mut notes = input.notes.clone();
+    notes.extend(calculator_note(&all));
     LeaderboardDoc {
         schema_version: SCHEMA_VERSION,
         title: &input.title,
@@ -123,8 +130,24 @@ fn document(input: &LeaderboardInput) -> LeaderboardDoc<'_> {
             .collect(),
         matching_runs: (runs.len() < all.len()).then_some(all.len()),
         runs,
-        notes: &input.notes,
+        notes,
     }
+}
+
+/// The note when the scored runs among `all` (shown or not) mix
+/// calculator-assisted and plain decoding.
+fn calculator_note(all: &[Entry<'_>]) -> Option<String> {
+    let scored = all
+        .iter()
+        .filter(|e| e.score().score.is_some_and(f64::is_finite));
+    let (calc, plain) = scored.fold((0, 0), |(c, p), e| {
+        if e.calculator() {
+            (c + 1, p)
+        } else {
+            (c, p + 1)
+        }
+    });
+    calculator::leaderboard_note(calc, plain)
 }
 
 /// A matching run: shown in full, or known only by its score.
@@ -142,6 +165,14 @@ struct Score<'a> {
 }
 
 impl Entry<'_> {
+    /// Whether the run was decoded with calculator assistance.
+    fn calculator(&self) -> bool {
+        match self {
+            Entry::Shown(r) => r.calculator,
+            Entry::Unshown(r) => r.calculator,
+        }
+    }
+
     fn score(&self) -> Score<'_> {
         match self {
             Entry::Shown(r) => Score {
@@ -196,6 +227,12 @@ struct View<'a> {
     n_shown: usize,
     /// Union of the listed runs' categories, sorted.
     categories: Vec<&'a str>,
+    /// Union of the listed runs' item tags, sorted.
+    tags: Vec<&'a str>,
+    /// What the calculator marker means.
+    calc_meaning: &'static str,
+    /// Whether any listed run is calculator-assisted.
+    any_calculator: bool,
     rows: Vec<RowView<'a>>,
     any_tied: bool,
     /// The score chart (HTML only), safe markup.
@@ -224,6 +261,8 @@ struct RowView<'a> {
     /// `n_items / n_scored / n_skipped`.
     counts: Value,
     category_cells: Vec<CellView>,
+    /// One cell per tag of [`View::tags`].
+    tag_cells: Vec<TagCell>,
     created: String,
     commit: String,
     ci_method: &'static str,
@@ -246,7 +285,12 @@ struct CurveView<'a> {
 /// The template context for `doc`; charts only when `charts` (HTML).
 fn view<'a>(doc: &'a LeaderboardDoc<'a>, charts: bool) -> View<'a> {
     let categories = categories(doc);
-    let rows: Vec<RowView> = doc.runs.iter().map(|r| row(r, &categories)).collect();
+    let tags = tags::tag_names(doc.runs.iter().map(|r| r.run));
+    let rows: Vec<RowView> = doc
+        .runs
+        .iter()
+        .map(|r| row(r, &categories, &tags))
+        .collect();
     let curves: Vec<CurveView> = if charts { loss_curves(doc) } else { Vec::new() };
     let runs_with_curves = doc
         .runs
@@ -256,10 +300,13 @@ fn view<'a>(doc: &'a LeaderboardDoc<'a>, charts: bool) -> View<'a> {
     View {
         title: doc.title,
         filters: &doc.filters,
-        notes: doc.notes,
+        notes: &doc.notes,
         n_runs: doc.matching_runs.unwrap_or(doc.runs.len()),
         n_shown: doc.runs.len(),
         categories,
+        tags,
+        calc_meaning: calculator::MEANING,
+        any_calculator: doc.runs.iter().any(|r| r.run.calculator),
         any_tied: rows.iter().any(|r| r.tied),
         rows,
         chart: charts.then(|| Value::from_safe_string(score_chart(doc))),
@@ -279,8 +326,8 @@ fn categories<'a>(doc: &LeaderboardDoc<'a>) -> Vec<&'a str> {
     set.into_iter().collect()
 }
 
-/// The table row of `ranked`.
-fn row<'a>(ranked: &RankedRunDoc<'a>, categories: &[&str]) -> RowView<'a> {
+/// The table row of `ranked`, with a cell per category and per tag.
+fn row<'a>(ranked: &RankedRunDoc<'a>, categories: &[&str], tags: &[&str]) -> RowView<'a> {
     let run = ranked.run;
     RowView {
         rank: ranked.rank,
@@ -305,6 +352,10 @@ fn row<'a>(ranked: &RankedRunDoc<'a>, categories: &[&str]) -> RowView<'a> {
                 }
             })
             .collect(),
+        tag_cells: tags
+            .iter()
+            .map(|t| tags::cell(run.tag_scores.get(*t)))
+            .collect(),
         created: words::date(&run.created_at),
         commit: words::commit(run.git_commit.as_deref(), run.git_dirty),
         ci_method: run.ci_method.map(words::ci_method).unwrap_or_default(),
@@ -313,11 +364,7 @@ fn row<'a>(ranked: &RankedRunDoc<'a>, categories: &[&str]) -> RowView<'a> {
 
 /// A number as a sort key for the HTML table script; empty when missing.
 fn sort_key(x: Option<f64>) -> Value {
-    trusted(
-        x.filter(|v| v.is_finite())
-            .map(|v| v.to_string())
-            .unwrap_or_default(),
-    )
+    trusted(num::sort_key(x))
 }
 
 /// The score chart of the first [`MAX_CHART_RUNS`] runs.
@@ -356,276 +403,4 @@ fn loss_curves<'a>(doc: &LeaderboardDoc<'a>) -> Vec<CurveView<'a>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::fixtures::{self, PAYLOADS};
-    use super::*;
-
-    fn run(id: &str, score: Option<f64>, ci: Option<(f64, f64)>) -> RunSummary {
-        let mut r = fixtures::leaderboard().runs[0].clone();
-        r.run_id = id.to_string();
-        r.primary_score = score;
-        r.ci_low = ci.map(|c| c.0);
-        r.ci_high = ci.map(|c| c.1);
-        r
-    }
-
-    fn ids(doc: &LeaderboardDoc<'_>) -> Vec<String> {
-        doc.runs.iter().map(|r| r.run.run_id.clone()).collect()
-    }
-
-    #[test]
-    fn runs_sort_by_score_then_id_with_null_scores_last() {
-        let input = LeaderboardInput {
-            title: "t".into(),
-            filters: vec![],
-            runs: vec![
-                run("d", None, None),
-                run("c", Some(0.5), None),
-                run("b", Some(0.7), None),
-                run("a", Some(0.5), None),
-                run("e", Some(f64::NAN), None),
-            ],
-            unshown: vec![],
-            notes: vec![],
-        };
-        assert_eq!(ids(&document(&input)), vec!["b", "a", "c", "d", "e"]);
-    }
-
-    #[test]
-    fn ranks_group_overlapping_runs() {
-        let input = fixtures::leaderboard();
-        let doc = document(&input);
-        let ranks: Vec<(usize, bool, bool)> = doc
-            .runs
-            .iter()
-            .map(|r| (r.rank, r.tied, r.tied_with_leader))
-            .collect();
-        assert_eq!(
-            ranks,
-            vec![
-                (1, true, false),
-                (1, true, true),
-                (2, false, false),
-                (3, false, false)
-            ]
-        );
-    }
-
-    #[test]
-    fn a_run_with_a_ci_but_no_score_is_not_tied() {
-        let input = LeaderboardInput {
-            title: "t".into(),
-            filters: vec![],
-            runs: vec![
-                run("a", Some(0.5), Some((0.4, 0.6))),
-                run("b", None, Some((0.4, 0.6))),
-            ],
-            unshown: vec![],
-            notes: vec![],
-        };
-        let doc = document(&input);
-        assert_eq!(
-            doc.runs.iter().map(|r| r.rank).collect::<Vec<_>>(),
-            vec![1, 2]
-        );
-    }
-
-    #[test]
-    fn empty_leaderboard_renders_in_every_format() {
-        let t = Templates::builtin().expect("templates");
-        let input = LeaderboardInput {
-            title: "empty".into(),
-            filters: vec![("model".into(), "none".into())],
-            runs: vec![],
-            unshown: vec![],
-            notes: vec![],
-        };
-        for format in [ReportFormat::Html, ReportFormat::Md, ReportFormat::Json] {
-            let out = render_leaderboard(&t, &input, format).expect("render");
-            assert!(out.contains("empty"), "{format:?}: {out}");
-        }
-        let md = render_leaderboard(&t, &input, ReportFormat::Md).expect("render");
-        assert!(md.contains("0 runs"), "{md}");
-    }
-
-    #[test]
-    fn notes_show_in_every_format_and_only_when_present() {
-        let t = Templates::builtin().expect("templates");
-        let mut input = fixtures::leaderboard();
-        let json = render_leaderboard(&t, &input, ReportFormat::Json).expect("json");
-        assert!(!json.contains("\"notes\""), "no notes key without notes");
-        input.notes.push("mixed <rules>".into());
-        let json = render_leaderboard(&t, &input, ReportFormat::Json).expect("json");
-        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
-        assert_eq!(v["notes"][0], "mixed <rules>");
-        let md = render_leaderboard(&t, &input, ReportFormat::Md).expect("md");
-        assert!(
-            md.contains("**Note:** mixed &lt;rules&gt;\n\n| rank"),
-            "{md}"
-        );
-        let html = render_leaderboard(&t, &input, ReportFormat::Html).expect("html");
-        assert!(
-            html.contains("<strong>Note:</strong> mixed &lt;rules&gt;</p>"),
-            "{html}"
-        );
-    }
-
-    #[test]
-    fn json_has_the_documented_layout() {
-        let t = Templates::builtin().expect("templates");
-        let text =
-            render_leaderboard(&t, &fixtures::leaderboard(), ReportFormat::Json).expect("render");
-        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-        assert_eq!(v["schema_version"], 1);
-        assert_eq!(v["filters"][0]["key"], "dataset");
-        let first = &v["runs"][0];
-        for key in [
-            "rank",
-            "tied",
-            "tied_with_leader",
-            "run_id",
-            "primary_score",
-            "ci_low",
-            "category_means",
-            "loss_curve",
-        ] {
-            assert!(first.get(key).is_some(), "missing {key}");
-        }
-        assert!(text.ends_with("}\n"));
-    }
-
-    #[test]
-    fn payloads_are_literal_text_in_every_format() {
-        let t = Templates::builtin().expect("templates");
-        let mut input = fixtures::leaderboard();
-        for (i, payload) in PAYLOADS.iter().enumerate() {
-            input.runs[i].name = payload.to_string();
-            input.runs[i].model_id = payload.to_string();
-            input.runs[i]
-                .labels
-                .insert("note".into(), payload.to_string());
-        }
-        input.title = PAYLOADS.join(" ");
-        input.filters.push(("label".into(), PAYLOADS.join(" ")));
-        fixtures::assert_payloads_inert(
-            &render_leaderboard(&t, &input, ReportFormat::Html).expect("html"),
-            ReportFormat::Html,
-        );
-        fixtures::assert_payloads_inert(
-            &render_leaderboard(&t, &input, ReportFormat::Md).expect("md"),
-            ReportFormat::Md,
-        );
-        let json = render_leaderboard(&t, &input, ReportFormat::Json).expect("json");
-        let back: serde_json::Value = serde_json::from_str(&json).expect("json");
-        assert_eq!(back["title"], PAYLOADS.join(" "));
-    }
-
-    #[test]
-    fn output_is_deterministic() {
-        let t = Templates::builtin().expect("templates");
-        let input = fixtures::leaderboard();
-        let mut shuffled = input.clone();
-        shuffled.runs.reverse();
-        for format in [ReportFormat::Html, ReportFormat::Md, ReportFormat::Json] {
-            let one = render_leaderboard(&t, &input, format).expect("render");
-            let two = render_leaderboard(&t, &shuffled, format).expect("render");
-            assert_eq!(one, two, "{format:?}");
-        }
-    }
-
-    #[test]
-    fn the_chart_is_capped_but_the_table_lists_every_run() {
-        let t = Templates::builtin().expect("templates");
-        let runs: Vec<RunSummary> = (0..60)
-            .map(|i| {
-                run(
-                    &format!("r{i:03}"),
-                    Some(f64::from(i) / 100.0),
-                    Some((0.0, 1.0)),
-                )
-            })
-            .collect();
-        let input = LeaderboardInput {
-            title: "many".into(),
-            filters: vec![],
-            runs,
-            unshown: vec![],
-            notes: vec![],
-        };
-        let html = render_leaderboard(&t, &input, ReportFormat::Html).expect("html");
-        assert!(html.contains("first 50 of 60 runs"), "chart note");
-        assert_eq!(html.matches("<tr class=\"run").count(), 60);
-    }
-
-    #[test]
-    fn unshown_runs_take_part_in_ranks_and_ties_and_are_counted() {
-        let t = Templates::builtin().expect("templates");
-        let score = |id: &str, s: f64, ci: (f64, f64)| RunScore {
-            run_id: id.into(),
-            primary_score: Some(s),
-            ci_low: Some(ci.0),
-            ci_high: Some(ci.1),
-        };
-        let input = LeaderboardInput {
-            title: "page".into(),
-            filters: vec![],
-            runs: vec![
-                run("a", Some(0.9), Some((0.85, 0.95))),
-                run("b", Some(0.5), Some((0.45, 0.55))),
-            ],
-            // `c` is shown nowhere but shares b's rank; `d` overlaps the
-            // leader from far below and joins rank 1.
-            unshown: vec![score("d", 0.2, (0.0, 0.9)), score("c", 0.48, (0.4, 0.5))],
-            notes: vec![],
-        };
-        let doc = document(&input);
-        assert_eq!(doc.matching_runs, Some(4));
-        let ranks: Vec<(&str, usize, bool)> = doc
-            .runs
-            .iter()
-            .map(|r| (r.run.run_id.as_str(), r.rank, r.tied))
-            .collect();
-        assert_eq!(ranks, vec![("a", 1, true), ("b", 2, true)]);
-        let html = render_leaderboard(&t, &input, ReportFormat::Html).expect("html");
-        assert!(html.contains("showing the best 2 of 4 runs"), "{html}");
-        assert_eq!(html.matches("<tr class=\"run").count(), 2);
-        let md = render_leaderboard(&t, &input, ReportFormat::Md).expect("md");
-        assert!(md.contains("showing the best 2 of 4 runs"), "{md}");
-        let json = render_leaderboard(&t, &input, ReportFormat::Json).expect("json");
-        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
-        assert_eq!(v["matching_runs"], 4);
-        assert_eq!(v["runs"].as_array().map(Vec::len), Some(2));
-        let every = LeaderboardInput {
-            unshown: vec![],
-            ..input
-        };
-        let json = render_leaderboard(&t, &every, ReportFormat::Json).expect("json");
-        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
-        assert!(v.get("matching_runs").is_none(), "{json}");
-    }
-
-    #[test]
-    fn golden_markdown() {
-        let t = Templates::builtin().expect("templates");
-        let out =
-            render_leaderboard(&t, &fixtures::leaderboard(), ReportFormat::Md).expect("render");
-        fixtures::assert_golden("leaderboard.md", &out);
-    }
-
-    #[test]
-    fn golden_json() {
-        let t = Templates::builtin().expect("templates");
-        let out =
-            render_leaderboard(&t, &fixtures::leaderboard(), ReportFormat::Json).expect("render");
-        fixtures::assert_golden("leaderboard.json", &out);
-    }
-
-    #[test]
-    fn golden_html() {
-        let t = Templates::builtin().expect("templates");
-        let out =
-            render_leaderboard(&t, &fixtures::leaderboard(), ReportFormat::Html).expect("render");
-        fixtures::assert_html_self_contained(&out);
-        fixtures::assert_golden("leaderboard.html", &out);
-    }
-}
+mod tests;

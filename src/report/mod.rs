@@ -19,7 +19,9 @@
 //!   [`LeaderboardInput`], [`CompareInput`], ...).
 //! - `leaderboard`, `compare`: the documents and template views of each
 //!   report; `text`: the comparison as plain text for a terminal; `rank`:
-//!   statistical rank groups; `svg`: inline charts.
+//!   statistical rank groups; `svg`: inline charts; `tags`: per-tag
+//!   figures as cells and deltas; `calculator`: the marker and notes for
+//!   calculator-assisted runs.
 //! - `sweep`: the sweep report (its input is read from a sweep folder by
 //!   `crate::report_input::read_sweep_folder`).
 //! - `templates`, `env`: the template set and its minijinja environment;
@@ -28,6 +30,7 @@
 //! - `format`: the output formats, and how a file name picks one;
 //!   `error`: [`ReportError`].
 
+mod calculator;
 mod compare;
 mod context;
 mod env;
@@ -40,6 +43,7 @@ mod num;
 pub mod rank;
 mod svg;
 pub mod sweep;
+mod tags;
 mod templates;
 mod text;
 mod words;
@@ -55,6 +59,7 @@ pub use input::{
 };
 pub use leaderboard::{render_leaderboard, FilterDoc, LeaderboardDoc, RankedRunDoc};
 pub use sweep::{render_sweep, SweepDoc, SweepInput};
+pub use tags::TagDelta;
 pub use templates::Templates;
 pub use text::render_compare_text;
 

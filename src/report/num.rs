@@ -28,6 +28,14 @@ pub fn signed(x: Option<f64>) -> String {
     }
 }
 
+/// A number as a sort key for the HTML tables' script: its shortest
+/// exact text, empty when missing or not finite.
+pub fn sort_key(x: Option<f64>) -> String {
+    x.filter(|v| v.is_finite())
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
 /// A score with its 95% CI: `0.7500 [0.6661, 0.8178]`; the score alone
 /// when the CI is incomplete.
 pub fn with_ci(x: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {

@@ -1,11 +1,17 @@
 //! The comparison as plain text for a terminal (`tunix-rt compare`): the
 //! verdict, the difference with its CI, the test and p-value, the minimum
-//! detectable difference and the flipped items. Text from runs is shown
+//! detectable difference, the per-tag means and the flipped items; a
+//! calculator-assisted run is marked `calc`, and a note says when only one
+//! of the two runs was. Text from runs is shown
 //! with control characters escaped (`\n`, `\u{1b}`), so a run folder cannot
 //! move the cursor or recolour the terminal.
 
+use std::collections::BTreeMap;
+
 use super::compare::{document, ItemDiffDoc};
-use super::{num, words, CompareInput, RunSummary};
+use super::tags::TagDelta;
+use super::{calculator, num, words, CompareInput, RunSummary};
+use crate::scoring::TagStats;
 
 /// Most flipped items listed; the JSON lists every item.
 const MAX_FLIPPED: usize = 20;
@@ -22,6 +28,9 @@ pub fn render_compare_text(input: &CompareInput) -> String {
             &mut out,
             "warning: A and B were scored on different eval sets; only items with the same id are paired",
         );
+    }
+    for note in &doc.notes {
+        line(&mut out, &format!("note: {note}"));
     }
     out.push('\n');
     line(&mut out, words::headline(f.verdict));
@@ -71,6 +80,7 @@ pub fn render_compare_text(input: &CompareInput) -> String {
     for w in &f.warnings {
         line(&mut out, &format!("warning: {}", plain(w)));
     }
+    tag_lines(&mut out, &doc.tag_deltas);
     let flipped: Vec<&ItemDiffDoc> = doc.items.iter().filter(|i| i.flipped).collect();
     out.push('\n');
     if flipped.is_empty() {
@@ -120,10 +130,15 @@ fn run_line(out: &mut String, side: &str, run: &RunSummary) {
         .ci_method
         .map(|m| format!(" {}", words::ci_method(m)))
         .unwrap_or_default();
+    let calc = if run.calculator {
+        format!(", {} (calculator-assisted decoding)", calculator::MARKER)
+    } else {
+        String::new()
+    };
     line(
         out,
         &format!(
-            "{side}  {}{id}  {}{method}, {} items, {} scored, {} skipped",
+            "{side}  {}{id}  {}{method}{calc}, {} items, {} scored, {} skipped",
             plain(&run.name),
             num::with_ci(run.primary_score, run.ci_low, run.ci_high),
             run.n_items,
@@ -131,6 +146,38 @@ fn run_line(out: &mut String, side: &str, run: &RunSummary) {
             run.n_skipped
         ),
     );
+}
+
+/// The per-tag block: each tag's mean (fully correct / scored) in A and B
+/// and B − A; nothing when neither run has per-tag figures.
+fn tag_lines(out: &mut String, deltas: &BTreeMap<&str, TagDelta<'_>>) {
+    if deltas.is_empty() {
+        return;
+    }
+    out.push('\n');
+    line(out, "Per tag, mean (correct/scored) in A → B, and B − A:");
+    let shown: Vec<String> = deltas.keys().map(|t| plain(t)).collect();
+    let width = shown.iter().map(|t| t.chars().count()).max().unwrap_or(0);
+    for (tag, d) in shown.iter().zip(deltas.values()) {
+        let pad = " ".repeat(width - tag.chars().count());
+        line(
+            out,
+            &format!(
+                "  {tag}{pad}  {} → {}  {}",
+                tag_figure(d.a),
+                tag_figure(d.b),
+                num::signed(d.delta)
+            ),
+        );
+    }
+}
+
+/// `0.7500 (15/20)`, or `—` when the run has no item with the tag.
+fn tag_figure(stats: Option<&TagStats>) -> String {
+    match stats {
+        Some(s) => format!("{} ({}/{})", num::fixed(s.mean), s.n_correct, s.n_scored),
+        None => num::NONE.to_string(),
+    }
 }
 
 /// Append `text` and a newline.

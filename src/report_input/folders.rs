@@ -69,8 +69,10 @@ pub fn resolve_run_folder(runs_root: &Path, arg: &str) -> Result<PathBuf> {
 }
 
 /// The paired comparison of run folder B against run folder A, from their
-/// `run_manifest.json`, `eval_summary.json`, `eval_items.jsonl` and (for
-/// the loss curves) `metrics.jsonl`. Both runs must have been evaluated.
+/// `run_manifest.json` (identity, and the calculator flag of its recorded
+/// decoding), `eval_summary.json` (scores, per category and per tag),
+/// `eval_items.jsonl` and (for the loss curves) `metrics.jsonl`. Both runs
+/// must have been evaluated.
 pub fn compare_folders(
     dir_a: &Path,
     dir_b: &Path,
@@ -129,6 +131,7 @@ fn read_run(dir: &Path) -> Result<FolderRun> {
     let curve = read_loss_curve(dir)?;
     let card = &scores.scorecard;
     let ci = card.ci95.as_ref();
+    let calculator = manifest.calculator_assisted();
     let summary = RunSummary {
         config_hash: manifest
             .config_hash
@@ -164,6 +167,8 @@ fn read_run(dir: &Path) -> Result<FolderRun> {
         sweep_id: manifest.tuning_job_id,
         loss_curve: thin(curve, MAX_CURVE_POINTS),
         scoring_rules_version: scores.scoring_rules_version,
+        calculator,
+        tag_scores: card.per_tag.clone(),
     };
     Ok(FolderRun { summary, items })
 }
@@ -251,6 +256,24 @@ mod tests {
             err.message().contains("is a folder but not a run folder"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_calculator_flag_and_tag_figures_come_from_the_folders() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let calc = crate::store::fixtures::tagged_run(dir.path(), "calc", 30, 0.8, true);
+        let plain = crate::store::fixtures::tagged_run(dir.path(), "plain", 30, 0.4, false);
+        let input =
+            compare_folders(&plain, &calc, &CompareConfig::default(), false).expect("compare");
+        assert_eq!((input.a.calculator, input.b.calculator), (false, true));
+        let summary = read_summary(&calc).expect("summary");
+        assert_eq!(input.b.tag_scores, summary.scorecard.per_tag);
+        assert_eq!(input.b.tag_scores.len(), 2);
+        let untagged = write_run(dir.path(), "untagged", 30, 0.5).expect("run");
+        let input =
+            compare_folders(&untagged, &plain, &CompareConfig::default(), false).expect("compare");
+        assert!(!input.a.calculator);
+        assert!(input.a.tag_scores.is_empty());
     }
 
     #[test]

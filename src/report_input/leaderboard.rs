@@ -29,6 +29,7 @@ pub fn leaderboard(store: &Store, filter: &RunFilter, limit: RunLimit) -> Result
             primary_score: s.primary_score,
             ci_low: s.ci_low,
             ci_high: s.ci_high,
+            calculator: s.calculator,
         })
         .collect();
     Ok(LeaderboardInput {

@@ -63,6 +63,7 @@ pub fn rescore(source: Source, rules: &Rules) -> Result<Rescore> {
     let records = score_items(&source.evalset_items, &source.outputs(), &settings);
     let summary = summarize(
         &records,
+        &source.evalset_items,
         source.evalset.clone(),
         source.summary.empty_outputs.clone(),
         &settings,

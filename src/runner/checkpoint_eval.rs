@@ -14,22 +14,18 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::eval::publish_scores;
+use super::source_checkpoint::{self, SourceCheckpoint};
 use super::{Observer, Outcome};
 use crate::dataset::load_evalset;
 use crate::error::{Error, Result};
 use crate::evaluate::{score_items, summarize, EvalSettings};
-use crate::fsutil::{blake3_file, canonical_hash, write_atomic};
+use crate::fsutil::{canonical_hash, write_atomic};
 use crate::job::{self, Claim, Placement, RunRecord};
 use crate::manifest::common::Decoding;
 use crate::manifest::train::TrainSpec;
 use crate::probe::{git_info, now_rfc3339};
-use crate::runfolder::{
-    read_manifest, to_json_bytes, CheckpointSource, Failure, FileRef, RunManifest, RunStatus,
-};
-use crate::trainer::protocol::{
-    checkpoint_dir_name, checkpoints, Event, GenerateRequest, Outputs, CHECKPOINTS, MODEL_FILE,
-    PROTOCOL_VERSION,
-};
+use crate::runfolder::{to_json_bytes, CheckpointSource, Failure, FileRef, RunManifest, RunStatus};
+use crate::trainer::protocol::{Event, GenerateRequest, Outputs, PROTOCOL_VERSION};
 use crate::trainer::{process, TrainerCommand};
 use crate::workspace::Workspace;
 
@@ -118,7 +114,7 @@ pub fn eval_checkpoint(
     // What the model was trained on.
     manifest.dataset = r.source.dataset.clone();
     manifest.config = job.config.clone();
-    // The scoring settings used, where the config does not hold them (the
+    // The scoring and decoding settings used, where the config does not hold them (the
     // command line's checkpoint evaluation): re-scoring and the regression
     // gate read them from here.
     if let Some(config) = manifest.config.as_object_mut() {
@@ -129,6 +125,11 @@ pub fn eval_checkpoint(
             config
                 .entry("equivalence")
                 .or_insert_with(|| json!(r.settings.equivalence));
+            // The decoding used (the source run's own unless given), so
+            // a calculator-assisted evaluation is marked as one.
+            config
+                .entry("decoding")
+                .or_insert_with(|| json!(r.decoding));
         }
     }
     manifest.command = job.command.clone();
@@ -175,7 +176,7 @@ pub fn eval_checkpoint(
         .filter(|(_, o)| o.is_empty())
         .map(|(id, _)| id.clone())
         .collect();
-    let summary = summarize(&records, evalset_ref, empty, &r.settings);
+    let summary = summarize(&records, &set.items, evalset_ref, empty, &r.settings);
     run.log(&format!(
         "decoded {} items with checkpoint step {} of run {} (blake3 {})",
         outputs.outputs.len(),
@@ -195,66 +196,13 @@ pub fn eval_checkpoint(
 
 /// Find the source run and the checkpoint, and check its weights.
 fn resolve(ws: &Workspace, job: &CheckpointEval) -> Result<Resolved> {
-    let source = read_manifest(&job.source)?;
-    let shown = ws.display_path(&job.source).display().to_string();
-    if source.kind != "Train" {
-        return Err(Error::bad_input(format!(
-            "{shown} is a {} run; only Train runs have checkpoints",
-            source.kind
-        )));
-    }
-    let spec: TrainSpec = serde_json::from_value(source.config["spec"].clone()).map_err(|e| {
-        Error::bad_input(format!(
-            "{shown}: its run_manifest.json config is not a Train spec this version reads: {e}"
-        ))
-    })?;
-    if spec.model.is_none() {
-        return Err(Error::bad_input(format!(
-            "run {} trained with its own `command`, not the built-in model; score its predictions with `tunix-rt eval --predictions`",
-            source.run_id
-        )));
-    }
-    let available = checkpoints(&job.source);
-    let steps: Vec<String> = available.iter().map(|c| c.step.to_string()).collect();
-    let point = match job.step {
-        Some(step) => available.iter().find(|c| c.step == step),
-        None => available.last(),
-    }
-    .ok_or_else(|| {
-        Error::bad_input(format!(
-            "run {} has no checkpoint{}; its checkpoints: {}",
-            source.run_id,
-            job.step.map_or(String::new(), |s| format!(" at step {s}")),
-            if steps.is_empty() {
-                "none".to_string()
-            } else {
-                steps.join(", ")
-            }
-        ))
-    })?;
-    let rel = format!(
-        "{CHECKPOINTS}/{}/{MODEL_FILE}",
-        checkpoint_dir_name(point.step)
-    );
-    let recorded = source
-        .artifacts
-        .iter()
-        .find(|a| a.path == rel)
-        .map(|a| a.blake3.clone())
-        .ok_or_else(|| {
-            Error::bad_input(format!(
-                "run {} does not record {rel} in its run_manifest.json, so its weights cannot be checked; evaluate a checkpoint the run recorded",
-                source.run_id
-            ))
-        })?;
-    let (actual, _) = blake3_file(&point.dir.join(MODEL_FILE))?;
-    if actual != recorded {
-        return Err(Error::bad_input(format!(
-            "{shown}/{rel} no longer matches the blake3 its run recorded ({} now, {} recorded): the checkpoint changed after training; refusing to evaluate it",
-            crate::job::claim::short(&actual),
-            crate::job::claim::short(&recorded)
-        )));
-    }
+    let SourceCheckpoint {
+        source,
+        spec,
+        step,
+        dir,
+        blake3,
+    } = source_checkpoint::resolve(ws, &job.source, job.step, "evaluate it")?;
     let decoding = job
         .decoding
         .clone()
@@ -274,9 +222,9 @@ fn resolve(ws: &Workspace, job: &CheckpointEval) -> Result<Resolved> {
         seed: crate::scoring::DEFAULT_BOOTSTRAP_SEED,
     });
     Ok(Resolved {
-        step: point.step,
-        dir: point.dir.clone(),
-        blake3: actual,
+        step,
+        dir,
+        blake3,
         source,
         spec,
         decoding,

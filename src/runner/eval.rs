@@ -53,6 +53,7 @@ pub fn eval_predictions(ws: &Workspace, job: &PredictionsEval) -> Result<Outcome
     };
     let summary = summarize(
         &records,
+        &evalset.items,
         evalset_ref.clone(),
         predictions.empty_outputs.clone(),
         &job.settings,

@@ -240,6 +240,10 @@ pub fn run_sweep(
         plan,
         dir: &dir,
         evalset,
+        data_dir: base_file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
         manifest_path: &loaded.path,
         command,
         trainer: &trainer,
@@ -401,12 +405,25 @@ fn plan_json(plan: &SweepPlan, rungs: &[u32], sweep: &SweepManifest) -> serde_js
     })
 }
 
+/// `spec`'s own data files (`dataset.path`, `dataset.val_path`) through
+/// `to`: the base config names them relative to its folder, a trial runs
+/// them from the sweep's, and a promoted config from its own.
+fn rebase_data_paths(spec: &mut crate::manifest::train::TrainSpec, to: impl Fn(&Path) -> PathBuf) {
+    if let Some(d) = spec.dataset.as_mut() {
+        for p in [&mut d.path, &mut d.val_path].into_iter().flatten() {
+            *p = to(p);
+        }
+    }
+}
+
 struct Context<'a> {
     ws: &'a Workspace,
     sweep: &'a SweepManifest,
     plan: &'a SweepPlan,
     dir: &'a Path,
     evalset: Option<PathBuf>,
+    /// The folder the base config's relative data paths name files in.
+    data_dir: PathBuf,
     manifest_path: &'a Path,
     command: &'a [String],
     trainer: &'a TrainerCommand,
@@ -561,10 +578,12 @@ impl Context<'_> {
             "metadata": { "name": name, "labels": self.sweep.metadata.labels },
             "spec": trial.spec,
         });
+        let mut spec = trial.spec.clone();
+        rebase_data_paths(&mut spec, |p| self.data_dir.join(p));
         Some(TrainJob {
             name,
             labels: self.sweep.metadata.labels.clone(),
-            spec: trial.spec.clone(),
+            spec,
             evalset: self.evalset.clone(),
             placement: Placement::Fixed {
                 dir: trial_dir(self.dir, &self.plan.name, &trial.trial_id),
@@ -603,6 +622,9 @@ impl Context<'_> {
         if let (Some(eval), Some(abs)) = (spec.eval.as_mut(), self.evalset.as_ref()) {
             eval.evalset = promote::relative_path(config_dir, abs);
         }
+        rebase_data_paths(&mut spec, |p| {
+            promote::relative_path(config_dir, &self.data_dir.join(p))
+        });
         spec.output = Default::default();
         let labels = match &self.sweep.spec.base {
             BaseSpec::Path(_) => self.base_labels().unwrap_or_default(),

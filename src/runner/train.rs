@@ -13,8 +13,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::checkpoint_eval::source_folder;
+use super::source_checkpoint;
 use super::{Observer, Outcome};
-use crate::dataset::load_evalset;
+use crate::dataset::user::{self, DataFiles};
+use crate::dataset::{self, load_evalset};
 use crate::error::{Error, Result};
 use crate::evalset::EvalSet;
 use crate::evaluate::{score_items, summarize, EvalSettings};
@@ -23,13 +26,13 @@ use crate::job::{self, identity, Claim, Decision, Existing, Placement, RunRecord
 use crate::manifest::train::TrainSpec;
 use crate::probe::{git_info, now_rfc3339};
 use crate::runfolder::{
-    to_json_bytes, to_jsonl_bytes, EvalSummary, Failure, FileRef, MetricRecord, RunManifest,
-    RunStatus, EVAL_ITEMS, EVAL_SUMMARY,
+    to_json_bytes, to_jsonl_bytes, CheckpointSource, EvalSummary, Failure, FileRef, MetricRecord,
+    RunManifest, RunStatus, EVAL_ITEMS, EVAL_SUMMARY,
 };
 use crate::trainer::protocol::{
     newest_checkpoint, Event, Failed, FailureClass, Outputs, Started, PROTOCOL_VERSION,
 };
-use crate::trainer::{process, ResumePoint, TrainerCommand, TrainerRequest};
+use crate::trainer::{process, InitPoint, ResumePoint, TrainerCommand, TrainerRequest};
 use crate::workspace::Workspace;
 
 /// The hidden folder in a run folder that holds the job's spec and the
@@ -89,7 +92,14 @@ pub fn execute(
         path: ws.display_path(&e.path).display().to_string(),
         blake3: e.blake3.clone(),
     });
-    let identity = identity::train(&job.spec, evalset_ref.as_ref());
+    let data = user_data(ws, job, evalset.as_ref())?;
+    let init = init_point(ws, job)?;
+    let identity = identity::train_from(
+        &job.spec,
+        evalset_ref.as_ref(),
+        &data,
+        init.as_ref().map(|p| p.model_blake3.as_str()),
+    );
     let claim = job::claim(&job.placement, "Train", &identity)?;
     let resume = match &claim.decision {
         Decision::Fresh => None,
@@ -124,6 +134,7 @@ pub fn execute(
         identity: identity.clone(),
         manifest: job.manifest_path.clone(),
         trial_id: job.trial_id.clone(),
+        init: init.clone(),
     };
     let request_path = match write_control_files(&claim, job, &request) {
         Ok(path) => path,
@@ -142,6 +153,11 @@ pub fn execute(
     manifest.trial_id = job.trial_id.clone();
     manifest.config_hash = Some(identity);
     manifest.evalset = evalset_ref.clone();
+    manifest.init = init.as_ref().map(|p| CheckpointSource {
+        run_id: p.run_id.clone(),
+        step: p.step,
+        blake3: p.model_blake3.clone(),
+    });
     let settings = job.spec.eval.as_ref().map(|e| EvalSettings {
         extraction: e.answer_extraction.clone(),
         equivalence: e.equivalence,
@@ -167,6 +183,78 @@ pub fn execute(
     };
     let exit = process::run(trainer, &request_path, |event| run.handle(event));
     run.conclude(exit, trainer)
+}
+
+/// The checkpoint a built-in Train job starts from (`model: { init }`),
+/// checked before anything is written: the source run recorded these
+/// weights, they are unchanged, and the architecture is this job's.
+fn init_point(ws: &Workspace, job: &TrainJob) -> Result<Option<InitPoint>> {
+    let Some((model, init)) = job
+        .spec
+        .model
+        .as_ref()
+        .and_then(|m| m.init.as_ref().map(|i| (m, i)))
+    else {
+        return Ok(None);
+    };
+    let in_manifest = |e: Error| e.with_path(&job.manifest_path);
+    let dir = source_folder(ws, &data_dir(job), &init.run).map_err(in_manifest)?;
+    let point = source_checkpoint::resolve(ws, &dir, init.step, "start a run from it")
+        .map_err(in_manifest)?;
+    let theirs = point.spec.model.as_ref().map(|m| m.dims());
+    if let Some(theirs) = theirs.filter(|d| *d != model.dims()) {
+        return Err(in_manifest(Error::bad_input(format!(
+            "model.init: run {} step {} has another architecture ({}) than this model ({}); set model's preset and sizes to the source run's, or train from scratch",
+            point.source.run_id,
+            point.step,
+            describe_dims(&theirs),
+            describe_dims(&model.dims())
+        ))));
+    }
+    Ok(Some(InitPoint {
+        run_id: point.source.run_id,
+        step: point.step,
+        dir: point.dir,
+        model_blake3: point.blake3,
+    }))
+}
+
+fn describe_dims(d: &crate::presets::ModelDims) -> String {
+    format!(
+        "n_layer {}, n_head {}, n_embd {}, context_length {}, vocab {}",
+        d.n_layer, d.n_head, d.n_embd, d.context_length, d.vocab_size
+    )
+}
+
+/// The folder the job's relative data paths (`dataset.path`,
+/// `dataset.val_path`) resolve against: its manifest's.
+fn data_dir(job: &TrainJob) -> PathBuf {
+    job.manifest_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// The user's own training data of a built-in Train job, read and checked
+/// exactly as the trainer will read it (every line, the eval-set overlap
+/// policy) before anything is written, so bad data is exit 2 with its
+/// `file:line` and no run folder; and its files by content, for the config
+/// identity. Nothing for generated data or a command trainer.
+fn user_data(ws: &Workspace, job: &TrainJob, evalset: Option<&EvalSet>) -> Result<DataFiles> {
+    let config = match job.spec.builtin() {
+        Ok((_, config)) if config.name.is_none() && config.path.is_some() => config,
+        _ => return Ok(DataFiles::default()),
+    };
+    let (index, _) = dataset::eval_index(ws, evalset)?;
+    let data = user::load_files(config, &data_dir(job), Some(ws), &index)?;
+    for (at, r) in data.rejected_at.iter().zip(&data.dataset.rejected) {
+        tracing::info!(
+            "dataset: dropping {at}: overlaps {} ({})",
+            r.overlap.eval_item,
+            r.overlap.kind
+        );
+    }
+    Ok(data.files)
 }
 
 /// Write `.job/spec.json` (what the worker entrypoint runs: this job, in
@@ -198,17 +286,23 @@ fn write_job_spec(job: &TrainJob, dir: &Path) -> Result<()> {
 /// job): choose and claim its run folder as [`execute`] would, write the
 /// job spec there and release the folder again. The run folder's path.
 pub fn prepare(ws: &Workspace, job: &TrainJob) -> Result<PathBuf> {
-    let evalset_ref = match job.evalset.as_deref() {
-        Some(p) => {
-            let e = load_evalset(ws, p)?;
-            Some(FileRef {
-                path: ws.display_path(&e.path).display().to_string(),
-                blake3: e.blake3,
-            })
-        }
-        None => None,
-    };
-    let identity = identity::train(&job.spec, evalset_ref.as_ref());
+    let evalset = job
+        .evalset
+        .as_deref()
+        .map(|p| load_evalset(ws, p))
+        .transpose()?;
+    let evalset_ref = evalset.as_ref().map(|e| FileRef {
+        path: ws.display_path(&e.path).display().to_string(),
+        blake3: e.blake3.clone(),
+    });
+    let data = user_data(ws, job, evalset.as_ref())?;
+    let init = init_point(ws, job)?;
+    let identity = identity::train_from(
+        &job.spec,
+        evalset_ref.as_ref(),
+        &data,
+        init.as_ref().map(|p| p.model_blake3.as_str()),
+    );
     let claim = job::claim(&job.placement, "Train", &identity)?;
     if let Err(e) = write_job_spec(job, &claim.dir) {
         claim.abandon();
@@ -387,7 +481,7 @@ impl Coordinator<'_> {
             path: set.path.display().to_string(),
             blake3: set.blake3.clone(),
         });
-        let summary = summarize(&records, evalset_ref, empty, settings);
+        let summary = summarize(&records, &set.items, evalset_ref, empty, settings);
         self.scores.insert(outputs.step, summary.primary_score);
         if !outputs.last {
             return Ok(());

@@ -13,6 +13,9 @@
 //! Rows of a run, and two runs compared:
 //! - [`rows`]: the item row, its value and the helpers aggregates share.
 //! - [`intervals`]: normal quantile, Wilson and bootstrap intervals.
+//! - [`group`]: mean, stddev and 95% CI of one group of rows (a run, a
+//!   category, a tag).
+//! - [`tags`]: the per-tag figures (an item counts toward each of its tags).
 //! - [`score`]: the primary score and the scorecard.
 //! - [`paired`]: McNemar, Newcombe, the paired bootstrap, the detectable
 //!   difference.
@@ -32,6 +35,7 @@ pub mod answer_config;
 pub mod compare;
 mod error;
 pub mod extract;
+pub mod group;
 pub mod intervals;
 pub mod normalize;
 pub mod number;
@@ -41,16 +45,16 @@ pub mod rules_version;
 pub mod score;
 #[cfg(test)]
 mod stats_reference;
+pub mod tags;
 
 pub use answer_config::{AnswerExtraction, Equivalence, ExtractRule};
 pub use compare::{compare, CompareConfig, PairedComparison, PairedTest, Verdict};
 pub use error::ScoringError;
 pub use extract::{answer_correctness, extract_answer, trace_consistency, Extracted};
+pub use group::{CategoryStats, CiMethod, ConfidenceInterval, DEFAULT_BOOTSTRAP_RESAMPLES};
 pub use intervals::DEFAULT_BOOTSTRAP_SEED;
 pub use normalize::{answers_match, normalize, Normalized};
 pub use rows::ItemRow;
 pub use rules_version::{scoring_rules_hash, RULES_HISTORY, SCORING_RULES_VERSION};
-pub use score::{
-    build_scorecard, primary_score, CategoryStats, CiMethod, ConfidenceInterval, PrimaryScore,
-    Scorecard, DEFAULT_BOOTSTRAP_RESAMPLES,
-};
+pub use score::{build_scorecard, primary_score, PrimaryScore, Scorecard};
+pub use tags::TagStats;

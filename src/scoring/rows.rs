@@ -24,6 +24,10 @@ pub struct ItemRow {
     /// Fallback score in `[0, 100]`, used as `score / 100` when
     /// `answer_correctness` is missing or invalid.
     pub score: Option<f64>,
+    /// The eval item's tags (e.g. `multiplication`, `2-step`): the item
+    /// counts toward each tag's figures. Empty when it has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// The value an item contributes, or `None` when it must be skipped.
@@ -68,6 +72,15 @@ pub(crate) mod tests {
             category: cat.to_string(),
             answer_correctness: ac,
             score,
+            tags: Vec::new(),
+        }
+    }
+
+    /// [`row`] with tags.
+    pub(crate) fn tagged(id: &str, cat: &str, ac: Option<f64>, tags: &[&str]) -> ItemRow {
+        ItemRow {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..row(id, cat, ac, None)
         }
     }
 

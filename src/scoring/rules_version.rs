@@ -156,6 +156,7 @@ mod tests {
                     category: "core".into(),
                     answer_correctness: Some(correct),
                     score: None,
+                    tags: Vec::new(),
                 });
             }
             let primary = primary_score(&rows);

@@ -1,6 +1,7 @@
 //! The primary score and the scorecard of one run.
 //!
-//! Both aggregate item values (see [`item_value`]): rows without a valid
+//! Both aggregate item values (see
+//! [`item_value`](super::rows::item_value)): rows without a valid
 //! value are skipped and counted, never silently dropped. Every aggregate
 //! sums values sorted by item id (then by value), so results are
 //! bit-identical whatever the order of the input rows.
@@ -10,12 +11,13 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::intervals::{bootstrap_mean_ci, wilson_ci, Z95};
-use super::rows::{id_list, item_value, mean, ItemRow};
+use super::group::{
+    category_stats, sorted_values, summarize, CategoryStats, ConfidenceInterval,
+    DEFAULT_BOOTSTRAP_RESAMPLES,
+};
+use super::rows::{id_list, mean, ItemRow};
+use super::tags::{per_tag, TagStats};
 use crate::rng::derive_seed;
-
-/// Number of bootstrap resamples behind every scorecard interval.
-pub const DEFAULT_BOOTSTRAP_RESAMPLES: usize = 10_000;
 
 /// Below this many scored items the scorecard warns that the CI is wide.
 pub const SMALL_SAMPLE_WARNING: usize = 30;
@@ -34,30 +36,6 @@ pub struct PrimaryScore {
     pub n_skipped: usize,
 }
 
-/// Valid values sorted by (id, value), and the sorted ids of skipped rows.
-fn sorted_values<'a>(rows: impl IntoIterator<Item = &'a ItemRow>) -> (Vec<f64>, Vec<&'a str>) {
-    let mut scored: Vec<(&str, f64)> = Vec::new();
-    let mut skipped: Vec<&str> = Vec::new();
-    for row in rows {
-        match item_value(row) {
-            Some(v) => scored.push((&row.id, v)),
-            None => skipped.push(&row.id),
-        }
-    }
-    scored.sort_by(|x, y| x.0.cmp(y.0).then(x.1.total_cmp(&y.1)));
-    skipped.sort_unstable();
-    (scored.into_iter().map(|(_, v)| v).collect(), skipped)
-}
-
-/// Sample standard deviation (n − 1 denominator); `None` below two values.
-pub(crate) fn sample_stddev(values: &[f64], mean: f64) -> Option<f64> {
-    if values.len() < 2 {
-        return None;
-    }
-    let ss: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
-    Some((ss / (values.len() - 1) as f64).sqrt())
-}
-
 /// Computes the primary score exactly as DESIGN.md's scoring semantics say.
 pub fn primary_score(rows: &[ItemRow]) -> PrimaryScore {
     let (values, skipped) = sorted_values(rows);
@@ -67,44 +45,6 @@ pub fn primary_score(rows: &[ItemRow]) -> PrimaryScore {
         n_scored: values.len(),
         n_skipped: skipped.len(),
     }
-}
-
-/// How a confidence interval was computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CiMethod {
-    /// Wilson score interval; used when every value is exactly 0 or 1.
-    Wilson,
-    /// Seeded percentile bootstrap of the mean; used otherwise.
-    Bootstrap,
-}
-
-/// A 95% confidence interval for a mean.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ConfidenceInterval {
-    /// Lower bound.
-    pub low: f64,
-    /// Upper bound.
-    pub high: f64,
-    /// Method used.
-    pub method: CiMethod,
-}
-
-/// Summary statistics of one category.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct CategoryStats {
-    /// Rows in this category.
-    pub n_items: usize,
-    /// Rows with a valid value.
-    pub n_scored: usize,
-    /// Rows without a valid value.
-    pub n_skipped: usize,
-    /// Mean value of scored rows; `null` when none.
-    pub mean: Option<f64>,
-    /// Sample standard deviation; `null` below two scored rows.
-    pub stddev: Option<f64>,
-    /// 95% confidence interval of the mean; `null` when nothing is scored.
-    pub ci95: Option<ConfidenceInterval>,
 }
 
 /// Everything a report needs to know about one eval run's scores.
@@ -124,40 +64,19 @@ pub struct Scorecard {
     pub ci95: Option<ConfidenceInterval>,
     /// The same statistics per category, keyed by category name.
     pub per_category: BTreeMap<String, CategoryStats>,
-    /// Seed of the bootstrap intervals (categories use seeds derived from it
-    /// and the category name).
+    /// The same statistics per item tag, with the count of fully correct
+    /// items: an item counts toward every tag it has, an untagged item
+    /// toward none. Absent when no item has a tag (and in scorecards
+    /// written before per-tag figures existed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_tag: BTreeMap<String, TagStats>,
+    /// Seed of the bootstrap intervals (categories and tags use seeds
+    /// derived from it and their name).
     pub bootstrap_seed: u64,
     /// Resamples per bootstrap interval.
     pub bootstrap_resamples: usize,
     /// Human-readable caveats: skipped items, small samples, duplicate ids.
     pub warnings: Vec<String>,
-}
-
-/// Mean, stddev and CI of sorted values.
-fn summarize(values: &[f64], seed: u64) -> (Option<f64>, Option<f64>, Option<ConfidenceInterval>) {
-    let Some(m) = mean(values) else {
-        return (None, None, None);
-    };
-    (Some(m), sample_stddev(values, m), ci95(values, seed))
-}
-
-/// Wilson for all-0/1 values, else the seeded percentile bootstrap.
-fn ci95(values: &[f64], seed: u64) -> Option<ConfidenceInterval> {
-    if values.iter().all(|&v| v == 0.0 || v == 1.0) {
-        let successes = values.iter().filter(|&&v| v == 1.0).count() as u64;
-        let ci = wilson_ci(successes, values.len() as u64, Z95)?;
-        return Some(ConfidenceInterval {
-            low: ci.low,
-            high: ci.high,
-            method: CiMethod::Wilson,
-        });
-    }
-    let ci = bootstrap_mean_ci(values, DEFAULT_BOOTSTRAP_RESAMPLES, seed, 0.95)?;
-    Some(ConfidenceInterval {
-        low: ci.low,
-        high: ci.high,
-        method: CiMethod::Bootstrap,
-    })
 }
 
 /// Ids that occur on more than one row, sorted.
@@ -207,24 +126,10 @@ fn scorecard_warnings(rows: &[ItemRow], n_scored: usize, skipped: &[&str]) -> Ve
     warnings
 }
 
-/// Statistics of one category's rows.
-fn category_stats(rows: &[&ItemRow], seed: u64) -> CategoryStats {
-    let (values, skipped) = sorted_values(rows.iter().copied());
-    let (mean, stddev, ci95) = summarize(&values, seed);
-    CategoryStats {
-        n_items: rows.len(),
-        n_scored: values.len(),
-        n_skipped: skipped.len(),
-        mean,
-        stddev,
-        ci95,
-    }
-}
-
 /// Builds the scorecard of one run.
 ///
 /// The overall bootstrap uses `seed`; category `c` uses
-/// `derive_seed(seed, c)`. Use
+/// `derive_seed(seed, c)`, tag `t` `derive_seed(seed, "tag:t")`. Use
 /// [`DEFAULT_BOOTSTRAP_SEED`](super::intervals::DEFAULT_BOOTSTRAP_SEED)
 /// unless the run records its own seed.
 pub fn build_scorecard(rows: &[ItemRow], seed: u64) -> Scorecard {
@@ -249,6 +154,7 @@ pub fn build_scorecard(rows: &[ItemRow], seed: u64) -> Scorecard {
         stddev,
         ci95,
         per_category,
+        per_tag: per_tag(rows, seed),
         bootstrap_seed: seed,
         bootstrap_resamples: DEFAULT_BOOTSTRAP_RESAMPLES,
         warnings: scorecard_warnings(rows, values.len(), &skipped),
@@ -258,6 +164,7 @@ pub fn build_scorecard(rows: &[ItemRow], seed: u64) -> Scorecard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scoring::group::CiMethod;
     use crate::scoring::intervals::DEFAULT_BOOTSTRAP_SEED;
     use crate::scoring::rows::tests::row;
 

@@ -8,6 +8,8 @@
 //! lookup, items, read-only SQL, Parquet export).
 
 pub mod filter;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod ingest;
 pub mod lock;
 pub mod query;

@@ -94,6 +94,7 @@ impl ItemScore {
             category: self.category.clone(),
             answer_correctness: self.answer_correctness,
             score: None,
+            tags: Vec::new(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Runs as the reports read them: one run by id, a leaderboard's page (its
-//! first runs in leaderboard order, with their category means), the scores
+//! first runs in leaderboard order, with their category means and per-tag
+//! figures), the scores
 //! of the matching runs after the page, the scoring-rules versions of all
 //! matching runs, and loss curves. Filters, order and limits run in SQL, so
 //! a report over many runs reads only what it shows.
@@ -41,20 +42,46 @@ pub struct RunRow {
     /// The scoring-rules version of the run's eval summary; none when it
     /// records none (or the run was not evaluated).
     pub scoring_rules_version: Option<i64>,
+    /// Whether the run decoded with calculator assistance (false for runs
+    /// indexed before the flag was).
+    pub calculator: bool,
+    /// The run's per-tag figures, by tag (`tag_scores`).
+    pub tag_scores: BTreeMap<String, TagRow>,
 }
 
-/// A run's place on the leaderboard: its primary score and CI.
+/// One row of `tag_scores`: a tag's figures in one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TagRow {
+    pub n_items: i64,
+    pub n_scored: i64,
+    pub n_skipped: i64,
+    pub n_correct: i64,
+    pub mean: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    /// `wilson` or `bootstrap`, as stored.
+    pub ci_method: Option<String>,
+}
+
+/// A run's place on the leaderboard: its primary score and CI, and whether
+/// it was decoded with calculator assistance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoreRow {
     pub run_id: String,
     pub primary_score: Option<f64>,
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
+    pub calculator: bool,
 }
 
 const RUN_COLUMNS: &str = "run_id, run_dir, name, kind, coalesce(model_id, ''), dataset_name, config_hash, labels, \
     strftime(created_at, '%Y-%m-%dT%H:%M:%SZ'), git_commit, coalesce(git_dirty, false), evalset_path, evalset_blake3, \
-    primary_score, ci_low, ci_high, ci_method, coalesce(n_items, 0), coalesce(n_scored, 0), coalesce(n_skipped, 0), tuning_job_id, scoring_rules_version";
+    primary_score, ci_low, ci_high, ci_method, coalesce(n_items, 0), coalesce(n_scored, 0), coalesce(n_skipped, 0), tuning_job_id, scoring_rules_version, \
+    coalesce(calculator, false)";
+
+/// The per-tag columns of `tag_scores`, after `run_id, tag`.
+const TAG_COLUMNS: &str =
+    "run_id, tag, n_items, n_scored, n_skipped, n_correct, mean, ci_low, ci_high, ci_method";
 
 fn run_from_row(row: &duckdb::Row<'_>) -> duckdb::Result<RunRow> {
     let labels: String = row.get(7)?;
@@ -82,7 +109,29 @@ fn run_from_row(row: &duckdb::Row<'_>) -> duckdb::Result<RunRow> {
         category_means: BTreeMap::new(),
         tuning_job_id: row.get(20)?,
         scoring_rules_version: row.get(21)?,
+        calculator: row.get(22)?,
+        tag_scores: BTreeMap::new(),
     })
+}
+
+/// One `tag_scores` row read with [`TAG_COLUMNS`]: (run id, tag, figures).
+fn tag_from_row(row: &duckdb::Row<'_>) -> duckdb::Result<(String, String, TagRow)> {
+    let count =
+        |i: usize| -> duckdb::Result<i64> { Ok(row.get::<_, Option<i64>>(i)?.unwrap_or(0)) };
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        TagRow {
+            n_items: count(2)?,
+            n_scored: count(3)?,
+            n_skipped: count(4)?,
+            n_correct: count(5)?,
+            mean: row.get(6)?,
+            ci_low: row.get(7)?,
+            ci_high: row.get(8)?,
+            ci_method: row.get(9)?,
+        },
+    ))
 }
 
 /// The run ids of the page as a subquery (its arguments are the filter's).
@@ -94,18 +143,21 @@ fn page_ids_sql(where_sql: &str, limit: RunLimit) -> String {
 }
 
 /// The first `limit` runs matching `filter`, in leaderboard order, with
-/// their category means.
+/// their category means and per-tag figures.
 pub fn page(store: &Store, filter: &RunFilter, limit: RunLimit) -> Result<Vec<RunRow>> {
     let (where_sql, args) = filter.where_sql()?;
     let sql = format!(
         "SELECT {RUN_COLUMNS} FROM runs{where_sql} {LEADERBOARD_ORDER}{}",
         limit.sql()
     );
-    let categories = format!(
-        "SELECT run_id, category, mean FROM category_scores WHERE run_id IN ({})",
-        page_ids_sql(&where_sql, limit)
-    );
-    with_category_means(store, &sql, &categories, &args)
+    let ids = page_ids_sql(&where_sql, limit);
+    let breakdowns = Breakdowns {
+        categories: format!(
+            "SELECT run_id, category, mean FROM category_scores WHERE run_id IN ({ids})"
+        ),
+        tags: format!("SELECT {TAG_COLUMNS} FROM tag_scores WHERE run_id IN ({ids})"),
+    };
+    with_breakdowns(store, &sql, &breakdowns, &args)
 }
 
 /// Run `run_id`'s row.
@@ -117,8 +169,12 @@ pub fn run(store: &Store, run_id: &str) -> Result<RunRow> {
 /// The rows of runs `a` and `b` (either may be the other), in one query.
 pub fn run_pair(store: &Store, a: &str, b: &str) -> Result<(RunRow, RunRow)> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id IN (?, ?)");
-    let categories = "SELECT run_id, category, mean FROM category_scores WHERE run_id IN (?, ?)";
-    let rows = with_category_means(store, &sql, categories, &[a.to_string(), b.to_string()])?;
+    let breakdowns = Breakdowns {
+        categories: "SELECT run_id, category, mean FROM category_scores WHERE run_id IN (?, ?)"
+            .to_string(),
+        tags: format!("SELECT {TAG_COLUMNS} FROM tag_scores WHERE run_id IN (?, ?)"),
+    };
+    let rows = with_breakdowns(store, &sql, &breakdowns, &[a.to_string(), b.to_string()])?;
     let find = |id: &str| {
         rows.iter()
             .find(|r| r.run_id == id)
@@ -128,12 +184,21 @@ pub fn run_pair(store: &Store, a: &str, b: &str) -> Result<(RunRow, RunRow)> {
     Ok((find(a)?, find(b)?))
 }
 
-/// The rows of `runs_sql`, each with the category means `categories_sql`
-/// gives it; both take `args`.
-fn with_category_means(
+/// The queries of the runs' per-category means and per-tag figures; each
+/// takes the same arguments as the runs' query.
+struct Breakdowns {
+    /// `run_id, category, mean` rows.
+    categories: String,
+    /// [`TAG_COLUMNS`] rows.
+    tags: String,
+}
+
+/// The rows of `runs_sql`, each with the category means and per-tag
+/// figures `breakdowns` give it; every query takes `args`.
+fn with_breakdowns(
     store: &Store,
     runs_sql: &str,
-    categories_sql: &str,
+    breakdowns: &Breakdowns,
     args: &[String],
 ) -> Result<Vec<RunRow>> {
     let conn = store.connection();
@@ -142,8 +207,8 @@ fn with_category_means(
         let mut out: Vec<RunRow> = stmt
             .query_map(params_from_iter(args.iter()), run_from_row)?
             .collect::<duckdb::Result<_>>()?;
-        let mut by_run: BTreeMap<String, BTreeMap<String, Option<f64>>> = BTreeMap::new();
-        let mut cats = conn.prepare(categories_sql)?;
+        let mut means: BTreeMap<String, BTreeMap<String, Option<f64>>> = BTreeMap::new();
+        let mut cats = conn.prepare(&breakdowns.categories)?;
         for row in cats.query_map(params_from_iter(args.iter()), |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -152,10 +217,17 @@ fn with_category_means(
             ))
         })? {
             let (run, cat, mean) = row?;
-            by_run.entry(run).or_default().insert(cat, mean);
+            means.entry(run).or_default().insert(cat, mean);
+        }
+        let mut tags: BTreeMap<String, BTreeMap<String, TagRow>> = BTreeMap::new();
+        let mut stmt = conn.prepare(&breakdowns.tags)?;
+        for row in stmt.query_map(params_from_iter(args.iter()), tag_from_row)? {
+            let (run, tag, figures) = row?;
+            tags.entry(run).or_default().insert(tag, figures);
         }
         for run in &mut out {
-            run.category_means = by_run.remove(&run.run_id).unwrap_or_default();
+            run.category_means = means.remove(&run.run_id).unwrap_or_default();
+            run.tag_scores = tags.remove(&run.run_id).unwrap_or_default();
         }
         Ok(out)
     };
@@ -174,7 +246,7 @@ pub fn scores_after_page(
     };
     let (where_sql, args) = filter.where_sql()?;
     let sql = format!(
-        "SELECT run_id, primary_score, ci_low, ci_high FROM runs{where_sql} {LEADERBOARD_ORDER}{offset}"
+        "SELECT run_id, primary_score, ci_low, ci_high, coalesce(calculator, false) FROM runs{where_sql} {LEADERBOARD_ORDER}{offset}"
     );
     let conn = store.connection();
     let read = || -> duckdb::Result<Vec<ScoreRow>> {
@@ -185,6 +257,7 @@ pub fn scores_after_page(
                 primary_score: r.get(1)?,
                 ci_low: r.get(2)?,
                 ci_high: r.get(3)?,
+                calculator: r.get(4)?,
             })
         })?;
         rows.collect()
@@ -317,5 +390,41 @@ mod tests {
         assert_eq!(versions.values().map(Vec::len).sum::<usize>(), 4);
         assert_eq!(run(&store, "r2").expect("r2").category_means.len(), 3);
         assert!(run(&store, "nope").is_err());
+    }
+
+    #[test]
+    fn rows_carry_per_tag_figures_and_the_calculator_flag() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("runs");
+        crate::store::fixtures::tagged_run(&root, "calc", 30, 0.8, true);
+        crate::store::fixtures::tagged_run(&root, "plain", 30, 0.3, false);
+        let db = dir.path().join("t.duckdb");
+        let store = Store::open_write(&db, Wait::No).expect("open");
+        ingest(&store, dir.path(), Scope::Root(&root)).expect("ingest");
+        drop(store);
+        let store = Store::open_read(&db).expect("open");
+        let all = RunFilter::default();
+        let rows = page(&store, &all, RunLimit::All).expect("page");
+        let flags: Vec<(&str, bool)> = rows
+            .iter()
+            .map(|r| (r.run_id.as_str(), r.calculator))
+            .collect();
+        assert_eq!(flags, [("calc", true), ("plain", false)]);
+        let tags = &rows[0].tag_scores;
+        assert_eq!(tags.keys().collect::<Vec<_>>(), ["all", "even"]);
+        let t = &tags["all"];
+        assert_eq!((t.n_items, t.n_scored, t.n_skipped), (20, 20, 0));
+        assert!(t.n_correct > 0 && t.n_correct <= 20);
+        assert_eq!(t.ci_method.as_deref(), Some("wilson"));
+        assert!(t.ci_low <= t.mean && t.mean <= t.ci_high);
+        let (a, b) = run_pair(&store, "plain", "calc").expect("pair");
+        assert_eq!((a.calculator, b.calculator), (false, true));
+        assert_eq!(b.tag_scores, rows[0].tag_scores);
+        let rest = scores_after_page(&store, &all, first(1)).expect("rest");
+        assert_eq!(rest.len(), 1);
+        assert_eq!(
+            (rest[0].run_id.as_str(), rest[0].calculator),
+            ("plain", false)
+        );
     }
 }

@@ -86,6 +86,18 @@ pub const MIGRATIONS: &[&str] = &[
     // summary does not record one (runs indexed before, or scored before
     // versions were recorded).
     "ALTER TABLE runs ADD COLUMN scoring_rules_version BIGINT;",
+    // 3: whether the run decoded with calculator assistance (its config's
+    // `decoding.calculator`; NULL for runs indexed before, read as false:
+    // the flag did not exist when they ran), and the per-tag figures of
+    // its scorecard (none for runs scored before tags were counted).
+    "
+    ALTER TABLE runs ADD COLUMN calculator BOOLEAN;
+    CREATE TABLE tag_scores (
+        run_id VARCHAR NOT NULL, tag VARCHAR NOT NULL,
+        n_items BIGINT, n_scored BIGINT, n_skipped BIGINT, n_correct BIGINT,
+        mean DOUBLE, ci_low DOUBLE, ci_high DOUBLE, ci_method VARCHAR
+    );
+    ",
 ];
 
 /// Tables that hold per-run rows (deleted when a run is replaced).
@@ -93,6 +105,7 @@ pub const RUN_TABLES: &[&str] = &[
     "runs",
     "run_labels",
     "category_scores",
+    "tag_scores",
     "eval_items",
     "metrics",
     "trials",
@@ -104,6 +117,7 @@ pub const ALL_TABLES: &[&str] = &[
     "runs",
     "run_labels",
     "category_scores",
+    "tag_scores",
     "eval_items",
     "metrics",
     "sweeps",
@@ -197,6 +211,39 @@ mod tests {
     }
 
     #[test]
+    fn an_index_at_version_2_gains_the_calculator_flag_and_tag_scores() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(
+            "CREATE TABLE schema_version (version BIGINT NOT NULL, applied_at TIMESTAMP NOT NULL)",
+        )
+        .expect("version table");
+        for (i, sql) in MIGRATIONS[..2].iter().enumerate() {
+            conn.execute_batch(sql).expect("old migration");
+            conn.execute(
+                "INSERT INTO schema_version VALUES (?, current_timestamp)",
+                duckdb::params![i as i64 + 1],
+            )
+            .expect("record");
+        }
+        conn.execute_batch(
+            "INSERT INTO runs (run_id, run_dir, kind, name, labels, status, config, config_hash, command, content_hash) \
+             VALUES ('old', 'd', 'Eval', 'old', '{}', 'completed', '{}', 'h', '', 'c')",
+        )
+        .expect("an old run");
+        assert_eq!(migrate(&conn).expect("migrate"), MIGRATIONS.len() - 2);
+        let plain: bool = conn
+            .query_row(
+                "SELECT coalesce(calculator, false) FROM runs WHERE run_id = 'old'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("old run");
+        assert!(!plain, "runs indexed before the flag read as plain");
+        conn.execute_batch("SELECT run_id, tag, n_correct, ci_low FROM tag_scores")
+            .expect("tag_scores");
+    }
+
+    #[test]
     fn an_index_at_version_1_gains_the_rules_version_column() {
         let conn = Connection::open_in_memory().expect("open");
         conn.execute_batch(
@@ -211,9 +258,9 @@ mod tests {
             .prepare("SELECT column_name FROM information_schema.columns WHERE table_name = 'runs' ORDER BY ordinal_position")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("columns");
-        assert_eq!(
-            columns.last().map(String::as_str),
-            Some("scoring_rules_version")
+        assert!(
+            columns.iter().any(|c| c == "scoring_rules_version"),
+            "{columns:?}"
         );
     }
 }

@@ -12,4 +12,4 @@ pub mod process;
 pub mod protocol;
 
 pub use process::{TrainerCommand, TrainerExit};
-pub use protocol::{Event, FailureClass, ResumePoint, TrainerRequest};
+pub use protocol::{Event, FailureClass, InitPoint, ResumePoint, TrainerRequest};

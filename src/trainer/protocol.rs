@@ -70,6 +70,23 @@ pub struct TrainerRequest {
     /// `$TUNIX_TRIAL_ID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trial_id: Option<String>,
+    /// Start a fresh run from these weights (`model: { init }`), checked
+    /// by the coordinator; a resumed run ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<InitPoint>,
+}
+
+/// The checkpoint a fresh run starts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitPoint {
+    /// The source run's id.
+    pub run_id: String,
+    pub step: u32,
+    /// The checkpoint folder (absolute).
+    pub dir: PathBuf,
+    /// blake3 of its weights (`model.safetensors`).
+    pub model_blake3: String,
 }
 
 /// The checkpoint to resume from.

@@ -1,9 +1,56 @@
 //! `tunix-rt compare`: the paired comparison of two run folders, read
-//! without the index.
+//! without the index; and the helpers that give a synthetic run folder
+//! per-tag figures and the calculator flag (the report tests use them too).
+
+use std::path::Path;
 
 use serde_json::Value;
 
 use crate::support::{fake_run, Workspace};
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json")
+}
+
+fn write_json(path: &Path, value: &Value) {
+    std::fs::write(path, serde_json::to_vec_pretty(value).expect("json")).expect("write");
+}
+
+/// Record `decoding.calculator: on` in run folder `dir`'s config, where a
+/// Train run records it (`spec.eval.decoding`).
+pub(crate) fn set_calculator(dir: &Path, on: bool) {
+    let path = dir.join("run_manifest.json");
+    let mut manifest = read_json(&path);
+    manifest["config"]["spec"] =
+        serde_json::json!({ "eval": { "decoding": { "calculator": on } } });
+    write_json(&path, &manifest);
+}
+
+/// Give run folder `dir`'s summary per-tag figures: every item is tagged
+/// `all`, every other item `even` too.
+pub(crate) fn add_tags(dir: &Path) {
+    let items = std::fs::read_to_string(dir.join("eval_items.jsonl")).expect("read");
+    let rows: Vec<tunix_rt::scoring::ItemRow> = items
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let record: tunix_rt::runfolder::EvalItemRecord =
+                serde_json::from_str(line).expect("record");
+            let mut row = record.item_row();
+            row.tags = if i % 2 == 0 {
+                vec!["all".into(), "even".into()]
+            } else {
+                vec!["all".into()]
+            };
+            row
+        })
+        .collect();
+    let path = dir.join("eval_summary.json");
+    let mut summary = read_json(&path);
+    let card = tunix_rt::scoring::build_scorecard(&rows, tunix_rt::scoring::DEFAULT_BOOTSTRAP_SEED);
+    summary["scorecard"] = serde_json::to_value(card).expect("json");
+    write_json(&path, &summary);
+}
 
 /// Two evaluated run folders on the same eval set, never ingested.
 fn two_runs() -> Workspace {
@@ -198,4 +245,41 @@ fn text_from_runs_cannot_drive_the_terminal() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn compare_notes_a_calculator_run_against_a_plain_one() {
+    let ws = two_runs();
+    let root = ws.path().join("submission_runs");
+    set_calculator(&root.join("run-strong"), true);
+    add_tags(&root.join("run-strong"));
+    add_tags(&root.join("run-weak"));
+    let text = ws.run_read_only(&["compare", "run-weak", "run-strong"]);
+    text.code(0)
+        .stdout_has("note: B used the calculator, A did not: different measurements")
+        .stdout_has("Wilson, calc (calculator-assisted decoding), 90 items")
+        .stdout_has("Per tag, mean (correct/scored) in A → B, and B − A:\n  all ")
+        .stdout_has("\n  even ");
+    let json = ws.run_read_only(&["compare", "run-weak", "run-strong", "--format", "json"]);
+    json.code(0);
+    let v = json.json();
+    assert_eq!(
+        (v["a"]["calculator"].clone(), v["b"]["calculator"].clone()),
+        (false.into(), true.into())
+    );
+    let note = v["notes"][0].as_str().expect("a note");
+    assert!(
+        note.starts_with("B used the calculator, A did not"),
+        "{note}"
+    );
+    assert_eq!(v["tag_deltas"]["all"]["a"]["n_items"], 90);
+    assert_eq!(v["tag_deltas"]["even"]["b"]["n_items"], 45);
+    assert!(v["tag_deltas"]["all"]["delta"].as_f64().expect("delta") > 0.0);
+    let md = ws.run_read_only(&["compare", "run-strong", "run-weak", "--format", "md"]);
+    md.code(0)
+        .stdout_has("> [!NOTE]\n> A used the calculator, B did not: different measurements")
+        .stdout_has("### Per tag");
+    let plain = ws.run_read_only(&["compare", "run-weak", "run-weak", "--format", "json"]);
+    plain.code(0);
+    assert!(plain.json().get("notes").is_none(), "{}", plain.stdout);
 }

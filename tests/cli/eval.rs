@@ -295,3 +295,29 @@ fn compare_gives_a_paired_verdict() {
     let same = ws.run_read_only(&["report", "compare", "weak", "weak", "--format", "json"]);
     assert_eq!(same.json()["figures"]["verdict"], "no_evidence");
 }
+
+#[test]
+fn eval_summaries_have_per_tag_figures_from_the_eval_sets_tags() {
+    let ws = Workspace::new();
+    ws.file("preds/model-x.jsonl", predictions(&ws, 4));
+    ws.run(&[
+        "eval",
+        "--evalset",
+        "evalsets/eval_v2.jsonl",
+        "--predictions",
+        "preds/model-x.jsonl",
+    ])
+    .code(0);
+    let summary = read_json(&ws, "submission_runs/eval-model-x/eval_summary.json");
+    let tags = &summary["scorecard"]["per_tag"];
+    let multiplication = &tags["multiplication"];
+    assert_eq!(multiplication["n_items"], 74, "{tags}");
+    assert_eq!(multiplication["ci95"]["method"], "wilson");
+    let correct = multiplication["n_correct"].as_u64().expect("count");
+    let mean = multiplication["mean"].as_f64().expect("mean");
+    assert!(
+        (mean - correct as f64 / 74.0).abs() < 1e-12,
+        "{multiplication}"
+    );
+    assert_eq!(tags.as_object().map(|t| t.len()), Some(17), "{tags}");
+}

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::compare::{add_tags, set_calculator};
 use crate::support::{fake_run, Workspace};
 
 const SCRIPT: &str = "<script>document.body.setAttribute('data-pwned','script')</script>";
@@ -347,6 +348,57 @@ fn loss_curves_from_metrics_reach_both_reports() {
         2,
         "both sides draw the curve"
     );
+}
+
+#[test]
+fn a_leaderboard_marks_calculator_runs_notes_the_mix_and_shows_tags() {
+    let ws = Workspace::new();
+    let root = ws.path().join("submission_runs");
+    fake_run(&root, "run-calc", 60, 0.9);
+    fake_run(&root, "run-plain", 60, 0.5);
+    set_calculator(&root.join("run-calc"), true);
+    for run in ["run-calc", "run-plain"] {
+        add_tags(&root.join(run));
+    }
+    ws.run(&["db", "ingest"]).code(0);
+    let note = "ranks calculator-assisted and plain scores together (1 run decoded with the calculator, marked calc, and 1 run without)";
+    let json = |args: &str| {
+        let run = ws.run_read_only(&args.split(' ').collect::<Vec<_>>());
+        run.code(0);
+        run.json()
+    };
+    let v = json("report leaderboard --format json");
+    assert_eq!(run_ids(&v), ["run-calc", "run-plain"]);
+    assert_eq!(
+        (&v["runs"][0]["calculator"], &v["runs"][1]["calculator"]),
+        (&true.into(), &false.into())
+    );
+    assert!(v["notes"][0].as_str().expect("note").contains(note), "{v}");
+    assert_eq!(v["runs"][1]["tag_scores"]["even"]["n_items"], 30);
+    assert_eq!(
+        v["runs"][1]["tag_scores"]["all"]["ci95"]["method"],
+        "wilson"
+    );
+    ws.run_read_only(&["report", "leaderboard"])
+        .code(0)
+        .stdout_has(note)
+        .stdout_has("] (calc) |")
+        .stdout_has("<summary>Per tag: ");
+    ws.run(&["report", "leaderboard", "-o", "lb.html"]).code(0);
+    let html = std::fs::read_to_string(ws.path().join("lb.html")).expect("read");
+    for part in [note, "<span class=\"calc\"", "<h2>Per tag</h2>"] {
+        assert!(html.contains(part), "{part}: {html}");
+    }
+    let plain_only = json("report leaderboard --label model=m5 --format json");
+    assert_eq!(run_ids(&plain_only), ["run-plain"]);
+    assert!(plain_only.get("notes").is_none(), "{plain_only}");
+    let c = json("report compare run-plain run-calc --format json");
+    let compare_note = c["notes"][0].as_str().expect("note");
+    assert!(
+        compare_note.starts_with("B used the calculator, A did not: different measurements"),
+        "{c}"
+    );
+    assert_eq!(c["tag_deltas"]["all"]["b"]["n_items"], 60);
 }
 
 #[test]

@@ -402,18 +402,6 @@ fn cuda_without_a_gpu_is_a_clear_error_and_nothing_is_written() {
 }
 
 #[test]
-fn too_little_data_for_one_context_window_is_refused_before_writing() {
-    let ws = Workspace::new();
-    ws.file(
-        "manifests/s.yaml",
-        manifest("s", 5, "", false).replace("train_examples: 300", "train_examples: 1"),
-    );
-    ws.run_read_only(&["run", "manifests/s.yaml"])
-        .code(2)
-        .stderr_has("raise dataset.train_examples");
-}
-
-#[test]
 fn data_check_overlap_reports_no_overlap_for_the_quickstart() {
     let ws = Workspace::new();
     ws.file("manifests/t.yaml", manifest("t", 5, "", true));

@@ -45,6 +45,7 @@ fn checkpoints_load_into_the_pytorch_reference_model_with_the_same_loss() {
         identity: "test".into(),
         manifest: tmp.path().join("p.yaml"),
         trial_id: None,
+        init: None,
     };
     let mut events = Emitter::to_writer(Box::new(std::io::sink()));
     let step = tunix_torch::train::run::run(&request, &mut events).expect("trains");

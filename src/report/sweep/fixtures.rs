@@ -46,6 +46,7 @@ pub fn items(n: usize, f: impl Fn(usize) -> f64) -> Vec<ItemRow> {
             category: "core".to_string(),
             answer_correctness: Some(f(i)),
             score: None,
+            tags: Vec::new(),
         })
         .collect()
 }

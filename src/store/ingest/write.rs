@@ -10,6 +10,7 @@ use duckdb::{params, Appender, Connection};
 
 use super::folder::RunRecord;
 use crate::runfolder::Artifact;
+use crate::scoring::CiMethod;
 use crate::store::schema;
 
 /// Inserts runs; [`RunWriter::finish`] flushes what the appenders hold.
@@ -18,6 +19,7 @@ pub struct RunWriter<'conn> {
     runs: Appender<'conn>,
     labels: Appender<'conn>,
     categories: Appender<'conn>,
+    tags: Appender<'conn>,
     items: Appender<'conn>,
     metrics: Appender<'conn>,
     artifacts: Appender<'conn>,
@@ -30,6 +32,7 @@ impl<'conn> RunWriter<'conn> {
             runs: conn.appender("runs")?,
             labels: conn.appender("run_labels")?,
             categories: conn.appender("category_scores")?,
+            tags: conn.appender("tag_scores")?,
             items: conn.appender("eval_items")?,
             metrics: conn.appender("metrics")?,
             artifacts: conn.appender("artifacts")?,
@@ -60,6 +63,7 @@ impl<'conn> RunWriter<'conn> {
             &mut self.runs,
             &mut self.labels,
             &mut self.categories,
+            &mut self.tags,
             &mut self.items,
             &mut self.metrics,
             &mut self.artifacts,
@@ -92,12 +96,7 @@ fn insert_run_row(runs: &mut Appender<'_>, run: &RunRecord) -> duckdb::Result<()
     let config = serde_json::to_string(&m.config).unwrap_or_default();
     let command = m.command.join(" ");
     let scorecard = card.map(|c| serde_json::to_string(c).unwrap_or_default());
-    let ci_method = ci.map(|c| {
-        serde_json::to_value(c.method)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default()
-    });
+    let ci_method = ci.map(|c| method_name(c.method));
     runs.append_row(params![
         m.run_id,
         run.run_dir,
@@ -140,11 +139,21 @@ fn insert_run_row(runs: &mut Appender<'_>, run: &RunRecord) -> duckdb::Result<()
         scorecard,
         run.content_hash,
         s.and_then(|s| s.scoring_rules_version),
+        m.calculator_assisted(),
     ])?;
     Ok(())
 }
 
+/// The CI method as the run folders and the index spell it.
+fn method_name(method: CiMethod) -> &'static str {
+    match method {
+        CiMethod::Wilson => "wilson",
+        CiMethod::Bootstrap => "bootstrap",
+    }
+}
+
 impl RunWriter<'_> {
+    /// The run's labels, and its scorecard's per-category and per-tag rows.
     fn insert_labels_and_categories(&mut self, run: &RunRecord) -> duckdb::Result<()> {
         let m = &run.manifest;
         for (k, v) in &m.labels {
@@ -162,6 +171,21 @@ impl RunWriter<'_> {
                     c.mean,
                     ci.map(|c| c.low),
                     ci.map(|c| c.high)
+                ])?;
+            }
+            for (tag, t) in &card.per_tag {
+                let ci = t.ci95.as_ref();
+                self.tags.append_row(params![
+                    m.run_id,
+                    tag,
+                    t.n_items as i64,
+                    t.n_scored as i64,
+                    t.n_skipped as i64,
+                    t.n_correct as i64,
+                    t.mean,
+                    ci.map(|c| c.low),
+                    ci.map(|c| c.high),
+                    ci.map(|c| method_name(c.method))
                 ])?;
             }
         }
@@ -247,6 +271,16 @@ mod tests {
     }
 
     #[test]
+    fn method_names_are_the_serialized_names() {
+        for method in [CiMethod::Wilson, CiMethod::Bootstrap] {
+            assert_eq!(
+                serde_json::to_value(method).expect("json"),
+                serde_json::Value::String(method_name(method).to_string())
+            );
+        }
+    }
+
+    #[test]
     fn a_run_is_inserted_and_deleted_with_all_its_rows() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = crate::synthetic::write_run(dir.path(), "r1", 30, 0.5).expect("run");
@@ -268,6 +302,11 @@ mod tests {
             1
         );
         assert_eq!(count("SELECT count(*) FROM category_scores"), 3);
+        assert_eq!(count("SELECT count(*) FROM tag_scores"), 0, "untagged");
+        assert_eq!(
+            count("SELECT count(*) FROM runs WHERE calculator = false"),
+            1
+        );
         RunWriter::new(&conn)
             .and_then(|mut w| w.delete("r1"))
             .expect("delete");
@@ -278,5 +317,54 @@ mod tests {
                 "{table}"
             );
         }
+    }
+
+    /// A `tag_scores` row as the test reads it: tag, items, fully correct,
+    /// mean, lower CI bound.
+    type TagLine = (String, i64, i64, Option<f64>, Option<f64>);
+
+    #[test]
+    fn tag_scores_and_the_calculator_flag_come_from_the_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = crate::store::fixtures::tagged_run(dir.path(), "r1", 30, 0.5, true);
+        let run = load_run_folder(&path, "r1").expect("valid");
+        let card = &run.summary.as_ref().expect("summary").scorecard;
+        let conn = Connection::open_in_memory().expect("open");
+        schema::migrate(&conn).expect("migrate");
+        let mut writer = RunWriter::new(&conn).expect("writer");
+        writer.insert(&run).expect("insert");
+        writer.finish().expect("flush");
+        let calculator: bool = conn
+            .query_row("SELECT calculator FROM runs", [], |r| r.get(0))
+            .expect("flag");
+        assert!(calculator);
+        let rows: Vec<TagLine> = conn
+            .prepare("SELECT tag, n_items, n_correct, mean, ci_low FROM tag_scores ORDER BY tag")
+            .and_then(|mut s| {
+                s.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect()
+            })
+            .expect("tag rows");
+        let expected: Vec<TagLine> = card
+            .per_tag
+            .iter()
+            .map(|(tag, t)| {
+                (
+                    tag.clone(),
+                    t.n_items as i64,
+                    t.n_correct as i64,
+                    t.mean,
+                    t.ci95.map(|c| c.low),
+                )
+            })
+            .collect();
+        assert_eq!(rows, expected);
+        assert_eq!(
+            rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+            ["all", "even"]
+        );
+        assert_eq!(rows[0].1, 20, "items 2, 5, 8, ... are untagged");
     }
 }

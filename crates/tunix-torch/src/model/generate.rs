@@ -6,8 +6,20 @@
 //! batch. Batches are formed from prompts sorted by length to keep padding
 //! small. Generation stops at a stop string, after `max_new_tokens`, or
 //! when the context is full.
+//!
+//! With the calculator on, a row that writes `<<`, an arithmetic
+//! expression and `=` gets the expression's value and `>>` written for it
+//! (GSM8K's calculator annotations): those bytes are fed to the model as
+//! if it had generated them, and count toward `max_new_tokens`. The
+//! expression may name the prompt's numbers (`n1`, `n2`, ...: in the order
+//! the prompt text gives them) and earlier results (`r1`, ...); the output
+//! is returned with every reference written out as its number
+//! ([`calc::render`]).
+
+use std::collections::VecDeque;
 
 use tch::{Device, Kind, TchError, Tensor};
+use tunix_rt::dataset::calc;
 
 use super::gpt::{Gpt, KvCache};
 use super::tokenizer;
@@ -19,6 +31,8 @@ pub struct GenerateSettings {
     /// Generation stops at the first of these; it is not part of the output.
     pub stop: Vec<String>,
     pub batch_size: usize,
+    /// Compute `<<expr=` annotations (see the module docs).
+    pub calculator: bool,
 }
 
 /// One prompt's output.
@@ -45,6 +59,10 @@ pub fn generate(
     order.sort_by_key(|&i| (prompts[i].len(), i));
     let mut out: Vec<Option<Generation>> = vec![None; prompts.len()];
     for chunk in order.chunks(settings.batch_size.max(1)) {
+        let numbers: Vec<Vec<String>> = chunk
+            .iter()
+            .map(|&i| calc::prompt_numbers(&prompts[i]))
+            .collect();
         let encoded: Vec<(Vec<i64>, bool)> = chunk
             .iter()
             .map(|&i| {
@@ -56,7 +74,7 @@ pub fn generate(
                 }
             })
             .collect();
-        let texts = decode_batch(model, &encoded, settings, context)?;
+        let texts = decode_batch(model, &encoded, &numbers, settings, context)?;
         for ((&i, (_, truncated)), text) in chunk.iter().zip(&encoded).zip(texts) {
             out[i] = Some(Generation {
                 text,
@@ -71,6 +89,7 @@ pub fn generate(
 fn decode_batch(
     model: &Gpt,
     prompts: &[(Vec<i64>, bool)],
+    numbers: &[Vec<String>],
     settings: &GenerateSettings,
     context: usize,
 ) -> Result<Vec<String>, TchError> {
@@ -115,22 +134,23 @@ fn decode_batch(
     let mut next = logits.f_select(1, p - 1)?.f_argmax(-1, false)?;
     let mut last_pos = pos.f_select(1, p - 1)?;
     let budget = settings.max_new_tokens.min(context - p as usize);
-    let mut generated: Vec<Vec<u8>> = vec![Vec::new(); prompts.len()];
-    let mut done = vec![false; prompts.len()];
+    let mut rows: Vec<Row> = numbers
+        .iter()
+        .map(|n| Row {
+            numbers: n.clone(),
+            ..Row::default()
+        })
+        .collect();
     for step in 0..budget {
-        let tokens = Vec::<i64>::try_from(&next.f_to_device(Device::Cpu)?)?;
-        for (row, &tok) in tokens.iter().enumerate() {
-            if done[row] {
-                continue;
-            }
-            generated[row].push(tokenizer::token_byte(tok));
-            if let Some(cut) = stop_at(&generated[row], &settings.stop) {
-                generated[row].truncate(cut);
-                done[row] = true;
-            }
+        let mut tokens = Vec::<i64>::try_from(&next.f_to_device(Device::Cpu)?)?;
+        for (row, tok) in rows.iter_mut().zip(tokens.iter_mut()) {
+            *tok = row.accept(*tok, settings);
         }
-        if done.iter().all(|&d| d) || step + 1 == budget {
+        if rows.iter().all(|r| r.done) || step + 1 == budget {
             break;
+        }
+        if settings.calculator {
+            next = Tensor::f_from_slice(&tokens)?.f_to_device(device)?;
         }
         let step_ids = next.f_view([b, 1])?;
         last_pos = last_pos.f_add_scalar(1)?;
@@ -143,7 +163,66 @@ fn decode_batch(
         let logits = model.forward_cached(&step_ids, &step_pos, &step_mask, &mut cache)?;
         next = logits.f_select(1, 0)?.f_argmax(-1, false)?;
     }
-    Ok(generated.iter().map(|g| tokenizer::decode(g)).collect())
+    Ok(rows.iter().map(|r| r.text(settings)).collect())
+}
+
+/// One prompt's generation in progress.
+#[derive(Debug, Clone, Default)]
+struct Row {
+    generated: Vec<u8>,
+    /// Calculator bytes still to be written, before the model's own.
+    forced: VecDeque<u8>,
+    done: bool,
+    /// The prompt's numbers (`n1`, ...) and the results so far (`r1`, ...).
+    numbers: Vec<String>,
+    results: Vec<String>,
+}
+
+impl Row {
+    /// Take the model's next token; returns the token actually written
+    /// (and fed back to the model): a calculator byte when one is due.
+    fn accept(&mut self, tok: i64, settings: &GenerateSettings) -> i64 {
+        if self.done {
+            return tok;
+        }
+        let tok = self.forced.pop_front().map_or(tok, i64::from);
+        let byte = tokenizer::token_byte(tok);
+        self.generated.push(byte);
+        if let Some(cut) = stop_at(&self.generated, &settings.stop) {
+            self.generated.truncate(cut);
+            self.done = true;
+        } else if settings.calculator && byte == b'=' && self.forced.is_empty() {
+            if let Some(result) = calculate(&self.generated, &self.numbers, &self.results) {
+                self.forced.extend(result.bytes().chain(*b">>"));
+                self.results.push(result);
+            }
+        }
+        tok
+    }
+
+    /// The output: as generated, or with the calculator's references
+    /// written out as numbers.
+    fn text(&self, settings: &GenerateSettings) -> String {
+        let text = tokenizer::decode(&self.generated);
+        if settings.calculator {
+            calc::render(&text, &self.numbers)
+        } else {
+            text
+        }
+    }
+}
+
+/// The result the calculator writes after `bytes`, which end with `=`: the
+/// value of the expression since the last unclosed `<<`, if it is one.
+fn calculate(bytes: &[u8], numbers: &[String], results: &[String]) -> Option<String> {
+    let body = bytes.strip_suffix(b"=")?;
+    let open = body.windows(2).rposition(|w| w == b"<<")?;
+    let expr = std::str::from_utf8(&body[open + 2..]).ok()?;
+    if expr.contains(">>") || expr.contains('=') {
+        return None;
+    }
+    let expr = calc::resolve(expr, numbers, results)?;
+    calc::evaluate(&expr).ok().map(calc::format)
 }
 
 /// Byte offset where the earliest stop string begins in `bytes`, if any.
@@ -176,7 +255,71 @@ mod tests {
             max_new_tokens: 12,
             stop: vec![],
             batch_size,
+            calculator: false,
         }
+    }
+
+    #[test]
+    fn the_calculator_answers_open_annotations_only() {
+        let c = |b: &[u8]| calculate(b, &[], &[]);
+        assert_eq!(c(b" <<4*9="), Some("36".into()));
+        assert_eq!(c(b" <<4*9=36>> <<36-7="), Some("29".into()));
+        assert_eq!(c(b" <<9/4="), Some("2.25".into()));
+        assert_eq!(c(b"4*9="), None);
+        assert_eq!(c(b"<<4*9>> 3="), None);
+        assert_eq!(c(b"<<a+b="), None);
+        assert_eq!(c(b"<<4/0="), None);
+        assert_eq!(c(b"<<4*9"), None);
+        let numbers = ["4".to_string(), "9".to_string()];
+        let results = ["36".to_string()];
+        assert_eq!(calculate(b"<<n1*n2=", &numbers, &[]), Some("36".into()));
+        assert_eq!(
+            calculate(b"<<r1-n1=", &numbers, &results),
+            Some("32".into())
+        );
+        assert_eq!(calculate(b"<<n3+1=", &numbers, &results), None);
+    }
+
+    #[test]
+    fn calculator_bytes_replace_the_models_own_until_written() {
+        let mut s = settings(1);
+        s.stop = vec!["\n".into()];
+        s.calculator = true;
+        let mut row = Row::default();
+        // The model writes an annotation, then garbage where the result
+        // goes: the calculator's `36>>` is written (and fed back) in place
+        // of the model's next four bytes.
+        let model_says = b" <<4*9=xxxx <<36-7=???? Answer: 29\n";
+        let fed: Vec<u8> = model_says
+            .iter()
+            .map(|&b| tokenizer::token_byte(row.accept(i64::from(b), &s)))
+            .collect();
+        assert_eq!(
+            tokenizer::decode(&row.generated),
+            " <<4*9=36>> <<36-7=29>> Answer: 29"
+        );
+        assert_eq!(&fed[..fed.len() - 1], row.generated.as_slice());
+        assert!(row.done);
+        // References name the prompt's numbers and earlier results; the
+        // output shows them as numbers.
+        let mut refs = Row {
+            numbers: vec!["4".into(), "9".into(), "7".into()],
+            ..Row::default()
+        };
+        for &b in b" <<n1*n2=xxxx <<r1-n3=xxxx Answer: r2\n".iter() {
+            refs.accept(i64::from(b), &s);
+        }
+        assert_eq!(refs.text(&s), " <<4*9=36>> <<36-7=29>> Answer: 29");
+        // Without the calculator the model's bytes stand.
+        s.calculator = false;
+        let mut plain = Row::default();
+        for &b in model_says {
+            plain.accept(i64::from(b), &s);
+        }
+        assert_eq!(
+            tokenizer::decode(&plain.generated),
+            " <<4*9=xxxx <<36-7=???? Answer: 29"
+        );
     }
 
     #[test]

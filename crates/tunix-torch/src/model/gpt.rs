@@ -214,6 +214,34 @@ impl Gpt {
         )
     }
 
+    /// Mean next-token cross-entropy of packed rows: tokens `idx` `[B, T]`
+    /// at positions `pos` `[B, T]`, each attending only to earlier tokens
+    /// of its own segment (`segments` `[B, T]`, equal ids = one example).
+    pub fn loss_packed(
+        &self,
+        idx: &Tensor,
+        pos: &Tensor,
+        segments: &Tensor,
+        targets: &Tensor,
+        train: bool,
+    ) -> TResult<Tensor> {
+        let t = idx.size()[1];
+        let same = segments
+            .f_unsqueeze(2)?
+            .f_eq_tensor(&segments.f_unsqueeze(1)?)?;
+        let causal = Tensor::f_ones([t, t], (Kind::Bool, self.device))?.f_tril(0)?;
+        let mask = same.f_logical_and(&causal)?.f_unsqueeze(1)?;
+        let logits = self.forward_inner(idx, pos, Some(&mask), None, train)?;
+        let v = i64::from(self.dims.vocab_size);
+        logits.f_view([-1, v])?.f_cross_entropy_loss::<Tensor>(
+            &targets.f_view([-1])?,
+            None,
+            Reduction::Mean,
+            -100,
+            0.0,
+        )
+    }
+
     /// Logits for new tokens `idx` `[B, T]` at explicit positions `pos`
     /// `[B, T]`, attending to the cached keys and the new ones through the
     /// boolean `mask` `[B, 1, T, cached + T]` (true = may attend). Appends
@@ -401,6 +429,39 @@ mod tests {
                 .unwrap();
         }
         assert!(last.allclose(&full.narrow(1, 5, 1), 1e-5, 1e-5, false));
+    }
+
+    #[test]
+    fn a_packed_example_has_the_loss_it_has_alone() {
+        let model = Gpt::new(tiny(), 0.0, Precision::F32, Device::Cpu, 4).unwrap();
+        let a = [1i64, 2, 3, 4, 5];
+        let ignore = -100i64;
+        // Alone: loss of `a` predicting its shifted self.
+        let alone = model
+            .loss(
+                &Tensor::from_slice(&a[..4]).unsqueeze(0),
+                &Tensor::from_slice(&a[1..]).unsqueeze(0),
+                false,
+            )
+            .unwrap()
+            .double_value(&[]);
+        // Packed after `b`, whose targets are ignored: same loss.
+        let idx = Tensor::from_slice(&[9i64, 8, 1, 2, 3, 4]).unsqueeze(0);
+        let pos = Tensor::from_slice(&[0i64, 1, 0, 1, 2, 3]).unsqueeze(0);
+        let seg = Tensor::from_slice(&[0i64, 0, 1, 1, 1, 1]).unsqueeze(0);
+        let tgt = Tensor::from_slice(&[ignore, ignore, 2, 3, 4, 5]).unsqueeze(0);
+        let packed = model
+            .loss_packed(&idx, &pos, &seg, &tgt, false)
+            .unwrap()
+            .double_value(&[]);
+        assert!((alone - packed).abs() < 1e-6, "{alone} vs {packed}");
+        // Without the segment mask the neighbour leaks in.
+        let one_seg = Tensor::from_slice(&[1i64; 6]).unsqueeze(0);
+        let leaked = model
+            .loss_packed(&idx, &pos, &one_seg, &tgt, false)
+            .unwrap()
+            .double_value(&[]);
+        assert!((alone - leaked).abs() > 1e-6);
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub fn model_outputs(
         max_new_tokens: decoding.max_new_tokens as usize,
         stop: decoding.stop.clone(),
         batch_size: decoding.batch_size as usize,
+        calculator: decoding.calculator,
     };
     let generations = generate(model, &prompts, &settings, &mut progress)?;
     let mut out = ModelOutputs::default();

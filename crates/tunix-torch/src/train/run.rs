@@ -10,6 +10,7 @@ use tch::{Device, Kind, TchError, Tensor};
 
 use tunix_rt::dataset::{self, Dataset};
 use tunix_rt::evalset::EvalSet;
+use tunix_rt::manifest::train::Batching;
 use tunix_rt::manifest::train::{ModelConfig, TrainEval, TrainSpec};
 use tunix_rt::presets::ModelDims;
 use tunix_rt::rng::derive_seed;
@@ -19,7 +20,7 @@ use tunix_rt::trainer::protocol::{
 };
 use tunix_rt::workspace::Workspace;
 
-use super::batches::{train_batch, val_batches, Batch};
+use super::batches::{Batch, Examples};
 use super::checkpoint::{self, CheckpointState, MODEL_FILE, OPTIMIZER_FILE};
 use super::model_eval::model_outputs;
 use super::optim::{clip_grad_norm, zero_grad, AdamW};
@@ -106,10 +107,11 @@ struct Prepared {
     dims: ModelDims,
     model: ModelConfig,
     evalset: Option<EvalSet>,
-    train_stream: Vec<u8>,
-    val_stream: Vec<u8>,
+    train: Examples,
+    val: Examples,
     dataset_ref: FileRef,
     data_note: String,
+    batching_note: String,
 }
 
 /// Check the request and build the data; nothing is reported yet, so a
@@ -135,15 +137,20 @@ fn prepare(req: &TrainerRequest) -> Result<Prepared, Failure> {
         .transpose()?;
     let (index, _) = dataset::eval_index(&ws, evalset.as_ref())?;
     let template = dataset::prompt_template(spec);
-    let data = dataset::generate(dataset_config, &index)?;
+    let manifest = ws.root().join(&req.manifest);
+    let manifest_dir = manifest.parent().unwrap_or(ws.root());
+    let data = dataset::build(dataset_config, manifest_dir, &index)?;
     let train_stream = Dataset::stream(&data.train, &template);
     let val_stream = Dataset::stream(&data.val, &template);
     let context = dims.context_length as usize;
-    if train_stream.len() <= context + 1 {
-        return Err(Failure::bad_config(format!(
-            "the training split is {} bytes, shorter than one context window ({context} tokens); raise dataset.train_examples",
-            train_stream.len()
-        )));
+    let loss_on = spec.training.loss_on;
+    let batching = spec.training.batching;
+    let train = Examples::new(&data.train, &template, context, loss_on, batching);
+    let val = Examples::new(&data.val, &template, context, loss_on, batching);
+    if train.is_empty() {
+        return Err(Failure::bad_config(
+            "the training split has no examples; raise dataset.train_examples or add examples to dataset.path",
+        ));
     }
     let dataset_ref = FileRef {
         path: dataset::display_name(dataset_config),
@@ -158,15 +165,29 @@ fn prepare(req: &TrainerRequest) -> Result<Prepared, Failure> {
         val_stream.len(),
         data.rejected.len()
     );
+    let layout = match batching {
+        Batching::Packed => format!(
+            "whole examples packed into rows of {context} tokens, attention within each example"
+        ),
+        Batching::Padded => format!(
+            "one example per row, right-padded to the longest row (at most {context} tokens)"
+        ),
+    };
+    let batching_note = format!(
+        "batches ({}): {layout}; loss on {}",
+        batching.as_str(),
+        loss_on.as_str()
+    );
     Ok(Prepared {
         choice,
         dims,
         model: model.clone(),
         evalset,
-        train_stream,
-        val_stream,
+        train,
+        val,
         dataset_ref,
         data_note,
+        batching_note,
     })
 }
 
@@ -209,6 +230,23 @@ pub fn run(req: &TrainerRequest, out: &mut Emitter) -> Result<u32, Failure> {
         opt.load(params, &moments, u64::from(resume.step))
             .map_err(|m| Failure::crash(format!("cannot resume from {}: {m}", dir.display())))?;
         start = resume.step;
+    } else if let Some(init) = &req.init {
+        let state = checkpoint::read_state(&init.dir)?;
+        if state.model_blake3 != init.model_blake3 {
+            return Err(Failure::bad_config(format!(
+                "model.init: checkpoint {} records weights {}, not the {} its run recorded",
+                init.dir.display(),
+                state.model_blake3,
+                init.model_blake3
+            )));
+        }
+        let weights = checkpoint::read_tensors(&init.dir.join(MODEL_FILE), &init.model_blake3)?;
+        model.load(&weights).map_err(|m| {
+            Failure::bad_config(format!(
+                "model.init: cannot start from {}: {m}",
+                init.dir.display()
+            ))
+        })?;
     }
     out.emit(&Event::Started(Started {
         device: p.choice.label.clone(),
@@ -217,11 +255,23 @@ pub fn run(req: &TrainerRequest, out: &mut Emitter) -> Result<u32, Failure> {
         parameters: p.dims.parameter_count(),
         dataset: Some(p.dataset_ref.clone()),
         start_step: start,
-        notes: p.choice.note.iter().cloned().collect(),
+        notes: p
+            .choice
+            .note
+            .iter()
+            .cloned()
+            .chain([p.batching_note.clone()])
+            .collect(),
     }))?;
     out.log(&p.data_note)?;
+    if let (Some(init), None) = (&req.init, &req.resume) {
+        out.log(&format!(
+            "weights from run {} step {} (blake3 {}), fresh optimizer",
+            init.run_id, init.step, init.model_blake3
+        ))?;
+    }
     out.log(&format!(
-        "training {} ({} parameters) on {label} in {}: steps {start}..{} of {}, {} x {} tokens per step",
+        "training {} ({} parameters) on {label} in {}: steps {start}..{} of {}, {} rows of up to {} tokens per step",
         model_id(&p.model),
         p.dims.parameter_count(),
         precision.name(),
@@ -261,8 +311,9 @@ impl Loop<'_> {
         let fault_nan: Option<u32> = env_step(FAULT_NAN_ENV);
         let fault_pause: Option<u32> = env_step(FAULT_PAUSE_ENV);
         let rows = t.per_device_batch_size as usize;
-        let context = self.prepared.dims.context_length as usize;
-        let train_stream = &self.prepared.train_stream;
+        let train = &self.prepared.train;
+        let mut interval_tokens = 0usize;
+        let mut interval_positions = 0usize;
         let mut loss_sum = Tensor::zeros([], (Kind::Float, device));
         let mut interval_steps = 0u32;
         let mut interval_start = Instant::now();
@@ -271,12 +322,12 @@ impl Loop<'_> {
         for step in start..until {
             let lr = learning_rate(step, t.learning_rate, t.warmup_steps, t.max_steps);
             tch::manual_seed(derive_seed(t.seed, &format!("dropout/{step}")) as i64);
-            let batch = train_batch(train_stream, t.seed, step, rows, context);
-            let (x, y) = to_tensors(&batch, device).map_err(self.tf("copying a batch"))?;
+            let batch = train.train_batch(t.seed, step, rows);
+            interval_tokens += batch.real_tokens;
+            interval_positions += batch.rows * batch.width;
+            let tensors = to_tensors(&batch, device).map_err(self.tf("copying a batch"))?;
             zero_grad(self.params);
-            let mut loss = self
-                .model
-                .loss(&x, &y, true)
+            let mut loss = batch_loss(self.model, &tensors, true)
                 .map_err(self.tf("running the forward pass"))?;
             if fault_nan == Some(step + 1) {
                 loss = loss
@@ -316,8 +367,15 @@ impl Loop<'_> {
                 });
             }
             let elapsed = interval_start.elapsed().as_secs_f64();
-            let tokens_per_s =
-                (interval_steps as usize * rows * context) as f64 / elapsed.max(1e-9);
+            // Useful tokens only: padding is not counted.
+            let tokens_per_s = interval_tokens as f64 / elapsed.max(1e-9);
+            let padding = 1.0 - interval_tokens as f64 / interval_positions.max(1) as f64;
+            if done == t.log_interval.min(until) || is_last {
+                out.log(&format!(
+                    "step {done}: {:.1}% of batch positions were padding",
+                    100.0 * padding
+                ))?;
+            }
             let mut record = MetricRecord {
                 step: u64::from(done),
                 loss: Some(mean),
@@ -366,6 +424,8 @@ impl Loop<'_> {
             }
             loss_sum = Tensor::zeros([], (Kind::Float, device));
             interval_steps = 0;
+            interval_tokens = 0;
+            interval_positions = 0;
             interval_start = Instant::now();
         }
         if until < t.max_steps {
@@ -416,11 +476,8 @@ impl Loop<'_> {
 
     /// Mean loss over the validation batches.
     fn val_loss(&self) -> Result<f64, Failure> {
-        let t = &self.req.spec.training;
-        let rows = t.per_device_batch_size as usize;
-        let context = self.prepared.dims.context_length as usize;
-        val_loss(self.model, &self.prepared.val_stream, rows, context)
-            .map_err(self.tf("computing validation loss"))
+        let rows = self.req.spec.training.per_device_batch_size as usize;
+        val_loss(self.model, &self.prepared.val, rows).map_err(self.tf("computing validation loss"))
     }
 }
 
@@ -452,28 +509,48 @@ fn torch_failure(spec: &TrainSpec, device: &str, what: &str, e: TchError) -> Fai
     }
 }
 
-fn to_tensors(batch: &Batch, device: Device) -> Result<(Tensor, Tensor), TchError> {
-    let shape = [batch.rows as i64, batch.context as i64];
-    let x = Tensor::f_from_slice(&batch.inputs)?
-        .f_view(shape)?
-        .f_to_device(device)?;
-    let y = Tensor::f_from_slice(&batch.targets)?
-        .f_view(shape)?
-        .f_to_device(device)?;
-    Ok((x, y))
+/// A batch on the device: inputs, targets, and for packed rows the
+/// positions and segments.
+struct BatchTensors {
+    inputs: Tensor,
+    targets: Tensor,
+    packed: Option<(Tensor, Tensor)>,
+}
+
+fn to_tensors(batch: &Batch, device: Device) -> Result<BatchTensors, TchError> {
+    let shape = [batch.rows as i64, batch.width as i64];
+    let tensor = |v: &[i64]| -> Result<Tensor, TchError> {
+        Tensor::f_from_slice(v)?.f_view(shape)?.f_to_device(device)
+    };
+    let packed = match &batch.segments {
+        Some(segments) => Some((tensor(&batch.positions)?, tensor(segments)?)),
+        None => None,
+    };
+    Ok(BatchTensors {
+        inputs: tensor(&batch.inputs)?,
+        targets: tensor(&batch.targets)?,
+        packed,
+    })
+}
+
+fn batch_loss(model: &Gpt, b: &BatchTensors, train: bool) -> Result<Tensor, TchError> {
+    match &b.packed {
+        Some((pos, seg)) => model.loss_packed(&b.inputs, pos, seg, &b.targets, train),
+        None => model.loss(&b.inputs, &b.targets, train),
+    }
 }
 
 /// Mean loss over the validation batches.
-fn val_loss(model: &Gpt, stream: &[u8], rows: usize, context: usize) -> Result<f64, TchError> {
+fn val_loss(model: &Gpt, val: &Examples, rows: usize) -> Result<f64, TchError> {
     let _guard = tch::no_grad_guard();
-    let batches = val_batches(stream, rows, context, VAL_BATCHES);
+    let batches = val.val_batches(rows, VAL_BATCHES);
     if batches.is_empty() {
         return Ok(f64::NAN);
     }
     let mut total = 0.0;
     for b in &batches {
-        let (x, y) = to_tensors(b, model.device())?;
-        total += model.loss(&x, &y, false)?.f_double_value(&[])?;
+        let tensors = to_tensors(b, model.device())?;
+        total += batch_loss(model, &tensors, false)?.f_double_value(&[])?;
     }
     Ok(total / batches.len() as f64)
 }
