@@ -325,14 +325,16 @@ pub struct TrainingConfig {
     #[schemars(range(min = 1))]
     pub log_interval: u32,
     /// Which tokens the loss is computed on: `completion` (the answer
-    /// only; the prompt is context) or `all` (prompt and completion).
-    #[serde(default, skip_serializing_if = "LossOn::is_default")]
+    /// only; the prompt is context), `all` (prompt and completion) or
+    /// `completion-except-calculator`. Always recorded in the run's config,
+    /// with `batching`: how the run's batches were built.
+    #[serde(default)]
     pub loss_on: LossOn,
     /// How examples become batch rows: `packed` (several whole examples
     /// per row of `context_length` tokens, attention never crossing an
     /// example boundary) or `padded` (one example per row, right-padded).
     /// `per_device_batch_size` counts rows either way.
-    #[serde(default, skip_serializing_if = "Batching::is_default")]
+    #[serde(default)]
     pub batching: Batching,
 }
 
@@ -349,10 +351,6 @@ pub enum Batching {
 }
 
 impl Batching {
-    fn is_default(&self) -> bool {
-        *self == Batching::Packed
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Batching::Packed => "packed",
@@ -377,10 +375,6 @@ pub enum LossOn {
 }
 
 impl LossOn {
-    fn is_default(&self) -> bool {
-        *self == LossOn::Completion
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             LossOn::Completion => "completion",
