@@ -50,7 +50,7 @@ fn run_job(ws: &Workspace, run: &std::path::Path) -> Result<Job> {
     let arg = run.to_string_lossy();
     let cwd = std::env::current_dir()
         .map_err(|e| Error::runtime("cannot read the current folder").with_source(e))?;
-    let source = crate::runner::checkpoint_eval::source_folder(ws, &cwd.join("run"), &arg)?;
+    let source = crate::runner::source_checkpoint::source_folder(ws, &cwd.join("run"), &arg)?;
     let manifest = crate::runfolder::read_manifest(&source)?;
     let evalset = manifest.evalset.as_ref().ok_or_else(|| {
         Error::bad_input(format!(

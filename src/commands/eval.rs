@@ -2,7 +2,8 @@ use crate::cli::EvalArgs;
 use crate::error::{Error, Result};
 use crate::evaluate::EvalSettings;
 use crate::job::{Existing, Placement};
-use crate::runner::checkpoint_eval::{parse_checkpoint_arg, source_folder};
+use crate::runner::checkpoint_eval::parse_checkpoint_arg;
+use crate::runner::source_checkpoint::source_folder;
 use crate::runner::{CheckpointEval, Job, PredictionsEval};
 use crate::workspace::Workspace;
 

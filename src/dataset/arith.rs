@@ -20,62 +20,19 @@
 //! overlap an eval set are dropped and replaced, and validation examples
 //! never repeat a training prompt (the same rules as `dev-reasoning-v2`).
 
-use std::collections::HashSet;
-
 use crate::manifest::train::{DatasetConfig, DifficultyMix, TraceFormat};
-use crate::rng::{derive_seed, Rng};
+use crate::rng::Rng;
 
 use super::calc;
-use super::decontam::{normalize_prompt, EvalIndex};
-use super::generate::{fill, Dataset, Example, Exhausted, Rejected};
+use super::decontam::EvalIndex;
+use super::generate::{generate_with, Dataset, Example, Exhausted};
 use super::story::{self, Story};
 
 /// Generate both splits, dropping anything that overlaps `evals`.
 pub fn generate(config: &DatasetConfig, evals: &EvalIndex) -> Result<Dataset, Exhausted> {
-    let mut rejected = Vec::new();
-    let mut train_rng = Rng::new(derive_seed(config.seed, "dev-reasoning-v3/train"));
-    let train = fill(
-        "train",
-        u64::from(config.train_examples),
-        || problem(&mut train_rng, &config.difficulty, config.trace),
-        |ex| reject_overlap(evals, "train", ex, &mut rejected),
-    )?;
-    let train_keys: HashSet<String> = train.iter().map(|e| normalize_prompt(&e.prompt)).collect();
-    let mut val_rng = Rng::new(derive_seed(config.seed, "dev-reasoning-v3/val"));
-    let mut val_dropped_as_train = 0;
-    let val = fill(
-        "val",
-        u64::from(config.val_examples),
-        || problem(&mut val_rng, &config.difficulty, config.trace),
-        |ex| {
-            if train_keys.contains(&normalize_prompt(&ex.prompt)) {
-                val_dropped_as_train += 1;
-                return Some("already in the training split");
-            }
-            reject_overlap(evals, "val", ex, &mut rejected)
-        },
-    )?;
-    Ok(Dataset {
-        train,
-        val,
-        rejected,
-        val_dropped_as_train,
+    generate_with(config, evals, "dev-reasoning-v3", |rng| {
+        problem(rng, &config.difficulty, config.trace)
     })
-}
-
-fn reject_overlap(
-    evals: &EvalIndex,
-    split: &'static str,
-    ex: &Example,
-    rejected: &mut Vec<Rejected>,
-) -> Option<&'static str> {
-    let overlap = evals.check(&ex.prompt)?;
-    rejected.push(Rejected {
-        split,
-        prompt: ex.prompt.clone(),
-        overlap,
-    });
-    Some("overlaps an eval set")
 }
 
 /// Share of one-step drills (`What is 36 minus 7?`).
@@ -190,9 +147,10 @@ fn answer_reference(answer: &str, results: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::calc;
+    use crate::dataset::decontam::normalize_prompt;
     use crate::manifest::train::DatasetName;
     use crate::scoring::normalize::{answers_match, Equivalence};
+    use std::collections::HashSet;
 
     fn config(seed: u64) -> DatasetConfig {
         DatasetConfig {

@@ -99,47 +99,50 @@ pub struct Exhausted {
 
 /// Generate both splits, dropping anything that overlaps `evals`.
 pub fn generate(config: &DatasetConfig, evals: &EvalIndex) -> Result<Dataset, Exhausted> {
+    generate_with(config, evals, "dev-reasoning-v2", |rng| {
+        problem(rng, &config.difficulty)
+    })
+}
+
+/// Both splits of generator `name` (which seeds them), each example drawn
+/// by `problem`: anything that overlaps `evals` is dropped and replaced,
+/// and validation never repeats a training prompt.
+pub(super) fn generate_with(
+    config: &DatasetConfig,
+    evals: &EvalIndex,
+    name: &str,
+    mut problem: impl FnMut(&mut Rng) -> Example,
+) -> Result<Dataset, Exhausted> {
     let mut rejected = Vec::new();
-    let mut train_rng = Rng::new(derive_seed(config.seed, "dev-reasoning-v2/train"));
+    let mut overlaps = |split: &'static str, ex: &Example| {
+        let overlap = evals.check(&ex.prompt)?;
+        rejected.push(Rejected {
+            split,
+            prompt: ex.prompt.clone(),
+            overlap,
+        });
+        Some("overlaps an eval set")
+    };
+    let mut train_rng = Rng::new(derive_seed(config.seed, &format!("{name}/train")));
     let train = fill(
         "train",
         u64::from(config.train_examples),
-        || problem(&mut train_rng, &config.difficulty),
-        |ex| match evals.check(&ex.prompt) {
-            Some(overlap) => {
-                rejected.push(Rejected {
-                    split: "train",
-                    prompt: ex.prompt.clone(),
-                    overlap,
-                });
-                Some("overlaps an eval set")
-            }
-            None => None,
-        },
+        || problem(&mut train_rng),
+        |ex| overlaps("train", ex),
     )?;
     let train_keys: HashSet<String> = train.iter().map(|e| normalize_prompt(&e.prompt)).collect();
-    let mut val_rng = Rng::new(derive_seed(config.seed, "dev-reasoning-v2/val"));
+    let mut val_rng = Rng::new(derive_seed(config.seed, &format!("{name}/val")));
     let mut val_dropped_as_train = 0;
     let val = fill(
         "val",
         u64::from(config.val_examples),
-        || problem(&mut val_rng, &config.difficulty),
+        || problem(&mut val_rng),
         |ex| {
             if train_keys.contains(&normalize_prompt(&ex.prompt)) {
                 val_dropped_as_train += 1;
                 return Some("already in the training split");
             }
-            match evals.check(&ex.prompt) {
-                Some(overlap) => {
-                    rejected.push(Rejected {
-                        split: "val",
-                        prompt: ex.prompt.clone(),
-                        overlap,
-                    });
-                    Some("overlaps an eval set")
-                }
-                None => None,
-            }
+            overlaps("val", ex)
         },
     )?;
     Ok(Dataset {
@@ -153,7 +156,7 @@ pub fn generate(config: &DatasetConfig, evals: &EvalIndex) -> Result<Dataset, Ex
 /// Draw examples until `wanted` are accepted (`reject` returns why one is
 /// not), giving up after `ATTEMPTS_PER_EXAMPLE * wanted + SPARE_ATTEMPTS`
 /// draws.
-pub(super) fn fill(
+fn fill(
     split: &'static str,
     wanted: u64,
     mut draw: impl FnMut() -> Example,
@@ -443,7 +446,7 @@ fn cents(c: u64) -> String {
 }
 
 /// An integer with thousands separators: 9650 → `9,650`.
-fn thousands(n: u64) -> String {
+pub(super) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {

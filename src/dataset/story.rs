@@ -6,6 +6,7 @@
 use crate::rng::Rng;
 
 use super::calc;
+use super::generate::thousands;
 
 /// One calculator step: the expression and its result as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,28 +160,22 @@ fn sized(rng: &mut Rng, lo: i64, max_digits: u32) -> i64 {
     int(rng, floor.max(lo), hi.max(lo))
 }
 
+/// Another person's name than `name`.
+fn other_than(rng: &mut Rng, name: &str) -> &'static str {
+    let (other, _) = *pick(rng, PEOPLE);
+    if other == name {
+        "Ivy"
+    } else {
+        other
+    }
+}
+
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
     }
-}
-
-/// An integer with thousands separators: 9650 → `9,650`.
-pub fn thousands(n: i64) -> String {
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// A one-step drill: `What is 36 minus 7?`.
@@ -234,21 +229,18 @@ pub fn drill(rng: &mut Rng) -> Story {
     }
 }
 
-/// Who a story is about and what it counts.
-struct Cast {
-    name: &'static str,
-    thing: &'static str,
-}
+/// A story's opening: sentences, the quantity, and what it counts.
+type Opening = (Vec<String>, i64, &'static str);
 
-/// The opening of a story: sentences and steps that set the quantity, and
-/// what is counted when the opening changes it (`pages` for reading).
+/// The opening of a story about `name` counting `thing` (`who`); what is
+/// counted may change (`pages` for reading).
 fn opening(
     rng: &mut Rng,
-    c: &Cast,
+    who: (&str, &'static str),
     steps: &mut Vec<Step>,
     budget: usize,
-) -> (Vec<String>, i64, &'static str) {
-    let (name, thing) = (c.name, c.thing);
+) -> Opening {
+    let (name, thing) = who;
     let container = *pick(rng, CONTAINERS);
     let kind = if budget == 0 { 0 } else { rng.below(7) };
     match kind {
@@ -274,8 +266,7 @@ fn opening(
         3 => {
             let n = sized(rng, 2, 2);
             let k = int(rng, 2, 5);
-            let (other, _) = *pick(rng, PEOPLE);
-            let other = if other == name { "Ivy" } else { other };
+            let other = other_than(rng, name);
             let s = vec![
                 format!("{other} has {n} {thing}."),
                 format!("{name} has {k} times as many {thing} as {other}."),
@@ -286,8 +277,7 @@ fn opening(
         4 => {
             let n = sized(rng, 2, 3);
             let k = sized(rng, 1, 2);
-            let (other, _) = *pick(rng, PEOPLE);
-            let other = if other == name { "Ivy" } else { other };
+            let other = other_than(rng, name);
             let s = vec![
                 format!("{other} has {n} {thing}."),
                 format!("{name} has {k} more {thing} than {other}."),
@@ -329,9 +319,9 @@ pub fn story(rng: &mut Rng, want: usize) -> Story {
     }
     let (name, pron) = *pick(rng, PEOPLE);
     let thing = *pick(rng, THINGS);
-    let cast = Cast { name, thing };
     let mut steps = Vec::new();
-    let (mut sentences, mut v, thing) = opening(rng, &cast, &mut steps, want.saturating_sub(1));
+    let (mut sentences, mut v, thing) =
+        opening(rng, (name, thing), &mut steps, want.saturating_sub(1));
     let pr = capitalize(pron);
     let mut each: Option<&str> = None;
     while steps.len() < want {
@@ -571,12 +561,12 @@ fn money(rng: &mut Rng, steps: &mut Vec<Step>, name: &str, pron: &str) -> (Vec<S
             vec![
                 format!(
                     "A {x} costs ${} and a {y} costs ${}.",
-                    thousands(a),
-                    thousands(b)
+                    thousands(a.unsigned_abs()),
+                    thousands(b.unsigned_abs())
                 ),
                 format!("What is the total cost of the {x} and the {y}?"),
             ],
-            format!("${}", thousands(v)),
+            format!("${}", thousands(v.unsigned_abs())),
         );
     }
     let q = int(rng, 2, 9);

@@ -9,7 +9,7 @@
 //! checkpoint's state.json.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::json;
 
@@ -307,17 +307,6 @@ pub fn parse_checkpoint_arg(arg: &str) -> Result<(&str, Option<u32>)> {
                 "--checkpoint {arg}: `{step}` is not a step; write RUN, RUN@STEP or RUN@latest"
             ))
         }),
-    }
-}
-
-/// The source run folder a manifest or the command line names: a folder
-/// (relative to `base`), else a run id or unique prefix under
-/// `submission_runs/`.
-pub fn source_folder(ws: &Workspace, base: &Path, run: &str) -> Result<PathBuf> {
-    let as_path = ws.resolve(base, Path::new(run));
-    match as_path {
-        Ok(p) if p.is_dir() => Ok(p),
-        _ => crate::report_input::resolve_run_folder(&ws.root().join("submission_runs"), run),
     }
 }
 

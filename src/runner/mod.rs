@@ -100,7 +100,7 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
                 ModelSource::Predictions(p) => resolve(p)?,
                 ModelSource::Checkpoint(c) => {
                     let run = c.run.to_string_lossy();
-                    let source = checkpoint_eval::source_folder(ws, &loaded.path, &run)
+                    let source = source_checkpoint::source_folder(ws, &loaded.path, &run)
                         .map_err(|e| e.with_path(&loaded.path))?;
                     return Ok(Job::CheckpointEval(Box::new(CheckpointEval {
                         name,

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::fsutil::blake3_file;
-use crate::manifest::train::TrainSpec;
+use crate::manifest::train::{ModelConfig, TrainSpec};
 use crate::runfolder::{read_manifest, RunManifest};
 use crate::trainer::protocol::{checkpoint_dir_name, checkpoints, CHECKPOINTS, MODEL_FILE};
+use crate::trainer::InitPoint;
 use crate::workspace::Workspace;
 
 /// One checked checkpoint of a Train run.
@@ -104,4 +105,56 @@ pub fn resolve(
         source,
         spec,
     })
+}
+
+/// The source run folder a manifest or the command line names: a folder
+/// (relative to `base`), else a run id or unique prefix under
+/// `submission_runs/`.
+pub fn source_folder(ws: &Workspace, base: &Path, run: &str) -> Result<PathBuf> {
+    let as_path = ws.resolve(base, Path::new(run));
+    match as_path {
+        Ok(p) if p.is_dir() => Ok(p),
+        _ => crate::report_input::resolve_run_folder(&ws.root().join("submission_runs"), run),
+    }
+}
+
+/// The checkpoint a built-in Train job with `model` starts from
+/// (`model: { init }`, its run named relative to `base`),
+/// checked before anything is written: the source run recorded these
+/// weights, they are unchanged, and the architecture is this job's.
+pub fn init_point(
+    ws: &Workspace,
+    model: Option<&ModelConfig>,
+    base: &Path,
+    manifest: &Path,
+) -> Result<Option<InitPoint>> {
+    let Some((model, init)) = model.and_then(|m| m.init.as_ref().map(|i| (m, i))) else {
+        return Ok(None);
+    };
+    let in_manifest = |e: Error| e.with_path(manifest);
+    let dir = source_folder(ws, base, &init.run).map_err(in_manifest)?;
+    let point = resolve(ws, &dir, init.step, "start a run from it").map_err(in_manifest)?;
+    let theirs = point.spec.model.as_ref().map(|m| m.dims());
+    if let Some(theirs) = theirs.filter(|d| *d != model.dims()) {
+        return Err(in_manifest(Error::bad_input(format!(
+            "model.init: run {} step {} has another architecture ({}) than this model ({}); set model's preset and sizes to the source run's, or train from scratch",
+            point.source.run_id,
+            point.step,
+            describe_dims(&theirs),
+            describe_dims(&model.dims())
+        ))));
+    }
+    Ok(Some(InitPoint {
+        run_id: point.source.run_id,
+        step: point.step,
+        dir: point.dir,
+        model_blake3: point.blake3,
+    }))
+}
+
+fn describe_dims(d: &crate::presets::ModelDims) -> String {
+    format!(
+        "n_layer {}, n_head {}, n_embd {}, context_length {}, vocab {}",
+        d.n_layer, d.n_head, d.n_embd, d.context_length, d.vocab_size
+    )
 }

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::checkpoint_eval::source_folder;
 use super::source_checkpoint;
 use super::{Observer, Outcome};
 use crate::dataset::user::{self, DataFiles};
@@ -92,14 +91,7 @@ pub fn execute(
         path: ws.display_path(&e.path).display().to_string(),
         blake3: e.blake3.clone(),
     });
-    let data = user_data(ws, job, evalset.as_ref())?;
-    let init = init_point(ws, job)?;
-    let identity = identity::train_from(
-        &job.spec,
-        evalset_ref.as_ref(),
-        &data,
-        init.as_ref().map(|p| p.model_blake3.as_str()),
-    );
+    let (init, identity) = job_identity(ws, job, evalset.as_ref(), evalset_ref.as_ref())?;
     let claim = job::claim(&job.placement, "Train", &identity)?;
     let resume = match &claim.decision {
         Decision::Fresh => None,
@@ -185,45 +177,26 @@ pub fn execute(
     run.conclude(exit, trainer)
 }
 
-/// The checkpoint a built-in Train job starts from (`model: { init }`),
-/// checked before anything is written: the source run recorded these
-/// weights, they are unchanged, and the architecture is this job's.
-fn init_point(ws: &Workspace, job: &TrainJob) -> Result<Option<InitPoint>> {
-    let Some((model, init)) = job
-        .spec
-        .model
-        .as_ref()
-        .and_then(|m| m.init.as_ref().map(|i| (m, i)))
-    else {
-        return Ok(None);
-    };
-    let in_manifest = |e: Error| e.with_path(&job.manifest_path);
-    let dir = source_folder(ws, &data_dir(job), &init.run).map_err(in_manifest)?;
-    let point = source_checkpoint::resolve(ws, &dir, init.step, "start a run from it")
-        .map_err(in_manifest)?;
-    let theirs = point.spec.model.as_ref().map(|m| m.dims());
-    if let Some(theirs) = theirs.filter(|d| *d != model.dims()) {
-        return Err(in_manifest(Error::bad_input(format!(
-            "model.init: run {} step {} has another architecture ({}) than this model ({}); set model's preset and sizes to the source run's, or train from scratch",
-            point.source.run_id,
-            point.step,
-            describe_dims(&theirs),
-            describe_dims(&model.dims())
-        ))));
-    }
-    Ok(Some(InitPoint {
-        run_id: point.source.run_id,
-        step: point.step,
-        dir: point.dir,
-        model_blake3: point.blake3,
-    }))
-}
-
-fn describe_dims(d: &crate::presets::ModelDims) -> String {
-    format!(
-        "n_layer {}, n_head {}, n_embd {}, context_length {}, vocab {}",
-        d.n_layer, d.n_head, d.n_embd, d.context_length, d.vocab_size
-    )
+/// The checkpoint the job starts from, if any, and its config identity:
+/// the spec with its eval set, its own data files and its initial weights
+/// by content. Bad data or a bad checkpoint is refused here, before
+/// anything is written.
+fn job_identity(
+    ws: &Workspace,
+    job: &TrainJob,
+    evalset: Option<&EvalSet>,
+    evalset_ref: Option<&FileRef>,
+) -> Result<(Option<InitPoint>, String)> {
+    let data = user_data(ws, job, evalset)?;
+    let init = source_checkpoint::init_point(
+        ws,
+        job.spec.model.as_ref(),
+        &data_dir(job),
+        &job.manifest_path,
+    )?;
+    let weights = init.as_ref().map(|p| p.model_blake3.as_str());
+    let identity = identity::train_from(&job.spec, evalset_ref, &data, weights);
+    Ok((init, identity))
 }
 
 /// The folder the job's relative data paths (`dataset.path`,
@@ -295,14 +268,7 @@ pub fn prepare(ws: &Workspace, job: &TrainJob) -> Result<PathBuf> {
         path: ws.display_path(&e.path).display().to_string(),
         blake3: e.blake3.clone(),
     });
-    let data = user_data(ws, job, evalset.as_ref())?;
-    let init = init_point(ws, job)?;
-    let identity = identity::train_from(
-        &job.spec,
-        evalset_ref.as_ref(),
-        &data,
-        init.as_ref().map(|p| p.model_blake3.as_str()),
-    );
+    let (_, identity) = job_identity(ws, job, evalset.as_ref(), evalset_ref.as_ref())?;
     let claim = job::claim(&job.placement, "Train", &identity)?;
     if let Err(e) = write_job_spec(job, &claim.dir) {
         claim.abandon();

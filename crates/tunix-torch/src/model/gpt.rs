@@ -203,7 +203,12 @@ impl Gpt {
 
     /// Mean next-token cross-entropy of `idx` predicting `targets`.
     pub fn loss(&self, idx: &Tensor, targets: &Tensor, train: bool) -> TResult<Tensor> {
-        let logits = self.forward(idx, train)?;
+        self.cross_entropy(&self.forward(idx, train)?, targets)
+    }
+
+    /// Mean cross-entropy of `logits` `[B, T, vocab]` against `targets`
+    /// `[B, T]`, skipping targets of -100.
+    fn cross_entropy(&self, logits: &Tensor, targets: &Tensor) -> TResult<Tensor> {
         let v = i64::from(self.dims.vocab_size);
         logits.f_view([-1, v])?.f_cross_entropy_loss::<Tensor>(
             &targets.f_view([-1])?,
@@ -232,14 +237,7 @@ impl Gpt {
         let causal = Tensor::f_ones([t, t], (Kind::Bool, self.device))?.f_tril(0)?;
         let mask = same.f_logical_and(&causal)?.f_unsqueeze(1)?;
         let logits = self.forward_inner(idx, pos, Some(&mask), None, train)?;
-        let v = i64::from(self.dims.vocab_size);
-        logits.f_view([-1, v])?.f_cross_entropy_loss::<Tensor>(
-            &targets.f_view([-1])?,
-            None,
-            Reduction::Mean,
-            -100,
-            0.0,
-        )
+        self.cross_entropy(&logits, targets)
     }
 
     /// Logits for new tokens `idx` `[B, T]` at explicit positions `pos`
