@@ -18,7 +18,7 @@ export LIBTORCH_USE_PYTORCH := 1
 BIN := $(or $(CARGO_TARGET_DIR),target)/debug
 TUNIX := $(BIN)/tunix-rt
 
-.PHONY: setup build quickstart test browser fmt lint unit schema-check evidence slurm-test schemas bench bench-page bench-train bench-startup bench-sweep
+.PHONY: setup build install quickstart test browser fmt lint unit schema-check evidence slurm-test schemas bench bench-page bench-train bench-startup bench-sweep
 
 setup:
 	@scripts/setup-venv.sh "$(VENV)" "$(TORCH_VERSION)"
@@ -29,6 +29,20 @@ setup:
 # of once per package selection.
 build: setup
 	$(CARGO) test --locked --workspace --no-run --quiet
+
+# Install optimized, stripped tunix-rt and tunix-rt-worker side by side in
+# $(PREFIX)/bin (the CLI finds the worker beside itself). The worker loads
+# libtorch from $(VENV)'s torch wheel, so keep that venv (or pass a
+# lasting one, e.g. VENV=~/.local/share/tunix-rt/venv). The first build
+# compiles DuckDB's C++ at -O3 (see docs/install.md for the time it takes).
+PREFIX ?= $(HOME)/.local
+INSTALL_DIR := $(or $(CARGO_TARGET_DIR),target)/dist
+install: setup
+	$(CARGO) build --locked --workspace --profile dist --bins
+	install -d "$(PREFIX)/bin"
+	install -m 755 "$(INSTALL_DIR)/tunix-rt" "$(INSTALL_DIR)/tunix-rt-worker" "$(PREFIX)/bin/"
+	"$(PREFIX)/bin/tunix-rt" doctor
+	@echo "installed tunix-rt and tunix-rt-worker in $(PREFIX)/bin (put it on PATH: export PATH=\"$(PREFIX)/bin:\$$PATH\")"
 
 # Train the quickstart model on the CPU (a few minutes on two cores),
 # evaluate it on eval_v2, record the run in tunix.duckdb and render the

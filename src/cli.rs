@@ -5,18 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  success
-  1  a check failed (stale schema, regression, determinism mismatch)
-  2  bad input or usage (invalid manifest, eval set, flags), or a feature
-     not available in this version
-  3  runtime failure (I/O, libtorch, database)";
-
 /// tunix-rt: train, sweep and evaluate small language models from YAML
 /// manifests, and record the evidence.
 #[derive(Debug, Parser)]
-#[command(name = "tunix-rt", version, after_help = EXIT_CODES, propagate_version = true)]
+#[command(name = "tunix-rt", version, after_help = crate::exit_code::help_footer(), propagate_version = true)]
 pub struct Cli {
     /// Workspace root (default: the nearest ancestor of the current folder
     /// holding manifests/, submission_runs/, tunix.duckdb or .git).
@@ -39,16 +31,16 @@ pub struct Cli {
 pub enum Command {
     /// Check manifests (files, or folders of *.yaml) against their schemas
     /// and rules; report every problem with file, line, column and key path.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Validate(ValidateArgs),
     /// Run a manifest: validate it, execute the job, write its run folder.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Run(RunArgs),
     /// Run the job prepared in a run folder (by `run`), in that folder:
     /// resume it from its newest checkpoint and train until a step. Never
     /// opens the index. A prepared job runs this way in another process or
     /// on another machine (e.g. a Slurm array element).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Worker(WorkerArgs),
     /// Follow sweeps: their status, and attaching to one whose jobs run on
     /// Slurm without a coordinator.
@@ -60,18 +52,21 @@ pub enum Command {
     CommandTrainer(CommandTrainerArgs),
     /// Score predictions from any model (`{"id", "output"}` per line) on an
     /// eval set and write a run folder.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Eval(EvalArgs),
     /// Is run B better than run A? Paired comparison of two run folders,
-    /// read directly (no index needed, e.g. in CI); writes nothing unless
-    /// -o is given.
-    #[command(after_help = EXIT_CODES)]
+    /// or of three or more (every pair tested, with Holm's correction),
+    /// with their training curves, final metrics and config differences;
+    /// runs without eval results are compared on those alone. Read
+    /// directly (no index needed, e.g. in CI); writes nothing unless -o is
+    /// given.
+    #[command(after_help = crate::exit_code::help_footer())]
     Compare(RunCompareArgs),
     /// Re-score the stored raw outputs of evaluated runs under the current
     /// scoring rules (or a rules file's settings), each into a NEW Eval run
     /// folder that names its source (the source is never edited); list
     /// every item whose correctness flipped.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Rescore(RescoreArgs),
     /// Lock a run as the regression gate's baseline.
     #[command(subcommand)]
@@ -79,20 +74,21 @@ pub enum Command {
     /// The regression gate: compare a candidate run with the locked
     /// baseline; exit 1 only when the whole CI of candidate − baseline
     /// lies below −threshold. Writes nothing.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Regress(RegressArgs),
     /// Run a manifest's job twice in a temporary folder and compare the
     /// runs (scores, per-item correctness, raw outputs; for Train jobs
-    /// with --train also the final weights and the metrics); exit 1 when
-    /// they differ. Writes nothing in the workspace.
-    #[command(after_help = EXIT_CODES)]
+    /// with --train also the final weights and the metrics), or re-score
+    /// a recorded run's stored outputs twice; exit 1 when they differ.
+    /// Writes nothing in the workspace.
+    #[command(after_help = crate::exit_code::help_footer())]
     Determinism(DeterminismArgs),
     /// Package a run folder's evidence into a reproducible zip,
     /// <prefix>_<run folder>_<short sha>.zip: every file but checkpoints and
     /// hidden entries, under <run folder>/, with MANIFEST.json (path, blake3,
     /// size of each). Refuses symbolic links; the same files give the same
     /// bytes.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Package(PackageArgs),
     /// Work with the DuckDB index over the run folders.
     #[command(subcommand)]
@@ -105,7 +101,7 @@ pub enum Command {
     Evalset(EvalsetCommand),
     /// Generate a Train manifest's data set: statistics, a JSONL dump, and
     /// the decontamination report against every eval set.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Data(DataArgs),
     /// Generate the JSON Schemas in schemas/ from the Rust types.
     #[command(subcommand)]
@@ -163,6 +159,11 @@ pub struct RunArgs {
     /// Train run: `tunix-rt run` the same manifest again once it ended).
     #[arg(long, conflicts_with = "plan")]
     pub detach: bool,
+    /// Sweep manifests: also promote into files git tracks (committed
+    /// evidence: `promote.config`, `promote.params`, the evidence folder);
+    /// without it the sweep runs but leaves them as they are.
+    #[arg(long)]
+    pub update_evidence: bool,
     /// Output format of the final summary (or of the plan).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -254,7 +255,9 @@ pub struct EvalArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CompareFormatArg {
     /// Plain text: the verdict, the difference with its CI, the test and
-    /// p-value, the minimum detectable difference, the flipped items.
+    /// p-value, the minimum detectable difference, the flipped items, the
+    /// config keys that differ; for three or more runs each run's score
+    /// and coverage and one verdict line per pair.
     Text,
     /// Stable JSON for machines (as `report compare --format json`).
     Json,
@@ -267,13 +270,16 @@ pub enum CompareFormatArg {
 /// The settings of a paired comparison.
 #[derive(Debug, Args)]
 pub struct PairedArgs {
-    /// Significance level of the paired test.
+    /// Significance level of the paired test (with three or more runs,
+    /// of Holm's correction across the pairs).
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
     /// Smallest difference (B − A, on the 0–1 scale) that counts as a change.
     #[arg(long, default_value_t = 0.0)]
     pub min_effect: f64,
-    /// Compare runs scored on different eval-set versions anyway.
+    /// Compare runs scored on different eval-set versions anyway (on
+    /// their shared item ids); without it two such runs are refused, and
+    /// such pairs among three or more runs are not tested.
     #[arg(long)]
     pub allow_different_evalsets: bool,
 }
@@ -304,14 +310,12 @@ pub struct RescoreArgs {
 
 #[derive(Debug, Args)]
 pub struct RunCompareArgs {
-    /// Baseline run (A): a run folder, or a run id (or a unique prefix of
-    /// one) under --runs.
-    #[arg(value_name = "RUN_A")]
-    pub run_a: String,
-    /// Candidate run (B): a run folder, or a run id (or a unique prefix of
-    /// one) under --runs.
-    #[arg(value_name = "RUN_B")]
-    pub run_b: String,
+    /// The runs to compare, two or more: run folders, or run ids (or
+    /// unique prefixes of one) under --runs. With two, the first is the
+    /// baseline (A) and the second the candidate (B); runs are labelled A,
+    /// B, C, ... in the order given.
+    #[arg(value_name = "RUN", num_args = 2.., required = true)]
+    pub run_args: Vec<String>,
     /// Folder of run folders that run ids are looked up in (default:
     /// submission_runs/ in the workspace).
     #[arg(long, value_name = "DIR")]
@@ -336,7 +340,7 @@ pub enum BaselineCommand {
     /// Write the baseline lock (default configs/baseline.lock.yaml) for an
     /// evaluated run: run id and folder, eval set and blake3, primary
     /// score with CI, per-item correctness hash, scoring rules, who/when.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Set(BaselineSetArgs),
 }
 
@@ -382,11 +386,18 @@ pub struct RegressArgs {
     /// workspace.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Smallest change (on the 0–1 scale) the whole CI must clear:
-    /// regressed when its upper bound is below −threshold, improved when
-    /// its lower bound is above +threshold.
+    /// Smallest change (on the 0–1 scale: 0.02 = 2 pp) the whole CI must
+    /// clear: regressed when its upper bound is below −threshold, improved
+    /// when its lower bound is above +threshold.
     #[arg(long, default_value_t = 0.02)]
     pub threshold: f64,
+    /// Largest difference in coverage (scored items / eval-set items, on
+    /// the 0–1 scale) between candidate and baseline the gate accepts;
+    /// beyond it the gate refuses (exit 2). Default 0: a candidate that
+    /// left out items the baseline scored (or the reverse) is refused.
+    /// Within it, an item without a valid value counts as wrong.
+    #[arg(long, default_value_t = 0.0, value_name = "GAP")]
+    pub max_coverage_gap: f64,
     /// The difference's CI is at level 1 − alpha.
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
@@ -405,16 +416,16 @@ pub struct RegressArgs {
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
     /// Add new and changed run folders to the index (idempotent).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Ingest(DbIngestArgs),
     /// Recreate the index from the run folders.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Rebuild(DbIngestArgs),
     /// Run a read-only SQL query against the index.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Query(DbQueryArgs),
     /// Export every table of the index.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Export(DbExportArgs),
 }
 
@@ -423,9 +434,13 @@ pub struct DbIngestArgs {
     /// Folder of run folders (default: submission_runs/ in the workspace).
     #[arg(long, value_name = "DIR")]
     pub runs: Option<PathBuf>,
-    /// Wait for another writer instead of failing.
-    #[arg(long)]
+    /// Wait for another process holding the index (the default, up to
+    /// TUNIX_RT_INDEX_WAIT_S seconds, 120 unless set); kept for scripts.
+    #[arg(long, conflicts_with = "no_wait")]
     pub wait: bool,
+    /// Fail at once when another process holds the index.
+    #[arg(long)]
+    pub no_wait: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -474,18 +489,28 @@ pub enum ReportFormatArg {
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
     /// Runs ranked by primary score, with statistical ties shown.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Leaderboard(LeaderboardArgs),
-    /// Is run B better than run A? Paired comparison of two runs.
-    #[command(after_help = EXIT_CODES)]
+    /// Is run B better than run A? Paired comparison of two runs, or of
+    /// three or more (every pair tested, with Holm's correction), with
+    /// their training curves, final metrics and config differences.
+    #[command(after_help = crate::exit_code::help_footer())]
     Compare(CompareArgs),
     /// One sweep: its trials (state, parameters, metric, stop rung,
     /// failure), each parameter against the metric, the learning curves
     /// with the scheduler's stops, the failures, the best trial and how
     /// many trials are statistically tied with it. Read from the sweep
     /// folder (no index needed).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Sweep(SweepReportArgs),
+    /// A static site of the runs the leaderboard lists: index.html (the
+    /// runs in leaderboard order), a page per run (config,
+    /// hyperparameters, metric curves, per-tag and per-item results with
+    /// prompts and raw outputs), the leaderboard, each run's comparison
+    /// with the leader of its eval set and each sweep's report. Links are
+    /// relative: open it from disk or serve it from any static host.
+    #[command(after_help = crate::exit_code::help_footer())]
+    Site(SiteArgs),
 }
 
 #[derive(Debug, Args)]
@@ -538,16 +563,21 @@ pub struct LeaderboardArgs {
     /// refused.
     #[arg(long)]
     pub allow_mixed_rules: bool,
+    /// List every matching run, also runs that are not evaluated or not
+    /// finished (failed, running, interrupted); by default only evaluated
+    /// runs whose status is completed or stopped. Runs without a score
+    /// are listed, never ranked.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// Baseline run (A): a run id or a unique prefix of one.
-    #[arg(value_name = "RUN_A")]
-    pub run_a: String,
-    /// Candidate run (B): a run id or a unique prefix of one.
-    #[arg(value_name = "RUN_B")]
-    pub run_b: String,
+    /// The runs to compare, two or more: run ids or unique prefixes of
+    /// one. With two, the first is the baseline (A) and the second the
+    /// candidate (B); runs are labelled A, B, C, ... in the order given.
+    #[arg(value_name = "RUN", num_args = 2.., required = true)]
+    pub runs: Vec<String>,
     #[command(flatten)]
     pub out: ReportOutput,
     #[command(flatten)]
@@ -572,10 +602,56 @@ pub struct SweepReportArgs {
     pub out: ReportOutput,
 }
 
+#[derive(Debug, Args)]
+pub struct SiteArgs {
+    /// Folder to write the site into. It is replaced as a whole when it
+    /// holds an earlier site; any other non-empty folder is refused.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Folder of run and sweep folders: where run folders the index
+    /// recorded elsewhere are looked up, and whose sweeps get pages
+    /// (default: submission_runs/ in the workspace).
+    #[arg(long, value_name = "DIR")]
+    pub runs: Option<PathBuf>,
+    /// Templates folder overriding the built-in templates/.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Only runs on this data set.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Only runs of this model id.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Only runs with this name or config-hash prefix.
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Only runs created at or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only runs created at or before this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only runs with this label (KEY=VALUE; repeat for several).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Only trials of this sweep (and only its sweep page).
+    #[arg(long)]
+    pub sweep: Option<String>,
+    /// Rank runs scored under different scoring-rules versions side by
+    /// side; without it such a site is refused.
+    #[arg(long)]
+    pub allow_mixed_rules: bool,
+    /// Every matching run, also runs that are not evaluated or not
+    /// finished; by default only evaluated runs whose status is completed
+    /// or stopped (as the leaderboard).
+    #[arg(long)]
+    pub all: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum EvalsetCommand {
     /// Validate an eval set line by line and print its statistics.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Validate(EvalsetValidateArgs),
 }
 
@@ -592,7 +668,7 @@ pub struct EvalsetValidateArgs {
 #[derive(Debug, Subcommand)]
 pub enum SchemaCommand {
     /// Write schemas/<name>.schema.json for every manifest kind and file format.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit_code::help_footer())]
     Export(SchemaExportArgs),
 }
 
@@ -609,9 +685,12 @@ pub struct SchemaExportArgs {
 #[derive(Debug, Args)]
 pub struct DeterminismArgs {
     /// An Eval manifest (scoring a predictions file or decoding a
-    /// checkpoint), a Train manifest (with --train), or a Train run (its
-    /// folder, id or unique id prefix): its newest checkpoint decodes the
-    /// run's eval set twice.
+    /// checkpoint), a Train manifest (with --train), or an evaluated run
+    /// (its folder, id or unique id prefix): a built-in Train run's newest
+    /// checkpoint decodes the run's eval set twice; a run without a
+    /// checkpoint (an Eval run of a predictions file, a command trainer's
+    /// run) has its stored outputs re-scored twice and compared with the
+    /// scores it recorded.
     #[arg(value_name = "MANIFEST|RUN")]
     pub manifest: PathBuf,
     /// Allow a Train manifest: train the model twice, each time in a fresh
@@ -630,7 +709,8 @@ pub struct DeterminismArgs {
 
 #[derive(Debug, Args)]
 pub struct PackageArgs {
-    /// The run folder to package (it holds run_manifest.json).
+    /// The run to package: its folder (holding run_manifest.json), or its
+    /// run id (or a unique prefix of one) under submission_runs/.
     #[arg(long, value_name = "DIR")]
     pub run_dir: PathBuf,
     /// Folder to write the zip into (created when missing). Default: dist/

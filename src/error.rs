@@ -7,40 +7,34 @@ use std::path::{Path, PathBuf};
 use crate::diagnostic::Diagnostic;
 pub use crate::location::Location;
 
-/// Exit code for success.
-pub const EXIT_OK: i32 = 0;
-/// Exit code when a check ran and failed (stale schema, regression, mismatch).
-pub const EXIT_CHECK_FAILED: i32 = 1;
-/// Exit code for bad input or usage.
-pub const EXIT_BAD_INPUT: i32 = 2;
-/// Exit code for a runtime failure (I/O, libtorch, database).
-pub const EXIT_RUNTIME: i32 = 3;
+pub use crate::exit_code::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, EXIT_RUNTIME};
 
-/// What class of failure an [`Error`] is; decides the exit code.
+/// What class of failure an [`Error`] is; decides the exit code (the codes
+/// and their meanings are listed once, in [`crate::exit_code`]).
 ///
-/// | kind          | exit | meaning                                              |
-/// |---------------|------|------------------------------------------------------|
-/// | `CheckFailed` | 1    | a check ran and did not pass                         |
-/// | `BadInput`    | 2    | the user's files or flags are invalid                |
-/// | `Unsupported` | 2    | valid, but asks for something this version lacks     |
-/// | `Runtime`     | 3    | something failed while running                       |
-///
-/// `Unsupported` shares exit 2 with `BadInput` on purpose: either way the
-/// user must change what they asked for (retrying cannot help, unlike a
-/// runtime failure), and scripts that test for 2 keep working when a feature
-/// moves from "invalid" to "not yet available". It is its own kind so the
-/// message and any caller can tell the two apart.
+/// | kind           | exit | meaning                                             |
+/// |----------------|------|-----------------------------------------------------|
+/// | `CheckFailed`  | 1    | a check ran and did not pass                        |
+/// | `BadInput`     | 2    | the user's files or flags are invalid               |
+/// | `Runtime`      | 3    | something failed while running                      |
+/// | `OutputClosed` | 0    | stdout's reader closed it (`\| head`): a normal end |
+/// | `Interrupted`  | 130  | SIGINT (Ctrl-C) stopped the job                     |
+/// |                | 143  | SIGTERM stopped the job                             |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// A check ran and did not pass.
     CheckFailed,
     /// The user's input (files, flags) is invalid.
     BadInput,
-    /// The input is valid but names a feature this version does not
-    /// implement yet (e.g. `executor: slurm`).
-    Unsupported,
     /// Something failed while running (I/O, libtorch, database).
     Runtime,
+    /// Writing to stdout failed because its reader closed it (e.g. the
+    /// output was piped into `head`). Not a failure: the command ends
+    /// with exit 0 and prints nothing more.
+    OutputClosed,
+    /// SIGINT or SIGTERM stopped the job (exit 130 or 143); its run folder
+    /// records `interrupted` and resumes when the command runs again.
+    Interrupted(crate::interrupt::Signal),
 }
 
 impl ErrorKind {
@@ -48,8 +42,10 @@ impl ErrorKind {
     pub fn exit_code(self) -> i32 {
         match self {
             ErrorKind::CheckFailed => EXIT_CHECK_FAILED,
-            ErrorKind::BadInput | ErrorKind::Unsupported => EXIT_BAD_INPUT,
+            ErrorKind::BadInput => EXIT_BAD_INPUT,
             ErrorKind::Runtime => EXIT_RUNTIME,
+            ErrorKind::OutputClosed => EXIT_OK,
+            ErrorKind::Interrupted(signal) => signal.exit_code(),
         }
     }
 }
@@ -108,10 +104,23 @@ impl Error {
         Error::new(ErrorKind::Runtime, message)
     }
 
-    /// A feature this version does not implement yet (exit 2, see
-    /// [`ErrorKind::Unsupported`]).
-    pub fn unsupported(message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Unsupported, message)
+    /// Stdout's reader closed it (exit 0, see [`ErrorKind::OutputClosed`]).
+    pub fn output_closed() -> Self {
+        Error::new(ErrorKind::OutputClosed, "stdout was closed by its reader")
+    }
+
+    /// `signal` stopped the job (exit 130 or 143, see
+    /// [`ErrorKind::Interrupted`]).
+    pub fn interrupted(signal: crate::interrupt::Signal, message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Interrupted(signal), message)
+    }
+
+    /// The signal that stopped the job, for an interrupted one.
+    pub fn interrupted_by(&self) -> Option<crate::interrupt::Signal> {
+        match self.kind {
+            ErrorKind::Interrupted(signal) => Some(signal),
+            _ => None,
+        }
     }
 
     /// An I/O failure on a file the tool itself owns or derives (run-folder
@@ -232,10 +241,20 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_is_its_own_kind_with_exit_2() {
-        let err = Error::unsupported("executor `slurm` is not available in this version yet");
-        assert_eq!(err.kind(), ErrorKind::Unsupported);
-        assert_ne!(err.kind(), ErrorKind::BadInput);
-        assert_eq!(err.exit_code(), EXIT_BAD_INPUT);
+    fn a_closed_stdout_ends_with_exit_0() {
+        let err = Error::output_closed();
+        assert_eq!(err.kind(), ErrorKind::OutputClosed);
+        assert_eq!(err.exit_code(), EXIT_OK);
+    }
+
+    #[test]
+    fn an_interrupt_exits_as_a_shell_reports_its_signal() {
+        use crate::interrupt::Signal;
+        let err = Error::interrupted(Signal::Interrupt, "interrupted");
+        assert_eq!(err.exit_code(), 130);
+        assert_eq!(err.interrupted_by(), Some(Signal::Interrupt));
+        let err = Error::interrupted(Signal::Terminate, "terminated");
+        assert_eq!(err.exit_code(), 143);
+        assert_eq!(Error::runtime("x").interrupted_by(), None);
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
+use crate::file_kind::{self, JsonlKind};
 use crate::fsutil::blake3_hex;
 use crate::jsonl::{self, Content};
 use crate::location::Location;
@@ -121,6 +122,11 @@ pub fn load(path: &Path, shown: &str) -> Result<EvalSet, Vec<Diagnostic>> {
 /// Parse and validate eval-set bytes.
 pub fn parse(shown: &str, bytes: &[u8]) -> Result<Vec<EvalItem>, Vec<Diagnostic>> {
     jsonl::check_size(shown, bytes, MAX_FILE_BYTES, "eval sets")?;
+    if let Some(message) = file_kind::mismatch(file_kind::of_bytes(bytes), JsonlKind::EvalSet) {
+        return Err(vec![Diagnostic::new(shown, "", message).help(
+            "give the eval set here; predictions are scored with `tunix-rt eval EVALSET --predictions FILE` or an Eval manifest's `model: { predictions: FILE }`",
+        )]);
+    }
     let mut problems = Vec::new();
     let mut items = Vec::new();
     let mut first_line_of: HashMap<String, usize> = HashMap::new();

@@ -1,9 +1,13 @@
 //! tunix-rt: a batch-job runner for ML experiments driven by declarative
-//! YAML manifests. See DESIGN.md for the data flow and the module map.
+//! YAML manifests. See docs/architecture.md for the data flow and the module map.
 //!
 //! This crate never loads libtorch: built-in training runs in the trainer
 //! worker (`tunix-rt-worker`, the `tunix-torch` crate), a separate process
 //! spoken to through [`trainer`]'s protocol.
+//!
+//! Nothing here prints on stdout but the CLI's commands, and they only
+//! through `commands::output`, where a closed pipe is a normal end.
+#![deny(clippy::print_stdout)]
 
 pub mod cli;
 pub mod commands;
@@ -15,7 +19,10 @@ pub mod error;
 pub mod evalset;
 pub mod evaluate;
 pub mod evidence;
+pub mod exit_code;
+pub mod file_kind;
 pub mod fsutil;
+pub mod interrupt;
 pub mod job;
 pub mod jsonl;
 pub mod location;
@@ -34,6 +41,7 @@ pub mod runner;
 pub mod schema;
 pub mod schema_check;
 pub mod scoring;
+pub mod site;
 pub mod slurm;
 pub mod store;
 pub mod suggest;

@@ -8,6 +8,9 @@ fn main() {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     if let Err(err) = tunix_rt::commands::run(cli) {
+        if err.kind() == tunix_rt::ErrorKind::OutputClosed {
+            std::process::exit(err.exit_code());
+        }
         for diagnostic in err.diagnostics() {
             eprintln!("{diagnostic}");
         }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Diagnostic;
 use crate::evalset::EvalItem;
+use crate::file_kind::{self, JsonlKind};
 use crate::fsutil::blake3_hex;
 use crate::jsonl::{self, Content};
 
@@ -60,6 +61,11 @@ pub fn parse(
     items: &[EvalItem],
 ) -> Result<Predictions, Vec<Diagnostic>> {
     jsonl::check_size(shown, bytes, MAX_FILE_BYTES, "predictions")?;
+    if let Some(message) = file_kind::mismatch(file_kind::of_bytes(bytes), JsonlKind::Predictions) {
+        return Err(vec![Diagnostic::new(shown, "", message).help(
+            r#"give the model's outputs here, one {"id", "output"} line per eval item"#,
+        )]);
+    }
     let known: HashSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
     let mut problems = Vec::new();
     let mut by_id = BTreeMap::new();

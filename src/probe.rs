@@ -1,5 +1,6 @@
-//! Probes of the world outside the job: the clock and the workspace's git
-//! commit. Kept apart so the file formats and the lifecycle stay pure.
+//! Probes of the world outside the job: the clock, the workspace's git
+//! commit and the files git tracks. Kept apart so the file formats and the
+//! lifecycle stay pure.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +46,32 @@ fn ask_git(dir: &Path) -> Option<GitInfo> {
     let dirty =
         run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     Some(GitInfo { commit, dirty })
+}
+
+/// The files among `paths` (files or folders, relative to `dir`) that git
+/// tracks in the repository of `dir`, relative to `dir`; empty without
+/// git or outside a repository.
+pub fn git_tracked(dir: &Path, paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    let output = std::process::Command::new("git")
+        .arg("--literal-pathspecs")
+        .args(["ls-files", "-z", "--"])
+        .args(paths)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    match output {
+        Ok(o) if o.status.success() => o
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|name| !name.is_empty())
+            .map(|name| PathBuf::from(String::from_utf8_lossy(name).into_owned()))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -2,14 +2,17 @@
 //! takes, from the index (`tunix-rt report`, the benchmarks; the
 //! leaderboard in [`leaderboard`]) or straight from run folders
 //! (`tunix-rt compare`, [`folders`]) and sweep folders (`tunix-rt report
-//! sweep`, [`sweep`]).
+//! sweep`, [`sweep`]); the comparison of two or more runs from either
+//! ([`multi`]).
 
 mod folders;
 mod leaderboard;
+mod multi;
 mod sweep;
 
 pub use folders::{compare_folders, resolve_run_folder};
 pub use leaderboard::{check_scoring_rules, leaderboard, leaderboard_checked, RulesVersions};
+pub use multi::{compare_indexed_runs, compare_run_folders};
 pub use sweep::{read_sweep_folder, resolve_sweep_folder};
 
 use std::collections::BTreeMap;
@@ -17,8 +20,8 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::report::{CompareInput, ComparisonFigures, ItemDiff, RunSummary};
 use crate::scoring::{
-    compare as paired, CiMethod, CompareConfig, ConfidenceInterval, ItemRow, PairedComparison,
-    TagStats,
+    compare_with as paired, full_set_score, CiMethod, CompareConfig, ConfidenceInterval, ItemRow,
+    PairedComparison, Pairing, TagStats, DEFAULT_BOOTSTRAP_SEED,
 };
 use crate::store::query::{self, ItemScore};
 use crate::store::runs::{self, RunRow, TagRow};
@@ -91,32 +94,60 @@ fn check_evalsets(
     Ok(differ)
 }
 
-/// The comparison of B against A: the paired statistics over their items,
-/// and the items present in both, side by side (A's rows are moved into the
-/// diff; a B row paired with several A rows of one id is copied).
+/// The comparison of B against A: the paired statistics over their items
+/// (every item of either run, a missing one counted as wrong; only shared
+/// ids when the eval sets differ), each run's full-eval-set score and
+/// coverage, and the items side by side (A's rows are moved into the diff;
+/// a row paired with several rows of one id is copied).
 fn paired_input(
-    a: RunSummary,
-    b: RunSummary,
+    mut a: RunSummary,
+    mut b: RunSummary,
     items_a: Vec<ItemScore>,
     items_b: Vec<ItemScore>,
     config: &CompareConfig,
     evalsets_differ: bool,
 ) -> CompareInput {
-    let result = paired(&rows(&items_a), &rows(&items_b), config);
+    let pairing = if evalsets_differ {
+        Pairing::Shared
+    } else {
+        Pairing::Union
+    };
+    let (rows_a, rows_b) = (rows(&items_a), rows(&items_b));
+    a.full_set = Some(full_set_score(&rows_a, DEFAULT_BOOTSTRAP_SEED));
+    b.full_set = Some(full_set_score(&rows_b, DEFAULT_BOOTSTRAP_SEED));
+    let result = paired(&rows_a, &rows_b, config, pairing);
+    let by_id_a: BTreeMap<&str, &ItemScore> = items_a.iter().map(|r| (r.id.as_str(), r)).collect();
     let by_id_b: BTreeMap<&str, &ItemScore> = items_b.iter().map(|r| (r.id.as_str(), r)).collect();
+    let only_b = items_b
+        .iter()
+        .filter(|rb| pairing == Pairing::Union && !by_id_a.contains_key(rb.id.as_str()))
+        .map(|rb| ItemDiff {
+            id: rb.id.clone(),
+            category: rb.category.clone(),
+            expected: rb.expected.clone(),
+            a_extracted: None,
+            a_correct: None,
+            b_extracted: rb.extracted.clone(),
+            b_correct: rb.answer_correctness,
+        });
     let items = items_a
-        .into_iter()
+        .iter()
         .filter_map(|ra| {
-            by_id_b.get(ra.id.as_str()).map(|rb| ItemDiff {
-                b_extracted: rb.extracted.clone(),
-                b_correct: rb.answer_correctness,
-                id: ra.id,
-                category: ra.category,
-                expected: ra.expected,
-                a_extracted: ra.extracted,
+            let rb = by_id_b.get(ra.id.as_str());
+            if rb.is_none() && pairing == Pairing::Shared {
+                return None;
+            }
+            Some(ItemDiff {
+                b_extracted: rb.and_then(|rb| rb.extracted.clone()),
+                b_correct: rb.and_then(|rb| rb.answer_correctness),
+                id: ra.id.clone(),
+                category: ra.category.clone(),
+                expected: ra.expected.clone(),
+                a_extracted: ra.extracted.clone(),
                 a_correct: ra.answer_correctness,
             })
         })
+        .chain(only_b)
         .collect();
     CompareInput {
         a,
@@ -169,6 +200,8 @@ fn summary(row: RunRow, loss_curve: Vec<(u64, f64)>) -> Result<RunSummary> {
         n_items: row.n_items.max(0) as u64,
         n_scored: row.n_scored.max(0) as u64,
         n_skipped: row.n_skipped.max(0) as u64,
+        status: row.status,
+        full_set: None,
         category_means: row.category_means,
         sweep_id: row.tuning_job_id,
         loss_curve,
@@ -212,26 +245,32 @@ fn ci_method(run_id: &str, stored: &str) -> Result<CiMethod> {
     })
 }
 
+/// The comparison's figures as the reports show them: scores on the 0–1
+/// scale, differences in percentage points.
 fn figures(c: &PairedComparison) -> ComparisonFigures {
+    let pp = |x: Option<f64>| x.filter(|v| v.is_finite()).map(|v| v * 100.0);
     ComparisonFigures {
         n_pairs: c.n_pairs as u64,
+        pairing: c.pairing,
         n_only_in_a: c.n_only_in_a as u64,
         only_in_a: c.only_in_a.clone(),
         n_only_in_b: c.n_only_in_b as u64,
         only_in_b: c.only_in_b.clone(),
         n_skipped: c.n_skipped as u64,
+        n_unscored_a: c.n_unscored_a as u64,
+        n_unscored_b: c.n_unscored_b as u64,
         mean_a: c.mean_a,
         mean_b: c.mean_b,
-        diff: c.diff,
-        diff_ci_low: c.diff_ci.as_ref().map(|d| d.low),
-        diff_ci_high: c.diff_ci.as_ref().map(|d| d.high),
+        diff_pp: pp(c.diff),
+        diff_ci_low_pp: pp(c.diff_ci.as_ref().map(|d| d.low)),
+        diff_ci_high_pp: pp(c.diff_ci.as_ref().map(|d| d.high)),
         diff_ci_method: c.diff_ci.as_ref().map(|d| d.method),
         test: c.test,
         p_value: c.p_value,
         verdict: c.verdict,
-        min_detectable_difference: c.min_detectable_difference,
+        min_detectable_difference_pp: pp(c.min_detectable_difference),
         alpha: c.config.alpha,
-        min_effect: c.config.min_effect,
+        min_effect_pp: c.config.min_effect * 100.0,
         warnings: c.warnings.clone(),
     }
 }

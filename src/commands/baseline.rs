@@ -33,7 +33,7 @@ pub fn set(ws: &Workspace, args: &BaselineSetArgs) -> Result<()> {
         .ci95
         .map(|c| format!(" [{:.1}%, {:.1}%]", c.low * 100.0, c.high * 100.0))
         .unwrap_or_default();
-    println!(
+    outln!(
         "locked baseline `{}`: run {} ({}), primary score {:.1}%{ci} on {} items of {}",
         lock.name,
         lock.run_id,
@@ -41,7 +41,7 @@ pub fn set(ws: &Workspace, args: &BaselineSetArgs) -> Result<()> {
         lock.score.primary * 100.0,
         lock.score.n_items,
         lock.evalset.path
-    );
-    println!("wrote {}", ws.display_path(&out).display());
+    )?;
+    outln!("wrote {}", ws.display_path(&out).display())?;
     Ok(())
 }

@@ -1,16 +1,23 @@
-//! `tunix-rt compare`: is run B better than run A? The paired comparison of
-//! two run folders, read directly (no index needed, e.g. in CI).
+//! `tunix-rt compare` and `tunix-rt report compare`: two or more runs side
+//! by side. `compare` reads run folders directly (no index needed, e.g. in
+//! CI); `report compare` reads the index. Two evaluated runs give the
+//! paired comparison of B against A; more runs, or runs without eval
+//! results, the N-run comparison.
 
-use crate::cli::{CompareFormatArg, RunCompareArgs};
+use std::path::Path;
+
+use crate::cli::{CompareArgs, CompareFormatArg, RunCompareArgs};
 use crate::error::Result;
 use crate::report::{
-    choose_format, render_compare, render_compare_text, CompareFormat, ReportFormat,
+    choose_format, render_runs, render_runs_text, CompareFormat, ReportFormat, RunsComparison,
 };
-use crate::report_input::{compare_folders, resolve_run_folder};
+use crate::report_input::{compare_indexed_runs, compare_run_folders, resolve_run_folder};
+use crate::store::{query, Store};
 use crate::workspace::Workspace;
 
-use super::report::{compare_config, emit, report_error, templates};
+use super::report::{compare_config, emit, report_error, report_format, templates};
 
+/// `tunix-rt compare RUN RUN [RUN...]`: from run folders.
 pub fn run(ws: &Workspace, args: &RunCompareArgs) -> Result<()> {
     let format = choose_format(
         args.format.map(format_of),
@@ -21,22 +28,46 @@ pub fn run(ws: &Workspace, args: &RunCompareArgs) -> Result<()> {
         .runs
         .clone()
         .unwrap_or_else(|| ws.root().join("submission_runs"));
-    let dir_a = resolve_run_folder(&runs_root, &args.run_a)?;
-    let dir_b = resolve_run_folder(&runs_root, &args.run_b)?;
-    let input = compare_folders(
-        &dir_a,
-        &dir_b,
+    let dirs = args
+        .run_args
+        .iter()
+        .map(|arg| resolve_run_folder(&runs_root, arg))
+        .collect::<Result<Vec<_>>>()?;
+    let input = compare_run_folders(
+        &dirs,
         &compare_config(&args.paired),
         args.paired.allow_different_evalsets,
     )?;
     let text = match format {
-        CompareFormat::Text => render_compare_text(&input),
-        CompareFormat::Report(f) => {
-            render_compare(&templates(args.templates.as_deref())?, &input, f)
-                .map_err(|e| report_error(e, args.templates.as_deref()))?
-        }
+        CompareFormat::Text => render_runs_text(&input),
+        CompareFormat::Report(f) => render(&input, f, args.templates.as_deref())?,
     };
     emit(ws, args.output.as_deref(), &text)
+}
+
+/// `tunix-rt report compare RUN RUN [RUN...]`: from the index.
+pub fn from_index(ws: &Workspace, db: &Path, args: &CompareArgs) -> Result<()> {
+    let format = report_format(&args.out)?;
+    let store = Store::open_read(db)?;
+    let ids = args
+        .runs
+        .iter()
+        .map(|arg| query::resolve_run(&store, arg))
+        .collect::<Result<Vec<_>>>()?;
+    let input = compare_indexed_runs(
+        &store,
+        &ids,
+        &compare_config(&args.paired),
+        args.paired.allow_different_evalsets,
+    )?;
+    let text = render(&input, format, args.out.templates.as_deref())?;
+    emit(ws, args.out.output.as_deref(), &text)
+}
+
+/// `input` in report format `format`, with the templates of `dir` when
+/// given.
+fn render(input: &RunsComparison, format: ReportFormat, dir: Option<&Path>) -> Result<String> {
+    render_runs(&templates(dir)?, input, format).map_err(|e| report_error(e, dir))
 }
 
 fn format_of(f: CompareFormatArg) -> CompareFormat {

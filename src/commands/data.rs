@@ -93,7 +93,14 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
             (u.dataset, u.rejected_at, u.files.iter().cloned().collect())
         }
         Some(_) => (
-            dataset::build(dataset_config, manifest_dir, &index)?,
+            dataset::build_reporting(dataset_config, manifest_dir, &index, &mut |g| {
+                if g.wanted >= dataset::generate::PROGRESS_EVERY {
+                    eprintln!(
+                        "dataset: {} of {} {} examples generated",
+                        g.made, g.wanted, g.split
+                    );
+                }
+            })?,
             Vec::new(),
             Vec::new(),
         ),
@@ -132,7 +139,7 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
     if args.format == Format::Json {
         super::print_json(&report)?;
     } else {
-        print_text(&report, &dataset, &template, args);
+        print_text(&report, &dataset, &template, args)?;
     }
     match remaining {
         Some(r) if !r.is_empty() => Err(Error::check_failed(format!(
@@ -185,28 +192,30 @@ fn dump(dataset: &Dataset) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn print_text(r: &Report<'_>, dataset: &Dataset, template: &str, args: &DataArgs) {
-    println!("dataset      {}", r.dataset);
-    println!("blake3       {}", r.blake3);
-    println!(
+fn print_text(r: &Report<'_>, dataset: &Dataset, template: &str, args: &DataArgs) -> Result<()> {
+    outln!("dataset      {}", r.dataset)?;
+    outln!("blake3       {}", r.blake3)?;
+    outln!(
         "examples     {} train ({} bytes), {} val",
-        r.train_examples, r.train_bytes, r.val_examples
-    );
+        r.train_examples,
+        r.train_bytes,
+        r.val_examples
+    )?;
     if r.files.is_empty() {
         let mix: Vec<String> = r
             .steps
             .iter()
             .map(|(s, n)| format!("{s}-step {n}"))
             .collect();
-        println!("difficulty   {}", mix.join(", "));
+        outln!("difficulty   {}", mix.join(", "))?;
     }
     for f in &r.files {
-        println!("file         {} (blake3 {})", f.path, f.blake3);
+        outln!("file         {} (blake3 {})", f.path, f.blake3)?;
     }
     if let Some(e) = dataset.train.first() {
-        println!("example      {:?}", e.text(template));
+        outln!("example      {:?}", e.text(template))?;
     }
-    println!(
+    outln!(
         "eval sets    {} ({} prompts)",
         if r.eval_files.is_empty() {
             "none".to_string()
@@ -214,33 +223,37 @@ fn print_text(r: &Report<'_>, dataset: &Dataset, template: &str, args: &DataArgs
             r.eval_files.join(", ")
         },
         r.eval_prompts
-    );
+    )?;
     if r.files.is_empty() {
-        println!(
+        outln!(
             "rejected     {} generated example(s) overlapped an eval prompt and were replaced",
             r.rejected.len()
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "rejected     {} example(s) overlapped an eval prompt and were dropped",
             r.rejected.len()
-        );
+        )?;
     }
     for row in &r.rejected {
         match row.source {
-            Some(at) => println!("  {at} {} ~ {}: {}", row.kind, row.eval_item, row.prompt),
-            None => println!(
+            Some(at) => outln!("  {at} {} ~ {}: {}", row.kind, row.eval_item, row.prompt)?,
+            None => outln!(
                 "  {} {} ~ {}: {}",
-                row.split, row.kind, row.eval_item, row.prompt
-            ),
+                row.split,
+                row.kind,
+                row.eval_item,
+                row.prompt
+            )?,
         }
     }
     if let Some(n) = r.overlaps_remaining {
-        println!(
+        outln!(
             "overlap      {n} remaining (exact prompt, or the same question with the same numbers)"
-        );
+        )?;
     }
     if let Some(out) = &args.out {
-        println!("wrote        {}", out.display());
+        outln!("wrote        {}", out.display())?;
     }
+    Ok(())
 }

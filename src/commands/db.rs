@@ -4,7 +4,6 @@
 
 mod progress;
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::cli::{DbExportArgs, DbIngestArgs, DbQueryArgs, Format, QueryFormat};
@@ -32,7 +31,7 @@ pub fn ingest_cmd(ws: &Workspace, db: &Path, args: &DbIngestArgs, rebuild: bool)
             runs.display()
         )));
     }
-    let wait = if args.wait { Wait::Yes } else { Wait::No };
+    let wait = if args.no_wait { Wait::No } else { Wait::Yes };
     let store = Store::open_write(db, wait)?;
     let scope = if rebuild {
         Scope::Rebuild(&runs)
@@ -46,7 +45,7 @@ pub fn ingest_cmd(ws: &Workspace, db: &Path, args: &DbIngestArgs, rebuild: bool)
     if args.format == Format::Json {
         super::print_json(&report)?;
     } else {
-        print_report(&report, &ws.display_path(db).display().to_string());
+        print_report(&report, &ws.display_path(db).display().to_string())?;
     }
     if report.skipped.is_empty() {
         Ok(())
@@ -58,20 +57,20 @@ pub fn ingest_cmd(ws: &Workspace, db: &Path, args: &DbIngestArgs, rebuild: bool)
     }
 }
 
-fn print_report(r: &IngestReport, db: &str) {
+fn print_report(r: &IngestReport, db: &str) -> Result<()> {
     for id in &r.new {
-        println!("new       {id}");
+        outln!("new       {id}")?;
     }
     for id in &r.updated {
-        println!("updated   {id} (its files changed)");
+        outln!("updated   {id} (its files changed)")?;
     }
     for id in &r.removed {
-        println!("removed   {id} (its folder is gone)");
+        outln!("removed   {id} (its folder is gone)")?;
     }
     for (dir, reason) in &r.skipped {
         eprintln!("skipped   {dir}: {reason}");
     }
-    println!(
+    outln!(
         "{db}: {} new, {} updated, {} unchanged, {} removed, {} skipped ({} item rows written)",
         r.new.len(),
         r.updated.len(),
@@ -79,10 +78,12 @@ fn print_report(r: &IngestReport, db: &str) {
         r.removed.len(),
         r.skipped.len(),
         r.item_rows
-    );
+    )?;
+    Ok(())
 }
 
-/// Index a run folder a job just wrote.
+/// Index a run folder a job just wrote. An index that stays busy past the
+/// wait bound is not a failure of the job (see [`indexed_later`]).
 pub fn record_run(ws: &Workspace, db: &Path, run_dir: &Path) -> Result<()> {
     let result = Store::open_write(db, Wait::Yes)
         .and_then(|store| ingest(&store, ws.root(), Scope::Folder(run_dir)));
@@ -93,11 +94,24 @@ pub fn record_run(ws: &Workspace, db: &Path, run_dir: &Path) -> Result<()> {
             run_dir.display(),
             report.skipped.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join("; ")
         ))),
+        Err(e) if crate::store::is_busy(&e) => {
+            indexed_later(&e, &ws.display_path(run_dir).display().to_string());
+            Ok(())
+        }
         Err(e) => Err(Error::runtime(format!(
             "the run was written to {} but could not be indexed ({e}); run `tunix-rt db ingest` to retry",
             run_dir.display()
         ))),
     }
+}
+
+/// A finished job whose index was held by another process for longer than
+/// the wait allows: its run folders are the record, so it has succeeded;
+/// say so, and how to index it later.
+pub fn indexed_later(err: &Error, written: &str) {
+    tracing::warn!(
+        "{written} is written, but not indexed yet ({err}): indexed later: run `tunix-rt db ingest`"
+    );
 }
 
 pub fn query_cmd(db: &Path, args: &DbQueryArgs) -> Result<()> {
@@ -108,15 +122,13 @@ pub fn query_cmd(db: &Path, args: &DbQueryArgs) -> Result<()> {
         QueryFormat::Csv => csv(&result),
         QueryFormat::Table => table(&result),
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .map_err(|e| Error::runtime("cannot write to stdout").with_source(e))
+    super::output::write_all(text.as_bytes())
 }
 
 pub fn export_cmd(ws: &Workspace, db: &Path, args: &DbExportArgs) -> Result<()> {
     let store = Store::open_read(db)?;
     for path in query::export_parquet(&store, &args.parquet)? {
-        println!("wrote {}", ws.display_path(&path).display());
+        outln!("wrote {}", ws.display_path(&path).display())?;
     }
     Ok(())
 }

@@ -1,32 +1,60 @@
 //! `tunix-rt determinism`: run a manifest's job twice in a temporary
-//! folder, print the comparison, and exit 1 when a check that must match
-//! differs. Writes nothing in the workspace.
+//! folder (or re-score a recorded run's stored outputs twice when it has
+//! no checkpoint to decode), print the comparison, and exit 1 when a check
+//! that must match differs. Writes nothing in the workspace.
+
+use std::path::{Path, PathBuf};
 
 use crate::cli::{DeterminismArgs, Format};
-use crate::determinism::{plan_check, render, run_twice, Verdict};
+use crate::determinism::{plan_check, render, rescore_twice, run_twice, Method, Verdict};
 use crate::error::{Error, Result};
 use crate::runner::{Job, Observer, Quiet};
 use crate::workspace::Workspace;
 
 use super::progress::TrainProgress;
 
+/// What the check does with its argument.
+enum Check {
+    /// Run a job twice.
+    Rerun(Job),
+    /// Re-score a recorded run's stored outputs twice.
+    Rescore(PathBuf),
+}
+
 pub fn run(ws: &Workspace, args: &DeterminismArgs) -> Result<()> {
     let shown = ws.display_path(&args.manifest).display().to_string();
-    let job = if args.manifest.is_file() {
+    let check = if args.manifest.is_file() {
         let loaded = crate::manifest::load(ws, &args.manifest, &shown)
             .map_err(|d| Error::invalid_file(&shown, d))?;
-        plan_check(ws, &loaded, args.train, std::env::args().collect())?
+        Check::Rerun(plan_check(
+            ws,
+            &loaded,
+            args.train,
+            std::env::args().collect(),
+        )?)
     } else {
-        run_job(ws, &args.manifest)?
+        run_check(ws, &args.manifest)?
     };
-    let mut observer: Box<dyn Observer> = match &job {
-        Job::Train(t) => Box::new(TrainProgress::new(t.spec.training.max_steps)),
-        Job::CheckpointEval(_) => Box::new(TrainProgress::new(0)),
-        Job::Eval(_) => Box::new(Quiet),
+    let report = match check {
+        Check::Rerun(job) => {
+            let mut observer: Box<dyn Observer> = match &job {
+                Job::Train(t) => Box::new(TrainProgress::new(t.spec.training.max_steps)),
+                Job::CheckpointEval(_) => Box::new(TrainProgress::new(0)),
+                Job::Eval(_) => Box::new(Quiet),
+            };
+            run_twice(ws, &job, args.keep.as_deref(), observer.as_mut())?
+        }
+        Check::Rescore(dir) => {
+            if args.keep.is_some() {
+                return Err(Error::bad_input(format!(
+                    "--keep copies the two run folders of a rerun, but {shown} has no checkpoint to decode: its stored outputs are re-scored in memory, so there are no folders to keep; nothing was run"
+                )));
+            }
+            rescore_twice(ws, &dir)?
+        }
     };
-    let report = run_twice(ws, &job, args.keep.as_deref(), observer.as_mut())?;
     match args.format {
-        Format::Text => print!("{}", render::text(&report)),
+        Format::Text => out!("{}", render::text(&report))?,
         Format::Json => super::print_json(&report)?,
     }
     if report.verdict == Verdict::NotDeterministic {
@@ -36,22 +64,32 @@ pub fn run(ws: &Workspace, args: &DeterminismArgs) -> Result<()> {
             .filter(|c| c.required && !c.ok)
             .map(|c| c.name.as_str())
             .collect();
+        let what = match report.method {
+            Method::Rerun => "two runs differ in",
+            Method::Rescore => "its stored outputs do not re-score the same way:",
+        };
         return Err(Error::check_failed(format!(
-            "{shown}: not deterministic: two runs differ in {}",
+            "{shown}: not deterministic: {what} {}",
             failed.join(", ")
         )));
     }
     Ok(())
 }
 
-/// The determinism job of a Train run: decode its eval set with its newest
-/// checkpoint.
-fn run_job(ws: &Workspace, run: &std::path::Path) -> Result<Job> {
+/// The check of a recorded run (its folder, id or unique id prefix): a
+/// built-in Train run with a checkpoint decodes its eval set with the
+/// newest one; any other run (an Eval run, a command trainer's run, a
+/// Train run whose checkpoints are gone) has its stored outputs re-scored.
+fn run_check(ws: &Workspace, run: &Path) -> Result<Check> {
     let arg = run.to_string_lossy();
     let cwd = std::env::current_dir()
         .map_err(|e| Error::runtime("cannot read the current folder").with_source(e))?;
     let source = crate::runner::source_checkpoint::source_folder(ws, &cwd.join("run"), &arg)?;
     let manifest = crate::runfolder::read_manifest(&source)?;
+    let builtin = manifest.kind == "Train" && !manifest.config["spec"]["model"].is_null();
+    if !builtin || crate::trainer::protocol::checkpoints(&source).is_empty() {
+        return Ok(Check::Rescore(source));
+    }
     let evalset = manifest.evalset.as_ref().ok_or_else(|| {
         Error::bad_input(format!(
             "run {} has no eval set to decode; give an Eval manifest instead",
@@ -59,7 +97,7 @@ fn run_job(ws: &Workspace, run: &std::path::Path) -> Result<Job> {
         ))
     })?;
     let evalset = ws.root().join(&evalset.path);
-    Ok(Job::CheckpointEval(Box::new(
+    Ok(Check::Rerun(Job::CheckpointEval(Box::new(
         crate::runner::CheckpointEval {
             name: format!("determinism-{}", manifest.run_id),
             labels: Default::default(),
@@ -75,5 +113,5 @@ fn run_job(ws: &Workspace, run: &std::path::Path) -> Result<Job> {
             command: std::env::args().collect(),
             source,
         },
-    )))
+    ))))
 }

@@ -7,36 +7,37 @@ pub fn run(ws: &Workspace, args: &DoctorArgs) -> Result<()> {
     if args.format == Format::Json {
         return super::print_json(&report);
     }
-    println!("tunix-rt   {}", report.tool_version);
-    println!(
+    outln!("tunix-rt   {}", report.tool_version)?;
+    outln!(
         "libtorch   {} ({})",
-        report.libtorch_version, report.libtorch_lib
-    );
+        report.libtorch_version,
+        report.libtorch_lib
+    )?;
     if report.cuda_available {
-        println!(
+        outln!(
             "cuda       available, {} device(s)",
             report.cuda_devices.len()
-        );
+        )?;
         for d in &report.cuda_devices {
-            println!("           {d}");
+            outln!("           {d}")?;
         }
     } else {
-        println!("cuda       not available (training runs on the CPU)");
+        outln!("cuda       not available (training runs on the CPU)")?;
     }
-    println!(
+    outln!(
         "cudnn      {}",
         if report.cudnn_available {
             "available"
         } else {
             "not available"
         }
-    );
+    )?;
     match (&report.worker, &report.worker_error) {
-        (_, Some(e)) => println!("worker     unavailable: {e}"),
-        (Some(w), None) => println!("worker     {}", w.display()),
+        (_, Some(e)) => outln!("worker     unavailable: {e}")?,
+        (Some(w), None) => outln!("worker     {}", w.display())?,
         (None, None) => {}
     }
-    println!("duckdb     {}", report.duckdb_version);
-    println!("workspace  {}", report.workspace.display());
+    outln!("duckdb     {}", report.duckdb_version)?;
+    outln!("workspace  {}", report.workspace.display())?;
     Ok(())
 }

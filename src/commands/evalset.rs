@@ -31,7 +31,7 @@ pub fn validate(ws: &Workspace, args: &EvalsetValidateArgs) -> Result<()> {
             eprintln!("{e}");
         }
         if let Some(s) = &stats {
-            print_stats(s);
+            print_stats(s)?;
         }
     }
     if errors.is_empty() {
@@ -44,26 +44,29 @@ pub fn validate(ws: &Workspace, args: &EvalsetValidateArgs) -> Result<()> {
     }
 }
 
-fn print_stats(s: &EvalSetStats) {
-    println!("{}: ok", s.file);
-    println!("  items        {}", s.items);
+fn print_stats(s: &EvalSetStats) -> Result<()> {
+    outln!("{}: ok", s.file)?;
+    outln!("  items        {}", s.items)?;
     let cats: Vec<String> = s
         .categories
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    println!("  categories   {}", cats.join(", "));
+    outln!("  categories   {}", cats.join(", "))?;
     let types: Vec<String> = s
         .answer_types
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    println!("  answer types {}", types.join(", "));
-    println!("  trace values {}", s.trace_required_values);
-    println!(
+    outln!("  answer types {}", types.join(", "))?;
+    outln!("  trace values {}", s.trace_required_values)?;
+    outln!(
         "  prompt chars min {} / mean {:.1} / max {}",
-        s.prompt_chars_min, s.prompt_chars_mean, s.prompt_chars_max
-    );
-    println!("  bytes        {}", s.bytes);
-    println!("  blake3       {}", s.blake3);
+        s.prompt_chars_min,
+        s.prompt_chars_mean,
+        s.prompt_chars_max
+    )?;
+    outln!("  bytes        {}", s.bytes)?;
+    outln!("  blake3       {}", s.blake3)?;
+    Ok(())
 }

@@ -1,5 +1,9 @@
 //! One function per subcommand: call the library, print the result, return
-//! an error whose kind decides the exit code.
+//! an error whose kind decides the exit code. Stdout is written only
+//! through [`output`] (`outln!`, `out!`): a closed pipe is a normal end.
+
+#[macro_use]
+mod output;
 
 mod baseline;
 mod compare;
@@ -20,10 +24,9 @@ mod schema;
 mod sweep;
 mod sweep_follow;
 mod sweep_progress;
+mod sweep_summary;
 mod validate;
 mod worker;
-
-use std::io::Write;
 
 use clap::CommandFactory;
 
@@ -61,18 +64,18 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Db(DbCommand::Query(args)) => db::query_cmd(&db, &args),
         Command::Db(DbCommand::Export(args)) => db::export_cmd(&ws, &db, &args),
         Command::Report(ReportCommand::Leaderboard(args)) => report::leaderboard(&ws, &db, &args),
-        Command::Report(ReportCommand::Compare(args)) => report::compare(&ws, &db, &args),
+        Command::Report(ReportCommand::Compare(args)) => compare::from_index(&ws, &db, &args),
         Command::Report(ReportCommand::Sweep(args)) => report::sweep(&ws, &args),
+        Command::Report(ReportCommand::Site(args)) => report::site(&ws, &db, &args),
         Command::Evalset(EvalsetCommand::Validate(args)) => evalset::validate(&ws, &args),
         Command::Schema(SchemaCommand::Export(args)) => schema::export(&ws, &args),
         Command::Data(args) => data::run(&ws, &args),
         Command::Doctor(args) => doctor::run(&ws, &args),
         Command::Completions(args) => {
             let mut cmd = Cli::command();
-            let mut out = std::io::stdout().lock();
-            clap_complete::generate(args.shell, &mut cmd, "tunix-rt", &mut out);
-            out.flush()
-                .map_err(|e| Error::runtime("cannot write to stdout").with_source(e))
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "tunix-rt", &mut script);
+            output::write_all(&script)
         }
     }
 }
@@ -81,6 +84,6 @@ pub fn run(cli: Cli) -> Result<()> {
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::runtime("cannot serialize the output").with_source(e))?;
-    println!("{text}");
+    outln!("{text}")?;
     Ok(())
 }

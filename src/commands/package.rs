@@ -1,8 +1,11 @@
 //! `tunix-rt package`: a run folder's evidence as one reproducible zip.
 
+use std::path::{Path, PathBuf};
+
 use crate::cli::{Format, PackageArgs};
 use crate::error::Result;
 use crate::package::{package, PackageOptions};
+use crate::report_input::resolve_run_folder;
 use crate::runfolder::RunStatus;
 use crate::workspace::Workspace;
 
@@ -15,33 +18,44 @@ pub fn run(ws: &Workspace, args: &PackageArgs) -> Result<()> {
         prefix: args.prefix.clone(),
         force: args.force,
     };
-    let outcome = package(&args.run_dir, &options)?;
+    let outcome = package(&run_folder(ws, &args.run_dir)?, &options)?;
     if args.format == Format::Json {
         return super::print_json(&outcome);
     }
     if outcome.status != RunStatus::Completed {
-        println!(
+        outln!(
             "note     the run's status is `{}`: its evidence may be incomplete",
             outcome.status.as_str()
-        );
+        )?;
     }
     if outcome.git_dirty {
-        println!(
+        outln!(
             "note     the run was made from commit {} with uncommitted changes",
             outcome.short_sha
-        );
+        )?;
     }
     let verb = if outcome.replaced {
         "replaced"
     } else {
         "package"
     };
-    println!("{verb:<8} {}", ws.display_path(&outcome.path).display());
-    println!("blake3   {}", outcome.blake3);
-    println!(
+    outln!("{verb:<8} {}", ws.display_path(&outcome.path).display())?;
+    outln!("blake3   {}", outcome.blake3)?;
+    outln!(
         "files    {} ({} bytes) + MANIFEST.json",
-        outcome.files, outcome.total_bytes
-    );
-    println!("zip      {} bytes", outcome.zip_bytes);
+        outcome.files,
+        outcome.total_bytes
+    )?;
+    outln!("zip      {} bytes", outcome.zip_bytes)?;
     Ok(())
+}
+
+/// The run `--run-dir` names: a path that exists, as given (the package
+/// checks it is a real run folder), else a run id or a unique prefix of one
+/// under submission_runs/, as every other command that names a run.
+fn run_folder(ws: &Workspace, arg: &Path) -> Result<PathBuf> {
+    if std::fs::symlink_metadata(arg).is_ok() {
+        return Ok(arg.to_path_buf());
+    }
+    resolve_run_folder(&ws.root().join("submission_runs"), &arg.to_string_lossy())
 }

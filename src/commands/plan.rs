@@ -10,15 +10,47 @@ use crate::sweep::SweepPlan;
 /// Version of the `--plan --format json` document.
 const SCHEMA_VERSION: u32 = 1;
 
-/// Print `plan` in `format`.
-pub fn print(plan: &SweepPlan, format: Format) -> Result<()> {
+/// Print `plan` with `notes` in `format`.
+pub fn print(plan: &SweepPlan, notes: &[String], format: Format) -> Result<()> {
     match format {
-        Format::Json => super::print_json(&document(plan)),
+        Format::Json => {
+            let mut doc = document(plan);
+            if !notes.is_empty() {
+                doc["notes"] = json!(notes);
+            }
+            super::print_json(&doc)
+        }
         Format::Text => {
-            print!("{}", table(plan));
+            out!("{}", table(plan))?;
+            for note in notes {
+                outln!("note         {note}")?;
+            }
             Ok(())
         }
     }
+}
+
+/// What to know before running the plan: its promotion targets that are
+/// committed evidence (`update`: `--update-evidence`), and, for a command
+/// trainer with rungs, that a program writing no checkpoints trains
+/// again from step 0 at every rung.
+pub fn notes(
+    ws: &crate::workspace::Workspace,
+    loaded: &crate::manifest::LoadedManifest,
+    plan: &SweepPlan,
+    update: bool,
+) -> Result<Vec<String>> {
+    let crate::manifest::Manifest::Sweep(sweep) = &loaded.manifest else {
+        return Ok(Vec::new());
+    };
+    let evidence = crate::runner::sweep_promote::targets(ws, &loaded.path, sweep)?
+        .and_then(|to| crate::runner::sweep_promote::plan_note(ws, &to, update));
+    let command = plan
+        .trials
+        .first()
+        .is_some_and(|t| t.spec.command.is_some());
+    let restarts = crate::sweep::restarts::plan_note(&plan.rungs).filter(|_| command);
+    Ok(evidence.into_iter().chain(restarts).collect())
 }
 
 /// A Slurm sweep's first job script (the first rung's array), as `run`

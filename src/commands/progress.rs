@@ -72,4 +72,11 @@ impl Observer for TrainProgress {
             Event::Log { .. } | Event::Outputs(_) | Event::Checkpoint(_) => {}
         }
     }
+
+    fn note(&mut self, message: &str) {
+        match &self.train {
+            Some(b) => b.suspend(|| eprintln!("{message}")),
+            None => eprintln!("{message}"),
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! `tunix-rt regress`: the regression gate. Compares a candidate run with
 //! the locked baseline, prints the result, and exits 1 only on a clear
-//! regression (never with `--informational`). Writes nothing.
+//! regression (never with `--informational`); refuses (exit 2) a candidate
+//! whose coverage differs from the baseline's by more than
+//! `--max-coverage-gap`. Writes nothing.
 
 use crate::cli::{RegressArgs, RegressFormat};
 use crate::error::{Error, Result};
@@ -17,6 +19,7 @@ pub fn run(ws: &Workspace, args: &RegressArgs) -> Result<()> {
     let settings = GateSettings {
         threshold: args.threshold,
         alpha: args.alpha,
+        max_coverage_gap: args.max_coverage_gap,
     };
     settings.validate()?;
     let lock_path = args
@@ -33,15 +36,15 @@ pub fn run(ws: &Workspace, args: &RegressArgs) -> Result<()> {
     let candidate = EvaluatedRun::read(&resolve_run_folder(&runs_root, &args.candidate)?)?;
     check_candidate(&lock, &candidate)?;
     let outcome = evaluate(&baseline.items, &candidate.items, settings)?;
-    let candidate_ref = RunRef {
-        run_id: candidate.manifest.run_id.clone(),
-        run_dir: ws.display_path(&candidate.dir).display().to_string(),
-        mean: None,
-    };
+    let candidate_ref = RunRef::new(
+        candidate.manifest.run_id.clone(),
+        ws.display_path(&candidate.dir).display().to_string(),
+        &outcome.candidate,
+    );
     let report = build(&lock, candidate_ref, outcome, settings, args.informational);
     match args.format {
-        RegressFormat::Text => print!("{}", render_text(&report)),
-        RegressFormat::Md => print!("{}", render_md(&report)),
+        RegressFormat::Text => out!("{}", render_text(&report))?,
+        RegressFormat::Md => out!("{}", render_md(&report))?,
         RegressFormat::Json => super::print_json(&report)?,
     }
     if report.verdict == Verdict::Regressed && !args.informational {

@@ -1,40 +1,34 @@
-//! `tunix-rt report leaderboard|compare`: reports from the index;
-//! `tunix-rt report sweep`: a sweep's report from its folder.
+//! `tunix-rt report leaderboard`: the leaderboard from the index (`report
+//! compare` is in `super::compare`);
+//! `tunix-rt report sweep`: a sweep's report from its folder;
+//! `tunix-rt report site`: the static site of the index's runs.
 
 use std::path::Path;
 
 use crate::cli::{
-    CompareArgs, LeaderboardArgs, PairedArgs, ReportFormatArg, ReportOutput, SweepReportArgs,
+    LeaderboardArgs, PairedArgs, ReportFormatArg, ReportOutput, SiteArgs, SweepReportArgs,
 };
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
-use crate::report::{
-    choose_format, render_compare, render_leaderboard, render_sweep, ReportFormat, Templates,
-};
+use crate::report::site::render_site;
+use crate::report::{choose_format, render_leaderboard, render_sweep, ReportFormat, Templates};
 use crate::scoring::CompareConfig;
 use crate::store::filter::{RunFilter, RunLimit};
-use crate::store::query;
 use crate::store::Store;
 use crate::workspace::Workspace;
 
 pub fn leaderboard(ws: &Workspace, db: &Path, args: &LeaderboardArgs) -> Result<()> {
     let format = report_format(&args.out)?;
     let store = Store::open_read(db)?;
-    let mut labels = Vec::new();
-    for l in &args.label {
-        let (k, v) = l
-            .split_once('=')
-            .ok_or_else(|| Error::bad_input(format!("--label `{l}` is not KEY=VALUE")))?;
-        labels.push((k.to_string(), v.to_string()));
-    }
     let filter = RunFilter {
         dataset: args.dataset.clone(),
         model: args.model.clone(),
         config: args.config.clone(),
         since: args.since.clone(),
         until: args.until.clone(),
-        labels,
+        labels: labels(&args.label)?,
         sweep: args.sweep.clone(),
+        all_runs: args.all,
     };
     // JSON is read by programs, which get every run unless they ask for a page.
     let limit = args.limit.unwrap_or(match format {
@@ -45,24 +39,6 @@ pub fn leaderboard(ws: &Workspace, db: &Path, args: &LeaderboardArgs) -> Result<
         crate::report_input::leaderboard_checked(&store, &filter, limit, args.allow_mixed_rules)?;
     let templates = templates(args.out.templates.as_deref())?;
     let text = render_leaderboard(&templates, &input, format)
-        .map_err(|e| report_error(e, args.out.templates.as_deref()))?;
-    emit(ws, args.out.output.as_deref(), &text)
-}
-
-pub fn compare(ws: &Workspace, db: &Path, args: &CompareArgs) -> Result<()> {
-    let format = report_format(&args.out)?;
-    let store = Store::open_read(db)?;
-    let id_a = query::resolve_run(&store, &args.run_a)?;
-    let id_b = query::resolve_run(&store, &args.run_b)?;
-    let input = crate::report_input::compare(
-        &store,
-        &id_a,
-        &id_b,
-        &compare_config(&args.paired),
-        args.paired.allow_different_evalsets,
-    )?;
-    let templates = templates(args.out.templates.as_deref())?;
-    let text = render_compare(&templates, &input, format)
         .map_err(|e| report_error(e, args.out.templates.as_deref()))?;
     emit(ws, args.out.output.as_deref(), &text)
 }
@@ -87,8 +63,76 @@ pub fn sweep(ws: &Workspace, args: &SweepReportArgs) -> Result<()> {
     emit(ws, args.out.output.as_deref(), &text)
 }
 
+pub fn site(ws: &Workspace, db: &Path, args: &SiteArgs) -> Result<()> {
+    crate::site::check_target(&args.output)?;
+    let filter = RunFilter {
+        dataset: args.dataset.clone(),
+        model: args.model.clone(),
+        config: args.config.clone(),
+        since: args.since.clone(),
+        until: args.until.clone(),
+        labels: labels(&args.label)?,
+        sweep: args.sweep.clone(),
+        all_runs: args.all,
+    };
+    let templates = templates(args.templates.as_deref())?;
+    let store = Store::open_read(db)?;
+    let runs_root = args
+        .runs
+        .clone()
+        .unwrap_or_else(|| ws.root().join("submission_runs"));
+    let source = crate::site::SiteSource {
+        filter: &filter,
+        allow_mixed_rules: args.allow_mixed_rules,
+        runs_root: &runs_root,
+    };
+    let input = crate::site::read_site(ws, &store, &source)?;
+    let pages =
+        render_site(&templates, &input).map_err(|e| report_error(e, args.templates.as_deref()))?;
+    crate::site::publish(&args.output, &pages)?;
+    for note in &input.notes {
+        eprintln!("note: {note}");
+    }
+    let shown = ws.display_path(&args.output);
+    let sweeps = pages
+        .iter()
+        .filter(|p| p.path.starts_with("sweeps/"))
+        .count();
+    eprintln!(
+        "wrote {} pages to {}: {}, {}, {}; open {}",
+        pages.len(),
+        shown.display(),
+        count(input.leaderboard.runs.len(), "run page"),
+        count(input.compares.len(), "comparison"),
+        count(sweeps, "sweep report"),
+        shown.join(crate::report::site::INDEX).display()
+    );
+    Ok(())
+}
+
+/// `n thing` or `n things`.
+fn count(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
+/// `--label KEY=VALUE` flags as pairs.
+fn labels(flags: &[String]) -> Result<Vec<(String, String)>> {
+    flags
+        .iter()
+        .map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| Error::bad_input(format!("--label `{l}` is not KEY=VALUE")))
+        })
+        .collect()
+}
+
 /// `--format`, or the format the output file's extension names, else md.
-fn report_format(out: &ReportOutput) -> Result<ReportFormat> {
+pub(super) fn report_format(out: &ReportOutput) -> Result<ReportFormat> {
     choose_format(
         out.format.map(report_format_of),
         out.output.as_deref(),
@@ -149,7 +193,7 @@ pub(super) fn emit(ws: &Workspace, output: Option<&Path>, text: &str) -> Result<
             Ok(())
         }
         None => {
-            print!("{text}");
+            out!("{text}")?;
             Ok(())
         }
     }

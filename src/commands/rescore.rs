@@ -45,9 +45,9 @@ pub fn run(ws: &Workspace, db: &Path, args: &RescoreArgs) -> Result<()> {
         let report = r.report(run_dir);
         if args.format == Format::Text {
             if !reports.is_empty() {
-                println!();
+                outln!()?;
             }
-            print_text(&report);
+            print_text(&report)?;
         }
         reports.push(report);
     }
@@ -79,33 +79,33 @@ fn answer(a: &Option<String>) -> String {
     })
 }
 
-fn print_text(r: &RescoreReport) {
-    println!(
+fn print_text(r: &RescoreReport) -> Result<()> {
+    outln!(
         "source       {} (run {}, scoring rules {})",
         r.source.run_dir,
         r.source.run_id,
         version(r.source.scoring_rules_version)
-    );
-    println!(
+    )?;
+    outln!(
         "rules        {}: scoring rules {}, answer_extraction {}, equivalence {}",
         r.rules,
         r.scoring_rules_version,
         serde_json::to_string(&r.answer_extraction).unwrap_or_default(),
         serde_json::to_string(&r.equivalence).unwrap_or_default()
-    );
+    )?;
     let diff = match (r.old.primary_score, r.new.primary_score) {
         (Some(a), Some(b)) => format!(" ({:+.4})", b - a),
         _ => String::new(),
     };
-    println!(
+    outln!(
         "primary      {} -> {}{diff}",
         score(r.old.primary_score),
         score(r.new.primary_score)
-    );
-    println!(
+    )?;
+    outln!(
         "items        {} total: {} flipped ({} to correct, {} to incorrect), {} extracted answers changed",
         r.n_items, r.n_flipped, r.n_gained, r.n_lost, r.n_extraction_changed
-    );
+    )?;
     if !r.flips.is_empty() {
         let width = r
             .flips
@@ -113,20 +113,21 @@ fn print_text(r: &RescoreReport) {
             .map(|f| f.id.chars().count())
             .max()
             .unwrap_or(0);
-        println!("flipped      id, correctness old -> new, extracted old -> new:");
+        outln!("flipped      id, correctness old -> new, extracted old -> new:")?;
         for f in &r.flips {
-            println!(
+            outln!(
                 "  {:<width$}  {} -> {}  {} -> {}",
                 f.id,
                 correctness(f.old_correctness),
                 correctness(f.new_correctness),
                 answer(&f.old_extracted),
                 answer(&f.new_extracted)
-            );
+            )?;
         }
     }
     match &r.run_dir {
-        Some(dir) => println!("run          {dir}"),
-        None => println!("run          none written (--dry-run)"),
+        Some(dir) => outln!("run          {dir}")?,
+        None => outln!("run          none written (--dry-run)")?,
     }
+    Ok(())
 }

@@ -12,10 +12,11 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
         .map_err(|d| Error::invalid_file(&shown, d))?;
     if args.plan {
         let plan = crate::runner::sweep_plan(ws, &loaded)?;
-        super::plan::print(&plan, args.format)?;
+        let notes = super::plan::notes(ws, &loaded, &plan, args.update_evidence)?;
+        super::plan::print(&plan, &notes, args.format)?;
         if args.format == Format::Text {
             if let Some(script) = super::plan::slurm_script(ws, &loaded, &plan)? {
-                print!("\n{script}");
+                out!("\n{script}")?;
             }
         }
         return Ok(());
@@ -27,7 +28,11 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
             ));
         }
         let db = (!args.no_index).then_some(db);
-        return super::sweep::run(ws, db, &loaded, args.format, args.yes, args.detach);
+        let options = crate::runner::sweep_exec::SweepOptions {
+            detach: args.detach,
+            update_evidence: args.update_evidence,
+        };
+        return super::sweep::run(ws, db, &loaded, args.format, args.yes, options);
     }
     let mut job = crate::runner::plan(ws, &loaded, std::env::args().collect())?;
     if let Job::Train(t) = &mut job {
@@ -79,12 +84,12 @@ fn detached(
             "attached": train.attached,
         }));
     }
-    println!("run          {}", ws.display_path(run_dir).display());
-    println!("slurm job    {job_id} (running without a coordinator)");
-    println!(
+    outln!("run          {}", ws.display_path(run_dir).display())?;
+    outln!("slurm job    {job_id} (running without a coordinator)")?;
+    outln!(
         "then         run {} again to follow it and record it when it ends (or tunix-rt db ingest once `squeue -j {job_id}` no longer lists it)",
         manifest.display()
-    );
+    )?;
     Ok(())
 }
 
@@ -109,17 +114,17 @@ pub fn report(ws: &Workspace, outcome: &Outcome, format: Format) -> Result<()> {
         }));
     }
     for note in &outcome.notes {
-        println!("note         {note}");
+        outln!("note         {note}")?;
     }
-    println!(
+    outln!(
         "run          {}",
         ws.display_path(&outcome.run_dir).display()
-    );
+    )?;
     if outcome.status == crate::runfolder::RunStatus::Stopped {
-        println!("status       stopped before max_steps; run the same job again to continue it");
+        outln!("status       stopped before max_steps; run the same job again to continue it")?;
     }
     let Some(s) = &outcome.summary else {
-        println!("primary      none (the manifest has no eval section)");
+        outln!("primary      {}", no_score_reason(outcome))?;
         return Ok(());
     };
     let score = match (s.primary_score, &s.scorecard.ci95) {
@@ -137,14 +142,16 @@ pub fn report(ws: &Workspace, outcome: &Outcome, format: Format) -> Result<()> {
     } else {
         ""
     };
-    println!("primary      {score}{marker}");
-    println!(
+    outln!("primary      {score}{marker}")?;
+    outln!(
         "items        {} scored, {} skipped, {} total",
-        s.n_scored, s.n_skipped, s.n_items
-    );
+        s.n_scored,
+        s.n_skipped,
+        s.n_items
+    )?;
     for (cat, c) in &s.scorecard.per_category {
         let mean = c.mean.map_or("null".to_string(), |m| format!("{m:.4}"));
-        println!("  {cat:<10} {mean} (n={})", c.n_scored);
+        outln!("  {cat:<10} {mean} (n={})", c.n_scored)?;
     }
     if !s.scorecard.per_tag.is_empty() {
         let tags: Vec<String> = s
@@ -156,13 +163,26 @@ pub fn report(ws: &Workspace, outcome: &Outcome, format: Format) -> Result<()> {
                 None => format!("{tag} -"),
             })
             .collect();
-        println!("tags         {}", tags.join(", "));
+        outln!("tags         {}", tags.join(", "))?;
     }
     if let Some(t) = s.trace_consistency {
-        println!("trace        {t:.4} mean trace_consistency");
+        outln!("trace        {t:.4} mean trace_consistency")?;
     }
     for w in &s.scorecard.warnings {
-        println!("warning      {w}");
+        outln!("warning      {w}")?;
     }
     Ok(())
+}
+
+/// Why a run has no score: it was stopped before its eval runs (at
+/// max_steps), or its manifest has no eval section.
+fn no_score_reason(outcome: &Outcome) -> &'static str {
+    let evaluates =
+        crate::runfolder::read_manifest(&outcome.run_dir).is_ok_and(|m| m.evalset.is_some());
+    match (outcome.status, evaluates) {
+        (crate::runfolder::RunStatus::Stopped, true) => {
+            "none yet (the eval files are written when training reaches max_steps; run the same job again to continue and score it)"
+        }
+        _ => "none (the manifest has no eval section)",
+    }
 }

@@ -9,16 +9,16 @@ pub fn export(ws: &Workspace, args: &SchemaExportArgs) -> Result<()> {
         .unwrap_or_else(|| ws.root().join("schemas"));
     if !args.check {
         for path in crate::schema::export(&dir)? {
-            println!("wrote {}", ws.display_path(&path).display());
+            outln!("wrote {}", ws.display_path(&path).display())?;
         }
         return Ok(());
     }
     let report = crate::schema::check(&dir)?;
     if report.is_clean() {
-        println!(
+        outln!(
             "schemas are up to date ({})",
             ws.display_path(&dir).display()
-        );
+        )?;
         return Ok(());
     }
     for path in &report.stale {

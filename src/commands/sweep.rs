@@ -5,14 +5,15 @@
 use std::io::IsTerminal;
 
 use super::sweep_progress::SweepProgress;
+use super::sweep_summary::{self, Align};
 use crate::cli::Format;
 use crate::error::{Error, Result};
-use crate::manifest::sweep::SweepMetric;
 use crate::manifest::LoadedManifest;
-use crate::runner::sweep_exec::{run_sweep, SweepEvent, SweepOutcome};
+use crate::runner::sweep_exec::{run_sweep, SweepEvent, SweepOptions, SweepOutcome};
 use crate::store::ingest::{ingest, Scope};
 use crate::store::{Store, Wait};
 use crate::sweep::ledger::TrialState;
+use crate::sweep::ties::describe;
 use crate::workspace::Workspace;
 
 /// Run the sweep; index its trials in `db` unless it is none.
@@ -22,7 +23,7 @@ pub fn run(
     loaded: &LoadedManifest,
     format: Format,
     yes: bool,
-    detach: bool,
+    options: SweepOptions,
 ) -> Result<()> {
     let plan = crate::runner::sweep_plan(ws, loaded)?;
     if plan.trials.len() > TRIAL_CAP && !yes {
@@ -45,13 +46,24 @@ pub fn run(
         .copied()
         .or_else(|| plan.trials.first().map(|t| t.spec.training.max_steps))
         .unwrap_or(0);
-    let mode = match &loaded.manifest {
-        crate::manifest::Manifest::Sweep(s) => s.spec.mode,
-        _ => crate::manifest::sweep::Mode::default(),
+    let (metric, mode) = match &loaded.manifest {
+        crate::manifest::Manifest::Sweep(s) => (
+            s.spec.metric.to_string(),
+            s.spec.resolved_mode().unwrap_or_default(),
+        ),
+        _ => (String::new(), crate::manifest::sweep::Mode::default()),
     };
     let mut display = SweepProgress::new(plan.trials.len(), mode, last_rung, quiet);
-    let mut progress = |event: &SweepEvent| display.event(event, || progress_line(event));
-    let result = run_sweep(ws, loaded, &plan, &trainer, &command, detach, &mut progress);
+    let mut progress = |event: &SweepEvent| display.event(event, || progress_line(event, &metric));
+    let result = run_sweep(
+        ws,
+        loaded,
+        &plan,
+        &trainer,
+        &command,
+        options,
+        &mut progress,
+    );
     display.finish();
     let outcome = result?;
     if let Some(job_ids) = &outcome.detached {
@@ -60,11 +72,9 @@ pub fn run(
     if let Some(db) = db {
         index(ws, db, &outcome)?;
     }
-    report(ws, &outcome, format)?;
+    report(ws, &outcome, format, &command)?;
     if outcome.ledger.best.is_none() {
-        return Err(Error::runtime(
-            "no trial completed with a metric, so nothing was promoted; see the failures above",
-        ));
+        return Err(Error::runtime(sweep_summary::no_best(&outcome.ledger)));
     }
     Ok(())
 }
@@ -84,20 +94,20 @@ fn detached(
             "slurm_jobs": job_ids,
         }));
     }
-    println!("sweep        {}", ws.display_path(&outcome.dir).display());
-    println!(
+    outln!("sweep        {}", ws.display_path(&outcome.dir).display())?;
+    outln!(
         "slurm jobs   {} (running without a coordinator)",
         job_ids.join(", ")
-    );
-    println!("status       tunix-rt sweep status {name}");
-    println!(
+    )?;
+    outln!("status       tunix-rt sweep status {name}")?;
+    outln!(
         "attach       tunix-rt sweep attach {name}   (decides the rungs, indexes and promotes)"
-    );
+    )?;
     Ok(())
 }
 
 /// The plain line of a sweep event (none for step progress).
-fn progress_line(event: &SweepEvent) -> Option<String> {
+fn progress_line(event: &SweepEvent, metric: &str) -> Option<String> {
     Some(match event {
         SweepEvent::TrialProgress { .. } => return None,
         SweepEvent::TrialRetrying {
@@ -144,10 +154,15 @@ fn progress_line(event: &SweepEvent) -> Option<String> {
         }
         SweepEvent::TrialCancelled { trial_id } => format!("sweep: {trial_id} cancelled"),
         SweepEvent::RungDecided(d) => format!(
-            "sweep: rung {}: continue {}; stop {}",
+            "sweep: rung {}: continue {}; stop {}{}",
             d.rung,
             ids(&d.continued),
-            ids(&d.stopped)
+            ids(&d.stopped),
+            d.tie_rule.map_or_else(String::new, |rule| {
+                let value = d.continued.first().and_then(|s| s.metric);
+                let n = d.continued.len() + d.stopped.len();
+                format!(" ({})", describe(rule, metric, d.rung, n, value))
+            })
         ),
     })
 }
@@ -166,13 +181,6 @@ fn ids(v: &[crate::sweep::halving::Scored]) -> String {
         .join(", ")
 }
 
-fn metric_name(m: SweepMetric) -> &'static str {
-    match m {
-        SweepMetric::ValLoss => "val_loss",
-        SweepMetric::PrimaryScore => "primary_score",
-    }
-}
-
 fn show(metric: Option<f64>) -> String {
     metric.map_or("none".to_string(), |m| format!("{m:.4}"))
 }
@@ -185,7 +193,7 @@ const LOG_TAIL: usize = 5;
 
 /// Each failed trial: its class, its message's first line and the last
 /// lines of its run.log; retried failures are counted.
-fn print_failures(ws: &Workspace, outcome: &SweepOutcome) {
+fn print_failures(ws: &Workspace, outcome: &SweepOutcome) -> Result<()> {
     let l = &outcome.ledger;
     let retried: usize = l.trials.iter().map(|t| t.retried.len()).sum();
     let failed: Vec<_> = l
@@ -195,31 +203,40 @@ fn print_failures(ws: &Workspace, outcome: &SweepOutcome) {
         .filter(|(t, _)| t.state == TrialState::Failed)
         .collect();
     if failed.is_empty() && retried == 0 {
-        return;
+        return Ok(());
     }
-    println!(
+    outln!(
         "failures     {} trial(s) failed; {retried} failure(s) were retried",
         failed.len()
-    );
+    )?;
     for (t, f) in failed {
         let dir = crate::runner::sweep_exec::trial_dir(&outcome.dir, &l.sweep, &t.trial_id);
-        println!("  {} {}: {}", t.trial_id, f.class, first_line(&f.message));
+        outln!("  {} {}: {}", t.trial_id, f.class, first_line(&f.message))?;
         let log = std::fs::read_to_string(dir.join(crate::runfolder::RUN_LOG)).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         for line in &lines[lines.len().saturating_sub(LOG_TAIL)..] {
-            println!("    | {line}");
+            outln!("    | {line}")?;
         }
-        println!(
+        outln!(
             "    log: {}",
             ws.display_path(&dir.join(crate::runfolder::RUN_LOG))
                 .display()
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// Index every trial's run folder (the sweep folder nests them).
 fn index(ws: &Workspace, db: &std::path::Path, outcome: &SweepOutcome) -> Result<()> {
-    let store = Store::open_write(db, Wait::Yes)?;
+    let store = match Store::open_write(db, Wait::Yes) {
+        Ok(store) => store,
+        Err(e) if crate::store::is_busy(&e) => {
+            let written = ws.display_path(&outcome.dir).display().to_string();
+            super::db::indexed_later(&e, &written);
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
     let report = ingest(&store, ws.root(), Scope::Root(&outcome.dir)).map_err(|e| {
         Error::runtime(format!(
             "the sweep was written to {} but could not be indexed ({e}); run `tunix-rt db ingest` to retry",
@@ -241,7 +258,12 @@ fn index(ws: &Workspace, db: &std::path::Path, outcome: &SweepOutcome) -> Result
     )))
 }
 
-fn report(ws: &Workspace, outcome: &SweepOutcome, format: Format) -> Result<()> {
+fn report(
+    ws: &Workspace,
+    outcome: &SweepOutcome,
+    format: Format,
+    command: &[String],
+) -> Result<()> {
     let l = &outcome.ledger;
     let promoted = outcome.promoted.as_ref().map(|p| {
         (
@@ -249,60 +271,77 @@ fn report(ws: &Workspace, outcome: &SweepOutcome, format: Format) -> Result<()> 
             ws.display_path(&p.params).display().to_string(),
         )
     });
+    let notes = sweep_summary::notes(outcome, command);
     if format == Format::Json {
-        return super::print_json(&serde_json::json!({
+        let mut doc = serde_json::json!({
             "sweep_dir": outcome.dir,
             "ledger": l,
             "promoted": promoted.as_ref().map(|(c, p)| serde_json::json!({"config": c, "params": p})),
             "promoted_from_trial_id": l.best.as_ref().map(|b| &b.trial_id),
             "mapping": l.best.as_ref().map(crate::sweep::promote::mapping),
-        }));
+            "evidence_skipped": outcome.withheld.as_ref().map(|w| serde_json::json!({
+                "best_trial_id": w.trial_id,
+                "files": w.files,
+            })),
+        });
+        if !notes.is_empty() {
+            doc["notes"] = serde_json::json!(notes);
+        }
+        return super::print_json(&doc);
     }
-    println!("sweep        {}", ws.display_path(&outcome.dir).display());
-    println!(
-        "{:<6} {:<10} {:>5}  {:<12} params",
-        "trial", "status", "step", "metric"
-    );
-    for t in &l.trials {
-        let params = t
-            .params
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let metric = t.metrics.get(&t.last_step).copied().flatten();
-        let status = match (&t.state, &t.failure) {
-            (TrialState::Failed, Some(f)) => format!("failed:{}", f.class),
-            (s, _) => s.name().to_string(),
-        };
-        println!(
-            "{:<6} {:<10} {:>5}  {:<12} {params}",
-            t.trial_id,
-            status,
-            t.last_step,
-            show(metric)
-        );
+    outln!("sweep        {}", ws.display_path(&outcome.dir).display())?;
+    let rows: Vec<Vec<String>> = l
+        .trials
+        .iter()
+        .map(|t| {
+            let params = t
+                .params
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let metric = t.metrics.get(&t.last_step).copied().flatten();
+            vec![
+                t.trial_id.clone(),
+                sweep_summary::status(t),
+                t.last_step.to_string(),
+                show(metric),
+                params,
+            ]
+        })
+        .collect();
+    let align = [
+        Align::Left,
+        Align::Left,
+        Align::Right,
+        Align::Left,
+        Align::Left,
+    ];
+    let header = ["trial", "status", "step", l.metric.as_str(), "params"];
+    for line in sweep_summary::lines(&header, &align, &rows) {
+        outln!("{line}")?;
     }
-    print_failures(ws, outcome);
+    print_failures(ws, outcome)?;
+    for line in sweep_summary::tie_rule_lines(l) {
+        outln!("{line}")?;
+    }
     match &l.best {
-        Some(b) => println!(
-            "best         {} ({} {:.4})",
-            b.trial_id,
-            metric_name(l.metric),
-            b.metric
-        ),
-        None => println!("best         none (no trial completed with a metric)"),
+        Some(b) => outln!("best         {} ({} {:.4})", b.trial_id, l.metric, b.metric)?,
+        None => outln!("best         none (no trial completed with a metric)")?,
     }
     if let Some(best) = &l.best {
         let mapping: Vec<String> = crate::sweep::promote::mapping(best)
             .iter()
             .map(|(k, v)| format!("{k} → {v}"))
             .collect();
-        println!("mapping      {}", mapping.join(", "));
+        outln!("mapping      {}", mapping.join(", "))?;
     }
     if let Some((config, params)) = promoted {
-        println!("promoted     {config}");
-        println!("params       {params}");
+        outln!("promoted     {config}")?;
+        outln!("params       {params}")?;
+    }
+    for note in notes {
+        outln!("note         {note}")?;
     }
     Ok(())
 }

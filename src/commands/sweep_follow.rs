@@ -12,6 +12,8 @@ use crate::slurm::control;
 use crate::sweep::ledger::{Ledger, LEDGER};
 use crate::workspace::Workspace;
 
+use super::sweep_summary::Align;
+
 pub fn status(ws: &Workspace, args: &SweepStatusArgs) -> Result<()> {
     let (dir, ledger) = read(ws, &args.sweep)?;
     let slurm_tools = control::TOOLS
@@ -65,38 +67,48 @@ pub fn status(ws: &Workspace, args: &SweepStatusArgs) -> Result<()> {
             "slurm_jobs": jobs,
         }));
     }
-    println!("sweep        {}", ws.display_path(&dir).display());
+    outln!("sweep        {}", ws.display_path(&dir).display())?;
     if let Some(m) = &ledger.manifest {
-        println!("manifest     {m}");
+        outln!("manifest     {m}")?;
     }
-    println!("{:<6} {:<10} {:>5}", "trial", "status", "step");
-    for t in &ledger.trials {
-        let status = match (&t.state, &t.failure) {
-            (crate::sweep::ledger::TrialState::Failed, Some(f)) => format!("failed:{}", f.class),
-            (s, _) => s.name().to_string(),
-        };
-        println!("{:<6} {:<10} {:>5}", t.trial_id, status, t.last_step);
+    let rows: Vec<Vec<String>> = ledger
+        .trials
+        .iter()
+        .map(|t| {
+            vec![
+                t.trial_id.clone(),
+                super::sweep_summary::status(t),
+                t.last_step.to_string(),
+            ]
+        })
+        .collect();
+    let align = [Align::Left, Align::Left, Align::Right];
+    for line in super::sweep_summary::lines(&["trial", "status", "step"], &align, &rows) {
+        outln!("{line}")?;
+    }
+    for line in super::sweep_summary::tie_rule_lines(&ledger) {
+        outln!("{line}")?;
     }
     for job in &jobs {
-        println!(
+        outln!(
             "slurm job {} (rung {}): {}",
             job["job_id"].as_str().unwrap_or(""),
             job["rung"],
             job["slurm"].as_str().unwrap_or("")
-        );
+        )?;
         for task in job["tasks"].as_array().into_iter().flatten() {
-            println!(
+            outln!(
                 "  {:<12} {:<6} {:<14} exit {}",
                 task["task"].as_str().unwrap_or(""),
                 task["trial_id"].as_str().unwrap_or(""),
                 task["state"].as_str().unwrap_or(""),
                 task["exit_code"].as_str().unwrap_or("-"),
-            );
+            )?;
         }
     }
     match &ledger.best {
-        Some(b) => println!("best         {} ({:.4})", b.trial_id, b.metric),
-        None => println!("best         not decided yet"),
+        Some(b) => outln!("best         {} ({:.4})", b.trial_id, b.metric)?,
+        None => outln!("best         not decided yet")?,
     }
     Ok(())
 }
@@ -113,7 +125,8 @@ pub fn attach(ws: &Workspace, db: &Path, args: &SweepAttachArgs) -> Result<()> {
     let loaded =
         crate::manifest::load(ws, &path, manifest).map_err(|d| Error::invalid_file(manifest, d))?;
     let db = (!args.no_index).then_some(db);
-    super::sweep::run(ws, db, &loaded, args.format, true, false)
+    let options = crate::runner::sweep_exec::SweepOptions::default();
+    super::sweep::run(ws, db, &loaded, args.format, true, options)
 }
 
 /// The sweep folder `sweep` (a name under submission_runs/, or a folder)

@@ -208,6 +208,7 @@ mod tests {
                 trial_id: "t0".into(),
                 metric: Some(0.5),
             }],
+            tie_rule: None,
         }));
         assert_eq!(t.best(), Some(("t1", 4, 0.7)));
         t.update(&reached("t1", 8, 0.6));

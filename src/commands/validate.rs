@@ -53,23 +53,23 @@ pub fn run(ws: &Workspace, args: &ValidateArgs) -> Result<()> {
     } else {
         for r in &results {
             if r.ok {
-                println!(
+                outln!(
                     "{}: ok ({} {})",
                     r.file,
                     r.kind.unwrap_or_default(),
                     r.name.as_deref().unwrap_or_default()
-                );
+                )?;
             }
             for e in &r.errors {
                 eprintln!("{e}");
             }
         }
-        println!(
+        outln!(
             "checked {} file(s): {} ok, {} with errors",
             results.len(),
             results.len() - failed,
             failed
-        );
+        )?;
     }
     if failed == 0 {
         Ok(())

@@ -23,8 +23,10 @@ pub fn run(ws: &Workspace, args: &WorkerArgs) -> Result<()> {
 }
 
 /// `tunix-rt command-trainer --request FILE`: run the request's `command`
-/// and speak the trainer protocol on stdout.
+/// and speak the trainer protocol on stdout. The process holds on to
+/// everything the command starts (see `trainer::command::tree`).
 pub fn command_trainer(args: &CommandTrainerArgs) -> Result<()> {
+    crate::trainer::command::tree::adopt();
     let bytes = std::fs::read(&args.request).map_err(|e| Error::io("read", &args.request, e))?;
     let request: crate::trainer::TrainerRequest = serde_json::from_slice(&bytes).map_err(|e| {
         Error::bad_input(format!("not a trainer request: {e}")).with_path(&args.request)

@@ -25,14 +25,27 @@ use crate::rng::Rng;
 
 use super::calc;
 use super::decontam::EvalIndex;
-use super::generate::{generate_with, Dataset, Example, Exhausted};
+use super::generate::{generate_with, Dataset, Example, Exhausted, Generated};
 use super::story::{self, Story};
 
 /// Generate both splits, dropping anything that overlaps `evals`.
 pub fn generate(config: &DatasetConfig, evals: &EvalIndex) -> Result<Dataset, Exhausted> {
-    generate_with(config, evals, "dev-reasoning-v3", |rng| {
-        problem(rng, &config.difficulty, config.trace)
-    })
+    generate_reporting(config, evals, &mut |_| {})
+}
+
+/// [`generate`], telling `progress` how far each split has come.
+pub fn generate_reporting(
+    config: &DatasetConfig,
+    evals: &EvalIndex,
+    progress: &mut dyn FnMut(Generated),
+) -> Result<Dataset, Exhausted> {
+    generate_with(
+        config,
+        evals,
+        "dev-reasoning-v3",
+        |rng| problem(rng, &config.difficulty, config.trace),
+        progress,
+    )
 }
 
 /// Share of one-step drills (`What is 36 minus 7?`).

@@ -99,10 +99,34 @@ pub struct Exhausted {
 
 /// Generate both splits, dropping anything that overlaps `evals`.
 pub fn generate(config: &DatasetConfig, evals: &EvalIndex) -> Result<Dataset, Exhausted> {
-    generate_with(config, evals, "dev-reasoning-v2", |rng| {
-        problem(rng, &config.difficulty)
-    })
+    generate_reporting(config, evals, &mut |_| {})
 }
+
+/// [`generate`], telling `progress` how far each split has come.
+pub fn generate_reporting(
+    config: &DatasetConfig,
+    evals: &EvalIndex,
+    progress: &mut dyn FnMut(Generated),
+) -> Result<Dataset, Exhausted> {
+    generate_with(
+        config,
+        evals,
+        "dev-reasoning-v2",
+        |rng| problem(rng, &config.difficulty),
+        progress,
+    )
+}
+
+/// How far generation has come: `made` of `wanted` examples of `split`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generated {
+    pub split: &'static str,
+    pub made: u64,
+    pub wanted: u64,
+}
+
+/// Accepted examples between two progress reports.
+pub const PROGRESS_EVERY: u64 = 100_000;
 
 /// Both splits of generator `name` (which seeds them), each example drawn
 /// by `problem`: anything that overlaps `evals` is dropped and replaced,
@@ -112,6 +136,7 @@ pub(super) fn generate_with(
     evals: &EvalIndex,
     name: &str,
     mut problem: impl FnMut(&mut Rng) -> Example,
+    progress: &mut dyn FnMut(Generated),
 ) -> Result<Dataset, Exhausted> {
     let mut rejected = Vec::new();
     let mut overlaps = |split: &'static str, ex: &Example| {
@@ -129,6 +154,7 @@ pub(super) fn generate_with(
         u64::from(config.train_examples),
         || problem(&mut train_rng),
         |ex| overlaps("train", ex),
+        &mut *progress,
     )?;
     let train_keys: HashSet<String> = train.iter().map(|e| normalize_prompt(&e.prompt)).collect();
     let mut val_rng = Rng::new(derive_seed(config.seed, &format!("{name}/val")));
@@ -144,6 +170,7 @@ pub(super) fn generate_with(
             }
             overlaps("val", ex)
         },
+        progress,
     )?;
     Ok(Dataset {
         train,
@@ -155,12 +182,13 @@ pub(super) fn generate_with(
 
 /// Draw examples until `wanted` are accepted (`reject` returns why one is
 /// not), giving up after `ATTEMPTS_PER_EXAMPLE * wanted + SPARE_ATTEMPTS`
-/// draws.
+/// draws; `progress` hears every [`PROGRESS_EVERY`] accepted examples.
 fn fill(
     split: &'static str,
     wanted: u64,
     mut draw: impl FnMut() -> Example,
     mut reject: impl FnMut(&Example) -> Option<&'static str>,
+    progress: &mut dyn FnMut(Generated),
 ) -> Result<Vec<Example>, Exhausted> {
     let max_attempts = wanted
         .saturating_mul(ATTEMPTS_PER_EXAMPLE)
@@ -182,7 +210,17 @@ fn fill(
         let ex = draw();
         match reject(&ex) {
             Some(reason) => last_reason = reason,
-            None => out.push(ex),
+            None => {
+                out.push(ex);
+                let made = out.len() as u64;
+                if made.is_multiple_of(PROGRESS_EVERY) || made == wanted {
+                    progress(Generated {
+                        split,
+                        made,
+                        wanted,
+                    });
+                }
+            }
         }
     }
     Ok(out)
@@ -603,6 +641,7 @@ mod tests {
             3,
             || problem(&mut rng, &mix),
             |_| Some("already in the training split"),
+            &mut |_| {},
         )
         .expect_err("every draw is rejected");
         assert_eq!(err.made, 0);
@@ -611,5 +650,22 @@ mod tests {
         assert!(text.contains("only 0 of 3 val examples"), "{text}");
         assert!(text.contains("lower dataset.val_examples"), "{text}");
         assert!(text.contains("already in the training split"), "{text}");
+    }
+
+    #[test]
+    fn generation_reports_progress_every_so_many_examples_and_at_the_end() {
+        let ex = problem(&mut Rng::new(1), &DifficultyMix::default());
+        let mut heard = Vec::new();
+        let wanted = 2 * PROGRESS_EVERY + 7;
+        let out = fill("train", wanted, || ex.clone(), |_| None, &mut |g| {
+            heard.push(g)
+        })
+        .expect("fills");
+        assert_eq!(out.len() as u64, wanted);
+        let made: Vec<u64> = heard.iter().map(|g| g.made).collect();
+        assert_eq!(made, vec![PROGRESS_EVERY, 2 * PROGRESS_EVERY, wanted]);
+        assert!(heard
+            .iter()
+            .all(|g| g.split == "train" && g.wanted == wanted));
     }
 }

@@ -5,6 +5,7 @@
 //! both see the same examples.
 
 pub mod arith;
+pub mod budget;
 pub mod calc;
 pub mod decontam;
 pub mod generate;
@@ -80,13 +81,23 @@ pub fn display_name(config: &DatasetConfig) -> String {
 /// overlaps `evals`. A generator that cannot fill a split, or user data
 /// that does not validate, is a bad-input error.
 pub fn build(config: &DatasetConfig, manifest_dir: &Path, evals: &EvalIndex) -> Result<Dataset> {
+    build_reporting(config, manifest_dir, evals, &mut |_| {})
+}
+
+/// [`build`], telling `progress` how far a generator has come (every
+/// [`generate::PROGRESS_EVERY`] examples; your own files are read without
+/// reports).
+pub fn build_reporting(
+    config: &DatasetConfig,
+    manifest_dir: &Path,
+    evals: &EvalIndex,
+    progress: &mut dyn FnMut(generate::Generated),
+) -> Result<Dataset> {
     match config.name {
-        Some(DatasetName::DevReasoningV2) => {
-            generate::generate(config, evals).map_err(|e| Error::bad_input(e.to_string()))
-        }
-        Some(DatasetName::DevReasoningV3) => {
-            arith::generate(config, evals).map_err(|e| Error::bad_input(e.to_string()))
-        }
+        Some(DatasetName::DevReasoningV2) => generate::generate_reporting(config, evals, progress)
+            .map_err(|e| Error::bad_input(e.to_string())),
+        Some(DatasetName::DevReasoningV3) => arith::generate_reporting(config, evals, progress)
+            .map_err(|e| Error::bad_input(e.to_string())),
         None => user::load(config, manifest_dir, evals),
     }
 }

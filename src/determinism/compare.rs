@@ -51,6 +51,20 @@ pub enum Verdict {
     DiffersOnGpu,
 }
 
+/// How the two compared results were produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// The job ran twice: an Eval manifest scored, a checkpoint decoded or
+    /// a Train manifest trained, each time into its own run folder.
+    Rerun,
+    /// A recorded run that cannot run again (no checkpoint to decode: a
+    /// predictions file's Eval run, a command trainer's run) had its stored
+    /// raw outputs re-scored twice, each compared with the other and with
+    /// the scores the run recorded. No model ran.
+    Rescore,
+}
+
 /// One compared quantity.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
@@ -81,6 +95,10 @@ pub struct DifferingItem {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeterminismReport {
     pub schema_version: u32,
+    pub method: Method,
+    /// The recorded run checked by [`Method::Rescore`]; null for a rerun
+    /// of a manifest or a checkpoint.
+    pub run: Option<String>,
     /// `Eval` or `Train`.
     pub kind: String,
     /// The first run's recorded device.
@@ -95,6 +113,8 @@ pub struct DeterminismReport {
     pub weight_diff: Option<WeightDiff>,
     /// Where `--keep` copied the two run folders.
     pub kept: Option<String>,
+    /// What the reader should know about how the check was made.
+    pub notes: Vec<String>,
     pub verdict: Verdict,
 }
 
@@ -135,15 +155,11 @@ pub fn compare(
         (None, None) => {}
         (ea, eb) => checks.push(presence("evaluation", ea.is_some(), eb.is_some())),
     }
-    let verdict = if checks.iter().any(|c| c.required && !c.ok) {
-        Verdict::NotDeterministic
-    } else if checks.iter().any(|c| !c.ok) {
-        Verdict::DiffersOnGpu
-    } else {
-        Verdict::Deterministic
-    };
+    let verdict = verdict(&checks);
     DeterminismReport {
         schema_version: REPORT_SCHEMA_VERSION,
+        method: Method::Rerun,
+        run: None,
         kind: a.kind.clone(),
         device: a.device.clone(),
         tolerance,
@@ -152,11 +168,26 @@ pub fn compare(
         differing_items: differing.into_iter().take(MAX_LISTED_ITEMS).collect(),
         weight_diff: weight_diff.filter(|d| d.n_differing > 0),
         kept: None,
+        notes: Vec::new(),
         verdict,
     }
 }
 
-fn check(name: &str, required: bool, a: Value, b: Value, detail: Option<String>) -> Check {
+/// The verdict of `checks`: a required check that differs fails; any
+/// other difference is reported.
+pub fn verdict(checks: &[Check]) -> Verdict {
+    if checks.iter().any(|c| c.required && !c.ok) {
+        Verdict::NotDeterministic
+    } else if checks.iter().any(|c| !c.ok) {
+        Verdict::DiffersOnGpu
+    } else {
+        Verdict::Deterministic
+    }
+}
+
+/// A check named `name`: ok when `a` and `b` are equal; `detail` is kept
+/// only when they differ.
+pub fn check(name: &str, required: bool, a: Value, b: Value, detail: Option<String>) -> Check {
     let ok = a == b;
     Check {
         name: name.to_string(),

@@ -10,6 +10,9 @@
 //!                               weights' hash, metrics without throughput)
 //! compare::compare(a, b, weight diff) ─▶ DeterminismReport (checks, verdict)
 //! render::text(report) ─▶ what the binary prints (JSON: the report itself)
+//! rescored::rescore_twice(run folder) ─▶ DeterminismReport of a recorded
+//!                        run without a checkpoint: its stored outputs
+//!                        re-scored twice, against each other and the record
 //! ```
 //!
 //! On the CPU every check must match bit for bit. Training on CUDA is not
@@ -22,8 +25,10 @@
 pub mod compare;
 pub mod contents;
 pub mod render;
+pub mod rescored;
 pub mod run;
 pub mod weights;
 
-pub use compare::{compare, Check, DeterminismReport, DifferingItem, Tolerance, Verdict};
+pub use compare::{compare, Check, DeterminismReport, DifferingItem, Method, Tolerance, Verdict};
+pub use rescored::rescore_twice;
 pub use run::{plan_check, run_twice};

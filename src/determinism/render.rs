@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::compare::{DeterminismReport, Tolerance, Verdict};
+use super::compare::{DeterminismReport, Method, Tolerance, Verdict};
 
 /// Longest output shown per differing item, in characters.
 const MAX_OUTPUT_CHARS: usize = 200;
@@ -13,16 +13,30 @@ const MAX_OUTPUT_CHARS: usize = 200;
 /// Render the report.
 pub fn text(r: &DeterminismReport) -> String {
     let mut out = String::new();
-    let what = if r.kind == "Train" {
-        "trained twice (two trainer processes)"
-    } else {
-        "evaluated twice"
-    };
-    let _ = writeln!(
-        out,
-        "determinism  {} job, {what}, device {}",
-        r.kind, r.device
-    );
+    match (r.method, &r.run) {
+        (Method::Rescore, Some(run)) => {
+            let _ = writeln!(
+                out,
+                "determinism  {} run {run}, stored outputs re-scored twice and compared with its record",
+                r.kind
+            );
+        }
+        _ => {
+            let what = if r.kind == "Train" {
+                "trained twice (two trainer processes)"
+            } else {
+                "evaluated twice"
+            };
+            let _ = writeln!(
+                out,
+                "determinism  {} job, {what}, device {}",
+                r.kind, r.device
+            );
+        }
+    }
+    for note in &r.notes {
+        let _ = writeln!(out, "note         {note}");
+    }
     if r.tolerance == Tolerance::GpuReported {
         let _ = writeln!(
             out,

@@ -7,7 +7,7 @@
 //! claim(placement, kind, identity) ─▶ Claim { dir, decision, lock }
 //! RunRecord::begin(claim, manifest) ─▶ run_manifest.json: running
 //!   log / append_metric / publish / files_written
-//! RunRecord::finish(status, failure) ─▶ completed | failed | stopped
+//! RunRecord::finish(status, failure) ─▶ completed | failed | stopped | interrupted
 //! ```
 
 pub mod claim;

@@ -1,7 +1,7 @@
 //! The record of a claimed run while its job runs: `run_manifest.json`'s
-//! status transitions (`running` → `completed` | `failed` | `stopped`), the
-//! append-only `run.log` and `metrics.jsonl`, files published atomically,
-//! and the artifact list with every file hashed once.
+//! status transitions (`running` → `completed` | `failed` | `stopped` |
+//! `interrupted`), the append-only `run.log` and `metrics.jsonl`, files
+//! published atomically, and the artifact list with every file hashed once.
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
@@ -38,6 +38,7 @@ impl RunRecord {
         manifest.status = RunStatus::Running;
         manifest.finished_at = None;
         manifest.failure = None;
+        manifest.interruption = None;
         let mut known = BTreeMap::new();
         if let Decision::Resume { previous } = &claim.decision {
             manifest.created_at = previous.created_at.clone();
@@ -224,12 +225,8 @@ mod tests {
 
     fn metric(step: u64) -> MetricRecord {
         MetricRecord {
-            step,
             loss: Some(1.0),
-            lr: None,
-            tokens_per_s: None,
-            val_loss: None,
-            primary_score: None,
+            ..MetricRecord::at(step)
         }
     }
 

@@ -10,14 +10,16 @@ use super::common::{Decoding, Output};
 use super::eval::{EvalSpec, ModelSource};
 use super::params::{set_params, spec_rules, sweep_params, training_rules, ParamType};
 use super::slurm::{extra_option_problem, SlurmSpec};
-use super::sweep::{BaseSpec, Distribution, Executor, ParamValue, SweepMetric, SweepSpec};
+use super::sweep::{BaseSpec, Distribution, Executor, ParamValue, SweepSpec};
 use super::train::{ModelConfig, TrainSpec, TrainingConfig, MISSING_DATASET, MISSING_MODEL};
 use super::{Kind, Manifest};
 use crate::diagnostic::Diagnostic;
+use crate::file_kind::{self, JsonlKind};
 use crate::suggest;
 use crate::workspace::Workspace;
 
 mod dataset;
+mod metric;
 
 /// One semantic problem, located by JSON pointer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +81,25 @@ impl Checker<'_> {
         }
     }
 
+    /// A JSONL file the job reads as `expected`: must exist (see
+    /// [`Self::input`]) and must not be another kind of file.
+    fn jsonl_input(&mut self, pointer: String, value: &Path, expected: JsonlKind) {
+        let found = match self.ws.resolve(self.file, value) {
+            Ok(p) if p.is_file() => file_kind::of_file(&p),
+            _ => return self.input(pointer, value),
+        };
+        if let Some(message) = file_kind::mismatch(found, expected) {
+            self.push(
+                pointer,
+                format!("`{}`: {message}", value.display()),
+                Some(match expected {
+                    JsonlKind::EvalSet => "give an eval set here (evalsets/*.jsonl); a predictions file goes in an Eval manifest's `model: { predictions: FILE }`".to_string(),
+                    _ => format!("give {} here", expected.describe()),
+                }),
+            );
+        }
+    }
+
     /// A path the job writes: must resolve inside the workspace.
     fn output_path(&mut self, pointer: String, value: &Path) {
         if let Err(e) = self.ws.resolve(self.file, value) {
@@ -118,7 +139,11 @@ impl Checker<'_> {
         }
         self.training(&format!("{base}/training"), &spec.training);
         if let Some(eval) = &spec.eval {
-            self.input(format!("{base}/eval/evalset"), &eval.evalset);
+            self.jsonl_input(
+                format!("{base}/eval/evalset"),
+                &eval.evalset,
+                JsonlKind::EvalSet,
+            );
             self.decoding(&format!("{base}/eval/decoding"), &eval.decoding);
         }
         self.output(&format!("{base}/output"), &spec.output);
@@ -228,17 +253,10 @@ impl Checker<'_> {
                 );
             }
         }
-        if let Some(train) = base_train {
-            self.overrides_apply(&train, &spec.overrides);
-            if spec.metric == SweepMetric::PrimaryScore && train.eval.is_none() {
-                self.push(
-                    "/spec/metric".into(),
-                    "metric `primary_score` needs an `eval` section in the base Train spec"
-                        .to_string(),
-                    Some("add spec.eval to the base, or use `metric: val_loss`".into()),
-                );
-            }
+        if let Some(train) = &base_train {
+            self.overrides_apply(train, &spec.overrides);
         }
+        self.sweep_metric(spec, base_train.as_ref());
         let trials = spec
             .search_space
             .values()
@@ -489,9 +507,11 @@ impl Checker<'_> {
     }
 
     fn eval(&mut self, spec: &EvalSpec) {
-        self.input("/spec/evalset".into(), &spec.evalset);
+        self.jsonl_input("/spec/evalset".into(), &spec.evalset, JsonlKind::EvalSet);
         match &spec.model {
-            ModelSource::Predictions(p) => self.input("/spec/model/predictions".into(), p),
+            ModelSource::Predictions(p) => {
+                self.jsonl_input("/spec/model/predictions".into(), p, JsonlKind::Predictions)
+            }
             ModelSource::Checkpoint(c) => {
                 self.output_path("/spec/model/checkpoint/run".into(), &c.run)
             }

@@ -27,12 +27,16 @@ pub struct SweepSpec {
     /// non-grid parameters at random; without a grid, `num_samples` trials.
     #[schemars(range(min = 1, max = 100_000))]
     pub num_samples: u32,
-    /// Metric the sweep optimizes.
+    /// Metric the sweep optimizes: any metric the trainer reports on its
+    /// metrics lines (`primary_score`, `val_loss`, `loss`, `grad_norm`,
+    /// `val/f1`, ...).
     #[serde(default)]
     pub metric: SweepMetric,
-    /// Whether a larger metric is better.
-    #[serde(default)]
-    pub mode: Mode,
+    /// Whether a larger metric is better. Defaults to `max` for
+    /// `primary_score` and `min` for `loss` and `val_loss`; any other
+    /// metric needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
     /// Early stopping of unpromising trials.
     #[serde(default)]
     pub scheduler: Scheduler,
@@ -89,6 +93,14 @@ pub struct MaxRetries {
     pub nan_loss: u32,
     #[schemars(range(max = 10))]
     pub bad_config: u32,
+    /// A metrics line that is not a metrics record fails the same way
+    /// again.
+    #[schemars(range(max = 10))]
+    pub bad_metrics: u32,
+    /// A command trainer that writes no predictions for the `eval`
+    /// section does not write them the next time either.
+    #[schemars(range(max = 10))]
+    pub no_predictions: u32,
 }
 
 impl Default for MaxRetries {
@@ -99,6 +111,8 @@ impl Default for MaxRetries {
             out_of_memory: 0,
             nan_loss: 0,
             bad_config: 0,
+            bad_metrics: 0,
+            no_predictions: 0,
         }
     }
 }
@@ -113,6 +127,8 @@ impl MaxRetries {
             "out_of_memory" => self.out_of_memory,
             "nan_loss" => self.nan_loss,
             "bad_config" => self.bad_config,
+            "bad_metrics" => self.bad_metrics,
+            "no_predictions" => self.no_predictions,
             _ => 0,
         }
     }
@@ -154,15 +170,68 @@ pub enum ParamValue {
     Text(String),
 }
 
-/// Metrics a sweep can optimize.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SweepMetric {
-    /// The eval set's primary score (needs the base's `eval` section).
-    #[default]
-    PrimaryScore,
+/// The metric a sweep optimizes, named as the trainer reports it: 1–64
+/// characters of `[A-Za-z0-9_./-]`, starting with a letter. The default,
+/// `primary_score`, is the eval set's score (it needs the base's `eval`
+/// section).
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(transparent)]
+pub struct SweepMetric(#[schemars(regex(pattern = r"^[A-Za-z][A-Za-z0-9_./-]{0,63}$"))] String);
+
+impl SweepMetric {
+    pub const PRIMARY_SCORE: &'static str = "primary_score";
+    pub const VAL_LOSS: &'static str = "val_loss";
+
+    pub fn new(name: impl Into<String>) -> Self {
+        SweepMetric(name.into())
+    }
+
+    /// The eval set's primary score.
+    pub fn primary_score() -> Self {
+        SweepMetric::new(Self::PRIMARY_SCORE)
+    }
+
     /// Loss on the validation split.
-    ValLoss,
+    pub fn val_loss() -> Self {
+        SweepMetric::new(Self::VAL_LOSS)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether larger or smaller is better when the manifest does not
+    /// say: `max` for `primary_score`, `min` for `loss` and `val_loss`;
+    /// none for any other metric.
+    pub fn default_mode(&self) -> Option<Mode> {
+        match self.as_str() {
+            Self::PRIMARY_SCORE => Some(Mode::Max),
+            "loss" | Self::VAL_LOSS => Some(Mode::Min),
+            _ => None,
+        }
+    }
+}
+
+impl Default for SweepMetric {
+    fn default() -> Self {
+        SweepMetric::primary_score()
+    }
+}
+
+impl std::fmt::Display for SweepMetric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl SweepSpec {
+    /// The direction the sweep optimizes in: `mode`, else the metric's
+    /// default; `None` when neither says (the manifest check refuses it).
+    pub fn resolved_mode(&self) -> Option<Mode> {
+        self.mode.or_else(|| self.metric.default_mode())
+    }
 }
 
 /// Whether larger or smaller metric values are better.
@@ -233,4 +302,57 @@ pub struct Promote {
     /// hash). Its name becomes the run id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_metrics_have_a_direction_and_others_take_the_manifests() {
+        let spec = |metric: &str, mode: Option<Mode>| -> SweepSpec {
+            let mut v = serde_json::json!({
+                "base": "b.yaml",
+                "search_space": { "learning_rate": { "uniform": [0.1, 0.2] } },
+                "num_samples": 1,
+                "metric": metric,
+            });
+            if let Some(m) = mode {
+                v["mode"] = serde_json::to_value(m).expect("mode");
+            }
+            serde_json::from_value(v).expect("spec")
+        };
+        assert_eq!(spec("primary_score", None).resolved_mode(), Some(Mode::Max));
+        assert_eq!(spec("val_loss", None).resolved_mode(), Some(Mode::Min));
+        assert_eq!(spec("loss", None).resolved_mode(), Some(Mode::Min));
+        assert_eq!(spec("val/f1", None).resolved_mode(), None);
+        assert_eq!(
+            spec("val/f1", Some(Mode::Max)).resolved_mode(),
+            Some(Mode::Max)
+        );
+        assert_eq!(
+            spec("val_loss", Some(Mode::Max)).resolved_mode(),
+            Some(Mode::Max)
+        );
+        assert_eq!(SweepMetric::default().as_str(), "primary_score");
+        assert_eq!(MaxRetries::default().for_class("bad_metrics"), 0);
+        assert_eq!(
+            serde_json::to_value(SweepMetric::new("val/f1")).expect("json"),
+            serde_json::json!("val/f1")
+        );
+    }
+
+    #[test]
+    fn failures_that_repeat_are_not_retried_by_default() {
+        let retries = MaxRetries::default();
+        assert_eq!(retries.for_class("crash"), 1);
+        for class in ["no_predictions", "bad_config", "nan_loss"] {
+            assert_eq!(retries.for_class(class), 0, "{class}");
+        }
+        let asked = MaxRetries {
+            no_predictions: 2,
+            ..MaxRetries::default()
+        };
+        assert_eq!(asked.for_class("no_predictions"), 2);
+    }
 }

@@ -1,7 +1,9 @@
-//! The comparison of run B against run A: scores with CIs, scorecards side
-//! by side, the paired verdict, per-category and per-tag deltas and the
-//! per-item diff (flipped items first), with a note when only one of the
-//! runs was calculator-assisted, as JSON or through the
+//! The comparison of run B against run A: scores with CIs, coverage and
+//! the full-eval-set scores, scorecards side by side, the paired verdict
+//! (items paired over the union, a missing one counted as wrong),
+//! per-category and per-tag deltas in percentage points and the per-item
+//! diff (flipped items first), with a note when a run is incomplete or
+//! only one of the runs was calculator-assisted, as JSON or through the
 //! `compare.{html,md}.j2` templates.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,13 +22,13 @@ use super::tags::{self, TagDelta, TagDeltaView};
 use super::templates::trusted;
 use super::{
     num, words, CompareInput, ComparisonFigures, ItemDiff, ReportError, ReportFormat, RunSummary,
-    Templates, SCHEMA_VERSION,
+    Templates, COMPARE_SCHEMA_VERSION,
 };
 
 /// The comparison as JSON.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CompareDoc<'a> {
-    /// Version of this document's layout: 1.
+    /// Version of this document's layout: 2.
     pub schema_version: u32,
     /// The baseline run.
     pub a: &'a RunSummary,
@@ -36,19 +38,21 @@ pub struct CompareDoc<'a> {
     /// module (verdict, difference and its CI, test, p-value, ...).
     pub figures: &'a ComparisonFigures,
     /// Per category (union of both runs' categories, sorted): both means and
-    /// B − A (null unless both means are known).
+    /// B − A in percentage points (null unless both means are known).
     pub category_deltas: BTreeMap<&'a str, CategoryDelta>,
     /// Per eval-item tag (union of both runs' tags, sorted): both runs'
     /// figures (items, scored, skipped, fully correct, mean, 95% CI) and
-    /// B's mean − A's (null unless both means are known).
+    /// B's mean − A's in percentage points (null unless both means are
+    /// known).
     pub tag_deltas: BTreeMap<&'a str, TagDelta<'a>>,
-    /// Items in both runs: flipped items (`a_correct != b_correct`) first,
-    /// then the rest, each group sorted by id.
+    /// Items of either run: flipped items first (their values differ, a
+    /// missing value counted as 0), then the rest, each group sorted by id.
     pub items: Vec<ItemDiffDoc<'a>>,
     /// Whether A and B were scored on different eval sets.
     pub evalsets_differ: bool,
-    /// Notes about the comparison (e.g. one run calculator-assisted, the
-    /// other plain); absent when there are none.
+    /// Notes about the comparison (e.g. a run is incomplete, or one run
+    /// calculator-assisted and the other plain); absent when there are
+    /// none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -60,15 +64,16 @@ pub struct CategoryDelta {
     pub a: Option<f64>,
     /// B's mean.
     pub b: Option<f64>,
-    /// `b - a` when both are known.
-    pub delta: Option<f64>,
+    /// `b − a` in percentage points, when both are known.
+    pub delta_pp: Option<f64>,
 }
 
 /// One item of the diff: whether it flipped, and every [`ItemDiff`] field
 /// flattened into the same object.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ItemDiffDoc<'a> {
-    /// Whether A's and B's correctness differ.
+    /// Whether A's and B's correctness differ (a missing value counted
+    /// as 0).
     pub flipped: bool,
     /// The item.
     #[serde(flatten)]
@@ -95,7 +100,7 @@ pub(super) fn document(input: &CompareInput) -> CompareDoc<'_> {
         .items
         .iter()
         .map(|item| ItemDiffDoc {
-            flipped: item.a_correct != item.b_correct,
+            flipped: item.a_correct.unwrap_or(0.0) != item.b_correct.unwrap_or(0.0),
             item,
         })
         .collect();
@@ -105,7 +110,7 @@ pub(super) fn document(input: &CompareInput) -> CompareDoc<'_> {
             .then_with(|| x.item.id.cmp(&y.item.id))
     });
     CompareDoc {
-        schema_version: SCHEMA_VERSION,
+        schema_version: COMPARE_SCHEMA_VERSION,
         a: &input.a,
         b: &input.b,
         figures: &input.figures,
@@ -113,10 +118,30 @@ pub(super) fn document(input: &CompareInput) -> CompareDoc<'_> {
         tag_deltas: tags::tag_deltas(&input.a, &input.b),
         items,
         evalsets_differ: input.evalsets_differ,
-        notes: calculator::compare_note(input.a.calculator, input.b.calculator)
+        notes: [coverage_note("A", &input.a), coverage_note("B", &input.b)]
             .into_iter()
+            .flatten()
+            .chain(calculator::compare_note(
+                input.a.calculator,
+                input.b.calculator,
+            ))
             .collect(),
     }
+}
+
+/// The note for an incomplete run (coverage below 100%) on `side`.
+fn coverage_note(side: &str, run: &RunSummary) -> Option<String> {
+    let full = run.decision();
+    (!full.complete() && full.n_items > 0).then(|| {
+        format!(
+            "{side} is incomplete: coverage {} ({} of {} items scored); its {} unscored items count as wrong in the pairing and in its full-set score {}",
+            num::percent(full.coverage),
+            full.n_scored,
+            full.n_items,
+            full.n_items - full.n_scored,
+            num::fixed(full.score)
+        )
+    })
 }
 
 /// Both runs' means for every category either has.
@@ -138,13 +163,13 @@ fn category_deltas<'a>(a: &'a RunSummary, b: &'a RunSummary) -> BTreeMap<&'a str
                     .filter(|v| v.is_finite())
             };
             let (ma, mb) = (mean(a), mean(b));
-            let delta = ma.zip(mb).map(|(x, y)| y - x);
+            let delta = ma.zip(mb).map(|(x, y)| (y - x) * 100.0);
             (
                 name,
                 CategoryDelta {
                     a: ma,
                     b: mb,
-                    delta,
+                    delta_pp: delta,
                 },
             )
         })
@@ -180,9 +205,15 @@ struct RunView<'a> {
     short_id: String,
     /// Whether the run id says more than the name.
     show_id: bool,
-    /// `0.7500 [0.6661, 0.8178]` or `—`.
+    /// `0.7500 [0.6661, 0.8178]` or `—`: the primary score.
     score: Value,
     ci_method: &'static str,
+    /// The full-eval-set score with its CI.
+    full_score: Value,
+    /// `100.0%`, `9.2%`.
+    coverage: Value,
+    /// Whether coverage is below 100%.
+    incomplete: bool,
     created: String,
     commit: String,
     evalset_hash: String,
@@ -195,7 +226,7 @@ struct VerdictView {
     kind: &'static str,
     /// `B improved over A`, ...
     headline: &'static str,
-    /// `+0.0833 [+0.0210, +0.1450]` or `—`.
+    /// `+8.33 pp [+2.10, +14.50]` or `—`.
     diff: Value,
     diff_ci_method: &'static str,
     test: &'static str,
@@ -266,7 +297,15 @@ fn view<'a>(doc: &'a CompareDoc<'a>, charts: bool) -> View<'a> {
 
 /// Display text of one run.
 fn run_view(run: &RunSummary) -> RunView<'_> {
+    let full = run.decision();
     RunView {
+        full_score: trusted(num::with_ci(
+            full.score,
+            full.ci95.map(|c| c.low),
+            full.ci95.map(|c| c.high),
+        )),
+        coverage: trusted(num::percent(full.coverage)),
+        incomplete: !full.complete(),
         run: RunContext::from(run),
         short_id: words::abbrev(&run.run_id, 8),
         show_id: run.run_id != run.name,
@@ -288,7 +327,11 @@ fn verdict(f: &ComparisonFigures) -> VerdictView {
     VerdictView {
         kind,
         headline: words::headline(f.verdict),
-        diff: trusted(num::signed_with_ci(f.diff, f.diff_ci_low, f.diff_ci_high)),
+        diff: trusted(num::pp_with_ci(
+            f.diff_pp,
+            f.diff_ci_low_pp,
+            f.diff_ci_high_pp,
+        )),
         diff_ci_method: f
             .diff_ci_method
             .map(words::diff_ci_method)
@@ -297,9 +340,9 @@ fn verdict(f: &ComparisonFigures) -> VerdictView {
         p_value: trusted(num::p_value(f.p_value)),
         mean_a: trusted(num::fixed(f.mean_a)),
         mean_b: trusted(num::fixed(f.mean_b)),
-        mde: trusted(num::fixed(f.min_detectable_difference)),
+        mde: trusted(num::pp_abs(f.min_detectable_difference_pp)),
         alpha: trusted(num::setting(f.alpha)),
-        min_effect: trusted(num::setting(f.min_effect)),
+        min_effect: trusted(num::pp_abs(Some(f.min_effect_pp))),
     }
 }
 
@@ -309,19 +352,20 @@ fn category<'a>(name: &'a str, d: &CategoryDelta) -> CategoryView<'a> {
         name,
         a: trusted(num::fixed(d.a)),
         b: trusted(num::fixed(d.b)),
-        delta: trusted(num::signed(d.delta)),
-        sign: tags::sign(d.delta),
+        delta: trusted(num::pp(d.delta_pp)),
+        sign: tags::sign(d.delta_pp),
     }
 }
 
 /// Display text of one item.
 fn item<'a>(doc: &'a ItemDiffDoc<'a>) -> ItemView<'a> {
     let i = doc.item;
-    let change = match (doc.flipped, i.a_correct, i.b_correct) {
-        (false, _, _) => "same",
-        (true, Some(a), Some(b)) if b > a => "gain",
-        (true, Some(a), Some(b)) if b < a => "loss",
-        (true, _, _) => "changed",
+    let (a, b) = (i.a_correct.unwrap_or(0.0), i.b_correct.unwrap_or(0.0));
+    let change = match doc.flipped {
+        false => "same",
+        true if b > a => "gain",
+        true if b < a => "loss",
+        true => "changed",
     };
     ItemView {
         item: i,
@@ -333,18 +377,23 @@ fn item<'a>(doc: &'a ItemDiffDoc<'a>) -> ItemView<'a> {
     }
 }
 
-/// `✓` for 1, `✗` for 0, 4 decimals for partial credit, `—` for none.
+/// `✓` for 1, `✗` for 0, 4 decimals for partial credit, `missing ✗` for
+/// none (counted as wrong).
 fn correctness(x: Option<f64>) -> String {
     match x {
         Some(1.0) => "✓".to_string(),
         Some(0.0) => "✗".to_string(),
+        None => "missing ✗".to_string(),
         other => num::fixed(other),
     }
 }
 
 /// The category delta bars.
 fn delta_chart(deltas: &BTreeMap<&str, CategoryDelta>) -> Value {
-    let rows: Vec<(&str, Option<f64>)> = deltas.iter().map(|(name, d)| (*name, d.delta)).collect();
+    let rows: Vec<(&str, Option<f64>)> = deltas
+        .iter()
+        .map(|(name, d)| (*name, d.delta_pp.map(|v| v / 100.0)))
+        .collect();
     Value::from_safe_string(svg::delta_bars(&rows))
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::RunSummary;
-use crate::scoring::{CiMethod, TagStats};
+use crate::scoring::{CiMethod, FullSetScore, TagStats};
 
 /// A run as the templates see it: every [`RunSummary`] field, borrowed,
 /// except `loss_curve` (drawn as SVG instead; converting thousands of points
@@ -31,6 +31,8 @@ pub(super) struct RunContext<'a> {
     n_items: u64,
     n_scored: u64,
     n_skipped: u64,
+    status: &'a str,
+    full_set: Option<FullSetScore>,
     category_means: &'a BTreeMap<String, Option<f64>>,
     sweep_id: Option<&'a str>,
     /// Number of points in the loss curve.
@@ -64,6 +66,8 @@ impl<'a> From<&'a RunSummary> for RunContext<'a> {
             n_items,
             n_scored,
             n_skipped,
+            status,
+            full_set,
             category_means,
             sweep_id,
             loss_curve,
@@ -91,6 +95,8 @@ impl<'a> From<&'a RunSummary> for RunContext<'a> {
             n_items: *n_items,
             n_scored: *n_scored,
             n_skipped: *n_skipped,
+            status,
+            full_set: *full_set,
             category_means,
             sweep_id: sweep_id.as_deref(),
             loss_points: loss_curve.len(),

@@ -17,16 +17,30 @@ pub const LEADERBOARD_MD: &str = "leaderboard.md.j2";
 pub const COMPARE_HTML: &str = "compare.html.j2";
 /// The comparison as Markdown.
 pub const COMPARE_MD: &str = "compare.md.j2";
+/// The comparison of N runs as HTML.
+pub const COMPARE_MANY_HTML: &str = "compare_many.html.j2";
+/// The comparison of N runs as Markdown.
+pub const COMPARE_MANY_MD: &str = "compare_many.md.j2";
+/// The runs' curves, final metrics and config differences as HTML
+/// sections: included by `compare_many.html.j2`, added to the paired
+/// comparison of two runs.
+pub const COMPARE_RUNS_HTML: &str = "compare_runs.html.j2";
+/// The runs' final metrics and config differences as Markdown sections.
+pub const COMPARE_RUNS_MD: &str = "compare_runs.md.j2";
 /// The sweep report as HTML.
 pub const SWEEP_HTML: &str = "sweep.html.j2";
 /// The sweep report as Markdown.
 pub const SWEEP_MD: &str = "sweep.md.j2";
+/// The static site's front page.
+pub const SITE_INDEX_HTML: &str = "site_index.html.j2";
+/// A run's page in the static site.
+pub const SITE_RUN_HTML: &str = "site_run.html.j2";
 /// The script of every HTML report's tables (sorting, filtering, paging),
 /// included by the HTML templates.
 pub const TABLES_JS: &str = "tables.js.j2";
 
 /// The built-in templates, by file name.
-const BUILTIN: [(&str, &str); 7] = [
+const BUILTIN: [(&str, &str); 13] = [
     (
         LEADERBOARD_HTML,
         include_str!("../../templates/leaderboard.html.j2"),
@@ -40,9 +54,33 @@ const BUILTIN: [(&str, &str); 7] = [
         include_str!("../../templates/compare.html.j2"),
     ),
     (COMPARE_MD, include_str!("../../templates/compare.md.j2")),
+    (
+        COMPARE_MANY_HTML,
+        include_str!("../../templates/compare_many.html.j2"),
+    ),
+    (
+        COMPARE_MANY_MD,
+        include_str!("../../templates/compare_many.md.j2"),
+    ),
+    (
+        COMPARE_RUNS_HTML,
+        include_str!("../../templates/compare_runs.html.j2"),
+    ),
+    (
+        COMPARE_RUNS_MD,
+        include_str!("../../templates/compare_runs.md.j2"),
+    ),
     (SWEEP_HTML, include_str!("../../templates/sweep.html.j2")),
     (SWEEP_MD, include_str!("../../templates/sweep.md.j2")),
     (TABLES_JS, include_str!("../../templates/tables.js.j2")),
+    (
+        SITE_INDEX_HTML,
+        include_str!("../../templates/site_index.html.j2"),
+    ),
+    (
+        SITE_RUN_HTML,
+        include_str!("../../templates/site_run.html.j2"),
+    ),
 ];
 
 /// The custom autoescape mode of Markdown templates.
@@ -324,7 +362,13 @@ mod tests {
         let builtin = environment(None).expect("env");
         let script = builtin.get_template(TABLES_JS).expect("partial");
         assert!(script.source().contains("function sortBody"));
-        for name in [LEADERBOARD_HTML, COMPARE_HTML, SWEEP_HTML] {
+        for name in [
+            LEADERBOARD_HTML,
+            COMPARE_HTML,
+            SWEEP_HTML,
+            SITE_INDEX_HTML,
+            SITE_RUN_HTML,
+        ] {
             let template = builtin.get_template(name).expect("template");
             assert!(
                 template

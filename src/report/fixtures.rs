@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::scoring::compare::DiffCiMethod;
 use crate::scoring::intervals::{wilson_ci, Z95};
-use crate::scoring::{CiMethod, ConfidenceInterval, PairedTest, TagStats, Verdict};
+use crate::scoring::{
+    full_set_from_summary, CiMethod, ConfidenceInterval, FullSetScore, PairedTest, Pairing,
+    TagStats, Verdict,
+};
 
 /// Hostile text that must come out as literal text.
 pub const PAYLOADS: [&str; 3] = [
@@ -36,6 +39,8 @@ fn run(run_id: &str, name: &str, score: Option<f64>, ci: Option<(f64, f64)>) -> 
         n_items: 120,
         n_scored: 120,
         n_skipped: 0,
+        status: "completed".to_string(),
+        full_set: None,
         category_means: BTreeMap::new(),
         sweep_id: None,
         loss_curve: Vec::new(),
@@ -73,6 +78,25 @@ fn means(pairs: &[(&str, Option<f64>)]) -> BTreeMap<String, Option<f64>> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
+/// `run` with its full-eval-set score derived from its summary; a
+/// complete run's is its primary score, with the same interval.
+fn with_full_set(mut run: RunSummary) -> RunSummary {
+    let mut full = full_set_from_summary(
+        run.primary_score,
+        run.n_scored as usize,
+        run.n_items as usize,
+        true,
+    );
+    if full.complete() {
+        full.ci95 = run
+            .ci_method
+            .zip(run.ci_low.zip(run.ci_high))
+            .map(|(method, (low, high))| ConfidenceInterval { low, high, method });
+    }
+    run.full_set = Some(full);
+    run
+}
+
 /// The baseline: the leader, with a loss curve and labels.
 pub fn baseline() -> RunSummary {
     let mut r = run(
@@ -104,7 +128,7 @@ pub fn baseline() -> RunSummary {
         (200, 1.5120),
         (250, 1.4377),
     ];
-    r
+    with_full_set(r)
 }
 
 /// The challenger: tied with the leader, hostile name, label and model;
@@ -139,15 +163,19 @@ pub fn challenger() -> RunSummary {
         ("percent", 1, 2),
     ]);
     r.loss_curve = vec![(0, 5.6012), (100, 2.9034), (200, 1.9981), (300, 1.6120)];
-    r
+    with_full_set(r)
 }
 
-/// The leaderboard fixture: a tie, a separate rank, a null score.
+/// The leaderboard fixture: a tie by CI overlap (the challenger, on
+/// another eval set), a run separated from the leader by the paired test
+/// although their CIs overlap (the weak, incomplete run: 10 items
+/// missing), a run without a score (not ranked), per-item values of the
+/// two runs on the leader's eval set.
 pub fn leaderboard() -> LeaderboardInput {
     let mut weak = run(
         "sweep-7-trial-03",
         "weak-lr-1e-5",
-        Some(0.5417),
+        Some(0.5455),
         Some((0.4524, 0.6283)),
     );
     weak.category_means = means(&[("core", Some(0.6)), ("edge", Some(0.5)), ("trace", None)]);
@@ -156,10 +184,41 @@ pub fn leaderboard() -> LeaderboardInput {
     weak.ci_method = Some(CiMethod::Bootstrap);
     weak.n_scored = 110;
     weak.n_skipped = 10;
+    weak.status = "stopped".to_string();
+    let weak_ci = wilson_ci(60, 120, Z95).map(|c| ConfidenceInterval {
+        low: c.low,
+        high: c.high,
+        method: CiMethod::Wilson,
+    });
+    weak.full_set = Some(FullSetScore {
+        n_items: 120,
+        n_scored: 110,
+        coverage: Some(110.0 / 120.0),
+        score: Some(0.5),
+        ci95: weak_ci,
+    });
     let mut crashed = run("crashed-run", "crashed-run", None, None);
     crashed.git_commit = None;
     crashed.n_scored = 0;
     crashed.n_skipped = 120;
+    crashed.status = "failed".to_string();
+    let crashed = with_full_set(crashed);
+    // The leader answers items 0..90 right, the weak run 0..60 and leaves
+    // 110..120 out: 30 discordant items, all the leader's.
+    let items = ItemTable {
+        ids: (0..120).map(|i| format!("item-{i:03}")).collect(),
+        runs: [
+            (
+                "baseline-gpt-nano".to_string(),
+                (0..120).map(|i| (i, f64::from(i < 90))).collect(),
+            ),
+            (
+                "sweep-7-trial-03".to_string(),
+                (0..110).map(|i| (i, f64::from(i < 60))).collect(),
+            ),
+        ]
+        .into(),
+    };
     LeaderboardInput {
         title: "tunix-rt leaderboard".to_string(),
         filters: vec![
@@ -169,6 +228,7 @@ pub fn leaderboard() -> LeaderboardInput {
         runs: vec![crashed, weak, challenger(), baseline()],
         unshown: vec![],
         notes: vec![],
+        items,
     }
 }
 
@@ -246,28 +306,34 @@ pub fn compare() -> CompareInput {
             (Some("0.5"), Some(1.0)),
         ),
     ];
+    let mut b = challenger();
+    b.n_scored = 118;
+    b.n_skipped = 2;
     CompareInput {
         a,
-        b: challenger(),
+        b: with_full_set(b),
         figures: ComparisonFigures {
             n_pairs: 6,
+            pairing: Pairing::Shared,
             n_only_in_a: 1,
             only_in_a: vec!["core-099".to_string()],
             n_only_in_b: 2,
             only_in_b: vec!["edge-100".to_string(), "<b>edge-101</b>".to_string()],
             n_skipped: 1,
+            n_unscored_a: 1,
+            n_unscored_b: 0,
             mean_a: Some(0.5),
             mean_b: Some(0.8333),
-            diff: Some(0.3333),
-            diff_ci_low: Some(-0.0425),
-            diff_ci_high: Some(0.6231),
+            diff_pp: Some(33.33),
+            diff_ci_low_pp: Some(-4.25),
+            diff_ci_high_pp: Some(62.31),
             diff_ci_method: Some(DiffCiMethod::NewcombeHybridScore),
             test: Some(PairedTest::McnemarExact),
             p_value: Some(0.625),
             verdict: Verdict::NoEvidence,
-            min_detectable_difference: Some(0.7123),
+            min_detectable_difference_pp: Some(71.23),
             alpha: 0.05,
-            min_effect: 0.0,
+            min_effect_pp: 0.0,
             warnings: vec!["only 6 pairs: the CI is wide".to_string()],
         },
         items,
@@ -356,4 +422,47 @@ pub fn assert_html_self_contained(html: &str) {
         1,
         "only the report's own script"
     );
+}
+
+/// `md` parsed as CommonMark with GitHub tables: code spans show no
+/// backslash escapes (a code span shows every character as it is, so an
+/// escape there is a visible backslash), text shows none either (escaping
+/// twice), and every table delimiter row starts a table. Returns how many
+/// tables it found.
+pub fn assert_markdown(md: &str) -> usize {
+    use pulldown_cmark::{Event, Options, Parser, Tag};
+    let escaped = |text: &str| {
+        let chars: Vec<char> = text.chars().collect();
+        chars
+            .windows(2)
+            .any(|w| w[0] == '\\' && w[1].is_ascii_punctuation())
+    };
+    let mut tables = 0;
+    for event in Parser::new_ext(md, Options::ENABLE_TABLES) {
+        match event {
+            Event::Code(code) => {
+                assert!(
+                    !code.contains('\\'),
+                    "backslash in code span `{code}`:\n{md}"
+                );
+            }
+            Event::Text(text) => {
+                assert!(!escaped(&text), "escape shown as text in {text:?}:\n{md}");
+            }
+            Event::Start(Tag::Table(_)) => tables += 1,
+            _ => {}
+        }
+    }
+    let delimiter_rows = md
+        .lines()
+        .filter(|l| {
+            let t = l.trim();
+            t.starts_with('|') && t.contains("---") && t.chars().all(|c| "|-: ".contains(c))
+        })
+        .count();
+    assert_eq!(
+        tables, delimiter_rows,
+        "a table did not parse as one:\n{md}"
+    );
+    tables
 }

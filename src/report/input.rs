@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::scoring::compare::DiffCiMethod;
-use crate::scoring::{CiMethod, PairedTest, TagStats, Verdict};
+use crate::scoring::{
+    full_set_from_summary, CiMethod, FullSetScore, PairedTest, Pairing, TagStats, Verdict,
+};
 
 /// One run as the reports show it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -49,6 +51,17 @@ pub struct RunSummary {
     pub n_scored: u64,
     /// Items skipped (no prediction, no valid score).
     pub n_skipped: u64,
+    /// The run's status as recorded (`completed`, `stopped`, `failed`,
+    /// `running`, `interrupted`); empty when unknown.
+    #[serde(default)]
+    pub status: String,
+    /// The score over the whole eval set, an item without a valid value
+    /// counted as wrong, with its 95% CI and the run's coverage (scored /
+    /// items): what the leaderboard ranks and gates decide on. Reports
+    /// built by tunix-rt always fill it; when absent it is derived from the
+    /// primary score and the counts ([`RunSummary::decision`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_set: Option<FullSetScore>,
     /// Mean score per item category; null when nothing in it was scored.
     pub category_means: BTreeMap<String, Option<f64>>,
     /// Sweep (tuning job) the run belongs to.
@@ -73,6 +86,22 @@ pub struct RunSummary {
     pub tag_scores: BTreeMap<String, TagStats>,
 }
 
+impl RunSummary {
+    /// The full-eval-set score decisions use: `full_set`, or, when the
+    /// input does not carry it, the value derived from the primary score
+    /// and the counts (exact for 0/1 items; no interval otherwise).
+    pub fn decision(&self) -> FullSetScore {
+        self.full_set.unwrap_or_else(|| {
+            full_set_from_summary(
+                self.primary_score,
+                self.n_scored as usize,
+                self.n_items as usize,
+                self.ci_method == Some(CiMethod::Wilson),
+            )
+        })
+    }
+}
+
 /// What a leaderboard shows.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LeaderboardInput {
@@ -91,8 +120,32 @@ pub struct LeaderboardInput {
     /// scoring rules ranked side by side).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Per-item values of the matching runs (shown or not), for the paired
+    /// tests that decide ties between runs on the same eval set; a run
+    /// missing here is told apart from others by intervals only.
+    #[serde(default, skip_serializing_if = "ItemTable::is_empty")]
+    pub items: ItemTable,
 }
-/// A run's primary score and its CI: what ranking needs of a run.
+
+/// Per-item values of runs: item ids once, and per run its (item index,
+/// value) pairs sorted by index, a row without a valid value as 0 and an
+/// id the run has on more than one row as NaN (ambiguous: never paired).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ItemTable {
+    /// Item ids, sorted; indexes below point into it.
+    pub ids: Vec<String>,
+    /// Per run id: its items as `(index into ids, value)`, sorted by index.
+    pub runs: BTreeMap<String, Vec<(u32, f64)>>,
+}
+
+impl ItemTable {
+    /// Whether no run has items here.
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+}
+
+/// A run's scores: what ranking needs of a run that is not shown.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunScore {
     /// Unique run id.
@@ -106,6 +159,14 @@ pub struct RunScore {
     /// Whether the run was decoded with calculator assistance.
     #[serde(default)]
     pub calculator: bool,
+    /// Eval set blake3 (runs on the same eval set are told apart by paired
+    /// tests); empty when unknown.
+    #[serde(default)]
+    pub evalset_blake3: String,
+    /// The full-eval-set score the leaderboard ranks on; null for a run
+    /// without items (it is not ranked).
+    #[serde(default)]
+    pub full_set: Option<FullSetScore>,
 }
 
 /// One item of a paired comparison: the same eval item in run A and run B.
@@ -119,39 +180,49 @@ pub struct ItemDiff {
     pub expected: String,
     /// Answer extracted from A's output.
     pub a_extracted: Option<String>,
-    /// A's answer correctness in [0, 1]; null when skipped.
+    /// A's answer correctness in [0, 1]; null when A has no valid value
+    /// (missing or skipped: counted as wrong).
     pub a_correct: Option<f64>,
     /// Answer extracted from B's output.
     pub b_extracted: Option<String>,
-    /// B's answer correctness in [0, 1]; null when skipped.
+    /// B's answer correctness in [0, 1]; null when B has no valid value
+    /// (missing or skipped: counted as wrong).
     pub b_correct: Option<f64>,
 }
 
-/// The statistics module's paired comparison of B against A.
+/// The statistics module's paired comparison of B against A. Scores are
+/// on the 0–1 scale; differences (`*_pp`) in percentage points.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ComparisonFigures {
-    /// Items scored in both runs.
+    /// Items compared: every item of either run (`union` pairing), or of
+    /// both (`shared`, runs on different eval sets).
     pub n_pairs: u64,
+    /// `union` or `shared`.
+    pub pairing: Pairing,
     /// Number of item ids only in A.
     pub n_only_in_a: u64,
-    /// Item ids only in A.
+    /// Item ids only in A (counted as wrong in B under `union` pairing).
     pub only_in_a: Vec<String>,
     /// Number of item ids only in B.
     pub n_only_in_b: u64,
-    /// Item ids only in B.
+    /// Item ids only in B (counted as wrong in A under `union` pairing).
     pub only_in_b: Vec<String>,
-    /// Items skipped in either run.
+    /// Items in both runs without a valid value in at least one.
     pub n_skipped: u64,
-    /// Mean of A over the pairs.
+    /// Compared items without a valid value in A, counted as wrong.
+    pub n_unscored_a: u64,
+    /// Compared items without a valid value in B, counted as wrong.
+    pub n_unscored_b: u64,
+    /// Mean of A over the pairs (0–1; missing values count 0).
     pub mean_a: Option<f64>,
-    /// Mean of B over the pairs.
+    /// Mean of B over the pairs (0–1; missing values count 0).
     pub mean_b: Option<f64>,
-    /// Mean of B − A over the pairs.
-    pub diff: Option<f64>,
-    /// Lower bound of the difference's CI.
-    pub diff_ci_low: Option<f64>,
-    /// Upper bound of the difference's CI.
-    pub diff_ci_high: Option<f64>,
+    /// Mean of B − A over the pairs, in percentage points.
+    pub diff_pp: Option<f64>,
+    /// Lower bound of the difference's CI, in percentage points.
+    pub diff_ci_low_pp: Option<f64>,
+    /// Upper bound of the difference's CI, in percentage points.
+    pub diff_ci_high_pp: Option<f64>,
     /// How the difference's CI was computed (`newcombe_hybrid_score`,
     /// `percentile_bootstrap`).
     pub diff_ci_method: Option<DiffCiMethod>,
@@ -161,13 +232,13 @@ pub struct ComparisonFigures {
     pub p_value: Option<f64>,
     /// `improved` | `no_evidence` | `regressed`.
     pub verdict: Verdict,
-    /// Minimum detectable difference at 80% power.
-    pub min_detectable_difference: Option<f64>,
+    /// Minimum detectable difference at 80% power, in percentage points.
+    pub min_detectable_difference_pp: Option<f64>,
     /// Significance level.
     pub alpha: f64,
-    /// Smallest difference that counts as a change.
-    pub min_effect: f64,
-    /// Caveats (small samples, skipped items, ...).
+    /// Smallest difference that counts as a change, in percentage points.
+    pub min_effect_pp: f64,
+    /// Caveats (small samples, missing items, ...).
     pub warnings: Vec<String>,
 }
 
@@ -180,7 +251,7 @@ pub struct CompareInput {
     pub b: RunSummary,
     /// The paired comparison of B against A.
     pub figures: ComparisonFigures,
-    /// Items present in both runs, in any order (the report sorts them).
+    /// Items of either run, in any order (the report sorts them).
     pub items: Vec<ItemDiff>,
     /// Whether A and B were scored on different eval sets.
     pub evalsets_differ: bool,

@@ -1,36 +1,31 @@
-//! The leaderboard: runs sorted by primary score, grouped into statistical
-//! ranks, with per-tag figures and calculator-assisted runs marked (and a
-//! note when they are ranked with plain runs), as JSON or through the
-//! `leaderboard.{html,md}.j2` templates.
+//! The leaderboard: runs sorted by full-eval-set score (a missing item
+//! counted as wrong), grouped into statistical ranks (paired tests against
+//! each rank's leader on a shared eval set, Holm-adjusted; CI overlap
+//! otherwise), with coverage, status, per-tag figures and
+//! calculator-assisted runs marked (and a note when they are ranked with
+//! plain runs), as JSON or through the `leaderboard.{html,md}.j2`
+//! templates (their context is built in `view`).
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
 
-use minijinja::Value;
 use serde::Serialize;
 
 use super::calculator;
-use super::context::RunContext;
 use super::env::{LEADERBOARD_HTML, LEADERBOARD_MD};
 use super::json::to_json;
-use super::rank::{rank_groups, shared, Interval};
-use super::svg::{self, ScoreRow};
-use super::tags::{self, TagCell};
-use super::templates::trusted;
+use super::rank::{rank, shared, Candidate, Interval, Placement, TieRule};
 use super::{
-    num, words, LeaderboardInput, ReportError, ReportFormat, RunScore, RunSummary, Templates,
-    SCHEMA_VERSION,
+    ItemTable, LeaderboardInput, ReportError, ReportFormat, RunScore, RunSummary, Templates,
+    LEADERBOARD_SCHEMA_VERSION,
 };
+use crate::scoring::{CompareConfig, FullSetScore, PairedTest};
 
-/// Most runs drawn in the HTML score chart (the table lists every shown run).
-const MAX_CHART_RUNS: usize = 50;
-/// Most loss curves drawn in the HTML report, best-ranked first.
-const MAX_LOSS_CURVES: usize = 24;
+mod view;
 
 /// The leaderboard as JSON.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LeaderboardDoc<'a> {
-    /// Version of this document's layout: 1.
+    /// Version of this document's layout: 2.
     pub schema_version: u32,
     /// Heading of the report.
     pub title: &'a str,
@@ -40,8 +35,14 @@ pub struct LeaderboardDoc<'a> {
     /// fewer of them (the best N, under `--limit N`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matching_runs: Option<usize>,
-    /// Runs by primary score, best first; null scores last; equal scores by
-    /// run id.
+    /// What ranks the runs: `full_set_score`.
+    pub ranked_by: &'static str,
+    /// How ties are decided (the same text the pages show).
+    pub tie_rule: String,
+    /// Significance level of the paired tie tests.
+    pub alpha: f64,
+    /// Runs by full-eval-set score, best first; runs without one last;
+    /// equal scores by run id.
     pub runs: Vec<RankedRunDoc<'a>>,
     /// Notes about the ranking (e.g. runs scored under different scoring
     /// rules, or calculator-assisted and plain runs, ranked side by side);
@@ -63,18 +64,48 @@ pub struct FilterDoc<'a> {
 /// field, flattened into the same object.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RankedRunDoc<'a> {
-    /// Statistical rank, from 1: the leader and every run whose 95% CI
-    /// overlaps the leader's share rank 1; the best remaining run and those
-    /// overlapping it share rank 2; and so on. A run without a score or a
-    /// CI has a rank of its own.
-    pub rank: usize,
+    /// Statistical rank, from 1: the leader and every run not separated
+    /// from it share rank 1; the best remaining run and those not separated
+    /// from it share rank 2; and so on (see `tie_rule`). Null for a run
+    /// without a full-eval-set score: it is listed, not ranked.
+    pub rank: Option<usize>,
     /// Whether another run shares this rank (the order between them is noise).
     pub tied: bool,
     /// Whether this run is not the leader but shares the leader's rank.
     pub tied_with_leader: bool,
+    /// Whether the run left eval items without a valid value (coverage
+    /// below 100%): they count as wrong in its full-eval-set score.
+    pub incomplete: bool,
+    /// The comparison that placed the run: with its rank's leader when it
+    /// shares that rank, else with the leader of the rank above. Absent
+    /// for the leader and for runs that are not ranked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank_decided_by: Option<RankDecisionDoc<'a>>,
     /// The run.
     #[serde(flatten)]
     pub run: &'a RunSummary,
+}
+
+/// How a run's rank was decided against another run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RankDecisionDoc<'a> {
+    /// `paired_test` (same eval set: the paired test `compare` runs,
+    /// Holm-adjusted) or `ci_overlap` (95% CIs of the full-eval-set scores).
+    pub rule: TieRule,
+    /// The run compared with.
+    pub against: &'a str,
+    /// Whether the two were found tied (not separated).
+    pub tied: bool,
+    /// `mcnemar_exact` or `paired_bootstrap` (paired rule only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<PairedTest>,
+    /// The test's two-sided p-value (paired rule only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    /// The p-value after Holm's correction over every run compared with
+    /// the same leader (paired rule only); separated when below `alpha`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_holm: Option<f64>,
 }
 
 /// Render the leaderboard of `input` in `format`.
@@ -86,42 +117,63 @@ pub fn render_leaderboard(
     let doc = document(input);
     match format {
         ReportFormat::Json => to_json(&doc),
-        ReportFormat::Html => t.render(LEADERBOARD_HTML, view(&doc, true)),
-        ReportFormat::Md => t.render(LEADERBOARD_MD, view(&doc, false)),
+        ReportFormat::Html => t.render(LEADERBOARD_HTML, view::view(&doc, true)),
+        ReportFormat::Md => t.render(LEADERBOARD_MD, view::view(&doc, false)),
     }
+}
+
+/// The settings of the paired tie tests (those of `compare`'s defaults).
+fn tie_config() -> CompareConfig {
+    CompareConfig::default()
+}
+
+/// The tie rule in words, as the pages state it.
+pub(super) fn tie_rule_text(alpha: f64) -> String {
+    format!(
+        "Runs are ranked by their full-eval-set score (every eval item counts; an item without a valid value counts as wrong); the primary score, over scored items only, is shown but does not rank. Rank 1 is the leader and every run not separated from it; the best run not yet ranked leads rank 2 with the remaining runs not separated from it; and so on. Runs on the same eval set as a rank's leader are separated by the paired test compare uses (exact McNemar for 0/1 items, paired bootstrap otherwise, over the union of items, a missing item counted as wrong), its p-values Holm-adjusted over the runs compared with that leader, at alpha {alpha}; runs on another eval set (or without per-item values) by non-overlapping 95% CIs. A run without a score is not ranked."
+    )
 }
 
 /// The ranked leaderboard of `input`: ranks and ties are computed over
 /// every matching run, shown or not; only the shown runs are listed.
-fn document(input: &LeaderboardInput) -> LeaderboardDoc<'_> {
+pub(super) fn document(input: &LeaderboardInput) -> LeaderboardDoc<'_> {
     let mut all: Vec<Entry> = input
         .runs
         .iter()
-        .map(Entry::Shown)
-        .chain(input.unshown.iter().map(Entry::Unshown))
+        .map(|r| Entry::shown(r, &input.items))
+        .chain(
+            input
+                .unshown
+                .iter()
+                .map(|r| Entry::unshown(r, &input.items)),
+        )
         .collect();
-    all.sort_by(|a, b| leaderboard_order(&a.score(), &b.score()));
-    let intervals: Vec<Option<Interval>> = all.iter().map(|e| interval(&e.score())).collect();
-    let groups = rank_groups(&intervals);
-    let tied = shared(&groups);
+    all.sort_by(|a, b| decision_order(a.run_id, a.score(), b.run_id, b.score()));
+    let candidates: Vec<Candidate> = all.iter().map(Entry::candidate).collect();
+    let config = tie_config();
+    let placed = rank(&candidates, &config);
+    let ranks: Vec<Option<usize>> = placed.iter().map(|p| p.rank).collect();
+    let tied = shared(&ranks);
     let runs: Vec<RankedRunDoc> = all
         .iter()
-        .zip(groups.iter().zip(tied))
+        .zip(placed.iter().zip(tied))
         .enumerate()
-        .filter_map(|(i, (entry, (&rank, tied)))| match entry {
-            Entry::Shown(run) => Some(RankedRunDoc {
-                rank,
+        .filter_map(|(i, (entry, (place, tied)))| {
+            let run = entry.shown?;
+            Some(RankedRunDoc {
+                rank: place.rank,
                 tied,
-                tied_with_leader: i > 0 && rank == 1,
+                tied_with_leader: i > 0 && place.rank == Some(1),
+                incomplete: !entry.full.complete(),
+                rank_decided_by: decision(place, &all),
                 run,
-            }),
-            Entry::Unshown(_) => None,
+            })
         })
         .collect();
     let mut notes = input.notes.clone();
     notes.extend(calculator_note(&all));
     LeaderboardDoc {
-        schema_version: SCHEMA_VERSION,
+        schema_version: LEADERBOARD_SCHEMA_VERSION,
         title: &input.title,
         filters: input
             .filters
@@ -129,277 +181,112 @@ fn document(input: &LeaderboardInput) -> LeaderboardDoc<'_> {
             .map(|(key, value)| FilterDoc { key, value })
             .collect(),
         matching_runs: (runs.len() < all.len()).then_some(all.len()),
+        ranked_by: "full_set_score",
+        tie_rule: tie_rule_text(config.alpha),
+        alpha: config.alpha,
         runs,
         notes,
     }
 }
 
-/// The note when the scored runs among `all` (shown or not) mix
-/// calculator-assisted and plain decoding.
-fn calculator_note(all: &[Entry<'_>]) -> Option<String> {
-    let scored = all
-        .iter()
-        .filter(|e| e.score().score.is_some_and(f64::is_finite));
-    let (calc, plain) = scored.fold((0, 0), |(c, p), e| {
-        if e.calculator() {
-            (c + 1, p)
-        } else {
-            (c, p + 1)
-        }
-    });
-    calculator::leaderboard_note(calc, plain)
+/// The comparison behind `place`, when the run is ranked and was compared.
+fn decision<'a>(place: &Placement, all: &[Entry<'a>]) -> Option<RankDecisionDoc<'a>> {
+    place.rank?;
+    let against = all.get(place.against?)?;
+    Some(RankDecisionDoc {
+        rule: place.rule?,
+        against: against.run_id,
+        tied: place.tied,
+        test: place.test,
+        p_value: place.p_value,
+        p_holm: place.p_holm,
+    })
 }
 
-/// A matching run: shown in full, or known only by its score.
-enum Entry<'a> {
-    Shown(&'a RunSummary),
-    Unshown(&'a RunScore),
-}
-
-/// What ranking looks at.
-struct Score<'a> {
-    run_id: &'a str,
-    score: Option<f64>,
-    ci_low: Option<f64>,
-    ci_high: Option<f64>,
-}
-
-impl Entry<'_> {
-    /// Whether the run was decoded with calculator assistance.
-    fn calculator(&self) -> bool {
-        match self {
-            Entry::Shown(r) => r.calculator,
-            Entry::Unshown(r) => r.calculator,
-        }
-    }
-
-    fn score(&self) -> Score<'_> {
-        match self {
-            Entry::Shown(r) => Score {
-                run_id: &r.run_id,
-                score: r.primary_score,
-                ci_low: r.ci_low,
-                ci_high: r.ci_high,
-            },
-            Entry::Unshown(r) => Score {
-                run_id: &r.run_id,
-                score: r.primary_score,
-                ci_low: r.ci_low,
-                ci_high: r.ci_high,
-            },
-        }
-    }
-}
-
-/// Higher primary score first, missing scores last, then by run id (the
-/// store's `LEADERBOARD_ORDER`).
-fn leaderboard_order(a: &Score<'_>, b: &Score<'_>) -> Ordering {
-    let finite = |s: &Score<'_>| s.score.filter(|s| s.is_finite());
+/// Higher full-eval-set score first, missing scores last, then by run id.
+pub fn decision_order(id_a: &str, a: Option<f64>, id_b: &str, b: Option<f64>) -> Ordering {
+    let finite = |s: Option<f64>| s.filter(|s| s.is_finite());
     match (finite(a), finite(b)) {
         (Some(x), Some(y)) => y.total_cmp(&x),
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
     }
-    .then_with(|| a.run_id.cmp(b.run_id))
+    .then_with(|| id_a.cmp(id_b))
 }
 
-/// The run's CI, when it has a score and a usable interval.
-fn interval(s: &Score<'_>) -> Option<Interval> {
-    s.score.filter(|s| s.is_finite())?;
-    Interval::new(s.ci_low, s.ci_high)
+/// The note when the scored runs among `all` (shown or not) mix
+/// calculator-assisted and plain decoding.
+fn calculator_note(all: &[Entry<'_>]) -> Option<String> {
+    let scored = all.iter().filter(|e| e.score().is_some_and(f64::is_finite));
+    let (calc, plain) = scored.fold(
+        (0, 0),
+        |(c, p), e| {
+            if e.calculator {
+                (c + 1, p)
+            } else {
+                (c, p + 1)
+            }
+        },
+    );
+    calculator::leaderboard_note(calc, plain)
 }
 
-/// The CI of a shown run, when it has a score and a usable interval.
-fn run_interval(run: &RunSummary) -> Option<Interval> {
-    interval(&Entry::Shown(run).score())
+/// A matching run, shown in full or known only by its scores.
+struct Entry<'a> {
+    run_id: &'a str,
+    shown: Option<&'a RunSummary>,
+    full: FullSetScore,
+    calculator: bool,
+    evalset: &'a str,
+    items: Option<&'a [(u32, f64)]>,
 }
 
-/// What the leaderboard templates receive.
-#[derive(Debug, Serialize)]
-struct View<'a> {
-    title: &'a str,
-    filters: &'a [FilterDoc<'a>],
-    notes: &'a [String],
-    /// Runs matching the filters.
-    n_runs: usize,
-    /// Runs listed (the best `n_shown` of `n_runs`).
-    n_shown: usize,
-    /// Union of the listed runs' categories, sorted.
-    categories: Vec<&'a str>,
-    /// Union of the listed runs' item tags, sorted.
-    tags: Vec<&'a str>,
-    /// What the calculator marker means.
-    calc_meaning: &'static str,
-    /// Whether any listed run is calculator-assisted.
-    any_calculator: bool,
-    rows: Vec<RowView<'a>>,
-    any_tied: bool,
-    /// The score chart (HTML only), safe markup.
-    chart: Option<Value>,
-    chart_runs: usize,
-    loss_curves: Vec<CurveView<'a>>,
-    runs_with_curves: usize,
-}
-
-/// One table row, with display text prepared.
-#[derive(Debug, Serialize)]
-struct RowView<'a> {
-    rank: usize,
-    tied: bool,
-    tied_with_leader: bool,
-    run: RunContext<'a>,
-    /// The run id, cut to 8 characters.
-    short_id: String,
-    /// Whether the run id says more than the name (run ids are usually the
-    /// run folder's name, often the run's name).
-    show_id: bool,
-    /// `0.7500 [0.6661, 0.8178]` or `—`.
-    score: Value,
-    /// Sort key of the score column (empty when missing).
-    score_key: Value,
-    /// `n_items / n_scored / n_skipped`.
-    counts: Value,
-    category_cells: Vec<CellView>,
-    /// One cell per tag of [`View::tags`].
-    tag_cells: Vec<TagCell>,
-    created: String,
-    commit: String,
-    ci_method: &'static str,
-}
-
-/// A numeric cell: its text and its sort key.
-#[derive(Debug, Serialize)]
-struct CellView {
-    text: Value,
-    key: Value,
-}
-
-/// A loss curve of one run (HTML only).
-#[derive(Debug, Serialize)]
-struct CurveView<'a> {
-    run: RunContext<'a>,
-    svg: Value,
-}
-
-/// The template context for `doc`; charts only when `charts` (HTML).
-fn view<'a>(doc: &'a LeaderboardDoc<'a>, charts: bool) -> View<'a> {
-    let categories = categories(doc);
-    let tags = tags::tag_names(doc.runs.iter().map(|r| r.run));
-    let rows: Vec<RowView> = doc
-        .runs
-        .iter()
-        .map(|r| row(r, &categories, &tags))
-        .collect();
-    let curves: Vec<CurveView> = if charts { loss_curves(doc) } else { Vec::new() };
-    let runs_with_curves = doc
-        .runs
-        .iter()
-        .filter(|r| !r.run.loss_curve.is_empty())
-        .count();
-    View {
-        title: doc.title,
-        filters: &doc.filters,
-        notes: &doc.notes,
-        n_runs: doc.matching_runs.unwrap_or(doc.runs.len()),
-        n_shown: doc.runs.len(),
-        categories,
-        tags,
-        calc_meaning: calculator::MEANING,
-        any_calculator: doc.runs.iter().any(|r| r.run.calculator),
-        any_tied: rows.iter().any(|r| r.tied),
-        rows,
-        chart: charts.then(|| Value::from_safe_string(score_chart(doc))),
-        chart_runs: doc.runs.len().min(MAX_CHART_RUNS),
-        loss_curves: curves,
-        runs_with_curves,
+impl<'a> Entry<'a> {
+    fn shown(run: &'a RunSummary, items: &'a ItemTable) -> Self {
+        Entry {
+            run_id: &run.run_id,
+            shown: Some(run),
+            full: run.decision(),
+            calculator: run.calculator,
+            evalset: &run.evalset_blake3,
+            items: items.runs.get(&run.run_id).map(Vec::as_slice),
+        }
     }
-}
 
-/// Every category of every run, sorted.
-fn categories<'a>(doc: &LeaderboardDoc<'a>) -> Vec<&'a str> {
-    let set: BTreeSet<&str> = doc
-        .runs
-        .iter()
-        .flat_map(|r| r.run.category_means.keys().map(String::as_str))
-        .collect();
-    set.into_iter().collect()
-}
-
-/// The table row of `ranked`, with a cell per category and per tag.
-fn row<'a>(ranked: &RankedRunDoc<'a>, categories: &[&str], tags: &[&str]) -> RowView<'a> {
-    let run = ranked.run;
-    RowView {
-        rank: ranked.rank,
-        tied: ranked.tied,
-        tied_with_leader: ranked.tied_with_leader,
-        run: RunContext::from(run),
-        short_id: words::abbrev(&run.run_id, 8),
-        show_id: run.run_id != run.name,
-        score: trusted(num::with_ci(run.primary_score, run.ci_low, run.ci_high)),
-        score_key: sort_key(run.primary_score),
-        counts: trusted(format!(
-            "{} / {} / {}",
-            run.n_items, run.n_scored, run.n_skipped
-        )),
-        category_cells: categories
-            .iter()
-            .map(|c| {
-                let mean = run.category_means.get(*c).copied().flatten();
-                CellView {
-                    text: trusted(num::fixed(mean)),
-                    key: sort_key(mean),
-                }
-            })
-            .collect(),
-        tag_cells: tags
-            .iter()
-            .map(|t| tags::cell(run.tag_scores.get(*t)))
-            .collect(),
-        created: words::date(&run.created_at),
-        commit: words::commit(run.git_commit.as_deref(), run.git_dirty),
-        ci_method: run.ci_method.map(words::ci_method).unwrap_or_default(),
+    fn unshown(run: &'a RunScore, items: &'a ItemTable) -> Self {
+        let full = run.full_set.unwrap_or_else(|| {
+            crate::scoring::full_set_from_summary(run.primary_score, 0, 0, false)
+        });
+        Entry {
+            run_id: &run.run_id,
+            shown: None,
+            full,
+            calculator: run.calculator,
+            evalset: &run.evalset_blake3,
+            items: items.runs.get(&run.run_id).map(Vec::as_slice),
+        }
     }
-}
 
-/// A number as a sort key for the HTML table script; empty when missing.
-fn sort_key(x: Option<f64>) -> Value {
-    trusted(num::sort_key(x))
-}
+    /// The score the run is ranked on; none for a run that scored no item
+    /// (it is listed, not ranked).
+    fn score(&self) -> Option<f64> {
+        self.full
+            .score
+            .filter(|s| s.is_finite() && self.full.n_scored > 0)
+    }
 
-/// The score chart of the first [`MAX_CHART_RUNS`] runs.
-fn score_chart(doc: &LeaderboardDoc<'_>) -> String {
-    let shown = &doc.runs[..doc.runs.len().min(MAX_CHART_RUNS)];
-    let labels: Vec<String> = shown
-        .iter()
-        .map(|r| format!("{}. {}", r.rank, r.run.name))
-        .collect();
-    let rows: Vec<ScoreRow> = shown
-        .iter()
-        .zip(&labels)
-        .map(|(r, label)| ScoreRow {
-            label,
-            score: r.run.primary_score,
-            ci: run_interval(r.run),
-            highlight: r.rank == 1,
-        })
-        .collect();
-    let band = doc.runs.first().and_then(|r| run_interval(r.run));
-    svg::score_chart(&rows, band)
-}
-
-/// Loss curves of the best-ranked runs that have one.
-fn loss_curves<'a>(doc: &LeaderboardDoc<'a>) -> Vec<CurveView<'a>> {
-    doc.runs
-        .iter()
-        .filter_map(|r| {
-            svg::loss_curve(&r.run.name, &r.run.loss_curve).map(|svg| CurveView {
-                run: RunContext::from(r.run),
-                svg: Value::from_safe_string(svg),
-            })
-        })
-        .take(MAX_LOSS_CURVES)
-        .collect()
+    fn candidate(&self) -> Candidate<'a> {
+        Candidate {
+            score: self.score(),
+            interval: self
+                .score()
+                .and(self.full.ci95)
+                .and_then(|c| Interval::new(Some(c.low), Some(c.high))),
+            evalset: self.evalset,
+            items: self.items,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Number formatting shared by the reports: 4 decimals, an explicit sign
-//! for differences, `—` for a missing number.
+//! Number formatting shared by the reports: scores with 4 decimals on the
+//! 0–1 scale, differences in percentage points (`+8.33 pp`, 2 decimals, an
+//! explicit sign), shares as percentages, `—` for a missing number.
 
 /// The placeholder for a missing number.
 pub const NONE: &str = "—";
@@ -51,7 +52,7 @@ pub fn signed_with_ci(x: Option<f64>, low: Option<f64>, high: Option<f64>) -> St
 /// and both bounds are finite numbers.
 fn interval(
     value: String,
-    f: fn(Option<f64>) -> String,
+    f: impl Fn(Option<f64>) -> String,
     low: Option<f64>,
     high: Option<f64>,
 ) -> String {
@@ -60,6 +61,51 @@ fn interval(
         (NONE, _, _) => value,
         (_, Some(_), Some(_)) => format!("{value} [{}, {}]", f(low), f(high)),
         _ => value,
+    }
+}
+
+/// A difference already in percentage points, signed, 2 decimals:
+/// `+8.33 pp`, `-0.42 pp`, `0.00 pp`; `—` when missing.
+pub fn pp(x: Option<f64>) -> String {
+    match x.filter(|v| v.is_finite()) {
+        Some(v) => {
+            let text = format!("{v:.2}");
+            let text = if text == "-0.00" {
+                "0.00".to_string()
+            } else {
+                text
+            };
+            if v > 0.0 && text != "0.00" {
+                format!("+{text} pp")
+            } else {
+                format!("{text} pp")
+            }
+        }
+        None => NONE.to_string(),
+    }
+}
+
+/// A size in percentage points, unsigned: `8.33 pp`; `—` when missing.
+pub fn pp_abs(x: Option<f64>) -> String {
+    match x.filter(|v| v.is_finite()) {
+        Some(v) => format!("{:.2} pp", v.abs()),
+        None => NONE.to_string(),
+    }
+}
+
+/// A difference in percentage points with its CI:
+/// `+8.33 pp [-4.25, +62.31]`.
+pub fn pp_with_ci(x: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
+    let bound = |v: Option<f64>| pp(v).trim_end_matches(" pp").to_string();
+    interval(pp(x), bound, low, high)
+}
+
+/// A share in `[0, 1]` as a percentage with one decimal: `9.2%`,
+/// `100.0%`; `—` when missing.
+pub fn percent(x: Option<f64>) -> String {
+    match x.filter(|v| v.is_finite()) {
+        Some(v) => format!("{:.1}%", v * 100.0),
+        None => NONE.to_string(),
     }
 }
 
@@ -120,5 +166,16 @@ mod tests {
         assert_eq!(p_value(None), "—");
         assert_eq!(setting(0.05), "0.05");
         assert_eq!(setting(0.0), "0");
+        assert_eq!(pp(Some(8.333)), "+8.33 pp");
+        assert_eq!(pp(Some(-0.001)), "0.00 pp");
+        assert_eq!(pp(Some(-19.8)), "-19.80 pp");
+        assert_eq!(pp(None), "—");
+        assert_eq!(pp_abs(Some(-2.0)), "2.00 pp");
+        assert_eq!(
+            pp_with_ci(Some(33.33), Some(-4.25), Some(62.31)),
+            "+33.33 pp [-4.25, +62.31]"
+        );
+        assert_eq!(percent(Some(11.0 / 120.0)), "9.2%");
+        assert_eq!(percent(Some(1.0)), "100.0%");
     }
 }

@@ -70,7 +70,8 @@ fn open(width: f64, height: f64, class: &str, title: &str) -> String {
 pub struct ScoreRow<'a> {
     /// Label on the left (rank and name).
     pub label: &'a str,
-    /// Primary score; the row says "no score" when missing.
+    /// The score drawn (the leaderboard: the full-set score); the row says
+    /// "no score" when missing.
     pub score: Option<f64>,
     /// 95% CI drawn as whiskers.
     pub ci: Option<Interval>,
@@ -104,7 +105,7 @@ pub fn score_chart(rows: &[ScoreRow<'_>], band: Option<Interval>) -> String {
         WIDTH,
         height,
         "chart score-chart",
-        "Primary score with 95% CI per run, on a 0 to 1 axis",
+        "Full-set score with 95% CI per run, on a 0 to 1 axis",
     );
     out.push_str(&grid(TOP, rows_height));
     if let Some(b) = band {
@@ -403,7 +404,7 @@ fn delta_row(category: &str, delta: Option<f64>, top: f64, x: impl Fn(f64) -> f6
                 c(x2 - x1),
                 c(ROW - 10.0),
                 c(LEFT + PLOT + 10.0),
-                super::num::signed(Some(d))
+                super::num::pp(Some(d * 100.0))
             ));
         }
         None => out.push_str(&format!(
@@ -422,13 +423,14 @@ fn delta_axis(range: f64, rows_height: f64, zero: f64) -> String {
     let label_y = c(bottom + 18.0);
     format!(
         "<line x1=\"{z}\" y1=\"{}\" x2=\"{z}\" y2=\"{}\" stroke=\"#1f2328\" stroke-width=\"1\"/>\
-         <g fill=\"{NEUTRAL}\" text-anchor=\"middle\"><text x=\"{}\" y=\"{label_y}\">-{range:.4}</text>\
-         <text x=\"{z}\" y=\"{label_y}\">0</text><text x=\"{}\" y=\"{label_y}\">+{range:.4}</text></g>",
+         <g fill=\"{NEUTRAL}\" text-anchor=\"middle\"><text x=\"{}\" y=\"{label_y}\">-{pp:.2} pp</text>\
+         <text x=\"{z}\" y=\"{label_y}\">0</text><text x=\"{}\" y=\"{label_y}\">+{pp:.2} pp</text></g>",
         c(TOP - 4.0),
         c(bottom + 4.0),
         c(LEFT),
         c(LEFT + PLOT),
-        z = c(zero)
+        z = c(zero),
+        pp = range * 100.0
     )
 }
 
@@ -541,9 +543,9 @@ mod tests {
         ]);
         assert_inert(&svg, "<i>");
         assert!(svg.contains(POSITIVE) && svg.contains(NEGATIVE));
-        assert!(svg.contains("+0.0400") && svg.contains("-0.1000") && svg.contains(">—<"));
+        assert!(svg.contains("+4.00 pp") && svg.contains("-10.00 pp") && svg.contains(">—<"));
         assert!(
-            svg.contains("+0.1000<"),
+            svg.contains("+10.00 pp<"),
             "axis spans the largest delta: {svg}"
         );
     }
@@ -551,6 +553,6 @@ mod tests {
     #[test]
     fn delta_axis_has_a_minimum_range() {
         let svg = delta_bars(&[("core", Some(0.001))]);
-        assert!(svg.contains("+0.0500<"), "{svg}");
+        assert!(svg.contains("+5.00 pp<"), "{svg}");
     }
 }

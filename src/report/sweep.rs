@@ -23,7 +23,7 @@ mod view;
 pub(crate) mod fixtures;
 
 pub use axis::AxisKind;
-pub use doc::{CurveDoc, FailureDoc, ParamDoc, SweepDoc, TrialDoc};
+pub use doc::{CurveDoc, FailureDoc, ParamDoc, SweepDoc, TieRuleDoc, TrialDoc};
 pub use input::{SearchSpace, SweepInput, TrialRun};
 pub use ties::{TieDoc, TiesDoc};
 
@@ -164,6 +164,38 @@ mod tests {
         }
         let html = render(&input, ReportFormat::Html);
         assert!(!html.contains("curves-chart") && !html.contains("scatter-chart"));
+    }
+
+    #[test]
+    fn rungs_decided_by_the_tie_rule_are_flagged_in_every_format() {
+        let plain = input();
+        for format in [ReportFormat::Html, ReportFormat::Md] {
+            assert!(!render(&plain, format).contains("Decided by the tie rule"));
+        }
+        let mut input = input();
+        let scored = |id: &str| crate::sweep::halving::Scored {
+            trial_id: id.into(),
+            metric: Some(0.5),
+        };
+        input
+            .ledger
+            .decisions
+            .push(crate::sweep::ledger::RungDecision {
+                rung: 4,
+                continued: vec![scored("t000"), scored("t001")],
+                stopped: vec![scored("t002")],
+                tie_rule: Some(crate::sweep::ties::TieRule::AllEqual),
+            });
+        let sentence = "rung 4: decided by the tie rule (smaller trial id first): all 3 trials had primary_score = 0.5 at step 4";
+        let html = render(&input, ReportFormat::Html);
+        assert!(html.contains("id=\"tie-rule\""), "{html}");
+        assert!(html.contains(&format!("<li>{sentence}</li>")), "{html}");
+        let md = render(&input, ReportFormat::Md);
+        assert!(md.contains(&format!("- {sentence}\n")), "{md}");
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&input, ReportFormat::Json)).expect("json");
+        assert_eq!(json["decided_by_tie_rule"][0]["rule"], "all_equal");
+        assert_eq!(json["decided_by_tie_rule"][0]["message"], sentence);
     }
 
     #[test]

@@ -70,9 +70,9 @@ pub struct TagDelta<'a> {
     pub a: Option<&'a TagStats>,
     /// B's figures; null when B has no item with this tag.
     pub b: Option<&'a TagStats>,
-    /// B's mean − A's mean, when both are known (a difference of means,
-    /// not a paired test).
-    pub delta: Option<f64>,
+    /// B's mean − A's mean in percentage points, when both are known (a
+    /// difference of means, not a paired test).
+    pub delta_pp: Option<f64>,
 }
 
 /// Both runs' figures for every tag either has.
@@ -85,13 +85,13 @@ pub(super) fn tag_deltas<'a>(
         .map(|name| {
             let (ta, tb) = (a.tag_scores.get(name), b.tag_scores.get(name));
             let mean = |t: Option<&TagStats>| t.and_then(|t| t.mean).filter(|m| m.is_finite());
-            let delta = mean(ta).zip(mean(tb)).map(|(x, y)| y - x);
+            let delta = mean(ta).zip(mean(tb)).map(|(x, y)| (y - x) * 100.0);
             (
                 name,
                 TagDelta {
                     a: ta,
                     b: tb,
-                    delta,
+                    delta_pp: delta,
                 },
             )
         })
@@ -114,7 +114,7 @@ pub(super) struct TagDeltaView<'a> {
     name: &'a str,
     a: TagCell,
     b: TagCell,
-    /// `+0.0500`, or `—`.
+    /// `+5.00 pp`, or `—`.
     delta: Value,
     sign: &'static str,
 }
@@ -127,8 +127,8 @@ pub(super) fn delta_rows<'a>(deltas: &BTreeMap<&'a str, TagDelta<'_>>) -> Vec<Ta
             name,
             a: cell(d.a),
             b: cell(d.b),
-            delta: trusted(num::signed(d.delta)),
-            sign: sign(d.delta),
+            delta: trusted(num::pp(d.delta_pp)),
+            sign: sign(d.delta_pp),
         })
         .collect()
 }
@@ -184,8 +184,8 @@ mod tests {
         .into();
         let d = tag_deltas(&a, &b);
         assert_eq!(d.keys().copied().collect::<Vec<_>>(), ["x", "y", "z"]);
-        assert_eq!(d["x"].delta, Some(0.5));
-        assert_eq!((d["y"].delta, d["y"].b), (None, None));
+        assert_eq!(d["x"].delta_pp, Some(50.0));
+        assert_eq!((d["y"].delta_pp, d["y"].b), (None, None));
         assert_eq!(d["z"].a, None);
         let rows = delta_rows(&d);
         assert_eq!(

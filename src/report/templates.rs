@@ -21,7 +21,8 @@ impl Templates {
 
     /// Templates from `dir` override the built-ins of the same file name
     /// (`leaderboard.html.j2`, `leaderboard.md.j2`, `compare.html.j2`,
-    /// `compare.md.j2`, `sweep.html.j2`, `sweep.md.j2`, and `tables.js.j2`,
+    /// `compare.md.j2`, `sweep.html.j2`, `sweep.md.j2`, the static site's
+    /// `site_index.html.j2` and `site_run.html.j2`, and `tables.js.j2`,
     /// the tables' script the HTML reports include); a missing file falls
     /// back to the built-in. Other files in `dir` can be included or
     /// imported by name from templates.

@@ -1,6 +1,7 @@
 //! The comparison as plain text for a terminal (`tunix-rt compare`): the
-//! verdict, the difference with its CI, the test and p-value, the minimum
-//! detectable difference, the per-tag means and the flipped items; a
+//! verdict, the difference with its CI (in percentage points), the test and
+//! p-value, the minimum detectable difference, both runs' coverage, the
+//! per-tag means and the flipped items; an incomplete run is marked, a
 //! calculator-assisted run is marked `calc`, and a note says when only one
 //! of the two runs was. Text from runs is shown
 //! with control characters escaped (`\n`, `\u{1b}`), so a run folder cannot
@@ -11,7 +12,7 @@ use std::collections::BTreeMap;
 use super::compare::{document, ItemDiffDoc};
 use super::tags::TagDelta;
 use super::{calculator, num, words, CompareInput, RunSummary};
-use crate::scoring::TagStats;
+use crate::scoring::{Pairing, TagStats};
 
 /// Most flipped items listed; the JSON lists every item.
 const MAX_FLIPPED: usize = 20;
@@ -29,12 +30,20 @@ pub fn render_compare_text(input: &CompareInput) -> String {
             "warning: A and B were scored on different eval sets; only items with the same id are paired",
         );
     }
+    line(
+        &mut out,
+        &format!(
+            "coverage  A {}, B {}: items without a valid value count as wrong",
+            coverage(doc.a),
+            coverage(doc.b)
+        ),
+    );
     for note in &doc.notes {
         line(&mut out, &format!("note: {note}"));
     }
     out.push('\n');
     line(&mut out, words::headline(f.verdict));
-    let diff = num::signed_with_ci(f.diff, f.diff_ci_low, f.diff_ci_high);
+    let diff = num::pp_with_ci(f.diff_pp, f.diff_ci_low_pp, f.diff_ci_high_pp);
     let level = num::setting(((1.0 - f.alpha) * 1000.0).round() / 10.0);
     let method = f
         .diff_ci_method
@@ -49,17 +58,21 @@ pub fn render_compare_text(input: &CompareInput) -> String {
     line(
         &mut out,
         &format!(
-            "  means A / B        {} / {} over {} pairs",
+            "  means A / B        {} / {} over {} items ({})",
             num::fixed(f.mean_a),
             num::fixed(f.mean_b),
-            f.n_pairs
+            f.n_pairs,
+            match f.pairing {
+                Pairing::Union => "every item of either run",
+                Pairing::Shared => "items of both runs",
+            }
         ),
     );
     line(
         &mut out,
         &format!(
             "  detectable         {} (minimum difference at 80% power)",
-            num::fixed(f.min_detectable_difference)
+            num::pp_abs(f.min_detectable_difference_pp)
         ),
     );
     line(
@@ -67,14 +80,14 @@ pub fn render_compare_text(input: &CompareInput) -> String {
         &format!(
             "  settings           alpha {}, minimum effect {}",
             num::setting(f.alpha),
-            num::setting(f.min_effect)
+            num::pp_abs(Some(f.min_effect_pp))
         ),
     );
     line(
         &mut out,
         &format!(
-            "  not paired         {} skipped in either run, {} only in A, {} only in B",
-            f.n_skipped, f.n_only_in_a, f.n_only_in_b
+            "  counted as wrong   {} items in A, {} in B (no valid value; {} only in A, {} only in B)",
+            f.n_unscored_a, f.n_unscored_b, f.n_only_in_a, f.n_only_in_b
         ),
     );
     for w in &f.warnings {
@@ -119,6 +132,13 @@ pub fn render_compare_text(input: &CompareInput) -> String {
     out
 }
 
+/// A run's coverage: `100.0%`, or `9.2% (INCOMPLETE)`.
+fn coverage(run: &RunSummary) -> String {
+    let full = run.decision();
+    let marker = if full.complete() { "" } else { " (INCOMPLETE)" };
+    format!("{}{marker}", num::percent(full.coverage))
+}
+
 /// `A  name (run id)  0.7500 [0.6661, 0.8178] Wilson, 120 items, 120 scored`.
 fn run_line(out: &mut String, side: &str, run: &RunSummary) {
     let id = if run.run_id == run.name {
@@ -138,14 +158,25 @@ fn run_line(out: &mut String, side: &str, run: &RunSummary) {
     line(
         out,
         &format!(
-            "{side}  {}{id}  {}{method}{calc}, {} items, {} scored, {} skipped",
+            "{side}  {}{id}  {}{method}{calc}, {} items, {} scored, {} skipped; full-set score {}",
             plain(&run.name),
             num::with_ci(run.primary_score, run.ci_low, run.ci_high),
             run.n_items,
             run.n_scored,
-            run.n_skipped
+            run.n_skipped,
+            full_score(run)
         ),
     );
+}
+
+/// The full-eval-set score with its CI.
+fn full_score(run: &RunSummary) -> String {
+    let full = run.decision();
+    num::with_ci(
+        full.score,
+        full.ci95.map(|c| c.low),
+        full.ci95.map(|c| c.high),
+    )
 }
 
 /// The per-tag block: each tag's mean (fully correct / scored) in A and B
@@ -166,7 +197,7 @@ fn tag_lines(out: &mut String, deltas: &BTreeMap<&str, TagDelta<'_>>) {
                 "  {tag}{pad}  {} → {}  {}",
                 tag_figure(d.a),
                 tag_figure(d.b),
-                num::signed(d.delta)
+                num::pp(d.delta_pp)
             ),
         );
     }
@@ -193,12 +224,13 @@ fn answer(extracted: Option<&str>) -> String {
         .unwrap_or_else(|| num::NONE.to_string())
 }
 
-/// `✓` for 1, `✗` for 0, 4 decimals for partial credit, `(skipped)` for none.
+/// `✓` for 1, `✗` for 0, 4 decimals for partial credit, `(missing) ✗`
+/// for none (counted as wrong).
 fn mark(correct: Option<f64>) -> String {
     match correct {
         Some(1.0) => "✓".to_string(),
         Some(0.0) => "✗".to_string(),
-        None => "(skipped)".to_string(),
+        None => "(missing) ✗".to_string(),
         other => num::fixed(other),
     }
 }
@@ -228,7 +260,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "A  baseline-gpt-nano  0.7500 [0.6661, 0.8178] Wilson, 120 items, 120 scored, 0 skipped"
+            "A  baseline-gpt-nano  0.7500 [0.6661, 0.8178] Wilson, 120 items, 120 scored, 0 skipped; full-set score 0.7500 [0.6661, 0.8178]"
         );
         assert!(
             lines[1].starts_with(
@@ -246,7 +278,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                "  B − A              +0.3333 [-0.0425, +0.6231] (95% CI, Newcombe hybrid score)\n"
+                "  B − A              +33.33 pp [-4.25, +62.31] (95% CI, Newcombe hybrid score)\n"
             ),
             "{text}"
         );
@@ -255,11 +287,19 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("  detectable         0.7123 (minimum difference at 80% power)\n"),
+            text.contains("  detectable         71.23 pp (minimum difference at 80% power)\n"),
             "{text}"
         );
         assert!(
             text.contains("warning: only 6 pairs: the CI is wide\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("coverage  A 100.0%, B 98.3% (INCOMPLETE): items without a valid value count as wrong\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nnote: B is incomplete: coverage 98.3% (118 of 120 items scored)"),
             "{text}"
         );
         assert!(text.ends_with('\n'));
@@ -281,7 +321,7 @@ mod tests {
             vec![
                 "Flipped items (4), A → B:",
                 "  core-003 [core] expected a|b: <img src=x onerror=alert(1)> ✗ → a|b ✓",
-                "  edge-001 [edge] expected YES: — (skipped) → yes\\nno ✓",
+                "  edge-001 [edge] expected YES: — (missing) ✗ → yes\\nno ✓",
                 "  edge-007 [edge] expected $5.00: 5 ✗ → $5.00 ✓",
                 "  trace-002 [trace] expected 31: 31 ✓ → 3*12=36 ✗",
             ]

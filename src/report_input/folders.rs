@@ -100,9 +100,9 @@ pub fn compare_folders(
 }
 
 /// A run folder as the comparison needs it.
-struct FolderRun {
-    summary: RunSummary,
-    items: Vec<ItemScore>,
+pub(super) struct FolderRun {
+    pub(super) summary: RunSummary,
+    pub(super) items: Vec<ItemScore>,
 }
 
 /// The eval set's hash, when the run names one.
@@ -111,7 +111,7 @@ fn blake3_of(run: &RunSummary) -> Option<&str> {
 }
 
 /// Read the files of an evaluated run folder.
-fn read_run(dir: &Path) -> Result<FolderRun> {
+pub(super) fn read_run(dir: &Path) -> Result<FolderRun> {
     for file in [RUN_MANIFEST, EVAL_SUMMARY, EVAL_ITEMS] {
         let path = dir.join(file);
         if !path.is_file() {
@@ -159,6 +159,8 @@ fn read_run(dir: &Path) -> Result<FolderRun> {
         n_items: scores.n_items as u64,
         n_scored: scores.n_scored as u64,
         n_skipped: scores.n_skipped as u64,
+        status: manifest.status.as_str().to_string(),
+        full_set: None,
         category_means: card
             .per_category
             .iter()

@@ -1,35 +1,76 @@
-//! The leaderboard's input from the index: the page of best-ranked runs
-//! matching the filters (rows, category means and loss curves of those
-//! runs only), the scores of the other matching runs (for ranks and ties),
-//! and the scoring-rules check over every matching run.
+//! The leaderboard's input from the index: every matching run's items
+//! (their full-eval-set scores order the runs, and the paired tie tests
+//! read them), the page of best-ranked runs (rows, category means and loss
+//! curves of those runs only), the scores of the other matching runs, and
+//! the scoring-rules check over every matching run.
 
 use std::collections::BTreeMap;
 
 use super::{summary, thin, MAX_CURVE_POINTS};
 use crate::error::{Error, Result};
-use crate::report::{LeaderboardInput, RunScore};
+use crate::report::{decision_order, ItemTable, LeaderboardInput, RunScore};
+use crate::scoring::{
+    full_set_from_summary, full_set_of_values, FullSetScore, DEFAULT_BOOTSTRAP_SEED,
+};
 use crate::store::filter::{RunFilter, RunLimit};
-use crate::store::runs;
+use crate::store::query::{self, ItemMatrix};
+use crate::store::runs::{self, ScoreRow};
 use crate::store::Store;
 
-/// The leaderboard of the runs matching `filter`, listing the best `limit`.
+/// The leaderboard of the runs matching `filter`, listing the best `limit`
+/// by full-eval-set score.
 pub fn leaderboard(store: &Store, filter: &RunFilter, limit: RunLimit) -> Result<LeaderboardInput> {
-    let mut curves = runs::page_loss_curves(store, filter, limit)?;
-    let runs = runs::page(store, filter, limit)?
+    let scores = runs::scores(store, filter)?;
+    let matrix = query::item_values(store, filter)?;
+    let full: BTreeMap<&str, FullSetScore> = scores
+        .iter()
+        .map(|s| (s.run_id.as_str(), full_set(s, &matrix)))
+        .collect();
+    let items = item_table(matrix);
+    let mut order: Vec<&ScoreRow> = scores.iter().collect();
+    // As the report orders them: a run that scored no item has no rank.
+    let score = |r: &ScoreRow| {
+        full.get(r.run_id.as_str())
+            .filter(|f| f.n_scored > 0)
+            .and_then(|f| f.score)
+    };
+    order.sort_by(|a, b| decision_order(&a.run_id, score(a), &b.run_id, score(b)));
+    let shown = match limit {
+        RunLimit::All => order.len(),
+        RunLimit::First(n) => n.get().min(order.len()),
+    };
+    let page: Vec<&str> = order[..shown].iter().map(|r| r.run_id.as_str()).collect();
+    let (rows, mut curves) = if shown == order.len() {
+        (
+            runs::matching(store, filter)?,
+            runs::matching_loss_curves(store, filter)?,
+        )
+    } else {
+        (
+            runs::by_ids(store, &page)?,
+            runs::loss_curves(store, &page)?,
+        )
+    };
+    let runs = rows
         .into_iter()
         .map(|row| {
             let curve = curves.remove(&row.run_id).unwrap_or_default();
-            summary(row, thin(curve, MAX_CURVE_POINTS))
+            let full_set = full.get(row.run_id.as_str()).copied();
+            let mut run = summary(row, thin(curve, MAX_CURVE_POINTS))?;
+            run.full_set = full_set;
+            Ok(run)
         })
         .collect::<Result<_>>()?;
-    let unshown = runs::scores_after_page(store, filter, limit)?
-        .into_iter()
+    let unshown = order[shown..]
+        .iter()
         .map(|s| RunScore {
-            run_id: s.run_id,
+            run_id: s.run_id.clone(),
             primary_score: s.primary_score,
             ci_low: s.ci_low,
             ci_high: s.ci_high,
             calculator: s.calculator,
+            evalset_blake3: s.evalset_blake3.clone().unwrap_or_default(),
+            full_set: full.get(s.run_id.as_str()).copied(),
         })
         .collect();
     Ok(LeaderboardInput {
@@ -38,7 +79,50 @@ pub fn leaderboard(store: &Store, filter: &RunFilter, limit: RunLimit) -> Result
         runs,
         unshown,
         notes: Vec::new(),
+        items,
     })
+}
+
+/// A run's full-eval-set score: from its items when the index has them,
+/// else from its summary figures.
+fn full_set(run: &ScoreRow, items: &ItemMatrix) -> FullSetScore {
+    match items.runs.get(&run.run_id) {
+        Some(rows) if !rows.is_empty() => {
+            let values: Vec<Option<f64>> = rows.iter().map(|&(_, v)| v).collect();
+            full_set_of_values(&values, DEFAULT_BOOTSTRAP_SEED)
+        }
+        _ => full_set_from_summary(
+            run.primary_score,
+            run.n_scored.max(0) as usize,
+            run.n_items.max(0) as usize,
+            run.ci_method.as_deref() == Some("wilson"),
+        ),
+    }
+}
+
+/// The index's items as the leaderboard's tie tests read them: a valid
+/// correctness as itself, a missing or invalid one as 0 (counted as
+/// wrong), an id a run holds twice as NaN (never paired).
+fn item_table(matrix: ItemMatrix) -> ItemTable {
+    let valid = |v: Option<f64>| v.filter(|x| x.is_finite() && (0.0..=1.0).contains(x));
+    let runs = matrix
+        .runs
+        .into_iter()
+        .map(|(run, rows)| {
+            let mut out: Vec<(u32, f64)> = Vec::with_capacity(rows.len());
+            for (index, v) in rows {
+                match out.last_mut() {
+                    Some(last) if last.0 == index => last.1 = f64::NAN,
+                    _ => out.push((index, valid(v).unwrap_or(0.0))),
+                }
+            }
+            (run, out)
+        })
+        .collect();
+    ItemTable {
+        ids: matrix.ids,
+        runs,
+    }
 }
 
 /// The leaderboard of the runs matching `filter`, refused when those runs
@@ -81,6 +165,12 @@ fn filters_shown(filter: &RunFilter) -> Vec<(String, String)> {
     }
     for (k, v) in &filter.labels {
         filters.push(("label".to_string(), format!("{k}={v}")));
+    }
+    if !filter.all_runs {
+        filters.push((
+            "runs".to_string(),
+            "evaluated, completed or stopped (--all lists every run)".to_string(),
+        ));
     }
     filters
 }
@@ -193,6 +283,7 @@ mod tests {
     #[test]
     fn filters_are_shown_in_a_fixed_order() {
         let filter = RunFilter {
+            all_runs: true,
             sweep: Some("s".into()),
             dataset: Some("d".into()),
             labels: vec![("k".into(), "v".into())],

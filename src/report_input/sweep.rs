@@ -80,7 +80,7 @@ pub fn read_sweep_folder(ws: &Workspace, dir: &Path, alpha: f64) -> Result<Sweep
             continue;
         }
         let manifest = read_manifest(&run_dir)?;
-        let run = read_trial(&run_dir, &manifest, ledger.metric)?;
+        let run = read_trial(&run_dir, &manifest, &ledger.metric)?;
         manifests.push((run_dir, manifest));
         runs.insert(trial.trial_id.clone(), run);
     }
@@ -97,18 +97,14 @@ pub fn read_sweep_folder(ws: &Workspace, dir: &Path, alpha: f64) -> Result<Sweep
 }
 
 /// One trial's run folder.
-fn read_trial(run_dir: &Path, manifest: &RunManifest, metric: SweepMetric) -> Result<TrialRun> {
+fn read_trial(run_dir: &Path, manifest: &RunManifest, metric: &SweepMetric) -> Result<TrialRun> {
     let records = read_metrics(&run_dir.join(METRICS))?;
-    let series = |value: fn(&MetricRecord) -> Option<f64>| -> Vec<(u64, f64)> {
+    let series = |name: &str| -> Vec<(u64, f64)> {
         let by_step: BTreeMap<u64, f64> = records
             .iter()
-            .filter_map(|r| value(r).filter(|v| v.is_finite()).map(|v| (r.step, v)))
+            .filter_map(|r| r.get(name).filter(|v| v.is_finite()).map(|v| (r.step, v)))
             .collect();
         by_step.into_iter().collect()
-    };
-    let metric_of: fn(&MetricRecord) -> Option<f64> = match metric {
-        SweepMetric::ValLoss => |r| r.val_loss,
-        SweepMetric::PrimaryScore => |r| r.primary_score,
     };
     let items = if run_dir.join(EVAL_ITEMS).is_file() {
         Some(
@@ -124,8 +120,8 @@ fn read_trial(run_dir: &Path, manifest: &RunManifest, metric: SweepMetric) -> Re
         run_id: manifest.run_id.clone(),
         status: manifest.status,
         failure: manifest.failure.clone(),
-        loss: series(|r| r.loss),
-        metric: series(metric_of),
+        loss: series("loss"),
+        metric: series(metric.as_str()),
         items,
     })
 }
@@ -217,7 +213,7 @@ mod tests {
         let trials = vec![done, TrialEntry::pending("t001", &params)];
         crate::report::sweep::fixtures::ledger(
             "s",
-            SweepMetric::ValLoss,
+            SweepMetric::val_loss(),
             Mode::Min,
             &[4],
             trials,

@@ -149,6 +149,27 @@ pub fn eval_checkpoint(
         observer,
     };
     let exit = process::run(worker, &request_path, |e| session.handle(e));
+    let signal = match &exit {
+        Ok(exit) => exit.interrupted,
+        Err(e) => e.interrupted_by(),
+    };
+    if let Some(signal) = signal {
+        let message = format!(
+            "interrupted by {signal} while decoding; to evaluate, run: {}",
+            crate::interrupt::rerun_command(&job.command)
+        );
+        match session.run.take() {
+            Some(run) => {
+                run.finish(RunStatus::Interrupted, None)?;
+            }
+            None => {
+                if let Some(claim) = session.claim.take() {
+                    claim.abandon();
+                }
+            }
+        }
+        return Err(Error::interrupted(signal, message));
+    }
     let Some(mut run) = session.run.take() else {
         if let Some(claim) = session.claim.take() {
             claim.abandon();

@@ -9,6 +9,7 @@ pub mod eval;
 pub mod source_checkpoint;
 pub mod sweep;
 pub mod sweep_exec;
+pub mod sweep_promote;
 pub mod sweep_slurm;
 pub mod train;
 pub mod train_slurm;
@@ -46,6 +47,9 @@ pub struct Outcome {
 /// plain lines. Metrics events arrive with the coordinator's scores filled in.
 pub trait Observer {
     fn event(&mut self, event: &Event);
+
+    /// Something the user should know now (e.g. that the run resumes).
+    fn note(&mut self, _message: &str) {}
 }
 
 /// An observer that shows nothing.

@@ -36,7 +36,7 @@ use crate::fsutil::write_atomic;
 use crate::job::claim::{holder_name, try_lock, Lock, LOCK_FILE};
 use crate::job::{Existing, Placement};
 use crate::manifest::slurm::SlurmSpec;
-use crate::manifest::sweep::{BaseSpec, Executor, MaxRetries, Scheduler, SweepMetric};
+use crate::manifest::sweep::{BaseSpec, Executor, MaxRetries, Mode, Scheduler, SweepMetric};
 use crate::manifest::{LoadedManifest, Manifest, SweepManifest, TrainManifest};
 use crate::runfolder::{read_manifest, Failure, MetricRecord, RunStatus, METRICS};
 use crate::sweep::halving::{self, Scored};
@@ -44,7 +44,10 @@ use crate::sweep::ledger::{
     BestTrial, Ledger, RungDecision, SlurmJob, StopPoint, TrialEntry, TrialState, LEDGER,
     LEDGER_SCHEMA_VERSION, PLAN,
 };
-use crate::sweep::{promote, slots, SweepPlan};
+use crate::sweep::metric::{metric_at, missing, reached};
+use crate::sweep::ties::tie_rule;
+use crate::sweep::{promote, restarts, slots, SweepPlan};
+use crate::trainer::protocol::newest_checkpoint;
 use crate::trainer::{Event, FailureClass, TrainerCommand};
 use crate::workspace::Workspace;
 
@@ -92,13 +95,15 @@ pub enum SweepEvent {
     TrialCancelled { trial_id: String },
 }
 
-/// Where the promoted files went.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Promoted {
-    pub config: PathBuf,
-    pub params: PathBuf,
-    /// The evidence folder (`promote.evidence`).
-    pub evidence: Option<PathBuf>,
+pub use super::sweep_promote::{Promoted, Withheld};
+
+/// How `run` was asked to run a sweep.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepOptions {
+    /// `--detach` (Slurm): submit and return.
+    pub detach: bool,
+    /// `--update-evidence`: promote into files git tracks, too.
+    pub update_evidence: bool,
 }
 
 /// A finished sweep.
@@ -107,6 +112,9 @@ pub struct SweepOutcome {
     pub dir: PathBuf,
     pub ledger: Ledger,
     pub promoted: Option<Promoted>,
+    /// The promotion left undone: its targets are committed evidence and
+    /// `--update-evidence` was not given.
+    pub withheld: Option<Withheld>,
     /// `--detach` on Slurm: the jobs submitted (or found running); the
     /// sweep goes on without a coordinator until `sweep attach`.
     pub detached: Option<Vec<String>>,
@@ -119,9 +127,10 @@ pub fn run_sweep(
     plan: &SweepPlan,
     trainer: &TrainerCommand,
     command: &[String],
-    detach: bool,
+    options: SweepOptions,
     on_event: &mut dyn FnMut(&SweepEvent),
 ) -> Result<SweepOutcome> {
+    let detach = options.detach;
     let Manifest::Sweep(sweep) = &loaded.manifest else {
         return Err(Error::bad_input("not a Sweep manifest").with_path(&loaded.path));
     };
@@ -144,22 +153,14 @@ pub fn run_sweep(
         ws.resolve(base, p)
             .map_err(|e| Error::bad_input(format!("{key}: {e}")).with_path(&loaded.path))
     };
-    let promote_to = sweep
-        .spec
-        .promote
-        .as_ref()
-        .map(|p| -> Result<Promoted> {
-            Ok(Promoted {
-                config: resolve(&loaded.path, &p.config, "/spec/promote/config")?,
-                params: resolve(&loaded.path, &p.params, "/spec/promote/params")?,
-                evidence: p
-                    .evidence
-                    .as_ref()
-                    .map(|e| resolve(&loaded.path, e, "/spec/promote/evidence"))
-                    .transpose()?,
-            })
-        })
-        .transpose()?;
+    let promote_to = super::sweep_promote::targets(ws, &loaded.path, sweep)?;
+    let mode = sweep.spec.resolved_mode().ok_or_else(|| {
+        Error::bad_input(format!(
+            "metric `{}` has no default direction: set `mode: max` or `mode: min`",
+            sweep.spec.metric
+        ))
+        .with_path(&loaded.path)
+    })?;
     let base_file = match &sweep.spec.base {
         BaseSpec::Path(p) => resolve(&loaded.path, p, "/spec/base")?,
         BaseSpec::Inline(_) => loaded.path.clone(),
@@ -175,7 +176,7 @@ pub fn run_sweep(
     } else {
         plan.rungs.clone()
     };
-    let plan_value = plan_json(plan, &rungs, sweep);
+    let plan_value = plan_json(plan, &rungs, sweep, mode);
     let identity = canonical_hash(&plan_value);
     let ledger_path = dir.join(LEDGER);
     // A folder of another plan is refused before anything is touched (the
@@ -211,8 +212,8 @@ pub fn run_sweep(
             schema_version: LEDGER_SCHEMA_VERSION,
             sweep: plan.name.clone(),
             identity,
-            metric: sweep.spec.metric,
-            mode: sweep.spec.mode,
+            metric: sweep.spec.metric.clone(),
+            mode,
             rungs: rungs.clone(),
             trials: plan
                 .trials
@@ -264,6 +265,7 @@ pub fn run_sweep(
                 dir,
                 ledger,
                 promoted: None,
+                withheld: None,
                 detached: Some(job_ids),
             });
         }
@@ -280,6 +282,7 @@ pub fn run_sweep(
             })
             .collect();
         let split = halving::decide(&reached, ledger.mode, reduction_factor);
+        let tie_rule = tie_rule(&reached);
         for s in &split.stopped {
             if let Some(t) = ledger.trial_mut(&s.trial_id) {
                 t.state = TrialState::Stopped;
@@ -293,6 +296,7 @@ pub fn run_sweep(
             rung,
             continued: split.continued,
             stopped: split.stopped,
+            tie_rule,
         };
         ledger.decisions.push(decision.clone());
         ledger.write(&ledger_path)?;
@@ -308,6 +312,7 @@ pub fn run_sweep(
             metric: t.metrics.get(&last).copied().flatten(),
         })
         .collect();
+    let final_tie = tie_rule(&finalists);
     ledger.best = halving::rank(&finalists, ledger.mode)
         .into_iter()
         .next()
@@ -323,24 +328,34 @@ pub fn run_sweep(
                 trial_id: s.trial_id,
                 metric,
                 params,
+                tie_rule: final_tie,
             })
         });
     ledger.write(&ledger_path)?;
 
-    let promoted = match (&ledger.best, promote_to) {
-        (Some(best), Some(to)) => {
-            ctx.promote(best, &to, ledger.metric, ledger.mode)?;
+    let (mut promoted, mut withheld) = (None, None);
+    if let (Some(best), Some(to)) = (&ledger.best, promote_to) {
+        let files = match options.update_evidence {
+            true => Vec::new(),
+            false => super::sweep_promote::tracked(ws, &to),
+        };
+        if files.is_empty() {
+            ctx.promote(best, &to, &ledger.metric, ledger.mode)?;
             if let Some(evidence) = &to.evidence {
-                ctx.write_evidence(best, evidence)?;
+                let trial = trial_dir(&dir, &plan.name, &best.trial_id);
+                super::sweep_promote::write_evidence(&trial, best, evidence)?;
             }
-            Some(to)
+            promoted = Some(to);
+        } else {
+            let trial_id = best.trial_id.clone();
+            withheld = Some(Withheld { trial_id, files });
         }
-        _ => None,
-    };
+    }
     Ok(SweepOutcome {
         dir,
         ledger,
         promoted,
+        withheld,
         detached: None,
     })
 }
@@ -390,7 +405,12 @@ fn max_steps(plan: &SweepPlan) -> u32 {
 
 /// What the plan's identity hashes: every trial's id, values and spec,
 /// the rungs, the metric and the mode.
-fn plan_json(plan: &SweepPlan, rungs: &[u32], sweep: &SweepManifest) -> serde_json::Value {
+fn plan_json(
+    plan: &SweepPlan,
+    rungs: &[u32],
+    sweep: &SweepManifest,
+    mode: Mode,
+) -> serde_json::Value {
     let trials: Vec<_> = plan
         .trials
         .iter()
@@ -401,7 +421,7 @@ fn plan_json(plan: &SweepPlan, rungs: &[u32], sweep: &SweepManifest) -> serde_js
         "trials": trials,
         "rungs": rungs,
         "metric": sweep.spec.metric,
-        "mode": sweep.spec.mode,
+        "mode": mode,
     })
 }
 
@@ -442,16 +462,16 @@ impl Context<'_> {
         ledger_path: &Path,
         on_event: &mut dyn FnMut(&SweepEvent),
     ) -> Result<Option<Vec<String>>> {
-        let metric = ledger.metric;
+        let metric = ledger.metric.clone();
         let mut todo = Vec::new();
         for t in ledger.trials.iter_mut() {
             if !t.state.is_live() || t.last_step >= rung {
                 continue;
             }
             let run_dir = trial_dir(self.dir, &self.plan.name, &t.trial_id);
-            if let Some((completed, value)) = reached(&run_dir, rung, metric) {
+            if let Some((completed, value)) = reached(&run_dir, rung, &metric) {
                 let value = Some(value);
-                record_reached(t, rung, completed && rung == last, value);
+                t.reach(rung, completed && rung == last, value);
                 on_event(&SweepEvent::TrialReached {
                     trial_id: t.trial_id.clone(),
                     step: rung,
@@ -460,6 +480,8 @@ impl Context<'_> {
                 });
                 continue;
             }
+            let has_checkpoint = newest_checkpoint(&run_dir).is_some();
+            restarts::record(t, rung, has_checkpoint);
             t.state = TrialState::Running;
             todo.push(t.trial_id.clone());
         }
@@ -517,8 +539,14 @@ impl Context<'_> {
                 }
                 Message::Done(result) => match *result {
                     Ok(outcome) => {
-                        let value = metric_at(&run_dir, rung, metric);
-                        record_reached(t, rung, outcome.status == RunStatus::Completed, value);
+                        let value = metric_at(&run_dir, rung, &metric);
+                        let never = value.is_none().then(|| missing(&run_dir, rung, &metric));
+                        if let Some(failure) = never.flatten() {
+                            t.fail_at(rung, failure.clone());
+                            on_event(&SweepEvent::TrialFailed { trial_id, failure });
+                            return ledger.write(ledger_path);
+                        }
+                        t.reach(rung, outcome.status == RunStatus::Completed, value);
                         on_event(&SweepEvent::TrialReached {
                             trial_id,
                             step: rung,
@@ -526,6 +554,9 @@ impl Context<'_> {
                             from_disk: false,
                         });
                     }
+                    // Interrupted: the trial stays `running` in the ledger
+                    // and resumes when the sweep runs again.
+                    Err(e) if e.interrupted_by().is_some() => return Err(e),
                     Err(e) => {
                         let failure = failure_of(&run_dir, &e);
                         t.state = TrialState::Failed;
@@ -603,8 +634,8 @@ impl Context<'_> {
         &self,
         best: &BestTrial,
         to: &Promoted,
-        metric: SweepMetric,
-        mode: crate::manifest::sweep::Mode,
+        metric: &SweepMetric,
+        mode: Mode,
     ) -> Result<()> {
         let trial = self
             .plan
@@ -647,47 +678,6 @@ impl Context<'_> {
         write_atomic(&to.params, &crate::runfolder::to_json_bytes(&params)?)
     }
 
-    /// Copy the best trial's run record (text files; checkpoints stay and
-    /// are referenced by hash) into the evidence folder `dir`, as a run
-    /// named after the folder with `promoted_from_trial_id`.
-    fn write_evidence(&self, best: &BestTrial, dir: &Path) -> Result<()> {
-        use crate::runfolder::{Artifact, EVAL_ITEMS, EVAL_SUMMARY, RUN_LOG, RUN_MANIFEST};
-        let trial = trial_dir(self.dir, &self.plan.name, &best.trial_id);
-        let mut manifest = read_manifest(&trial)?;
-        let run_id = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| {
-                Error::bad_input("promote.evidence must name a folder").with_path(dir)
-            })?;
-        let mut artifacts = Vec::new();
-        for name in [RUN_LOG, METRICS, EVAL_SUMMARY, EVAL_ITEMS] {
-            let from = trial.join(name);
-            match std::fs::read(&from) {
-                Ok(bytes) => {
-                    write_atomic(&dir.join(name), &bytes)?;
-                    artifacts.push(Artifact::new(name.to_string(), &bytes));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("read", &from, e)),
-            }
-        }
-        artifacts.extend(
-            manifest
-                .artifacts
-                .iter()
-                .filter(|a| a.path.starts_with(crate::trainer::protocol::CHECKPOINTS))
-                .cloned(),
-        );
-        manifest.run_id = run_id;
-        manifest.promoted_from_trial_id = Some(best.trial_id.clone());
-        manifest.artifacts = artifacts;
-        write_atomic(
-            &dir.join(RUN_MANIFEST),
-            &crate::runfolder::to_json_bytes(&manifest)?,
-        )
-    }
-
     /// The base Train manifest's labels.
     fn base_labels(&self) -> Option<std::collections::BTreeMap<String, String>> {
         let BaseSpec::Path(p) = &self.sweep.spec.base else {
@@ -700,29 +690,6 @@ impl Context<'_> {
     }
 }
 
-/// Update `t` for reaching `rung`; `completed`: its run ended at max_steps.
-fn record_reached(t: &mut TrialEntry, rung: u32, completed: bool, value: Option<f64>) {
-    t.last_step = rung;
-    t.metrics.insert(rung, value);
-    t.state = if completed {
-        TrialState::Completed
-    } else {
-        TrialState::Running
-    };
-}
-
-/// What the trial's run folder says it reached at `rung`, when its run is
-/// stopped or completed and has a metrics line at `rung` with the metric:
-/// whether the run is completed, and the metric.
-fn reached(run_dir: &Path, rung: u32, metric: SweepMetric) -> Option<(bool, f64)> {
-    let m = read_manifest(run_dir).ok()?;
-    if !matches!(m.status, RunStatus::Stopped | RunStatus::Completed) {
-        return None;
-    }
-    let value = metric_at(run_dir, rung, metric)?;
-    Some((m.status == RunStatus::Completed, value))
-}
-
 /// Whether the run folder has a metrics line at step `rung`.
 pub(super) fn reached_rung(run_dir: &Path, rung: u32) -> bool {
     std::fs::read_to_string(run_dir.join(METRICS)).is_ok_and(|text| {
@@ -730,20 +697,6 @@ pub(super) fn reached_rung(run_dir: &Path, rung: u32) -> bool {
             .filter_map(|line| serde_json::from_str::<MetricRecord>(line).ok())
             .any(|r| r.step == u64::from(rung))
     })
-}
-
-/// The metric at `step`: the last metrics.jsonl line of that step that has it.
-fn metric_at(run_dir: &Path, step: u32, metric: SweepMetric) -> Option<f64> {
-    let text = std::fs::read_to_string(run_dir.join(METRICS)).ok()?;
-    text.lines()
-        .rev()
-        .filter_map(|line| serde_json::from_str::<MetricRecord>(line).ok())
-        .filter(|r| r.step == u64::from(step))
-        .filter_map(|r| match metric {
-            SweepMetric::ValLoss => r.val_loss,
-            SweepMetric::PrimaryScore => r.primary_score,
-        })
-        .next()
 }
 
 /// The failure a trial's run folder records, else `error` as a crash.
@@ -871,6 +824,9 @@ impl Pool<'_> {
             };
             let result = train::execute(self.ws, job, trainer, &mut progress);
             let Err(e) = &result else { return result };
+            if e.interrupted_by().is_some() {
+                return result;
+            }
             let failure = match &job.placement {
                 Placement::Fixed { dir, .. } => failure_of(dir, e),
                 Placement::Numbered { .. } => return result,

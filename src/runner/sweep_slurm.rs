@@ -124,8 +124,8 @@ impl SlurmRung<'_> {
         let mut used: BTreeMap<(String, String), u32> = BTreeMap::new();
         let mut steps: BTreeMap<String, u64> = BTreeMap::new();
         loop {
-            if interrupt::interrupted() {
-                return self.cancel(&active, &remaining, on_message);
+            if let Some(signal) = interrupt::interrupted() {
+                return self.cancel(signal, &active, &remaining, on_message);
             }
             let mut again = Vec::new();
             for job in &active {
@@ -274,9 +274,11 @@ impl SlurmRung<'_> {
         Ok(script::render(&batch, &path).script)
     }
 
-    /// Ctrl-C: cancel the jobs, record the unfinished trials as cancelled.
+    /// Ctrl-C or SIGTERM (`signal`): cancel the jobs, record the unfinished
+    /// trials as cancelled, end as interrupted (exit 130 or 143).
     fn cancel(
         &self,
+        signal: crate::interrupt::Signal,
         active: &[SlurmJob],
         remaining: &BTreeMap<String, TrainJob>,
         on_message: &mut dyn FnMut(&str, Message) -> Result<()>,
@@ -292,14 +294,14 @@ impl SlurmRung<'_> {
         }
         let ids: Vec<&str> = active.iter().map(|j| j.job_id.as_str()).collect();
         let mut message = format!(
-            "interrupted: cancelled Slurm job(s) {} (scancel); {} unfinished trial(s) recorded as cancelled; run the same command again to continue them",
+            "interrupted by {signal}: cancelled Slurm job(s) {} (scancel); {} unfinished trial(s) recorded as cancelled; run the same command again to continue them",
             ids.join(", "),
             remaining.len()
         );
         if !problems.is_empty() {
             message.push_str(&format!("; could not cancel: {}", problems.join("; ")));
         }
-        Err(Error::runtime(message))
+        Err(Error::interrupted(signal, message))
     }
 
     /// Report a running trial's newest step once.
@@ -444,7 +446,7 @@ pub(super) fn poll_interval() -> Duration {
 /// Sleep `d`, waking early on Ctrl-C.
 pub(super) fn wait(d: Duration) {
     let end = std::time::Instant::now() + d;
-    while std::time::Instant::now() < end && !interrupt::interrupted() {
+    while std::time::Instant::now() < end && interrupt::interrupted().is_none() {
         std::thread::sleep(Duration::from_millis(50).min(d));
     }
 }

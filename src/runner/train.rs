@@ -2,7 +2,9 @@
 //! through the trainer protocol, turn the trainer's events into the run
 //! record (log, metrics, scored evaluations, checkpoint hashes) and the
 //! caller's progress display, and end the run as completed, stopped or
-//! failed.
+//! failed — or interrupted, when SIGINT or SIGTERM stopped the trainer
+//! ([`crate::interrupt`]): the run records the step it reached and resumes
+//! from its newest checkpoint when the job runs again.
 //!
 //! A run folder claimed fresh holds nothing until the trainer reports
 //! `started`: a trainer that refuses its request (no CUDA device, too
@@ -21,12 +23,13 @@ use crate::error::{Error, Result};
 use crate::evalset::EvalSet;
 use crate::evaluate::{score_items, summarize, EvalSettings};
 use crate::fsutil::write_atomic;
+use crate::interrupt::Signal;
 use crate::job::{self, identity, Claim, Decision, Existing, Placement, RunRecord};
 use crate::manifest::train::TrainSpec;
 use crate::probe::{git_info, now_rfc3339};
 use crate::runfolder::{
-    to_json_bytes, to_jsonl_bytes, CheckpointSource, EvalSummary, Failure, FileRef, MetricRecord,
-    RunManifest, RunStatus, EVAL_ITEMS, EVAL_SUMMARY,
+    to_json_bytes, to_jsonl_bytes, CheckpointSource, EvalSummary, Failure, FileRef, Interruption,
+    MetricRecord, RunManifest, RunStatus, EVAL_ITEMS, EVAL_SUMMARY,
 };
 use crate::trainer::protocol::{
     newest_checkpoint, Event, Failed, FailureClass, Outputs, Started, PROTOCOL_VERSION,
@@ -74,6 +77,8 @@ pub fn execute(
     trainer: &TrainerCommand,
     observer: &mut dyn Observer,
 ) -> Result<Outcome> {
+    // From here on SIGINT and SIGTERM end the run as interrupted.
+    crate::interrupt::catch();
     let max_steps = job.spec.training.max_steps;
     let until_step = job.until_step.unwrap_or(max_steps);
     if until_step == 0 || until_step > max_steps {
@@ -108,6 +113,17 @@ pub fn execute(
             "{}: unfinished run without a checkpoint; restarting from step 0",
             claim.run_id
         ),
+    }
+    if let Decision::Resume { previous } = &claim.decision {
+        observer.note(&format!(
+            "resuming the {} run {} {}",
+            previous.status.as_str(),
+            ws.display_path(&claim.dir).display(),
+            resume.as_ref().map_or_else(
+                || "from step 0 (it has no checkpoint)".to_string(),
+                |r| format!("from its checkpoint at step {}", r.step)
+            )
+        ));
     }
     if let Some(r) = resume.as_ref().filter(|r| r.step > until_step) {
         return Err(Error::bad_input(format!(
@@ -157,6 +173,8 @@ pub fn execute(
     });
     let mut run = Coordinator {
         job,
+        shown_dir: ws.display_path(&claim.dir).display().to_string(),
+        last_step: 0,
         phase: Phase::Claimed {
             claim,
             manifest: Box::new(manifest),
@@ -306,6 +324,10 @@ enum Phase {
 
 struct Coordinator<'a> {
     job: &'a TrainJob,
+    /// The run folder, as messages show it.
+    shown_dir: String,
+    /// The newest step the trainer reported.
+    last_step: u64,
     phase: Phase,
     resume: Option<ResumePoint>,
     evalset: Option<EvalSet>,
@@ -334,6 +356,7 @@ impl Coordinator<'_> {
                         .and_then(|s| self.scores.get(&s).copied().flatten());
                 }
                 let record_event = Event::Metrics(record.clone());
+                self.last_step = self.last_step.max(record.step);
                 let max = self.job.spec.training.max_steps;
                 self.recording()?.append_metric(&record)?;
                 self.log(&format!(
@@ -412,6 +435,7 @@ impl Coordinator<'_> {
             Phase::Recording(run) => run.log(message),
             Phase::Claimed { pending_log, .. } => {
                 pending_log.push(message.to_string());
+                self.observer.note(message);
                 Ok(())
             }
             Phase::Moving => Ok(()),
@@ -482,6 +506,13 @@ impl Coordinator<'_> {
         trainer: &TrainerCommand,
     ) -> Result<Outcome> {
         let manifest_path = self.job.manifest_path.clone();
+        let signal = match &exit {
+            Ok(exit) => exit.interrupted,
+            Err(e) => e.interrupted_by(),
+        };
+        if let Some(signal) = signal {
+            return self.interrupted(signal);
+        }
         let (failure, error) = match exit {
             Err(e) => (
                 Failure {
@@ -499,8 +530,9 @@ impl Coordinator<'_> {
                     self.failed = Some(Failed {
                         class: FailureClass::Timeout,
                         message: format!(
-                            "the trainer ran past its timeout of {}; its process group was killed",
-                            trainer.timeout.map_or("?".into(), |t| format!("{:.0?}", t))
+                            "the trainer ran past its timeout of {}; its process group was stopped (SIGTERM, then SIGKILL after {:.0?})",
+                            trainer.timeout.map_or("?".into(), |t| format!("{:.0?}", t)),
+                            crate::interrupt::grace()
                         ),
                     });
                 }
@@ -509,9 +541,10 @@ impl Coordinator<'_> {
                         return self.complete(step);
                     }
                     (Some(f), _) => {
-                        let error = match f.class {
-                            FailureClass::BadConfig => Error::bad_input(f.message.clone()),
-                            _ => Error::runtime(f.message.clone()),
+                        let error = if f.class.is_bad_input() {
+                            Error::bad_input(f.message.clone())
+                        } else {
+                            Error::runtime(f.message.clone())
                         }
                         .with_path(&manifest_path);
                         (
@@ -558,6 +591,54 @@ impl Coordinator<'_> {
         Err(error)
     }
 
+    /// End the run stopped by `signal`: record where it stopped, and say
+    /// how to resume it.
+    fn interrupted(mut self, signal: Signal) -> Result<Outcome> {
+        let max_steps = self.job.spec.training.max_steps;
+        let run = match std::mem::replace(&mut self.phase, Phase::Moving) {
+            Phase::Recording(run) => run,
+            Phase::Claimed { claim, .. } => {
+                claim.abandon();
+                return Err(Error::interrupted(
+                    signal,
+                    format!(
+                        "interrupted by {signal} before the trainer started; nothing was recorded"
+                    ),
+                ));
+            }
+            Phase::Moving => {
+                return Err(Error::interrupted(
+                    signal,
+                    format!("interrupted by {signal}"),
+                ))
+            }
+        };
+        let step = self.last_step;
+        let resume_step = newest_checkpoint(run.dir()).map(|c| c.step);
+        let from = resume_step.map_or_else(
+            || "from step 0 (no checkpoint yet)".to_string(),
+            |s| format!("from its checkpoint at step {s}"),
+        );
+        run.log(&format!(
+            "interrupted by {signal} at step {step} of {max_steps}; running the job again resumes {from}"
+        ))?;
+        let mut run = run;
+        run.manifest_mut().interruption = Some(Interruption {
+            signal: signal.as_str().to_string(),
+            step,
+            resume_step,
+        });
+        run.finish(RunStatus::Interrupted, None)?;
+        Err(Error::interrupted(
+            signal,
+            format!(
+                "interrupted by {signal} at step {step} of {max_steps}: {} is recorded as interrupted; to resume {from}, run: {}",
+                self.shown_dir,
+                crate::interrupt::rerun_command(&self.job.command)
+            ),
+        ))
+    }
+
     fn complete(mut self, step: u32) -> Result<Outcome> {
         let max_steps = self.job.spec.training.max_steps;
         let Phase::Recording(run) = std::mem::replace(&mut self.phase, Phase::Moving) else {
@@ -585,7 +666,8 @@ impl Coordinator<'_> {
 }
 
 /// The status of a metrics record as one line: loss, learning rate,
-/// throughput, and validation loss and score when measured.
+/// throughput, validation loss and score when measured, then every other
+/// metric by name.
 pub fn status_line(r: &MetricRecord) -> String {
     let mut parts = Vec::new();
     if let Some(loss) = r.loss {
@@ -602,6 +684,9 @@ pub fn status_line(r: &MetricRecord) -> String {
     }
     if let Some(s) = r.primary_score {
         parts.push(format!("score {s:.4}"));
+    }
+    for (name, value) in &r.extra {
+        parts.push(format!("{name} {value:.4}"));
     }
     parts.join(" ")
 }

@@ -97,10 +97,10 @@ pub fn follow(ws: &Workspace, train: &SlurmTrain, observer: &mut dyn Observer) -
     let poll = poll_interval();
     let mut shown = 0u64;
     loop {
-        if interrupt::interrupted() {
+        if let Some(signal) = interrupt::interrupted() {
             let cancelled = control::cancel(job_id);
-            return Err(Error::runtime(format!(
-                "interrupted: {} Slurm job {job_id}; the run folder {} resumes from its newest checkpoint when the manifest runs again",
+            return Err(Error::interrupted(signal, format!(
+                "interrupted by {signal}: {} Slurm job {job_id}; the run folder {} resumes from its newest checkpoint when the manifest runs again",
                 if cancelled.is_ok() { "cancelled" } else { "could not cancel" },
                 ws.display_path(dir).display()
             )));

@@ -149,32 +149,60 @@ pub fn verdict(p_value: Option<f64>, diff: Option<f64>, alpha: f64, min_effect: 
     }
 }
 
+/// Which items of two runs are paired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Pairing {
+    /// Every id of either run (runs on the same eval set): an item a run
+    /// has no valid value for (no row, no output, a value that cannot be
+    /// read) counts as wrong (0) for that run, so leaving items out never
+    /// helps.
+    #[default]
+    Union,
+    /// Only ids present in both runs (runs on different eval sets, where an
+    /// id of one set is not a question of the other); a present item
+    /// without a valid value still counts as wrong.
+    Shared,
+}
+
 /// A paired comparison of run B against run A.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PairedComparison {
-    /// Items compared: present once in both runs and scored in both.
+    /// Items compared: every id of either run under `union` pairing, the
+    /// ids of both under `shared`; ids duplicated within a run excepted.
     pub n_pairs: usize,
+    /// Which items were paired.
+    pub pairing: Pairing,
     /// Number of ids present only in run A.
     pub n_only_in_a: usize,
-    /// Ids present only in run A (sorted); not compared.
+    /// Ids present only in run A (sorted): counted as wrong in B under
+    /// `union` pairing, not compared under `shared`.
     pub only_in_a: Vec<String>,
     /// Number of ids present only in run B.
     pub n_only_in_b: usize,
-    /// Ids present only in run B (sorted); not compared.
+    /// Ids present only in run B (sorted): counted as wrong in A under
+    /// `union` pairing, not compared under `shared`.
     pub only_in_b: Vec<String>,
-    /// Number of ids present in both runs but skipped in at least one.
+    /// Number of ids present in both runs but without a valid value in at
+    /// least one.
     pub n_skipped: usize,
     /// Ids present in both runs but without a valid value in at least one
-    /// (sorted); not compared.
+    /// (sorted); compared, the missing value counted as wrong.
     pub skipped_ids: Vec<String>,
+    /// Compared items without a valid value in A (no row, no output or an
+    /// unreadable value), counted as wrong.
+    pub n_unscored_a: usize,
+    /// Compared items without a valid value in B, counted as wrong.
+    pub n_unscored_b: usize,
     /// Ids occurring on more than one row of a run (sorted); ambiguous, so
     /// not compared.
     pub duplicate_ids: Vec<String>,
-    /// Mean of run A over the pairs.
+    /// Mean of run A over the pairs (missing values counted as 0).
     pub mean_a: Option<f64>,
-    /// Mean of run B over the pairs.
+    /// Mean of run B over the pairs (missing values counted as 0).
     pub mean_b: Option<f64>,
-    /// Mean paired difference B − A (positive: B is better).
+    /// Mean paired difference B − A (positive: B is better), on the 0–1
+    /// scale.
     pub diff: Option<f64>,
     /// Confidence interval of `diff` at level `1 − alpha`.
     pub diff_ci: Option<DiffInterval>,
@@ -199,12 +227,14 @@ pub struct PairedComparison {
 /// Items of two runs matched by id.
 #[derive(Debug, Default)]
 struct Alignment {
-    /// `(value_a, value_b)` in id order.
+    /// `(value_a, value_b)` in id order, a missing value counted as 0.
     pairs: Vec<(f64, f64)>,
     only_in_a: Vec<String>,
     only_in_b: Vec<String>,
     skipped: Vec<String>,
     duplicates: Vec<String>,
+    unscored_a: usize,
+    unscored_b: usize,
 }
 
 /// Rows of one run grouped by id.
@@ -216,8 +246,9 @@ fn index_rows(rows: &[ItemRow]) -> BTreeMap<&str, Vec<&ItemRow>> {
     index
 }
 
-/// Matches rows by id; everything not compared is listed.
-fn align(a: &[ItemRow], b: &[ItemRow]) -> Alignment {
+/// Matches rows by id under `pairing`; everything counted as wrong or not
+/// compared is listed.
+fn align(a: &[ItemRow], b: &[ItemRow], pairing: Pairing) -> Alignment {
     let (ia, ib) = (index_rows(a), index_rows(b));
     let mut out = Alignment::default();
     let mut ids: Vec<&str> = ia.keys().chain(ib.keys()).copied().collect();
@@ -227,31 +258,59 @@ fn align(a: &[ItemRow], b: &[ItemRow]) -> Alignment {
         let (ra, rb) = (ia.get(id).map(Vec::as_slice), ib.get(id).map(Vec::as_slice));
         if ra.is_some_and(|r| r.len() > 1) || rb.is_some_and(|r| r.len() > 1) {
             out.duplicates.push(id.to_string());
+            continue;
         }
-        match (ra, rb) {
-            (Some(_), None) => out.only_in_a.push(id.to_string()),
-            (None, Some(_)) => out.only_in_b.push(id.to_string()),
-            (Some([x]), Some([y])) => match (item_value(x), item_value(y)) {
-                (Some(va), Some(vb)) => out.pairs.push((va, vb)),
-                _ => out.skipped.push(id.to_string()),
-            },
-            _ => {}
+        let (va, vb) = match (ra, rb) {
+            (Some([x]), None) => {
+                out.only_in_a.push(id.to_string());
+                (item_value(x), None)
+            }
+            (None, Some([y])) => {
+                out.only_in_b.push(id.to_string());
+                (None, item_value(y))
+            }
+            (Some([x]), Some([y])) => {
+                let (va, vb) = (item_value(x), item_value(y));
+                if va.is_none() || vb.is_none() {
+                    out.skipped.push(id.to_string());
+                }
+                (va, vb)
+            }
+            _ => continue,
+        };
+        let in_both = ra.is_some() && rb.is_some();
+        if pairing == Pairing::Shared && !in_both {
+            continue;
         }
+        out.unscored_a += usize::from(va.is_none());
+        out.unscored_b += usize::from(vb.is_none());
+        out.pairs.push((va.unwrap_or(0.0), vb.unwrap_or(0.0)));
     }
     out
 }
 
-/// Warnings about ids that were not compared.
-fn alignment_warnings(al: &Alignment) -> Vec<String> {
+/// Warnings about ids counted as wrong or not compared.
+fn alignment_warnings(al: &Alignment, pairing: Pairing) -> Vec<String> {
     let mut warnings = Vec::new();
     let mut note = |ids: &[String], what: &str| {
         if !ids.is_empty() {
             warnings.push(format!("{} item(s) {what}: {}", ids.len(), id_list(ids)));
         }
     };
-    note(&al.only_in_a, "only in A (not compared)");
-    note(&al.only_in_b, "only in B (not compared)");
-    note(&al.skipped, "skipped in A or B (not compared)");
+    match pairing {
+        Pairing::Union => {
+            note(&al.only_in_a, "only in A (counted as wrong in B)");
+            note(&al.only_in_b, "only in B (counted as wrong in A)");
+        }
+        Pairing::Shared => {
+            note(&al.only_in_a, "only in A (not compared)");
+            note(&al.only_in_b, "only in B (not compared)");
+        }
+    }
+    note(
+        &al.skipped,
+        "without a valid value in A or B (counted as wrong there)",
+    );
     note(
         &al.duplicates,
         "with ids duplicated within a run (not compared)",
@@ -322,19 +381,43 @@ fn run_test(pairs: &[(f64, f64)], diffs: &[f64], cfg: &CompareConfig) -> Option<
     })
 }
 
+/// The test [`compare`] runs on `pairs` (`(value_a, value_b)`): exact
+/// McNemar when every value is 0 or 1, else the seeded paired bootstrap
+/// with `cfg`'s resamples and seed; `None` without pairs or with an invalid
+/// `cfg`. The leaderboard decides its ties with it, so a tie there agrees
+/// with `compare`.
+pub fn paired_test(pairs: &[(f64, f64)], cfg: &CompareConfig) -> Option<(PairedTest, f64)> {
+    cfg.validate().ok()?;
+    let diffs: Vec<f64> = pairs.iter().map(|(x, y)| y - x).collect();
+    run_test(pairs, &diffs, cfg).map(|o| (o.test, o.p_value))
+}
+
+/// Compares run B against run A item by item over the union of their ids
+/// ([`Pairing::Union`]); see [`compare_with`].
+pub fn compare(a: &[ItemRow], b: &[ItemRow], cfg: &CompareConfig) -> PairedComparison {
+    compare_with(a, b, cfg, Pairing::Union)
+}
+
 /// Compares run B against run A item by item.
 ///
-/// Rows are paired by id; ids found in only one run, ids skipped (no valid
-/// value) in either run and ids duplicated within a run are listed and
-/// counted, never silently dropped. For all-0/1 pairs the test is the exact
+/// Rows are paired by id under `pairing`: an item without a valid value
+/// in a run (no row, or a row without a valid value) counts as wrong (0)
+/// there, so a run cannot gain by leaving items out. Ids found in only one
+/// run, ids without a valid value in either run and ids duplicated within
+/// a run (not compared) are listed and counted, never silently dropped. For all-0/1 pairs the test is the exact
 /// McNemar test with Newcombe's interval for the difference; otherwise the
 /// seeded paired bootstrap. With an invalid `cfg` no test is run, the
 /// verdict is `no_evidence` and a warning says why (call
 /// [`CompareConfig::validate`] first to reject it earlier). The result does
 /// not depend on the order of the rows.
-pub fn compare(a: &[ItemRow], b: &[ItemRow], cfg: &CompareConfig) -> PairedComparison {
-    let al = align(a, b);
-    let mut warnings = alignment_warnings(&al);
+pub fn compare_with(
+    a: &[ItemRow],
+    b: &[ItemRow],
+    cfg: &CompareConfig,
+    pairing: Pairing,
+) -> PairedComparison {
+    let al = align(a, b, pairing);
+    let mut warnings = alignment_warnings(&al, pairing);
     let values_a: Vec<f64> = al.pairs.iter().map(|p| p.0).collect();
     let values_b: Vec<f64> = al.pairs.iter().map(|p| p.1).collect();
     let diffs: Vec<f64> = al.pairs.iter().map(|(x, y)| y - x).collect();
@@ -352,9 +435,12 @@ pub fn compare(a: &[ItemRow], b: &[ItemRow], cfg: &CompareConfig) -> PairedCompa
         .and_then(|_| min_detectable_difference(&diffs, cfg.alpha));
     PairedComparison {
         n_pairs: al.pairs.len(),
+        pairing,
         n_only_in_a: al.only_in_a.len(),
         n_only_in_b: al.only_in_b.len(),
         n_skipped: al.skipped.len(),
+        n_unscored_a: al.unscored_a,
+        n_unscored_b: al.unscored_b,
         mean_a: mean(&values_a),
         mean_b: mean(&values_b),
         diff,
@@ -374,212 +460,4 @@ pub fn compare(a: &[ItemRow], b: &[ItemRow], cfg: &CompareConfig) -> PairedCompa
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::scoring::rows::tests::row;
-
-    fn runs(pattern: &[(u8, u8)]) -> (Vec<ItemRow>, Vec<ItemRow>) {
-        let mut a = Vec::new();
-        let mut b = Vec::new();
-        for (i, &(x, y)) in pattern.iter().enumerate() {
-            let id = format!("q{i:04}");
-            a.push(row(&id, "core", Some(f64::from(x)), None));
-            b.push(row(&id, "core", Some(f64::from(y)), None));
-        }
-        (a, b)
-    }
-
-    fn table(both: usize, a_only: usize, b_only: usize, neither: usize) -> Vec<(u8, u8)> {
-        let mut p = vec![(1, 1); both];
-        p.extend(vec![(1, 0); a_only]);
-        p.extend(vec![(0, 1); b_only]);
-        p.extend(vec![(0, 0); neither]);
-        p
-    }
-
-    #[test]
-    fn compare_binary_uses_mcnemar_and_newcombe() {
-        let (a, b) = runs(&table(50, 2, 15, 33));
-        let cmp = compare(&a, &b, &CompareConfig::default());
-        assert_eq!(cmp.test, Some(PairedTest::McnemarExact));
-        assert_eq!(cmp.n_pairs, 100);
-        assert_eq!(
-            cmp.counts.map(|t| (t.a_right_b_wrong, t.a_wrong_b_right)),
-            Some((2, 15))
-        );
-        assert_eq!(cmp.p_value, Some(mcnemar_exact(2, 15)));
-        assert!((cmp.diff.unwrap_or(0.0) - 0.13).abs() < 1e-12);
-        assert_eq!(cmp.verdict, Verdict::Improved);
-        let ci = cmp.diff_ci.map(|c| (c.method, c.low > 0.0, c.level));
-        assert_eq!(ci, Some((DiffCiMethod::NewcombeHybridScore, true, 0.95)));
-        assert!(cmp.min_detectable_difference.is_some());
-
-        let reverse = compare(&b, &a, &CompareConfig::default());
-        assert_eq!(reverse.verdict, Verdict::Regressed);
-        assert_eq!(reverse.p_value, cmp.p_value);
-
-        let strict = CompareConfig {
-            min_effect: 0.2,
-            ..CompareConfig::default()
-        };
-        assert_eq!(compare(&a, &b, &strict).verdict, Verdict::NoEvidence);
-
-        let (a, b) = runs(&table(50, 6, 8, 36));
-        assert_eq!(
-            compare(&a, &b, &CompareConfig::default()).verdict,
-            Verdict::NoEvidence
-        );
-    }
-
-    #[test]
-    fn compare_continuous_uses_paired_bootstrap() {
-        let a: Vec<ItemRow> = (0..60)
-            .map(|i| row(&format!("{i}"), "c", None, Some(f64::from(i % 7) * 10.0)))
-            .collect();
-        let b: Vec<ItemRow> = (0..60)
-            .map(|i| {
-                row(
-                    &format!("{i}"),
-                    "c",
-                    None,
-                    Some(f64::from(i % 7) * 10.0 + 15.0),
-                )
-            })
-            .collect();
-        let cmp = compare(&a, &b, &CompareConfig::default());
-        assert_eq!(cmp.test, Some(PairedTest::PairedBootstrap));
-        assert_eq!(cmp.counts, None);
-        assert_eq!(cmp.verdict, Verdict::Improved);
-        let ci = cmp.diff_ci.map(|c| c.method);
-        assert_eq!(ci, Some(DiffCiMethod::PercentileBootstrap));
-        assert!((cmp.diff.unwrap_or(0.0) - 0.15).abs() < 1e-12);
-    }
-
-    #[test]
-    fn compare_lists_everything_it_does_not_compare() {
-        let a = vec![
-            row("both", "c", Some(1.0), None),
-            row("only-a", "c", Some(1.0), None),
-            row("skip", "c", None, None),
-            row("dup", "c", Some(1.0), None),
-            row("dup", "c", Some(0.0), None),
-        ];
-        let b = vec![
-            row("skip", "c", Some(1.0), None),
-            row("both", "c", Some(0.0), None),
-            row("only-b2", "c", Some(1.0), None),
-            row("only-b1", "c", Some(1.0), None),
-            row("dup", "c", Some(1.0), None),
-        ];
-        let cmp = compare(&a, &b, &CompareConfig::default());
-        assert_eq!(cmp.n_pairs, 1);
-        assert_eq!(cmp.only_in_a, ["only-a"]);
-        assert_eq!(cmp.only_in_b, ["only-b1", "only-b2"]);
-        assert_eq!((cmp.n_only_in_a, cmp.n_only_in_b, cmp.n_skipped), (1, 2, 1));
-        assert_eq!(cmp.skipped_ids, ["skip"]);
-        assert_eq!(cmp.duplicate_ids, ["dup"]);
-        assert_eq!(cmp.warnings.len(), 5, "{:?}", cmp.warnings);
-        assert_eq!(cmp.verdict, Verdict::NoEvidence);
-    }
-
-    #[test]
-    fn compare_with_nothing_or_bad_settings_gives_no_evidence() {
-        let empty = compare(&[], &[], &CompareConfig::default());
-        assert_eq!((empty.n_pairs, empty.test, empty.p_value), (0, None, None));
-        assert_eq!(empty.min_detectable_difference, None);
-        assert_eq!(empty.verdict, Verdict::NoEvidence);
-
-        let (a, b) = runs(&table(10, 0, 40, 10));
-        let bad = CompareConfig {
-            alpha: 1.5,
-            ..CompareConfig::default()
-        };
-        assert!(bad.validate().is_err());
-        let cmp = compare(&a, &b, &bad);
-        assert_eq!((cmp.verdict, cmp.p_value), (Verdict::NoEvidence, None));
-        assert!(cmp.warnings.iter().any(|w| w.contains("alpha")));
-    }
-
-    #[test]
-    fn compare_config_serde() {
-        let cfg: Option<CompareConfig> = serde_json::from_str(r#"{"alpha": 0.01}"#).ok();
-        assert_eq!(cfg.map(|c| (c.alpha, c.resamples)), Some((0.01, 10_000)));
-        assert!(serde_json::from_str::<CompareConfig>(r#"{"alfa": 0.01}"#).is_err());
-        let v = serde_json::to_string(&Verdict::NoEvidence).ok();
-        assert_eq!(v.as_deref(), Some("\"no_evidence\""));
-    }
-
-    #[test]
-    fn verdict_rule() {
-        assert_eq!(
-            verdict(Some(0.01), Some(0.1), 0.05, 0.05),
-            Verdict::Improved
-        );
-        assert_eq!(
-            verdict(Some(0.01), Some(0.04), 0.05, 0.05),
-            Verdict::NoEvidence
-        );
-        assert_eq!(
-            verdict(Some(0.01), Some(-0.1), 0.05, 0.0),
-            Verdict::Regressed
-        );
-        assert_eq!(
-            verdict(Some(0.05), Some(0.5), 0.05, 0.0),
-            Verdict::NoEvidence
-        );
-        assert_eq!(
-            verdict(Some(0.0), Some(0.0), 0.05, 0.0),
-            Verdict::NoEvidence
-        );
-        assert_eq!(verdict(None, Some(0.5), 0.05, 0.0), Verdict::NoEvidence);
-    }
-}
-
-#[cfg(test)]
-mod proptests {
-    use super::*;
-    use crate::rng::Rng;
-    use crate::scoring::rows::tests::row;
-    use proptest::prelude::*;
-
-    fn paired_rows(binary: bool) -> impl Strategy<Value = Vec<(String, f64, f64)>> {
-        let value = if binary {
-            prop::sample::select(vec![0.0, 1.0]).boxed()
-        } else {
-            (0.0_f64..=1.0).boxed()
-        };
-        prop::collection::vec(("[a-z]{1,3}", value.clone(), value), 0..50)
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
-
-        #[test]
-        fn compare_is_order_independent(
-            (rows, binary) in prop_oneof![paired_rows(true).prop_map(|r| (r, true)), paired_rows(false).prop_map(|r| (r, false))],
-            shuffle_seed in any::<u64>(),
-        ) {
-            let a: Vec<ItemRow> = rows.iter().map(|(id, x, _)| row(id, "c", Some(*x), None)).collect();
-            let b: Vec<ItemRow> = rows.iter().map(|(id, _, y)| row(id, "c", Some(*y), None)).collect();
-            let shuffle = |v: &[ItemRow], seed: u64| {
-                let mut v = v.to_vec();
-                let mut rng = Rng::new(seed);
-                for i in (1..v.len()).rev() {
-                    v.swap(i, rng.index(i + 1));
-                }
-                v
-            };
-            let cfg = CompareConfig { resamples: 200, ..CompareConfig::default() };
-            let one = serde_json::to_string(&compare(&a, &b, &cfg)).ok();
-            let two = serde_json::to_string(&compare(&shuffle(&a, shuffle_seed), &shuffle(&b, !shuffle_seed), &cfg)).ok();
-            prop_assert_eq!(&one, &two);
-            let cmp = compare(&a, &b, &cfg);
-            if cmp.n_pairs > 0 {
-                let want = if binary { PairedTest::McnemarExact } else { PairedTest::PairedBootstrap };
-                let is_binary_data = cmp.counts.is_some();
-                prop_assert!(cmp.test == Some(want) || (!binary && is_binary_data));
-                prop_assert!(cmp.p_value.is_some_and(|p| (0.0..=1.0).contains(&p)));
-            }
-        }
-    }
-}
+mod tests;

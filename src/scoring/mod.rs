@@ -16,11 +16,14 @@
 //! - [`group`]: mean, stddev and 95% CI of one group of rows (a run, a
 //!   category, a tag).
 //! - [`tags`]: the per-tag figures (an item counts toward each of its tags).
+//! - [`coverage`]: the full-eval-set score (a missing item counted as
+//!   wrong) and coverage, what decisions use.
 //! - [`score`]: the primary score and the scorecard.
 //! - [`paired`]: McNemar, Newcombe, the paired bootstrap, the detectable
 //!   difference.
 //! - [`compare`](mod@compare): pairing by id and the "is B better than A?"
 //!   verdict.
+//! - [`holm`]: Holm's correction for multiple comparisons.
 //!
 //! The rules' version:
 //! - [`rules_version`]: [`SCORING_RULES_VERSION`], pinned by a hash of test
@@ -33,9 +36,11 @@
 
 pub mod answer_config;
 pub mod compare;
+pub mod coverage;
 mod error;
 pub mod extract;
 pub mod group;
+pub mod holm;
 pub mod intervals;
 pub mod normalize;
 pub mod number;
@@ -48,10 +53,15 @@ mod stats_reference;
 pub mod tags;
 
 pub use answer_config::{AnswerExtraction, Equivalence, ExtractRule};
-pub use compare::{compare, CompareConfig, PairedComparison, PairedTest, Verdict};
+pub use compare::{
+    compare, compare_with, paired_test, CompareConfig, PairedComparison, PairedTest, Pairing,
+    Verdict,
+};
+pub use coverage::{full_set_from_summary, full_set_of_values, full_set_score, FullSetScore};
 pub use error::ScoringError;
 pub use extract::{answer_correctness, extract_answer, trace_consistency, Extracted};
 pub use group::{CategoryStats, CiMethod, ConfidenceInterval, DEFAULT_BOOTSTRAP_RESAMPLES};
+pub use holm::holm_adjust;
 pub use intervals::DEFAULT_BOOTSTRAP_SEED;
 pub use normalize::{answers_match, normalize, Normalized};
 pub use rows::ItemRow;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::coverage::full_set_score;
 use super::group::{
     category_stats, sorted_values, summarize, CategoryStats, ConfidenceInterval,
     DEFAULT_BOOTSTRAP_RESAMPLES,
@@ -93,8 +94,16 @@ fn duplicate_ids(rows: &[ItemRow]) -> Vec<&str> {
 }
 
 /// The scorecard's caveats, in a fixed order.
-fn scorecard_warnings(rows: &[ItemRow], n_scored: usize, skipped: &[&str]) -> Vec<String> {
+fn scorecard_warnings(
+    rows: &[ItemRow],
+    n_scored: usize,
+    skipped: &[&str],
+    seed: u64,
+) -> Vec<String> {
     let mut warnings = Vec::new();
+    if !rows.is_empty() && n_scored < rows.len() {
+        warnings.push(incomplete_warning(rows, seed));
+    }
     if rows.is_empty() {
         warnings.push("no items: mean, stddev and CI are undefined".to_string());
     } else if n_scored == 0 {
@@ -124,6 +133,24 @@ fn scorecard_warnings(rows: &[ItemRow], n_scored: usize, skipped: &[&str]) -> Ve
         ));
     }
     warnings
+}
+
+/// The warning of an incomplete run: its coverage, and its full-eval-set
+/// score (unscored items counted as wrong), which decisions use.
+fn incomplete_warning(rows: &[ItemRow], seed: u64) -> String {
+    let full = full_set_score(rows, seed);
+    let ci = full
+        .ci95
+        .map(|c| format!(" [{:.4}, {:.4}]", c.low, c.high))
+        .unwrap_or_default();
+    format!(
+        "incomplete run: coverage {:.1}% ({} of {} items scored); the primary score leaves the {} unscored items out, the full-eval-set score counts them as wrong: {:.4}{ci} (leaderboard ranks, compare and regress decide on it)",
+        full.coverage.unwrap_or(0.0) * 100.0,
+        full.n_scored,
+        full.n_items,
+        full.n_items - full.n_scored,
+        full.score.unwrap_or(0.0),
+    )
 }
 
 /// Builds the scorecard of one run.
@@ -157,7 +184,7 @@ pub fn build_scorecard(rows: &[ItemRow], seed: u64) -> Scorecard {
         per_tag: per_tag(rows, seed),
         bootstrap_seed: seed,
         bootstrap_resamples: DEFAULT_BOOTSTRAP_RESAMPLES,
-        warnings: scorecard_warnings(rows, values.len(), &skipped),
+        warnings: scorecard_warnings(rows, values.len(), &skipped, seed),
     }
 }
 
@@ -230,6 +257,13 @@ mod tests {
             .warnings
             .iter()
             .any(|w| w.contains("skipped") && w.contains('4')));
+        assert!(
+            card.warnings[0].starts_with(
+                "incomplete run: coverage 75.0% (3 of 4 items scored); the primary score leaves the 1 unscored items out, the full-eval-set score counts them as wrong: 0.4250 ["
+            ),
+            "{:?}",
+            card.warnings
+        );
         assert!(card
             .warnings
             .iter()

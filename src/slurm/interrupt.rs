@@ -1,27 +1,16 @@
 //! Ctrl-C (SIGINT) and SIGTERM while a coordinator waits on Slurm: the
-//! signal only sets a flag; the coordinator sees it at its next poll,
-//! cancels its jobs and records the unfinished ones.
+//! signal is caught ([`crate::interrupt`]); the coordinator sees it at its
+//! next poll, cancels its jobs, records the unfinished ones and ends as
+//! interrupted (exit 130 or 143, as a local run).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
+use crate::interrupt::Signal;
 
 /// Catch SIGINT and SIGTERM from now on (for the rest of the process).
 pub fn catch() {
-    // SAFETY: the handler only stores to an atomic, which is
-    // async-signal-safe; `signal` replaces the default disposition.
-    let handler: extern "C" fn(libc::c_int) = on_signal;
-    unsafe {
-        libc::signal(libc::SIGINT, handler as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
-    }
+    crate::interrupt::catch();
 }
 
-/// Whether SIGINT or SIGTERM arrived since [`catch`].
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+/// The SIGINT or SIGTERM that arrived since [`catch`], if one did.
+pub fn interrupted() -> Option<Signal> {
+    crate::interrupt::received()
 }

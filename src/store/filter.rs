@@ -1,6 +1,5 @@
 //! Which runs a report is about, as SQL: the leaderboard's filters (a
-//! WHERE clause with its arguments), its order, and how many runs a page
-//! shows.
+//! WHERE clause with its arguments), and how many runs a page shows.
 
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -21,13 +20,16 @@ pub struct RunFilter {
     /// `key=value` pairs.
     pub labels: Vec<(String, String)>,
     pub sweep: Option<String>,
+    /// Every run, also runs that are not evaluated or not finished
+    /// (`--all`); by default only evaluated runs (with eval items) whose
+    /// status is [`FINISHED`].
+    pub all_runs: bool,
 }
 
-/// The leaderboard's order as SQL over `runs`: higher primary score first,
-/// missing (and non-finite) scores last, then by run id (byte order, as
-/// the report sorts).
-pub const LEADERBOARD_ORDER: &str =
-    "ORDER BY CASE WHEN isfinite(primary_score) THEN primary_score END DESC NULLS LAST, run_id";
+/// The statuses of finished runs, listed by default: `completed`, and
+/// `stopped` (ended before max_steps by a scheduler or a time limit, at a
+/// checkpoint). `failed`, `running` and `interrupted` runs need `--all`.
+pub const FINISHED: [&str; 2] = ["completed", "stopped"];
 
 /// How many runs a page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +97,12 @@ impl RunFilter {
     pub fn where_sql(&self) -> Result<(String, Vec<String>)> {
         let mut clauses: Vec<String> = Vec::new();
         let mut args: Vec<String> = Vec::new();
+        if !self.all_runs {
+            clauses.push(format!(
+                "coalesce(n_items, 0) > 0 AND status IN ({})",
+                FINISHED.map(|s| format!("'{s}'")).join(", ")
+            ));
+        }
         for (column, value) in [
             ("dataset_name", &self.dataset),
             ("model_id", &self.model),
@@ -184,11 +192,17 @@ mod tests {
 
     #[test]
     fn filters_become_a_where_clause_with_arguments() {
+        let every = RunFilter {
+            all_runs: true,
+            ..RunFilter::default()
+        };
+        assert_eq!(every.where_sql().expect("sql"), (String::new(), vec![]));
         assert_eq!(
-            RunFilter::default().where_sql().expect("sql"),
-            (String::new(), vec![])
+            RunFilter::default().where_sql().expect("sql").0,
+            " WHERE coalesce(n_items, 0) > 0 AND status IN ('completed', 'stopped')"
         );
         let filter = RunFilter {
+            all_runs: true,
             model: Some("m".into()),
             until: Some("2026-01-02".into()),
             labels: vec![("k".into(), "v".into())],

@@ -5,10 +5,13 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::Wait;
 use crate::error::{Error, Result};
+
+/// How often a waiting writer tries the lock again.
+const RETRY_EVERY: Duration = Duration::from_millis(100);
 
 /// Held while this process writes the index.
 pub struct WriteLock {
@@ -24,7 +27,8 @@ pub fn lock_path(db: &Path) -> PathBuf {
 }
 
 impl WriteLock {
-    /// Take the lock, failing with the holder's pid or waiting for it.
+    /// Take the lock, failing with the holder's pid or waiting for it (up
+    /// to `wait`'s bound).
     /// Every failure is a runtime failure (exit 3): the lock file is the
     /// index's own, never a path the user named.
     pub fn acquire(db: &Path, wait: Wait) -> Result<WriteLock> {
@@ -43,20 +47,31 @@ impl WriteLock {
         match file.try_lock() {
             Ok(()) => tracing::info!("took the write lock {}", path.display()),
             Err(TryLockError::WouldBlock) => {
-                let holder = holder_pid(&mut file);
-                if wait == Wait::No {
-                    return Err(Error::runtime(format!(
-                        "database {} is in use by process {holder}; wait for it to finish or pass --wait",
-                        db.display()
-                    )));
+                let holder = format!("process {}", holder_pid(&mut file));
+                let start = Instant::now();
+                let bound = wait.bound();
+                if bound.is_zero() {
+                    return Err(super::busy(db, &holder, start.elapsed(), wait));
                 }
                 tracing::warn!(
-                    "waiting for process {holder} to release {} ...",
-                    db.display()
+                    "waiting for {holder} to release {} (up to {:.0} s; {} changes this) ...",
+                    db.display(),
+                    bound.as_secs_f64(),
+                    super::WAIT_ENV
                 );
-                let start = Instant::now();
-                file.lock()
-                    .map_err(|e| runtime_io("cannot wait for the lock", &path, e))?;
+                loop {
+                    std::thread::sleep(RETRY_EVERY);
+                    match file.try_lock() {
+                        Ok(()) => break,
+                        Err(TryLockError::WouldBlock) if start.elapsed() < bound => {}
+                        Err(TryLockError::WouldBlock) => {
+                            return Err(super::busy(db, &holder, start.elapsed(), wait))
+                        }
+                        Err(TryLockError::Error(e)) => {
+                            return Err(runtime_io("cannot wait for the lock", &path, e))
+                        }
+                    }
+                }
                 tracing::info!(
                     "took the write lock {} after waiting {:.1} s",
                     path.display(),
@@ -120,10 +135,11 @@ mod tests {
             .err()
             .expect("second must fail");
         assert_eq!(err.exit_code(), crate::error::EXIT_RUNTIME);
+        assert!(super::super::is_busy(&err));
         assert_eq!(
             err.to_string(),
             format!(
-                "database {} is in use by process {}; wait for it to finish or pass --wait",
+                "database {} is in use by process {}; wait for it to finish, or run without --no-wait to wait for it",
                 db.display(),
                 std::process::id()
             )

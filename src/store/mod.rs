@@ -5,8 +5,11 @@
 //! Modules: `schema` (tables and migrations), `lock` (the writer lock),
 //! `ingest` (run folders into the index), `filter` (which runs a report is
 //! about, as SQL), `runs` (runs as the reports read them), `query` (run
-//! lookup, items, read-only SQL, Parquet export).
+//! lookup, items, read-only SQL, Parquet export), `details` (the configs
+//! and every metric of runs, for comparing them).
 
+pub mod datetime;
+pub mod details;
 pub mod filter;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -17,6 +20,7 @@ pub mod runs;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use duckdb::{AccessMode, Config, Connection};
 
@@ -33,13 +37,52 @@ pub struct Store {
     _lock: Option<WriteLock>,
 }
 
-/// How to wait for another writer.
+/// How long to wait for another process that holds the index (a writer,
+/// or a reader that DuckDB's own file lock keeps a writer out for).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
-    /// Fail at once with "locked by process N".
+    /// Fail at once, saying who holds it.
     No,
-    /// Block until the other writer is done.
+    /// Wait up to [`WAIT_ENV`] seconds (default [`DEFAULT_WAIT_S`]), saying
+    /// so once, then fail with [`Busy`] as the cause.
     Yes,
+}
+
+/// The environment variable that bounds [`Wait::Yes`], in seconds.
+pub const WAIT_ENV: &str = "TUNIX_RT_INDEX_WAIT_S";
+/// [`Wait::Yes`]'s bound when [`WAIT_ENV`] is not set.
+pub const DEFAULT_WAIT_S: f64 = 120.0;
+
+impl Wait {
+    /// The longest this wait lasts.
+    pub fn bound(self) -> Duration {
+        match self {
+            Wait::No => Duration::ZERO,
+            Wait::Yes => {
+                let secs = std::env::var(WAIT_ENV)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .unwrap_or(DEFAULT_WAIT_S);
+                Duration::from_secs_f64(secs)
+            }
+        }
+    }
+}
+
+/// The cause of an error when another process held the index for longer
+/// than the wait allowed: a job that finished writing its run folders
+/// treats it as "indexed later", not as a failure ([`is_busy`]).
+#[derive(Debug, thiserror::Error)]
+#[error("held by {holder} for the {waited_s:.1} s this process waited")]
+pub struct Busy {
+    pub holder: String,
+    pub waited_s: f64,
+}
+
+/// Whether `err` is the index being held by another process ([`Busy`]).
+pub fn is_busy(err: &Error) -> bool {
+    std::error::Error::source(err).is_some_and(|s| s.is::<Busy>())
 }
 
 impl Store {
@@ -48,7 +91,7 @@ impl Store {
     pub fn open_write(path: &Path, wait: Wait) -> Result<Store> {
         let lock = WriteLock::acquire(path, wait)?;
         let created = !path.exists();
-        let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
+        let conn = open_waiting(path, wait, || Connection::open(path))?;
         let applied = schema::migrate(&conn).map_err(|e| db_error(path, "migrate", e))?;
         match (created, applied) {
             (true, _) => tracing::info!(
@@ -70,18 +113,24 @@ impl Store {
         })
     }
 
-    /// Open an existing index read-only.
+    /// Open an existing index read-only, waiting a bounded time
+    /// ([`Wait::Yes`]) while a writer holds it.
     pub fn open_read(path: &Path) -> Result<Store> {
+        Store::open_read_waiting(path, Wait::Yes)
+    }
+
+    /// Open an existing index read-only, waiting as `wait` says.
+    pub fn open_read_waiting(path: &Path, wait: Wait) -> Result<Store> {
         if !path.exists() {
             return Err(Error::bad_input(format!(
                 "no index at {}; run `tunix-rt db rebuild` to create it from submission_runs/",
                 path.display()
             )));
         }
-        let config = Config::default()
-            .access_mode(AccessMode::ReadOnly)
-            .map_err(|e| db_error(path, "configure", e))?;
-        let conn = Connection::open_with_flags(path, config).map_err(|e| open_error(path, e))?;
+        let conn = open_waiting(path, wait, || {
+            let config = Config::default().access_mode(AccessMode::ReadOnly)?;
+            Connection::open_with_flags(path, config)
+        })?;
         schema::check_version(&conn, path)?;
         tracing::info!("opened the index {} read-only", path.display());
         Ok(Store {
@@ -100,19 +149,61 @@ impl Store {
     }
 }
 
-/// A failure to open the index: another process holding DuckDB's own file
-/// lock gets a message saying so; anything else is a plain DuckDB failure.
-/// Both are runtime failures (exit 3), like a busy write lock.
-fn open_error(path: &Path, err: duckdb::Error) -> Error {
-    if is_file_lock_conflict(&err) {
-        Error::runtime(format!(
-            "database {} is in use by another process; wait for it to finish",
-            path.display()
-        ))
-        .with_source(err)
-    } else {
-        db_error(path, "open", err)
+/// Open the index with `open`, retrying while another process holds
+/// DuckDB's own file lock on it, for up to `wait`'s bound (saying once that
+/// it waits). Past the bound the error says who holds it and has [`Busy`]
+/// as its cause; any other failure is a plain DuckDB failure. Both are
+/// runtime failures (exit 3).
+fn open_waiting(
+    path: &Path,
+    wait: Wait,
+    mut open: impl FnMut() -> duckdb::Result<Connection>,
+) -> Result<Connection> {
+    let start = Instant::now();
+    let bound = wait.bound();
+    let mut said = false;
+    loop {
+        match open() {
+            Ok(conn) => return Ok(conn),
+            Err(e) if is_file_lock_conflict(&e) && start.elapsed() < bound => {
+                if !said {
+                    tracing::warn!(
+                        "the index {} is in use by another process; waiting up to {:.0} s ({WAIT_ENV} changes this) ...",
+                        path.display(),
+                        bound.as_secs_f64()
+                    );
+                    said = true;
+                }
+                std::thread::sleep(RETRY_EVERY);
+            }
+            Err(e) if is_file_lock_conflict(&e) => {
+                return Err(busy(path, "another process", start.elapsed(), wait))
+            }
+            Err(e) => return Err(db_error(path, "open", e)),
+        }
     }
+}
+
+/// How often a waiting process tries the index again.
+const RETRY_EVERY: Duration = Duration::from_millis(100);
+
+/// The index was held by `holder` for longer than `wait` allowed.
+pub(crate) fn busy(path: &Path, holder: &str, waited: Duration, wait: Wait) -> Error {
+    let how = match wait {
+        Wait::No => "wait for it to finish, or run without --no-wait to wait for it".to_string(),
+        Wait::Yes => format!(
+            "waited {:.0} s; wait for it to finish, or set {WAIT_ENV} to wait longer",
+            waited.as_secs_f64()
+        ),
+    };
+    Error::runtime(format!(
+        "database {} is in use by {holder}; {how}",
+        path.display()
+    ))
+    .with_source(Busy {
+        holder: holder.to_string(),
+        waited_s: waited.as_secs_f64(),
+    })
 }
 
 /// Whether `err` is DuckDB refusing to open a database file because another
@@ -144,7 +235,6 @@ pub fn db_error(path: &Path, action: &str, err: duckdb::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
 
     /// Set by [`duckdb_file_lock_is_detected_from_a_second_process`] for the
     /// helper it starts: `<db>\n<ready marker>`.
@@ -215,18 +305,25 @@ mod tests {
             .expect_err("DuckDB must refuse a second process");
         assert!(is_file_lock_conflict(&raw), "{raw:?}");
 
-        let err = Store::open_read(&db).err().expect("open_read must fail");
+        let err = Store::open_read_waiting(&db, Wait::No)
+            .err()
+            .expect("open_read must fail");
         assert_eq!(err.exit_code(), crate::error::EXIT_RUNTIME);
+        assert!(is_busy(&err));
         assert_eq!(
             err.to_string(),
             format!(
-                "database {} is in use by another process; wait for it to finish",
+                "database {} is in use by another process; wait for it to finish, or run without --no-wait to wait for it",
                 db.display()
             )
         );
 
-        drop(holder);
-        Store::open_read(&db).expect("free again once the holder is gone");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(holder);
+        });
+        Store::open_read(&db).expect("a reader waits until the holder is gone");
+        release.join().expect("released");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Reads from the index: run lookup by id prefix, a run's items,
-//! arbitrary read-only SQL, Parquet export. Runs as reports read them are
+//! Reads from the index: run lookup by id prefix, a run's items, the item
+//! values of every run a leaderboard ranks, arbitrary read-only SQL,
+//! Parquet export. Runs as reports read them are
 //! in `super::runs`.
 
 use std::path::Path;
@@ -11,6 +12,7 @@ use duckdb::params_from_iter;
 use duckdb::types::Value as DbValue;
 use serde::Serialize;
 
+use super::filter::RunFilter;
 use super::{db_error, schema, Store};
 use crate::error::{Error, Result};
 use crate::runfolder::EvalItemRecord;
@@ -133,6 +135,60 @@ pub fn item_scores(store: &Store, a: &str, b: &str) -> Result<(Vec<ItemScore>, V
     Ok((of_a, of_b))
 }
 
+/// The items of many runs: item ids once (sorted), and per run its
+/// `(index into ids, answer_correctness)` rows sorted by index (an id a run
+/// holds twice appears twice).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemMatrix {
+    pub ids: Vec<String>,
+    pub runs: std::collections::BTreeMap<String, Vec<(u32, Option<f64>)>>,
+}
+
+/// The items of every run matching `filter`, read column by column.
+pub fn item_values(store: &Store, filter: &RunFilter) -> Result<ItemMatrix> {
+    let (where_sql, args) = filter.where_sql()?;
+    let sql = format!(
+        "SELECT run_id, item_id, answer_correctness FROM eval_items \
+         WHERE run_id IN (SELECT run_id FROM runs{where_sql}) ORDER BY item_id, run_id"
+    );
+    let conn = store.connection();
+    let db = |e: duckdb::Error| db_error(store.path(), "query", e);
+    let mut stmt = conn.prepare(&sql).map_err(db)?;
+    let mut out = ItemMatrix::default();
+    for batch in stmt
+        .query_arrow(params_from_iter(args.iter()))
+        .map_err(db)?
+    {
+        let text = |i: usize| batch.column(i).as_string_opt::<i32>();
+        let (Some(run), Some(item), Some(value)) = (
+            text(0),
+            text(1),
+            batch.column(2).as_primitive_opt::<Float64Type>(),
+        ) else {
+            return Err(Error::runtime(format!(
+                "the index {} holds eval items of unexpected column types; rebuild it with `tunix-rt db rebuild`",
+                store.path().display()
+            )));
+        };
+        for row in 0..batch.num_rows() {
+            let id = item.value(row);
+            if out.ids.last().map(String::as_str) != Some(id) {
+                out.ids.push(id.to_string());
+            }
+            let index = u32::try_from(out.ids.len() - 1).unwrap_or(u32::MAX);
+            let v = (!value.is_null(row)).then(|| value.value(row));
+            match out.runs.get_mut(run.value(row)) {
+                Some(items) => items.push((index, v)),
+                None => {
+                    out.runs
+                        .insert(run.value(row).to_string(), vec![(index, v)]);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The columns of one batch of [`item_scores`]' query.
 struct ItemColumns<'a> {
     of_a: &'a BooleanArray,
@@ -232,6 +288,9 @@ fn to_json(v: DbValue) -> serde_json::Value {
         DbValue::List(items) | DbValue::Array(items) => {
             J::Array(items.into_iter().map(to_json).collect())
         }
+        DbValue::Timestamp(unit, v) => J::String(super::datetime::timestamp(unit, v)),
+        DbValue::Date32(days) => J::String(super::datetime::date(i64::from(days))),
+        DbValue::Time64(unit, v) => J::String(super::datetime::time_of_day(unit, v)),
         other => J::String(format!("{other:?}")),
     }
 }
@@ -283,6 +342,28 @@ mod tests {
     use super::*;
     use crate::store::ingest::{ingest, Scope};
     use crate::store::Wait;
+
+    #[test]
+    fn dates_and_times_come_back_as_iso_8601_text() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open_write(&dir.path().join("t.duckdb"), Wait::No).expect("open");
+        let r = sql(
+            &store,
+            "SELECT TIMESTAMP '2026-12-06 02:32:13' AS at, TIMESTAMP '2026-12-06 02:32:13.25' AS frac, \
+             DATE '2000-02-29' AS day, TIME '12:34:56' AS t, NULL::TIMESTAMP AS none",
+        )
+        .expect("query");
+        assert_eq!(
+            r.rows,
+            vec![vec![
+                serde_json::json!("2026-12-06T02:32:13Z"),
+                serde_json::json!("2026-12-06T02:32:13.250000Z"),
+                serde_json::json!("2000-02-29"),
+                serde_json::json!("12:34:56"),
+                serde_json::Value::Null,
+            ]]
+        );
+    }
 
     #[test]
     fn item_scores_are_each_runs_items_by_id_as_its_folder_holds_them() {

@@ -1,16 +1,16 @@
-//! Runs as the reports read them: one run by id, a leaderboard's page (its
-//! first runs in leaderboard order, with their category means and per-tag
-//! figures), the scores
-//! of the matching runs after the page, the scoring-rules versions of all
-//! matching runs, and loss curves. Filters, order and limits run in SQL, so
-//! a report over many runs reads only what it shows.
+//! Runs as the reports read them: one run by id, the runs of a
+//! leaderboard's page by id (with their category means and per-tag
+//! figures), the scores of every matching run (the leaderboard ranks them
+//! all, on the full-eval-set score it computes from their items), the
+//! scoring-rules versions of all matching runs, and loss curves. Filters
+//! run in SQL; the order and the page are the report's.
 
 use std::collections::BTreeMap;
 
 use duckdb::params_from_iter;
 use serde::Serialize;
 
-use super::filter::{RunFilter, RunLimit, LEADERBOARD_ORDER};
+use super::filter::RunFilter;
 use super::{db_error, Store};
 use crate::error::{Error, Result};
 
@@ -47,6 +47,8 @@ pub struct RunRow {
     pub calculator: bool,
     /// The run's per-tag figures, by tag (`tag_scores`).
     pub tag_scores: BTreeMap<String, TagRow>,
+    /// The run's status (`completed`, `stopped`, `failed`, ...).
+    pub status: String,
 }
 
 /// One row of `tag_scores`: a tag's figures in one run.
@@ -63,21 +65,26 @@ pub struct TagRow {
     pub ci_method: Option<String>,
 }
 
-/// A run's place on the leaderboard: its primary score and CI, and whether
-/// it was decoded with calculator assistance.
+/// What the leaderboard ranks a run on before it reads its items: its
+/// primary score and CI, counts, eval set, and whether it was decoded with
+/// calculator assistance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoreRow {
     pub run_id: String,
     pub primary_score: Option<f64>,
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
+    pub ci_method: Option<String>,
+    pub n_items: i64,
+    pub n_scored: i64,
+    pub evalset_blake3: Option<String>,
     pub calculator: bool,
 }
 
 const RUN_COLUMNS: &str = "run_id, run_dir, name, kind, coalesce(model_id, ''), dataset_name, config_hash, labels, \
     strftime(created_at, '%Y-%m-%dT%H:%M:%SZ'), git_commit, coalesce(git_dirty, false), evalset_path, evalset_blake3, \
     primary_score, ci_low, ci_high, ci_method, coalesce(n_items, 0), coalesce(n_scored, 0), coalesce(n_skipped, 0), tuning_job_id, scoring_rules_version, \
-    coalesce(calculator, false)";
+    coalesce(calculator, false), status";
 
 /// The per-tag columns of `tag_scores`, after `run_id, tag`.
 const TAG_COLUMNS: &str =
@@ -111,6 +118,7 @@ fn run_from_row(row: &duckdb::Row<'_>) -> duckdb::Result<RunRow> {
         scoring_rules_version: row.get(21)?,
         calculator: row.get(22)?,
         tag_scores: BTreeMap::new(),
+        status: row.get(23)?,
     })
 }
 
@@ -134,23 +142,30 @@ fn tag_from_row(row: &duckdb::Row<'_>) -> duckdb::Result<(String, String, TagRow
     ))
 }
 
-/// The run ids of the page as a subquery (its arguments are the filter's).
-fn page_ids_sql(where_sql: &str, limit: RunLimit) -> String {
-    format!(
-        "SELECT run_id FROM runs{where_sql} {LEADERBOARD_ORDER}{}",
-        limit.sql()
-    )
+/// The rows of runs `ids` (in any order; unknown ids are left out), with
+/// their category means and per-tag figures.
+pub fn by_ids(store: &Store, ids: &[&str]) -> Result<Vec<RunRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id IN ({marks}) ORDER BY run_id");
+    let breakdowns = Breakdowns {
+        categories: format!(
+            "SELECT run_id, category, mean FROM category_scores WHERE run_id IN ({marks})"
+        ),
+        tags: format!("SELECT {TAG_COLUMNS} FROM tag_scores WHERE run_id IN ({marks})"),
+    };
+    let args: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    with_breakdowns(store, &sql, &breakdowns, &args)
 }
 
-/// The first `limit` runs matching `filter`, in leaderboard order, with
-/// their category means and per-tag figures.
-pub fn page(store: &Store, filter: &RunFilter, limit: RunLimit) -> Result<Vec<RunRow>> {
+/// The rows of every run matching `filter` (a leaderboard that lists them
+/// all), with their category means and per-tag figures.
+pub fn matching(store: &Store, filter: &RunFilter) -> Result<Vec<RunRow>> {
     let (where_sql, args) = filter.where_sql()?;
-    let sql = format!(
-        "SELECT {RUN_COLUMNS} FROM runs{where_sql} {LEADERBOARD_ORDER}{}",
-        limit.sql()
-    );
-    let ids = page_ids_sql(&where_sql, limit);
+    let sql = format!("SELECT {RUN_COLUMNS} FROM runs{where_sql} ORDER BY run_id");
+    let ids = format!("SELECT run_id FROM runs{where_sql}");
     let breakdowns = Breakdowns {
         categories: format!(
             "SELECT run_id, category, mean FROM category_scores WHERE run_id IN ({ids})"
@@ -158,6 +173,18 @@ pub fn page(store: &Store, filter: &RunFilter, limit: RunLimit) -> Result<Vec<Ru
         tags: format!("SELECT {TAG_COLUMNS} FROM tag_scores WHERE run_id IN ({ids})"),
     };
     with_breakdowns(store, &sql, &breakdowns, &args)
+}
+
+/// (step, loss) points of every run matching `filter`.
+pub fn matching_loss_curves(
+    store: &Store,
+    filter: &RunFilter,
+) -> Result<BTreeMap<String, Vec<(u64, f64)>>> {
+    let (where_sql, args) = filter.where_sql()?;
+    let sql = format!(
+        "SELECT run_id, step, loss FROM metrics WHERE loss IS NOT NULL AND run_id IN (SELECT run_id FROM runs{where_sql}) ORDER BY run_id, step"
+    );
+    curves(store, &sql, &args)
 }
 
 /// Run `run_id`'s row.
@@ -234,19 +261,11 @@ fn with_breakdowns(
     read().map_err(|e| db_error(store.path(), "query", e))
 }
 
-/// The scores of the runs matching `filter` after the page of `limit`
-/// runs, in leaderboard order.
-pub fn scores_after_page(
-    store: &Store,
-    filter: &RunFilter,
-    limit: RunLimit,
-) -> Result<Vec<ScoreRow>> {
-    let Some(offset) = limit.after_sql() else {
-        return Ok(Vec::new());
-    };
+/// The scores of every run matching `filter`, in run-id order.
+pub fn scores(store: &Store, filter: &RunFilter) -> Result<Vec<ScoreRow>> {
     let (where_sql, args) = filter.where_sql()?;
     let sql = format!(
-        "SELECT run_id, primary_score, ci_low, ci_high, coalesce(calculator, false) FROM runs{where_sql} {LEADERBOARD_ORDER}{offset}"
+        "SELECT run_id, primary_score, ci_low, ci_high, ci_method, coalesce(n_items, 0), coalesce(n_scored, 0), evalset_blake3, coalesce(calculator, false) FROM runs{where_sql} ORDER BY run_id"
     );
     let conn = store.connection();
     let read = || -> duckdb::Result<Vec<ScoreRow>> {
@@ -257,7 +276,11 @@ pub fn scores_after_page(
                 primary_score: r.get(1)?,
                 ci_low: r.get(2)?,
                 ci_high: r.get(3)?,
-                calculator: r.get(4)?,
+                ci_method: r.get(4)?,
+                n_items: r.get(5)?,
+                n_scored: r.get(6)?,
+                evalset_blake3: r.get(7)?,
+                calculator: r.get(8)?,
             })
         })?;
         rows.collect()
@@ -294,21 +317,6 @@ pub fn rules_versions(
         Ok(out)
     };
     read().map_err(|e| db_error(store.path(), "query", e))
-}
-
-/// (step, loss) points of the runs on the page of `limit` runs matching
-/// `filter`.
-pub fn page_loss_curves(
-    store: &Store,
-    filter: &RunFilter,
-    limit: RunLimit,
-) -> Result<BTreeMap<String, Vec<(u64, f64)>>> {
-    let (where_sql, args) = filter.where_sql()?;
-    let sql = format!(
-        "SELECT run_id, step, loss FROM metrics WHERE loss IS NOT NULL AND run_id IN ({}) ORDER BY run_id, step",
-        page_ids_sql(&where_sql, limit)
-    );
-    curves(store, &sql, &args)
 }
 
 /// (step, loss) points of each run in `ids`.
@@ -350,7 +358,6 @@ mod tests {
     use super::*;
     use crate::store::ingest::{ingest, Scope};
     use crate::store::Wait;
-    use std::num::NonZeroUsize;
 
     /// An index of runs `r0`..`r{n-1}`, r{i} answering a fraction
     /// `skills[i]` right.
@@ -366,30 +373,38 @@ mod tests {
         (dir, db)
     }
 
-    fn first(n: usize) -> RunLimit {
-        RunLimit::First(NonZeroUsize::new(n).expect("non-zero"))
+    fn ids(rows: &[RunRow]) -> Vec<&str> {
+        rows.iter().map(|r| r.run_id.as_str()).collect()
     }
 
     #[test]
-    fn a_page_is_the_best_runs_and_the_rest_follow_in_order() {
+    fn runs_are_read_by_id_or_by_filter_with_their_scores() {
         let (_dir, db) = index(&[0.2, 0.9, 0.5, 0.7]);
         let store = Store::open_read(&db).expect("open");
         let all = RunFilter::default();
-        let best = page(&store, &all, first(2)).expect("page");
-        let ids: Vec<&str> = best.iter().map(|r| r.run_id.as_str()).collect();
-        assert_eq!(ids, ["r1", "r3"]);
-        assert_eq!(best[0].category_means.len(), 3);
-        let rest = scores_after_page(&store, &all, first(2)).expect("rest");
-        let ids: Vec<&str> = rest.iter().map(|r| r.run_id.as_str()).collect();
-        assert_eq!(ids, ["r2", "r0"]);
-        assert!(scores_after_page(&store, &all, RunLimit::All)
-            .expect("none")
-            .is_empty());
-        assert_eq!(page(&store, &all, RunLimit::All).expect("all").len(), 4);
+        let two = by_ids(&store, &["r3", "r1", "nope"]).expect("by id");
+        assert_eq!(ids(&two), ["r1", "r3"]);
+        assert_eq!(two[0].category_means.len(), 3);
+        assert_eq!(two[0].status, "completed");
+        assert!(by_ids(&store, &[]).expect("none").is_empty());
+        assert_eq!(
+            ids(&matching(&store, &all).expect("all")),
+            ["r0", "r1", "r2", "r3"]
+        );
+        let scores = scores(&store, &all).expect("scores");
+        assert_eq!(scores.len(), 4);
+        assert_eq!((scores[1].n_items, scores[1].n_scored), (40, 40));
+        assert_eq!(
+            scores[1].evalset_blake3.as_deref(),
+            Some("00".repeat(32).as_str())
+        );
         let versions = rules_versions(&store, &all).expect("versions");
         assert_eq!(versions.values().map(Vec::len).sum::<usize>(), 4);
         assert_eq!(run(&store, "r2").expect("r2").category_means.len(), 3);
         assert!(run(&store, "nope").is_err());
+        assert!(matching_loss_curves(&store, &all)
+            .expect("curves")
+            .is_empty());
     }
 
     #[test]
@@ -404,7 +419,7 @@ mod tests {
         drop(store);
         let store = Store::open_read(&db).expect("open");
         let all = RunFilter::default();
-        let rows = page(&store, &all, RunLimit::All).expect("page");
+        let rows = matching(&store, &all).expect("rows");
         let flags: Vec<(&str, bool)> = rows
             .iter()
             .map(|r| (r.run_id.as_str(), r.calculator))
@@ -420,11 +435,13 @@ mod tests {
         let (a, b) = run_pair(&store, "plain", "calc").expect("pair");
         assert_eq!((a.calculator, b.calculator), (false, true));
         assert_eq!(b.tag_scores, rows[0].tag_scores);
-        let rest = scores_after_page(&store, &all, first(1)).expect("rest");
-        assert_eq!(rest.len(), 1);
+        let scores = scores(&store, &all).expect("scores");
         assert_eq!(
-            (rest[0].run_id.as_str(), rest[0].calculator),
-            ("plain", false)
+            scores
+                .iter()
+                .map(|r| (r.run_id.as_str(), r.calculator))
+                .collect::<Vec<_>>(),
+            [("calc", true), ("plain", false)]
         );
     }
 }

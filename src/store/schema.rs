@@ -98,6 +98,22 @@ pub const MIGRATIONS: &[&str] = &[
         mean DOUBLE, ci_low DOUBLE, ci_high DOUBLE, ci_method VARCHAR
     );
     ",
+    // 4: every metric of every metrics line in long format, one row per
+    // (line, metric): the five `metrics` has columns for and any other
+    // metric a trainer reports (`grad_norm`, `val/f1`, ...). Runs indexed
+    // before get the rows of their `metrics` columns (the only metrics
+    // recorded then).
+    "
+    CREATE TABLE metric_values (
+        run_id VARCHAR NOT NULL, step BIGINT NOT NULL, key VARCHAR NOT NULL, value DOUBLE NOT NULL
+    );
+    INSERT INTO metric_values
+        SELECT run_id, step, 'loss', loss FROM metrics WHERE loss IS NOT NULL
+        UNION ALL SELECT run_id, step, 'lr', lr FROM metrics WHERE lr IS NOT NULL
+        UNION ALL SELECT run_id, step, 'tokens_per_s', tokens_per_s FROM metrics WHERE tokens_per_s IS NOT NULL
+        UNION ALL SELECT run_id, step, 'val_loss', val_loss FROM metrics WHERE val_loss IS NOT NULL
+        UNION ALL SELECT run_id, step, 'primary_score', primary_score FROM metrics WHERE primary_score IS NOT NULL;
+    ",
 ];
 
 /// Tables that hold per-run rows (deleted when a run is replaced).
@@ -108,6 +124,7 @@ pub const RUN_TABLES: &[&str] = &[
     "tag_scores",
     "eval_items",
     "metrics",
+    "metric_values",
     "trials",
     "artifacts",
 ];
@@ -120,6 +137,7 @@ pub const ALL_TABLES: &[&str] = &[
     "tag_scores",
     "eval_items",
     "metrics",
+    "metric_values",
     "sweeps",
     "trials",
     "baselines",
@@ -241,6 +259,48 @@ mod tests {
         assert!(!plain, "runs indexed before the flag read as plain");
         conn.execute_batch("SELECT run_id, tag, n_correct, ci_low FROM tag_scores")
             .expect("tag_scores");
+    }
+
+    #[test]
+    fn an_index_at_version_3_gains_metric_values_from_its_metrics() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(
+            "CREATE TABLE schema_version (version BIGINT NOT NULL, applied_at TIMESTAMP NOT NULL)",
+        )
+        .expect("version table");
+        for (i, sql) in MIGRATIONS[..3].iter().enumerate() {
+            conn.execute_batch(sql).expect("old migration");
+            conn.execute(
+                "INSERT INTO schema_version VALUES (?, current_timestamp)",
+                duckdb::params![i as i64 + 1],
+            )
+            .expect("record");
+        }
+        conn.execute_batch(
+            "INSERT INTO metrics VALUES ('old', 10, 2.5, 0.001, NULL, NULL, NULL), ('old', 20, 2.0, 0.0005, 900.0, 2.2, 0.4)",
+        )
+        .expect("old metrics");
+        assert_eq!(migrate(&conn).expect("migrate"), MIGRATIONS.len() - 3);
+        let rows: Vec<(i64, String, f64)> = conn
+            .prepare("SELECT step, key, value FROM metric_values WHERE run_id = 'old' ORDER BY step, key")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+            })
+            .expect("rows");
+        let expected: Vec<(i64, String, f64)> = [
+            (10, "loss", 2.5),
+            (10, "lr", 0.001),
+            (20, "loss", 2.0),
+            (20, "lr", 0.0005),
+            (20, "primary_score", 0.4),
+            (20, "tokens_per_s", 900.0),
+            (20, "val_loss", 2.2),
+        ]
+        .into_iter()
+        .map(|(s, k, v)| (s, k.to_string(), v))
+        .collect();
+        assert_eq!(rows, expected);
     }
 
     #[test]

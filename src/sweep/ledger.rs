@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::halving::Scored;
+use super::ties::{describe, TieRule};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::manifest::sweep::{Mode, SweepMetric};
@@ -83,6 +84,11 @@ pub struct TrialEntry {
     /// Failures that were retried, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retried: Vec<Failure>,
+    /// The rungs it continued towards without a checkpoint to resume
+    /// from: its trainer trained it again from step 0 (a command trainer
+    /// that writes no checkpoints). See [`super::restarts`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retrained_from_start: Vec<u32>,
 }
 
 /// Where a trial stands in the sweep.
@@ -139,6 +145,10 @@ pub struct RungDecision {
     pub rung: u32,
     pub continued: Vec<Scored>,
     pub stopped: Vec<Scored>,
+    /// Set when the trials' metrics could not tell them apart (all equal,
+    /// or none reported) and the tie rule alone decided the rung.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tie_rule: Option<TieRule>,
 }
 
 /// The sweep's best trial.
@@ -147,9 +157,70 @@ pub struct BestTrial {
     pub trial_id: String,
     pub metric: f64,
     pub params: BTreeMap<String, Value>,
+    /// Set when every completed trial had the same metric, so the tie
+    /// rule alone picked this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tie_rule: Option<TieRule>,
+}
+
+/// A rung, or the final pick of the best, that the tie rule alone decided.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TieRuleNote {
+    /// The rung's step (for the final pick: the last rung).
+    pub rung: u32,
+    /// `no_metric` or `all_equal`.
+    pub rule: TieRule,
+    /// Whether this is the final pick of the best trial, not a rung's
+    /// halving.
+    pub final_pick: bool,
+    /// What happened, in one sentence.
+    pub message: String,
 }
 
 impl Ledger {
+    /// The rungs, then the final pick, that the tie rule alone decided.
+    pub fn tie_rule_notes(&self) -> Vec<TieRuleNote> {
+        let metric = self.metric.as_str();
+        let mut out: Vec<TieRuleNote> = self
+            .decisions
+            .iter()
+            .filter_map(|d| {
+                let rule = d.tie_rule?;
+                let n = d.continued.len() + d.stopped.len();
+                let value = d.continued.first().and_then(|s| s.metric);
+                Some(TieRuleNote {
+                    rung: d.rung,
+                    rule,
+                    final_pick: false,
+                    message: format!(
+                        "rung {}: {}",
+                        d.rung,
+                        describe(rule, metric, d.rung, n, value)
+                    ),
+                })
+            })
+            .collect();
+        if let Some((best, rule)) = self.best.as_ref().and_then(|b| Some((b, b.tie_rule?))) {
+            let step = self.rungs.last().copied().unwrap_or_default();
+            let n = self
+                .trials
+                .iter()
+                .filter(|t| t.state == TrialState::Completed)
+                .count();
+            out.push(TieRuleNote {
+                rung: step,
+                rule,
+                final_pick: true,
+                message: format!(
+                    "best trial {}: {}",
+                    best.trial_id,
+                    describe(rule, metric, step, n, Some(best.metric))
+                ),
+            });
+        }
+        out
+    }
+
     /// Read the ledger at `path`; `None` when there is none yet.
     pub fn read(path: &Path) -> Result<Option<Ledger>> {
         let bytes = match std::fs::read(path) {
@@ -185,6 +256,26 @@ impl Ledger {
 }
 
 impl TrialEntry {
+    /// Record reaching `rung` with the metric `value`; `completed`: its
+    /// run ended at max_steps.
+    pub fn reach(&mut self, rung: u32, completed: bool, value: Option<f64>) {
+        self.last_step = rung;
+        self.metrics.insert(rung, value);
+        self.state = if completed {
+            TrialState::Completed
+        } else {
+            TrialState::Running
+        };
+    }
+
+    /// Record a failure judged when the trial reached `rung` (its run
+    /// itself ended well).
+    pub fn fail_at(&mut self, rung: u32, failure: Failure) {
+        self.last_step = rung;
+        self.state = TrialState::Failed;
+        self.failure = Some(failure);
+    }
+
     /// A trial that has not started.
     pub fn pending(trial_id: &str, params: &BTreeMap<String, Value>) -> Self {
         TrialEntry {
@@ -196,6 +287,7 @@ impl TrialEntry {
             stopped_at: None,
             failure: None,
             retried: Vec::new(),
+            retrained_from_start: Vec::new(),
         }
     }
 }
@@ -214,7 +306,7 @@ mod tests {
             schema_version: LEDGER_SCHEMA_VERSION,
             sweep: "s".into(),
             identity: "abc".into(),
-            metric: SweepMetric::ValLoss,
+            metric: SweepMetric::val_loss(),
             mode: Mode::Min,
             rungs: vec![4, 8],
             trials: vec![trial],
@@ -238,6 +330,59 @@ mod tests {
         let l = ledger();
         l.write(&path).expect("write");
         assert_eq!(Ledger::read(&path).expect("read"), Some(l));
+    }
+
+    #[test]
+    fn rungs_and_the_final_pick_decided_by_the_tie_rule_are_noted() {
+        let mut l = ledger();
+        let scored = |id: &str, metric: Option<f64>| Scored {
+            trial_id: id.into(),
+            metric,
+        };
+        l.decisions = vec![
+            RungDecision {
+                rung: 4,
+                continued: vec![scored("t000", None)],
+                stopped: vec![scored("t001", None)],
+                tie_rule: Some(TieRule::NoMetric),
+            },
+            RungDecision {
+                rung: 8,
+                continued: vec![scored("t000", Some(1.0))],
+                stopped: vec![scored("t002", Some(2.0))],
+                tie_rule: None,
+            },
+        ];
+        l.best = Some(BestTrial {
+            trial_id: "t000".into(),
+            metric: 1.5,
+            params: BTreeMap::new(),
+            tie_rule: Some(TieRule::AllEqual),
+        });
+        l.trials[0].state = TrialState::Completed;
+        let mut second = l.trials[0].clone();
+        second.trial_id = "t001".into();
+        l.trials.push(second);
+        let notes = l.tie_rule_notes();
+        let text: Vec<&str> = notes.iter().map(|n| n.message.as_str()).collect();
+        assert_eq!(
+            text,
+            vec![
+                "rung 4: decided by the tie rule (smaller trial id first): none of the 2 trials had val_loss at step 4",
+                "best trial t000: decided by the tie rule (smaller trial id first): all 2 trials had val_loss = 1.5 at step 8",
+            ]
+        );
+        assert!(notes[1].final_pick && !notes[0].final_pick);
+        let json = serde_json::to_value(&l).expect("json");
+        assert_eq!(json["decisions"][0]["tie_rule"], "no_metric");
+        assert!(json["decisions"][1].get("tie_rule").is_none());
+        let mut old = json.clone();
+        old["best"]
+            .as_object_mut()
+            .and_then(|b| b.remove("tie_rule"))
+            .expect("written");
+        let back: Ledger = serde_json::from_value(old).expect("ledgers without tie_rule read");
+        assert_eq!(back.best.and_then(|b| b.tie_rule), None);
     }
 
     #[test]

@@ -8,7 +8,13 @@
 //! - [`asha`]: ASHA's rungs.
 //! - [`halving`]: which trials continue past a rung (synchronous successive
 //!   halving, deterministic ties) — pure.
+//! - [`ties`]: rungs the tie rule alone decided (every metric equal, or
+//!   none) — pure.
+//! - [`metric`]: the sweep's metric in a trial's run folder, and the
+//!   failure of a trial that never reports it.
 //! - [`ledger`]: `sweep.json`, the sweep's state, read and written atomically.
+//! - [`restarts`]: continuations that found no checkpoint and trained again
+//!   from step 0 (the summary's and the plan's notes) — pure.
 //! - [`promote`]: the best trial as a Train manifest and a parameters file.
 //! - [`slots`]: GPU slots (`CUDA_VISIBLE_DEVICES` round-robin) for trials.
 //! - [`diff`]: which keys differ between two plans (refusing to mix sweeps).
@@ -21,9 +27,12 @@ pub mod asha;
 pub mod diff;
 pub mod halving;
 pub mod ledger;
+pub mod metric;
 pub mod plan;
 pub mod promote;
+pub mod restarts;
 pub mod slots;
 pub mod space;
+pub mod ties;
 
 pub use plan::{expand, SweepPlan, TrialPlan};

@@ -88,7 +88,7 @@ pub struct BestMetric {
 pub fn params_json(
     sweep: &str,
     best: &BestTrial,
-    metric: SweepMetric,
+    metric: &SweepMetric,
     mode: Mode,
     ci95: Option<ConfidenceInterval>,
 ) -> BestParams {
@@ -99,7 +99,7 @@ pub fn params_json(
         params: best.params.clone(),
         mapping: mapping(best),
         metric: BestMetric {
-            name: metric,
+            name: metric.clone(),
             mode,
             value: best.metric,
             ci95,

@@ -1,6 +1,12 @@
 //! Running a trainer process: start it with a request file, read its
 //! events line by line, keep the tail of its stderr, and make sure it never
 //! outlives the process that started it.
+//!
+//! A trainer runs in a process group of its own, registered with
+//! [`crate::interrupt`]: SIGINT or SIGTERM of this process sends the group
+//! SIGTERM, and SIGKILL after [`interrupt::grace`]; the trainer's
+//! [`TrainerExit::interrupted`] then says so. Once interrupted, no new
+//! trainer starts. A trainer past its timeout is stopped the same way.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
@@ -8,10 +14,11 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::protocol::{Event, REQUEST_ENV};
 use crate::error::{Error, Result};
+use crate::interrupt::{self, Group, Signal};
 
 /// Lines of a trainer's stderr kept for the log and error messages.
 const STDERR_TAIL: usize = 200;
@@ -24,7 +31,8 @@ pub struct TrainerCommand {
     pub args: Vec<OsString>,
     /// Extra environment (e.g. a sweep slot's `CUDA_VISIBLE_DEVICES`).
     pub env: Vec<(OsString, OsString)>,
-    /// Kill the trainer's whole process group after this long.
+    /// Stop the trainer's whole process group after this long: SIGTERM,
+    /// then SIGKILL after [`interrupt::grace`].
     pub timeout: Option<Duration>,
 }
 
@@ -46,19 +54,34 @@ pub struct TrainerExit {
     pub status: ExitStatus,
     /// The last lines it wrote on stderr.
     pub stderr_tail: Vec<String>,
-    /// It ran past its timeout and its process group was killed.
+    /// It ran past its timeout and its process group was stopped
+    /// (SIGTERM, then SIGKILL after [`interrupt::grace`]).
     pub timed_out: bool,
+    /// This process received the signal, and the trainer was stopped
+    /// because of it.
+    pub interrupted: Option<Signal>,
 }
+
+/// How often the watchdog looks at the clock and for a signal.
+const WATCH_POLL: Duration = Duration::from_millis(50);
 
 /// Start `cmd` on `request` and hand every event to `on_event`, in order.
 /// Lines that are not protocol events (a user trainer's own prints) come
 /// through as `Event::Log`. If `on_event` fails, the trainer is killed and
-/// the error returned.
+/// the error returned. After SIGINT or SIGTERM ([`crate::interrupt`]) no
+/// trainer starts: an interrupted error.
 pub fn run(
     cmd: &TrainerCommand,
     request: &Path,
     mut on_event: impl FnMut(Event) -> Result<()>,
 ) -> Result<TrainerExit> {
+    interrupt::catch();
+    if let Some(signal) = interrupt::received() {
+        return Err(Error::interrupted(
+            signal,
+            format!("interrupted by {signal}; the trainer was not started"),
+        ));
+    }
     let mut command = Command::new(&cmd.program);
     command
         .args(&cmd.args)
@@ -78,6 +101,7 @@ pub fn run(
         ))
         .with_source(e)
     })?;
+    let group = interrupt::register(child.id());
     let tail = Arc::new(Mutex::new(Vec::new()));
     let stderr_thread = child.stderr.take().map(|stderr| {
         let tail = Arc::clone(&tail);
@@ -95,33 +119,26 @@ pub fn run(
             }
         })
     });
-    let (done, watchdog) = match cmd.timeout {
-        Some(limit) => {
-            let (tx, rx) = mpsc::channel::<()>();
-            let pid = child.id();
-            let thread = std::thread::spawn(move || {
-                let expired =
-                    matches!(rx.recv_timeout(limit), Err(mpsc::RecvTimeoutError::Timeout));
-                if expired {
-                    kill_group_of(pid);
-                }
-                expired
-            });
-            (Some(tx), Some(thread))
+    let pid = child.id();
+    let (result, watched) = std::thread::scope(|scope| {
+        let (done, until_done) = mpsc::channel::<()>();
+        let group = &group;
+        let watchdog = scope.spawn(move || watch(group, cmd.timeout, &until_done));
+        let result = read_events(&mut child, &mut on_event);
+        if result.is_err() {
+            group.kill();
         }
-        None => (None, None),
-    };
-    let result = read_events(&mut child, &mut on_event);
-    if result.is_err() {
-        kill_group_of(child.id());
-    }
-    // Until it is reaped, the trainer's pid (and so its group id) cannot
-    // be reused: stop the watchdog and kill whatever the trainer started
-    // and left behind before reaping it.
-    wait_unreaped(child.id());
-    drop(done);
-    let timed_out = watchdog.is_some_and(|t| t.join().unwrap_or(false));
-    kill_group_of(child.id());
+        // Until it is reaped, the trainer's pid (and so its group id)
+        // cannot be reused: stop the watchdog and kill whatever the
+        // trainer started and left behind before reaping it.
+        wait_unreaped(pid);
+        drop(done);
+        let watched = watchdog.join().unwrap_or_default();
+        (result, watched)
+    });
+    group.kill();
+    let interrupted = group.terminated().then(interrupt::received).flatten();
+    drop(group);
     let status = child
         .wait()
         .map_err(|e| Error::runtime("cannot wait for the trainer").with_source(e));
@@ -133,8 +150,47 @@ pub fn run(
     Ok(TrainerExit {
         status: status?,
         stderr_tail,
-        timed_out,
+        timed_out: watched.timed_out,
+        interrupted,
     })
+}
+
+/// What the watchdog did.
+#[derive(Debug, Default)]
+struct Watched {
+    timed_out: bool,
+}
+
+/// Until `until_done` is dropped: when `group` runs past `timeout`, or on
+/// a signal, send it SIGTERM, and SIGKILL after [`interrupt::grace`]. The
+/// grace lets the command-trainer shim kill what its program started,
+/// `setsid` grandchildren included, which SIGKILL of the group would
+/// leave behind.
+fn watch(group: &Group, timeout: Option<Duration>, until_done: &mpsc::Receiver<()>) -> Watched {
+    let started = Instant::now();
+    let grace = interrupt::grace();
+    let mut watched = Watched::default();
+    let mut stopping: Option<Instant> = None;
+    let mut killed = false;
+    while let Err(mpsc::RecvTimeoutError::Timeout) = until_done.recv_timeout(WATCH_POLL) {
+        if killed {
+            continue;
+        }
+        if let Some(since) = stopping {
+            if since.elapsed() >= grace {
+                group.kill();
+                killed = true;
+            }
+        } else if timeout.is_some_and(|limit| started.elapsed() >= limit) {
+            group.terminate();
+            watched.timed_out = true;
+            stopping = Some(Instant::now());
+        } else if interrupt::received().is_some() {
+            group.terminate();
+            stopping = Some(Instant::now());
+        }
+    }
+    watched
 }
 
 fn read_events(child: &mut Child, on_event: &mut impl FnMut(Event) -> Result<()>) -> Result<()> {
@@ -199,18 +255,6 @@ fn wait_unreaped(pid: u32) {
     }
 }
 
-/// SIGKILL the whole process group led by `pid` (a trainer's own group,
-/// see `die_with_parent`).
-fn kill_group_of(pid: u32) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
-        // SAFETY: kill(2) with a negative pid signals that process group,
-        // which is the child's own (see `die_with_parent`).
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +291,22 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(gone(pid.trim()), "the background child {pid} survived");
+    }
+
+    #[test]
+    fn a_timeout_sends_sigterm_first_so_the_trainer_can_clean_up() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let cleaned = tmp.path().join("cleaned");
+        let script = format!(
+            "trap 'echo cleaned > {}; exit 1' TERM; while :; do sleep 0.05; done",
+            cleaned.display()
+        );
+        let mut cmd = shell(&script);
+        cmd.timeout = Some(Duration::from_millis(300));
+        let exit = run(&cmd, Path::new("r"), |_| Ok(())).expect("runs");
+        assert!(exit.timed_out);
+        assert!(exit.interrupted.is_none());
+        assert!(cleaned.exists(), "the trainer never saw SIGTERM");
     }
 
     #[test]

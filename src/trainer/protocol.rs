@@ -43,6 +43,16 @@ pub const CHECKPOINT_STATE: &str = "state.json";
 /// The built-in trainer's weights file in a checkpoint folder.
 pub const MODEL_FILE: &str = "model.safetensors";
 
+/// The metrics the built-in trainer (`tunix-rt-worker`) reports on its
+/// metrics events: the mean training loss, learning rate, throughput and
+/// gradient norm (before clipping) of each logging interval, and the
+/// validation loss at each evaluation. The coordinator adds
+/// `primary_score` where the run has an eval set.
+pub const BUILTIN_METRICS: [&str; 5] = ["loss", "lr", "tokens_per_s", "grad_norm", "val_loss"];
+
+/// The built-in trainer's name for the gradient norm.
+pub const GRAD_NORM: &str = "grad_norm";
+
 /// What the coordinator asks of a trainer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,21 +207,50 @@ pub enum FailureClass {
     /// The request cannot run as given (device, data size, …); nothing
     /// was trained.
     BadConfig,
+    /// A command trainer whose manifest has an `eval` section finished
+    /// without writing predictions for it: the program does not speak that
+    /// part of the protocol, so a retry fails the same way.
+    NoPredictions,
     NanLoss,
     OutOfMemory,
     Timeout,
     Crash,
+    /// The trainer wrote a metrics line that is not a metrics record
+    /// (not JSON, a bad name or value, a step that goes backwards or past
+    /// `max_steps`): deterministic, so not retried by default.
+    BadMetrics,
+    /// A sweep trial ended its first segment without ever reporting the
+    /// sweep's metric (recorded by the coordinator, never by a trainer).
+    MetricMissing,
+    /// A command trainer trained past the step it was asked to stop at
+    /// and wrote its predictions after that (or none): they are not that
+    /// step's result. The program does not stop, so a retry fails the
+    /// same way.
+    IgnoredStop,
 }
 
 impl FailureClass {
     pub fn as_str(self) -> &'static str {
         match self {
             FailureClass::BadConfig => "bad_config",
+            FailureClass::NoPredictions => "no_predictions",
             FailureClass::NanLoss => "nan_loss",
             FailureClass::OutOfMemory => "out_of_memory",
             FailureClass::Timeout => "timeout",
             FailureClass::Crash => "crash",
+            FailureClass::BadMetrics => "bad_metrics",
+            FailureClass::MetricMissing => "metric_missing",
+            FailureClass::IgnoredStop => "ignored_stop",
         }
+    }
+
+    /// Whether the user must change the manifest or the program (exit 2):
+    /// running it again fails the same way.
+    pub fn is_bad_input(self) -> bool {
+        matches!(
+            self,
+            FailureClass::BadConfig | FailureClass::NoPredictions | FailureClass::IgnoredStop
+        )
     }
 }
 
@@ -286,6 +325,31 @@ mod tests {
         }
         let line = Event::Finished { step: 3 }.to_line();
         assert_eq!(line, "{\"event\":\"finished\",\"step\":3}\n");
+    }
+
+    #[test]
+    fn no_predictions_is_its_own_bad_input_class() {
+        let class = FailureClass::NoPredictions;
+        assert_eq!(class.as_str(), "no_predictions");
+        assert_eq!(
+            serde_json::to_value(class).expect("json"),
+            serde_json::json!("no_predictions")
+        );
+        assert!(class.is_bad_input() && FailureClass::BadConfig.is_bad_input());
+        assert!(!FailureClass::Crash.is_bad_input());
+    }
+
+    #[test]
+    fn ignored_stop_is_a_bad_input_class_that_is_not_retried() {
+        let class = FailureClass::IgnoredStop;
+        assert_eq!(class.as_str(), "ignored_stop");
+        assert_eq!(
+            serde_json::to_value(class).expect("json"),
+            serde_json::json!("ignored_stop")
+        );
+        assert!(class.is_bad_input());
+        let retries = crate::manifest::sweep::MaxRetries::default();
+        assert_eq!(retries.for_class(class.as_str()), 0);
     }
 
     #[test]

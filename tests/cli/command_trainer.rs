@@ -183,19 +183,30 @@ fn a_garbage_metric_line_is_named_by_its_line_number() {
         "the program was not stopped at the bad line"
     );
     let m = read_json(ws.path().join("submission_runs/garbage/run_manifest.json"));
-    assert_eq!(m["failure"]["class"], "crash");
+    assert_eq!(m["failure"]["class"], "bad_metrics");
 }
 
 #[test]
-fn missing_predictions_with_an_eval_section_fail_the_run() {
+fn missing_predictions_with_an_eval_section_are_their_own_failure_class() {
     let ws = Workspace::new();
     ws.file(
         "manifests/nopred.yaml",
         command_manifest("nopred", "ignore_stop.py", "", 2, true),
     );
     ws.run(&["run", "manifests/nopred.yaml"])
-        .code(3)
-        .stderr_has("wrote no predictions to $TUNIX_PREDICTIONS_FILE");
+        .code(2)
+        .stderr_has("trained to step 2 but wrote no predictions to $TUNIX_PREDICTIONS_FILE")
+        .stderr_has(r#"one JSON line {"id": ..., "output": ...} per item of the eval set"#)
+        .stderr_has("or drop `eval:` from the manifest");
+    let m = read_json(ws.path().join("submission_runs/nopred/run_manifest.json"));
+    assert_eq!(m["status"], "failed");
+    assert_eq!(m["failure"]["class"], "no_predictions");
+    assert!(
+        m["failure"]["message"]
+            .as_str()
+            .is_some_and(|t| t.contains("$TUNIX_PREDICTIONS_FILE")),
+        "{m:#}"
+    );
 }
 
 #[test]

@@ -97,8 +97,10 @@ fn compare_takes_folder_paths_and_json() {
     ]);
     run.code(0);
     let v = run.json();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["figures"]["verdict"], "improved");
+    assert_eq!(v["figures"]["pairing"], "union");
+    assert!(v["figures"]["diff_pp"].as_f64().expect("pp") > 1.0);
     assert_eq!(v["figures"]["test"], "mcnemar_exact");
     assert_eq!(v["a"]["run_id"], "run-weak");
     assert_eq!(v["b"]["ci_method"], "wilson");
@@ -274,7 +276,7 @@ fn compare_notes_a_calculator_run_against_a_plain_one() {
     );
     assert_eq!(v["tag_deltas"]["all"]["a"]["n_items"], 90);
     assert_eq!(v["tag_deltas"]["even"]["b"]["n_items"], 45);
-    assert!(v["tag_deltas"]["all"]["delta"].as_f64().expect("delta") > 0.0);
+    assert!(v["tag_deltas"]["all"]["delta_pp"].as_f64().expect("delta") > 0.0);
     let md = ws.run_read_only(&["compare", "run-strong", "run-weak", "--format", "md"]);
     md.code(0)
         .stdout_has("> [!NOTE]\n> A used the calculator, B did not: different measurements")

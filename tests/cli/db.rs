@@ -122,16 +122,18 @@ fn a_second_writer_is_refused_with_the_holders_pid() {
     let db = ws.path().join("tunix.duckdb");
     let lock =
         tunix_rt::store::lock::WriteLock::acquire(&db, tunix_rt::store::Wait::No).expect("lock");
-    ws.run(&["db", "ingest"]).code(3).stderr_has(&format!(
-        "is in use by process {}; wait for it to finish or pass --wait",
+    ws.run(&["db", "ingest", "--no-wait"])
+        .code(3)
+        .stderr_has(&format!(
+        "is in use by process {}; wait for it to finish, or run without --no-wait to wait for it",
         std::process::id()
     ));
     assert!(!db.exists(), "a refused writer must not create the index");
 
-    // `--wait` announces that it waits (a warning, shown by default), then
-    // blocks until the holder lets go.
+    // By default a writer announces that it waits (a warning, shown by
+    // default), then blocks until the holder lets go.
     let mut waiting = ws
-        .command(&["db", "ingest", "--wait"])
+        .command(&["db", "ingest"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -207,13 +209,23 @@ fn a_writer_killed_mid_ingest_leaves_the_previous_state() {
 
     // While it holds the index, other processes are refused with exit 3:
     // a writer by our lock, a reader by DuckDB's own file lock.
-    ws.run(&["db", "ingest"]).code(3).stderr_has(&format!(
-        "is in use by process {}; wait for it to finish or pass --wait",
+    ws.run(&["db", "ingest", "--no-wait"])
+        .code(3)
+        .stderr_has(&format!(
+        "is in use by process {}; wait for it to finish, or run without --no-wait to wait for it",
         child.id()
     ));
-    ws.run(&["db", "query", "SELECT 1"])
-        .code(3)
-        .stderr_has("is in use by another process; wait for it to finish");
+    let out = ws
+        .command(&["db", "query", "SELECT 1"])
+        .env("TUNIX_RT_INDEX_WAIT_S", "0.3")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is in use by another process; waited 0 s"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     child.kill().expect("SIGKILL");
     assert!(!child.wait().expect("reap").success());
@@ -370,7 +382,7 @@ fn the_index_opens_in_the_official_duckdb_client() {
     ws.run(&["db", "ingest"]).code(0);
     let out = std::process::Command::new(python)
         .arg("-c")
-        .arg("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); print(con.execute('SELECT count(*) FROM eval_items').fetchone()[0], con.execute('SELECT run_id FROM runs').fetchone()[0])")
+        .arg("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); print(con.execute('SELECT count(*) FROM eval_items').fetchone()[0], con.execute('SELECT run_id FROM runs').fetchone()[0], con.execute('SELECT count(*) FROM metric_values').fetchone()[0])")
         .arg(ws.path().join("tunix.duckdb"))
         .output()
         .expect("run python");
@@ -379,7 +391,7 @@ fn the_index_opens_in_the_official_duckdb_client() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "25 r1");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "25 r1 0");
 }
 
 #[test]
@@ -436,5 +448,96 @@ fn a_large_ingest_prints_progress_lines_when_stderr_is_not_a_terminal() {
         !quiet.stderr.contains("ingest"),
         "no progress for a few folders:\n{}",
         quiet.stderr
+    );
+}
+
+/// A `db ingest` paused before its commit (holding the write lock and
+/// DuckDB's file lock until it is killed), over `n` new fake runs.
+fn paused_ingest(ws: &Workspace, n: usize) -> Child {
+    for i in 0..n {
+        fake_run(&runs_root(ws), &format!("late-{i}"), 20, 0.5);
+    }
+    let marker = ws.path().join("paused");
+    let mut child = ws
+        .command(&["db", "ingest"])
+        .env(FAULT_INGEST_PAUSE_ENV, &marker)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    wait_until(&mut child, "the ingest paused", || marker.exists());
+    child
+}
+
+#[test]
+fn a_reader_waits_for_a_writer_instead_of_failing() {
+    let ws = Workspace::new();
+    fake_run(&runs_root(&ws), "r1", 20, 0.5);
+    ws.run(&["db", "ingest"]).code(0);
+    let mut writer = paused_ingest(&ws, 2);
+    let mut reader = ws
+        .command(&["report", "leaderboard", "--format", "md"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = reader.stderr.take().expect("stderr");
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let collect = {
+        let lines = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                lines.lock().expect("lines").push(line);
+            }
+        })
+    };
+    wait_until(&mut reader, "the reader said it waits", || {
+        lines
+            .lock()
+            .expect("lines")
+            .iter()
+            .any(|l| l.contains("is in use by another process; waiting up to"))
+    });
+    writer.kill().expect("SIGKILL");
+    writer.wait().expect("reap");
+    let out = reader.wait_with_output().expect("reader ends");
+    collect.join().expect("stderr");
+    assert!(out.status.success(), "{:?}", lines.lock().expect("lines"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("r1"));
+}
+
+#[test]
+fn a_finished_job_whose_index_stays_busy_succeeds_and_is_indexed_later() {
+    let ws = Workspace::new();
+    fake_run(&runs_root(&ws), "r1", 20, 0.5);
+    ws.run(&["db", "ingest"]).code(0);
+    ws.file("preds/p.jsonl", crate::support::predictions(&ws, 3));
+    let mut writer = paused_ingest(&ws, 1);
+    let out = ws
+        .command(&[
+            "eval",
+            "--evalset",
+            "evalsets/eval_v2.jsonl",
+            "--predictions",
+            "preds/p.jsonl",
+            "--out",
+            "submission_runs/busy",
+        ])
+        .env("TUNIX_RT_INDEX_WAIT_S", "0.5")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("indexed later: run `tunix-rt db ingest`"),
+        "{stderr}"
+    );
+    assert!(runs_root(&ws).join("busy/eval_summary.json").exists());
+    writer.kill().expect("SIGKILL");
+    writer.wait().expect("reap");
+    ws.run(&["db", "ingest"]).code(0);
+    assert_eq!(
+        query(&ws, "SELECT count(*) AS n FROM runs WHERE run_id = 'busy'")[0]["n"],
+        1
     );
 }

@@ -159,3 +159,49 @@ fn a_nondeterministic_trainer_fails_the_check_with_the_differing_items() {
     );
     assert_eq!(before, ws.snapshot(), "the check wrote into the workspace");
 }
+
+#[test]
+fn a_predictions_eval_run_is_checked_by_rescoring_its_stored_outputs() {
+    let ws = Workspace::new();
+    ws.file("preds/model-x.jsonl", predictions(&ws, 4));
+    ws.run(&[
+        "eval",
+        "--evalset",
+        "evalsets/eval_v2.jsonl",
+        "--predictions",
+        "preds/model-x.jsonl",
+    ])
+    .code(0);
+    for run in ["eval-model-x", "eval-mod", "submission_runs/eval-model-x"] {
+        ws.run_read_only(&["determinism", run])
+            .code(0)
+            .stdout_has("determinism  Eval run eval-model-x, stored outputs re-scored twice and compared with its record")
+            .stdout_has("note         run eval-model-x has no checkpoint to decode, so its 120 stored outputs were re-scored twice (no model ran)")
+            .stdout_has("match    primary_score                0.75")
+            .stdout_has("match    recorded_primary_score       0.75")
+            .stdout_has("match    recorded_item_correctness")
+            .stdout_has("verdict      deterministic");
+    }
+    let doc = ws
+        .run_read_only(&["determinism", "eval-model-x", "--format", "json"])
+        .json();
+    assert_eq!(doc["method"], "rescore");
+    assert_eq!(doc["run"], "eval-model-x");
+    assert_eq!(doc["verdict"], "deterministic");
+    ws.run_read_only(&["determinism", "eval-model-x", "--keep", "kept"])
+        .code(2)
+        .stderr_has("no folders to keep");
+
+    let summary = ws
+        .path()
+        .join("submission_runs/eval-model-x/eval_summary.json");
+    let mut s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&summary).expect("read")).expect("json");
+    s["primary_score"] = serde_json::json!(0.8);
+    std::fs::write(&summary, serde_json::to_vec_pretty(&s).expect("json")).expect("write");
+    ws.run_read_only(&["determinism", "eval-model-x"])
+        .code(1)
+        .stdout_has("DIFFERS  recorded_primary_score       a 0.8")
+        .stdout_has("verdict      NOT deterministic")
+        .stderr_has("its stored outputs do not re-score the same way: recorded_primary_score");
+}

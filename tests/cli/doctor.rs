@@ -28,10 +28,14 @@ fn doctor_reports_versions() {
 
 #[test]
 fn help_documents_exit_codes() {
-    Workspace::new()
-        .run(&["--help"])
-        .code(0)
-        .stdout_has("2  bad input or usage");
+    for args in [&["--help"][..], &["run", "--help"]] {
+        Workspace::new()
+            .run(args)
+            .code(0)
+            .stdout_has(tunix_rt::exit_code::help_footer())
+            .stdout_has("  2    bad input or usage")
+            .stdout_has("  130  interrupted by SIGINT");
+    }
 }
 
 #[test]

@@ -263,3 +263,30 @@ fn a_folder_without_run_manifest_is_not_a_run_folder() {
         .stderr_has("submission_runs/missing");
     assert!(!ws.path().join("dist").exists(), "nothing written");
 }
+
+#[test]
+fn a_run_id_or_its_unique_prefix_names_the_run_as_its_folder_does() {
+    let ws = workspace_with_run();
+    let by_folder = ws.run(&["package", "--run-dir", "submission_runs/m35_v1"]);
+    by_folder.code(0);
+    let zip = ws.path().join("dist").join(ZIP_NAME);
+    let expected = std::fs::read(&zip).expect("zip");
+    std::fs::remove_file(&zip).expect("remove");
+    ws.run(&["package", "--run-dir", "m35_v1"])
+        .code(0)
+        .stdout_has(&format!("dist/{ZIP_NAME}"));
+    assert_eq!(std::fs::read(&zip).expect("zip"), expected, "the same zip");
+    ws.run(&["package", "--run-dir", "m35", "--force"])
+        .code(0)
+        .stdout_has(&format!("replaced dist/{ZIP_NAME}"));
+    fake_run(&ws.path().join("submission_runs"), "m35_v2", 5, 0.5);
+    let before = ws.snapshot();
+    ws.run(&["package", "--run-dir", "m35_", "--force"])
+        .code(2)
+        .stderr_has("`m35_` matches 2 runs");
+    ws.run(&["package", "--run-dir", "m53_v1"])
+        .code(2)
+        .stderr_has("no run matches `m53_v1`")
+        .stderr_has("did you mean `m35_v1`?");
+    assert_eq!(before, ws.snapshot(), "nothing written");
+}

@@ -117,7 +117,7 @@ fn a_clear_drop_fails_the_gate_and_the_rest_pass() {
     worse
         .code(1)
         .stdout_has("Regression gate: REGRESSED")
-        .stdout_has("difference -19.8 pp [")
+        .stdout_has("difference -19.83 pp [")
         .stdout_has("detectable ")
         .stdout_has("Lost (baseline right, candidate wrong): 119")
         .stdout_has("Gained (baseline wrong, candidate right): 0")
@@ -146,7 +146,7 @@ fn markdown_is_a_pull_request_comment_and_json_is_stable() {
     let md = ws.run_read_only(&["regress", "--candidate", "worse", "--format", "md"]);
     md.code(1)
         .stdout_has("## ❌ Regression gate: regressed\n")
-        .stdout_has("| Difference | **-19.8 pp** [")
+        .stdout_has("| Difference | **-19.83 pp** [")
         .stdout_has("| Minimum detectable difference | ")
         .stdout_has("<details><summary>Lost: 119 item(s)</summary>")
         .stdout_has("| item-")
@@ -155,7 +155,7 @@ fn markdown_is_a_pull_request_comment_and_json_is_stable() {
     let json = ws.run_read_only(&["regress", "--candidate", "noisy", "--format", "json"]);
     json.code(0);
     let v = json.json();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["verdict"], "no_evidence");
     assert_eq!(v["n_pairs"], N);
     assert_eq!(v["baseline"]["run_id"], "base");
@@ -163,11 +163,13 @@ fn markdown_is_a_pull_request_comment_and_json_is_stable() {
     assert_eq!(v["lost"].as_array().map(Vec::len), Some(5));
     assert_eq!(v["gained"].as_array().map(Vec::len), Some(5));
     assert_eq!(v["test"], "mcnemar_exact");
-    assert!(v["min_detectable_difference"].as_f64().is_some(), "{v}");
+    assert!(v["min_detectable_difference_pp"].as_f64().is_some(), "{v}");
+    assert_eq!(v["threshold_pp"], 2.0);
+    assert_eq!(v["candidate"]["coverage"], 1.0);
     let worse = ws.run_read_only(&["regress", "--candidate", "worse", "--format", "json"]);
     let w = worse.json();
     assert_eq!(w["verdict"], "regressed");
-    assert!(w["diff_ci"]["high"].as_f64().expect("ci") < -0.02, "{w}");
+    assert!(w["diff_ci"]["high_pp"].as_f64().expect("ci") < -2.0, "{w}");
 }
 
 #[test]

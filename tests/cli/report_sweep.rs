@@ -553,12 +553,14 @@ fn a_sweep_with_stops_a_failure_and_no_eval_says_why_ties_are_unknown() {
         html.code(0).stdout.contains("class=\"stop\""),
         "stop markers"
     );
-    // Stopped and failed trials are in the index too.
+    // Stopped and failed trials are in the index too (`--all`: by default
+    // the leaderboard lists only evaluated, finished runs).
     let lb = ws.run_read_only(&[
         "report",
         "leaderboard",
         "--sweep",
         "lr-sweep",
+        "--all",
         "--format",
         "json",
     ]);

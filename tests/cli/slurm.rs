@@ -188,6 +188,7 @@ fn an_asha_sweep_on_slurm_matches_the_local_executor_and_is_indexed() {
         "leaderboard",
         "--sweep",
         "toy",
+        "--all",
         "--format",
         "json",
     ]);
@@ -331,9 +332,9 @@ fn ctrl_c_cancels_the_array_and_records_cancelled_trials() {
     signal(&child, libc::SIGINT);
     let out = child.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(
-        stderr.contains("interrupted: cancelled Slurm job"),
+        stderr.contains("interrupted by SIGINT: cancelled Slurm job"),
         "{stderr}"
     );
     let l = ledger(&ws, "cancel");
@@ -433,7 +434,7 @@ fn a_train_manifest_runs_as_one_slurm_job() {
         "{}",
         show_job(id)
     );
-    ws.run(&["report", "leaderboard", "--format", "md"])
+    ws.run(&["report", "leaderboard", "--all", "--format", "md"])
         .code(0)
         .stdout_has("toy");
 }
@@ -502,9 +503,53 @@ fn running_a_train_manifest_again_attaches_to_its_queued_job() {
     );
     // One job, one run folder: nothing was submitted a second time.
     assert!(!ws.path().join("submission_runs/toy-2").exists());
-    ws.run(&["report", "leaderboard", "--format", "json"])
+    ws.run(&["report", "leaderboard", "--all", "--format", "json"])
         .code(0)
         .stdout_has("\"run_id\": \"toy\"");
+}
+
+#[test]
+fn sigterm_while_following_a_train_job_cancels_it_and_exits_143() {
+    if !cluster() {
+        return;
+    }
+    let ws = cluster_train();
+    let out = run(
+        &ws,
+        &["run", "manifests/toy.yaml", "--detach", "--format", "json"],
+    );
+    out.code(0);
+    let detached: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let id = detached["slurm_job"].as_str().expect("job id").to_string();
+    // Held, the job stays queued while the coordinator follows it.
+    let held = Command::new("scontrol")
+        .args(["hold", &id])
+        .status()
+        .expect("scontrol hold");
+    assert!(held.success());
+    let mut child = spawn(&ws, &["run", "manifests/toy.yaml"]);
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let attached = format!("run: attached to Slurm job {id}");
+    let seen: Vec<String> = lines
+        .by_ref()
+        .map_while(std::result::Result::ok)
+        .take_while(|l| !l.contains(&attached))
+        .collect();
+    // The coordinator catches signals once it follows the job.
+    std::thread::sleep(Duration::from_secs(1));
+    signal(&child, libc::SIGTERM);
+    let rest: Vec<String> = lines.map_while(std::result::Result::ok).collect();
+    let out = child.wait_with_output().expect("wait");
+    let stderr = format!("{}\n{}", seen.join("\n"), rest.join("\n"));
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(
+        stderr.contains(&format!("interrupted by SIGTERM: cancelled Slurm job {id}")),
+        "{stderr}"
+    );
+    until("the job to be cancelled", || {
+        show_job(&id).contains("JobState=CANCELLED")
+    });
 }
 
 #[test]

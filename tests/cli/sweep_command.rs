@@ -209,6 +209,78 @@ fn a_sweep_of_a_user_script_runs_asha_and_promotes_a_runnable_config() {
     assert_eq!(sweeps[0]["best_run_id"], format!("toy-{best}"), "{sweeps}");
 }
 
+/// `git ARGS` in `dir`; false when git is missing or fails.
+fn git(dir: &Path, args: &[&str]) -> bool {
+    std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn a_sweep_leaves_committed_evidence_alone_unless_asked_to_update_it() {
+    let ws = Workspace::new();
+    ws.file(
+        "manifests/sweep.yaml",
+        sweep("toy", "toy.py", TOY, 8, true, ASHA),
+    );
+    let committed = "# the committed best config\n";
+    ws.file("configs/best.yaml", committed);
+    assert!(
+        git(ws.path(), &["init", "-q"]),
+        "git is needed for this test"
+    );
+    assert!(git(ws.path(), &["add", "configs/best.yaml"]));
+    assert!(git(ws.path(), &["commit", "-q", "-m", "evidence"]));
+
+    ws.run_read_only(&["run", "manifests/sweep.yaml", "--plan"])
+        .code(0)
+        .stdout_has("note         promotion into committed evidence will be skipped (promotion targets tracked by git: configs/best.yaml)")
+        .stdout_has("note         if the command writes no checkpoints ($TUNIX_CHECKPOINT_DIR/step-NNNNNNNN/), every rung after the first trains a trial again from step 0: a trial that reaches step 8 trains 2 + 4 + 8 = 14 steps instead of 8");
+    let run = ws.run(&["run", "manifests/sweep.yaml"]);
+    run.code(0);
+    let best = ledger(&ws, "toy")["best"]["trial_id"]
+        .as_str()
+        .expect("a best trial")
+        .to_string();
+    run.stdout_has(&format!(
+        "note         promotion into committed evidence was skipped: the best trial is {best} (promotion targets tracked by git: configs/best.yaml); to regenerate them, run: tunix-rt run manifests/sweep.yaml --update-evidence"
+    ));
+    assert!(!run.stdout.contains("promoted     "), "{}", run.stdout);
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("configs/best.yaml")).expect("read"),
+        committed
+    );
+    assert!(!ws.path().join("configs/best.json").exists());
+    assert!(!ws.path().join("submission_runs/toy_v1").exists());
+    let json = ws
+        .run(&["run", "manifests/sweep.yaml", "--format", "json"])
+        .code(0)
+        .json();
+    assert_eq!(json["evidence_skipped"]["best_trial_id"], best.as_str());
+    assert_eq!(
+        json["evidence_skipped"]["files"],
+        serde_json::json!(["configs/best.yaml"])
+    );
+
+    ws.run(&["run", "manifests/sweep.yaml", "--update-evidence"])
+        .code(0)
+        .stdout_has("promoted     configs/best.yaml");
+    let rewritten = std::fs::read_to_string(ws.path().join("configs/best.yaml")).expect("read");
+    assert!(
+        rewritten.contains(&format!(
+            "Promoted by tunix-rt from sweep toy, trial {best}"
+        )),
+        "{rewritten}"
+    );
+    assert!(ws
+        .path()
+        .join("submission_runs/toy_v1/run_manifest.json")
+        .exists());
+}
+
 #[test]
 fn a_crashing_trial_is_retried_once_then_summarized_with_its_log_tail() {
     let ws = Workspace::new();
@@ -291,6 +363,70 @@ fn a_hanging_trial_is_killed_at_its_timeout_with_everything_it_started() {
 }
 
 #[test]
+fn a_timed_out_trial_leaves_no_process_behind_not_even_a_setsid_grandchild() {
+    let ws = Workspace::new();
+    let pids_file = ws.path().join("tree.pids");
+    ws.file(
+        "manifests/sweep.yaml",
+        format!(
+            "apiVersion: tunix-rt/v1
+kind: Sweep
+metadata:
+  name: tree
+spec:
+  base:
+    command: [\"python3\", \"{}\"]
+    env:
+      TREE_PIDS: \"{}\"
+    training:
+      learning_rate: 0.001
+      per_device_batch_size: 1
+      max_steps: 4
+  search_space:
+    learning_rate: {{ loguniform: [0.0005, 0.01] }}
+  num_samples: 1
+  metric: val_loss
+  trial_timeout_s: 4
+  max_retries: {{ timeout: 0 }}
+",
+            fixture("tree.py"),
+            pids_file.display()
+        ),
+    );
+    let run = ws
+        .command(&["run", "manifests/sweep.yaml"])
+        .env("TUNIX_RT_STOP_GRACE_S", "1")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("t000 timeout: the trainer ran past its timeout of 4s"),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(&pids_file).expect("the trainer wrote its pids");
+    let pids: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(pids.len(), 3, "{text}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !pids.iter().all(|p| gone(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let alive: Vec<&&str> = pids.iter().filter(|p| !gone(p)).collect();
+    for p in &alive {
+        if let Ok(pid) = p.parse::<i32>() {
+            // SAFETY: kill(2) on a process this test's trainer started.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+    assert!(
+        alive.is_empty(),
+        "processes of the timed-out trainer (trainer, child, grandchild: {pids:?}) outlived it: {alive:?}"
+    );
+}
+
+#[test]
 fn a_trainer_that_ignores_its_stop_is_killed_and_the_sweep_goes_on() {
     let ws = Workspace::new();
     ws.file(
@@ -326,6 +462,88 @@ fn a_trainer_that_ignores_its_stop_is_killed_and_the_sweep_goes_on() {
     assert!(log.contains("sent SIGTERM"), "{log}");
     assert!(log.contains("ignored SIGTERM; sent SIGKILL"), "{log}");
     assert!(log.contains("ignored metric lines past step 2"), "{log}");
+    // It writes no checkpoints: the finalist trained again from step 0,
+    // which the ledger records and the summary says once.
+    assert_eq!(
+        l["trials"][0]["retrained_from_start"],
+        serde_json::json!([4, 6])
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(
+        stdout
+            .matches("note         2 continuation(s) found no checkpoint and trained again from step 0: t000 (to steps 4, 6); 6 step(s) were trained twice.")
+            .count(),
+        1,
+        "{stdout}"
+    );
+}
+
+#[test]
+fn predictions_written_past_the_rung_fail_the_trial_as_ignored_stop() {
+    let ws = Workspace::new();
+    ws.file(
+        "manifests/sweep.yaml",
+        sweep(
+            "overrun",
+            "ignore_stop.py",
+            ", \"--sleep\", \"0\", \"--predict\"",
+            6,
+            true,
+            "  num_samples: 2\n  metric: primary_score\n  mode: max\n  scheduler: { asha: { grace_period: 2, reduction_factor: 2 } }\n",
+        ),
+    );
+    ws.run(&["run", "manifests/sweep.yaml"])
+        .code(3)
+        .stdout_has("failed:ignored_stop")
+        .stdout_has("t000 ignored_stop: the command kept training past step 2, where it was asked to stop ($TUNIX_UNTIL_STEP)")
+        .stdout_has("failures     2 trial(s) failed; 0 failure(s) were retried");
+    let l = ledger(&ws, "overrun");
+    for t in l["trials"].as_array().expect("trials") {
+        assert_eq!(t["state"], "failed", "{l}");
+        assert_eq!(t["failure"]["class"], "ignored_stop", "{l}");
+        assert!(t.get("retried").is_none(), "not retried: {l}");
+        let id = t["trial_id"].as_str().expect("id");
+        assert!(
+            !trial_dir(&ws, "overrun", id)
+                .join("eval_summary.json")
+                .exists(),
+            "the predictions of step 6 were scored as step 2's"
+        );
+    }
+    let report = ws
+        .run(&["report", "sweep", "overrun", "--format", "json"])
+        .code(0)
+        .json();
+    assert_eq!(report["failures"][0]["class"], "ignored_stop", "{report}");
+}
+
+#[test]
+fn a_train_run_stopped_early_whose_predictions_come_from_past_its_step_fails() {
+    let ws = Workspace::new();
+    ws.file(
+        "manifests/overrun.yaml",
+        crate::command_trainer::command_manifest(
+            "overrun",
+            "ignore_stop.py",
+            ", \"--sleep\", \"0\", \"--predict\"",
+            6,
+            true,
+        ),
+    );
+    ws.run(&["run", "manifests/overrun.yaml", "--until-step", "2"])
+        .code(2)
+        .stderr_has("the command kept training past step 2")
+        .stderr_has("write that step's predictions");
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(ws.path().join("submission_runs/overrun/run_manifest.json"))
+            .expect("run manifest"),
+    )
+    .expect("json");
+    assert_eq!(m["failure"]["class"], "ignored_stop", "{m}");
+    // Run to its end, the same program is fine.
+    ws.run(&["run", "manifests/overrun.yaml"])
+        .code(0)
+        .stdout_has("primary");
 }
 
 #[test]

@@ -72,6 +72,13 @@ fn training_writes_a_complete_run_folder_and_indexes_it() {
         "intermediate eval at step 10"
     );
     assert!(metrics[3]["val_loss"].is_number() && metrics[3]["primary_score"].is_number());
+    for r in &metrics {
+        let norm = r["grad_norm"].as_f64().unwrap_or(-1.0);
+        assert!(
+            norm > 0.0 && norm.is_finite(),
+            "grad_norm on every line: {r}"
+        );
+    }
     let items = std::fs::read_to_string(dir.join("eval_items.jsonl")).expect("items");
     assert_eq!(items.lines().count(), 120);
     let summary = read_json(&dir.join("eval_summary.json"));
@@ -88,6 +95,24 @@ fn training_writes_a_complete_run_folder_and_indexes_it() {
         .json();
     assert_eq!(rows[0]["kind"], "Train");
     assert_eq!(rows[0]["status"], "completed");
+    let keys = ws
+        .run(&[
+            "db",
+            "query",
+            "--format",
+            "json",
+            "SELECT key, count(*) AS n FROM metric_values GROUP BY key ORDER BY key",
+        ])
+        .code(0)
+        .json();
+    assert_eq!(
+        keys,
+        serde_json::json!([
+            {"key": "grad_norm", "n": 4}, {"key": "loss", "n": 4}, {"key": "lr", "n": 4},
+            {"key": "primary_score", "n": 2}, {"key": "tokens_per_s", "n": 4},
+            {"key": "val_loss", "n": 2}
+        ])
+    );
 }
 
 #[test]
@@ -459,4 +484,26 @@ fn data_check_overlap_catches_an_eval_set_that_copies_training_prompts() {
             .any(|r| r["eval_item"] == "evalsets/leaky.jsonl:leak-1" && r["kind"] == "exact"),
         "{report}"
     );
+}
+
+#[test]
+fn a_run_stopped_before_max_steps_says_its_score_comes_later() {
+    let ws = Workspace::new();
+    ws.file("manifests/e.yaml", manifest("e", 10, "", true));
+    let stopped = ws.run(&["run", "manifests/e.yaml", "--until-step", "5", "--no-index"]);
+    stopped
+        .code(0)
+        .stdout_has("stopped before max_steps")
+        .stdout_has(
+            "primary      none yet (the eval files are written when training reaches max_steps",
+        );
+    assert!(
+        !stopped.stdout.contains("no eval section"),
+        "the manifest has one: {}",
+        stopped.stdout
+    );
+    ws.file("manifests/n.yaml", manifest("n", 10, "", false));
+    ws.run(&["run", "manifests/n.yaml", "--until-step", "5", "--no-index"])
+        .code(0)
+        .stdout_has("primary      none (the manifest has no eval section)");
 }

@@ -559,3 +559,49 @@ fn unscored_m34_and_m35_evidence_and_broken_evidence_files_are_rejected() {
         .stderr_has("out/best_params.json")
         .stderr_has("trial_id");
 }
+
+#[test]
+fn a_predictions_file_given_as_the_eval_set_is_named_in_one_line() {
+    let ws = Workspace::new();
+    ws.file("preds/model-x.jsonl", crate::support::predictions(&ws, 4));
+    ws.file(
+        "manifests/e.yaml",
+        "apiVersion: tunix-rt/v1\nkind: Eval\nmetadata: { name: swapped }\nspec:\n  evalset: ../preds/model-x.jsonl\n  model: { predictions: ../evalsets/eval_v2.jsonl }\n",
+    );
+    ws.file(
+        "manifests/t.yaml",
+        TRAIN.replace("../evalsets/eval_v2.jsonl", "../preds/model-x.jsonl"),
+    );
+    for command in ["validate", "run"] {
+        let run = ws.run_read_only(&[command, "manifests/e.yaml"]);
+        run.code(2)
+            .stderr_has(r#"`../preds/model-x.jsonl`: this is a predictions file (lines {"id", "output"}), not an eval set (lines {"id", "category", "prompt", "expected_answer"}) (at /spec/evalset)"#)
+            .stderr_has("`../evalsets/eval_v2.jsonl`: this is an eval set (lines {\"id\", \"category\", \"prompt\", \"expected_answer\"}), not a predictions file (lines {\"id\", \"output\"}) (at /spec/model/predictions)");
+        assert_eq!(
+            run.stderr.matches("error:").count(),
+            3,
+            "one line per misplaced file, then the summary: {}",
+            run.stderr
+        );
+    }
+    ws.run_read_only(&["validate", "manifests/t.yaml"])
+        .code(2)
+        .stderr_has("this is a predictions file")
+        .stderr_has("(at /spec/eval/evalset)");
+    let swapped = ws.run_read_only(&[
+        "eval",
+        "--evalset",
+        "preds/model-x.jsonl",
+        "--predictions",
+        "evalsets/eval_v2.jsonl",
+    ]);
+    swapped
+        .code(2)
+        .stderr_has("preds/model-x.jsonl: error: this is a predictions file");
+    assert_eq!(
+        swapped.stderr.matches("error:").count(),
+        2,
+        "{}",
+        swapped.stderr
+    );
+}

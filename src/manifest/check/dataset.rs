@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::Checker;
+use crate::dataset::budget;
 use crate::manifest::train::{DatasetConfig, OverlapPolicy};
 
 impl Checker<'_> {
@@ -70,6 +71,35 @@ impl Checker<'_> {
                     "difficulty weights are all zero",
                     Some("give at least one of easy, medium, hard a positive weight".into()),
                 );
+            }
+        }
+        self.dataset_size(base, d);
+    }
+
+    /// The data fits in memory: its estimated peak size is under the limit
+    /// ([`budget`]), so an impossible size is refused before anything runs.
+    fn dataset_size(&mut self, base: &str, d: &DatasetConfig) {
+        let (estimate, key) = match &d.path {
+            None => (budget::generated(d), "train_examples"),
+            Some(path) => {
+                let total = [Some(path), d.val_path.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| self.ws.resolve(self.file, p).ok())
+                    .filter_map(|p| std::fs::metadata(p).ok())
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len())
+                    .sum();
+                (Some(budget::files(total)), "path")
+            }
+        };
+        let Some(estimate) = estimate else { return };
+        match budget::limit_bytes() {
+            Err(e) => self.push_at_key(&format!("{base}/{key}"), e, None),
+            Ok(limit) => {
+                if let Some((message, hint)) = budget::over_limit(&estimate, limit) {
+                    self.push_at_key(&format!("{base}/{key}"), message, Some(hint));
+                }
             }
         }
     }

@@ -34,9 +34,9 @@ fn category_deltas_cover_the_union_of_categories() {
     let keys: Vec<&str> = doc.category_deltas.keys().copied().collect();
     assert_eq!(keys, vec!["core", "edge", "extra", "trace"]);
     let extra = doc.category_deltas["extra"];
-    assert_eq!((extra.a, extra.b, extra.delta), (Some(0.5), None, None));
-    let core = doc.category_deltas["core"].delta.expect("delta");
-    assert!((core - (0.74 - 0.76)).abs() < 1e-12);
+    assert_eq!((extra.a, extra.b, extra.delta_pp), (Some(0.5), None, None));
+    let core = doc.category_deltas["core"].delta_pp.expect("delta");
+    assert!((core - (0.74 - 0.76) * 100.0).abs() < 1e-9);
 }
 
 #[test]
@@ -45,11 +45,12 @@ fn items_show_direction_and_correctness_marks() {
     let doc = document(&input);
     let view = view(&doc, false);
     let changes: Vec<&str> = view.flipped.iter().map(|i| i.change).collect();
-    assert_eq!(changes, vec!["gain", "changed", "gain", "loss"]);
+    // edge-001: missing in A (counted as wrong), right in B: a gain.
+    assert_eq!(changes, vec!["gain", "gain", "gain", "loss"]);
     assert_eq!(correctness(Some(1.0)), "✓");
     assert_eq!(correctness(Some(0.0)), "✗");
     assert_eq!(correctness(Some(0.5)), "0.5000");
-    assert_eq!(correctness(None), "—");
+    assert_eq!(correctness(None), "missing ✗");
 }
 
 #[test]
@@ -75,13 +76,13 @@ fn markdown_summary_line_fits_a_pull_request() {
     let t = Templates::builtin().expect("templates");
     let mut input = fixtures::compare();
     input.figures.verdict = Verdict::Improved;
-    input.figures.diff = Some(0.083);
-    input.figures.diff_ci_low = Some(0.021);
-    input.figures.diff_ci_high = Some(0.145);
+    input.figures.diff_pp = Some(8.3);
+    input.figures.diff_ci_low_pp = Some(2.1);
+    input.figures.diff_ci_high_pp = Some(14.5);
     input.figures.p_value = Some(0.004);
     let md = render_compare(&t, &input, ReportFormat::Md).expect("md");
     assert!(
-        md.contains("**B improved over A**: +0.0830 [+0.0210, +0.1450], McNemar exact p=0.0040"),
+        md.contains("**B improved over A**: +8.30 pp [+2.10, +14.50], McNemar exact p=0.0040"),
         "{md}"
     );
     assert!(md.contains("3 unchanged items omitted"), "{md}");
@@ -98,23 +99,26 @@ fn nothing_to_compare_still_renders() {
     input.b.loss_curve.clear();
     input.figures = ComparisonFigures {
         n_pairs: 0,
+        pairing: crate::scoring::Pairing::Union,
         n_only_in_a: 0,
         only_in_a: vec![],
         n_only_in_b: 0,
         only_in_b: vec![],
         n_skipped: 0,
+        n_unscored_a: 0,
+        n_unscored_b: 0,
         mean_a: None,
         mean_b: None,
-        diff: None,
-        diff_ci_low: None,
-        diff_ci_high: None,
+        diff_pp: None,
+        diff_ci_low_pp: None,
+        diff_ci_high_pp: None,
         diff_ci_method: None,
         test: None,
         p_value: None,
         verdict: Verdict::NoEvidence,
-        min_detectable_difference: None,
+        min_detectable_difference_pp: None,
         alpha: 0.05,
-        min_effect: 0.0,
+        min_effect_pp: 0.0,
         warnings: vec![],
     };
     input.evalsets_differ = false;
@@ -158,16 +162,23 @@ fn json_has_the_documented_layout() {
     let t = Templates::builtin().expect("templates");
     let text = render_compare(&t, &fixtures::compare(), ReportFormat::Json).expect("json");
     let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["figures"]["verdict"], "no_evidence");
+    assert_eq!(v["figures"]["diff_pp"], 33.33);
+    assert_eq!(v["figures"]["pairing"], "shared");
+    assert!(v["b"]["full_set"]["coverage"].as_f64().expect("coverage") < 1.0);
+    assert!(v["notes"][0]
+        .as_str()
+        .expect("a note")
+        .starts_with("B is incomplete: coverage 98.3% (118 of 120 items scored)"));
     assert_eq!(v["items"][0]["flipped"], true);
     assert_eq!(v["items"][0]["id"], "core-003");
     assert_eq!(
-        v["category_deltas"]["extra"]["delta"],
+        v["category_deltas"]["extra"]["delta_pp"],
         serde_json::Value::Null
     );
     assert_eq!(v["evalsets_differ"], true);
-    assert!(v["tag_deltas"]["2-step"]["delta"].is_number());
+    assert!(v["tag_deltas"]["2-step"]["delta_pp"].is_number());
     assert!(v["notes"].is_array());
 }
 
@@ -191,6 +202,7 @@ fn the_banner_shows_only_when_evalsets_differ() {
 fn golden_markdown() {
     let t = Templates::builtin().expect("templates");
     let out = render_compare(&t, &fixtures::compare(), ReportFormat::Md).expect("render");
+    assert!(fixtures::assert_markdown(&out) >= 4, "{out}");
     fixtures::assert_golden("compare.md", &out);
 }
 
@@ -213,6 +225,8 @@ fn golden_html() {
 fn the_calculator_note_shows_when_only_one_run_used_it() {
     let t = Templates::builtin().expect("templates");
     let mut input = fixtures::compare();
+    // A complete B: no coverage note before the calculator's.
+    input.b = fixtures::challenger();
     assert!(!input.a.calculator && input.b.calculator);
     let json = render_compare(&t, &input, ReportFormat::Json).expect("json");
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
@@ -283,8 +297,8 @@ fn per_tag_figures_of_both_runs_and_the_difference() {
         ]
     );
     let m = &doc.tag_deltas["multiplication"];
-    let delta = m.delta.expect("both known");
-    assert!((delta - (54.0 / 74.0 - 57.0 / 74.0)).abs() < 1e-12);
+    let delta = m.delta_pp.expect("both known");
+    assert!((delta - (54.0 / 74.0 - 57.0 / 74.0) * 100.0).abs() < 1e-9);
     assert_eq!(
         (m.a.map(|a| a.n_correct), m.b.map(|b| b.n_correct)),
         (Some(57), Some(54))
@@ -305,7 +319,7 @@ fn per_tag_figures_of_both_runs_and_the_difference() {
     let html = render_compare(&t, &input, ReportFormat::Html).expect("html");
     assert!(html.contains("<h2>Per tag</h2>\n<details>"), "{html}");
     assert!(
-        html.contains("<td class=\"num delta-negative\">-0.0405</td>"),
+        html.contains("<td class=\"num delta-negative\">-4.05 pp</td>"),
         "{html}"
     );
     let text = crate::report::render_compare_text(&input);
@@ -314,7 +328,7 @@ fn per_tag_figures_of_both_runs_and_the_difference() {
         "{text}"
     );
     assert!(
-        text.contains("  multiplication       0.7703 (57/74) → 0.7297 (54/74)  -0.0405\n"),
+        text.contains("  multiplication       0.7703 (57/74) → 0.7297 (54/74)  -4.05 pp\n"),
         "{text}"
     );
     assert!(

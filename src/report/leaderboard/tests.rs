@@ -4,13 +4,35 @@
 use super::super::fixtures::{self, PAYLOADS};
 use super::*;
 
+use crate::scoring::{CiMethod, ConfidenceInterval, FullSetScore};
+
+/// A complete run of 120 items whose full-set score and CI are `score`
+/// and `ci`.
 fn run(id: &str, score: Option<f64>, ci: Option<(f64, f64)>) -> RunSummary {
     let mut r = fixtures::leaderboard().runs[0].clone();
     r.run_id = id.to_string();
     r.primary_score = score;
     r.ci_low = ci.map(|c| c.0);
     r.ci_high = ci.map(|c| c.1);
+    r.n_scored = 120;
+    r.n_skipped = 0;
+    r.status = "completed".into();
+    r.full_set = Some(full(score, ci));
     r
+}
+
+fn full(score: Option<f64>, ci: Option<(f64, f64)>) -> FullSetScore {
+    FullSetScore {
+        n_items: 120,
+        n_scored: 120,
+        coverage: Some(1.0),
+        score,
+        ci95: ci.map(|(low, high)| ConfidenceInterval {
+            low,
+            high,
+            method: CiMethod::Wilson,
+        }),
+    }
 }
 
 fn ids(doc: &LeaderboardDoc<'_>) -> Vec<String> {
@@ -31,6 +53,7 @@ fn runs_sort_by_score_then_id_with_null_scores_last() {
         ],
         unshown: vec![],
         notes: vec![],
+        items: ItemTable::default(),
     };
     assert_eq!(ids(&document(&input)), vec!["b", "a", "c", "d", "e"]);
 }
@@ -39,7 +62,7 @@ fn runs_sort_by_score_then_id_with_null_scores_last() {
 fn ranks_group_overlapping_runs() {
     let input = fixtures::leaderboard();
     let doc = document(&input);
-    let ranks: Vec<(usize, bool, bool)> = doc
+    let ranks: Vec<(Option<usize>, bool, bool)> = doc
         .runs
         .iter()
         .map(|r| (r.rank, r.tied, r.tied_with_leader))
@@ -47,11 +70,29 @@ fn ranks_group_overlapping_runs() {
     assert_eq!(
         ranks,
         vec![
-            (1, true, false),
-            (1, true, true),
-            (2, false, false),
-            (3, false, false)
+            (Some(1), true, false),
+            (Some(1), true, true),
+            (Some(2), false, false),
+            (None, false, false)
         ]
+    );
+    let rules: Vec<Option<TieRule>> = doc
+        .runs
+        .iter()
+        .map(|r| r.rank_decided_by.as_ref().map(|d| d.rule))
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            None,
+            Some(TieRule::CiOverlap),
+            Some(TieRule::PairedTest),
+            None
+        ]
+    );
+    assert_eq!(
+        doc.runs.iter().map(|r| r.incomplete).collect::<Vec<_>>(),
+        vec![false, false, true, true]
     );
 }
 
@@ -66,11 +107,12 @@ fn a_run_with_a_ci_but_no_score_is_not_tied() {
         ],
         unshown: vec![],
         notes: vec![],
+        items: ItemTable::default(),
     };
     let doc = document(&input);
     assert_eq!(
         doc.runs.iter().map(|r| r.rank).collect::<Vec<_>>(),
-        vec![1, 2]
+        vec![Some(1), None]
     );
 }
 
@@ -83,6 +125,7 @@ fn empty_leaderboard_renders_in_every_format() {
         runs: vec![],
         unshown: vec![],
         notes: vec![],
+        items: ItemTable::default(),
     };
     for format in [ReportFormat::Html, ReportFormat::Md, ReportFormat::Json] {
         let out = render_leaderboard(&t, &input, format).expect("render");
@@ -123,13 +166,16 @@ fn json_has_the_documented_layout() {
     let text =
         render_leaderboard(&t, &fixtures::leaderboard(), ReportFormat::Json).expect("render");
     let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["filters"][0]["key"], "dataset");
     let first = &v["runs"][0];
     for key in [
         "rank",
         "tied",
         "tied_with_leader",
+        "incomplete",
+        "status",
+        "full_set",
         "run_id",
         "primary_score",
         "ci_low",
@@ -200,6 +246,7 @@ fn the_chart_is_capped_but_the_table_lists_every_run() {
         runs,
         unshown: vec![],
         notes: vec![],
+        items: ItemTable::default(),
     };
     let html = render_leaderboard(&t, &input, ReportFormat::Html).expect("html");
     assert!(html.contains("first 50 of 60 runs"), "chart note");
@@ -215,6 +262,8 @@ fn unshown_runs_take_part_in_ranks_and_ties_and_are_counted() {
         ci_low: Some(ci.0),
         ci_high: Some(ci.1),
         calculator: false,
+        evalset_blake3: String::new(),
+        full_set: Some(full(Some(s), Some(ci))),
     };
     let input = LeaderboardInput {
         title: "page".into(),
@@ -227,15 +276,16 @@ fn unshown_runs_take_part_in_ranks_and_ties_and_are_counted() {
         // leader from far below and joins rank 1.
         unshown: vec![score("d", 0.2, (0.0, 0.9)), score("c", 0.48, (0.4, 0.5))],
         notes: vec![],
+        items: ItemTable::default(),
     };
     let doc = document(&input);
     assert_eq!(doc.matching_runs, Some(4));
-    let ranks: Vec<(&str, usize, bool)> = doc
+    let ranks: Vec<(&str, Option<usize>, bool)> = doc
         .runs
         .iter()
         .map(|r| (r.run.run_id.as_str(), r.rank, r.tied))
         .collect();
-    assert_eq!(ranks, vec![("a", 1, true), ("b", 2, true)]);
+    assert_eq!(ranks, vec![("a", Some(1), true), ("b", Some(2), true)]);
     let html = render_leaderboard(&t, &input, ReportFormat::Html).expect("html");
     assert!(html.contains("showing the best 2 of 4 runs"), "{html}");
     assert_eq!(html.matches("<tr class=\"run").count(), 2);
@@ -258,6 +308,7 @@ fn unshown_runs_take_part_in_ranks_and_ties_and_are_counted() {
 fn golden_markdown() {
     let t = Templates::builtin().expect("templates");
     let out = render_leaderboard(&t, &fixtures::leaderboard(), ReportFormat::Md).expect("render");
+    assert_eq!(fixtures::assert_markdown(&out), 2, "runs and tags tables");
     fixtures::assert_golden("leaderboard.md", &out);
 }
 
@@ -290,6 +341,7 @@ fn calculator_and_plain() -> LeaderboardInput {
         runs: vec![plain, calc],
         unshown: vec![],
         notes: vec![],
+        items: ItemTable::default(),
     }
 }
 
@@ -328,6 +380,10 @@ fn only_scored_runs_count_toward_the_mix_and_unshown_runs_do() {
     let t = Templates::builtin().expect("templates");
     let mut input = calculator_and_plain();
     input.runs[0].primary_score = None;
+    input.runs[0].full_set = Some(FullSetScore {
+        n_scored: 0,
+        ..full(Some(0.0), None)
+    });
     let json = render_leaderboard(&t, &input, ReportFormat::Json).expect("json");
     assert!(
         !json.contains("\"notes\""),
@@ -339,6 +395,8 @@ fn only_scored_runs_count_toward_the_mix_and_unshown_runs_do() {
         ci_low: Some(0.0),
         ci_high: Some(0.2),
         calculator: false,
+        evalset_blake3: String::new(),
+        full_set: Some(full(Some(0.1), Some((0.0, 0.2)))),
     });
     let doc = document(&input);
     assert_eq!(doc.notes.len(), 1, "{:?}", doc.notes);
@@ -420,4 +478,115 @@ fn tag_names_are_escaped() {
             "{format:?}"
         );
     }
+}
+
+/// Two complete runs on eval set `e`: the leader right on items 0..90 of
+/// 120, the other on 0..78, with Wilson CIs (which overlap).
+fn close_pair(with_items: bool) -> LeaderboardInput {
+    let wilson = |k: u64| {
+        let ci = crate::scoring::intervals::wilson_ci(k, 120, crate::scoring::intervals::Z95)
+            .expect("wilson");
+        Some((ci.low, ci.high))
+    };
+    let mut a = run("leader", Some(0.75), wilson(90));
+    let mut b = run("close", Some(0.65), wilson(78));
+    for r in [&mut a, &mut b] {
+        r.name = r.run_id.clone();
+        r.evalset_blake3 = "e".repeat(64);
+    }
+    let values = |right: u32| (0..120).map(|i| (i, f64::from(i < right))).collect();
+    let items = if with_items {
+        ItemTable {
+            ids: (0..120).map(|i| format!("q{i:03}")).collect(),
+            runs: [
+                ("leader".to_string(), values(90)),
+                ("close".to_string(), values(78)),
+            ]
+            .into(),
+        }
+    } else {
+        ItemTable::default()
+    };
+    LeaderboardInput {
+        title: "t".into(),
+        filters: vec![],
+        runs: vec![b, a],
+        unshown: vec![],
+        notes: vec![],
+        items,
+    }
+}
+
+#[test]
+fn the_paired_test_separates_runs_whose_intervals_overlap() {
+    let t = Templates::builtin().expect("templates");
+    let input = close_pair(true);
+    let doc = document(&input);
+    let close = &doc.runs[1];
+    assert_eq!((close.rank, close.tied), (Some(2), false));
+    let d = close.rank_decided_by.as_ref().expect("a decision");
+    assert_eq!(
+        (d.rule, d.against, d.tied),
+        (TieRule::PairedTest, "leader", false)
+    );
+    let p = crate::scoring::paired::mcnemar_exact(12, 0);
+    assert_eq!((d.p_value, d.p_holm), (Some(p), Some(p)));
+    let json = render_leaderboard(&t, &input, ReportFormat::Json).expect("json");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["ranked_by"], "full_set_score");
+    assert_eq!(v["runs"][1]["rank_decided_by"]["rule"], "paired_test");
+    assert_eq!(v["runs"][1]["rank_decided_by"]["test"], "mcnemar_exact");
+    let md = render_leaderboard(&t, &input, ReportFormat::Md).expect("md");
+    assert!(md.contains("| 2 | paired, Holm p 0.0005 | close |"), "{md}");
+    assert!(
+        md.contains("Holm-adjusted over the runs compared with that leader"),
+        "{md}"
+    );
+    let html = render_leaderboard(&t, &input, ReportFormat::Html).expect("html");
+    assert!(html.contains("paired, Holm p 0.0005"), "{html}");
+    // Without per-item values only the intervals speak: a tie.
+    let no_items = close_pair(false);
+    let doc = document(&no_items);
+    let close = &doc.runs[1];
+    assert_eq!((close.rank, close.tied), (Some(1), true));
+    let d = close.rank_decided_by.as_ref().expect("a decision");
+    assert_eq!((d.rule, d.tied), (TieRule::CiOverlap, true));
+}
+
+#[test]
+fn incomplete_runs_rank_on_the_full_set_and_are_marked() {
+    let t = Templates::builtin().expect("templates");
+    let mut input = close_pair(true);
+    // The gamed run: 11 right answers submitted, nothing else.
+    let mut gamed = run("gamed", Some(1.0), Some((0.7, 1.0)));
+    gamed.name = "gamed".into();
+    gamed.evalset_blake3 = "e".repeat(64);
+    gamed.n_scored = 11;
+    gamed.n_skipped = 109;
+    gamed.full_set = Some(crate::scoring::full_set_from_summary(
+        Some(1.0),
+        11,
+        120,
+        true,
+    ));
+    input.items.runs.insert(
+        "gamed".into(),
+        (0..120).map(|i| (i, f64::from(i < 11))).collect(),
+    );
+    input.runs.push(gamed);
+    let doc = document(&input);
+    assert_eq!(ids(&doc), vec!["leader", "close", "gamed"]);
+    let last = &doc.runs[2];
+    assert_eq!((last.rank, last.incomplete), (Some(3), true));
+    let md = render_leaderboard(&t, &input, ReportFormat::Md).expect("md");
+    assert!(
+        md.contains("| 9.2% ⚠ incomplete | 1.0000 [0.7000, 1.0000] |"),
+        "{md}"
+    );
+    let html = render_leaderboard(&t, &input, ReportFormat::Html).expect("html");
+    assert!(html.contains("9.2% <span class=\"incomplete\""), "{html}");
+    let json = render_leaderboard(&t, &input, ReportFormat::Json).expect("json");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["runs"][2]["incomplete"], true);
+    assert_eq!(v["runs"][2]["full_set"]["n_scored"], 11);
 }

@@ -11,7 +11,7 @@ use super::axis::{axis_kind, distribution_name, AxisKind};
 use super::input::SweepInput;
 use super::ties::{ties, TiesDoc};
 use crate::manifest::sweep::{Mode, SweepMetric};
-use crate::sweep::ledger::{BestTrial, TrialEntry, TrialState};
+use crate::sweep::ledger::{BestTrial, TieRuleNote, TrialEntry, TrialState};
 
 /// The sweep report as JSON.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -22,8 +22,9 @@ pub struct SweepDoc<'a> {
     pub sweep: &'a str,
     /// The sweep folder, as shown.
     pub folder: &'a str,
-    /// The metric the sweep optimizes (`primary_score`, `val_loss`).
-    pub metric: SweepMetric,
+    /// The metric the sweep optimizes (`primary_score`, `val_loss`, or
+    /// any metric its trainer reports).
+    pub metric: &'a SweepMetric,
     /// Whether larger (`max`) or smaller (`min`) is better.
     pub mode: Mode,
     /// The steps at which trials were compared.
@@ -41,6 +42,10 @@ pub struct SweepDoc<'a> {
     pub best: Option<&'a BestTrial>,
     /// How many completed trials are statistically tied with the best.
     pub ties: TiesDoc<'a>,
+    /// The rungs (and the final pick of the best) that the tie rule alone
+    /// decided, because every trial had the same metric or none had one;
+    /// empty when the metric told the trials apart every time.
+    pub decided_by_tie_rule: Vec<TieRuleDoc>,
     /// Failed trials, by trial id.
     pub failures: Vec<FailureDoc<'a>>,
     /// Learning curves of every started trial, by trial id.
@@ -83,6 +88,9 @@ pub struct TrialDoc<'a> {
     /// not compared.
     pub tied_with_best: Option<bool>,
 }
+
+/// A rung (or the final pick of the best) the tie rule alone decided.
+pub type TieRuleDoc = TieRuleNote;
 
 /// One failed trial.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -163,7 +171,7 @@ pub fn document(input: &SweepInput) -> SweepDoc<'_> {
         schema_version: super::super::SCHEMA_VERSION,
         sweep: &ledger.sweep,
         folder: &input.folder,
-        metric: ledger.metric,
+        metric: &ledger.metric,
         mode: ledger.mode,
         rungs: &ledger.rungs,
         params: params(input),
@@ -171,6 +179,7 @@ pub fn document(input: &SweepInput) -> SweepDoc<'_> {
         trials,
         best: ledger.best.as_ref(),
         ties,
+        decided_by_tie_rule: ledger.tie_rule_notes(),
         failures,
         curves,
     }

@@ -173,12 +173,13 @@ pub fn input() -> SweepInput {
         trial_id: "t000".to_string(),
         metric: 0.8,
         params: trials[0].params.clone(),
+        tie_rule: None,
     };
     SweepInput {
         folder: "submission_runs/lr-sweep".to_string(),
         ledger: ledger(
             "lr-sweep",
-            SweepMetric::PrimaryScore,
+            SweepMetric::primary_score(),
             Mode::Max,
             &[4, 8, 12],
             trials,

@@ -79,9 +79,13 @@ pub fn ties(input: &SweepInput) -> TiesDoc<'_> {
         .get(&best.trial_id)
         .and_then(|r| r.items.as_ref());
     let Some(best_items) = best_items else {
-        let why = match ledger.metric {
-            SweepMetric::ValLoss => "the sweep optimizes val_loss and its trials were not evaluated on an eval set (no `eval` section in the base Train spec)",
-            SweepMetric::PrimaryScore => "its run folder has no eval_items.jsonl",
+        let why = if ledger.metric.as_str() == SweepMetric::PRIMARY_SCORE {
+            "its run folder has no eval_items.jsonl".to_string()
+        } else {
+            format!(
+                "the sweep optimizes {} and its trials were not evaluated on an eval set (no `eval` section in the base Train spec)",
+                ledger.metric
+            )
         };
         return unavailable(format!(
             "the best trial {} has no eval items to pair: {why}",
@@ -191,9 +195,13 @@ mod tests {
         let same = tie("x", &best, Some(&best), &config);
         assert_eq!(same.tied, Some(true));
         assert_eq!(same.diff, Some(0.0));
+        // A trial without items counts each of the best's items as wrong
+        // (pairing is over the union of both runs' items): not tied.
         let nothing = tie("y", &best, Some(&Vec::new()), &config);
-        assert_eq!(nothing.tied, None);
-        assert!(nothing.notes[0].contains("nothing to pair"), "{nothing:?}");
+        assert_eq!((nothing.tied, nothing.n_pairs), (Some(false), 40));
+        let empty = tie("z", &Vec::new(), Some(&Vec::new()), &config);
+        assert_eq!(empty.tied, None);
+        assert!(empty.notes[0].contains("nothing to pair"), "{empty:?}");
     }
 
     #[test]
@@ -202,7 +210,7 @@ mod tests {
         for run in input.runs.values_mut() {
             run.items = None;
         }
-        input.ledger.metric = SweepMetric::ValLoss;
+        input.ledger.metric = SweepMetric::val_loss();
         let t = ties(&input);
         assert!(!t.available);
         assert_eq!(t.n_tied, None);

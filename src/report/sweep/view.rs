@@ -10,7 +10,7 @@ use super::doc::{FailureDoc, SweepDoc, TrialDoc};
 use super::input::SweepInput;
 use super::plot::{self, CurveLine, ScatterPoint};
 use super::ties::TieDoc;
-use crate::manifest::sweep::{Mode, SweepMetric};
+use crate::manifest::sweep::Mode;
 use crate::report::templates::trusted;
 use crate::report::{num, words};
 use crate::sweep::ledger::TrialState;
@@ -20,8 +20,8 @@ use crate::sweep::ledger::TrialState;
 pub struct View<'a> {
     sweep: &'a str,
     folder: &'a str,
-    /// `primary_score` or `val_loss`.
-    metric: &'static str,
+    /// The sweep's metric (`primary_score`, `val_loss`, `val/f1`, ...).
+    metric: &'a str,
     /// `max` or `min`.
     mode: &'static str,
     /// `higher` or `lower`: which metric is better.
@@ -42,6 +42,9 @@ pub struct View<'a> {
     rows: Vec<RowView<'a>>,
     best: Option<BestView<'a>>,
     ties: TiesView<'a>,
+    /// The rungs (and the final pick) the tie rule alone decided, one
+    /// sentence each.
+    tie_rule: Vec<&'a str>,
     failures: &'a [FailureDoc<'a>],
     /// One scatter per parameter (HTML only).
     scatters: Vec<ScatterView<'a>>,
@@ -147,7 +150,7 @@ struct ScatterView<'a> {
 /// The template context of `doc` (made from `input`); charts only when
 /// `charts` (HTML).
 pub fn view<'a>(input: &'a SweepInput, doc: &'a SweepDoc<'a>, charts: bool) -> View<'a> {
-    let (metric, mode) = (metric_name(doc.metric), doc.mode);
+    let (metric, mode) = (doc.metric.as_str(), doc.mode);
     View {
         sweep: doc.sweep,
         folder: doc.folder,
@@ -201,6 +204,11 @@ pub fn view<'a>(input: &'a SweepInput, doc: &'a SweepDoc<'a>, charts: bool) -> V
                 .collect(),
         }),
         ties: ties_view(doc),
+        tie_rule: doc
+            .decided_by_tie_rule
+            .iter()
+            .map(|t| t.message.as_str())
+            .collect(),
         failures: &doc.failures,
         scatters: if charts {
             scatters(input, doc)
@@ -216,14 +224,6 @@ pub fn view<'a>(input: &'a SweepInput, doc: &'a SweepDoc<'a>, charts: bool) -> V
             .then(|| metric_chart(input, doc))
             .flatten()
             .map(Template::from_safe_string),
-    }
-}
-
-/// The metric's name as written in manifests.
-pub fn metric_name(metric: SweepMetric) -> &'static str {
-    match metric {
-        SweepMetric::PrimaryScore => "primary_score",
-        SweepMetric::ValLoss => "val_loss",
     }
 }
 
@@ -349,7 +349,7 @@ fn tie_view<'a>(c: &'a TieDoc<'a>) -> TieView<'a> {
 
 /// Each parameter against the metric.
 fn scatters<'a>(input: &'a SweepInput, doc: &'a SweepDoc<'a>) -> Vec<ScatterView<'a>> {
-    let metric = metric_name(doc.metric);
+    let metric = doc.metric.as_str();
     doc.params
         .iter()
         .map(|p| {
@@ -424,7 +424,7 @@ fn metric_chart(input: &SweepInput, doc: &SweepDoc<'_>) -> Option<String> {
             }
         })
         .collect();
-    let title = format!("{} by step, every trial", metric_name(doc.metric));
+    let title = format!("{} by step, every trial", doc.metric);
     plot::curves(&title, doc.rungs, &lines)
 }
 

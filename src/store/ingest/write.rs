@@ -22,6 +22,7 @@ pub struct RunWriter<'conn> {
     tags: Appender<'conn>,
     items: Appender<'conn>,
     metrics: Appender<'conn>,
+    metric_values: Appender<'conn>,
     artifacts: Appender<'conn>,
 }
 
@@ -35,6 +36,7 @@ impl<'conn> RunWriter<'conn> {
             tags: conn.appender("tag_scores")?,
             items: conn.appender("eval_items")?,
             metrics: conn.appender("metrics")?,
+            metric_values: conn.appender("metric_values")?,
             artifacts: conn.appender("artifacts")?,
         })
     }
@@ -66,6 +68,7 @@ impl<'conn> RunWriter<'conn> {
             &mut self.tags,
             &mut self.items,
             &mut self.metrics,
+            &mut self.metric_values,
             &mut self.artifacts,
         ] {
             appender.flush()?;
@@ -204,6 +207,10 @@ impl RunWriter<'_> {
                 r.val_loss,
                 r.primary_score
             ])?;
+            for (key, value) in r.values() {
+                self.metric_values
+                    .append_row(params![m.run_id, r.step as i64, key, value])?;
+            }
         }
         let mut all: BTreeMap<&str, &Artifact> =
             run.files.iter().map(|a| (a.path.as_str(), a)).collect();
@@ -317,6 +324,51 @@ mod tests {
                 "{table}"
             );
         }
+    }
+
+    #[test]
+    fn every_metric_of_every_line_is_a_metric_values_row() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = crate::synthetic::write_run(dir.path(), "r1", 3, 0.5).expect("run");
+        std::fs::write(
+            path.join(crate::runfolder::METRICS),
+            "{\"step\":2,\"loss\":2.5,\"grad_norm\":0.75,\"val/f1\":0.5}\n{\"step\":4,\"val_loss\":2.25,\"eval/bleu\":12.5}\n",
+        )
+        .expect("metrics");
+        let run = load_run_folder(&path, "r1").expect("valid");
+        let conn = Connection::open_in_memory().expect("open");
+        schema::migrate(&conn).expect("migrate");
+        let mut writer = RunWriter::new(&conn).expect("writer");
+        writer.insert(&run).expect("insert");
+        writer.finish().expect("flush");
+        let rows: Vec<(i64, String, f64)> = conn
+            .prepare(
+                "SELECT step, key, value FROM metric_values WHERE run_id = 'r1' ORDER BY step, key",
+            )
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+            })
+            .expect("rows");
+        let expected: Vec<(i64, String, f64)> = [
+            (2, "grad_norm", 0.75),
+            (2, "loss", 2.5),
+            (2, "val/f1", 0.5),
+            (4, "eval/bleu", 12.5),
+            (4, "val_loss", 2.25),
+        ]
+        .into_iter()
+        .map(|(s, k, v)| (s, k.to_string(), v))
+        .collect();
+        assert_eq!(rows, expected);
+        let wide: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM metrics WHERE run_id = 'r1'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("wide rows");
+        assert_eq!(wide, 2, "the wide table keeps one row per line");
     }
 
     /// A `tag_scores` row as the test reads it: tag, items, fully correct,

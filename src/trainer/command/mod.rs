@@ -12,10 +12,70 @@
 //! `$TUNIX_UNTIL_STEP`. Its stdout and stderr go to the run's log.
 
 pub mod lines;
+pub mod overrun;
 pub mod shim;
 pub mod template;
+pub mod tree;
 
 use std::path::{Path, PathBuf};
+
+/// Launchers whose program is the script they run, not themselves.
+const LAUNCHERS: &[&str] = &[
+    "python",
+    "python3",
+    "uv",
+    "bash",
+    "sh",
+    "zsh",
+    "node",
+    "ruby",
+    "perl",
+    "Rscript",
+    "julia",
+    "torchrun",
+    "accelerate",
+    "deepspeed",
+    "srun",
+    "env",
+];
+/// File endings of scripts a launcher runs.
+const SCRIPTS: &[&str] = &[".py", ".sh", ".jl", ".R", ".js", ".rb", ".pl", ".lua"];
+
+/// How reports name a command trainer (the run's model column): the script
+/// a launcher runs (`python3 train.py` → `train.py`, `python3 -m pkg.train`
+/// → `pkg.train`, `torchrun --nproc_per_node 8 train.py` → `train.py`),
+/// otherwise the program's file name.
+pub fn trainer_name(argv: &[String]) -> String {
+    let base = |s: &str| {
+        Path::new(s)
+            .file_name()
+            .map_or_else(|| s.to_string(), |n| n.to_string_lossy().into_owned())
+    };
+    let Some(program) = argv.first() else {
+        return String::new();
+    };
+    let program = base(program);
+    let launcher = LAUNCHERS
+        .iter()
+        .any(|l| program == *l || program.strip_prefix(l).is_some_and(is_version));
+    if !launcher {
+        return program;
+    }
+    let args = &argv[1..];
+    if let Some(i) = args.iter().position(|a| a == "-m") {
+        if let Some(module) = args.get(i + 1) {
+            return module.clone();
+        }
+    }
+    args.iter()
+        .find(|a| !a.starts_with('-') && SCRIPTS.iter().any(|e| a.ends_with(e)))
+        .map_or(program, |script| base(script))
+}
+
+/// `3.11` or `3`: the version suffix of `python3.11`.
+fn is_version(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.')
+}
 
 /// The run folder.
 pub const ENV_RUN_DIR: &str = "TUNIX_RUN_DIR";
@@ -79,6 +139,26 @@ fn is_executable(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn name(argv: &[&str]) -> String {
+        trainer_name(&argv.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_command_trainer_is_named_by_the_script_its_launcher_runs() {
+        assert_eq!(name(&["python3", "train.py", "--lr", "0.1"]), "train.py");
+        assert_eq!(name(&["/usr/bin/python3.11", "-u", "src/fit.py"]), "fit.py");
+        assert_eq!(name(&["python", "-m", "pkg.train", "--x"]), "pkg.train");
+        assert_eq!(
+            name(&["torchrun", "--nproc_per_node", "8", "train.py"]),
+            "train.py"
+        );
+        assert_eq!(name(&["bash", "run.sh"]), "run.sh");
+        assert_eq!(name(&["./my-trainer", "--steps", "5"]), "my-trainer");
+        assert_eq!(name(&["python3", "-c", "print(1)"]), "python3");
+        assert_eq!(name(&["python3x", "a.py"]), "python3x");
+        assert_eq!(name(&[]), "");
+    }
 
     #[test]
     fn programs_are_found_on_path_or_relative_to_the_workspace() {

@@ -7,6 +7,16 @@
 //! `max_steps`), it has `stop_grace` to exit by itself; then it gets
 //! SIGTERM, and SIGKILL one grace later. A program that exits non-zero
 //! before reaching its step crashed; one that exits zero has finished.
+//! Its metric lines past the step are dropped, and predictions it wrote
+//! after going past the step fail the run as `ignored_stop`
+//! ([`super::overrun`]).
+//!
+//! Interrupts ([`tree`]): asked to stop (SIGTERM, SIGINT, SIGHUP: the
+//! coordinator signals the shim's whole process group, the program
+//! included), the shim gives the program `stop_grace` to exit, then kills
+//! it and everything below it, and reports a failure. When the
+//! coordinator dies, the shim kills everything below it at once. Whatever
+//! the program leaves behind when it exits is killed too.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -15,8 +25,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::lines::{self, LineBuffer};
+use super::lines::{self, LineBuffer, StepOrder};
+use super::overrun::Overrun;
 use super::template;
+use super::tree;
 use super::*;
 use crate::error::{Error, Result};
 use crate::evalset::EvalSet;
@@ -29,10 +41,9 @@ use crate::trainer::protocol::{
 use crate::workspace::Workspace;
 
 /// Environment variable: seconds a command trainer gets to stop by itself
-/// after reaching its step (and again between SIGTERM and SIGKILL).
-pub const STOP_GRACE_ENV: &str = "TUNIX_RT_STOP_GRACE_S";
-/// The default of [`STOP_GRACE_ENV`].
-pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(10);
+/// after reaching its step (and again between SIGTERM and SIGKILL), and
+/// after an interrupt; the default is [`DEFAULT_STOP_GRACE`].
+pub use crate::interrupt::{DEFAULT_STOP_GRACE, STOP_GRACE_ENV};
 /// Lines of the program's output quoted when it crashes.
 const TAIL: usize = 12;
 /// The scratch files in the run's control folder.
@@ -49,13 +60,8 @@ pub struct Settings {
 impl Settings {
     /// The defaults, with `TUNIX_RT_STOP_GRACE_S` when set.
     pub fn from_env() -> Self {
-        let stop_grace = std::env::var(STOP_GRACE_ENV)
-            .ok()
-            .and_then(|s| s.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map_or(DEFAULT_STOP_GRACE, Duration::from_secs_f64);
         Settings {
-            stop_grace,
+            stop_grace: crate::interrupt::stop_grace(),
             poll: Duration::from_millis(50),
         }
     }
@@ -209,11 +215,17 @@ fn prepare(req: &TrainerRequest, control: &Path) -> std::result::Result<Prepared
 /// What the program has done so far.
 struct Watch {
     metrics: LineBuffer,
+    /// Refuses metric steps that go backwards.
+    order: StepOrder,
+    /// Metrics reported non-finite (logged once each).
+    non_finite: BTreeSet<String>,
     offset: u64,
     last_step: Option<u64>,
     reported: BTreeSet<u32>,
     tail: VecDeque<String>,
-    ignored_past_until: bool,
+    /// Metric lines past `until_step` (dropped), and what that means for
+    /// the predictions.
+    overrun: Overrun,
 }
 
 fn supervise(
@@ -223,9 +235,7 @@ fn supervise(
     em: &mut Emitter,
 ) -> Result<()> {
     let start_step = req.resume.as_ref().map_or(0, |r| r.step);
-    let model_id = Path::new(&p.argv[0])
-        .file_name()
-        .map_or_else(|| p.argv[0].clone(), |n| n.to_string_lossy().into_owned());
+    let model_id = super::trainer_name(&p.argv);
     em.emit(&Event::Started(Started {
         device: "external".into(),
         framework_version: "command".into(),
@@ -236,6 +246,9 @@ fn supervise(
         notes: Vec::new(),
     }))?;
     em.log(format!("command: {}", p.argv.join(" ")))?;
+    if let Some(sig) = tree::stop_requested() {
+        return em.emit(&Event::Failed(stopped(sig, None)));
+    }
     let mut command = Command::new(&p.program);
     command
         .args(&p.argv[1..])
@@ -254,23 +267,31 @@ fn supervise(
             ))))
         }
     };
+    let _leftovers = tree::KillOnDrop(tree::KILL_WITHIN);
     let (tx, rx) = mpsc::channel::<String>();
     forward(child.stdout.take(), tx.clone());
     forward(child.stderr.take(), tx);
     let mut watch = Watch {
         metrics: LineBuffer::default(),
+        order: StepOrder::default(),
+        non_finite: BTreeSet::new(),
         offset: 0,
         last_step: None,
         reported: checkpoints(&req.run_dir).iter().map(|c| c.step).collect(),
         tail: VecDeque::new(),
-        ignored_past_until: false,
+        overrun: Overrun::default(),
     };
     let until = u64::from(req.until_step);
     let stops_early = req.until_step < req.spec.training.max_steps;
     let mut reached_at: Option<Instant> = None;
     let mut signalled = 0u8;
     let mut output_open = true;
+    let mut stopping: Option<Instant> = None;
     let status = loop {
+        if let Some(sig) = tree::stop_requested() {
+            let log = &mut |m: String| em.log(m);
+            stopping = Some(tree::on_stop(sig, stopping, settings.stop_grace, log)?);
+        }
         if output_open {
             match rx.recv_timeout(settings.poll) {
                 Ok(line) => {
@@ -312,6 +333,7 @@ fn supervise(
             Err(e) => return Err(Error::runtime("cannot wait for the command").with_source(e)),
         }
     };
+    tree::kill_descendants(tree::KILL_WITHIN);
     let drain_until = Instant::now() + Duration::from_secs(1);
     while let Ok(line) = rx.recv_timeout(drain_until.saturating_duration_since(Instant::now())) {
         watch.output(line, em)?;
@@ -319,11 +341,26 @@ fn supervise(
     if let Err(f) = watch.poll(req, p, until, stops_early, em) {
         return em.emit(&Event::Failed(f));
     }
+    if let Some(sig) = tree::stop_requested() {
+        return em.emit(&Event::Failed(stopped(sig, watch.last_step)));
+    }
     let reached = watch.last_step.is_some_and(|s| s >= until);
     if status.success() || (reached && (signalled > 0 || stops_early)) {
         finish(req, p, &watch, em)
     } else {
         em.emit(&Event::Failed(crashed(&p.argv[0], status, &watch.tail)))
+    }
+}
+
+/// The failure of a program stopped by `sig` at `step`.
+fn stopped(sig: libc::c_int, step: Option<u64>) -> Failed {
+    Failed {
+        class: FailureClass::Crash,
+        message: format!(
+            "the command trainer was stopped by {}{} before finishing",
+            tree::signal_name(sig),
+            step.map(|s| format!(" at step {s}")).unwrap_or_default()
+        ),
     }
 }
 
@@ -349,6 +386,7 @@ impl Watch {
             class: FailureClass::Crash,
             message: e.to_string(),
         };
+        self.overrun.look(&p.predictions_file);
         let bytes = read_from(&p.metrics_file, self.offset).map_err(|e| Failed {
             class: FailureClass::Crash,
             message: format!("cannot read {}: {e}", p.metrics_file.display()),
@@ -356,10 +394,20 @@ impl Watch {
         self.offset += bytes.len() as u64;
         let shown = "the command's metrics file ($TUNIX_METRICS_FILE)";
         for (n, text) in self.metrics.feed(&bytes) {
-            let record: MetricRecord = lines::metric(shown, n, &text)?;
+            let parsed = lines::metric(shown, n, &text)?;
+            self.order.accept(shown, n, parsed.record.step)?;
+            for key in parsed.non_finite {
+                if !self.non_finite.contains(&key) {
+                    em.log(format!(
+                        "{shown} line {n}: `{key}` is not finite and is left out (noted once per metric)"
+                    ))
+                    .map_err(emit_failed)?;
+                    self.non_finite.insert(key);
+                }
+            }
+            let record: MetricRecord = parsed.record;
             if stops_early && record.step > until {
-                if !self.ignored_past_until {
-                    self.ignored_past_until = true;
+                if self.overrun.went_past() {
                     em.log(format!(
                         "ignored metric lines past step {until}, where this run was asked to stop"
                     ))
@@ -369,7 +417,7 @@ impl Watch {
             }
             if record.step > u64::from(req.spec.training.max_steps) {
                 return Err(Failed {
-                    class: FailureClass::Crash,
+                    class: FailureClass::BadMetrics,
                     message: format!(
                         "{shown} line {n} reports step {}, past training.max_steps ({})",
                         record.step, req.spec.training.max_steps
@@ -404,18 +452,13 @@ fn finish(req: &TrainerRequest, p: &Prepared, watch: &Watch, em: &mut Emitter) -
         ))?;
     }
     if let Some(set) = &p.evalset {
+        if let Some(f) = watch.overrun.judge(&p.predictions_file, step) {
+            return em.emit(&Event::Failed(f));
+        }
         let shown = "the command's predictions ($TUNIX_PREDICTIONS_FILE)";
         let bytes = match std::fs::read(&p.predictions_file) {
-            Ok(b) => b,
-            Err(_) => {
-                return em.emit(&Event::Failed(Failed {
-                    class: FailureClass::Crash,
-                    message: format!(
-                        "the command wrote no predictions to $TUNIX_PREDICTIONS_FILE ({}); with an `eval` section it must write one {{\"id\", \"output\"}} line per eval item",
-                        p.predictions_file.display()
-                    ),
-                }))
-            }
+            Ok(b) if !b.trim_ascii().is_empty() => b,
+            _ => return em.emit(&Event::Failed(no_predictions(step, &p.predictions_file))),
         };
         let predictions = match crate::predictions::parse(shown, &bytes, &set.items) {
             Ok(p) => p,
@@ -437,16 +480,24 @@ fn finish(req: &TrainerRequest, p: &Prepared, watch: &Watch, em: &mut Emitter) -
             outputs: predictions.by_id,
             truncated_prompts: Vec::new(),
         }))?;
-        em.emit(&Event::Metrics(MetricRecord {
-            step: u64::from(step),
-            loss: None,
-            lr: None,
-            tokens_per_s: None,
-            val_loss: None,
-            primary_score: None,
-        }))?;
+        em.emit(&Event::Metrics(MetricRecord::at(u64::from(step))))?;
     }
     em.emit(&Event::Finished { step })
+}
+
+/// The program finished but wrote no predictions although the manifest
+/// has an `eval` section: what to write, or what to drop.
+fn no_predictions(step: u32, file: &Path) -> Failed {
+    Failed {
+        class: FailureClass::NoPredictions,
+        message: format!(
+            "the command trained to step {step} but wrote no predictions to $TUNIX_PREDICTIONS_FILE ({}). \
+             The manifest has an `eval:` section, so before exiting the program must write one JSON line \
+             {{\"id\": ..., \"output\": ...}} per item of the eval set ($TUNIX_EVALSET) to $TUNIX_PREDICTIONS_FILE; \
+             or drop `eval:` from the manifest to train without evaluating",
+            file.display()
+        ),
+    }
 }
 
 /// A crash (or, by its output, an out-of-memory) with the output's tail.

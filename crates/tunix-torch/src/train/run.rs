@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use tch::{Device, Kind, TchError, Tensor};
 
+use tunix_rt::dataset::generate::{Generated, PROGRESS_EVERY};
 use tunix_rt::dataset::{self, Dataset};
 use tunix_rt::evalset::EvalSet;
 use tunix_rt::manifest::train::Batching;
@@ -16,7 +17,7 @@ use tunix_rt::presets::ModelDims;
 use tunix_rt::rng::derive_seed;
 use tunix_rt::runfolder::{FileRef, MetricRecord};
 use tunix_rt::trainer::protocol::{
-    CheckpointWritten, Event, FailureClass, Outputs, Started, TrainerRequest,
+    CheckpointWritten, Event, FailureClass, Outputs, Started, TrainerRequest, GRAD_NORM,
 };
 use tunix_rt::workspace::Workspace;
 
@@ -114,9 +115,11 @@ struct Prepared {
     batching_note: String,
 }
 
-/// Check the request and build the data; nothing is reported yet, so a
-/// refusal leaves the run folder untouched.
-fn prepare(req: &TrainerRequest) -> Result<Prepared, Failure> {
+/// Check the request and build the data; only log lines (generation
+/// progress of a large dataset) are reported yet, which the coordinator
+/// shows but does not record before `started`, so a refusal leaves the run
+/// folder untouched.
+fn prepare(req: &TrainerRequest, out: &mut Emitter) -> Result<Prepared, Failure> {
     let spec = &req.spec;
     let max_steps = spec.training.max_steps;
     if req.until_step == 0 || req.until_step > max_steps {
@@ -139,7 +142,15 @@ fn prepare(req: &TrainerRequest) -> Result<Prepared, Failure> {
     let template = dataset::prompt_template(spec);
     let manifest = ws.root().join(&req.manifest);
     let manifest_dir = manifest.parent().unwrap_or(ws.root());
-    let data = dataset::build(dataset_config, manifest_dir, &index)?;
+    let mut report = |g: Generated| {
+        if g.wanted >= PROGRESS_EVERY {
+            let _ = out.log(&format!(
+                "dataset: {} of {} {} examples generated",
+                g.made, g.wanted, g.split
+            ));
+        }
+    };
+    let data = dataset::build_reporting(dataset_config, manifest_dir, &index, &mut report)?;
     let train_stream = Dataset::stream(&data.train, &template);
     let val_stream = Dataset::stream(&data.val, &template);
     let context = dims.context_length as usize;
@@ -193,7 +204,7 @@ fn prepare(req: &TrainerRequest) -> Result<Prepared, Failure> {
 
 /// Serve the request; returns the step training stopped at.
 pub fn run(req: &TrainerRequest, out: &mut Emitter) -> Result<u32, Failure> {
-    let p = prepare(req)?;
+    let p = prepare(req, out)?;
     let spec = &req.spec;
     let t = &spec.training;
     let device = p.choice.device;
@@ -315,6 +326,7 @@ impl Loop<'_> {
         let mut interval_tokens = 0usize;
         let mut interval_positions = 0usize;
         let mut loss_sum = Tensor::zeros([], (Kind::Float, device));
+        let mut grad_norm_sum = Tensor::zeros([], (Kind::Float, device));
         let mut interval_steps = 0u32;
         let mut interval_start = Instant::now();
         let mut final_record: Option<MetricRecord> = None;
@@ -336,8 +348,11 @@ impl Loop<'_> {
             }
             loss.f_backward()
                 .map_err(self.tf("running the backward pass"))?;
-            let _grad_norm =
+            let grad_norm =
                 clip_grad_norm(self.params, t.grad_clip).map_err(self.tf("clipping gradients"))?;
+            grad_norm_sum = grad_norm_sum
+                .f_add(&grad_norm)
+                .map_err(self.tf("reading the gradient norm"))?;
             opt.step(self.params, lr)
                 .map_err(self.tf("updating the weights"))?;
             loss_sum = loss_sum
@@ -377,13 +392,18 @@ impl Loop<'_> {
                 ))?;
             }
             let mut record = MetricRecord {
-                step: u64::from(done),
                 loss: Some(mean),
                 lr: Some(lr),
                 tokens_per_s: Some(tokens_per_s),
-                val_loss: None,
-                primary_score: None,
+                ..MetricRecord::at(u64::from(done))
             };
+            let grad_norm = grad_norm_sum
+                .f_double_value(&[])
+                .map_err(self.tf("reading the gradient norm"))?
+                / f64::from(interval_steps);
+            if grad_norm.is_finite() {
+                record.set(GRAD_NORM, grad_norm);
+            }
             if eval_now {
                 record.val_loss = Some(self.val_loss()?);
                 self.evaluate(done, false, out)?;
@@ -423,6 +443,7 @@ impl Loop<'_> {
                 }
             }
             loss_sum = Tensor::zeros([], (Kind::Float, device));
+            grad_norm_sum = Tensor::zeros([], (Kind::Float, device));
             interval_steps = 0;
             interval_tokens = 0;
             interval_positions = 0;
@@ -431,14 +452,7 @@ impl Loop<'_> {
         if until < t.max_steps {
             return Ok(until);
         }
-        let mut record = final_record.unwrap_or(MetricRecord {
-            step: u64::from(t.max_steps),
-            loss: None,
-            lr: None,
-            tokens_per_s: None,
-            val_loss: None,
-            primary_score: None,
-        });
+        let mut record = final_record.unwrap_or(MetricRecord::at(u64::from(t.max_steps)));
         record.val_loss = Some(self.val_loss()?);
         self.evaluate(t.max_steps, true, out)?;
         out.emit(&Event::Metrics(record))?;
