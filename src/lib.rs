@@ -20,6 +20,7 @@ pub mod evalset;
 pub mod evaluate;
 pub mod evidence;
 pub mod exit_code;
+pub mod fault;
 pub mod file_kind;
 pub mod fsutil;
 pub mod interrupt;

@@ -524,9 +524,54 @@ pub fn read_eval_items(run_dir: &Path) -> Result<Vec<EvalItemRecord>> {
         .collect()
 }
 
+/// The records of a run's `metrics.jsonl` (none when there is no file). A
+/// last line without its newline is still being written and is left out
+/// when it does not parse; any other bad line is an error naming it.
+pub fn read_metrics_file(path: &Path) -> Result<Vec<MetricRecord>> {
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read the metrics", path, e))?;
+    let complete = text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    let mut records = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<MetricRecord>(line) {
+            Ok(r) => records.push(r),
+            Err(_) if !complete && i + 1 == lines.len() => {}
+            Err(e) => {
+                return Err(Error::bad_input(format!("not a valid metrics record: {e}"))
+                    .with_path(path)
+                    .with_location(crate::error::Location {
+                        line: i + 1,
+                        column: e.column(),
+                    }))
+            }
+        }
+    }
+    Ok(records)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_half_written_last_metrics_line_is_left_out_and_other_bad_lines_are_errors() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join(METRICS);
+        std::fs::write(&path, "{\"step\": 1, \"loss\": 2.0}\n{\"step\": 2, \"lo").expect("write");
+        assert_eq!(read_metrics_file(&path).expect("read").len(), 1);
+        std::fs::write(&path, "nope\n{\"step\": 1}\n").expect("write");
+        let err = read_metrics_file(&path).expect_err("bad line");
+        assert_eq!(err.location().map(|l| l.line), Some(1));
+        assert!(read_metrics_file(&tmp.path().join("none"))
+            .expect("no file")
+            .is_empty());
+    }
 
     #[test]
     fn metric_records_keep_every_metric_by_name() {

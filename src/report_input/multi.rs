@@ -12,14 +12,12 @@ use std::path::{Path, PathBuf};
 
 use super::folders::read_run;
 use super::{check_evalsets, figures, paired_input, summary, thin, MAX_CURVE_POINTS};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Result};
 use crate::report::{
     run_label, series_of, CompareInput, Metrics, MultiInput, MultiRun, RunItem, RunPair,
     RunSummary, RunsComparison,
 };
-use crate::runfolder::{
-    read_manifest, MetricRecord, RunManifest, EVAL_ITEMS, EVAL_SUMMARY, METRICS,
-};
+use crate::runfolder::{read_manifest, RunManifest, EVAL_ITEMS, EVAL_SUMMARY, METRICS};
 use crate::scoring::rows::item_value;
 use crate::scoring::{
     compare_with, full_set_score, CompareConfig, ItemRow, Pairing, DEFAULT_BOOTSTRAP_SEED,
@@ -207,7 +205,9 @@ fn pairs(
 fn read_folder(dir: &Path) -> Result<Loaded> {
     let evaluated = dir.join(EVAL_SUMMARY).is_file() || dir.join(EVAL_ITEMS).is_file();
     let manifest = read_manifest(dir)?;
-    let metrics = thinned(series_of(&read_metrics(&dir.join(METRICS))?));
+    let metrics = thinned(series_of(&crate::runfolder::read_metrics_file(
+        &dir.join(METRICS),
+    )?));
     let config = manifest.config.clone();
     let (summary, items) = if evaluated {
         let run = read_run(dir)?;
@@ -263,38 +263,6 @@ fn unevaluated_summary(manifest: RunManifest, loss_curve: Vec<(u64, f64)>) -> Ru
         calculator,
         tag_scores: BTreeMap::new(),
     }
-}
-
-/// The records of a `metrics.jsonl` (none when there is no file). A last
-/// line without its newline is still being written and is left out when
-/// it does not parse; any other bad line is an error naming it.
-fn read_metrics(path: &Path) -> Result<Vec<MetricRecord>> {
-    if !path.is_file() {
-        return Ok(Vec::new());
-    }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::user_file("read the metrics", path, e))?;
-    let complete = text.ends_with('\n');
-    let lines: Vec<&str> = text.lines().collect();
-    let mut records = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<MetricRecord>(line) {
-            Ok(r) => records.push(r),
-            Err(_) if !complete && i + 1 == lines.len() => {}
-            Err(e) => {
-                return Err(Error::bad_input(format!("not a valid metrics record: {e}"))
-                    .with_path(path)
-                    .with_location(Location {
-                        line: i + 1,
-                        column: e.column(),
-                    }))
-            }
-        }
-    }
-    Ok(records)
 }
 
 /// Each series cut to at most [`MAX_CURVE_POINTS`] points (the first and

@@ -9,12 +9,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Result};
 use crate::manifest::sweep::{Distribution, SweepMetric};
 use crate::report::sweep::{SearchSpace, SweepInput, TrialRun};
 use crate::runfolder::{
-    read_eval_items, read_manifest, EvalItemRecord, MetricRecord, RunManifest, EVAL_ITEMS, METRICS,
-    RUN_MANIFEST,
+    read_eval_items, read_manifest, EvalItemRecord, RunManifest, EVAL_ITEMS, METRICS, RUN_MANIFEST,
 };
 use crate::runner::sweep_exec::trial_dir;
 use crate::runner::train::{CONTROL_DIR, JOB_SPEC};
@@ -98,7 +97,7 @@ pub fn read_sweep_folder(ws: &Workspace, dir: &Path, alpha: f64) -> Result<Sweep
 
 /// One trial's run folder.
 fn read_trial(run_dir: &Path, manifest: &RunManifest, metric: &SweepMetric) -> Result<TrialRun> {
-    let records = read_metrics(&run_dir.join(METRICS))?;
+    let records = crate::runfolder::read_metrics_file(&run_dir.join(METRICS))?;
     let series = |name: &str| -> Vec<(u64, f64)> {
         let by_step: BTreeMap<u64, f64> = records
             .iter()
@@ -124,37 +123,6 @@ fn read_trial(run_dir: &Path, manifest: &RunManifest, metric: &SweepMetric) -> R
         metric: series(metric.as_str()),
         items,
     })
-}
-
-/// The records of a `metrics.jsonl` (none when there is no file). A last
-/// line without its newline is still being written and is left out when it
-/// does not parse; any other bad line is an error naming it.
-fn read_metrics(path: &Path) -> Result<Vec<MetricRecord>> {
-    if !path.is_file() {
-        return Ok(Vec::new());
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read the metrics", path, e))?;
-    let complete = text.ends_with('\n');
-    let lines: Vec<&str> = text.lines().collect();
-    let mut records = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<MetricRecord>(line) {
-            Ok(r) => records.push(r),
-            Err(_) if !complete && i + 1 == lines.len() => {}
-            Err(e) => {
-                return Err(Error::bad_input(format!("not a valid metrics record: {e}"))
-                    .with_path(path)
-                    .with_location(Location {
-                        line: i + 1,
-                        column: e.column(),
-                    }))
-            }
-        }
-    }
-    Ok(records)
 }
 
 /// Where the Sweep manifest may be, most reliable first: the manifest

@@ -8,15 +8,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::error::{Error, Location, Result};
+use crate::error::Result;
 use crate::evalset::EvalItem;
 use crate::report::site::{
     leader_pairs, ItemDetails, PromptSource, RunDetails, SiteInput, SiteSweep, SweepReport,
 };
 use crate::report_input::{compare, leaderboard_checked, read_sweep_folder};
-use crate::runfolder::{
-    read_eval_items, read_manifest, FileRef, MetricRecord, EVAL_ITEMS, METRICS,
-};
+use crate::runfolder::{read_eval_items, read_manifest, FileRef, EVAL_ITEMS, METRICS};
 use crate::scoring::CompareConfig;
 use crate::store::filter::{RunFilter, RunLimit};
 use crate::store::ingest::find_run_folders;
@@ -157,8 +155,8 @@ fn details(ws: &Workspace, dir: Option<&Path>, evalsets: &mut EvalSets) -> RunDe
         }
         Err(e) => out.problems.push(e.to_string()),
     }
-    match read_metrics(&dir.join(METRICS)) {
-        Ok(metrics) => out.metrics = series(&metrics),
+    match crate::runfolder::read_metrics_file(&dir.join(METRICS)) {
+        Ok(metrics) => out.metrics = crate::report::series_of(&metrics),
         Err(e) => out.problems.push(e.to_string()),
     }
     if dir.join(EVAL_ITEMS).is_file() {
@@ -184,57 +182,6 @@ fn details(ws: &Workspace, dir: Option<&Path>, evalsets: &mut EvalSets) -> RunDe
     }
     out.prompts = prompts.map(|p| p.source).unwrap_or_default();
     out
-}
-
-/// Every metric of `records` by name, as `(step, value)` by step (the
-/// last value recorded at a step wins).
-fn series(records: &[MetricRecord]) -> BTreeMap<String, Vec<(u64, f64)>> {
-    let mut by_name: BTreeMap<String, BTreeMap<u64, f64>> = BTreeMap::new();
-    for record in records {
-        for (name, value) in record.values() {
-            if value.is_finite() {
-                by_name
-                    .entry(name.to_string())
-                    .or_default()
-                    .insert(record.step, value);
-            }
-        }
-    }
-    by_name
-        .into_iter()
-        .map(|(name, points)| (name, points.into_iter().collect()))
-        .collect()
-}
-
-/// The records of a `metrics.jsonl` (none when there is no file). A last
-/// line without its newline is still being written and is left out when
-/// it does not parse; any other bad line is an error naming it.
-fn read_metrics(path: &Path) -> Result<Vec<MetricRecord>> {
-    if !path.is_file() {
-        return Ok(Vec::new());
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read the metrics", path, e))?;
-    let complete = text.ends_with('\n');
-    let lines: Vec<&str> = text.lines().collect();
-    let mut records = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<MetricRecord>(line) {
-            Ok(r) => records.push(r),
-            Err(_) if !complete && i + 1 == lines.len() => {}
-            Err(e) => {
-                return Err(Error::bad_input(format!("not a valid metrics record: {e}"))
-                    .with_path(path)
-                    .with_location(Location {
-                        line: i + 1,
-                        column: e.column(),
-                    }))
-            }
-        }
-    }
-    Ok(records)
 }
 
 /// A run's eval set as far as it could be read.
@@ -361,38 +308,6 @@ fn read_sweeps(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn metrics_become_series_by_name_in_step_order() {
-        let lines = [
-            r#"{"step": 20, "loss": 1.0}"#,
-            r#"{"step": 10, "loss": 2.0, "val_loss": 2.5, "val/f1": 0.5}"#,
-            r#"{"step": 20, "loss": 0.9, "lr": 0.001}"#,
-        ];
-        let records: Vec<MetricRecord> = lines
-            .iter()
-            .map(|l| serde_json::from_str(l).expect("record"))
-            .collect();
-        let s = series(&records);
-        assert_eq!(s["loss"], [(10, 2.0), (20, 0.9)]);
-        assert_eq!(s["val_loss"], [(10, 2.5)]);
-        assert_eq!(s["val/f1"], [(10, 0.5)]);
-        assert_eq!(s["lr"], [(20, 0.001)]);
-    }
-
-    #[test]
-    fn a_half_written_last_metrics_line_is_left_out_and_other_bad_lines_are_errors() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let path = tmp.path().join(METRICS);
-        std::fs::write(&path, "{\"step\": 1, \"loss\": 2.0}\n{\"step\": 2, \"lo").expect("write");
-        assert_eq!(read_metrics(&path).expect("read").len(), 1);
-        std::fs::write(&path, "nope\n{\"step\": 1}\n").expect("write");
-        let err = read_metrics(&path).expect_err("bad line");
-        assert_eq!(err.location().map(|l| l.line), Some(1));
-        assert!(read_metrics(&tmp.path().join("none"))
-            .expect("no file")
-            .is_empty());
-    }
 
     #[test]
     fn prompts_come_from_the_eval_set_and_say_when_it_changed_or_is_gone() {

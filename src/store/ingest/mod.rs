@@ -316,10 +316,11 @@ impl Tally<'_> {
     }
 }
 
-/// The [`FAULT_INGEST_PAUSE_ENV`] hook: returns at once unless it is set;
+/// The [`FAULT_INGEST_PAUSE_ENV`] hook: returns at once unless it is set
+/// (and obeyed, see [`crate::fault`]);
 /// otherwise announces the pause with its marker file and never returns.
 fn pause_before_commit_if_asked() -> Result<()> {
-    let Some(marker) = std::env::var_os(FAULT_INGEST_PAUSE_ENV).filter(|v| !v.is_empty()) else {
+    let Some(marker) = crate::fault::var(FAULT_INGEST_PAUSE_ENV) else {
         return Ok(());
     };
     let marker = PathBuf::from(marker);

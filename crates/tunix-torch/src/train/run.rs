@@ -31,12 +31,12 @@ use crate::model::device::{self, is_out_of_memory, DeviceChoice, Precision};
 use crate::model::gpt::Gpt;
 
 /// Set to a step number to make that step's loss NaN (tests of the
-/// failure path; never set in normal use).
+/// failure path; obeyed by test builds only, see `tunix_rt::fault`).
 pub const FAULT_NAN_ENV: &str = "TUNIX_RT_FAULT_NAN_STEP";
 
 /// Set to a step number to make the trainer stop and wait, forever, right
 /// after the checkpoint of that step is complete and reported (tests that
-/// kill a run at a known point; never set in normal use).
+/// kill a run at a known point; obeyed by test builds only).
 pub const FAULT_PAUSE_ENV: &str = "TUNIX_RT_FAULT_PAUSE_AFTER_CHECKPOINT";
 
 /// Validation batches evaluated for `val_loss`.
@@ -319,8 +319,8 @@ impl Loop<'_> {
         let t = &req.spec.training;
         let until = req.until_step;
         let device = self.prepared.choice.device;
-        let fault_nan: Option<u32> = env_step(FAULT_NAN_ENV);
-        let fault_pause: Option<u32> = env_step(FAULT_PAUSE_ENV);
+        let fault_nan: Option<u32> = tunix_rt::fault::step(FAULT_NAN_ENV);
+        let fault_pause: Option<u32> = tunix_rt::fault::step(FAULT_PAUSE_ENV);
         let rows = t.per_device_batch_size as usize;
         let train = &self.prepared.train;
         let mut interval_tokens = 0usize;
@@ -493,11 +493,6 @@ impl Loop<'_> {
         let rows = self.req.spec.training.per_device_batch_size as usize;
         val_loss(self.model, &self.prepared.val, rows).map_err(self.tf("computing validation loss"))
     }
-}
-
-/// A step number from a fault-injection variable.
-fn env_step(name: &str) -> Option<u32> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
 /// The pause of [`FAULT_PAUSE_ENV`]: wait until killed.
