@@ -96,7 +96,7 @@ SLURM_DIR ?= $(or $(TUNIX_SLURM_DIR),/tmp/tunix-slurm)
 slurm-test: build
 	@if tests/slurm/start.sh "$(SLURM_DIR)"; then \
 	  . "$(SLURM_DIR)/env"; start=$$(date +%s); rc=0; \
-	  TUNIX_TEST_PYTHON=$(VIRTUAL_ENV)/bin/python $(CARGO) test --locked --workspace --test cli slurm:: || rc=$$?; \
+	  TUNIX_TEST_PYTHON=$(VIRTUAL_ENV)/bin/python $(CARGO) test --locked --workspace --test cli slurm:: -- --include-ignored || rc=$$?; \
 	  echo "slurm: integration tests took $$(( $$(date +%s) - start )) s"; \
 	  tests/slurm/stop.sh "$(SLURM_DIR)"; exit $$rc; \
 	else rc=$$?; \

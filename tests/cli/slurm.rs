@@ -12,23 +12,23 @@ use std::time::{Duration, Instant};
 use crate::support::{tiny_train_manifest, Workspace};
 use crate::sweep_command::{decisions, ledger, sweep, trial_dir, ASHA, TOY};
 
-/// Whether a test cluster answers; says why not on stderr.
-fn cluster() -> bool {
+/// Fail (never pass unseen) when no test cluster answers, saying why. The
+/// tests that need one are `#[ignore]`d, so a plain `cargo test` lists them
+/// as ignored; `make slurm-test` starts a cluster and runs them with
+/// `--include-ignored`.
+fn require_cluster() {
     let Some(conf) = std::env::var_os("SLURM_CONF") else {
-        eprintln!("slurm: test skipped: SLURM_CONF is not set (run `make slurm-test`)");
-        return false;
+        panic!("no Slurm cluster: SLURM_CONF is not set (run `make slurm-test`)");
     };
     let up = Command::new("scontrol")
         .arg("ping")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("is UP"));
-    if !up {
-        eprintln!(
-            "slurm: test skipped: the controller of {} does not answer `scontrol ping`",
-            Path::new(&conf).display()
-        );
-    }
-    up
+    assert!(
+        up,
+        "no Slurm cluster: the controller of {} does not answer `scontrol ping`",
+        Path::new(&conf).display()
+    );
 }
 
 /// The `slurm:` block of a test manifest (two-space indented under spec).
@@ -140,10 +140,9 @@ fn signal(child: &Child, sig: i32) {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn an_asha_sweep_on_slurm_matches_the_local_executor_and_is_indexed() {
-    if !cluster() {
-        return;
-    }
+    require_cluster();
     let local = Workspace::new();
     local.file(
         "manifests/s.yaml",
@@ -204,10 +203,9 @@ fn an_asha_sweep_on_slurm_matches_the_local_executor_and_is_indexed() {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn a_built_in_model_sweep_runs_on_slurm_end_to_end() {
-    if !cluster() {
-        return;
-    }
+    require_cluster();
     let ws = Workspace::new();
     ws.file(
         "manifests/base.yaml",
@@ -248,10 +246,9 @@ spec:
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn a_failing_element_is_classified_and_retried_by_resubmitting_it() {
-    if !cluster() {
-        return;
-    }
+    require_cluster();
     let ws = cluster_sweep(
         "crashy",
         "crash.py",
@@ -275,10 +272,9 @@ fn a_failing_element_is_classified_and_retried_by_resubmitting_it() {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn a_requeued_element_comes_back_and_resumes_from_its_checkpoint() {
-    if !cluster() {
-        return;
-    }
+    require_cluster();
     let ws = cluster_sweep(
         "requeue",
         "toy.py",
@@ -313,10 +309,9 @@ fn a_requeued_element_comes_back_and_resumes_from_its_checkpoint() {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn ctrl_c_cancels_the_array_and_records_cancelled_trials() {
-    if !cluster() {
-        return;
-    }
+    require_cluster();
     let ws = cluster_sweep(
         "cancel",
         "toy.py",
@@ -356,10 +351,9 @@ fn ctrl_c_cancels_the_array_and_records_cancelled_trials() {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn a_killed_coordinator_reattaches_instead_of_submitting_again() {
-    if !cluster() {
-        return;
-    }
+    require_cluster();
     let ws = cluster_sweep(
         "attach",
         "toy.py",
@@ -387,10 +381,9 @@ fn a_killed_coordinator_reattaches_instead_of_submitting_again() {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn detach_then_status_then_attach() {
-    if !cluster() {
-        return;
-    }
+    require_cluster();
     let ws = cluster_sweep(
         "later",
         "toy.py",
@@ -415,10 +408,9 @@ fn detach_then_status_then_attach() {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn a_train_manifest_runs_as_one_slurm_job() {
-    if !cluster() {
-        return;
-    }
+    require_cluster();
     let ws = cluster_train();
     run(&ws, &["run", "manifests/toy.yaml"])
         .code(0)
@@ -440,10 +432,9 @@ fn a_train_manifest_runs_as_one_slurm_job() {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn running_a_train_manifest_again_attaches_to_its_queued_job() {
-    if !cluster() {
-        return;
-    }
+    require_cluster();
     let ws = cluster_train();
     let out = run(
         &ws,
@@ -509,10 +500,9 @@ fn running_a_train_manifest_again_attaches_to_its_queued_job() {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn sigterm_while_following_a_train_job_cancels_it_and_exits_143() {
-    if !cluster() {
-        return;
-    }
+    require_cluster();
     let ws = cluster_train();
     let out = run(
         &ws,
@@ -553,10 +543,9 @@ fn sigterm_while_following_a_train_job_cancels_it_and_exits_143() {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn hostile_paths_and_values_reach_the_worker_as_data() {
-    if !cluster() {
-        return;
-    }
+    require_cluster();
     let ws = Workspace::new();
     let hostile = ws
         .path()
@@ -623,10 +612,9 @@ fn hostile_paths_and_values_reach_the_worker_as_data() {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn an_unreachable_controller_is_refused_before_anything_is_written() {
-    if !cluster() {
-        return;
-    }
+    require_cluster();
     let ws = Workspace::new();
     let dead = ws.path().join("dead-slurm.conf");
     let conf = std::fs::read_to_string(std::env::var("SLURM_CONF").expect("conf")).expect("conf");
