@@ -9,8 +9,8 @@ mod db;
 mod report;
 pub use db::{DbCommand, DbExportArgs, DbIngestArgs, DbQueryArgs, QueryFormat};
 pub use report::{
-    CompareArgs, LeaderboardArgs, ReportCommand, ReportFormatArg, ReportOutput, SiteArgs,
-    SweepReportArgs,
+    CompareArgs, LeaderboardArgs, ReportCommand, ReportFormatArg, ReportOutput, RunSelection,
+    SiteArgs, SweepReportArgs,
 };
 
 /// tunix-rt: train, sweep and evaluate small language models from YAML

@@ -63,43 +63,13 @@ pub struct ReportOutput {
 pub struct LeaderboardArgs {
     #[command(flatten)]
     pub out: ReportOutput,
-    /// Only runs on this data set.
-    #[arg(long)]
-    pub dataset: Option<String>,
-    /// Only runs of this model id.
-    #[arg(long)]
-    pub model: Option<String>,
-    /// Only runs with this name or config-hash prefix.
-    #[arg(long)]
-    pub config: Option<String>,
-    /// Only runs created at or after this date (YYYY-MM-DD or RFC 3339).
-    #[arg(long)]
-    pub since: Option<String>,
-    /// Only runs created at or before this date (YYYY-MM-DD or RFC 3339).
-    #[arg(long)]
-    pub until: Option<String>,
-    /// Only runs with this label (KEY=VALUE; repeat for several).
-    #[arg(long, value_name = "KEY=VALUE")]
-    pub label: Vec<String>,
-    /// Only trials of this sweep.
-    #[arg(long)]
-    pub sweep: Option<String>,
+    #[command(flatten)]
+    pub select: RunSelection,
     /// List the best N matching runs, or `all` [default: 100 for HTML and
     /// Markdown, all for JSON] (ranks and ties are always computed over
     /// every matching run; the report says "showing N of M").
     #[arg(long, value_name = "N|all")]
     pub limit: Option<crate::store::filter::RunLimit>,
-    /// Rank runs scored under different scoring-rules versions side by
-    /// side (the report then says so); without it such a leaderboard is
-    /// refused.
-    #[arg(long)]
-    pub allow_mixed_rules: bool,
-    /// List every matching run, also runs that are not evaluated or not
-    /// finished (failed, running, interrupted); by default only evaluated
-    /// runs whose status is completed or stopped. Runs without a score
-    /// are listed, never ranked.
-    #[arg(long)]
-    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +117,13 @@ pub struct SiteArgs {
     /// Templates folder overriding the built-in templates/.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    #[command(flatten)]
+    pub select: RunSelection,
+}
+
+/// Which runs a leaderboard or a site is about (the same flags for both).
+#[derive(Debug, Args)]
+pub struct RunSelection {
     /// Only runs on this data set.
     #[arg(long)]
     pub dataset: Option<String>,
@@ -165,16 +142,18 @@ pub struct SiteArgs {
     /// Only runs with this label (KEY=VALUE; repeat for several).
     #[arg(long, value_name = "KEY=VALUE")]
     pub label: Vec<String>,
-    /// Only trials of this sweep (and only its sweep page).
+    /// Only trials of this sweep (a site then has only its sweep page).
     #[arg(long)]
     pub sweep: Option<String>,
     /// Rank runs scored under different scoring-rules versions side by
-    /// side; without it such a site is refused.
+    /// side (the report then says so); without it such a report is
+    /// refused.
     #[arg(long)]
     pub allow_mixed_rules: bool,
-    /// Every matching run, also runs that are not evaluated or not
-    /// finished; by default only evaluated runs whose status is completed
-    /// or stopped (as the leaderboard).
+    /// List every matching run, also runs that are not evaluated or not
+    /// finished (failed, running, interrupted); by default only evaluated
+    /// runs whose status is completed or stopped. Runs without a score
+    /// are listed, never ranked.
     #[arg(long)]
     pub all: bool,
 }

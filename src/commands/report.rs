@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use crate::cli::{
-    LeaderboardArgs, PairedArgs, ReportFormatArg, ReportOutput, SiteArgs, SweepReportArgs,
+    LeaderboardArgs, PairedArgs, ReportFormatArg, ReportOutput, RunSelection, SiteArgs,
+    SweepReportArgs,
 };
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
@@ -20,27 +21,36 @@ use crate::workspace::Workspace;
 pub fn leaderboard(ws: &Workspace, db: &Path, args: &LeaderboardArgs) -> Result<()> {
     let format = report_format(&args.out)?;
     let store = Store::open_read(db)?;
-    let filter = RunFilter {
-        dataset: args.dataset.clone(),
-        model: args.model.clone(),
-        config: args.config.clone(),
-        since: args.since.clone(),
-        until: args.until.clone(),
-        labels: labels(&args.label)?,
-        sweep: args.sweep.clone(),
-        all_runs: args.all,
-    };
+    let filter = run_filter(&args.select)?;
     // JSON is read by programs, which get every run unless they ask for a page.
     let limit = args.limit.unwrap_or(match format {
         ReportFormat::Json => RunLimit::All,
         ReportFormat::Html | ReportFormat::Md => RunLimit::default(),
     });
-    let input =
-        crate::report_input::leaderboard_checked(&store, &filter, limit, args.allow_mixed_rules)?;
+    let input = crate::report_input::leaderboard_checked(
+        &store,
+        &filter,
+        limit,
+        args.select.allow_mixed_rules,
+    )?;
     let templates = templates(args.out.templates.as_deref())?;
     let text = render_leaderboard(&templates, &input, format)
         .map_err(|e| report_error(e, args.out.templates.as_deref()))?;
     emit(ws, args.out.output.as_deref(), &text)
+}
+
+/// The index filter of the `--dataset`, `--model`, ... flags.
+fn run_filter(select: &RunSelection) -> Result<RunFilter> {
+    Ok(RunFilter {
+        dataset: select.dataset.clone(),
+        model: select.model.clone(),
+        config: select.config.clone(),
+        since: select.since.clone(),
+        until: select.until.clone(),
+        labels: labels(&select.label)?,
+        sweep: select.sweep.clone(),
+        all_runs: select.all,
+    })
 }
 
 pub fn sweep(ws: &Workspace, args: &SweepReportArgs) -> Result<()> {
@@ -65,16 +75,7 @@ pub fn sweep(ws: &Workspace, args: &SweepReportArgs) -> Result<()> {
 
 pub fn site(ws: &Workspace, db: &Path, args: &SiteArgs) -> Result<()> {
     crate::site::check_target(&args.output)?;
-    let filter = RunFilter {
-        dataset: args.dataset.clone(),
-        model: args.model.clone(),
-        config: args.config.clone(),
-        since: args.since.clone(),
-        until: args.until.clone(),
-        labels: labels(&args.label)?,
-        sweep: args.sweep.clone(),
-        all_runs: args.all,
-    };
+    let filter = run_filter(&args.select)?;
     let templates = templates(args.templates.as_deref())?;
     let store = Store::open_read(db)?;
     let runs_root = args
@@ -83,7 +84,7 @@ pub fn site(ws: &Workspace, db: &Path, args: &SiteArgs) -> Result<()> {
         .unwrap_or_else(|| ws.root().join("submission_runs"));
     let source = crate::site::SiteSource {
         filter: &filter,
-        allow_mixed_rules: args.allow_mixed_rules,
+        allow_mixed_rules: args.select.allow_mixed_rules,
         runs_root: &runs_root,
     };
     let input = crate::site::read_site(ws, &store, &source)?;

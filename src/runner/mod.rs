@@ -12,6 +12,7 @@ pub mod sweep_exec;
 pub mod sweep_promote;
 pub mod sweep_slurm;
 pub mod train;
+mod train_job;
 pub mod train_slurm;
 
 use std::path::{Path, PathBuf};

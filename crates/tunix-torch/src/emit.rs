@@ -6,7 +6,7 @@ use std::io::Write;
 
 use tunix_rt::trainer::protocol::Event;
 
-use crate::train::run::Failure;
+use crate::failure::Failure;
 
 /// The trainer's side of the event stream.
 pub struct Emitter {

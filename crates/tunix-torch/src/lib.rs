@@ -5,6 +5,7 @@
 
 pub mod doctor;
 pub mod emit;
+pub mod failure;
 pub mod model;
 pub mod train;
 pub mod worker;

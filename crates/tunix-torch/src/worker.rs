@@ -33,7 +33,7 @@ pub fn generate(path: &Path) -> i32 {
 /// `failed`; returns the process exit code.
 fn serve<R: Request>(
     path: &Path,
-    job: impl FnOnce(&R, &mut Emitter) -> Result<u32, crate::train::run::Failure>,
+    job: impl FnOnce(&R, &mut Emitter) -> Result<u32, crate::failure::Failure>,
 ) -> i32 {
     die_with_parent();
     let mut out = Emitter::stdout();

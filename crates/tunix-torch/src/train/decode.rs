@@ -8,8 +8,9 @@ use tunix_rt::workspace::Workspace;
 
 use super::checkpoint::{self, MODEL_FILE};
 use super::model_eval::model_outputs;
-use super::run::{model_id, Failure};
+use super::run::model_id;
 use crate::emit::Emitter;
+use crate::failure::Failure;
 use crate::model::device::{self, is_out_of_memory, Precision};
 use crate::model::gpt::Gpt;
 

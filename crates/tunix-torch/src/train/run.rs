@@ -27,6 +27,7 @@ use super::model_eval::model_outputs;
 use super::optim::{clip_grad_norm, zero_grad, AdamW};
 use super::schedule::learning_rate;
 use crate::emit::Emitter;
+use crate::failure::Failure;
 use crate::model::device::{self, is_out_of_memory, DeviceChoice, Precision};
 use crate::model::gpt::Gpt;
 
@@ -41,44 +42,6 @@ pub const FAULT_PAUSE_ENV: &str = "TUNIX_RT_FAULT_PAUSE_AFTER_CHECKPOINT";
 
 /// Validation batches evaluated for `val_loss`.
 const VAL_BATCHES: usize = 8;
-
-/// Why the trainer stopped, classified for the run record.
-#[derive(Debug)]
-pub struct Failure {
-    pub class: FailureClass,
-    pub message: String,
-}
-
-impl Failure {
-    pub fn bad_config(message: impl Into<String>) -> Self {
-        Failure {
-            class: FailureClass::BadConfig,
-            message: message.into(),
-        }
-    }
-
-    pub fn crash(message: impl Into<String>) -> Self {
-        Failure {
-            class: FailureClass::Crash,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<tunix_rt::Error> for Failure {
-    fn from(e: tunix_rt::Error) -> Self {
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(cause) = source {
-            message.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        match e.kind() {
-            tunix_rt::ErrorKind::BadInput => Failure::bad_config(message),
-            _ => Failure::crash(message),
-        }
-    }
-}
 
 /// The model's name in records: the preset, with any size overrides.
 pub fn model_id(m: &ModelConfig) -> String {
