@@ -18,7 +18,7 @@ export LIBTORCH_USE_PYTORCH := 1
 BIN := $(or $(CARGO_TARGET_DIR),target)/debug
 TUNIX := $(BIN)/tunix-rt
 
-.PHONY: setup build install quickstart test browser fmt lint unit schema-check evidence slurm-test schemas bench bench-page bench-train bench-startup bench-sweep
+.PHONY: setup build install quickstart test browser fmt lint unit schema-check evidence slurm-test schemas bench bench-page bench-train bench-startup bench-sweep bench-search
 
 setup:
 	@scripts/setup-venv.sh "$(VENV)" "$(TORCH_VERSION)"
@@ -72,7 +72,7 @@ lint: setup
 # checks in a test that the index opens outside this tool; PyTorch and
 # safetensors check that checkpoints load into the reference model.
 unit: build
-	$(VIRTUAL_ENV)/bin/python -m pip install --quiet duckdb==2.0.0 safetensors==0.8.0
+	$(VIRTUAL_ENV)/bin/python -m pip install --quiet duckdb==2.0.0 safetensors==0.8.0 optuna==5.1.0
 	TUNIX_TEST_PYTHON=$(VIRTUAL_ENV)/bin/python $(CARGO) test --locked --workspace
 
 schema-check: build
@@ -130,6 +130,12 @@ bench-startup: build
 bench-sweep: build
 	$(VIRTUAL_ENV)/bin/python -m pip install --quiet "ray[tune]"
 	$(VIRTUAL_ENV)/bin/python bench/sweep_overhead.py "$${TUNIX_BIN_DIR:-$(BIN)}/tunix-rt"
+
+# TPE against Optuna's TPE and random search: median simple regret on
+# Branin, Hartmann-6 and a noisy 4-parameter surface (docs/benchmarks.md).
+bench-search: build
+	$(VIRTUAL_ENV)/bin/python -m pip install --quiet optuna
+	$(VIRTUAL_ENV)/bin/python bench/search.py "$${TUNIX_BIN_DIR:-$(BIN)}/tunix-rt"
 
 # Regenerate schemas/ after changing a manifest or file-format type.
 schemas: build

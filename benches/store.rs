@@ -17,6 +17,9 @@
 //! Scale with TUNIX_BENCH_SCALE (default 1.0); TUNIX_BENCH_HTML=DIR keeps
 //! the rendered pages there (to load them in a browser).
 
+// A benchmark's output is its report on stdout.
+#![allow(clippy::print_stdout)]
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;

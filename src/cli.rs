@@ -50,8 +50,8 @@ pub enum Command {
     /// on another machine (e.g. a Slurm array element).
     #[command(after_help = crate::exit_code::help_footer())]
     Worker(WorkerArgs),
-    /// Follow sweeps: their status, and attaching to one whose jobs run on
-    /// Slurm without a coordinator.
+    /// Follow sweeps: their status, attaching to one whose jobs run on
+    /// Slurm without a coordinator, and exporting one for Optuna.
     #[command(subcommand)]
     Sweep(SweepCommand),
     /// The shim that runs a Train spec's own `command` through the trainer
@@ -186,6 +186,10 @@ pub enum SweepCommand {
     /// died: attach to its Slurm jobs, decide its rungs, submit the rest,
     /// then index and promote as `run` does.
     Attach(SweepAttachArgs),
+    /// Write a sweep's trials as an Optuna journal file, which
+    /// `optuna.load_study` and optuna-dashboard open (reads the sweep
+    /// folder; writes only FILE).
+    Export(SweepExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +198,24 @@ pub struct SweepStatusArgs {
     #[arg(value_name = "SWEEP")]
     pub sweep: PathBuf,
     /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepExportArgs {
+    /// The sweep: its name (a folder under submission_runs/) or folder.
+    #[arg(value_name = "SWEEP")]
+    pub sweep: String,
+    /// The file to write: an Optuna journal (`JournalStorage` with
+    /// `JournalFileBackend`), study name = the sweep's name.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub optuna_journal: PathBuf,
+    /// Replace FILE when it exists (a journal is otherwise never
+    /// overwritten: Optuna appends to it).
+    #[arg(long)]
+    pub force: bool,
+    /// Output format of the summary.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

@@ -10,6 +10,9 @@
 #![deny(clippy::print_stdout)]
 
 pub mod cli;
+// The CLI's handlers own the terminal: their notes, warnings and progress
+// go to stderr (stdout only through `commands::output`).
+#[allow(clippy::print_stderr)]
 pub mod commands;
 pub mod dataset;
 pub mod determinism;

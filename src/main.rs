@@ -4,6 +4,9 @@ use clap::Parser;
 
 use tunix_rt::cli::Cli;
 
+// The CLI's last word: a failed command's diagnostics, error and causes
+// go to stderr.
+#[allow(clippy::print_stderr)]
 fn main() {
     let cli = Cli::parse();
     init_logging(cli.verbose);

@@ -22,6 +22,7 @@ mod rescore;
 mod run;
 mod schema;
 mod sweep;
+mod sweep_export;
 mod sweep_follow;
 mod sweep_progress;
 mod sweep_summary;
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sweep(crate::cli::SweepCommand::Attach(args)) => {
             sweep_follow::attach(&ws, &db, &args)
         }
+        Command::Sweep(crate::cli::SweepCommand::Export(args)) => sweep_export::run(&ws, &args),
         Command::CommandTrainer(args) => worker::command_trainer(&args),
         Command::Eval(args) => eval::run(&ws, &db, &args),
         Command::Compare(args) => compare::run(&ws, &args),

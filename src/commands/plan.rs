@@ -97,9 +97,10 @@ pub fn slurm_script(
     )))
 }
 
-/// The JSON document of a plan.
+/// The JSON document of a plan (`search` and `brackets` only when TPE
+/// or Hyperband is used).
 fn document(plan: &SweepPlan) -> Value {
-    json!({
+    let mut doc = json!({
         "schema_version": SCHEMA_VERSION,
         "sweep": plan.name,
         "seed": plan.seed,
@@ -108,11 +109,24 @@ fn document(plan: &SweepPlan) -> Value {
         "grid_points": plan.grid_points,
         "overrides": plan.overrides,
         "rungs": plan.rungs,
-        "trials": plan.trials.iter().map(|t| json!({
-            "trial_id": t.trial_id,
-            "params": t.params,
-        })).collect::<Vec<_>>(),
-    })
+        "trials": plan.trials.iter().map(|t| {
+            let mut trial = json!({ "trial_id": t.trial_id, "params": t.params });
+            if t.drawn_from_results {
+                trial["drawn_from_results"] = json!(true);
+            }
+            if let Some(b) = t.bracket {
+                trial["bracket"] = json!(b);
+            }
+            trial
+        }).collect::<Vec<_>>(),
+    });
+    if !plan.search.is_random() {
+        doc["search"] = json!(plan.search);
+    }
+    if !plan.brackets.is_empty() {
+        doc["brackets"] = json!(plan.brackets);
+    }
+    doc
 }
 
 /// The plan as text: a header, then one row per trial.
@@ -157,6 +171,34 @@ fn table(plan: &SweepPlan) -> String {
             ),
         );
     }
+    if let Some(tpe) = plan.search.tpe() {
+        let later = plan.trials.iter().filter(|t| t.drawn_from_results).count();
+        line(
+            &mut out,
+            "search",
+            format!(
+                "TPE (n_startup_trials {}, n_ei_candidates {}, multivariate {}): the first {} trial(s) are drawn at random as shown; the other {later} are drawn from the results of the trials before them, in batches",
+                tpe.n_startup_trials,
+                tpe.n_ei_candidates,
+                tpe.multivariate,
+                plan.trials.len() - later,
+            ),
+        );
+    }
+    for b in &plan.brackets {
+        let rungs: Vec<String> = b.rungs.iter().map(u32::to_string).collect();
+        line(
+            &mut out,
+            if b.index == 0 { "brackets" } else { "" },
+            format!(
+                "{}: {} trial(s), rungs {} (Hyperband s={})",
+                b.index,
+                b.trials,
+                rungs.join(", "),
+                b.s
+            ),
+        );
+    }
     out.push('\n');
 
     let names: Vec<&String> = plan
@@ -164,21 +206,26 @@ fn table(plan: &SweepPlan) -> String {
         .first()
         .map(|t| t.params.keys().collect())
         .unwrap_or_default();
-    let mut rows: Vec<Vec<String>> = vec![std::iter::once("trial".to_string())
-        .chain(names.iter().map(|n| n.to_string()))
-        .collect()];
-    for t in &plan.trials {
-        rows.push(
-            std::iter::once(t.trial_id.clone())
-                .chain(
-                    names
-                        .iter()
-                        .map(|n| t.params.get(*n).map(cell).unwrap_or_default()),
-                )
-                .collect(),
-        );
+    let bracket_column = !plan.brackets.is_empty();
+    let mut header = vec!["trial".to_string()];
+    if bracket_column {
+        header.push("bracket".to_string());
     }
-    let widths: Vec<usize> = (0..=names.len())
+    header.extend(names.iter().map(|n| n.to_string()));
+    let mut rows: Vec<Vec<String>> = vec![header];
+    for t in &plan.trials {
+        let mut row = vec![t.trial_id.clone()];
+        if bracket_column {
+            row.push(t.bracket.map(|b| b.to_string()).unwrap_or_default());
+        }
+        row.extend(names.iter().map(|n| match t.params.get(*n) {
+            Some(v) => cell(v),
+            None if t.drawn_from_results => "(from results)".to_string(),
+            None => String::new(),
+        }));
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     for row in &rows {

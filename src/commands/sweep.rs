@@ -153,6 +153,10 @@ fn progress_line(event: &SweepEvent, metric: &str) -> Option<String> {
             )
         }
         SweepEvent::TrialCancelled { trial_id } => format!("sweep: {trial_id} cancelled"),
+        SweepEvent::TrialsDrawn { trials, observed } => format!(
+            "sweep: TPE drew {} from the results of {observed} trial(s)",
+            trials.join(", ")
+        ),
         SweepEvent::RungDecided(d) => format!(
             "sweep: rung {}: continue {}; stop {}{}",
             d.rung,

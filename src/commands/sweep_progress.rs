@@ -72,7 +72,9 @@ impl Tally {
             SweepEvent::TrialCancelled { trial_id } => {
                 self.running.remove(trial_id);
             }
-            SweepEvent::SlurmSubmitted { .. } | SweepEvent::SlurmAttached { .. } => {}
+            SweepEvent::SlurmSubmitted { .. }
+            | SweepEvent::SlurmAttached { .. }
+            | SweepEvent::TrialsDrawn { .. } => {}
         }
     }
 
@@ -209,6 +211,7 @@ mod tests {
                 metric: Some(0.5),
             }],
             tie_rule: None,
+            bracket: None,
         }));
         assert_eq!(t.best(), Some(("t1", 4, 0.7)));
         t.update(&reached("t1", 8, 0.6));

@@ -8,7 +8,9 @@ use std::path::Path;
 use super::chain::{ChainLink, Cycle, MAX_BASE_CHAIN};
 use super::common::{Decoding, Output};
 use super::eval::{EvalSpec, ModelSource};
-use super::params::{set_params, spec_rules, sweep_params, training_rules, ParamType};
+use super::params::{
+    is_user_param, param_type, set_params, spec_rules, sweep_params, training_rules,
+};
 use super::slurm::{extra_option_problem, SlurmSpec};
 use super::sweep::{BaseSpec, Distribution, Executor, ParamValue, SweepSpec};
 use super::train::{ModelConfig, TrainSpec, TrainingConfig, MISSING_DATASET, MISSING_MODEL};
@@ -20,6 +22,7 @@ use crate::workspace::Workspace;
 
 mod dataset;
 mod metric;
+mod search;
 
 /// One semantic problem, located by JSON pointer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +155,13 @@ impl Checker<'_> {
 
     /// The built-in trainer's `model` and `dataset`.
     fn builtin(&mut self, base: &str, spec: &TrainSpec) {
+        if !spec.params.is_empty() {
+            self.push(
+                format!("{base}/params"),
+                "`params` are your own trainer's hyperparameters (for `command`): the built-in trainer takes none",
+                Some("set the built-in model's own keys (`model`, `dataset`, `training`) instead".into()),
+            );
+        }
         if spec.model.is_none() {
             self.push(base.to_string(), MISSING_MODEL, None);
         }
@@ -182,7 +192,8 @@ impl Checker<'_> {
                 );
             }
         }
-        let problems = crate::trainer::command::template::check(command, &spec.training);
+        let problems =
+            crate::trainer::command::template::check(command, &spec.training, &spec.params);
         for p in &problems {
             self.push(
                 format!("{base}/command/{}", p.index),
@@ -193,7 +204,8 @@ impl Checker<'_> {
         if problems.iter().any(|p| p.index == 0) {
             return;
         }
-        let program = crate::trainer::command::template::check_program(command, &spec.training);
+        let program =
+            crate::trainer::command::template::check_program(command, &spec.training, &spec.params);
         if let Some(program) = program {
             if let Err(e) = crate::trainer::command::find_program(&program, self.ws.root()) {
                 self.push(format!("{base}/command/0"), e, None);
@@ -231,19 +243,23 @@ impl Checker<'_> {
         let names: Vec<&str> = params.keys().map(String::as_str).collect();
         let unknown = |name: &str| {
             format!(
-                "`{name}` is not a training parameter (nor a numeric `model.` or `dataset.` field)"
+                "`{name}` is not a training parameter (nor a numeric or named-choice `model.` or `dataset.` field, nor one of your trainer's `params.NAME`)"
             )
         };
+        let builtin_base = base_train.as_ref().is_some_and(|t| t.command.is_none());
         for (name, dist) in &spec.search_space {
             let pointer = format!("/spec/search_space/{name}");
-            match params.get(name) {
+            match param_type(name) {
                 None => self.push(pointer, unknown(name), suggest::help_for(name, &names)),
-                Some(ty) => self.distribution(&pointer, *ty, dist),
+                Some(_) if builtin_base && is_user_param(name) => {
+                    self.push(pointer, search::USER_PARAM_NEEDS_COMMAND, None)
+                }
+                Some(ty) => self.distribution(&pointer, &ty, dist),
             }
         }
         for name in spec.overrides.keys() {
             let pointer = format!("/spec/overrides/{name}");
-            if !params.contains_key(name) {
+            if param_type(name).is_none() {
                 self.push(pointer, unknown(name), suggest::help_for(name, &names));
             } else if spec.search_space.contains_key(name) {
                 self.push(
@@ -266,6 +282,8 @@ impl Checker<'_> {
             })
             .product::<u64>()
             .saturating_mul(u64::from(spec.num_samples));
+        self.search(spec, trials);
+        self.hyperband(spec);
         if u64::from(spec.max_concurrent_trials) > trials {
             self.push(
                 "/spec/max_concurrent_trials".into(),
@@ -424,67 +442,6 @@ impl Checker<'_> {
         );
     }
 
-    fn distribution(&mut self, pointer: &str, ty: ParamType, dist: &Distribution) {
-        let integer_only = ty == ParamType::Integer;
-        match dist {
-            Distribution::Uniform([low, high]) | Distribution::Loguniform([low, high]) => {
-                let log = matches!(dist, Distribution::Loguniform(_));
-                let name = if log { "loguniform" } else { "uniform" };
-                if integer_only {
-                    self.push(
-                        format!("{pointer}/{name}"),
-                        format!("this parameter is an integer; `{name}` samples real numbers"),
-                        Some("use `randint: [low, high]` or `choice: [...]`".into()),
-                    );
-                }
-                if low > high {
-                    self.push(
-                        format!("{pointer}/{name}"),
-                        format!("{name} bounds are reversed: low {low} > high {high}"),
-                        Some(format!("write `{name}: [{high}, {low}]`")),
-                    );
-                }
-                if log && *low <= 0.0 {
-                    self.push(
-                        format!("{pointer}/{name}/0"),
-                        format!("loguniform needs positive bounds, found low {low}"),
-                        None,
-                    );
-                }
-            }
-            Distribution::Randint([low, high]) => {
-                if low > high {
-                    self.push(
-                        format!("{pointer}/randint"),
-                        format!("randint bounds are reversed: low {low} > high {high}"),
-                        Some(format!("write `randint: [{high}, {low}]`")),
-                    );
-                }
-            }
-            Distribution::Choice(values) | Distribution::Grid(values) => {
-                let name = if matches!(dist, Distribution::Choice(_)) {
-                    "choice"
-                } else {
-                    "grid"
-                };
-                for (i, v) in values.iter().enumerate() {
-                    let fits = matches!(
-                        (ty, v),
-                        (ParamType::Integer, ParamValue::Int(_))
-                            | (ParamType::Number, ParamValue::Int(_) | ParamValue::Float(_))
-                    );
-                    if !fits {
-                        self.push(
-                            format!("{pointer}/{name}/{i}"),
-                            format!("expected {}, found `{}`", ty.describe(), param_text(v)),
-                            None,
-                        );
-                    }
-                }
-            }
-        }
-    }
-
     /// Apply the overrides to the base's training section and check that the
     /// result still type-checks.
     fn overrides_apply(&mut self, base: &TrainSpec, overrides: &BTreeMap<String, ParamValue>) {
@@ -546,8 +503,4 @@ pub(crate) fn check(
         problems: checker.problems,
         open_cycle: checker.open_cycle,
     }
-}
-
-fn param_text(v: &ParamValue) -> String {
-    serde_json::to_string(v).unwrap_or_default()
 }

@@ -83,3 +83,14 @@ impl Default for Decoding {
 
 /// The prompt format the built-in model trains and is evaluated on.
 pub const DEFAULT_PROMPT_TEMPLATE: &str = "Q: {prompt}\nA:";
+
+/// A scalar parameter value: a sweep's searched or overridden value, or
+/// one of a command trainer's own `params`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+}

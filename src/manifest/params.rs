@@ -4,8 +4,11 @@
 //! A bare name is a `training` key (`learning_rate` →
 //! `spec.training.learning_rate`); a dotted name reaches the built-in
 //! model and its data (`model.n_layer` → `spec.model.n_layer`,
-//! `dataset.difficulty.easy` → `spec.dataset.difficulty.easy`). Only numeric
-//! fields can be searched. The names and their types are read from the
+//! `dataset.difficulty.easy` → `spec.dataset.difficulty.easy`). Numeric
+//! fields can be searched with any distribution; fields that take one of a
+//! few names (`model.preset`, `dataset.trace`, `loss_on`, ...) with
+//! `choice` or `grid`, so a sweep can choose a recipe, not only its
+//! numbers. The names, their types and the allowed names are read from the
 //! generated schemas, so they never drift from the Rust types.
 
 use std::collections::BTreeMap;
@@ -18,17 +21,23 @@ use super::train::{DatasetConfig, DifficultyMix, ModelConfig, TrainSpec, Trainin
 use crate::schema_check::{generate, CompiledSchema};
 
 /// The type of a sweep parameter, as far as sweeps care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParamType {
     Integer,
     Number,
+    /// One of a command trainer's own `params`: any scalar.
+    Any,
+    /// One of these names (a string enum of the manifest, e.g. a preset).
+    Named(Vec<String>),
 }
 
 impl ParamType {
-    pub fn describe(self) -> &'static str {
+    pub fn describe(&self) -> String {
         match self {
-            ParamType::Integer => "an integer",
-            ParamType::Number => "a number",
+            ParamType::Integer => "an integer".into(),
+            ParamType::Number => "a number".into(),
+            ParamType::Any => "a number, a string or a boolean".into(),
+            ParamType::Named(names) => format!("one of {}", names.join(", ")),
         }
     }
 }
@@ -66,6 +75,26 @@ pub fn sweep_params() -> &'static BTreeMap<String, ParamType> {
     })
 }
 
+/// The type of sweep parameter `name`: one of [`sweep_params`], or
+/// `params.NAME` (a command trainer's own hyperparameter, any scalar);
+/// none for a name a sweep cannot set.
+pub fn param_type(name: &str) -> Option<ParamType> {
+    if is_user_param(name) {
+        return Some(ParamType::Any);
+    }
+    sweep_params().get(name).cloned()
+}
+
+/// Whether `name` is `params.NAME` with a valid NAME (1–64 characters of
+/// `[A-Za-z0-9_]`, starting with a letter).
+pub fn is_user_param(name: &str) -> bool {
+    name.strip_prefix("params.").is_some_and(|rest| {
+        rest.len() <= 64
+            && rest.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
 /// The `training` keys (the bare names of [`sweep_params`]).
 pub fn training_params() -> impl Iterator<Item = &'static str> {
     sweep_params()
@@ -74,6 +103,8 @@ pub fn training_params() -> impl Iterator<Item = &'static str> {
         .filter(|n| !n.contains('.'))
 }
 
+/// The searchable properties of `schema`: numbers, integers and string
+/// enums (named choices), each under `prefix`.
 fn numeric_properties(schema: &Value, prefix: &str) -> BTreeMap<String, ParamType> {
     let mut out = BTreeMap::new();
     let Some(props) = schema.get("properties").and_then(Value::as_object) else {
@@ -89,12 +120,45 @@ fn numeric_properties(schema: &Value, prefix: &str) -> BTreeMap<String, ParamTyp
             ParamType::Integer
         } else if types.contains(&"number") {
             ParamType::Number
+        } else if let Some(names) = named_choices(schema, prop).filter(|n| !n.is_empty()) {
+            ParamType::Named(names)
         } else {
             continue;
         };
         out.insert(format!("{prefix}{name}"), ty);
     }
     out
+}
+
+/// The names a string-enum property takes (`"oneOf": [{"const": ...}]` or
+/// `"enum": [...]`, through `$ref`s into the root's `$defs` and a nullable
+/// `anyOf`); `None` for any other property.
+fn named_choices(root: &Value, prop: &Value) -> Option<Vec<String>> {
+    if let Some(target) = prop.get("$ref").and_then(Value::as_str) {
+        let def = target.strip_prefix("#/$defs/")?;
+        return named_choices(root, root.get("$defs")?.get(def)?);
+    }
+    if let Some(values) = prop.get("enum").and_then(Value::as_array) {
+        return values
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect();
+    }
+    if let Some(variants) = prop.get("oneOf").and_then(Value::as_array) {
+        return variants
+            .iter()
+            .map(|v| v.get("const").and_then(Value::as_str).map(str::to_string))
+            .collect();
+    }
+    let alternatives = prop.get("anyOf").and_then(Value::as_array)?;
+    let mut named = alternatives
+        .iter()
+        .filter(|a| a.get("type").and_then(Value::as_str) != Some("null"));
+    let only = named.next()?;
+    match named.next() {
+        None => named_choices(root, only),
+        Some(_) => None,
+    }
 }
 
 /// `spec` with each of `params` set on it, in order, through serde and
@@ -249,7 +313,20 @@ mod tests {
         assert_eq!(p.get("model.dropout"), Some(&ParamType::Number));
         assert_eq!(p.get("dataset.train_examples"), Some(&ParamType::Integer));
         assert_eq!(p.get("dataset.difficulty.easy"), Some(&ParamType::Number));
-        assert_eq!(p.get("model.preset"), None, "not numeric");
+        let Some(ParamType::Named(presets)) = p.get("model.preset") else {
+            panic!(
+                "model.preset is a named choice: {:?}",
+                p.get("model.preset")
+            );
+        };
+        assert!(presets.iter().any(|n| n == "gpt-nano"), "{presets:?}");
+        assert!(matches!(p.get("dataset.trace"), Some(ParamType::Named(t)) if t.len() == 2));
+        assert!(
+            matches!(p.get("dataset.name"), Some(ParamType::Named(_))),
+            "nullable enum"
+        );
+        assert!(matches!(p.get("loss_on"), Some(ParamType::Named(_))));
+        assert_eq!(p.get("model.init"), None, "a section, not a value");
         assert!(training_params().any(|n| n == "max_steps"));
         assert!(training_params().all(|n| !n.contains('.')));
         assert_eq!(field_of("model.n_layer"), "spec.model.n_layer");
@@ -264,12 +341,18 @@ mod tests {
         assert_eq!(m.model.as_ref().and_then(|m| m.n_layer), Some(4));
         let d = set("dataset.difficulty.easy", ParamValue::Float(0.9)).expect("fits");
         assert_eq!(d.dataset.as_ref().map(|d| d.difficulty.easy), Some(0.9));
+        let m = set("model.preset", ParamValue::Text("gpt-micro".into())).expect("fits");
+        assert_eq!(
+            m.model.as_ref().map(|m| m.preset),
+            Some(crate::presets::ModelPreset::GptMicro)
+        );
         for (name, v) in [
             ("max_steps", ParamValue::Int(0)),
             ("per_device_batch_size", ParamValue::Float(1.5)),
             ("learning_rate", ParamValue::Float(f64::NAN)),
             ("model.n_layer", ParamValue::Int(0)),
             ("dataset.train_examples", ParamValue::Int(0)),
+            ("model.preset", ParamValue::Text("gpt-huge".into())),
         ] {
             assert_eq!(set(name, v).map_err(|e| e.name), Err(name.to_string()));
         }

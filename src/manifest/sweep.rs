@@ -6,8 +6,11 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::common::ParamValue;
 use super::slurm::SlurmSpec;
 use super::train::TrainSpec;
+// `Executor` is the Train spec's (a trial is a Train job); kept nameable here.
+pub use super::train::Executor;
 
 /// What a Sweep job does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -37,6 +40,11 @@ pub struct SweepSpec {
     /// metric needs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
+    /// How the non-grid parameters are drawn: `random` (each trial
+    /// independently) or `{tpe: {...}}` (the Tree-structured Parzen
+    /// Estimator, from the results of the trials before it).
+    #[serde(default, skip_serializing_if = "Search::is_random")]
+    pub search: Search,
     /// Early stopping of unpromising trials.
     #[serde(default)]
     pub scheduler: Scheduler,
@@ -160,16 +168,6 @@ pub enum Distribution {
     Grid(#[schemars(length(min = 1))] Vec<ParamValue>),
 }
 
-/// A scalar parameter value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum ParamValue {
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    Text(String),
-}
-
 /// The metric a sweep optimizes, named as the trainer reports it: 1–64
 /// characters of `[A-Za-z0-9_./-]`, starting with a letter. The default,
 /// `primary_score`, is the eval set's score (it needs the base's `eval`
@@ -243,6 +241,77 @@ pub enum Mode {
     Min,
 }
 
+/// How a sweep draws its trials' non-grid parameters.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Search {
+    /// Each trial's values drawn at random, independently (trial k's
+    /// values depend only on the seed and k).
+    #[default]
+    Random,
+    /// The Tree-structured Parzen Estimator (Bergstra et al. 2011, as
+    /// Optuna's `TPESampler`): after `n_startup_trials` random trials,
+    /// each trial's values are drawn from the results of the trials
+    /// completed before it, in batches of `max_concurrent_trials`.
+    Tpe(TpeConfig),
+}
+
+impl Search {
+    pub fn is_random(&self) -> bool {
+        *self == Search::Random
+    }
+
+    /// The TPE settings, when the sweep uses TPE.
+    pub fn tpe(&self) -> Option<&TpeConfig> {
+        match self {
+            Search::Tpe(config) => Some(config),
+            Search::Random => None,
+        }
+    }
+}
+
+/// TPE's settings; the defaults are Optuna's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TpeConfig {
+    /// Trials drawn at random before the estimator takes over (at most
+    /// the sweep's trial count).
+    #[serde(default = "ten")]
+    #[schemars(range(min = 1, max = 100_000))]
+    pub n_startup_trials: u32,
+    /// Candidates drawn from the good trials' density per draw; the one
+    /// with the best ratio of good to bad density is chosen.
+    #[serde(default = "twenty_four")]
+    #[schemars(range(min = 1, max = 10_000))]
+    pub n_ei_candidates: u32,
+    /// One joint density over all parameters (Optuna's
+    /// `multivariate=True`) instead of one per parameter.
+    #[serde(default = "default_multivariate")]
+    pub multivariate: bool,
+}
+
+impl Default for TpeConfig {
+    fn default() -> Self {
+        TpeConfig {
+            n_startup_trials: ten(),
+            n_ei_candidates: twenty_four(),
+            multivariate: default_multivariate(),
+        }
+    }
+}
+
+fn ten() -> u32 {
+    10
+}
+
+fn twenty_four() -> u32 {
+    24
+}
+
+fn default_multivariate() -> bool {
+    true
+}
+
 /// Trial scheduler.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -252,6 +321,39 @@ pub enum Scheduler {
     None,
     /// Asynchronous successive halving.
     Asha(AshaConfig),
+    /// Hyperband: several brackets of successive halving, each starting
+    /// its trials at a different budget (Li et al. 2018).
+    Hyperband(HyperbandConfig),
+}
+
+/// Hyperband's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HyperbandConfig {
+    /// Steps a trial trains at most: every trial's `max_steps`, and the
+    /// last rung of every bracket.
+    #[schemars(range(min = 1))]
+    pub max_t: u32,
+    /// At each rung the best 1/reduction_factor of a bracket's trials
+    /// continue; each bracket starts reduction_factor times later than the
+    /// one before.
+    #[serde(default = "three")]
+    #[schemars(range(min = 2))]
+    pub reduction_factor: u32,
+    /// The smallest budget, where the most exploratory bracket first
+    /// compares its trials; default `max_t / reduction_factor²` (three
+    /// brackets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub grace_period: Option<u32>,
+}
+
+impl HyperbandConfig {
+    /// The grace period, or its default.
+    pub fn grace(&self) -> u32 {
+        self.grace_period
+            .unwrap_or_else(|| (self.max_t / self.reduction_factor.max(2).saturating_pow(2)).max(1))
+    }
 }
 
 /// ASHA early-stopping settings.
@@ -269,23 +371,6 @@ pub struct AshaConfig {
 
 fn three() -> u32 {
     3
-}
-
-/// Where trials run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Executor {
-    /// Processes on this machine.
-    #[default]
-    Local,
-    /// Jobs on a Slurm cluster (`sbatch`), configured by the `slurm` block.
-    Slurm,
-}
-
-impl Executor {
-    pub fn is_local(&self) -> bool {
-        *self == Executor::Local
-    }
 }
 
 /// Where the best trial is promoted to.

@@ -7,9 +7,8 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Decoding, Output};
+use super::common::{Decoding, Output, ParamValue};
 use super::slurm::SlurmSpec;
-use super::sweep::Executor;
 use crate::presets::ModelDims;
 pub use crate::presets::ModelPreset;
 use crate::scoring::normalize::{AnswerExtraction, Equivalence};
@@ -29,8 +28,8 @@ pub struct TrainSpec {
     pub dataset: Option<DatasetConfig>,
     /// Train with your own program instead of the built-in model: its argv,
     /// each element a template (`{{ learning_rate }}`, `{{ trial_id }}`, ...:
-    /// every `training` key, plus run_dir, checkpoint_dir, metrics_file,
-    /// predictions_file, evalset, trial_id, until_step), run without a
+    /// every `training` key, `params.NAME`, plus run_dir, checkpoint_dir,
+    /// metrics_file, predictions_file, evalset, trial_id, until_step), run without a
     /// shell in the workspace root. It speaks the command-trainer protocol
     /// (README, "Your own trainer").
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +38,14 @@ pub struct TrainSpec {
     /// Extra environment variables for `command`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// Your own hyperparameters, for `command`: any names your program
+    /// takes (`{x: 0.5, optimizer: adamw}`), each a template variable
+    /// `{{ params.x }}` and, all together, the JSON object in
+    /// `TUNIX_PARAMS`. A Sweep searches them as `params.x`. Names: 1–64
+    /// characters of `[A-Za-z0-9_]`, starting with a letter.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[A-Za-z][A-Za-z0-9_]{0,63}$" }))]
+    pub params: BTreeMap<String, ParamValue>,
     pub training: TrainingConfig,
     /// `auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`.
     #[serde(default = "default_device")]
@@ -58,6 +65,23 @@ pub struct TrainSpec {
     /// The Slurm job's resources and placement (`executor: slurm`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slurm: Option<Box<SlurmSpec>>,
+}
+
+/// Where trials run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Executor {
+    /// Processes on this machine.
+    #[default]
+    Local,
+    /// Jobs on a Slurm cluster (`sbatch`), configured by the `slurm` block.
+    Slurm,
+}
+
+impl Executor {
+    pub fn is_local(&self) -> bool {
+        *self == Executor::Local
+    }
 }
 
 impl TrainSpec {

@@ -185,6 +185,7 @@ mod tests {
                 continued: vec![scored("t000"), scored("t001")],
                 stopped: vec![scored("t002")],
                 tie_rule: Some(crate::sweep::ties::TieRule::AllEqual),
+                bracket: None,
             });
         let sentence = "rung 4: decided by the tie rule (smaller trial id first): all 3 trials had primary_score = 0.5 at step 4";
         let html = render(&input, ReportFormat::Html);

@@ -20,7 +20,7 @@
 //! takes no further part; it never stops the sweep. Nothing here prints:
 //! progress goes to the caller as [`SweepEvent`]s.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
@@ -36,17 +36,15 @@ use crate::fsutil::write_atomic;
 use crate::job::claim::{holder_name, try_lock, Lock, LOCK_FILE};
 use crate::job::{Existing, Placement};
 use crate::manifest::slurm::SlurmSpec;
-use crate::manifest::sweep::{BaseSpec, Executor, MaxRetries, Mode, Scheduler, SweepMetric};
+use crate::manifest::sweep::{BaseSpec, Executor, MaxRetries, Mode, ParamValue, Scheduler};
 use crate::manifest::{LoadedManifest, Manifest, SweepManifest, TrainManifest};
 use crate::runfolder::{read_manifest, Failure, MetricRecord, RunStatus, METRICS};
-use crate::sweep::halving::{self, Scored};
 use crate::sweep::ledger::{
-    BestTrial, Ledger, RungDecision, SlurmJob, StopPoint, TrialEntry, TrialState, LEDGER,
+    BestTrial, Ledger, ResultDraw, RungDecision, SlurmJob, TrialEntry, TrialState, LEDGER,
     LEDGER_SCHEMA_VERSION, PLAN,
 };
 use crate::sweep::metric::{metric_at, missing, reached};
-use crate::sweep::ties::tie_rule;
-use crate::sweep::{promote, restarts, slots, SweepPlan};
+use crate::sweep::{decide, promote, restarts, slots, tpe_draw, SweepPlan, TrialPlan};
 use crate::trainer::protocol::newest_checkpoint;
 use crate::trainer::{Event, FailureClass, TrainerCommand};
 use crate::workspace::Workspace;
@@ -93,6 +91,12 @@ pub enum SweepEvent {
     /// Ctrl-C cancelled the trial's job; it continues when the sweep runs
     /// again.
     TrialCancelled { trial_id: String },
+    /// TPE drew these trials' values from the results of `observed`
+    /// earlier trials.
+    TrialsDrawn {
+        trials: Vec<String>,
+        observed: usize,
+    },
 }
 
 pub use super::sweep_promote::{Promoted, Withheld};
@@ -218,7 +222,14 @@ pub fn run_sweep(
             trials: plan
                 .trials
                 .iter()
-                .map(|t| TrialEntry::pending(&t.trial_id, &t.params))
+                .map(|t| {
+                    let mut entry = match t.drawn_from_results {
+                        true => TrialEntry::awaiting_draw(&t.trial_id, &t.params),
+                        false => TrialEntry::pending(&t.trial_id, &t.params),
+                    };
+                    entry.bracket = t.bracket;
+                    entry
+                })
                 .collect(),
             decisions: Vec::new(),
             best: None,
@@ -256,81 +267,61 @@ pub fn run_sweep(
     }
     let reduction_factor = match &sweep.spec.scheduler {
         Scheduler::Asha(a) => a.reduction_factor,
+        Scheduler::Hyperband(h) => h.reduction_factor,
         Scheduler::None => 2,
     };
     let last = rungs.last().copied().unwrap_or(0);
-    for &rung in &rungs {
-        if let Some(job_ids) = ctx.run_to(rung, last, &mut ledger, &ledger_path, on_event)? {
-            return Ok(SweepOutcome {
-                dir,
-                ledger,
-                promoted: None,
-                withheld: None,
-                detached: Some(job_ids),
-            });
-        }
-        if rung == last || ledger.decision(rung).is_some() {
-            continue;
-        }
-        let reached: Vec<Scored> = ledger
-            .trials
+    // The brackets in the order they run; a sweep without Hyperband is one
+    // bracket (`None`) over all rungs.
+    let brackets: Vec<(Option<u32>, Vec<u32>)> = match plan.brackets.is_empty() {
+        true => vec![(None, rungs.clone())],
+        false => plan
+            .brackets
             .iter()
-            .filter(|t| t.state.is_live() && t.last_step >= rung)
-            .map(|t| Scored {
-                trial_id: t.trial_id.clone(),
-                metric: t.metrics.get(&rung).copied().flatten(),
-            })
-            .collect();
-        let split = halving::decide(&reached, ledger.mode, reduction_factor);
-        let tie_rule = tie_rule(&reached);
-        for s in &split.stopped {
-            if let Some(t) = ledger.trial_mut(&s.trial_id) {
-                t.state = TrialState::Stopped;
-                t.stopped_at = Some(StopPoint {
+            .map(|b| (Some(b.index), b.rungs.clone()))
+            .collect(),
+    };
+    for (bracket, bracket_rungs) in &brackets {
+        let first = bracket_rungs.first().copied().unwrap_or(0);
+        for &rung in bracket_rungs {
+            // A TPE sweep draws a bracket's trials batch by batch at its
+            // first rung, each batch from the results before it.
+            loop {
+                if rung == first {
+                    draw_due(sweep, &mut ledger, *bracket, rung, &ledger_path, on_event)?;
+                }
+                let at = Rung {
                     rung,
-                    metric: s.metric,
-                });
+                    last,
+                    bracket: *bracket,
+                };
+                if let Some(job_ids) = ctx.run_to(at, &mut ledger, &ledger_path, on_event)? {
+                    return Ok(SweepOutcome {
+                        dir,
+                        ledger,
+                        promoted: None,
+                        withheld: None,
+                        detached: Some(job_ids),
+                    });
+                }
+                let awaiting = ledger
+                    .trials
+                    .iter()
+                    .any(|t| t.bracket == *bracket && t.is_awaiting_draw());
+                if rung != first || !awaiting {
+                    break;
+                }
             }
+            if rung == last || ledger.decision_in(*bracket, rung).is_some() {
+                continue;
+            }
+            let decision = decide::rung(&mut ledger, *bracket, rung, reduction_factor);
+            ledger.write(&ledger_path)?;
+            on_event(&SweepEvent::RungDecided(decision));
         }
-        let decision = RungDecision {
-            rung,
-            continued: split.continued,
-            stopped: split.stopped,
-            tie_rule,
-        };
-        ledger.decisions.push(decision.clone());
-        ledger.write(&ledger_path)?;
-        on_event(&SweepEvent::RungDecided(decision));
     }
 
-    let finalists: Vec<Scored> = ledger
-        .trials
-        .iter()
-        .filter(|t| t.state == TrialState::Completed)
-        .map(|t| Scored {
-            trial_id: t.trial_id.clone(),
-            metric: t.metrics.get(&last).copied().flatten(),
-        })
-        .collect();
-    let final_tie = tie_rule(&finalists);
-    ledger.best = halving::rank(&finalists, ledger.mode)
-        .into_iter()
-        .next()
-        .and_then(|s| {
-            let metric = s.metric.filter(|m| !m.is_nan())?;
-            let params = plan
-                .trials
-                .iter()
-                .find(|t| t.trial_id == s.trial_id)?
-                .params
-                .clone();
-            Some(BestTrial {
-                trial_id: s.trial_id,
-                metric,
-                params,
-                tie_rule: final_tie,
-            })
-        });
+    ledger.best = decide::best(&ledger, last);
     ledger.write(&ledger_path)?;
 
     let (mut promoted, mut withheld) = (None, None);
@@ -340,7 +331,7 @@ pub fn run_sweep(
             false => super::sweep_promote::tracked(ws, &to),
         };
         if files.is_empty() {
-            ctx.promote(best, &to, &ledger.metric, ledger.mode)?;
+            ctx.promote(best, &to, &ledger)?;
             if let Some(evidence) = &to.evidence {
                 let trial = trial_dir(&dir, &plan.name, &best.trial_id);
                 super::sweep_promote::write_evidence(&trial, best, evidence)?;
@@ -358,6 +349,39 @@ pub fn run_sweep(
         withheld,
         detached: None,
     })
+}
+
+/// Draw the batch of a TPE sweep that is due (see
+/// [`crate::sweep::tpe_draw`]) and record it in the ledger before any of
+/// it runs.
+fn draw_due(
+    sweep: &SweepManifest,
+    ledger: &mut Ledger,
+    bracket: Option<u32>,
+    rung: u32,
+    ledger_path: &Path,
+    on_event: &mut dyn FnMut(&SweepEvent),
+) -> Result<()> {
+    let batch = tpe_draw::next_batch(&sweep.spec, ledger.mode, &ledger.trials, bracket, rung);
+    if batch.is_empty() {
+        return Ok(());
+    }
+    for d in &batch {
+        if let Some(t) = ledger.trial_mut(&d.trial_id) {
+            t.params = d.params.clone();
+            t.draw = Some(ResultDraw {
+                drawn: true,
+                observed: d.observed.clone(),
+                pending: d.pending.clone(),
+            });
+        }
+    }
+    ledger.write(ledger_path)?;
+    on_event(&SweepEvent::TrialsDrawn {
+        trials: batch.iter().map(|d| d.trial_id.clone()).collect(),
+        observed: batch.first().map_or(0, |d| d.observed.len()),
+    });
+    Ok(())
 }
 
 /// Refuse a sweep folder whose ledger holds another plan, naming the
@@ -414,15 +438,41 @@ fn plan_json(
     let trials: Vec<_> = plan
         .trials
         .iter()
-        .map(|t| json!({ "trial_id": t.trial_id, "params": t.params, "spec": t.spec }))
+        .map(|t| {
+            let mut trial = match t.drawn_from_results {
+                true => {
+                    json!({ "trial_id": t.trial_id, "grid": t.params, "drawn_from_results": true })
+                }
+                false => json!({ "trial_id": t.trial_id, "params": t.params, "spec": t.spec }),
+            };
+            if let Some(b) = t.bracket {
+                trial["bracket"] = json!(b);
+            }
+            trial
+        })
         .collect();
-    json!({
+    let mut value = json!({
         "kind": "Sweep",
         "trials": trials,
         "rungs": rungs,
         "metric": sweep.spec.metric,
         "mode": mode,
-    })
+    });
+    // Only TPE sweeps name their search, so the identities of random
+    // sweeps recorded before TPE existed are unchanged.
+    if let Some(tpe) = plan.search.tpe() {
+        value["search"] = json!({
+            "tpe": tpe,
+            "search_space": sweep.spec.search_space,
+            "seed": plan.seed,
+            "base": plan.base,
+            "max_concurrent_trials": sweep.spec.max_concurrent_trials,
+        });
+    }
+    if !plan.brackets.is_empty() {
+        value["brackets"] = json!(plan.brackets);
+    }
+    value
 }
 
 /// `spec`'s own data files (`dataset.path`, `dataset.val_path`) through
@@ -434,6 +484,15 @@ fn rebase_data_paths(spec: &mut crate::manifest::train::TrainSpec, to: impl Fn(&
             *p = to(p);
         }
     }
+}
+
+/// Where `run_to` brings trials: `rung` (of `last`, the final one) for
+/// the trials of `bracket`.
+#[derive(Debug, Clone, Copy)]
+struct Rung {
+    rung: u32,
+    last: u32,
+    bracket: Option<u32>,
 }
 
 struct Context<'a> {
@@ -456,16 +515,21 @@ impl Context<'_> {
     /// Some(job ids) when the trials were left to Slurm (`--detach`).
     fn run_to(
         &self,
-        rung: u32,
-        last: u32,
+        at: Rung,
         ledger: &mut Ledger,
         ledger_path: &Path,
         on_event: &mut dyn FnMut(&SweepEvent),
     ) -> Result<Option<Vec<String>>> {
+        let Rung {
+            rung,
+            last,
+            bracket,
+        } = at;
         let metric = ledger.metric.clone();
         let mut todo = Vec::new();
         for t in ledger.trials.iter_mut() {
-            if !t.state.is_live() || t.last_step >= rung {
+            let here = t.bracket == bracket && !t.is_awaiting_draw();
+            if !here || !t.state.is_live() || t.last_step >= rung {
                 continue;
             }
             let run_dir = trial_dir(self.dir, &self.plan.name, &t.trial_id);
@@ -493,7 +557,10 @@ impl Context<'_> {
             rung,
             trials: todo.clone(),
         });
-        let jobs: Vec<TrainJob> = todo.iter().filter_map(|id| self.job(id, rung)).collect();
+        let jobs = todo
+            .iter()
+            .map(|id| self.job(&self.trial(ledger, id)?, rung))
+            .collect::<Result<Vec<TrainJob>>>()?;
         let previous = ledger.slurm_jobs.clone();
         let mut handle = |trial_id: &str, message: Message| -> Result<()> {
             if let Message::Submitted(job) = message {
@@ -599,9 +666,42 @@ impl Context<'_> {
         pool.run(jobs, handle).map(|()| None)
     }
 
-    /// The Train job of trial `trial_id`, run until `rung`.
-    fn job(&self, trial_id: &str, rung: u32) -> Option<TrainJob> {
-        let trial = self.plan.trials.iter().find(|t| t.trial_id == trial_id)?;
+    /// Trial `trial_id` as it runs: the plan's, or, for a trial drawn from
+    /// results, the base with the values the ledger recorded for it.
+    fn trial(&self, ledger: &Ledger, trial_id: &str) -> Result<TrialPlan> {
+        let planned = self
+            .plan
+            .trials
+            .iter()
+            .find(|t| t.trial_id == trial_id)
+            .ok_or_else(|| Error::runtime(format!("trial {trial_id} is not in the plan")))?;
+        if !planned.drawn_from_results {
+            return Ok(planned.clone());
+        }
+        let entry = ledger
+            .trials
+            .iter()
+            .find(|t| t.trial_id == trial_id)
+            .ok_or_else(|| Error::runtime(format!("trial {trial_id} is not in the ledger")))?;
+        let values = entry
+            .params
+            .iter()
+            .map(|(name, v)| {
+                serde_json::from_value::<ParamValue>(v.clone())
+                    .map(|v| (name.clone(), v))
+                    .map_err(|e| Error::runtime(format!("trial {trial_id}: `{name}`: {e}")))
+            })
+            .collect::<Result<BTreeMap<_, _>>>()?;
+        crate::sweep::plan::trial_with(
+            &self.sweep.spec,
+            &self.plan.base,
+            trial_id.to_string(),
+            values,
+        )
+    }
+
+    /// The Train job of `trial`, run until `rung`.
+    fn job(&self, trial: &TrialPlan, rung: u32) -> Result<TrainJob> {
         let name = format!("{}-{}", self.plan.name, trial.trial_id);
         let config = json!({
             "apiVersion": "tunix-rt/v1",
@@ -611,7 +711,7 @@ impl Context<'_> {
         });
         let mut spec = trial.spec.clone();
         rebase_data_paths(&mut spec, |p| self.data_dir.join(p));
-        Some(TrainJob {
+        Ok(TrainJob {
             name,
             labels: self.sweep.metadata.labels.clone(),
             spec,
@@ -630,24 +730,9 @@ impl Context<'_> {
     }
 
     /// Write `promote.config` and `promote.params` for `best`.
-    fn promote(
-        &self,
-        best: &BestTrial,
-        to: &Promoted,
-        metric: &SweepMetric,
-        mode: Mode,
-    ) -> Result<()> {
-        let trial = self
-            .plan
-            .trials
-            .iter()
-            .find(|t| t.trial_id == best.trial_id)
-            .ok_or_else(|| {
-                Error::runtime(format!(
-                    "the best trial {} is not in the plan",
-                    best.trial_id
-                ))
-            })?;
+    fn promote(&self, best: &BestTrial, to: &Promoted, ledger: &Ledger) -> Result<()> {
+        let (metric, mode) = (&ledger.metric, ledger.mode);
+        let trial = self.trial(ledger, &best.trial_id)?;
         let mut spec = trial.spec.clone();
         let config_dir = to.config.parent().unwrap_or(self.ws.root());
         if let (Some(eval), Some(abs)) = (spec.eval.as_mut(), self.evalset.as_ref()) {

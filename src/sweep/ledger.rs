@@ -89,6 +89,31 @@ pub struct TrialEntry {
     /// that writes no checkpoints). See [`super::restarts`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retrained_from_start: Vec<u32>,
+    /// How its non-grid values were drawn, for a trial drawn from the
+    /// results of earlier trials (TPE after its startup trials); absent
+    /// for trials drawn at random.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draw: Option<ResultDraw>,
+    /// Its Hyperband bracket (see [`super::hyperband`]); absent without
+    /// Hyperband.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bracket: Option<u32>,
+}
+
+/// A trial whose values are drawn from earlier results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultDraw {
+    /// Whether the values are drawn yet: `params` holds only the grid
+    /// values until they are.
+    pub drawn: bool,
+    /// The trials whose results the draw saw (each with its metric at the
+    /// first rung, or none when it failed), in trial order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observed: Vec<String>,
+    /// Trials drawn in the same batch before this one, which the draw
+    /// counted as pending (Optuna's constant liar).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<String>,
 }
 
 /// Where a trial stands in the sweep.
@@ -149,6 +174,10 @@ pub struct RungDecision {
     /// or none reported) and the tie rule alone decided the rung.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tie_rule: Option<TieRule>,
+    /// The Hyperband bracket whose trials were compared; absent without
+    /// Hyperband.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bracket: Option<u32>,
 }
 
 /// The sweep's best trial.
@@ -253,6 +282,14 @@ impl Ledger {
     pub fn decision(&self, rung: u32) -> Option<&RungDecision> {
         self.decisions.iter().find(|d| d.rung == rung)
     }
+
+    /// The decision at `rung` among the trials of `bracket` (`None`: the
+    /// sweep has no brackets).
+    pub fn decision_in(&self, bracket: Option<u32>, rung: u32) -> Option<&RungDecision> {
+        self.decisions
+            .iter()
+            .find(|d| d.rung == rung && d.bracket == bracket)
+    }
 }
 
 impl TrialEntry {
@@ -288,7 +325,26 @@ impl TrialEntry {
             failure: None,
             retried: Vec::new(),
             retrained_from_start: Vec::new(),
+            draw: None,
+            bracket: None,
         }
+    }
+
+    /// A trial whose non-grid values are drawn later, from results.
+    pub fn awaiting_draw(trial_id: &str, grid: &BTreeMap<String, Value>) -> Self {
+        TrialEntry {
+            draw: Some(ResultDraw {
+                drawn: false,
+                observed: Vec::new(),
+                pending: Vec::new(),
+            }),
+            ..TrialEntry::pending(trial_id, grid)
+        }
+    }
+
+    /// Whether the trial's values are still to be drawn.
+    pub fn is_awaiting_draw(&self) -> bool {
+        self.draw.as_ref().is_some_and(|d| !d.drawn)
     }
 }
 
@@ -345,12 +401,14 @@ mod tests {
                 continued: vec![scored("t000", None)],
                 stopped: vec![scored("t001", None)],
                 tie_rule: Some(TieRule::NoMetric),
+                bracket: None,
             },
             RungDecision {
                 rung: 8,
                 continued: vec![scored("t000", Some(1.0))],
                 stopped: vec![scored("t002", Some(2.0))],
                 tie_rule: None,
+                bracket: None,
             },
         ];
         l.best = Some(BestTrial {

@@ -8,6 +8,10 @@
 //! - [`asha`]: ASHA's rungs.
 //! - [`halving`]: which trials continue past a rung (synchronous successive
 //!   halving, deterministic ties) — pure.
+//! - [`hyperband`]: Hyperband's brackets (successive halving from several
+//!   starting budgets) and which trial is in which — pure.
+//! - [`decide`]: a rung decided within a bracket, and the best trial
+//!   picked, as changes of the ledger — pure.
 //! - [`ties`]: rungs the tie rule alone decided (every metric equal, or
 //!   none) — pure.
 //! - [`metric`]: the sweep's metric in a trial's run folder, and the
@@ -16,23 +20,33 @@
 //! - [`restarts`]: continuations that found no checkpoint and trained again
 //!   from step 0 (the summary's and the plan's notes) — pure.
 //! - [`promote`]: the best trial as a Train manifest and a parameters file.
+//! - [`tpe`]: the Tree-structured Parzen Estimator (Optuna's TPESampler) — pure.
+//! - [`tpe_draw`]: which trials of a TPE sweep are drawn next, from which
+//!   results, with what values — pure.
 //! - [`slots`]: GPU slots (`CUDA_VISIBLE_DEVICES` round-robin) for trials.
 //! - [`diff`]: which keys differ between two plans (refusing to mix sweeps).
+//! - [`optuna`]: the ledger as an Optuna journal (`sweep export
+//!   --optuna-journal`) — pure.
 //!
 //! Resolving the base (a Train manifest file or an inline spec) is I/O and
 //! lives in [`crate::runner::sweep_plan`]; running the trials in
 //! [`crate::runner::sweep_exec`].
 
 pub mod asha;
+pub mod decide;
 pub mod diff;
 pub mod halving;
+pub mod hyperband;
 pub mod ledger;
 pub mod metric;
+pub mod optuna;
 pub mod plan;
 pub mod promote;
 pub mod restarts;
 pub mod slots;
 pub mod space;
 pub mod ties;
+pub mod tpe;
+pub mod tpe_draw;
 
 pub use plan::{expand, SweepPlan, TrialPlan};

@@ -13,6 +13,13 @@
 //! `k`, parameter name) (see [`super::space`]), so the plan never depends on
 //! the order trials are computed, run or resumed in.
 //!
+//! With `search: {tpe: ...}`, only the first `n_startup_trials` trials are
+//! drawn here (exactly as random search draws them); the others carry their
+//! grid values and are marked [`TrialPlan::drawn_from_results`]: the
+//! coordinator draws their other values from the results of the trials
+//! before them ([`super::tpe_draw`]) and builds their specs with
+//! [`trial_with`].
+//!
 //! Trial ids are `t` and `k` zero-padded to the number of digits of the
 //! trial count, at least 3: `t000`, `t001`, …
 //!
@@ -25,10 +32,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::hyperband::{self, Bracket};
 use super::{asha, space};
 use crate::error::{Error, Result};
 use crate::manifest::params::{set_params, spec_rules};
-use crate::manifest::sweep::{AshaConfig, Distribution, ParamValue, Scheduler, SweepSpec};
+use crate::manifest::sweep::{AshaConfig, Distribution, ParamValue, Scheduler, Search, SweepSpec};
 use crate::manifest::train::TrainSpec;
 
 /// Most trials one sweep may plan.
@@ -49,8 +57,17 @@ pub struct SweepPlan {
     pub overrides: BTreeMap<String, ParamValue>,
     /// The ASHA settings, when the sweep uses ASHA.
     pub asha: Option<AshaConfig>,
-    /// ASHA's rungs in steps (see [`asha::rungs`]); empty without ASHA.
+    /// ASHA's rungs in steps (see [`asha::rungs`]), or with Hyperband
+    /// every bracket's rungs; empty without a scheduler.
     pub rungs: Vec<u32>,
+    /// How non-grid values are drawn.
+    pub search: Search,
+    /// The base Train spec with the overrides set: every trial's spec is
+    /// this with the trial's values set ([`trial_with`]).
+    pub base: TrainSpec,
+    /// Hyperband's brackets, in the order they run; empty without
+    /// Hyperband (then `rungs` are every trial's).
+    pub brackets: Vec<Bracket>,
     pub trials: Vec<TrialPlan>,
 }
 
@@ -61,8 +78,15 @@ pub struct TrialPlan {
     pub trial_id: String,
     /// Every searched parameter's value for this trial, by name.
     pub params: BTreeMap<String, Value>,
-    /// The Train spec this trial runs.
+    /// The Train spec this trial runs (for a trial drawn from results, the
+    /// base with its grid values until it is drawn).
     pub spec: TrainSpec,
+    /// Whether the non-grid values are drawn by the coordinator from the
+    /// results of earlier trials (TPE after its startup trials) rather
+    /// than here: `params` then holds only the grid values.
+    pub drawn_from_results: bool,
+    /// Its Hyperband bracket (an index into [`SweepPlan::brackets`]).
+    pub bracket: Option<u32>,
 }
 
 /// The id of trial `k` among `count` trials.
@@ -93,7 +117,7 @@ pub fn expand(name: &str, spec: &SweepSpec, base: &TrainSpec) -> Result<SweepPla
         )));
     };
 
-    let overridden = set_params(base, &spec.overrides).map_err(|e| {
+    let mut overridden = set_params(base, &spec.overrides).map_err(|e| {
         Error::bad_input(format!(
             "/spec/overrides/{}: override does not fit the parameter: {}",
             e.name, e.message
@@ -102,27 +126,60 @@ pub fn expand(name: &str, spec: &SweepSpec, base: &TrainSpec) -> Result<SweepPla
 
     let asha = match &spec.scheduler {
         Scheduler::Asha(config) => Some(config.clone()),
-        Scheduler::None => None,
+        Scheduler::None | Scheduler::Hyperband(_) => None,
     };
-    if asha.is_some() && spec.search_space.contains_key("max_steps") {
-        return Err(Error::bad_input(
-            "/spec/search_space/max_steps: ASHA compares trials at the same steps, so max_steps cannot be searched with `scheduler: asha`; fix it in `overrides`",
-        ));
+    let hyperband = match &spec.scheduler {
+        Scheduler::Hyperband(config) => Some(config),
+        Scheduler::None | Scheduler::Asha(_) => None,
+    };
+    if let (Some(name), true) = (
+        scheduler_name(&spec.scheduler),
+        spec.search_space.contains_key("max_steps"),
+    ) {
+        return Err(Error::bad_input(format!(
+            "/spec/search_space/max_steps: {name} compares trials at the same steps, so max_steps cannot be searched with `scheduler: {name}`; fix it in `overrides`"
+        )));
     }
-    let rungs = asha.as_ref().map_or_else(Vec::new, |a| {
+    if let Some(h) = hyperband {
+        overridden.training.max_steps = h.max_t;
+    }
+    let mut rungs = asha.as_ref().map_or_else(Vec::new, |a| {
         asha::rungs(
             a.grace_period,
             a.reduction_factor,
             overridden.training.max_steps,
         )
     });
+    let (brackets, bracket_of) = match hyperband {
+        Some(h) => hyperband::schedule(count, h.max_t, h.reduction_factor, h.grace()),
+        None => (Vec::new(), Vec::new()),
+    };
+    if !brackets.is_empty() {
+        rungs = brackets.iter().flat_map(|b| b.rungs.clone()).collect();
+        rungs.sort_unstable();
+        rungs.dedup();
+    }
 
     let samples = u64::from(spec.num_samples);
+    let startup = spec
+        .search
+        .tpe()
+        .map_or(count, |t| u64::from(t.n_startup_trials).min(count));
     let trials = (0..count)
         .map(|k| {
             let id = trial_id(k, count);
-            let values = trial_values(spec, &grid, k / samples, k);
-            trial(spec, &overridden, id, values)
+            let later = k >= startup;
+            let mut values = trial_values(spec, &grid, k / samples, k);
+            if later {
+                values.retain(|name, _| grid.iter().any(|(g, _)| *g == name));
+            }
+            let mut t = trial_with(spec, &overridden, id, values)?;
+            t.drawn_from_results = later;
+            t.bracket = usize::try_from(k)
+                .ok()
+                .and_then(|k| bracket_of.get(k))
+                .copied();
+            Ok(t)
         })
         .collect::<Result<Vec<_>>>()?;
 
@@ -134,8 +191,20 @@ pub fn expand(name: &str, spec: &SweepSpec, base: &TrainSpec) -> Result<SweepPla
         overrides: spec.overrides.clone(),
         asha,
         rungs,
+        search: spec.search.clone(),
+        base: overridden,
+        brackets,
         trials,
     })
+}
+
+/// The scheduler's name in manifests, when it halves trials at rungs.
+fn scheduler_name(scheduler: &Scheduler) -> Option<&'static str> {
+    match scheduler {
+        Scheduler::None => None,
+        Scheduler::Asha(_) => Some("asha"),
+        Scheduler::Hyperband(_) => Some("hyperband"),
+    }
 }
 
 /// Every searched parameter's value for trial `k` at grid point `point`.
@@ -163,8 +232,10 @@ fn trial_values(
     values
 }
 
-/// The trial with these values, its spec checked.
-fn trial(
+/// The trial `trial_id` with these values set on `base` (the base with
+/// the overrides), its spec checked: the error names the manifest key and
+/// the trial.
+pub fn trial_with(
     spec: &SweepSpec,
     base: &TrainSpec,
     trial_id: String,
@@ -198,6 +269,8 @@ fn trial(
         trial_id,
         params,
         spec: trial_spec,
+        drawn_from_results: false,
+        bracket: None,
     })
 }
 

@@ -170,6 +170,7 @@ fn browser_or_skip(found: Option<PathBuf>, skip: Option<&str>) -> Result<Option<
 
 /// The headless browser for the HTML tests; `None` means skip (only when
 /// `TUNIX_SKIP_BROWSER_TESTS=1`, said on stderr). Panics when none is found.
+#[allow(clippy::print_stderr)] // a test helper (not a #[test]): says why tests skip
 pub fn browser() -> Option<PathBuf> {
     let found = find_browser(&std::env::var_os("PATH").unwrap_or_default());
     let skip = std::env::var(SKIP_BROWSER_TESTS).ok();

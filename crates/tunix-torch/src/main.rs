@@ -13,6 +13,9 @@ use std::path::PathBuf;
 const USAGE: &str =
     "usage: tunix-rt-worker train --request FILE | generate --request FILE | doctor | --version";
 
+// The program's own command line: `doctor` and `--version` answer on
+// stdout, usage and failures go to stderr.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args

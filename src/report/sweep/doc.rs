@@ -11,7 +11,7 @@ use super::axis::{axis_kind, distribution_name, AxisKind};
 use super::input::SweepInput;
 use super::ties::{ties, TiesDoc};
 use crate::manifest::sweep::{Mode, SweepMetric};
-use crate::sweep::ledger::{BestTrial, TieRuleNote, TrialEntry, TrialState};
+use crate::sweep::ledger::{BestTrial, RungDecision, TieRuleNote, TrialEntry, TrialState};
 
 /// The sweep report as JSON.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -50,6 +50,24 @@ pub struct SweepDoc<'a> {
     pub failures: Vec<FailureDoc<'a>>,
     /// Learning curves of every started trial, by trial id.
     pub curves: Vec<CurveDoc<'a>>,
+    /// Hyperband's brackets, in the order they ran; absent without
+    /// Hyperband.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub brackets: Vec<BracketDoc<'a>>,
+    /// The trials whose values TPE drew from the results of earlier
+    /// trials, by trial id; absent for random search.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drawn_from_results: Vec<&'a str>,
+}
+
+/// One Hyperband bracket.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BracketDoc<'a> {
+    pub bracket: u32,
+    /// Its trials, by trial id.
+    pub trials: Vec<&'a str>,
+    /// Its rungs' decisions, in rung order.
+    pub decisions: Vec<&'a RungDecision>,
 }
 
 /// One searched parameter.
@@ -182,7 +200,38 @@ pub fn document(input: &SweepInput) -> SweepDoc<'_> {
         decided_by_tie_rule: ledger.tie_rule_notes(),
         failures,
         curves,
+        brackets: brackets(ledger),
+        drawn_from_results: ledger
+            .trials
+            .iter()
+            .filter(|t| t.draw.is_some())
+            .map(|t| t.trial_id.as_str())
+            .collect(),
     }
+}
+
+/// The ledger's Hyperband brackets, by bracket number.
+fn brackets(ledger: &crate::sweep::ledger::Ledger) -> Vec<BracketDoc<'_>> {
+    let mut numbers: Vec<u32> = ledger.trials.iter().filter_map(|t| t.bracket).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers
+        .into_iter()
+        .map(|b| BracketDoc {
+            bracket: b,
+            trials: ledger
+                .trials
+                .iter()
+                .filter(|t| t.bracket == Some(b))
+                .map(|t| t.trial_id.as_str())
+                .collect(),
+            decisions: ledger
+                .decisions
+                .iter()
+                .filter(|d| d.bracket == Some(b))
+                .collect(),
+        })
+        .collect()
 }
 
 /// The trial's metric at the last step it reached, when finite.

@@ -54,6 +54,22 @@ pub struct View<'a> {
     loss_chart: Option<Template>,
     /// Every trial's metric by step (HTML only).
     metric_chart: Option<Template>,
+    /// Hyperband's brackets, one line each; empty without Hyperband.
+    brackets: Vec<BracketView>,
+    /// How TPE drew the trials after its startup ones; none for random
+    /// search.
+    search: Option<String>,
+}
+
+/// One Hyperband bracket.
+#[derive(Debug, Serialize)]
+struct BracketView {
+    bracket: u32,
+    n_trials: usize,
+    /// `t000, t001, …`
+    trials: String,
+    /// One sentence per decided rung.
+    decisions: Vec<String>,
 }
 
 /// How many trials are in one state.
@@ -224,6 +240,53 @@ pub fn view<'a>(input: &'a SweepInput, doc: &'a SweepDoc<'a>, charts: bool) -> V
             .then(|| metric_chart(input, doc))
             .flatten()
             .map(Template::from_safe_string),
+        brackets: doc.brackets.iter().map(bracket_view).collect(),
+        search: (!doc.drawn_from_results.is_empty()).then(|| {
+            format!(
+                "TPE drew {} of the {} trials from the results of the trials before them ({}); the others were drawn at random.",
+                doc.drawn_from_results.len(),
+                doc.trials.len(),
+                span(&doc.drawn_from_results)
+            )
+        }),
+    }
+}
+
+fn bracket_view(b: &super::doc::BracketDoc<'_>) -> BracketView {
+    let ids = |v: &[crate::sweep::halving::Scored]| {
+        v.iter()
+            .map(|s| s.trial_id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    BracketView {
+        bracket: b.bracket,
+        n_trials: b.trials.len(),
+        trials: span(&b.trials),
+        decisions: b
+            .decisions
+            .iter()
+            .map(|d| {
+                let stopped = match d.stopped.is_empty() {
+                    true => "none stopped".to_string(),
+                    false => format!("stopped {}", ids(&d.stopped)),
+                };
+                format!(
+                    "step {}: continued {}; {stopped}",
+                    d.rung,
+                    ids(&d.continued)
+                )
+            })
+            .collect(),
+    }
+}
+
+/// `t003–t009` for a run of ids, else the ids joined.
+fn span(ids: &[&str]) -> String {
+    match ids {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [first, .., last] => format!("{first}–{last}"),
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use super::items::ItemBatch;
+use super::items::{ItemBatch, ItemsError};
 use crate::runfolder::{
     relative_path, Artifact, EvalSummary, MetricRecord, RunManifest, EVAL_ITEMS, EVAL_SUMMARY,
     METRICS, RUN_MANIFEST,
@@ -60,6 +60,16 @@ impl FolderError {
             file: Some(file.to_string()),
             line: Some(line),
             message: message.into(),
+        }
+    }
+}
+
+/// A bad `eval_items.jsonl` (at a line, or as a whole).
+impl From<ItemsError> for FolderError {
+    fn from(e: ItemsError) -> FolderError {
+        match e.line {
+            Some(line) => FolderError::at_line(EVAL_ITEMS, line, e.message),
+            None => FolderError::in_file(EVAL_ITEMS, e.message),
         }
     }
 }
@@ -264,6 +274,16 @@ mod tests {
         );
         assert_eq!(FolderError::folder("no").to_string(), "no");
         assert_eq!(String::from(FolderError::folder("no")), "no");
+        for line in [Some(7), None] {
+            let items = ItemsError {
+                line,
+                message: "bad".to_string(),
+            };
+            assert_eq!(
+                FolderError::from(items.clone()).to_string(),
+                items.to_string()
+            );
+        }
     }
 
     #[test]

@@ -10,9 +10,19 @@ use duckdb::arrow::array::{ArrayRef, Float64Builder, StringBuilder};
 use duckdb::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use duckdb::arrow::record_batch::RecordBatch;
 
-use super::folder::FolderError;
 use crate::runfolder::{EvalItemRecord, EVAL_ITEMS};
 use crate::scoring::ExtractRule;
+
+/// Why `eval_items.jsonl` cannot be indexed: the line at fault where there
+/// is one. Shown as `eval_items.jsonl:line: message`; the run folder's
+/// reader makes it a `FolderError` of that file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {}", EVAL_ITEMS, .line.map(|l| format!(":{l}")).unwrap_or_default(), .message)]
+pub struct ItemsError {
+    /// 1-based line in `eval_items.jsonl`.
+    pub line: Option<usize>,
+    pub message: String,
+}
 
 /// The `eval_items` rows of one run, column by column, in the table's
 /// column order.
@@ -31,16 +41,20 @@ impl ItemBatch {
 
     /// The rows of run `run_id` from the bytes of its `eval_items.jsonl`;
     /// blank lines are skipped. The first invalid line is the error.
-    pub fn parse(run_id: &str, bytes: &[u8]) -> Result<ItemBatch, FolderError> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| FolderError::in_file(EVAL_ITEMS, format!("not UTF-8: {e}")))?;
+    pub fn parse(run_id: &str, bytes: &[u8]) -> Result<ItemBatch, ItemsError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| ItemsError {
+            line: None,
+            message: format!("not UTF-8: {e}"),
+        })?;
         let mut columns = Columns::with_capacity(bytecount_lines(bytes), bytes.len());
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            let record: EvalItemRecord = serde_json::from_str(line)
-                .map_err(|e| FolderError::at_line(EVAL_ITEMS, i + 1, e.to_string()))?;
+            let record: EvalItemRecord = serde_json::from_str(line).map_err(|e| ItemsError {
+                line: Some(i + 1),
+                message: e.to_string(),
+            })?;
             columns.push(run_id, &record);
         }
         columns.finish()
@@ -133,7 +147,7 @@ impl Columns {
         self.trace_consistency.append_option(r.trace_consistency);
     }
 
-    fn finish(mut self) -> Result<ItemBatch, FolderError> {
+    fn finish(mut self) -> Result<ItemBatch, ItemsError> {
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.run_id.finish()),
             Arc::new(self.item_id.finish()),
@@ -147,7 +161,10 @@ impl Columns {
         ];
         RecordBatch::try_new(schema(), columns)
             .map(|batch| ItemBatch { batch })
-            .map_err(|e| FolderError::in_file(EVAL_ITEMS, format!("cannot hold its rows: {e}")))
+            .map_err(|e| ItemsError {
+                line: None,
+                message: format!("cannot hold its rows: {e}"),
+            })
     }
 }
 

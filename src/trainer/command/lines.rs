@@ -8,6 +8,10 @@
 //! metric counts as not reported at that step). Anything else is a
 //! `bad_metrics` failure naming the line.
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
 use crate::runfolder::{metric_name_problem, MetricRecord};
 use crate::trainer::protocol::{Failed, FailureClass};
 
@@ -169,6 +173,19 @@ impl LineBuffer {
         }
         out
     }
+}
+
+/// The bytes of `path` from `offset` on; nothing when it does not exist.
+pub fn read_from(path: &Path, offset: u64) -> std::io::Result<Vec<u8>> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    file.seek(SeekFrom::Start(offset))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 
 pub mod lines;
 pub mod overrun;
+mod replay;
 pub mod shim;
 pub mod template;
 pub mod tree;
@@ -97,6 +98,8 @@ pub const ENV_MAX_STEPS: &str = "TUNIX_MAX_STEPS";
 pub const ENV_RESUME_DIR: &str = "TUNIX_RESUME_DIR";
 /// The step of `TUNIX_RESUME_DIR` (0 on a fresh start).
 pub const ENV_RESUME_STEP: &str = "TUNIX_RESUME_STEP";
+/// The run's own hyperparameters (`spec.params`) as one JSON object.
+pub const ENV_PARAMS: &str = "TUNIX_PARAMS";
 /// The eval set the predictions answer (unset without an eval section).
 pub const ENV_EVALSET: &str = "TUNIX_EVALSET";
 

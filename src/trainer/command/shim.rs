@@ -19,7 +19,7 @@
 //! the program leaves behind when it exits is killed too.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -105,6 +105,9 @@ struct Prepared {
     metrics_file: PathBuf,
     predictions_file: PathBuf,
     evalset: Option<EvalSet>,
+    /// Metric lines a killed earlier attempt wrote and the run never
+    /// recorded (see [`super::replay`]), reported before the program runs.
+    replay: Vec<MetricRecord>,
 }
 
 fn bad_config(message: impl Into<String>) -> Failed {
@@ -122,6 +125,9 @@ fn prepare(req: &TrainerRequest, control: &Path) -> std::result::Result<Prepared
     let metrics_file = control.join(METRICS_SCRATCH);
     let predictions_file = control.join(PREDICTIONS_SCRATCH);
     let checkpoint_dir = req.run_dir.join(CHECKPOINTS);
+    let replay = req.resume.as_ref().map_or_else(Vec::new, |r| {
+        super::replay::unrecorded(&metrics_file, &req.run_dir, r.step)
+    });
     for stale in [&metrics_file, &predictions_file] {
         match std::fs::remove_file(stale) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -156,15 +162,14 @@ fn prepare(req: &TrainerRequest, control: &Path) -> std::result::Result<Prepared
     ]
     .into_iter()
     .collect();
-    let argv = template::render(command, &template::context(&spec.training, &run)).map_err(
-        |problems| {
-            let text: Vec<String> = problems
-                .iter()
-                .map(|p| format!("command[{}]: {}", p.index, p.message))
-                .collect();
-            bad_config(text.join("; "))
-        },
-    )?;
+    let vars = template::context(&spec.training, &spec.params, &run);
+    let argv = template::render(command, &vars).map_err(|problems| {
+        let text: Vec<String> = problems
+            .iter()
+            .map(|p| format!("command[{}]: {}", p.index, p.message))
+            .collect();
+        bad_config(text.join("; "))
+    })?;
     let program = find_program(&argv[0], &req.workspace).map_err(bad_config)?;
     let mut env: Vec<(String, String)> = spec
         .env
@@ -194,6 +199,8 @@ fn prepare(req: &TrainerRequest, control: &Path) -> std::result::Result<Prepared
     if let Some(dir) = resume_dir {
         env.push((ENV_RESUME_DIR.to_string(), dir));
     }
+    let params = serde_json::to_string(&spec.params).unwrap_or_else(|_| "{}".into());
+    env.push((ENV_PARAMS.to_string(), params));
     let evalset = match &req.evalset {
         Some(p) => {
             env.push((ENV_EVALSET.to_string(), evalset));
@@ -209,6 +216,7 @@ fn prepare(req: &TrainerRequest, control: &Path) -> std::result::Result<Prepared
         metrics_file,
         predictions_file,
         evalset,
+        replay,
     })
 }
 
@@ -246,6 +254,15 @@ fn supervise(
         notes: Vec::new(),
     }))?;
     em.log(format!("command: {}", p.argv.join(" ")))?;
+    if !p.replay.is_empty() {
+        em.log(format!(
+            "reporting {} metric line(s) up to step {start_step} that the previous attempt wrote but the run had not recorded",
+            p.replay.len()
+        ))?;
+        for record in &p.replay {
+            em.emit(&Event::Metrics(record.clone()))?;
+        }
+    }
     if let Some(sig) = tree::stop_requested() {
         return em.emit(&Event::Failed(stopped(sig, None)));
     }
@@ -387,7 +404,7 @@ impl Watch {
             message: e.to_string(),
         };
         self.overrun.look(&p.predictions_file);
-        let bytes = read_from(&p.metrics_file, self.offset).map_err(|e| Failed {
+        let bytes = lines::read_from(&p.metrics_file, self.offset).map_err(|e| Failed {
             class: FailureClass::Crash,
             message: format!("cannot read {}: {e}", p.metrics_file.display()),
         })?;
@@ -535,19 +552,6 @@ fn forward(pipe: Option<impl Read + Send + 'static>, tx: mpsc::Sender<String>) {
             }
         });
     }
-}
-
-/// The bytes of `path` from `offset` on; nothing when it does not exist.
-fn read_from(path: &Path, offset: u64) -> std::io::Result<Vec<u8>> {
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    file.seek(SeekFrom::Start(offset))?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
 }
 
 /// Every file under the checkpoint folder `dir`, hashed, with paths

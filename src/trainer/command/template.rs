@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use minijinja::{Environment, UndefinedBehavior};
 
+use crate::manifest::common::ParamValue;
 use crate::manifest::train::TrainingConfig;
 use crate::suggest;
 
@@ -30,15 +31,21 @@ pub struct TemplateProblem {
 }
 
 /// The variables a template sees: every `training` key (unset optional
-/// keys as empty strings) and the run's values.
+/// keys as empty strings), the run's own `params` (as `params.NAME`) and
+/// the run's values.
 pub fn context(
     training: &TrainingConfig,
+    params: &BTreeMap<String, ParamValue>,
     run: &BTreeMap<&'static str, String>,
 ) -> BTreeMap<String, serde_json::Value> {
     let mut vars = BTreeMap::new();
     if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(training) {
         vars.extend(map);
     }
+    vars.insert(
+        "params".to_string(),
+        serde_json::to_value(params).unwrap_or_default(),
+    );
     for name in crate::manifest::params::training_params() {
         vars.entry(name.to_string())
             .or_insert_with(|| serde_json::Value::String(String::new()));
@@ -58,16 +65,34 @@ pub fn render(
 ) -> Result<Vec<String>, Vec<TemplateProblem>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    let names: Vec<&str> = vars.keys().map(String::as_str).collect();
+    let param_names: Vec<String> = vars
+        .get("params")
+        .and_then(serde_json::Value::as_object)
+        .map(|m| m.keys().map(|k| format!("params.{k}")).collect())
+        .unwrap_or_default();
+    let names: Vec<&str> = vars
+        .keys()
+        .map(String::as_str)
+        .chain(param_names.iter().map(String::as_str))
+        .collect();
+    let params_only: Vec<&str> = param_names.iter().map(String::as_str).collect();
+    // `params.NAME` is suggested from the params, anything else from all.
+    let candidates = |unknown: &str| {
+        if unknown.starts_with("params.") {
+            &params_only
+        } else {
+            &names
+        }
+    };
     let mut out = Vec::with_capacity(argv.len());
     let mut problems = Vec::new();
     for (index, source) in argv.iter().enumerate() {
         let unknown: Vec<String> = match env.template_from_str(source) {
             Ok(t) => {
                 let mut u: Vec<String> = t
-                    .undeclared_variables(false)
+                    .undeclared_variables(true)
                     .into_iter()
-                    .filter(|v| !vars.contains_key(v))
+                    .filter(|v| !declared(v, vars))
                     .collect();
                 u.sort();
                 u
@@ -93,7 +118,7 @@ pub fn render(
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                help: suggest::help_for(first, &names).or_else(|| {
+                help: suggest::help_for(first, candidates(first)).or_else(|| {
                     Some(format!(
                         "a command may use the training keys and {}",
                         RUN_VARIABLES.join(", ")
@@ -118,14 +143,29 @@ pub fn render(
     }
 }
 
+/// Whether template variable `name` (dotted for an attribute:
+/// `params.x`) is one of `vars`: `params.NAME` must name one of the
+/// params, any other attribute path only its first part.
+fn declared(name: &str, vars: &BTreeMap<String, serde_json::Value>) -> bool {
+    if let Some(rest) = name.strip_prefix("params.") {
+        let key = rest.split('.').next().unwrap_or(rest);
+        return vars.get("params").and_then(|p| p.get(key)).is_some();
+    }
+    vars.contains_key(name.split('.').next().unwrap_or(name))
+}
+
 /// The problems of `argv` as written in a manifest (rendered with
 /// placeholder run values).
-pub fn check(argv: &[String], training: &TrainingConfig) -> Vec<TemplateProblem> {
+pub fn check(
+    argv: &[String],
+    training: &TrainingConfig,
+    params: &BTreeMap<String, ParamValue>,
+) -> Vec<TemplateProblem> {
     let run = RUN_VARIABLES
         .iter()
         .map(|n| (*n, format!("<{n}>")))
         .collect();
-    match render(argv, &context(training, &run)) {
+    match render(argv, &context(training, params, &run)) {
         Ok(_) => Vec::new(),
         Err(problems) => problems,
     }
@@ -133,15 +173,22 @@ pub fn check(argv: &[String], training: &TrainingConfig) -> Vec<TemplateProblem>
 
 /// The program (argv[0]) as a manifest's `command` names it, rendered
 /// with placeholder run values; none when it does not render.
-pub fn check_program(argv: &[String], training: &TrainingConfig) -> Option<String> {
+pub fn check_program(
+    argv: &[String],
+    training: &TrainingConfig,
+    params: &BTreeMap<String, ParamValue>,
+) -> Option<String> {
     let first = argv.first()?;
     let run = RUN_VARIABLES
         .iter()
         .map(|n| (*n, format!("<{n}>")))
         .collect();
-    render(std::slice::from_ref(first), &context(training, &run))
-        .ok()?
-        .pop()
+    render(
+        std::slice::from_ref(first),
+        &context(training, params, &run),
+    )
+    .ok()?
+    .pop()
 }
 
 #[cfg(test)]
@@ -160,9 +207,30 @@ mod tests {
     }
 
     #[test]
+    fn params_render_by_name_and_an_unknown_one_is_named() {
+        let params = BTreeMap::from([
+            ("x".to_string(), ParamValue::Float(0.25)),
+            ("opt".to_string(), ParamValue::Text("adamw".into())),
+        ]);
+        let vars = context(&training(), &params, &BTreeMap::new());
+        let out = render(&argv(&["{{ params.x }}", "--opt={{ params.opt }}"]), &vars);
+        assert_eq!(out, Ok(argv(&["0.25", "--opt=adamw"])));
+        let problems = render(&argv(&["{{ params.y }}"]), &vars).expect_err("unknown");
+        assert!(problems[0].message.contains("`params.y`"), "{problems:?}");
+        let problems = render(&argv(&["{{ params.xx }}"]), &vars).expect_err("typo");
+        assert!(
+            problems[0]
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("params.x")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
     fn training_keys_and_run_values_render_into_arguments() {
         let run = BTreeMap::from([("trial_id", "t0003".to_string())]);
-        let vars = context(&training(), &run);
+        let vars = context(&training(), &BTreeMap::new(), &run);
         let out = render(
             &argv(&[
                 "python3",
@@ -180,7 +248,11 @@ mod tests {
 
     #[test]
     fn an_unknown_variable_is_named_with_a_suggestion() {
-        let problems = check(&argv(&["x", "{{ learning_rat }}"]), &training());
+        let problems = check(
+            &argv(&["x", "{{ learning_rat }}"]),
+            &training(),
+            &BTreeMap::new(),
+        );
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].index, 1);
         assert!(
@@ -200,7 +272,7 @@ mod tests {
 
     #[test]
     fn a_broken_template_is_a_problem_not_a_panic() {
-        let problems = check(&argv(&["{{ max_steps"]), &training());
+        let problems = check(&argv(&["{{ max_steps"]), &training(), &BTreeMap::new());
         assert_eq!(problems.len(), 1);
         assert!(problems[0].message.contains("not a valid template"));
     }
