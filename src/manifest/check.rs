@@ -234,7 +234,7 @@ impl Checker<'_> {
     fn sweep(&mut self, spec: &SweepSpec) {
         let base_train = match &spec.base {
             BaseSpec::Inline(train) => {
-                self.train("/spec/base", train);
+                self.train("/spec/base", &search::with_swept_params(train, spec));
                 Some((**train).clone())
             }
             BaseSpec::Path(path) => self.sweep_base_file(path),

@@ -30,6 +30,7 @@ mod sweep;
 mod sweep_command;
 mod sweep_export;
 mod sweep_metrics;
+mod sweep_params;
 mod sweep_search;
 mod train;
 mod trainer_protocol;

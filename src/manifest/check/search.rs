@@ -3,8 +3,10 @@
 //! over, and Hyperband's budget fits its grace period.
 
 use super::Checker;
+use crate::manifest::params::is_user_param;
 use crate::manifest::params::ParamType;
 use crate::manifest::sweep::{Distribution, ParamValue, Scheduler, SweepSpec};
+use crate::manifest::train::TrainSpec;
 use crate::suggest;
 
 impl Checker<'_> {
@@ -164,4 +166,31 @@ fn numeric_name(dist: &Distribution) -> Option<&'static str> {
         Distribution::Randint(_) => Some("randint"),
         Distribution::Choice(_) | Distribution::Grid(_) => None,
     }
+}
+
+/// An inline base as its trials see it: every `params.NAME` the sweep
+/// searches or overrides is one of its `params` (with a value of the
+/// right kind), so its command may use `{{ params.NAME }}` without a
+/// default of its own. A base file runs on its own and declares them.
+pub(super) fn with_swept_params(base: &TrainSpec, spec: &SweepSpec) -> TrainSpec {
+    let mut base = base.clone();
+    let searched = spec.search_space.iter().map(|(name, d)| {
+        let value = match d {
+            Distribution::Uniform([low, _]) | Distribution::Loguniform([low, _]) => {
+                Some(ParamValue::Float(*low))
+            }
+            Distribution::Randint([low, _]) => Some(ParamValue::Int(*low)),
+            Distribution::Choice(values) | Distribution::Grid(values) => values.first().cloned(),
+        };
+        (name, value)
+    });
+    let overridden = spec.overrides.iter().map(|(n, v)| (n, Some(v.clone())));
+    for (name, value) in searched.chain(overridden) {
+        if let (true, Some(key), Some(value)) =
+            (is_user_param(name), name.strip_prefix("params."), value)
+        {
+            base.params.entry(key.to_string()).or_insert(value);
+        }
+    }
+    base
 }
