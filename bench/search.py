@@ -156,7 +156,8 @@ def tunix_regret(binary, ws, objective, seed, trials, search):
         ledger = json.load(f)
     best = ledger["best"]
     obj = OBJECTIVES[objective]
-    return obj["f"](best["params"]) - obj["optimum"]
+    params = {name.removeprefix("params."): value for name, value in best["params"].items()}
+    return obj["f"](params) - obj["optimum"]
 
 
 def optuna_regret(objective, seed, trials):

@@ -423,8 +423,14 @@ pub fn trial_dir(dir: &Path, sweep: &str, trial_id: &str) -> PathBuf {
     dir.join(TRIALS_DIR).join(format!("{sweep}-{trial_id}"))
 }
 
+/// The one rung of a sweep without a scheduler: the largest `max_steps`
+/// of its trials (each trial stops at its own, see [`Context::step_at`]).
 fn max_steps(plan: &SweepPlan) -> u32 {
-    plan.trials.first().map_or(0, |t| t.spec.training.max_steps)
+    plan.trials
+        .iter()
+        .map(|t| t.spec.training.max_steps)
+        .max()
+        .unwrap_or(0)
 }
 
 /// What the plan's identity hashes: every trial's id, values and spec,
@@ -526,19 +532,21 @@ impl Context<'_> {
             bracket,
         } = at;
         let metric = ledger.metric.clone();
+        let steps = self.steps_at(ledger, rung)?;
         let mut todo = Vec::new();
         for t in ledger.trials.iter_mut() {
             let here = t.bracket == bracket && !t.is_awaiting_draw();
-            if !here || !t.state.is_live() || t.last_step >= rung {
+            let step = steps.get(&t.trial_id).copied().unwrap_or(rung);
+            if !here || !t.state.is_live() || t.last_step >= step {
                 continue;
             }
             let run_dir = trial_dir(self.dir, &self.plan.name, &t.trial_id);
-            if let Some((completed, value)) = reached(&run_dir, rung, &metric) {
+            if let Some((completed, value)) = reached(&run_dir, step, &metric) {
                 let value = Some(value);
-                t.reach(rung, completed && rung == last, value);
+                t.reach(step, completed && rung == last, value);
                 on_event(&SweepEvent::TrialReached {
                     trial_id: t.trial_id.clone(),
-                    step: rung,
+                    step,
                     metric: value,
                     from_disk: true,
                 });
@@ -559,7 +567,10 @@ impl Context<'_> {
         });
         let jobs = todo
             .iter()
-            .map(|id| self.job(&self.trial(ledger, id)?, rung))
+            .map(|id| {
+                let step = steps.get(id).copied().unwrap_or(rung);
+                self.job(&self.trial(ledger, id)?, step)
+            })
             .collect::<Result<Vec<TrainJob>>>()?;
         let previous = ledger.slurm_jobs.clone();
         let mut handle = |trial_id: &str, message: Message| -> Result<()> {
@@ -606,17 +617,18 @@ impl Context<'_> {
                 }
                 Message::Done(result) => match *result {
                     Ok(outcome) => {
-                        let value = metric_at(&run_dir, rung, &metric);
-                        let never = value.is_none().then(|| missing(&run_dir, rung, &metric));
+                        let step = steps.get(&trial_id).copied().unwrap_or(rung);
+                        let value = metric_at(&run_dir, step, &metric);
+                        let never = value.is_none().then(|| missing(&run_dir, step, &metric));
                         if let Some(failure) = never.flatten() {
-                            t.fail_at(rung, failure.clone());
+                            t.fail_at(step, failure.clone());
                             on_event(&SweepEvent::TrialFailed { trial_id, failure });
                             return ledger.write(ledger_path);
                         }
-                        t.reach(rung, outcome.status == RunStatus::Completed, value);
+                        t.reach(step, outcome.status == RunStatus::Completed, value);
                         on_event(&SweepEvent::TrialReached {
                             trial_id,
-                            step: rung,
+                            step,
                             metric: value,
                             from_disk: false,
                         });
@@ -698,6 +710,21 @@ impl Context<'_> {
             trial_id.to_string(),
             values,
         )
+    }
+
+    /// Where each drawn trial stops at `rung`: the rung, or its own
+    /// `max_steps` when that comes first (a sweep without a scheduler that
+    /// searches `max_steps` runs each trial to its own).
+    fn steps_at(&self, ledger: &Ledger, rung: u32) -> Result<BTreeMap<String, u32>> {
+        ledger
+            .trials
+            .iter()
+            .filter(|t| !t.is_awaiting_draw())
+            .map(|t| {
+                let own = self.trial(ledger, &t.trial_id)?.spec.training.max_steps;
+                Ok((t.trial_id.clone(), rung.min(own)))
+            })
+            .collect()
     }
 
     /// The Train job of `trial`, run until `rung`.

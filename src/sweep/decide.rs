@@ -46,8 +46,10 @@ pub fn rung(
     decision
 }
 
-/// The best of the trials that completed, by their metric at `last` (the
-/// halving's ranking rule); none when no completed trial has a metric.
+/// The best of the trials that completed, by their metric at the step
+/// each ended at (`last`, or a trial's own smaller `max_steps` in a sweep
+/// without a scheduler that searches it), ranked by the halving's rule;
+/// none when no completed trial has a metric.
 pub fn best(ledger: &Ledger, last: u32) -> Option<BestTrial> {
     let finalists: Vec<Scored> = ledger
         .trials
@@ -55,7 +57,7 @@ pub fn best(ledger: &Ledger, last: u32) -> Option<BestTrial> {
         .filter(|t| t.state == TrialState::Completed)
         .map(|t| Scored {
             trial_id: t.trial_id.clone(),
-            metric: t.metrics.get(&last).copied().flatten(),
+            metric: t.metrics.get(&t.last_step.min(last)).copied().flatten(),
         })
         .collect();
     let final_tie = tie_rule(&finalists);

@@ -404,7 +404,12 @@ fn state_and_value(
 ) -> (OptunaState, Option<f64>) {
     match trial.state {
         TrialState::Completed => {
-            let last = ledger.rungs.last().copied().unwrap_or(trial.last_step);
+            // Its own last step: the last rung, or a smaller max_steps of
+            // its own in a sweep without a scheduler that searched it.
+            let last = ledger
+                .rungs
+                .last()
+                .map_or(trial.last_step, |&r| r.min(trial.last_step));
             match intermediate.get(&last) {
                 Some(v) => (OptunaState::Complete, Some(*v)),
                 None => {

@@ -128,14 +128,21 @@ pub fn next_batch(
     drawn
 }
 
-/// A trial's result at `rung` as the sampler sees it: its metric there,
-/// none when it failed or reported none (or NaN).
+/// A trial's result at `rung` as the sampler sees it: its metric there
+/// (or at its own last step, when it completed before `rung`: a sweep
+/// without a scheduler may search `max_steps`), none when it failed or
+/// reported none (or NaN).
 fn result_at(t: &TrialEntry, rung: u32) -> Option<f64> {
     if t.state == TrialState::Failed && t.last_step < rung {
         return None;
     }
+    let step = if t.state == TrialState::Completed {
+        rung.min(t.last_step)
+    } else {
+        rung
+    };
     t.metrics
-        .get(&rung)
+        .get(&step)
         .copied()
         .flatten()
         .filter(|v| !v.is_nan())

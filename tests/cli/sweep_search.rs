@@ -278,3 +278,39 @@ spec:
         .stderr_has("gpt-micro")
         .stderr_has("this parameter takes a name (literal, references)");
 }
+
+#[test]
+fn without_a_scheduler_each_trial_trains_to_its_own_max_steps() {
+    let ws = Workspace::new();
+    ws.file(
+        "manifests/steps.yaml",
+        sweep(
+            "steps",
+            "toy.py",
+            TOY,
+            4,
+            false,
+            "    max_steps: { grid: [6, 2] }
+  num_samples: 2
+  metric: val_loss
+  seed: 3
+",
+        ),
+    );
+    ws.run(&["run", "manifests/steps.yaml"]).code(0);
+    let l = ledger(&ws, "steps");
+    let trials = l["trials"].as_array().expect("trials");
+    assert_eq!(trials.len(), 4);
+    for t in trials {
+        let own = t["params"]["max_steps"].as_u64().expect("max_steps");
+        assert_eq!(t["state"], "completed", "{t}");
+        assert_eq!(t["last_step"].as_u64(), Some(own), "{t}");
+        assert!(t["metrics"][own.to_string()].is_f64(), "{t}");
+    }
+    // Every trial competes at its own last step.
+    let lowest = trials
+        .iter()
+        .filter_map(|t| t["metrics"][t["last_step"].to_string()].as_f64())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(l["best"]["metric"].as_f64(), Some(lowest), "{l}");
+}
