@@ -31,9 +31,9 @@ import sys
 import tempfile
 
 OBJECTIVE_SH = r"""#!/bin/sh
-# objective.sh NAME VALUES...: one metrics line with the objective.
-name=$1; shift
-awk -v name="$name" -v args="$*" -v seed="$TUNIX_TRIAL_ID" '
+# objective.sh NAME SEED VALUES...: one metrics line with the objective.
+name=$1; seed=$2; shift 2
+awk -v name="$name" -v args="$*" -v seed="$seed" -v trial="$TUNIX_TRIAL_ID" '
 function branin(x1, x2,   a, b, c, r, s, t) {
   a = 1; b = 5.1 / (4 * 3.141592653589793^2); c = 5 / 3.141592653589793
   r = 6; s = 10; t = 1 / (8 * 3.141592653589793)
@@ -57,12 +57,12 @@ BEGIN {
   else if (name == "hartmann6") f = hartmann6(v)
   else {
     # lr, batch, decay, warmup: a bowl in log-lr and log-batch with
-    # Gaussian-ish noise from the trial id (deterministic per trial).
+    # Gaussian-ish noise from (seed, trial number): noise() in Python.
     f = 0.5 * (log(v[1]) / log(10) + 3)^2 + 0.1 * (log(v[2]) / log(2) - 5)^2 \
       + 2 * (v[3] - 0.1)^2 + ((v[4] - 100) / 200)^2
-    h = 0; for (i = 1; i <= length(seed); i++) h = (h * 31 + index("0123456789t", substr(seed, i, 1))) % 65521
-    srand(h + 7919 * length(args)); noise = (rand() + rand() + rand() - 1.5) * 0.1
-    f = f + noise
+    k = substr(trial, 2) + 0; noise = 0
+    for (i = 1; i <= 3; i++) { x = sin(seed * 12.9898 + k * 78.233 + i * 37.719); if (x < 0) x = -x; x = x * 43758.5453; noise += x - int(x) }
+    f = f + (noise - 1.5) * 0.1
   }
   printf "{\"step\": 1, \"objective\": %.17g}\n", f
 }' >> "$TUNIX_METRICS_FILE"
@@ -116,6 +116,18 @@ OBJECTIVES = {
 }
 
 
+def noise(seed, k):
+    """The noisy surface's noise for trial number k of a seed: the sum of
+    three hash uniforms, centred, times 0.1 (the awk trainer computes the
+    same doubles with the same libm), so all three methods see the same
+    noise on the same trial number."""
+    total = 0.0
+    for i in (1, 2, 3):
+        x = abs(math.sin(seed * 12.9898 + k * 78.233 + i * 37.719)) * 43758.5453
+        total += x - math.floor(x)
+    return (total - 1.5) * 0.1
+
+
 def yaml_dist(d):
     kind = d[0]
     if kind == "choice":
@@ -133,7 +145,7 @@ kind: Sweep
 metadata: {{ name: {name} }}
 spec:
   base:
-    command: ["sh", "objective.sh", "{objective}", {args}]
+    command: ["sh", "objective.sh", "{objective}", "{seed}", {args}]
     training: {{ learning_rate: 0.001, per_device_batch_size: 1, max_steps: 1 }}
   search_space:
 {space}
@@ -178,9 +190,8 @@ def optuna_regret(objective, seed, trials):
                 p[n] = trial.suggest_categorical(n, d[1])
         value = obj["f"](p)
         if objective == "lr-batch-decay-warmup":
-            # The same kind of noise as the trainer's (sum of 3 uniforms).
-            rng = __import__("random").Random(hash((seed, trial.number)))
-            value += (rng.random() + rng.random() + rng.random() - 1.5) * 0.1
+            # The trainer's noise for the same seed and trial number.
+            value += noise(seed, trial.number)
         trial.set_user_attr("true", obj["f"](p))
         return value
 
