@@ -424,7 +424,7 @@ pub fn trial_dir(dir: &Path, sweep: &str, trial_id: &str) -> PathBuf {
 }
 
 /// The one rung of a sweep without a scheduler: the largest `max_steps`
-/// of its trials (each trial stops at its own, see [`Context::step_at`]).
+/// of its trials (each trial stops at its own, see [`Context::steps_at`]).
 fn max_steps(plan: &SweepPlan) -> u32 {
     plan.trials
         .iter()
