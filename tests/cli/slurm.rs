@@ -503,7 +503,17 @@ fn running_a_train_manifest_again_attaches_to_its_queued_job() {
 #[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn sigterm_while_following_a_train_job_cancels_it_and_exits_143() {
     require_cluster();
-    let ws = cluster_train();
+    // Slow steps: should the job start before the hold lands, it is still
+    // running (for about a minute) when the coordinator is signalled.
+    let ws = Workspace::new();
+    let manifest = crate::command_trainer::command_manifest(
+        "toy",
+        "toy.py",
+        &slow_toy("10", ""),
+        6,
+        true,
+    ) + &slurm_block(ws.path());
+    ws.file("manifests/toy.yaml", &manifest);
     let out = run(
         &ws,
         &["run", "manifests/toy.yaml", "--detach", "--format", "json"],
