@@ -39,7 +39,10 @@ pub struct Report {
 /// Gather the report.
 pub fn report(workspace: PathBuf) -> Result<Report> {
     let worker = crate::trainer::locate::worker();
-    let torch = worker.as_ref().map_err(Error::to_string).and_then(ask);
+    let torch = match &worker {
+        Ok(w) => ask(w).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
     let (torch, worker_error) = match torch {
         Ok(t) => (t, None),
         Err(e) => (
@@ -67,22 +70,57 @@ pub fn report(workspace: PathBuf) -> Result<Report> {
     })
 }
 
+/// Why the trainer worker could not report on libtorch.
+#[derive(Debug, thiserror::Error)]
+enum AskError {
+    /// The worker could not be started.
+    #[error("cannot run {}: {error}", .worker.display())]
+    CannotRun {
+        /// The worker's executable.
+        worker: PathBuf,
+        /// Why it could not be started.
+        error: std::io::Error,
+    },
+    /// `WORKER doctor` exited with a failure.
+    #[error("{} doctor failed ({status}): {stderr}", .worker.display())]
+    Failed {
+        /// The worker's executable.
+        worker: PathBuf,
+        /// How it exited.
+        status: std::process::ExitStatus,
+        /// What it printed on stderr, trimmed.
+        stderr: String,
+    },
+    /// `WORKER doctor` printed something other than its JSON report.
+    #[error("{} doctor printed no report: {error}", .worker.display())]
+    NoReport {
+        /// The worker's executable.
+        worker: PathBuf,
+        /// Why its output is not a report.
+        error: serde_json::Error,
+    },
+}
+
 /// Run `WORKER doctor` and read its JSON report.
-fn ask(worker: &PathBuf) -> std::result::Result<TorchReport, String> {
+fn ask(worker: &PathBuf) -> std::result::Result<TorchReport, AskError> {
     let out = std::process::Command::new(worker)
         .arg("doctor")
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", worker.display()))?;
+        .map_err(|error| AskError::CannotRun {
+            worker: worker.clone(),
+            error,
+        })?;
     if !out.status.success() {
-        return Err(format!(
-            "{} doctor failed ({}): {}",
-            worker.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(AskError::Failed {
+            worker: worker.clone(),
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
-    serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("{} doctor printed no report: {e}", worker.display()))
+    serde_json::from_slice(&out.stdout).map_err(|error| AskError::NoReport {
+        worker: worker.clone(),
+        error,
+    })
 }
 
 fn duckdb_version() -> Result<String> {

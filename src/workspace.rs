@@ -53,15 +53,15 @@ impl Workspace {
     /// Resolve `value` (as written in the file `base_file`) to an absolute
     /// path. Relative paths resolve against the file's folder and may not
     /// leave the workspace; absolute paths are taken as written.
-    pub fn resolve(&self, base_file: &Path, value: &Path) -> Result<PathBuf, String> {
+    pub fn resolve(&self, base_file: &Path, value: &Path) -> Result<PathBuf, ResolveError> {
         if value.as_os_str().is_empty() {
-            return Err("path is empty".to_string());
+            return Err(ResolveError::Empty);
         }
         if value.is_absolute() {
             return Ok(normalize_lexically(value));
         }
         let base_dir = absolute(base_file)
-            .map_err(|e| e.to_string())?
+            .map_err(ResolveError::BaseFile)?
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| self.root.clone());
@@ -69,12 +69,11 @@ impl Workspace {
         if joined.starts_with(&self.root) {
             Ok(joined)
         } else {
-            Err(format!(
-                "relative path `{}` resolves to {}, outside the workspace {}; keep inputs and outputs inside the workspace or use an absolute path",
-                value.display(),
-                joined.display(),
-                self.root.display()
-            ))
+            Err(ResolveError::Outside {
+                value: value.to_path_buf(),
+                resolved: joined,
+                root: self.root.clone(),
+            })
         }
     }
 
@@ -89,6 +88,32 @@ impl Workspace {
             Err(_) => path.to_path_buf(),
         }
     }
+}
+
+/// Why a path written in a file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The path is the empty string.
+    #[error("path is empty")]
+    Empty,
+    /// The file the path is written in has no absolute path.
+    #[error("{0}")]
+    BaseFile(Error),
+    /// A relative path leads out of the workspace.
+    #[error(
+        "relative path `{}` resolves to {}, outside the workspace {}; keep inputs and outputs inside the workspace or use an absolute path",
+        .value.display(),
+        .resolved.display(),
+        .root.display()
+    )]
+    Outside {
+        /// The path as written.
+        value: PathBuf,
+        /// Where it leads.
+        resolved: PathBuf,
+        /// The workspace root it leaves.
+        root: PathBuf,
+    },
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {
@@ -139,7 +164,14 @@ mod tests {
                 Path::new("../../etc/passwd"),
             )
             .expect_err("outside");
-        assert!(err.contains("outside the workspace"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "relative path `../../etc/passwd` resolves to /etc/passwd, outside the workspace /ws; keep inputs and outputs inside the workspace or use an absolute path"
+        );
+        let err = ws()
+            .resolve(Path::new("/ws/a.yaml"), Path::new(""))
+            .expect_err("empty");
+        assert_eq!(err.to_string(), "path is empty");
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
         Some(e) => {
             let path = ws
                 .resolve(&loaded.path, &e.evalset)
-                .map_err(|e| Error::bad_input(e).with_path(&loaded.path))?;
+                .map_err(|e| Error::bad_input(e.to_string()).with_path(&loaded.path))?;
             Some(load_evalset(ws, &path)?)
         }
         None => None,

@@ -86,16 +86,22 @@ pub fn files(total_bytes: u64) -> Estimate {
 
 /// The limit in bytes: [`LIMIT_ENV`] when set (a positive number of GiB),
 /// else [`DEFAULT_LIMIT_GIB`].
-pub fn limit_bytes() -> Result<f64, String> {
+pub fn limit_bytes() -> Result<f64, BadLimit> {
     match std::env::var(LIMIT_ENV) {
         Ok(v) => match v.trim().parse::<f64>() {
             Ok(g) if g.is_finite() && g > 0.0 => Ok(g * GIB),
-            _ => Err(format!(
-                "{LIMIT_ENV}={v:?} is not a positive number of GiB (e.g. {LIMIT_ENV}=16)"
-            )),
+            _ => Err(BadLimit { value: v }),
         },
         Err(_) => Ok(DEFAULT_LIMIT_GIB * GIB),
     }
+}
+
+/// A [`LIMIT_ENV`] that is not a positive number of GiB.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{env}={value:?} is not a positive number of GiB (e.g. {env}=16)", env = LIMIT_ENV)]
+pub struct BadLimit {
+    /// The variable's value, as set.
+    pub value: String,
 }
 
 /// Why `estimate` is over `limit`, or `None` when it fits: how big the
@@ -134,6 +140,17 @@ pub fn over_limit(estimate: &Estimate, limit: f64) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_limit_names_the_variable_and_its_value() {
+        let err = BadLimit {
+            value: "lots".to_string(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "TUNIX_RT_MAX_DATASET_GIB=\"lots\" is not a positive number of GiB (e.g. TUNIX_RT_MAX_DATASET_GIB=16)"
+        );
+    }
 
     fn config(name: DatasetName, train: u32, val: u32) -> DatasetConfig {
         let yaml = format!(

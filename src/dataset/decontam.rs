@@ -88,15 +88,41 @@ impl EvalIndex {
 /// `(<file>:<id>, prompt)` pairs.
 pub type EvalPrompts = Vec<(String, String)>;
 
+/// Why the eval sets of a folder cannot all be read for decontamination.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalSetsError {
+    /// The folder cannot be listed.
+    #[error("cannot list {dir}: {error}")]
+    CannotList {
+        /// The folder, as shown to the user.
+        dir: String,
+        /// Why it cannot be listed.
+        error: std::io::Error,
+    },
+    /// One of its eval sets does not parse.
+    #[error(
+        "{file} is not a valid eval set ({problems} problem(s); `tunix-rt evalset validate {file}` lists them), so training data cannot be checked against it"
+    )]
+    Invalid {
+        /// The file, as shown to the user.
+        file: String,
+        /// How many problems it has.
+        problems: usize,
+    },
+}
+
 /// `(<file>:<id>, prompt)` of every item of every `*.jsonl` eval set in
 /// `dir`, and the files read. A file that does not parse is an error, not
 /// skipped: decontamination must see every eval set.
 pub fn eval_prompts_in_dir(
     dir: &Path,
     shown_dir: &str,
-) -> Result<(EvalPrompts, Vec<String>), String> {
+) -> Result<(EvalPrompts, Vec<String>), EvalSetsError> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot list {shown_dir}: {e}"))?
+        .map_err(|error| EvalSetsError::CannotList {
+            dir: shown_dir.to_string(),
+            error,
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .collect();
@@ -109,11 +135,9 @@ pub fn eval_prompts_in_dir(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let shown = format!("{shown_dir}/{name}");
-        let set = crate::evalset::load(file, &shown).map_err(|d| {
-            format!(
-                "{shown} is not a valid eval set ({} problem(s); `tunix-rt evalset validate {shown}` lists them), so training data cannot be checked against it",
-                d.len()
-            )
+        let set = crate::evalset::load(file, &shown).map_err(|d| EvalSetsError::Invalid {
+            file: shown.clone(),
+            problems: d.len(),
         })?;
         items.extend(
             set.items

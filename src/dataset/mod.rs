@@ -35,7 +35,8 @@ pub fn load_evalset(ws: &Workspace, path: &Path) -> Result<EvalSet> {
 pub fn eval_index(ws: &Workspace, extra: Option<&EvalSet>) -> Result<(EvalIndex, Vec<String>)> {
     let dir = ws.root().join("evalsets");
     let (mut items, mut files) = if dir.is_dir() {
-        decontam::eval_prompts_in_dir(&dir, "evalsets").map_err(Error::bad_input)?
+        decontam::eval_prompts_in_dir(&dir, "evalsets")
+            .map_err(|e| Error::bad_input(e.to_string()))?
     } else {
         (Vec::new(), Vec::new())
     };

@@ -80,7 +80,7 @@ impl Checker<'_> {
                 Some("paths are relative to this manifest's folder".to_string()),
             ),
             Ok(_) => {}
-            Err(e) => self.push(pointer, e, None),
+            Err(e) => self.push(pointer, e.to_string(), None),
         }
     }
 
@@ -106,7 +106,7 @@ impl Checker<'_> {
     /// A path the job writes: must resolve inside the workspace.
     fn output_path(&mut self, pointer: String, value: &Path) {
         if let Err(e) = self.ws.resolve(self.file, value) {
-            self.push(pointer, e, None);
+            self.push(pointer, e.to_string(), None);
         }
     }
 
@@ -208,7 +208,7 @@ impl Checker<'_> {
             crate::trainer::command::template::check_program(command, &spec.training, &spec.params);
         if let Some(program) = program {
             if let Err(e) = crate::trainer::command::find_program(&program, self.ws.root()) {
-                self.push(format!("{base}/command/0"), e, None);
+                self.push(format!("{base}/command/0"), e.to_string(), None);
             }
         }
     }
@@ -376,7 +376,7 @@ impl Checker<'_> {
         let resolved = match self.ws.resolve(self.file, path) {
             Ok(p) => p,
             Err(e) => {
-                self.push("/spec/base".into(), e, None);
+                self.push("/spec/base".into(), e.to_string(), None);
                 return None;
             }
         };

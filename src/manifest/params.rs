@@ -182,7 +182,7 @@ pub fn set_params<'a>(
         if let (Value::Null, ParamValue::Float(f)) = (&v, value) {
             return Err(mismatch(name, format!("`{f}` is not a finite number")));
         }
-        set_path(&mut merged, &path_of(name), v).map_err(|m| mismatch(name, m))?;
+        set_path(&mut merged, &path_of(name), v).map_err(|e| mismatch(name, e.to_string()))?;
         result =
             serde_json::from_value(merged.clone()).map_err(|e| mismatch(name, e.to_string()))?;
     }
@@ -211,14 +211,37 @@ fn name_at(pointer: &str) -> String {
     }
 }
 
-fn set_path(root: &mut Value, path: &[&str], value: Value) -> Result<(), String> {
+/// Why a parameter's value cannot be set at its path in a spec's JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum SetPathError {
+    /// The parameter's name is empty.
+    #[error("empty parameter name")]
+    EmptyName,
+    /// A part of the path names a value that is not an object.
+    #[error("`{key}` is not a section")]
+    NotASection {
+        /// The path part that is not a section.
+        key: String,
+    },
+    /// The last part's parent is not an object.
+    #[error("cannot set `{key}` here")]
+    CannotSet {
+        /// The key that cannot be set.
+        key: String,
+    },
+}
+
+/// Set `value` at `path` in `root`, making missing sections on the way.
+fn set_path(root: &mut Value, path: &[&str], value: Value) -> Result<(), SetPathError> {
     let Some((last, parents)) = path.split_last() else {
-        return Err("empty parameter name".into());
+        return Err(SetPathError::EmptyName);
     };
     let mut at = root;
     for key in parents {
         let Value::Object(map) = at else {
-            return Err(format!("`{key}` is not a section"));
+            return Err(SetPathError::NotASection {
+                key: key.to_string(),
+            });
         };
         at = map
             .entry(key.to_string())
@@ -229,7 +252,9 @@ fn set_path(root: &mut Value, path: &[&str], value: Value) -> Result<(), String>
             map.insert(last.to_string(), value);
             Ok(())
         }
-        _ => Err(format!("cannot set `{last}` here")),
+        _ => Err(SetPathError::CannotSet {
+            key: last.to_string(),
+        }),
     }
 }
 
@@ -297,6 +322,22 @@ mod tests {
             "training": {"learning_rate": 1e-3, "per_device_batch_size": 8, "max_steps": 100},
         }))
         .expect("spec")
+    }
+
+    #[test]
+    fn set_path_says_why_a_value_does_not_fit() {
+        let mut root = serde_json::json!({"training": 3});
+        let err = |path: &[&str], root: &mut Value| {
+            set_path(root, path, Value::Null)
+                .expect_err("refused")
+                .to_string()
+        };
+        assert_eq!(err(&[], &mut root), "empty parameter name");
+        assert_eq!(
+            err(&["training", "x", "y"], &mut root),
+            "`x` is not a section"
+        );
+        assert_eq!(err(&["training", "x"], &mut root), "cannot set `x` here");
     }
 
     fn set(name: &str, v: ParamValue) -> Result<TrainSpec, ParamMismatch> {

@@ -86,16 +86,28 @@ impl Executor {
 
 impl TrainSpec {
     /// The built-in trainer's model and data, or why this spec has none.
-    pub fn builtin(&self) -> std::result::Result<(&ModelConfig, &DatasetConfig), String> {
+    pub fn builtin(&self) -> std::result::Result<(&ModelConfig, &DatasetConfig), NotBuiltin> {
         match (&self.model, &self.dataset, &self.command) {
             (Some(m), Some(d), None) => Ok((m, d)),
-            (_, _, Some(_)) => {
-                Err("this spec trains with its own `command`, not the built-in model".to_string())
-            }
-            (None, _, None) => Err(MISSING_MODEL.to_string()),
-            (_, None, None) => Err(MISSING_DATASET.to_string()),
+            (_, _, Some(_)) => Err(NotBuiltin::OwnCommand),
+            (None, _, None) => Err(NotBuiltin::MissingModel),
+            (_, None, None) => Err(NotBuiltin::MissingDataset),
         }
     }
+}
+
+/// Why a Train spec has no built-in model and data to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotBuiltin {
+    /// The spec trains with its own `command`.
+    #[error("this spec trains with its own `command`, not the built-in model")]
+    OwnCommand,
+    /// The spec has neither `model` nor `command`.
+    #[error("{}", MISSING_MODEL)]
+    MissingModel,
+    /// The spec has `model` but no `dataset`, and no `command`.
+    #[error("{}", MISSING_DATASET)]
+    MissingDataset,
 }
 
 /// Why a spec without `model` cannot train.

@@ -73,7 +73,7 @@ pub fn package(run_dir: &Path, options: &PackageOptions) -> Result<PackageOutcom
     let files = select::select_files(&root)?;
     let manifest = read_manifest(&root)?;
     let short_sha = naming::short_sha(manifest.git.as_ref())
-        .map_err(|m| Error::bad_input(m).with_path(root.join(RUN_MANIFEST)))?;
+        .map_err(|e| Error::bad_input(e.to_string()).with_path(root.join(RUN_MANIFEST)))?;
     let out_dir = output_folder(&options.out_dir, &root)?;
     let target = out_dir.join(naming::zip_name(&options.prefix, &run_version, &short_sha));
     let replaced = existing_output(&target, options.force)?;

@@ -21,7 +21,7 @@ pub fn zip_name(prefix: &str, run_version: &str, short_sha: &str) -> String {
 /// The first 7 hex digits (lowercase) of the run's git commit, or `nogit`
 /// when the run recorded no git information. A commit that is not at
 /// least 7 hex digits is an error (the caller attaches the manifest path).
-pub fn short_sha(git: Option<&GitInfo>) -> std::result::Result<String, String> {
+pub fn short_sha(git: Option<&GitInfo>) -> std::result::Result<String, NotACommit> {
     let Some(git) = git else {
         return Ok(NO_GIT.to_string());
     };
@@ -30,10 +30,18 @@ pub fn short_sha(git: Option<&GitInfo>) -> std::result::Result<String, String> {
     if head.len() == SHORT_SHA_LEN && head.chars().all(|c| c.is_ascii_hexdigit()) {
         Ok(head.to_ascii_lowercase())
     } else {
-        Err(format!(
-            "git.commit `{commit}` is not a commit hash (at least {SHORT_SHA_LEN} hex digits)"
-        ))
+        Err(NotACommit {
+            commit: commit.to_string(),
+        })
     }
+}
+
+/// A run's recorded `git.commit` that does not start with a commit hash.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("git.commit `{commit}` is not a commit hash (at least {len} hex digits)", len = SHORT_SHA_LEN)]
+pub struct NotACommit {
+    /// The recorded commit, trimmed.
+    pub commit: String,
 }
 
 /// Check one part of the package's name (the prefix, or the run folder's
@@ -83,7 +91,10 @@ mod tests {
     fn malformed_commits_are_refused() {
         for bad in ["", "abc12", "not-a-sha-at-all", "xyz1234567"] {
             let err = short_sha(Some(&git(bad))).expect_err(bad);
-            assert!(err.contains("not a commit hash"), "{err}");
+            assert_eq!(
+                err.to_string(),
+                format!("git.commit `{bad}` is not a commit hash (at least 7 hex digits)")
+            );
         }
     }
 

@@ -72,7 +72,7 @@ pub enum Job {
 pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Result<Job> {
     let resolve = |p: &Path| {
         ws.resolve(&loaded.path, p)
-            .map_err(|e| Error::bad_input(e).with_path(&loaded.path))
+            .map_err(|e| Error::bad_input(e.to_string()).with_path(&loaded.path))
     };
     // `output.root` (default submission_runs/) holds `output.name` (default
     // metadata.name), numbered when taken.

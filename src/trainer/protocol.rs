@@ -265,10 +265,15 @@ impl Event {
     }
 
     /// Parse one line a trainer wrote.
-    pub fn parse(line: &str) -> Result<Event, String> {
-        serde_json::from_str(line).map_err(|e| e.to_string())
+    pub fn parse(line: &str) -> Result<Event, BadEvent> {
+        serde_json::from_str(line).map_err(BadEvent)
     }
 }
+
+/// A line a trainer wrote that is not a protocol event: the JSON error.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct BadEvent(#[from] pub serde_json::Error);
 
 /// The folder name of the checkpoint after `step` steps.
 pub fn checkpoint_dir_name(step: u32) -> String {
@@ -374,6 +379,6 @@ mod tests {
     #[test]
     fn unknown_events_are_refused_with_a_reason() {
         let err = Event::parse(r#"{"event":"dance"}"#).expect_err("unknown");
-        assert!(err.contains("dance"), "{err}");
+        assert!(err.to_string().contains("dance"), "{err}");
     }
 }

@@ -2,7 +2,7 @@
 //! request; `generate --request FILE` decodes an eval set with a
 //! checkpoint; `doctor` prints what libtorch sees as JSON.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tunix_rt::trainer::protocol::{
     Event, Failed, FailureClass, GenerateRequest, TrainerRequest, PROTOCOL_VERSION,
@@ -39,10 +39,10 @@ fn serve<R: Request>(
     let mut out = Emitter::stdout();
     let request = match read_request::<R>(path) {
         Ok(r) => r,
-        Err(message) => {
+        Err(e) => {
             let _ = out.emit(&Event::Failed(Failed {
                 class: FailureClass::Crash,
-                message,
+                message: e.to_string(),
             }));
             return EXIT_FAILED;
         }
@@ -84,16 +84,50 @@ impl Request for GenerateRequest {
     }
 }
 
-fn read_request<R: Request>(path: &Path) -> Result<R, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("cannot read the worker request {}: {e}", path.display()))?;
-    let request: R = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("the worker request {} is not valid: {e}", path.display()))?;
+/// Why the worker cannot serve a request file.
+#[derive(Debug, thiserror::Error)]
+enum RequestError {
+    /// The file cannot be read.
+    #[error("cannot read the worker request {}: {error}", .path.display())]
+    CannotRead {
+        /// The request file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        error: std::io::Error,
+    },
+    /// The file is not a request of the expected kind.
+    #[error("the worker request {} is not valid: {error}", .path.display())]
+    Invalid {
+        /// The request file.
+        path: PathBuf,
+        /// Why it does not parse.
+        error: serde_json::Error,
+    },
+    /// The request speaks another protocol version.
+    #[error(
+        "the worker request speaks protocol {found}, this worker speaks {ours}; use the tunix-rt-worker built with this tunix-rt",
+        ours = PROTOCOL_VERSION
+    )]
+    Protocol {
+        /// The request's protocol version.
+        found: u32,
+    },
+}
+
+/// Read and check the request in `path`.
+fn read_request<R: Request>(path: &Path) -> Result<R, RequestError> {
+    let bytes = std::fs::read(path).map_err(|error| RequestError::CannotRead {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let request: R = serde_json::from_slice(&bytes).map_err(|error| RequestError::Invalid {
+        path: path.to_path_buf(),
+        error,
+    })?;
     if request.protocol() != PROTOCOL_VERSION {
-        return Err(format!(
-            "the worker request speaks protocol {}, this worker speaks {PROTOCOL_VERSION}; use the tunix-rt-worker built with this tunix-rt",
-            request.protocol()
-        ));
+        return Err(RequestError::Protocol {
+            found: request.protocol(),
+        });
     }
     Ok(request)
 }

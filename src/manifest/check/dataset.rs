@@ -95,7 +95,7 @@ impl Checker<'_> {
         };
         let Some(estimate) = estimate else { return };
         match budget::limit_bytes() {
-            Err(e) => self.push_at_key(&format!("{base}/{key}"), e, None),
+            Err(e) => self.push_at_key(&format!("{base}/{key}"), e.to_string(), None),
             Ok(limit) => {
                 if let Some((message, hint)) = budget::over_limit(&estimate, limit) {
                     self.push_at_key(&format!("{base}/{key}"), message, Some(hint));

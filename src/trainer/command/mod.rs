@@ -103,34 +103,70 @@ pub const ENV_PARAMS: &str = "TUNIX_PARAMS";
 /// The eval set the predictions answer (unset without an eval section).
 pub const ENV_EVALSET: &str = "TUNIX_EVALSET";
 
+/// Why a command's program cannot be run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProgramError {
+    /// The command's first element is empty.
+    #[error("the command's program (its first element) is empty")]
+    Empty,
+    /// The program's path names a file without execute permission.
+    #[error(
+        "`{program}` ({}) is not executable; `chmod +x` it or run it through its interpreter (e.g. [\"python3\", \"{program}\"])",
+        .path.display()
+    )]
+    NotExecutable {
+        /// The program as the command names it.
+        program: String,
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The program's path names nothing.
+    #[error(
+        "the command `{program}` does not exist ({}); paths in `command` are relative to the workspace root",
+        .path.display()
+    )]
+    Missing {
+        /// The program as the command names it.
+        program: String,
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// No folder of `PATH` holds an executable of the program's name.
+    #[error("the command `{program}` is not on PATH; install it, or give its path")]
+    NotOnPath {
+        /// The program's name.
+        program: String,
+    },
+}
+
 /// The executable `program` names, run from `cwd`: a name without a slash
 /// is looked up in `PATH`, a path is taken relative to `cwd`.
-pub fn find_program(program: &str, cwd: &Path) -> Result<PathBuf, String> {
+pub fn find_program(program: &str, cwd: &Path) -> Result<PathBuf, ProgramError> {
     if program.is_empty() {
-        return Err("the command's program (its first element) is empty".into());
+        return Err(ProgramError::Empty);
     }
     if program.contains('/') {
         let path = cwd.join(program);
         return if is_executable(&path) {
             Ok(path)
         } else if path.is_file() {
-            Err(format!(
-                "`{program}` ({}) is not executable; `chmod +x` it or run it through its interpreter (e.g. [\"python3\", \"{program}\"])",
-                path.display()
-            ))
+            Err(ProgramError::NotExecutable {
+                program: program.to_string(),
+                path,
+            })
         } else {
-            Err(format!(
-                "the command `{program}` does not exist ({}); paths in `command` are relative to the workspace root",
-                path.display()
-            ))
+            Err(ProgramError::Missing {
+                program: program.to_string(),
+                path,
+            })
         };
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|p| is_executable(p))
-        .ok_or_else(|| {
-            format!("the command `{program}` is not on PATH; install it, or give its path")
+        .ok_or_else(|| ProgramError::NotOnPath {
+            program: program.to_string(),
         })
 }
 
@@ -168,11 +204,27 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         assert!(find_program("sh", tmp.path()).is_ok());
         let err = find_program("no-such-trainer-xyz", tmp.path()).expect_err("missing");
-        assert!(err.contains("not on PATH"), "{err}");
+        assert!(err.to_string().contains("not on PATH"), "{err}");
         let err = find_program("./train.py", tmp.path()).expect_err("missing");
-        assert!(err.contains("does not exist"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the command `./train.py` does not exist ({}); paths in `command` are relative to the workspace root",
+                tmp.path().join("./train.py").display()
+            )
+        );
         std::fs::write(tmp.path().join("train.py"), b"").expect("write");
         let err = find_program("./train.py", tmp.path()).expect_err("not executable");
-        assert!(err.contains("not executable"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "`./train.py` ({}) is not executable; `chmod +x` it or run it through its interpreter (e.g. [\"python3\", \"./train.py\"])",
+                tmp.path().join("./train.py").display()
+            )
+        );
+        assert_eq!(
+            find_program("", tmp.path()).expect_err("empty").to_string(),
+            "the command's program (its first element) is empty"
+        );
     }
 }

@@ -170,7 +170,7 @@ fn prepare(req: &TrainerRequest, control: &Path) -> std::result::Result<Prepared
             .collect();
         bad_config(text.join("; "))
     })?;
-    let program = find_program(&argv[0], &req.workspace).map_err(bad_config)?;
+    let program = find_program(&argv[0], &req.workspace).map_err(|e| bad_config(e.to_string()))?;
     let mut env: Vec<(String, String)> = spec
         .env
         .iter()

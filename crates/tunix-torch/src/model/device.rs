@@ -13,10 +13,43 @@ pub struct DeviceChoice {
     pub note: Option<String>,
 }
 
+/// Why a manifest's `device` cannot be used on this machine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    /// Not one of `auto`, `cpu`, `cuda`, `cuda:N`.
+    #[error("device `{spec}` is not auto, cpu, cuda or cuda:N")]
+    Unknown {
+        /// The device as written.
+        spec: String,
+    },
+    /// A CUDA device was asked for, and libtorch sees none.
+    #[error(
+        "device: {spec} was asked for, but libtorch sees no CUDA device here \
+         (`tunix-rt doctor` shows what it sees); use `device: auto` to fall back \
+         to the CPU, or `device: cpu`"
+    )]
+    NoCuda {
+        /// The device as written.
+        spec: String,
+    },
+    /// A CUDA device index beyond the visible devices.
+    #[error(
+        "device: {spec} was asked for, but only {visible} CUDA device(s) \
+         are visible (cuda:0..cuda:{})",
+        .visible - 1
+    )]
+    TooFew {
+        /// The device as written.
+        spec: String,
+        /// How many CUDA devices are visible.
+        visible: i64,
+    },
+}
+
 /// Resolve a manifest's `device` (`auto`, `cpu`, `cuda`, `cuda:N`) against
 /// what this machine has. `cuda_devices` is the number of visible CUDA
 /// devices (passed in so the rules are testable without a GPU).
-pub fn resolve(spec: &str, cuda_devices: i64) -> Result<DeviceChoice, String> {
+pub fn resolve(spec: &str, cuda_devices: i64) -> Result<DeviceChoice, DeviceError> {
     let cuda = |index: usize| DeviceChoice {
         device: Device::Cuda(index),
         label: format!("cuda:{index}"),
@@ -40,22 +73,25 @@ pub fn resolve(spec: &str, cuda_devices: i64) -> Result<DeviceChoice, String> {
                 Some(rest) => rest
                     .strip_prefix(':')
                     .and_then(|n| n.parse::<usize>().ok())
-                    .ok_or_else(|| format!("device `{spec}` is not auto, cpu, cuda or cuda:N"))?,
-                None => return Err(format!("device `{spec}` is not auto, cpu, cuda or cuda:N")),
+                    .ok_or_else(|| DeviceError::Unknown {
+                        spec: spec.to_string(),
+                    })?,
+                None => {
+                    return Err(DeviceError::Unknown {
+                        spec: spec.to_string(),
+                    })
+                }
             };
             if cuda_devices == 0 {
-                return Err(format!(
-                    "device: {spec} was asked for, but libtorch sees no CUDA device here \
-                     (`tunix-rt doctor` shows what it sees); use `device: auto` to fall back \
-                     to the CPU, or `device: cpu`"
-                ));
+                return Err(DeviceError::NoCuda {
+                    spec: spec.to_string(),
+                });
             }
             if index as i64 >= cuda_devices {
-                return Err(format!(
-                    "device: {spec} was asked for, but only {cuda_devices} CUDA device(s) \
-                     are visible (cuda:0..cuda:{})",
-                    cuda_devices - 1
-                ));
+                return Err(DeviceError::TooFew {
+                    spec: spec.to_string(),
+                    visible: cuda_devices,
+                });
             }
             Ok(cuda(index))
         }
@@ -126,13 +162,21 @@ mod tests {
 
     #[test]
     fn cuda_without_a_gpu_is_a_clear_error() {
-        let err = resolve("cuda", 0).unwrap_err();
-        assert!(err.contains("no CUDA device"), "{err}");
-        assert!(err.contains("device: auto"), "{err}");
-        let err = resolve("cuda:3", 2).unwrap_err();
-        assert!(err.contains("only 2 CUDA device(s)"), "{err}");
+        let err = resolve("cuda", 0).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "device: cuda was asked for, but libtorch sees no CUDA device here (`tunix-rt doctor` shows what it sees); use `device: auto` to fall back to the CPU, or `device: cpu`"
+        );
+        let err = resolve("cuda:3", 2).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "device: cuda:3 was asked for, but only 2 CUDA device(s) are visible (cuda:0..cuda:1)"
+        );
         assert_eq!(resolve("cuda:1", 2).unwrap().device, Device::Cuda(1));
-        assert!(resolve("tpu", 1).is_err());
+        assert_eq!(
+            resolve("tpu", 1).unwrap_err().to_string(),
+            "device `tpu` is not auto, cpu, cuda or cuda:N"
+        );
     }
 
     #[test]

@@ -19,6 +19,41 @@ type TResult<T> = Result<T, TchError>;
 const INIT_STD: f64 = 0.02;
 const LN_EPS: f64 = 1e-5;
 
+/// Why tensors (e.g. a checkpoint's) cannot be loaded into a [`Gpt`].
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A tensor that names no parameter of this model.
+    #[error("unexpected tensor `{name}` for this model")]
+    Unexpected {
+        /// The tensor's name.
+        name: String,
+    },
+    /// A parameter with no tensor.
+    #[error("tensor `{name}` is missing")]
+    Missing {
+        /// The parameter's name.
+        name: String,
+    },
+    /// A tensor whose shape is not its parameter's.
+    #[error("tensor `{name}` has shape {found:?}, the model expects {expected:?}")]
+    Shape {
+        /// The parameter's name.
+        name: String,
+        /// The tensor's shape.
+        found: Vec<i64>,
+        /// The parameter's shape.
+        expected: Vec<i64>,
+    },
+    /// Copying the tensor into its parameter failed in libtorch.
+    #[error("tensor `{name}`: {error}")]
+    Copy {
+        /// The parameter's name.
+        name: String,
+        /// What libtorch said.
+        error: TchError,
+    },
+}
+
 /// One transformer block's parameters.
 struct Block {
     ln_1: (Tensor, Tensor),
@@ -166,29 +201,33 @@ impl Gpt {
     /// Overwrite the parameters with `tensors` (e.g. read from a
     /// checkpoint). Every parameter must be present with its exact shape;
     /// extra names are an error too.
-    pub fn load(&self, tensors: &[(String, Tensor)]) -> Result<(), String> {
+    pub fn load(&self, tensors: &[(String, Tensor)]) -> Result<(), LoadError> {
         let by_name: std::collections::BTreeMap<&str, &Tensor> =
             tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
         for name in by_name.keys() {
             if !self.named.iter().any(|(n, _)| n == name) {
-                return Err(format!("unexpected tensor `{name}` for this model"));
+                return Err(LoadError::Unexpected {
+                    name: name.to_string(),
+                });
             }
         }
         let _guard = tch::no_grad_guard();
         for (name, param) in &self.named {
             let src = by_name
                 .get(name.as_str())
-                .ok_or_else(|| format!("tensor `{name}` is missing"))?;
+                .ok_or_else(|| LoadError::Missing { name: name.clone() })?;
             if src.size() != param.size() {
-                return Err(format!(
-                    "tensor `{name}` has shape {:?}, the model expects {:?}",
-                    src.size(),
-                    param.size()
-                ));
+                return Err(LoadError::Shape {
+                    name: name.clone(),
+                    found: src.size(),
+                    expected: param.size(),
+                });
             }
             let mut dst = param.shallow_clone();
-            dst.f_copy_(src)
-                .map_err(|e| format!("tensor `{name}`: {e}"))?;
+            dst.f_copy_(src).map_err(|error| LoadError::Copy {
+                name: name.clone(),
+                error,
+            })?;
         }
         Ok(())
     }

@@ -11,6 +11,35 @@ pub const BETA1: f64 = 0.9;
 pub const BETA2: f64 = 0.95;
 pub const EPS: f64 = 1e-8;
 
+/// Why saved optimizer moments cannot be restored.
+#[derive(Debug, thiserror::Error)]
+pub enum MomentsError {
+    /// A moment with no saved tensor.
+    #[error("optimizer tensor `{key}` is missing")]
+    Missing {
+        /// The moment's name, e.g. `exp_avg.wte.weight`.
+        key: String,
+    },
+    /// A saved tensor whose shape is not its parameter's.
+    #[error("optimizer tensor `{key}` has the wrong shape")]
+    Shape {
+        /// The moment's name.
+        key: String,
+        /// The saved tensor's shape.
+        found: Vec<i64>,
+        /// The parameter's shape.
+        expected: Vec<i64>,
+    },
+    /// Copying the saved tensor failed in libtorch.
+    #[error("{key}: {error}")]
+    Copy {
+        /// The moment's name.
+        key: String,
+        /// What libtorch said.
+        error: TchError,
+    },
+}
+
 /// Moments of one parameter.
 struct Moments {
     exp_avg: Tensor,
@@ -98,7 +127,7 @@ impl AdamW {
         params: &[(String, Tensor)],
         tensors: &[(String, Tensor)],
         step: u64,
-    ) -> Result<(), String> {
+    ) -> Result<(), MomentsError> {
         let by_name: std::collections::BTreeMap<&str, &Tensor> =
             tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
         let _guard = tch::no_grad_guard();
@@ -110,11 +139,16 @@ impl AdamW {
                 let key = format!("{prefix}.{name}");
                 let src = by_name
                     .get(key.as_str())
-                    .ok_or_else(|| format!("optimizer tensor `{key}` is missing"))?;
+                    .ok_or_else(|| MomentsError::Missing { key: key.clone() })?;
                 if src.size() != p.size() {
-                    return Err(format!("optimizer tensor `{key}` has the wrong shape"));
+                    return Err(MomentsError::Shape {
+                        key,
+                        found: src.size(),
+                        expected: p.size(),
+                    });
                 }
-                dst.f_copy_(src).map_err(|e| format!("{key}: {e}"))?;
+                dst.f_copy_(src)
+                    .map_err(|error| MomentsError::Copy { key, error })?;
             }
         }
         self.step = step;
@@ -249,6 +283,7 @@ mod tests {
         assert!(fresh
             .load(&params, &saved[..1], 1)
             .unwrap_err()
+            .to_string()
             .contains("missing"));
     }
 }

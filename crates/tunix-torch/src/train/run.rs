@@ -91,9 +91,11 @@ fn prepare(req: &TrainerRequest, out: &mut Emitter) -> Result<Prepared, Failure>
             req.until_step
         )));
     }
-    let choice =
-        device::resolve(&spec.device, device::cuda_device_count()).map_err(Failure::bad_config)?;
-    let (model, dataset_config) = spec.builtin().map_err(Failure::bad_config)?;
+    let choice = device::resolve(&spec.device, device::cuda_device_count())
+        .map_err(|e| Failure::bad_config(e.to_string()))?;
+    let (model, dataset_config) = spec
+        .builtin()
+        .map_err(|e| Failure::bad_config(e.to_string()))?;
     let dims = model.dims();
     let ws = Workspace::at(&req.workspace)?;
     let evalset = req
