@@ -4,12 +4,12 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use tunix_rt::store::ingest::FAULT_INGEST_PAUSE_ENV;
 
-use crate::support::{fake_run, Workspace};
+use crate::support::{fake_run, wait_for, Workspace};
 
 fn runs_root(ws: &Workspace) -> std::path::PathBuf {
     ws.path().join("submission_runs")
@@ -98,21 +98,8 @@ fn rebuild_and_incremental_ingest_give_the_same_rows() {
     assert_eq!(incremental, snapshot(&ws));
 }
 
-/// Poll `ready` every 20 ms until it holds, failing after a generous
-/// deadline or as soon as `child` exits (a hang or a crash, not a slow
-/// machine, is what the deadline catches).
-fn wait_until(child: &mut Child, what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + DEADLINE;
-    while !ready() {
-        if let Some(status) = child.try_wait().expect("poll") {
-            panic!("the process exited ({status}) before {what}");
-        }
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// How long a test waits for a condition before calling it a hang.
+/// How long a test waits for a condition before calling it a hang (a
+/// crash of the process it waits on fails at once: `watching`).
 const DEADLINE: Duration = Duration::from_secs(300);
 
 #[test]
@@ -149,13 +136,15 @@ fn a_second_writer_is_refused_with_the_holders_pid() {
         })
     };
     let announced = format!("waiting for process {} to release", std::process::id());
-    wait_until(&mut waiting, "--wait said it is waiting", || {
-        lines
-            .lock()
-            .expect("lines")
-            .iter()
-            .any(|l| l.contains(&announced))
-    });
+    wait_for("--wait said it is waiting", DEADLINE)
+        .watching(&mut waiting)
+        .until(|| {
+            lines
+                .lock()
+                .expect("lines")
+                .iter()
+                .any(|l| l.contains(&announced))
+        });
     assert!(
         waiting.try_wait().expect("poll").is_none(),
         "--wait must wait for the holder"
@@ -199,9 +188,9 @@ fn a_writer_killed_mid_ingest_leaves_the_previous_state() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    wait_until(&mut child, "the ingest paused before commit", || {
-        marker.exists()
-    });
+    wait_for("the ingest paused before commit", DEADLINE)
+        .watching(&mut child)
+        .until(|| marker.exists());
     assert_eq!(
         std::fs::read_to_string(&marker).expect("marker"),
         child.id().to_string()
@@ -465,7 +454,9 @@ fn paused_ingest(ws: &Workspace, n: usize) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    wait_until(&mut child, "the ingest paused", || marker.exists());
+    wait_for("the ingest paused", DEADLINE)
+        .watching(&mut child)
+        .until(|| marker.exists());
     child
 }
 
@@ -491,13 +482,15 @@ fn a_reader_waits_for_a_writer_instead_of_failing() {
             }
         })
     };
-    wait_until(&mut reader, "the reader said it waits", || {
-        lines
-            .lock()
-            .expect("lines")
-            .iter()
-            .any(|l| l.contains("is in use by another process; waiting up to"))
-    });
+    wait_for("the reader said it waits", DEADLINE)
+        .watching(&mut reader)
+        .until(|| {
+            lines
+                .lock()
+                .expect("lines")
+                .iter()
+                .any(|l| l.contains("is in use by another process; waiting up to"))
+        });
     writer.kill().expect("SIGKILL");
     writer.wait().expect("reap");
     let out = reader.wait_with_output().expect("reader ends");

@@ -6,10 +6,10 @@
 
 use std::path::Path;
 use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::command_trainer::{command_manifest, fixture};
-use crate::support::Workspace;
+use crate::support::{poll_until, wait_for, Workspace};
 
 /// Start `tunix-rt ARGS` in `ws` without waiting for it; trainers get a
 /// short stop grace.
@@ -22,41 +22,13 @@ fn spawn(ws: &Workspace, args: &[&str]) -> Child {
         .expect("spawn tunix-rt")
 }
 
-/// Wait until `ready` holds, at most `within`; `child` (the coordinator)
-/// is killed when it does not.
-fn wait_until(child: &mut Child, what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !ready() {
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let out = wait_exit(child, Duration::from_secs(10));
-            panic!(
-                "timed out waiting for {what}; stderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let out = wait_exit(child, Duration::from_secs(10));
-            panic!(
-                "tunix-rt ended ({status}) before {what}; stderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The coordinator's output once it exits, within `within` (else it is
 /// killed and the test fails).
 fn wait_exit(child: &mut Child, within: Duration) -> Output {
-    let deadline = Instant::now() + within;
-    while child.try_wait().expect("poll").is_none() {
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("tunix-rt did not exit within {within:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    if !poll_until(within, || child.try_wait().expect("poll").is_some()) {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("tunix-rt did not exit within {within:?}");
     }
     let mut out = Output {
         status: child.wait().expect("wait"),
@@ -131,12 +103,9 @@ spec:
         ),
     );
     let mut child = spawn(&ws, &["run", "manifests/tree.yaml"]);
-    wait_until(
-        &mut child,
-        "the trainer's pids",
-        Duration::from_secs(60),
-        || pids_file.exists(),
-    );
+    wait_for("the trainer's pids", Duration::from_secs(60))
+        .watching(&mut child)
+        .until(|| pids_file.exists());
     let text = std::fs::read_to_string(&pids_file).expect("pids");
     let mut pids: Vec<String> = text.split_whitespace().map(str::to_string).collect();
     assert_eq!(pids.len(), 3, "{text}");
@@ -144,10 +113,7 @@ spec:
     pids.extend(parent_of(&pids[0]));
     signal(&child, sig);
     let out = wait_exit(&mut child, Duration::from_secs(60));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !pids.iter().all(|p| gone(p)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    poll_until(Duration::from_secs(20), || pids.iter().all(|p| gone(p)));
     let alive: Vec<&String> = pids.iter().filter(|p| !gone(p)).collect();
     for p in &alive {
         // Do not leave them running past the test.
@@ -195,9 +161,9 @@ fn interrupt_and_resume(sig: i32, name: &str, code: i32) {
     );
     let run = ws.path().join("submission_runs/toy");
     let mut child = spawn(&ws, &["run", "manifests/toy.yaml"]);
-    wait_until(&mut child, "five steps", Duration::from_secs(60), || {
-        lines(&run.join("metrics.jsonl")) >= 5
-    });
+    wait_for("five steps", Duration::from_secs(60))
+        .watching(&mut child)
+        .until(|| lines(&run.join("metrics.jsonl")) >= 5);
     signal(&child, sig);
     let out = wait_exit(&mut child, Duration::from_secs(60));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -274,12 +240,9 @@ fn ctrl_c_leaves_a_local_sweep_resumable_with_no_trial_failed() {
         trial_dir(&ws, "halt", "t001"),
     ];
     let mut child = spawn(&ws, &["run", "manifests/sweep.yaml", "--no-index"]);
-    wait_until(
-        &mut child,
-        "both trials to train",
-        Duration::from_secs(60),
-        || trials.iter().all(|t| lines(&t.join("metrics.jsonl")) >= 2),
-    );
+    wait_for("both trials to train", Duration::from_secs(60))
+        .watching(&mut child)
+        .until(|| trials.iter().all(|t| lines(&t.join("metrics.jsonl")) >= 2));
     signal(&child, libc::SIGINT);
     let out = wait_exit(&mut child, Duration::from_secs(60));
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{tiny_train_manifest, Workspace};
+use crate::support::{tiny_train_manifest, wait_for, Workspace};
 use crate::sweep_command::{decisions, ledger, sweep, trial_dir, ASHA, TOY};
 
 /// Fail (never pass unseen) when no test cluster answers, saying why. The
@@ -63,14 +63,11 @@ fn spawn(ws: &Workspace, args: &[&str]) -> Child {
         .expect("spawn")
 }
 
-/// Wait (at most two minutes) until `ready` holds.
-fn until(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+/// How long a test waits for the cluster (a job to start, a task to end).
+const CLUSTER_WAIT: Duration = Duration::from_secs(120);
+
+/// How often it checks: a check may run `scontrol`.
+const CLUSTER_POLL: Duration = Duration::from_millis(200);
 
 fn metric_lines(dir: &Path) -> usize {
     std::fs::read_to_string(dir.join("metrics.jsonl")).map_or(0, |t| t.lines().count())
@@ -284,7 +281,9 @@ fn a_requeued_element_comes_back_and_resumes_from_its_checkpoint() {
     );
     let child = spawn(&ws, &["run", "manifests/s.yaml"]);
     let dir = trial_dir(&ws, "requeue", "t000");
-    until("the trial to pass a checkpoint", || metric_lines(&dir) >= 5);
+    wait_for("the trial to pass a checkpoint", CLUSTER_WAIT)
+        .every(CLUSTER_POLL)
+        .until(|| metric_lines(&dir) >= 5);
     let job = job_ids(&ledger(&ws, "requeue"))[0].clone();
     let status = Command::new("scontrol")
         .args(["requeue", &format!("{job}_0")])
@@ -320,10 +319,12 @@ fn ctrl_c_cancels_the_array_and_records_cancelled_trials() {
         "  num_samples: 2\n  metric: val_loss\n  max_concurrent_trials: 2\n",
     );
     let child = spawn(&ws, &["run", "manifests/s.yaml"]);
-    until("both trials to run", || {
-        metric_lines(&trial_dir(&ws, "cancel", "t000")) >= 1
-            && metric_lines(&trial_dir(&ws, "cancel", "t001")) >= 1
-    });
+    wait_for("both trials to run", CLUSTER_WAIT)
+        .every(CLUSTER_POLL)
+        .until(|| {
+            metric_lines(&trial_dir(&ws, "cancel", "t000")) >= 1
+                && metric_lines(&trial_dir(&ws, "cancel", "t001")) >= 1
+        });
     signal(&child, libc::SIGINT);
     let out = child.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -338,9 +339,9 @@ fn ctrl_c_cancels_the_array_and_records_cancelled_trials() {
     }
     let job = job_ids(&l)[0].clone();
     // Both tasks end CANCELLED (after a moment in COMPLETING).
-    until("both tasks to be cancelled", || {
-        show_job(&job).matches("JobState=CANCELLED").count() == 2
-    });
+    wait_for("both tasks to be cancelled", CLUSTER_WAIT)
+        .every(CLUSTER_POLL)
+        .until(|| show_job(&job).matches("JobState=CANCELLED").count() == 2);
     let steps = metric_lines(&trial_dir(&ws, "cancel", "t000"));
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
@@ -362,9 +363,9 @@ fn a_killed_coordinator_reattaches_instead_of_submitting_again() {
         "  num_samples: 2\n  metric: val_loss\n  max_concurrent_trials: 2\n  promote:\n    config: ../configs/best.yaml\n    params: ../configs/best.json\n",
     );
     let mut child = spawn(&ws, &["run", "manifests/s.yaml"]);
-    until("the array to start", || {
-        metric_lines(&trial_dir(&ws, "attach", "t000")) >= 2
-    });
+    wait_for("the array to start", CLUSTER_WAIT)
+        .every(CLUSTER_POLL)
+        .until(|| metric_lines(&trial_dir(&ws, "attach", "t000")) >= 2);
     signal(&child, libc::SIGKILL);
     let _ = child.wait();
     let submitted = job_ids(&ledger(&ws, "attach"));
@@ -506,13 +507,9 @@ fn sigterm_while_following_a_train_job_cancels_it_and_exits_143() {
     // Slow steps: should the job start before the hold lands, it is still
     // running (for about a minute) when the coordinator is signalled.
     let ws = Workspace::new();
-    let manifest = crate::command_trainer::command_manifest(
-        "toy",
-        "toy.py",
-        &slow_toy("10", ""),
-        6,
-        true,
-    ) + &slurm_block(ws.path());
+    let manifest =
+        crate::command_trainer::command_manifest("toy", "toy.py", &slow_toy("10", ""), 6, true)
+            + &slurm_block(ws.path());
     ws.file("manifests/toy.yaml", &manifest);
     let out = run(
         &ws,
@@ -547,9 +544,9 @@ fn sigterm_while_following_a_train_job_cancels_it_and_exits_143() {
         stderr.contains(&format!("interrupted by SIGTERM: cancelled Slurm job {id}")),
         "{stderr}"
     );
-    until("the job to be cancelled", || {
-        show_job(&id).contains("JobState=CANCELLED")
-    });
+    wait_for("the job to be cancelled", CLUSTER_WAIT)
+        .every(CLUSTER_POLL)
+        .until(|| show_job(&id).contains("JobState=CANCELLED"));
 }
 
 #[test]

@@ -1,7 +1,11 @@
-//! A throwaway workspace and a fluent way to run the binary in it.
+//! A throwaway workspace, a fluent way to run the binary in it, and a way
+//! to wait for what it does ([`wait_for`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+mod wait;
+pub use wait::{poll_until, wait_for};
 
 /// The repository root (where Cargo.toml is).
 pub fn repo() -> PathBuf {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::command_trainer::fixture;
-use crate::support::Workspace;
+use crate::support::{poll_until, wait_for, Workspace};
 
 /// A Sweep over `learning_rate` of an inline command-trainer base;
 /// `command` is the argv's tail after `python3 SCRIPT`, `tail` is appended
@@ -352,10 +352,7 @@ fn a_hanging_trial_is_killed_at_its_timeout_with_everything_it_started() {
         .expect("the child's pid is logged")
         .trim()
         .to_string();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !gone(&pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    poll_until(Duration::from_secs(5), || gone(&pid));
     assert!(
         gone(&pid),
         "the hanging trainer's child {pid} outlived the timeout"
@@ -407,10 +404,7 @@ spec:
     let text = std::fs::read_to_string(&pids_file).expect("the trainer wrote its pids");
     let pids: Vec<&str> = text.split_whitespace().collect();
     assert_eq!(pids.len(), 3, "{text}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !pids.iter().all(|p| gone(p)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    poll_until(Duration::from_secs(10), || pids.iter().all(|p| gone(p)));
     let alive: Vec<&&str> = pids.iter().filter(|p| !gone(p)).collect();
     for p in &alive {
         if let Ok(pid) = p.parse::<i32>() {
@@ -563,23 +557,16 @@ fn killing_the_coordinator_mid_sweep_loses_and_repeats_nothing() {
         .spawn()
         .expect("start");
     // Kill once the first rung is decided and the survivors are training.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let path = ws.path().join("submission_runs/crash-safe/sweep.json");
-        let decided = std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .is_some_and(|l| l["decisions"].as_array().is_some_and(|d| !d.is_empty()));
-        if decided {
-            std::thread::sleep(Duration::from_millis(200));
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the first rung was never decided"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let path = ws.path().join("submission_runs/crash-safe/sweep.json");
+    wait_for("the first rung to be decided", Duration::from_secs(60))
+        .watching(&mut child)
+        .until(|| {
+            std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .is_some_and(|l| l["decisions"].as_array().is_some_and(|d| !d.is_empty()))
+        });
+    std::thread::sleep(Duration::from_millis(200));
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
     let before = ledger(&ws, "crash-safe");
@@ -652,14 +639,9 @@ fn a_second_coordinator_on_a_running_sweep_is_refused() {
         .spawn()
         .expect("start");
     let ledger_path = ws.path().join("submission_runs/busy/sweep.json");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !ledger_path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the first coordinator never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for("the first coordinator to start", Duration::from_secs(30))
+        .watching(&mut first)
+        .until(|| ledger_path.exists());
     let second = ws.run(&["run", "manifests/sweep.yaml"]);
     first.kill().expect("kill");
     first.wait().expect("reap");

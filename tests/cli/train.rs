@@ -2,11 +2,11 @@
 //! resume after SIGKILL, failures, and `tunix-rt data`.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{tiny_train_manifest as manifest, Workspace};
+use crate::support::{tiny_train_manifest as manifest, wait_for, Workspace};
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json")
@@ -172,15 +172,9 @@ fn a_run_killed_with_sigkill_resumes_to_bit_identical_weights() {
         .spawn()
         .expect("spawn");
     let first = dir.join("checkpoints/step-00000020/state.json");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !first.exists() {
-        assert!(Instant::now() < deadline, "no checkpoint appeared");
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "training ended early"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for("the step-20 checkpoint", Duration::from_secs(300))
+        .watching(&mut child)
+        .until(|| first.exists());
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
     let killed = read_json(&dir.join("run_manifest.json"));
