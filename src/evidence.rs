@@ -65,7 +65,7 @@ pub fn check_run_folder(dir: &Path, shown: &str) -> Result<(String, String), Vec
             "evaluate the run on its eval set (a Train `eval` section, or `tunix-rt eval`) before committing it as evidence",
         )]);
     }
-    Ok((run.manifest.kind, run.manifest.run_id))
+    Ok((run.manifest.kind.to_string(), run.manifest.run_id))
 }
 
 /// The evidence rule for run version `version` whose summary's primary

@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use crate::fsutil::blake3_hex;
 use crate::scoring::Scorecard;
 
+mod kind;
 mod metrics;
+pub use kind::RunKind;
 pub use metrics::{
     metric_name_problem, read_metrics_file, MetricRecord, METRIC_NAME_MAX, NAMED_METRICS,
 };
@@ -36,7 +38,7 @@ pub struct RunManifest {
     /// The run folder's name; unique within the runs root.
     pub run_id: String,
     /// `Train`, `Sweep` or `Eval`.
-    pub kind: String,
+    pub kind: RunKind,
     /// `metadata.name` of the manifest, or the name given on the command line.
     pub name: String,
     #[serde(default)]
@@ -218,11 +220,11 @@ impl Artifact {
 impl RunManifest {
     /// A `running` manifest with nothing recorded yet; the job fills in
     /// what it learns (device, model, inputs, artifacts) as it goes.
-    pub fn new(run_id: &str, kind: &str, name: &str, created_at: &str) -> Self {
+    pub fn new(run_id: &str, kind: RunKind, name: &str, created_at: &str) -> Self {
         RunManifest {
             schema_version: SCHEMA_VERSION,
             run_id: run_id.to_string(),
-            kind: kind.to_string(),
+            kind,
             name: name.to_string(),
             labels: BTreeMap::new(),
             status: RunStatus::Running,
@@ -418,7 +420,7 @@ mod tests {
 
     #[test]
     fn old_manifests_without_an_identity_still_read() {
-        let mut m = RunManifest::new("r", "Eval", "r", "2026-01-01T00:00:00Z");
+        let mut m = RunManifest::new("r", RunKind::Eval, "r", "2026-01-01T00:00:00Z");
         m.status = RunStatus::Stopped;
         let text = String::from_utf8(to_json_bytes(&m).expect("json")).expect("utf8");
         assert!(!text.contains("config_hash"));
@@ -430,7 +432,7 @@ mod tests {
 
     #[test]
     fn the_calculator_flag_comes_from_the_recorded_decoding() {
-        let mut m = RunManifest::new("r", "Train", "r", "2026-01-01T00:00:00Z");
+        let mut m = RunManifest::new("r", RunKind::Train, "r", "2026-01-01T00:00:00Z");
         assert!(!m.calculator_assisted(), "no config");
         m.config = serde_json::json!({
             "kind": "Train",

@@ -10,7 +10,7 @@ use crate::evalset::{Category, EvalItem};
 use crate::evaluate::{score_items, summarize, EvalSettings};
 use crate::fsutil::write_atomic;
 use crate::runfolder::{
-    to_json_bytes, to_jsonl_bytes, Artifact, FileRef, RunManifest, RunStatus, EVAL_ITEMS,
+    to_json_bytes, to_jsonl_bytes, Artifact, FileRef, RunKind, RunManifest, RunStatus, EVAL_ITEMS,
     EVAL_SUMMARY, RUN_MANIFEST,
 };
 
@@ -66,7 +66,7 @@ pub fn write_run(root: &Path, run_id: &str, n_items: usize, skill: f64) -> Resul
         write_atomic(&staging.join(name), bytes)?;
         artifacts.push(Artifact::new(name.to_string(), bytes));
     }
-    let mut manifest = RunManifest::new(run_id, "Eval", run_id, "2026-11-20T10:00:00Z");
+    let mut manifest = RunManifest::new(run_id, RunKind::Eval, run_id, "2026-11-20T10:00:00Z");
     manifest.labels = [("model".to_string(), format!("m{}", (skill * 10.0) as u32))].into();
     manifest.status = RunStatus::Completed;
     manifest.finished_at = Some("2026-11-20T10:01:00Z".into());

@@ -86,7 +86,8 @@ fn run_check(ws: &Workspace, run: &Path) -> Result<Check> {
         .map_err(|e| Error::runtime("cannot read the current folder").with_source(e))?;
     let source = crate::runner::source_checkpoint::source_folder(ws, &cwd.join("run"), &arg)?;
     let manifest = crate::runfolder::read_manifest(&source)?;
-    let builtin = manifest.kind == "Train" && !manifest.config["spec"]["model"].is_null();
+    let builtin = manifest.kind == crate::runfolder::RunKind::Train
+        && !manifest.config["spec"]["model"].is_null();
     if !builtin || crate::trainer::protocol::checkpoints(&source).is_empty() {
         return Ok(Check::Rescore(source));
     }

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::contents::{EvalContents, RunContents, TrainContents};
 use super::weights::WeightDiff;
 use crate::fsutil::blake3_hex;
-use crate::runfolder::EvalItemRecord;
+use crate::runfolder::{EvalItemRecord, RunKind};
 
 /// Version of the JSON document.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -100,7 +100,7 @@ pub struct DeterminismReport {
     /// of a manifest or a checkpoint.
     pub run: Option<String>,
     /// `Eval` or `Train`.
-    pub kind: String,
+    pub kind: RunKind,
     /// The first run's recorded device.
     pub device: String,
     pub tolerance: Tolerance,
@@ -160,7 +160,7 @@ pub fn compare(
         schema_version: REPORT_SCHEMA_VERSION,
         method: Method::Rerun,
         run: None,
-        kind: a.kind.clone(),
+        kind: a.kind,
         device: a.device.clone(),
         tolerance,
         checks,
@@ -467,7 +467,7 @@ mod tests {
 
     fn trained(device: &str, weights: &str, loss: f64) -> RunContents {
         RunContents {
-            kind: "Train".into(),
+            kind: RunKind::Train,
             device: device.into(),
             eval: None,
             train: Some(TrainContents {

@@ -10,8 +10,8 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::fsutil::blake3_file;
 use crate::runfolder::{
-    read_eval_items, read_manifest, read_summary, EvalItemRecord, EvalSummary, EVAL_SUMMARY,
-    METRICS,
+    read_eval_items, read_manifest, read_summary, EvalItemRecord, EvalSummary, RunKind,
+    EVAL_SUMMARY, METRICS,
 };
 use crate::trainer::protocol::checkpoints;
 
@@ -24,7 +24,7 @@ pub const THROUGHPUT_FIELD: &str = "tokens_per_s";
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunContents {
     /// `Eval` or `Train`.
-    pub kind: String,
+    pub kind: RunKind,
     /// run_manifest.json's `device` (`cpu`, `cuda:0`, `none`).
     pub device: String,
     /// Present when the run evaluated something.
@@ -63,7 +63,7 @@ pub fn read(dir: &Path) -> Result<RunContents> {
     } else {
         None
     };
-    let train = if manifest.kind == "Train" {
+    let train = if manifest.kind == RunKind::Train {
         Some(read_train(dir)?)
     } else {
         None
@@ -139,7 +139,7 @@ mod tests {
         let root = tempfile::tempdir().expect("tempdir");
         let dir = crate::synthetic::write_run(root.path(), "r", 9, 0.5).expect("run");
         let c = read(&dir).expect("read");
-        assert_eq!(c.kind, "Eval");
+        assert_eq!(c.kind, RunKind::Eval);
         assert_eq!(c.device, "none");
         assert!(c.train.is_none());
         assert_eq!(c.eval.expect("eval").items.len(), 9);

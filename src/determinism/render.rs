@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::compare::{DeterminismReport, Method, Tolerance, Verdict};
+use crate::runfolder::RunKind;
 
 /// Longest output shown per differing item, in characters.
 const MAX_OUTPUT_CHARS: usize = 200;
@@ -22,7 +23,7 @@ pub fn text(r: &DeterminismReport) -> String {
             );
         }
         _ => {
-            let what = if r.kind == "Train" {
+            let what = if r.kind == RunKind::Train {
                 "trained twice (two trainer processes)"
             } else {
                 "evaluated twice"

@@ -13,7 +13,7 @@ use super::compare::{check, compare, correctness_digest, verdict, DeterminismRep
 use super::contents::{EvalContents, RunContents};
 use crate::error::{Error, Result};
 use crate::rescore::{self, Rules};
-use crate::runfolder::{EvalItemRecord, EvalSummary, EVAL_ITEMS};
+use crate::runfolder::{EvalItemRecord, EvalSummary, RunKind, EVAL_ITEMS};
 use crate::scoring::SCORING_RULES_VERSION;
 use crate::workspace::Workspace;
 
@@ -30,7 +30,7 @@ pub fn rescore_twice(ws: &Workspace, dir: &Path) -> Result<DeterminismReport> {
     let second = rescore::rescore(source.clone(), &Rules::Current)?;
     let recorded = Recorded {
         run_id: &source.manifest.run_id,
-        kind: &source.manifest.kind,
+        kind: source.manifest.kind,
         summary: &source.summary,
         items: &source.items,
     };
@@ -44,7 +44,7 @@ pub fn rescore_twice(ws: &Workspace, dir: &Path) -> Result<DeterminismReport> {
 /// What the checked run recorded.
 struct Recorded<'a> {
     run_id: &'a str,
-    kind: &'a str,
+    kind: RunKind,
     summary: &'a EvalSummary,
     items: &'a [EvalItemRecord],
 }
@@ -56,7 +56,7 @@ fn report(
     second: (&EvalSummary, &[EvalItemRecord]),
 ) -> DeterminismReport {
     let contents = |(summary, items): (&EvalSummary, &[EvalItemRecord])| RunContents {
-        kind: recorded.kind.to_string(),
+        kind: recorded.kind,
         device: "none".to_string(),
         eval: Some(EvalContents {
             summary: summary.clone(),
@@ -132,7 +132,7 @@ mod tests {
     fn recorded<'a>(summary: &'a EvalSummary, items: &'a [EvalItemRecord]) -> Recorded<'a> {
         Recorded {
             run_id: "r",
-            kind: "Eval",
+            kind: RunKind::Eval,
             summary,
             items,
         }

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::runfolder::{read_manifest, RunManifest, RunStatus, RUN_MANIFEST};
+use crate::runfolder::{read_manifest, RunKind, RunManifest, RunStatus, RUN_MANIFEST};
 
 /// The lock file inside a run folder.
 pub const LOCK_FILE: &str = ".lock";
@@ -73,14 +73,14 @@ pub struct Claim {
 
 /// Claim the folder for a job of `kind` whose config identity is
 /// `identity`.
-pub fn claim(placement: &Placement, kind: &str, identity: &str) -> Result<Claim> {
+pub fn claim(placement: &Placement, kind: RunKind, identity: &str) -> Result<Claim> {
     match placement {
         Placement::Numbered { root, name } => claim_numbered(root, name, kind, identity),
         Placement::Fixed { dir, existing } => claim_fixed(dir, *existing, kind, identity),
     }
 }
 
-fn claim_numbered(root: &Path, name: &str, kind: &str, identity: &str) -> Result<Claim> {
+fn claim_numbered(root: &Path, name: &str, kind: RunKind, identity: &str) -> Result<Claim> {
     std::fs::create_dir_all(root).map_err(|e| Error::io("create the runs folder", root, e))?;
     let mut n = 1u32;
     loop {
@@ -111,7 +111,7 @@ fn claim_numbered(root: &Path, name: &str, kind: &str, identity: &str) -> Result
     }
 }
 
-fn claim_fixed(dir: &Path, existing: Existing, kind: &str, identity: &str) -> Result<Claim> {
+fn claim_fixed(dir: &Path, existing: Existing, kind: RunKind, identity: &str) -> Result<Claim> {
     let run_id = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -291,7 +291,7 @@ mod tests {
     use super::*;
     use crate::runfolder::{to_json_bytes, SCHEMA_VERSION};
 
-    fn manifest(run_id: &str, kind: &str, status: RunStatus, identity: &str) -> RunManifest {
+    fn manifest(run_id: &str, kind: RunKind, status: RunStatus, identity: &str) -> RunManifest {
         let mut m = RunManifest::new(run_id, kind, run_id, "2026-12-01T00:00:00Z");
         m.status = status;
         m.config_hash = Some(identity.to_string());
@@ -299,7 +299,7 @@ mod tests {
         m
     }
 
-    fn record(root: &Path, run_id: &str, kind: &str, status: RunStatus, identity: &str) {
+    fn record(root: &Path, run_id: &str, kind: RunKind, status: RunStatus, identity: &str) {
         let dir = root.join(run_id);
         std::fs::create_dir_all(&dir).expect("mkdir");
         let bytes = to_json_bytes(&manifest(run_id, kind, status, identity)).expect("json");
@@ -316,11 +316,12 @@ mod tests {
     #[test]
     fn a_free_name_is_created_fresh_and_locked() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let claim = claim(&numbered(tmp.path()), "Train", "h1").expect("claim");
+        let claim = claim(&numbered(tmp.path()), RunKind::Train, "h1").expect("claim");
         assert_eq!(claim.run_id, "r");
         assert_eq!(claim.decision, Decision::Fresh);
         assert!(claim.created);
-        let err = claim_fixed(&claim.dir, Existing::Resume, "Train", "h1").expect_err("locked");
+        let err =
+            claim_fixed(&claim.dir, Existing::Resume, RunKind::Train, "h1").expect_err("locked");
         let holder = format!("in use by process {}", std::process::id());
         assert!(err.to_string().contains(&holder), "{err}");
         assert_eq!(err.exit_code(), 3);
@@ -329,10 +330,10 @@ mod tests {
     #[test]
     fn completed_runs_other_kinds_and_unknown_folders_are_skipped() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        record(tmp.path(), "r", "Train", RunStatus::Completed, "h1");
-        record(tmp.path(), "r-2", "Eval", RunStatus::Running, "h1");
+        record(tmp.path(), "r", RunKind::Train, RunStatus::Completed, "h1");
+        record(tmp.path(), "r-2", RunKind::Eval, RunStatus::Running, "h1");
         std::fs::create_dir_all(tmp.path().join("r-3")).expect("mkdir");
-        let claim = claim(&numbered(tmp.path()), "Train", "h1").expect("claim");
+        let claim = claim(&numbered(tmp.path()), RunKind::Train, "h1").expect("claim");
         assert_eq!(claim.run_id, "r-4");
         assert_eq!(claim.decision, Decision::Fresh);
     }
@@ -341,8 +342,8 @@ mod tests {
     fn an_unfinished_run_of_the_same_config_resumes() {
         let tmp = tempfile::tempdir().expect("tempdir");
         for status in [RunStatus::Running, RunStatus::Stopped, RunStatus::Failed] {
-            record(tmp.path(), "r", "Train", status, "h1");
-            let claim = claim(&numbered(tmp.path()), "Train", "h1").expect("claim");
+            record(tmp.path(), "r", RunKind::Train, status, "h1");
+            let claim = claim(&numbered(tmp.path()), RunKind::Train, "h1").expect("claim");
             assert_eq!(claim.run_id, "r");
             assert!(!claim.created);
             assert!(matches!(claim.decision, Decision::Resume { .. }));
@@ -352,8 +353,8 @@ mod tests {
     #[test]
     fn an_unfinished_run_of_another_config_is_refused_with_or_without_checkpoints() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        record(tmp.path(), "r", "Train", RunStatus::Running, "h1");
-        let err = claim(&numbered(tmp.path()), "Train", "h2").expect_err("refused");
+        record(tmp.path(), "r", RunKind::Train, RunStatus::Running, "h1");
+        let err = claim(&numbered(tmp.path()), RunKind::Train, "h2").expect_err("refused");
         assert!(err.to_string().contains("unfinished Train run"), "{err}");
         assert!(err.to_string().contains("set output.name"), "{err}");
         assert_eq!(err.exit_code(), 2);
@@ -364,28 +365,34 @@ mod tests {
     fn fixed_placements_refuse_or_resume() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("trials/t1");
-        let first = claim_fixed(&dir, Existing::Resume, "Train", "h").expect("fresh");
+        let first = claim_fixed(&dir, Existing::Resume, RunKind::Train, "h").expect("fresh");
         assert_eq!(first.decision, Decision::Fresh);
         drop(first);
-        let again = claim_fixed(&dir, Existing::Resume, "Train", "h").expect("no run yet");
+        let again = claim_fixed(&dir, Existing::Resume, RunKind::Train, "h").expect("no run yet");
         assert_eq!(again.decision, Decision::Fresh);
         drop(again);
-        let err = claim_fixed(&dir, Existing::Refuse, "Train", "h").expect_err("exists");
+        let err = claim_fixed(&dir, Existing::Refuse, RunKind::Train, "h").expect_err("exists");
         assert!(err.to_string().contains("already exists"), "{err}");
-        record(tmp.path(), "trials/t1", "Train", RunStatus::Completed, "h");
-        let err = claim_fixed(&dir, Existing::Resume, "Train", "h").expect_err("completed");
+        record(
+            tmp.path(),
+            "trials/t1",
+            RunKind::Train,
+            RunStatus::Completed,
+            "h",
+        );
+        let err = claim_fixed(&dir, Existing::Resume, RunKind::Train, "h").expect_err("completed");
         assert!(err.to_string().contains("completed run"), "{err}");
     }
 
     #[test]
     fn abandoning_removes_only_a_folder_the_claim_created() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let fresh = claim(&numbered(tmp.path()), "Train", "h").expect("claim");
+        let fresh = claim(&numbered(tmp.path()), RunKind::Train, "h").expect("claim");
         let dir = fresh.dir.clone();
         fresh.abandon();
         assert!(!dir.exists());
-        record(tmp.path(), "r", "Train", RunStatus::Running, "h");
-        claim(&numbered(tmp.path()), "Train", "h")
+        record(tmp.path(), "r", RunKind::Train, RunStatus::Running, "h");
+        claim(&numbered(tmp.path()), RunKind::Train, "h")
             .expect("claim")
             .abandon();
         assert!(dir.join(RUN_MANIFEST).exists());

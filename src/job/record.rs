@@ -210,15 +210,15 @@ fn append(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::job::claim::{claim, Placement};
-    use crate::runfolder::read_manifest;
+    use crate::runfolder::{read_manifest, RunKind};
 
     fn start(root: &Path, identity: &str) -> RunRecord {
         let placement = Placement::Numbered {
             root: root.to_path_buf(),
             name: "r".into(),
         };
-        let c = claim(&placement, "Train", identity).expect("claim");
-        let mut m = RunManifest::new("", "Train", "r", "2026-12-01T00:00:00Z");
+        let c = claim(&placement, RunKind::Train, identity).expect("claim");
+        let mut m = RunManifest::new("", RunKind::Train, "r", "2026-12-01T00:00:00Z");
         m.config_hash = Some(identity.into());
         RunRecord::begin(c, m).expect("begin")
     }

@@ -139,7 +139,7 @@ pub(super) fn read_run(dir: &Path) -> Result<FolderRun> {
             .unwrap_or_else(|| crate::fsutil::canonical_hash(&manifest.config)),
         run_id: manifest.run_id,
         name: manifest.name,
-        kind: manifest.kind,
+        kind: manifest.kind.to_string(),
         model_id: manifest.model_id,
         dataset: manifest.dataset.map(|d| d.path),
         labels: manifest.labels,

@@ -238,7 +238,7 @@ fn unevaluated_summary(manifest: RunManifest, loss_curve: Vec<(u64, f64)>) -> Ru
             .unwrap_or_else(|| crate::fsutil::canonical_hash(&manifest.config)),
         run_id: manifest.run_id,
         name: manifest.name,
-        kind: manifest.kind,
+        kind: manifest.kind.to_string(),
         model_id: manifest.model_id,
         dataset: manifest.dataset.map(|d| d.path),
         labels: manifest.labels,
@@ -298,14 +298,14 @@ fn blake3_of(run: &RunSummary) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
-    use crate::runfolder::{to_json_bytes, RunStatus, RUN_MANIFEST};
+    use crate::runfolder::{to_json_bytes, RunKind, RunStatus, RUN_MANIFEST};
     use crate::synthetic::write_run;
 
     /// A Train run folder without eval results, with `metrics` lines.
     fn train_run(root: &Path, id: &str, lr: f64, metrics: &str) -> PathBuf {
         let dir = root.join(id);
         std::fs::create_dir_all(&dir).expect("mkdir");
-        let mut m = RunManifest::new(id, "Train", id, "2026-11-20T10:00:00Z");
+        let mut m = RunManifest::new(id, RunKind::Train, id, "2026-11-20T10:00:00Z");
         m.status = RunStatus::Completed;
         m.config = serde_json::json!({
             "kind": "Train",

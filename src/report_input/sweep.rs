@@ -170,7 +170,7 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use crate::manifest::sweep::Mode;
-    use crate::runfolder::{to_json_bytes, RunStatus};
+    use crate::runfolder::{to_json_bytes, RunKind, RunStatus};
     use crate::sweep::ledger::{TrialEntry, TrialState};
 
     fn ledger() -> Ledger {
@@ -199,7 +199,7 @@ mod tests {
         ledger().write(&dir.join(LEDGER)).expect("ledger");
         let run_dir = trial_dir(&dir, "s", "t000");
         std::fs::create_dir_all(&run_dir).expect("mkdir");
-        let mut m = RunManifest::new("s-t000", "Train", "s-t000", "2026-01-01T00:00:00Z");
+        let mut m = RunManifest::new("s-t000", RunKind::Train, "s-t000", "2026-01-01T00:00:00Z");
         m.status = RunStatus::Completed;
         m.command = vec![
             "tunix-rt".into(),

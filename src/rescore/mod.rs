@@ -33,7 +33,8 @@ use crate::fsutil::canonical_hash;
 use crate::job::{self, Placement, RunRecord};
 use crate::probe::{git_info, now_rfc3339};
 use crate::runfolder::{
-    EvalItemRecord, EvalSummary, Failure, RescoreSource, RunManifest, RunStatus, RUN_MANIFEST,
+    EvalItemRecord, EvalSummary, Failure, RescoreSource, RunKind, RunManifest, RunStatus,
+    RUN_MANIFEST,
 };
 use crate::runner::eval::publish_scores;
 use crate::scoring::{AnswerExtraction, Equivalence, SCORING_RULES_VERSION};
@@ -215,10 +216,10 @@ pub fn record(
 ) -> Result<PathBuf> {
     let created_at = now_rfc3339();
     let identity = r.identity();
-    let claim = job::claim(placement, "Eval", &identity)?;
+    let claim = job::claim(placement, RunKind::Eval, &identity)?;
     let source = &r.source.manifest;
     let name = format!("{}-rescored", source.run_id);
-    let mut manifest = RunManifest::new(&claim.run_id, "Eval", &name, &created_at);
+    let mut manifest = RunManifest::new(&claim.run_id, RunKind::Eval, &name, &created_at);
     manifest.labels = source.labels.clone();
     manifest.git = git_info(ws.root());
     manifest.model_id = source.model_id.clone();

@@ -24,7 +24,9 @@ use crate::job::{self, Claim, Placement, RunRecord};
 use crate::manifest::common::Decoding;
 use crate::manifest::train::TrainSpec;
 use crate::probe::{git_info, now_rfc3339};
-use crate::runfolder::{to_json_bytes, CheckpointSource, Failure, FileRef, RunManifest, RunStatus};
+use crate::runfolder::{
+    to_json_bytes, CheckpointSource, Failure, FileRef, RunKind, RunManifest, RunStatus,
+};
 use crate::trainer::protocol::{Event, GenerateRequest, Outputs, PROTOCOL_VERSION};
 use crate::trainer::{process, TrainerCommand};
 use crate::workspace::Workspace;
@@ -86,7 +88,7 @@ pub fn eval_checkpoint(
         "extraction": r.settings.extraction,
         "equivalence": r.settings.equivalence,
     }));
-    let claim = job::claim(&job.placement, "Eval", &identity)?;
+    let claim = job::claim(&job.placement, RunKind::Eval, &identity)?;
     let request = GenerateRequest {
         protocol: PROTOCOL_VERSION,
         workspace: ws.root().to_path_buf(),
@@ -106,7 +108,7 @@ pub fn eval_checkpoint(
         claim.abandon();
         return Err(e);
     }
-    let mut manifest = RunManifest::new(&claim.run_id, "Eval", &job.name, &now_rfc3339());
+    let mut manifest = RunManifest::new(&claim.run_id, RunKind::Eval, &job.name, &now_rfc3339());
     manifest.labels = job.labels.clone();
     manifest.git = git_info(ws.root());
     manifest.model_id = format!("{}@step-{}", r.source.model_id, r.step);

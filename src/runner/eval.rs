@@ -11,8 +11,8 @@ use crate::evaluate::{score_items, summarize, EvalSettings};
 use crate::job::{self, identity, Placement, RunRecord};
 use crate::probe::{git_info, now_rfc3339};
 use crate::runfolder::{
-    to_json_bytes, to_jsonl_bytes, EvalItemRecord, EvalSummary, FileRef, RunManifest, RunStatus,
-    EVAL_ITEMS, EVAL_SUMMARY,
+    to_json_bytes, to_jsonl_bytes, EvalItemRecord, EvalSummary, FileRef, RunKind, RunManifest,
+    RunStatus, EVAL_ITEMS, EVAL_SUMMARY,
 };
 use crate::workspace::Workspace;
 
@@ -60,13 +60,13 @@ pub fn eval_predictions(ws: &Workspace, job: &PredictionsEval) -> Result<Outcome
     );
     let identity = identity::eval(&evalset_ref, &predictions_ref, &job.settings);
 
-    let claim = job::claim(&job.placement, "Eval", &identity)?;
+    let claim = job::claim(&job.placement, RunKind::Eval, &identity)?;
     let stem = job
         .predictions
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut manifest = RunManifest::new(&claim.run_id, "Eval", &job.name, &created_at);
+    let mut manifest = RunManifest::new(&claim.run_id, RunKind::Eval, &job.name, &created_at);
     manifest.labels = job.labels.clone();
     manifest.git = git_info(ws.root());
     manifest.model_id = format!("external:{stem}");

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::fsutil::blake3_file;
 use crate::manifest::train::{ModelConfig, TrainSpec};
-use crate::runfolder::{read_manifest, RunManifest};
+use crate::runfolder::{read_manifest, RunKind, RunManifest};
 use crate::trainer::protocol::{checkpoint_dir_name, checkpoints, CHECKPOINTS, MODEL_FILE};
 use crate::trainer::InitPoint;
 use crate::workspace::Workspace;
@@ -40,7 +40,7 @@ pub fn resolve(
 ) -> Result<SourceCheckpoint> {
     let source = read_manifest(source_dir)?;
     let shown = ws.display_path(source_dir).display().to_string();
-    if source.kind != "Train" {
+    if source.kind != RunKind::Train {
         return Err(Error::bad_input(format!(
             "{shown} is a {} run; only Train runs have checkpoints",
             source.kind

@@ -454,7 +454,7 @@ pub(super) fn wait(d: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runfolder::{to_json_bytes, RunManifest, RUN_MANIFEST};
+    use crate::runfolder::{to_json_bytes, RunKind, RunManifest, RUN_MANIFEST};
 
     fn folder(
         status: Option<RunStatus>,
@@ -463,7 +463,7 @@ mod tests {
     ) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
         if let Some(status) = status {
-            let mut m = RunManifest::new("t", "Train", "t", "2026-12-01T00:00:00Z");
+            let mut m = RunManifest::new("t", RunKind::Train, "t", "2026-12-01T00:00:00Z");
             m.status = status;
             m.failure = failure.map(|(class, message)| Failure {
                 class: class.into(),

@@ -24,7 +24,7 @@ use crate::job::{self, Claim, Decision, RunRecord};
 use crate::probe::{git_info, now_rfc3339};
 use crate::runfolder::{
     to_json_bytes, to_jsonl_bytes, CheckpointSource, EvalSummary, Failure, FileRef, Interruption,
-    MetricRecord, RunManifest, RunStatus, EVAL_ITEMS, EVAL_SUMMARY,
+    MetricRecord, RunKind, RunManifest, RunStatus, EVAL_ITEMS, EVAL_SUMMARY,
 };
 use crate::trainer::protocol::{
     newest_checkpoint, Event, Failed, FailureClass, Outputs, Started, PROTOCOL_VERSION,
@@ -63,7 +63,7 @@ pub fn execute(
         blake3: e.blake3.clone(),
     });
     let (init, identity) = job_identity(ws, job, evalset.as_ref(), evalset_ref.as_ref())?;
-    let claim = job::claim(&job.placement, "Train", &identity)?;
+    let claim = job::claim(&job.placement, RunKind::Train, &identity)?;
     let resume = match &claim.decision {
         Decision::Fresh => None,
         Decision::Resume { .. } => newest_checkpoint(&claim.dir),
@@ -117,7 +117,7 @@ pub fn execute(
             return Err(e);
         }
     };
-    let mut manifest = RunManifest::new(&claim.run_id, "Train", &job.name, &now_rfc3339());
+    let mut manifest = RunManifest::new(&claim.run_id, RunKind::Train, &job.name, &now_rfc3339());
     manifest.labels = job.labels.clone();
     manifest.git = git_info(ws.root());
     manifest.config = job.config.clone();

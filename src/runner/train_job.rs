@@ -16,7 +16,7 @@ use crate::evalset::EvalSet;
 use crate::fsutil::write_atomic;
 use crate::job::{self, identity, Claim, Existing, Placement};
 use crate::manifest::train::TrainSpec;
-use crate::runfolder::{to_json_bytes, FileRef};
+use crate::runfolder::{to_json_bytes, FileRef, RunKind};
 use crate::trainer::{InitPoint, TrainerRequest};
 use crate::workspace::Workspace;
 
@@ -145,7 +145,7 @@ pub fn prepare(ws: &Workspace, job: &TrainJob) -> Result<PathBuf> {
         blake3: e.blake3.clone(),
     });
     let (_, identity) = job_identity(ws, job, evalset.as_ref(), evalset_ref.as_ref())?;
-    let claim = job::claim(&job.placement, "Train", &identity)?;
+    let claim = job::claim(&job.placement, RunKind::Train, &identity)?;
     if let Err(e) = write_job_spec(job, &claim.dir) {
         claim.abandon();
         return Err(e);

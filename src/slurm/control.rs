@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use super::state::SlurmState;
 use crate::error::{Error, Result};
 
 /// The client commands tunix-rt needs.
@@ -22,7 +23,7 @@ pub struct Task {
     /// The array index; none for a job that is not an array.
     pub index: Option<u32>,
     /// `PENDING`, `RUNNING`, `COMPLETED`, ...
-    pub state: String,
+    pub state: SlurmState,
     /// The script's exit code, or the signal that ended it.
     pub exit_code: Option<String>,
     /// How often it was requeued.
@@ -154,7 +155,7 @@ pub fn parse_tasks(text: &str) -> Vec<Task> {
         };
         let base = Task {
             index: None,
-            state: state.to_string(),
+            state: SlurmState::parse(state),
             exit_code: field(line, "ExitCode").map(str::to_string),
             restarts: field(line, "Restarts")
                 .and_then(|r| r.parse().ok())

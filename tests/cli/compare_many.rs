@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use tunix_rt::runfolder::{to_json_bytes, RunManifest, RunStatus, METRICS, RUN_MANIFEST};
+use tunix_rt::runfolder::{to_json_bytes, RunKind, RunManifest, RunStatus, METRICS, RUN_MANIFEST};
 
 use crate::report::{browser, dom};
 use crate::support::{fake_run, Workspace};
@@ -52,7 +52,7 @@ fn three_runs() -> Workspace {
 fn train_run(root: &Path, id: &str, lr: f64, metrics: &str) {
     let dir = root.join(id);
     std::fs::create_dir_all(&dir).expect("mkdir");
-    let mut manifest = RunManifest::new(id, "Train", id, "2026-11-20T10:00:00Z");
+    let mut manifest = RunManifest::new(id, RunKind::Train, id, "2026-11-20T10:00:00Z");
     manifest.status = RunStatus::Completed;
     manifest.finished_at = Some("2026-11-20T10:05:00Z".into());
     manifest.model_id = "gpt-nano".into();

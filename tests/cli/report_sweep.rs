@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 use tunix_rt::runfolder::{
-    to_json_bytes, to_jsonl_bytes, EvalItemRecord, Failure, RunManifest, RunStatus,
+    to_json_bytes, to_jsonl_bytes, EvalItemRecord, Failure, RunKind, RunManifest, RunStatus,
 };
 
 use crate::report::{browser, dom};
@@ -169,7 +169,7 @@ fn write_trial(sweep_dir: &Path, t: &Trial) {
     let run_id = format!("{SWEEP}-{}", t.id);
     let run_dir = sweep_dir.join("trials").join(&run_id);
     std::fs::create_dir_all(&run_dir).expect("mkdir");
-    let mut m = RunManifest::new(&run_id, "Train", &run_id, "2026-11-20T10:00:00Z");
+    let mut m = RunManifest::new(&run_id, RunKind::Train, &run_id, "2026-11-20T10:00:00Z");
     m.status = match t.state {
         "completed" => RunStatus::Completed,
         "failed" => RunStatus::Failed,

@@ -103,7 +103,7 @@ fn insert_run_row(runs: &mut Appender<'_>, run: &RunRecord) -> duckdb::Result<()
     runs.append_row(params![
         m.run_id,
         run.run_dir,
-        m.kind,
+        m.kind.as_str(),
         m.name,
         labels,
         m.status.as_str(),
