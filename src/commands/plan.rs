@@ -177,9 +177,10 @@ fn table(plan: &SweepPlan) -> String {
             &mut out,
             "search",
             format!(
-                "TPE (n_startup_trials {}, n_ei_candidates {}, multivariate {}): the first {} trial(s) are drawn at random as shown; the other {later} are drawn from the results of the trials before them, in batches",
+                "TPE (n_startup_trials {}, n_ei_candidates {}, gamma {}, multivariate {}): the first {} trial(s) are drawn at random as shown; the other {later} are drawn from the results of the trials before them, in batches",
                 tpe.n_startup_trials,
                 tpe.n_ei_candidates,
+                tpe.gamma,
                 tpe.multivariate,
                 plan.trials.len() - later,
             ),

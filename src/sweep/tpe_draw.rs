@@ -48,6 +48,7 @@ pub fn settings(config: &TpeConfig) -> TpeSettings {
         n_startup_trials: config.n_startup_trials,
         n_ei_candidates: config.n_ei_candidates,
         multivariate: config.multivariate,
+        gamma: config.gamma,
         ..TpeSettings::default()
     }
 }

@@ -5,9 +5,9 @@
 //! brackets and the plan and the report show them; bad settings are
 //! refused before anything is written.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::Workspace;
+use crate::support::{wait_for, Workspace};
 use crate::sweep_command::{decisions, ledger, sweep};
 
 /// `toy.py`'s arguments: the learning rate sets the loss, a short sleep
@@ -121,17 +121,16 @@ fn a_killed_tpe_sweep_resumes_to_the_values_and_decisions_of_an_uninterrupted_on
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while with_result(&ws, "tpe-kill") < results {
-            assert!(
-                Instant::now() < deadline,
-                "no progress to {results} results"
-            );
-            if child.try_wait().expect("poll").is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        // Closely polled, so the kill lands near the point; a sweep that
+        // ends first is no failure.
+        wait_for(
+            format!("progress to {results} results"),
+            Duration::from_secs(60),
+        )
+        .every(Duration::from_millis(10))
+        .until(|| {
+            with_result(&ws, "tpe-kill") >= results || child.try_wait().expect("poll").is_some()
+        });
         let _ = child.kill();
         child.wait().expect("reap");
     }
@@ -216,6 +215,14 @@ fn bad_search_and_bracket_settings_are_refused_before_anything_is_written() {
         (
             "  num_samples: 4\n  metric: val_loss\n  search: { tpe: { n_startup_trials: 5 } }\n",
             "n_startup_trials (5) is more than the plan's 4 trial(s)",
+        ),
+        (
+            "  num_samples: 4\n  metric: val_loss\n  search: { tpe: { n_startup_trials: 2, gamma: 0 } }\n",
+            "gamma",
+        ),
+        (
+            "  num_samples: 4\n  metric: val_loss\n  search: { tpe: { n_startup_trials: 2, gamma: 1.5 } }\n",
+            "gamma",
         ),
         (
             "  num_samples: 4\n  metric: val_loss\n  overrides: { max_steps: 4 }\n  scheduler: { hyperband: { max_t: 9 } }\n",

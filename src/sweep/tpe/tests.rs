@@ -249,10 +249,15 @@ fn the_constant_liar_spreads_a_batch() {
         })
         .collect();
     let history = observed(&trials);
-    let s = TpeSettings::default();
+    // Optuna's share, so two of the 20 are good (with 0.15, three: the
+    // good density is wider and the batch spreads less far).
+    let s = TpeSettings {
+        gamma: 0.1,
+        ..TpeSettings::default()
+    };
     let off = TpeSettings {
         constant_liar: false,
-        ..TpeSettings::default()
+        ..s.clone()
     };
     for seed in 0..10 {
         let alone = suggest(&space, &s, Mode::Max, &history, &[], &mut Rng::new(seed));
@@ -327,10 +332,22 @@ fn max_and_min_are_mirror_images() {
             assert_eq!(min, max);
         }
     }
+    let optuna = |n| n_good(n, 0.1);
     assert_eq!(
-        (gamma(0), gamma(10), gamma(11), gamma(30), gamma(1000)),
+        (optuna(0), optuna(10), optuna(11), optuna(30), optuna(1000)),
         (0, 1, 2, 3, 25)
     );
+    let ours = |n| n_good(n, DEFAULT_GAMMA);
+    assert_eq!(
+        (ours(0), ours(6), ours(7), ours(20), ours(50), ours(1000)),
+        (0, 1, 2, 3, 8, 25)
+    );
+    // A share outside (0, 1] acts as the default.
+    assert_eq!(
+        (n_good(20, 0.0), n_good(20, 1.5), n_good(20, f64::NAN)),
+        (3, 3, 3)
+    );
+    assert_eq!(n_good(20, 1.0), 20);
 }
 
 #[test]
@@ -370,6 +387,7 @@ fn odd_inputs_give_values_in_the_space() {
             consider_magic_clip: false,
             consider_endpoints: true,
             constant_liar: true,
+            gamma: f64::NAN,
         },
         TpeSettings {
             prior_weight: 0.0,
