@@ -502,6 +502,40 @@ fn running_a_train_manifest_again_attaches_to_its_queued_job() {
 
 #[test]
 #[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
+fn a_killed_train_coordinator_reattaches_instead_of_submitting_again() {
+    require_cluster();
+    let ws = Workspace::new();
+    let manifest =
+        crate::command_trainer::command_manifest("toy", "toy.py", &slow_toy("0.5", ""), 8, true)
+            + &slurm_block(ws.path());
+    ws.file("manifests/toy.yaml", &manifest);
+    let run_dir = ws.path().join("submission_runs/toy");
+    let mut child = spawn(&ws, &["run", "manifests/toy.yaml"]);
+    wait_for("the job to train", CLUSTER_WAIT)
+        .every(CLUSTER_POLL)
+        .until(|| metric_lines(&run_dir) >= 2);
+    signal(&child, libc::SIGKILL);
+    let _ = child.wait();
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(run_dir.join(".job/slurm.json")).expect("the job record"),
+    )
+    .expect("json");
+    let id = record["job_id"].as_str().expect("job id").to_string();
+    let out = run(&ws, &["run", "manifests/toy.yaml"]);
+    out.code(0)
+        .stderr_has(&format!("attached to Slurm job {id}"))
+        .stdout_has("run          submission_runs/toy\n");
+    assert!(
+        show_job(&id).contains("JobState=COMPLETED"),
+        "{}",
+        show_job(&id)
+    );
+    // One job, one run folder: nothing was submitted a second time.
+    assert!(!ws.path().join("submission_runs/toy-2").exists());
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
 fn sigterm_while_following_a_train_job_cancels_it_and_exits_143() {
     require_cluster();
     // Slow steps: should the job start before the hold lands, it is still
