@@ -10,10 +10,10 @@ mod leaderboard;
 mod multi;
 mod sweep;
 
-pub use folders::{compare_folders, resolve_run_folder};
+pub use folders::compare_folders;
 pub use leaderboard::{check_scoring_rules, leaderboard, leaderboard_checked, RulesVersions};
 pub use multi::{compare_indexed_runs, compare_run_folders};
-pub use sweep::{read_sweep_folder, resolve_sweep_folder};
+pub use sweep::read_sweep_folder;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,9 @@
 //! Run folders: the system of record. `submission_runs/<run>/` holds
 //! `run_manifest.json`, `eval_summary.json`, `eval_items.jsonl`,
 //! `metrics.jsonl` and `run.log`. This module holds the file formats and
-//! their readers; `crate::job` claims folders and writes them.
+//! their readers, and [`layout`] the folder layout (control folder, sweep
+//! trials, finding a run or sweep folder); `crate::job` claims folders and
+//! writes them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +16,7 @@ use crate::fsutil::blake3_hex;
 use crate::scoring::Scorecard;
 
 mod kind;
+pub mod layout;
 mod metrics;
 pub use kind::RunKind;
 pub use metrics::{

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::regress::evidence::{lock_run, Stamp};
 use crate::regress::lock::save;
 use crate::regress::DEFAULT_LOCK;
-use crate::report_input::resolve_run_folder;
+use crate::runfolder::layout::resolve_run_folder;
 use crate::workspace::Workspace;
 
 pub fn set(ws: &Workspace, args: &BaselineSetArgs) -> Result<()> {

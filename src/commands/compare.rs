@@ -11,7 +11,8 @@ use crate::error::Result;
 use crate::report::{
     choose_format, render_runs, render_runs_text, CompareFormat, ReportFormat, RunsComparison,
 };
-use crate::report_input::{compare_indexed_runs, compare_run_folders, resolve_run_folder};
+use crate::report_input::{compare_indexed_runs, compare_run_folders};
+use crate::runfolder::layout::resolve_run_folder;
 use crate::store::{query, Store};
 use crate::workspace::Workspace;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::{Format, PackageArgs};
 use crate::error::Result;
 use crate::package::{package, PackageOptions};
-use crate::report_input::resolve_run_folder;
+use crate::runfolder::layout::resolve_run_folder;
 use crate::runfolder::RunStatus;
 use crate::workspace::Workspace;
 

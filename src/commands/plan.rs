@@ -93,7 +93,8 @@ pub fn slurm_script(
     let script = rung_on_slurm.planned_script(&trials)?;
     Ok(Some(format!(
         "Slurm job script of the first rung (written to {} and submitted with sbatch):\n{script}",
-        ws.display_path(&dir.join("slurm")).display()
+        ws.display_path(&dir.join(crate::runfolder::layout::SLURM_DIR))
+            .display()
     )))
 }
 

@@ -11,7 +11,7 @@ use crate::regress::gate::evaluate;
 use crate::regress::lock::load;
 use crate::regress::report::{build, render_md, render_text, RunRef};
 use crate::regress::{GateSettings, DEFAULT_LOCK};
-use crate::report_input::resolve_run_folder;
+use crate::runfolder::layout::resolve_run_folder;
 use crate::scoring::Verdict;
 use crate::workspace::Workspace;
 

@@ -65,7 +65,7 @@ pub fn sweep(ws: &Workspace, args: &SweepReportArgs) -> Result<()> {
         .runs
         .clone()
         .unwrap_or_else(|| ws.root().join("submission_runs"));
-    let dir = crate::report_input::resolve_sweep_folder(&runs_root, &args.sweep)?;
+    let dir = crate::runfolder::layout::resolve_sweep_folder(&runs_root, &args.sweep)?;
     let input = crate::report_input::read_sweep_folder(ws, &dir, args.alpha)?;
     let templates = templates(args.out.templates.as_deref())?;
     let text = render_sweep(&templates, &input, format)

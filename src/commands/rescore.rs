@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Format, RescoreArgs};
 use crate::error::Result;
-use crate::report_input::resolve_run_folder;
 use crate::rescore::{self, RescoreReport};
+use crate::runfolder::layout::resolve_run_folder;
 use crate::scoring::SCORING_RULES_VERSION;
 use crate::workspace::Workspace;
 

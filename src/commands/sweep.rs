@@ -214,7 +214,7 @@ fn print_failures(ws: &Workspace, outcome: &SweepOutcome) -> Result<()> {
         failed.len()
     )?;
     for (t, f) in failed {
-        let dir = crate::runner::sweep_exec::trial_dir(&outcome.dir, &l.sweep, &t.trial_id);
+        let dir = crate::runfolder::layout::trial_dir(&outcome.dir, &l.sweep, &t.trial_id);
         outln!("  {} {}: {}", t.trial_id, f.class, first_line(&f.message))?;
         let log = std::fs::read_to_string(dir.join(crate::runfolder::RUN_LOG)).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();

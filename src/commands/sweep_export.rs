@@ -15,14 +15,16 @@ use crate::cli::{Format, SweepExportArgs};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::manifest::sweep::Distribution;
-use crate::runner::sweep_exec::trial_dir;
+use crate::runfolder::layout::trial_dir;
 use crate::sweep::ledger::{Ledger, LEDGER, PLAN};
 use crate::sweep::optuna::{journal, Journal, JournalInput, OptunaState, TrialRun};
 use crate::workspace::Workspace;
 
 pub fn run(ws: &Workspace, args: &SweepExportArgs) -> Result<()> {
-    let dir =
-        crate::report_input::resolve_sweep_folder(&ws.root().join("submission_runs"), &args.sweep)?;
+    let dir = crate::runfolder::layout::resolve_sweep_folder(
+        &ws.root().join("submission_runs"),
+        &args.sweep,
+    )?;
     let ledger_path = dir.join(LEDGER);
     let ledger = Ledger::read(&ledger_path)?.ok_or_else(|| {
         Error::bad_input(format!("{} is not a sweep folder", dir.display())).with_path(&ledger_path)

@@ -1,9 +1,9 @@
 //! Report inputs straight from run folders, without the index: what
 //! `tunix-rt compare` reads (useful in CI, where no index exists). Run
 //! folders are named by path, or by run id (or a unique prefix of one)
-//! under the runs root.
+//! under the runs root ([`crate::runfolder::layout::resolve_run_folder`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{check_evalsets, paired_input, thin, MAX_CURVE_POINTS};
 use crate::error::{Error, Location, Result};
@@ -13,60 +13,7 @@ use crate::runfolder::{
     RUN_MANIFEST,
 };
 use crate::scoring::CompareConfig;
-use crate::store::ingest::find_run_folders;
 use crate::store::query::ItemScore;
-
-/// The run folder `arg` names: a folder holding `run_manifest.json`, or the
-/// run folder under `runs_root` whose name (the run id) is `arg` or, when
-/// no name is, starts with `arg` (the prefix must be unique).
-pub fn resolve_run_folder(runs_root: &Path, arg: &str) -> Result<PathBuf> {
-    let as_path = Path::new(arg);
-    if as_path.is_dir() {
-        if as_path.join(RUN_MANIFEST).is_file() {
-            return Ok(as_path.to_path_buf());
-        }
-        return Err(Error::bad_input(format!(
-            "`{arg}` is a folder but not a run folder (it has no {RUN_MANIFEST})"
-        ))
-        .with_path(as_path));
-    }
-    let folders = find_run_folders(runs_root);
-    let id = |p: &PathBuf| {
-        p.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    let exact: Vec<&PathBuf> = folders.iter().filter(|p| id(p) == arg).collect();
-    let matches: Vec<&PathBuf> = match exact.as_slice() {
-        [] => folders.iter().filter(|p| id(p).starts_with(arg)).collect(),
-        _ => exact,
-    };
-    match matches.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] if folders.is_empty() => Err(Error::bad_input(format!(
-            "no run matches `{arg}`: it is not a folder, and {} holds no run folders",
-            runs_root.display()
-        ))),
-        [] => {
-            let ids: Vec<String> = folders.iter().map(id).collect();
-            let hint = crate::suggest::closest(arg, ids.iter().map(String::as_str))
-                .map(|c| format!("; did you mean `{c}`?"))
-                .unwrap_or_else(|| format!("; known runs: {}", preview(&ids)));
-            Err(Error::bad_input(format!(
-                "no run matches `{arg}` (not a folder, nor a run id under {}){hint}",
-                runs_root.display()
-            )))
-        }
-        many => {
-            let shown: Vec<String> = many.iter().map(|p| p.display().to_string()).collect();
-            Err(Error::bad_input(format!(
-                "`{arg}` matches {} runs: {}; give more of the id, or a path",
-                many.len(),
-                preview(&shown)
-            )))
-        }
-    }
-}
 
 /// The paired comparison of run folder B against run folder A, from their
 /// `run_manifest.json` (identity, and the calculator flag of its recorded
@@ -205,21 +152,6 @@ fn read_loss_curve(dir: &Path) -> Result<Vec<(u64, f64)>> {
     Ok(curve)
 }
 
-/// The first ten of `names`, with how many more.
-fn preview(names: &[String]) -> String {
-    let shown = names
-        .iter()
-        .take(10)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > 10 {
-        format!("{shown}, … ({} more)", names.len() - 10)
-    } else {
-        shown
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,32 +164,6 @@ mod tests {
         write_run(dir.path(), "run-strong", 30, 0.9).expect("run");
         write_run(&dir.path().join("sweep-1"), "trial-01", 30, 0.5).expect("run");
         dir
-    }
-
-    #[test]
-    fn runs_resolve_by_path_id_prefix_and_inside_sweeps() {
-        let dir = runs();
-        let root = dir.path();
-        let weak = root.join("run-weak");
-        let path = weak.to_str().expect("utf-8");
-        assert_eq!(resolve_run_folder(root, path).expect("path"), weak);
-        assert_eq!(resolve_run_folder(root, "run-weak").expect("id"), weak);
-        assert_eq!(resolve_run_folder(root, "run-w").expect("prefix"), weak);
-        assert_eq!(
-            resolve_run_folder(root, "trial").expect("nested"),
-            root.join("sweep-1/trial-01")
-        );
-        let err = resolve_run_folder(root, "run-").expect_err("ambiguous");
-        assert_eq!(err.kind(), ErrorKind::BadInput);
-        assert!(err.message().contains("`run-` matches 2 runs"), "{err}");
-        let err = resolve_run_folder(root, "run-wek").expect_err("typo");
-        assert!(err.message().contains("did you mean `run-weak`?"), "{err}");
-        let sweep = root.join("sweep-1");
-        let err = resolve_run_folder(root, sweep.to_str().expect("utf-8")).expect_err("not a run");
-        assert!(
-            err.message().contains("is a folder but not a run folder"),
-            "{err}"
-        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Reading a sweep folder into the sweep report's [`SweepInput`] (the
 //! report itself is pure). A sweep folder is
 //! `submission_runs/<sweep>/`, holding `sweep.json` (the ledger) and one
-//! run folder per started trial under `trials/` (see
-//! [`crate::runner::sweep_exec`]).
+//! run folder per started trial under `trials/` (the layout is
+//! [`crate::runfolder::layout`]'s; [`crate::runner::sweep_exec`] writes it).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,57 +12,12 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::manifest::sweep::{Distribution, SweepMetric};
 use crate::report::sweep::{SearchSpace, SweepInput, TrialRun};
+use crate::runfolder::layout::{trial_dir, CONTROL_DIR, JOB_SPEC};
 use crate::runfolder::{
     read_eval_items, read_manifest, EvalItemRecord, RunManifest, EVAL_ITEMS, METRICS, RUN_MANIFEST,
 };
-use crate::runner::sweep_exec::trial_dir;
-use crate::runner::train::{CONTROL_DIR, JOB_SPEC};
 use crate::sweep::ledger::{Ledger, LEDGER};
 use crate::workspace::Workspace;
-
-/// The sweep folder `arg` names: a folder holding `sweep.json`, or the
-/// folder `runs_root/<arg>` when it holds one. Anything else is bad input
-/// naming what was looked for.
-pub fn resolve_sweep_folder(runs_root: &Path, arg: &str) -> Result<PathBuf> {
-    let as_path = Path::new(arg);
-    if as_path.is_dir() {
-        if as_path.join(LEDGER).is_file() {
-            return Ok(as_path.to_path_buf());
-        }
-        return Err(Error::bad_input(format!(
-            "`{arg}` is a folder but not a sweep folder (it has no {LEDGER})"
-        ))
-        .with_path(as_path));
-    }
-    let by_name = runs_root.join(arg);
-    if by_name.join(LEDGER).is_file() {
-        return Ok(by_name);
-    }
-    let known = known_sweeps(runs_root);
-    let hint = match crate::suggest::closest(arg, known.iter().map(String::as_str)) {
-        Some(c) => format!("; did you mean `{c}`?"),
-        None if known.is_empty() => format!("; {} holds no sweeps", runs_root.display()),
-        None => format!("; known sweeps: {}", known.join(", ")),
-    };
-    Err(Error::bad_input(format!(
-        "no sweep `{arg}`: it is not a folder, and there is no {}{hint}",
-        by_name.join(LEDGER).display()
-    )))
-}
-
-/// Names of the folders under `runs_root` that hold a sweep ledger.
-fn known_sweeps(runs_root: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(runs_root) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join(LEDGER).is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 /// Read the sweep folder `dir`: its ledger, every started trial's run
 /// folder, and the search space of the Sweep manifest when it can be found.
@@ -220,28 +175,6 @@ mod tests {
         )
         .expect("write");
         (tmp, ws, dir)
-    }
-
-    #[test]
-    fn sweeps_resolve_by_name_or_folder_and_unknown_ones_say_where_they_were_looked_for() {
-        let (_tmp, ws, dir) = workspace();
-        let runs = ws.root().join("submission_runs");
-        assert_eq!(resolve_sweep_folder(&runs, "s").expect("name"), dir);
-        let path = dir.to_str().expect("utf-8");
-        assert_eq!(resolve_sweep_folder(&runs, path).expect("path"), dir);
-        let err = resolve_sweep_folder(&runs, "nope").expect_err("unknown");
-        assert_eq!(err.kind(), ErrorKind::BadInput);
-        let text = err.to_string();
-        assert!(text.contains("no sweep `nope`"), "{text}");
-        assert!(text.contains("submission_runs/nope/sweep.json"), "{text}");
-        assert!(text.contains("known sweeps: s"), "{text}");
-        let trials = dir.join("trials");
-        let err = resolve_sweep_folder(&runs, trials.to_str().expect("utf-8"))
-            .expect_err("not a sweep folder");
-        assert!(err.to_string().contains("has no sweep.json"), "{err}");
-        let empty = tempfile::tempdir().expect("tempdir");
-        let err = resolve_sweep_folder(empty.path(), "x").expect_err("none");
-        assert!(err.to_string().contains("holds no sweeps"), "{err}");
     }
 
     #[test]

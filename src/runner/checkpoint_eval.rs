@@ -102,8 +102,8 @@ pub fn eval_checkpoint(
     };
     let request_path = claim
         .dir
-        .join(super::train::CONTROL_DIR)
-        .join(super::train::REQUEST);
+        .join(crate::runfolder::layout::CONTROL_DIR)
+        .join(crate::runfolder::layout::REQUEST);
     if let Err(e) = write_atomic(&request_path, &to_json_bytes(&request)?) {
         claim.abandon();
         return Err(e);

@@ -114,7 +114,7 @@ pub fn source_folder(ws: &Workspace, base: &Path, run: &str) -> Result<PathBuf> 
     let as_path = ws.resolve(base, Path::new(run));
     match as_path {
         Ok(p) if p.is_dir() => Ok(p),
-        _ => crate::report_input::resolve_run_folder(&ws.root().join("submission_runs"), run),
+        _ => crate::runfolder::layout::resolve_run_folder(&ws.root().join("submission_runs"), run),
     }
 }
 

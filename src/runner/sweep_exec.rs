@@ -3,7 +3,8 @@
 //! The sweep folder is `submission_runs/<sweep>/`: `sweep.json` (the
 //! [`Ledger`]), `plan.json` (the resolved plan, written once), `.lock` (held while a coordinator runs; pid inside) and
 //! `trials/<sweep>-<trial_id>/`, one Train run folder per trial (the sweep's
-//! name keeps trial run ids unique in the index).
+//! name keeps trial run ids unique in the index; the names are
+//! [`crate::runfolder::layout`]'s).
 //!
 //! Scheduling is synchronous successive halving ([`crate::sweep::halving`]):
 //! for each rung in order, every live trial runs to that step (each in its
@@ -38,6 +39,7 @@ use crate::job::{Existing, Placement};
 use crate::manifest::slurm::SlurmSpec;
 use crate::manifest::sweep::{BaseSpec, Executor, MaxRetries, Mode, ParamValue, Scheduler};
 use crate::manifest::{LoadedManifest, Manifest, SweepManifest, TrainManifest};
+use crate::runfolder::layout::trial_dir;
 use crate::runfolder::{read_manifest, Failure, MetricRecord, RunStatus, METRICS};
 use crate::sweep::ledger::{
     BestTrial, Ledger, ResultDraw, RungDecision, SlurmJob, TrialEntry, TrialState, LEDGER,
@@ -48,9 +50,6 @@ use crate::sweep::{decide, promote, restarts, slots, tpe_draw, SweepPlan, TrialP
 use crate::trainer::protocol::newest_checkpoint;
 use crate::trainer::{Event, FailureClass, TrainerCommand};
 use crate::workspace::Workspace;
-
-/// The folder under a sweep folder that holds the trials' run folders.
-pub const TRIALS_DIR: &str = "trials";
 
 /// What the coordinator reports while it runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -416,11 +415,6 @@ fn refuse_other_plan(
         crate::job::claim::short(identity)
     ))
     .with_path(&loaded.path))
-}
-
-/// The trial's run folder inside the sweep folder `dir`.
-pub fn trial_dir(dir: &Path, sweep: &str, trial_id: &str) -> PathBuf {
-    dir.join(TRIALS_DIR).join(format!("{sweep}-{trial_id}"))
 }
 
 /// The one rung of a sweep without a scheduler: the largest `max_steps`

@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::manifest::slurm::SlurmSpec;
 use crate::manifest::sweep::MaxRetries;
+use crate::runfolder::layout::{trial_dir, SLURM_DIR};
 use crate::runfolder::{read_manifest, Failure, MetricRecord, RunStatus, METRICS};
 use crate::slurm::control::{self, Task};
 use crate::slurm::interrupt;
@@ -36,10 +37,6 @@ use crate::slurm::script::{self, Batch};
 use crate::slurm::state::{self, Phase};
 use crate::sweep::ledger::SlurmJob;
 use crate::workspace::Workspace;
-
-/// The folder in a sweep folder that holds the job scripts and Slurm's
-/// output files.
-pub const SLURM_DIR: &str = "slurm";
 
 /// How often the coordinator asks Slurm; `TUNIX_RT_SLURM_POLL_S` overrides.
 const DEFAULT_POLL: Duration = Duration::from_secs(10);
@@ -264,7 +261,7 @@ impl SlurmRung<'_> {
     pub fn planned_script(&self, trials: &[String]) -> Result<String> {
         let run_dirs = trials
             .iter()
-            .map(|t| super::sweep_exec::trial_dir(self.dir, self.sweep, t))
+            .map(|t| trial_dir(self.dir, self.sweep, t))
             .collect();
         let tunix_rt = tunix_rt_binary(self.spec)?;
         let batch = self.batch(trials, run_dirs, &tunix_rt);

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use super::train_job::{job_identity, write_control_files};
-pub use super::train_job::{prepare, read_job, TrainJob, CONTROL_DIR, JOB_SPEC, REQUEST};
+pub use super::train_job::{prepare, read_job, TrainJob};
 use super::{Observer, Outcome};
 use crate::dataset::load_evalset;
 use crate::error::{Error, Result};

@@ -16,17 +16,10 @@ use crate::evalset::EvalSet;
 use crate::fsutil::write_atomic;
 use crate::job::{self, identity, Claim, Existing, Placement};
 use crate::manifest::train::TrainSpec;
+use crate::runfolder::layout::{CONTROL_DIR, JOB_SPEC, REQUEST};
 use crate::runfolder::{to_json_bytes, FileRef, RunKind};
 use crate::trainer::{InitPoint, TrainerRequest};
 use crate::workspace::Workspace;
-
-/// The hidden folder in a run folder that holds the job's spec and the
-/// trainer's request.
-pub const CONTROL_DIR: &str = ".job";
-/// The job spec the worker entrypoint runs (`tunix-rt worker RUN_DIR`).
-pub const JOB_SPEC: &str = "spec.json";
-/// The request the trainer process reads.
-pub const REQUEST: &str = "request.json";
 
 /// Everything a Train job needs, resolved from its manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

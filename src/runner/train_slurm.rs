@@ -13,11 +13,12 @@ use serde_json::json;
 use super::sweep_slurm::{
     judge, last_step, poll_interval, preflight, tunix_rt_binary, wait, Ended, Verdict,
 };
-use super::train::{self, TrainJob, CONTROL_DIR};
+use super::train::{self, TrainJob};
 use super::{Observer, Outcome};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::job::{identity, Placement};
+use crate::runfolder::layout::CONTROL_DIR;
 use crate::runfolder::{MetricRecord, METRICS};
 use crate::slurm::control;
 use crate::slurm::interrupt;

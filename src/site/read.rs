@@ -14,10 +14,10 @@ use crate::report::site::{
     leader_pairs, ItemDetails, PromptSource, RunDetails, SiteInput, SiteSweep, SweepReport,
 };
 use crate::report_input::{compare, leaderboard_checked, read_sweep_folder};
+use crate::runfolder::layout::find_run_folders;
 use crate::runfolder::{read_eval_items, read_manifest, FileRef, EVAL_ITEMS, METRICS};
 use crate::scoring::CompareConfig;
 use crate::store::filter::{RunFilter, RunLimit};
-use crate::store::ingest::find_run_folders;
 use crate::store::runs;
 use crate::store::Store;
 use crate::sweep::ledger::LEDGER;

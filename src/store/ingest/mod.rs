@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use super::{db_error, schema, Store};
 use crate::error::Result;
-use crate::runfolder::RUN_MANIFEST;
+use crate::runfolder::layout::find_run_folders;
 use folder::FolderHead;
 use sweeps::{sweep_rows, write_sweeps, RunStamp};
 use write::RunWriter;
@@ -82,25 +82,6 @@ pub struct Unobserved;
 impl IngestObserver for Unobserved {
     fn started(&mut self, _folders: usize) {}
     fn advanced(&mut self, _done: usize) {}
-}
-
-/// Run folders under `runs_root`: folders holding run_manifest.json, up to
-/// three levels down (sweeps nest trials), skipping hidden and staging folders.
-pub fn find_run_folders(runs_root: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(runs_root)
-        .min_depth(1)
-        .max_depth(3)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            !e.file_name().to_string_lossy().starts_with('.') && e.file_name() != "checkpoints"
-        })
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_dir() && e.path().join(RUN_MANIFEST).is_file())
-        .map(|e| e.into_path())
-        .collect();
-    out.sort();
-    out
 }
 
 /// Ingest run folders (shown relative to `ws_root`) in one transaction.
