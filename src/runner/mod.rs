@@ -6,6 +6,7 @@
 
 pub mod checkpoint_eval;
 pub mod eval;
+mod rung_message;
 pub mod source_checkpoint;
 pub mod sweep;
 pub mod sweep_exec;

@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::rung_message::Message;
 use super::train::{self, TrainJob};
 use super::{Observer, Outcome};
 use crate::error::{Error, Result};
@@ -40,9 +41,9 @@ use crate::manifest::slurm::SlurmSpec;
 use crate::manifest::sweep::{BaseSpec, Executor, MaxRetries, Mode, ParamValue, Scheduler};
 use crate::manifest::{LoadedManifest, Manifest, SweepManifest, TrainManifest};
 use crate::runfolder::layout::trial_dir;
-use crate::runfolder::{read_manifest, Failure, MetricRecord, RunStatus, METRICS};
+use crate::runfolder::{read_manifest, Failure, RunStatus};
 use crate::sweep::ledger::{
-    BestTrial, Ledger, ResultDraw, RungDecision, SlurmJob, TrialEntry, TrialState, LEDGER,
+    BestTrial, Ledger, ResultDraw, RungDecision, TrialEntry, TrialState, LEDGER,
     LEDGER_SCHEMA_VERSION, PLAN,
 };
 use crate::sweep::metric::{metric_at, missing, reached};
@@ -796,15 +797,6 @@ impl Context<'_> {
     }
 }
 
-/// Whether the run folder has a metrics line at step `rung`.
-pub(super) fn reached_rung(run_dir: &Path, rung: u32) -> bool {
-    std::fs::read_to_string(run_dir.join(METRICS)).is_ok_and(|text| {
-        text.lines()
-            .filter_map(|line| serde_json::from_str::<MetricRecord>(line).ok())
-            .any(|r| r.step == u64::from(rung))
-    })
-}
-
 /// The failure a trial's run folder records, else `error` as a crash.
 fn failure_of(run_dir: &Path, error: &Error) -> Failure {
     read_manifest(run_dir)
@@ -814,25 +806,6 @@ fn failure_of(run_dir: &Path, error: &Error) -> Failure {
             class: FailureClass::Crash.as_str().into(),
             message: error.to_string(),
         })
-}
-
-/// What an executor (the local pool, or a rung on Slurm) tells the
-/// coordinator about a trial's job.
-pub(super) enum Message {
-    /// The trainer reported this step.
-    Progress(u64),
-    /// The job failed and runs again.
-    Retrying { failure: Failure, attempt: u32 },
-    /// The job ended (after any retries).
-    Done(Box<Result<Outcome>>),
-    /// The job failed for good, as the executor judged it.
-    Failed(Failure),
-    /// Slurm accepted this job array (record it before waiting on it).
-    Submitted(SlurmJob),
-    /// A job array an earlier coordinator submitted is being followed.
-    Attached(String),
-    /// Ctrl-C cancelled the trial's job.
-    Cancelled,
 }
 
 /// Threads that run trial jobs: one per slot (each slot with its GPU,

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::sweep_exec::{reached_rung, Message};
+use super::rung_message::{reached_rung, Message};
 use super::train::{self, TrainJob};
 use super::Outcome;
 use crate::error::{Error, Result};

@@ -1,0 +1,38 @@
+//! What a sweep's executors (the local pool, a rung on Slurm) tell the
+//! coordinator about a trial's job, and the one fact about a trial's run
+//! folder both of them check: whether it reached a rung.
+
+use std::path::Path;
+
+use super::Outcome;
+use crate::error::Result;
+use crate::runfolder::{Failure, MetricRecord, METRICS};
+use crate::sweep::ledger::SlurmJob;
+
+/// What an executor (the local pool, or a rung on Slurm) tells the
+/// coordinator about a trial's job.
+pub(super) enum Message {
+    /// The trainer reported this step.
+    Progress(u64),
+    /// The job failed and runs again.
+    Retrying { failure: Failure, attempt: u32 },
+    /// The job ended (after any retries).
+    Done(Box<Result<Outcome>>),
+    /// The job failed for good, as the executor judged it.
+    Failed(Failure),
+    /// Slurm accepted this job array (record it before waiting on it).
+    Submitted(SlurmJob),
+    /// A job array an earlier coordinator submitted is being followed.
+    Attached(String),
+    /// Ctrl-C cancelled the trial's job.
+    Cancelled,
+}
+
+/// Whether the run folder has a metrics line at step `rung`.
+pub(super) fn reached_rung(run_dir: &Path, rung: u32) -> bool {
+    std::fs::read_to_string(run_dir.join(METRICS)).is_ok_and(|text| {
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<MetricRecord>(line).ok())
+            .any(|r| r.step == u64::from(rung))
+    })
+}
