@@ -31,7 +31,7 @@ pub fn command_trainer(args: &CommandTrainerArgs) -> Result<()> {
     let request: crate::trainer::TrainerRequest = serde_json::from_slice(&bytes).map_err(|e| {
         Error::bad_input(format!("not a trainer request: {e}")).with_path(&args.request)
     })?;
-    let settings = crate::trainer::command::shim::Settings::from_env();
+    let settings = crate::trainer::command::pace::Settings::from_env();
     let mut out = std::io::stdout().lock();
     crate::trainer::command::shim::serve(&request, &args.request, &settings, &mut out)
 }

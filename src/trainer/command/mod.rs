@@ -13,6 +13,7 @@
 
 pub mod lines;
 pub mod overrun;
+pub mod pace;
 mod replay;
 pub mod shim;
 pub mod template;

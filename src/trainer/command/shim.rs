@@ -50,22 +50,7 @@ const TAIL: usize = 12;
 const METRICS_SCRATCH: &str = "trainer-metrics.jsonl";
 const PREDICTIONS_SCRATCH: &str = "predictions.jsonl";
 
-/// How the shim paces itself.
-#[derive(Debug, Clone, Copy)]
-pub struct Settings {
-    pub stop_grace: Duration,
-    pub poll: Duration,
-}
-
-impl Settings {
-    /// The defaults, with `TUNIX_RT_STOP_GRACE_S` when set.
-    pub fn from_env() -> Self {
-        Settings {
-            stop_grace: crate::interrupt::stop_grace(),
-            poll: Duration::from_millis(50),
-        }
-    }
-}
+use super::pace::Settings;
 
 /// Serve the request at `request_path`: run the spec's command and write
 /// its events to `out`.
@@ -302,24 +287,23 @@ fn supervise(
     let stops_early = req.until_step < req.spec.training.max_steps;
     let mut reached_at: Option<Instant> = None;
     let mut signalled = 0u8;
-    let mut output_open = true;
+    let mut closed_at: Option<Instant> = None;
     let mut stopping: Option<Instant> = None;
     let status = loop {
         if let Some(sig) = tree::stop_requested() {
             let log = &mut |m: String| em.log(m);
             stopping = Some(tree::on_stop(sig, stopping, settings.stop_grace, log)?);
         }
-        if output_open {
-            match rx.recv_timeout(settings.poll) {
+        match closed_at {
+            None => match rx.recv_timeout(settings.poll) {
                 Ok(line) => {
                     watch.output(line, em)?;
                     continue;
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => output_open = false,
-            }
-        } else {
-            std::thread::sleep(settings.poll);
+                Err(mpsc::RecvTimeoutError::Disconnected) => closed_at = Some(Instant::now()),
+            },
+            Some(at) => std::thread::sleep(settings.pause_after_close(at.elapsed())),
         }
         if let Err(f) = watch.poll(req, p, until, stops_early, em) {
             kill(&mut child, libc::SIGKILL);
