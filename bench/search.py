@@ -173,7 +173,9 @@ def tunix_regret(binary, ws, objective, seed, trials, search):
     return obj["f"](params) - obj["optimum"]
 
 
-def optuna_regret(objective, seed, trials):
+def optuna_regret(objective, seed, trials, settings=None):
+    """Optuna's TPE regret after `trials` trials; `settings` are extra
+    `TPESampler` arguments (bench/tpe_settings.py tries other defaults)."""
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     obj = OBJECTIVES[objective]
@@ -196,7 +198,7 @@ def optuna_regret(objective, seed, trials):
         trial.set_user_attr("true", obj["f"](p))
         return value
 
-    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed, **(settings or {})))
     study.optimize(evaluate, n_trials=trials)
     return study.best_trial.user_attrs["true"] - obj["optimum"]
 

@@ -49,32 +49,6 @@ VARIANTS = {
 }
 
 
-def regret(objective, seed, trials, settings):
-    obj = search.OBJECTIVES[objective]
-
-    def evaluate(trial):
-        p = {}
-        for n, d in obj["space"].items():
-            if d[0] == "uniform":
-                p[n] = trial.suggest_float(n, d[1], d[2])
-            elif d[0] == "loguniform":
-                p[n] = trial.suggest_float(n, d[1], d[2], log=True)
-            elif d[0] == "randint":
-                p[n] = trial.suggest_int(n, d[1], d[2])
-            else:
-                p[n] = trial.suggest_categorical(n, d[1])
-        value = obj["f"](p)
-        if objective == "lr-batch-decay-warmup":
-            value += search.noise(seed, trial.number)
-        trial.set_user_attr("true", obj["f"](p))
-        return value
-
-    study = optuna.create_study(direction="minimize",
-                                sampler=optuna.samplers.TPESampler(seed=seed, **settings))
-    study.optimize(evaluate, n_trials=trials)
-    return study.best_trial.user_attrs["true"] - obj["optimum"]
-
-
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
@@ -84,7 +58,7 @@ def main():
         sys.exit(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
     seeds = range(int(sys.argv[2]), int(sys.argv[3]))
     for objective in search.OBJECTIVES:
-        results = {v: [regret(objective, s, 50, VARIANTS[v]) for s in seeds] for v in names}
+        results = {v: [search.optuna_regret(objective, s, 50, VARIANTS[v]) for s in seeds] for v in names}
         base = results[names[0]]
         for v in names:
             r = results[v]

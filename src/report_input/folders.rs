@@ -156,15 +156,8 @@ fn read_loss_curve(dir: &Path) -> Result<Vec<(u64, f64)>> {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+    use crate::runfolder::layout::tests::runs;
     use crate::synthetic::write_run;
-
-    fn runs() -> tempfile::TempDir {
-        let dir = tempfile::tempdir().expect("tempdir");
-        write_run(dir.path(), "run-weak", 30, 0.3).expect("run");
-        write_run(dir.path(), "run-strong", 30, 0.9).expect("run");
-        write_run(&dir.path().join("sweep-1"), "trial-01", 30, 0.5).expect("run");
-        dir
-    }
 
     #[test]
     fn the_calculator_flag_and_tag_figures_come_from_the_folders() {

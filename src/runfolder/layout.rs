@@ -171,12 +171,13 @@ fn known_sweeps(runs_root: &Path) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use crate::synthetic::write_run;
 
-    fn runs() -> tempfile::TempDir {
+    /// A runs root with two runs and a sweep folder holding a third.
+    pub(crate) fn runs() -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
         write_run(dir.path(), "run-weak", 30, 0.3).expect("run");
         write_run(dir.path(), "run-strong", 30, 0.9).expect("run");
