@@ -16,7 +16,7 @@ pub use report::{
 /// tunix-rt: train, sweep and evaluate small language models from YAML
 /// manifests, and record the evidence.
 #[derive(Debug, Parser)]
-#[command(name = "tunix-rt", version, after_help = crate::exit_code::help_footer(), propagate_version = true)]
+#[command(name = "tunix-rt", version, after_help = tunix_rt::exit_code::help_footer(), propagate_version = true)]
 pub struct Cli {
     /// Workspace root (default: the nearest ancestor of the current folder
     /// holding manifests/, submission_runs/, tunix.duckdb or .git).
@@ -39,16 +39,16 @@ pub struct Cli {
 pub enum Command {
     /// Check manifests (files, or folders of *.yaml) against their schemas
     /// and rules; report every problem with file, line, column and key path.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Validate(ValidateArgs),
     /// Run a manifest: validate it, execute the job, write its run folder.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Run(RunArgs),
     /// Run the job prepared in a run folder (by `run`), in that folder:
     /// resume it from its newest checkpoint and train until a step. Never
     /// opens the index. A prepared job runs this way in another process or
     /// on another machine (e.g. a Slurm array element).
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Worker(WorkerArgs),
     /// Follow sweeps: their status, attaching to one whose jobs run on
     /// Slurm without a coordinator, and exporting one for Optuna.
@@ -56,11 +56,11 @@ pub enum Command {
     Sweep(SweepCommand),
     /// The shim that runs a Train spec's own `command` through the trainer
     /// protocol (started by `run`; not for direct use).
-    #[command(hide = true)]
-    CommandTrainer(CommandTrainerArgs),
+    #[command(name = "command-trainer", hide = true)]
+    TrainerShim(CommandTrainerArgs),
     /// Score predictions from any model (`{"id", "output"}` per line) on an
     /// eval set and write a run folder.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Eval(EvalArgs),
     /// Is run B better than run A? Paired comparison of two run folders,
     /// or of three or more (every pair tested, with Holm's correction),
@@ -68,13 +68,13 @@ pub enum Command {
     /// runs without eval results are compared on those alone. Read
     /// directly (no index needed, e.g. in CI); writes nothing unless -o is
     /// given.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Compare(RunCompareArgs),
     /// Re-score the stored raw outputs of evaluated runs under the current
     /// scoring rules (or a rules file's settings), each into a NEW Eval run
     /// folder that names its source (the source is never edited); list
     /// every item whose correctness flipped.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Rescore(RescoreArgs),
     /// Lock a run as the regression gate's baseline.
     #[command(subcommand)]
@@ -82,21 +82,21 @@ pub enum Command {
     /// The regression gate: compare a candidate run with the locked
     /// baseline; exit 1 only when the whole CI of candidate − baseline
     /// lies below −threshold. Writes nothing.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Regress(RegressArgs),
     /// Run a manifest's job twice in a temporary folder and compare the
     /// runs (scores, per-item correctness, raw outputs; for Train jobs
     /// with --train also the final weights and the metrics), or re-score
     /// a recorded run's stored outputs twice; exit 1 when they differ.
     /// Writes nothing in the workspace.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Determinism(DeterminismArgs),
     /// Package a run folder's evidence into a reproducible zip,
     /// <prefix>_<run folder>_<short sha>.zip: every file but checkpoints and
     /// hidden entries, under <run folder>/, with MANIFEST.json (path, blake3,
     /// size of each). Refuses symbolic links; the same files give the same
     /// bytes.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Package(PackageArgs),
     /// Work with the DuckDB index over the run folders.
     #[command(subcommand)]
@@ -109,7 +109,7 @@ pub enum Command {
     Evalset(EvalsetCommand),
     /// Generate a Train manifest's data set: statistics, a JSONL dump, and
     /// the decontamination report against every eval set.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Data(DataArgs),
     /// Generate the JSON Schemas in schemas/ from the Rust types.
     #[command(subcommand)]
@@ -370,7 +370,7 @@ pub enum BaselineCommand {
     /// Write the baseline lock (default configs/baseline.lock.yaml) for an
     /// evaluated run: run id and folder, eval set and blake3, primary
     /// score with CI, per-item correctness hash, scoring rules, who/when.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Set(BaselineSetArgs),
 }
 
@@ -446,7 +446,7 @@ pub struct RegressArgs {
 #[derive(Debug, Subcommand)]
 pub enum EvalsetCommand {
     /// Validate an eval set line by line and print its statistics.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Validate(EvalsetValidateArgs),
 }
 
@@ -463,7 +463,7 @@ pub struct EvalsetValidateArgs {
 #[derive(Debug, Subcommand)]
 pub enum SchemaCommand {
     /// Write schemas/<name>.schema.json for every manifest kind and file format.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Export(SchemaExportArgs),
 }
 
@@ -514,7 +514,7 @@ pub struct PackageArgs {
     pub out_dir: Option<PathBuf>,
     /// First part of the zip's name: <prefix>_<run folder>_<short sha>.zip
     /// (letters, digits, `.`, `_`, `-`).
-    #[arg(long, value_name = "P", default_value = crate::package::DEFAULT_PREFIX)]
+    #[arg(long, value_name = "P", default_value = tunix_rt::package::DEFAULT_PREFIX)]
     pub prefix: String,
     /// Replace a zip of the same name (without it an existing zip is
     /// refused and nothing is written).

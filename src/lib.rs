@@ -5,15 +5,11 @@
 //! worker (`tunix-rt-worker`, the `tunix-torch` crate), a separate process
 //! spoken to through [`trainer`]'s protocol.
 //!
-//! Nothing here prints on stdout but the CLI's commands, and they only
-//! through `commands::output`, where a closed pipe is a normal end.
-#![deny(clippy::print_stdout)]
+//! The library never prints (the workspace lints deny `print_stdout`,
+//! `print_stderr` and `exit`): the command line (clap types and command
+//! handlers) lives in the `tunix-rt` binary (`src/main.rs`, `src/cli.rs`,
+//! `src/commands/`), which owns the terminal.
 
-pub mod cli;
-// The CLI's handlers own the terminal: their notes, warnings and progress
-// go to stderr (stdout only through `commands::output`).
-#[allow(clippy::print_stderr)]
-pub mod commands;
 pub mod dataset;
 pub mod determinism;
 pub mod diagnostic;

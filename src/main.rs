@@ -1,8 +1,18 @@
+//! The `tunix-rt` command line: parses the arguments (`cli`), runs the
+//! command's handler (`commands`) on the engine library (`tunix_rt`), and
+//! turns a failure into its diagnostics on stderr and its exit code. The
+//! binary owns the terminal; the library never prints.
+
 use std::io::IsTerminal;
 
 use clap::Parser;
 
-use tunix_rt::cli::Cli;
+use cli::Cli;
+
+mod cli;
+// The command handlers print the progress and results of commands to stderr.
+#[allow(clippy::print_stderr)]
+mod commands;
 
 // The CLI's last word: a failed command's diagnostics, error and causes
 // go to stderr.
@@ -10,7 +20,7 @@ use tunix_rt::cli::Cli;
 fn main() {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    if let Err(err) = tunix_rt::commands::run(cli) {
+    if let Err(err) = commands::run(cli) {
         if err.kind() == tunix_rt::ErrorKind::OutputClosed {
             std::process::exit(err.exit_code());
         }

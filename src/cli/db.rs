@@ -9,16 +9,16 @@ use super::Format;
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
     /// Add new and changed run folders to the index (idempotent).
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Ingest(DbIngestArgs),
     /// Recreate the index from the run folders.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Rebuild(DbIngestArgs),
     /// Run a read-only SQL query against the index.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Query(DbQueryArgs),
     /// Export every table of the index.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Export(DbExportArgs),
 }
 

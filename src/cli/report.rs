@@ -20,19 +20,19 @@ pub enum ReportFormatArg {
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
     /// Runs ranked by primary score, with statistical ties shown.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Leaderboard(LeaderboardArgs),
     /// Is run B better than run A? Paired comparison of two runs, or of
     /// three or more (every pair tested, with Holm's correction), with
     /// their training curves, final metrics and config differences.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Compare(CompareArgs),
     /// One sweep: its trials (state, parameters, metric, stop rung,
     /// failure), each parameter against the metric, the learning curves
     /// with the scheduler's stops, the failures, the best trial and how
     /// many trials are statistically tied with it. Read from the sweep
     /// folder (no index needed).
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Sweep(SweepReportArgs),
     /// A static site of the runs the leaderboard lists: index.html (the
     /// runs in leaderboard order), a page per run (config,
@@ -40,7 +40,7 @@ pub enum ReportCommand {
     /// prompts and raw outputs), the leaderboard, each run's comparison
     /// with the leader of its eval set and each sweep's report. Links are
     /// relative: open it from disk or serve it from any static host.
-    #[command(after_help = crate::exit_code::help_footer())]
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
     Site(SiteArgs),
 }
 
@@ -69,7 +69,7 @@ pub struct LeaderboardArgs {
     /// Markdown, all for JSON] (ranks and ties are always computed over
     /// every matching run; the report says "showing N of M").
     #[arg(long, value_name = "N|all")]
-    pub limit: Option<crate::store::filter::RunLimit>,
+    pub limit: Option<tunix_rt::store::filter::RunLimit>,
 }
 
 #[derive(Debug, Args)]

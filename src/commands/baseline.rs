@@ -2,12 +2,12 @@
 //! baseline (a small YAML file meant to be reviewed and committed).
 
 use crate::cli::BaselineSetArgs;
-use crate::error::Result;
-use crate::regress::evidence::{lock_run, Stamp};
-use crate::regress::lock::save;
-use crate::regress::DEFAULT_LOCK;
-use crate::runfolder::layout::resolve_run_folder;
-use crate::workspace::Workspace;
+use tunix_rt::error::Result;
+use tunix_rt::regress::evidence::{lock_run, Stamp};
+use tunix_rt::regress::lock::save;
+use tunix_rt::regress::DEFAULT_LOCK;
+use tunix_rt::runfolder::layout::resolve_run_folder;
+use tunix_rt::workspace::Workspace;
 
 pub fn set(ws: &Workspace, args: &BaselineSetArgs) -> Result<()> {
     let runs_root = args
@@ -20,7 +20,7 @@ pub fn set(ws: &Workspace, args: &BaselineSetArgs) -> Result<()> {
             .ok()
             .filter(|u| !u.trim().is_empty())
             .unwrap_or_else(|| "unknown".to_string()),
-        when: crate::probe::now_rfc3339(),
+        when: tunix_rt::probe::now_rfc3339(),
     };
     let lock = lock_run(ws, &dir, args.name.as_deref(), stamp)?;
     let out = args

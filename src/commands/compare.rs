@@ -7,14 +7,14 @@
 use std::path::Path;
 
 use crate::cli::{CompareArgs, CompareFormatArg, RunCompareArgs};
-use crate::error::Result;
-use crate::report::{
+use tunix_rt::error::Result;
+use tunix_rt::report::{
     choose_format, render_runs, render_runs_text, CompareFormat, ReportFormat, RunsComparison,
 };
-use crate::report_input::{compare_indexed_runs, compare_run_folders};
-use crate::runfolder::layout::resolve_run_folder;
-use crate::store::{query, Store};
-use crate::workspace::Workspace;
+use tunix_rt::report_input::{compare_indexed_runs, compare_run_folders};
+use tunix_rt::runfolder::layout::resolve_run_folder;
+use tunix_rt::store::{query, Store};
+use tunix_rt::workspace::Workspace;
 
 use super::report::{compare_config, emit, report_error, report_format, templates};
 

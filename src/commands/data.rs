@@ -3,14 +3,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cli::{DataArgs, Format};
-use crate::dataset::user;
-use crate::dataset::{self, eval_index, load_evalset, prompt_template};
-use crate::dataset::{Dataset, Example, Overlap, Rejected};
-use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
-use crate::manifest::Manifest;
-use crate::runfolder::FileRef;
-use crate::workspace::Workspace;
+use tunix_rt::dataset::user;
+use tunix_rt::dataset::{self, eval_index, load_evalset, prompt_template};
+use tunix_rt::dataset::{Dataset, Example, Overlap, Rejected};
+use tunix_rt::error::{Error, Result};
+use tunix_rt::fsutil::write_atomic;
+use tunix_rt::manifest::Manifest;
+use tunix_rt::runfolder::FileRef;
+use tunix_rt::workspace::Workspace;
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -54,7 +54,7 @@ struct DumpRow<'a> {
 
 pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
     let shown = ws.display_path(&args.manifest).display().to_string();
-    let loaded = crate::manifest::load(ws, &args.manifest, &shown)
+    let loaded = tunix_rt::manifest::load(ws, &args.manifest, &shown)
         .map_err(|d| Error::invalid_file(&shown, d))?;
     let Manifest::Train(m) = &loaded.manifest else {
         return Err(Error::bad_input(format!(

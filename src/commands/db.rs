@@ -7,11 +7,11 @@ mod progress;
 use std::path::Path;
 
 use crate::cli::{DbExportArgs, DbIngestArgs, DbQueryArgs, Format, QueryFormat};
-use crate::error::{Error, Result};
-use crate::store::ingest::{ingest, ingest_observed, IngestReport, Scope};
-use crate::store::query::{self, QueryResult};
-use crate::store::{Store, Wait};
-use crate::workspace::Workspace;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::store::ingest::{ingest, ingest_observed, IngestReport, Scope};
+use tunix_rt::store::query::{self, QueryResult};
+use tunix_rt::store::{Store, Wait};
+use tunix_rt::workspace::Workspace;
 
 pub fn ingest_cmd(ws: &Workspace, db: &Path, args: &DbIngestArgs, rebuild: bool) -> Result<()> {
     let runs = args
@@ -94,7 +94,7 @@ pub fn record_run(ws: &Workspace, db: &Path, run_dir: &Path) -> Result<()> {
             run_dir.display(),
             report.skipped.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join("; ")
         ))),
-        Err(e) if crate::store::is_busy(&e) => {
+        Err(e) if tunix_rt::store::is_busy(&e) => {
             indexed_later(&e, &ws.display_path(run_dir).display().to_string());
             Ok(())
         }

@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::{DeterminismArgs, Format};
-use crate::determinism::{plan_check, render, rescore_twice, run_twice, Method, Verdict};
-use crate::error::{Error, Result};
-use crate::runner::{Job, Observer, Quiet};
-use crate::workspace::Workspace;
+use tunix_rt::determinism::{plan_check, render, rescore_twice, run_twice, Method, Verdict};
+use tunix_rt::error::{Error, Result};
+use tunix_rt::runner::{Job, Observer, Quiet};
+use tunix_rt::workspace::Workspace;
 
 use super::progress::TrainProgress;
 
@@ -24,7 +24,7 @@ enum Check {
 pub fn run(ws: &Workspace, args: &DeterminismArgs) -> Result<()> {
     let shown = ws.display_path(&args.manifest).display().to_string();
     let check = if args.manifest.is_file() {
-        let loaded = crate::manifest::load(ws, &args.manifest, &shown)
+        let loaded = tunix_rt::manifest::load(ws, &args.manifest, &shown)
             .map_err(|d| Error::invalid_file(&shown, d))?;
         Check::Rerun(plan_check(
             ws,
@@ -84,11 +84,11 @@ fn run_check(ws: &Workspace, run: &Path) -> Result<Check> {
     let arg = run.to_string_lossy();
     let cwd = std::env::current_dir()
         .map_err(|e| Error::runtime("cannot read the current folder").with_source(e))?;
-    let source = crate::runner::source_checkpoint::source_folder(ws, &cwd.join("run"), &arg)?;
-    let manifest = crate::runfolder::read_manifest(&source)?;
-    let builtin = manifest.kind == crate::runfolder::RunKind::Train
+    let source = tunix_rt::runner::source_checkpoint::source_folder(ws, &cwd.join("run"), &arg)?;
+    let manifest = tunix_rt::runfolder::read_manifest(&source)?;
+    let builtin = manifest.kind == tunix_rt::runfolder::RunKind::Train
         && !manifest.config["spec"]["model"].is_null();
-    if !builtin || crate::trainer::protocol::checkpoints(&source).is_empty() {
+    if !builtin || tunix_rt::trainer::protocol::checkpoints(&source).is_empty() {
         return Ok(Check::Rescore(source));
     }
     let evalset = manifest.evalset.as_ref().ok_or_else(|| {
@@ -99,14 +99,14 @@ fn run_check(ws: &Workspace, run: &Path) -> Result<Check> {
     })?;
     let evalset = ws.root().join(&evalset.path);
     Ok(Check::Rerun(Job::CheckpointEval(Box::new(
-        crate::runner::CheckpointEval {
+        tunix_rt::runner::CheckpointEval {
             name: format!("determinism-{}", manifest.run_id),
             labels: Default::default(),
             step: None,
             evalset,
             decoding: None,
             settings: None,
-            placement: crate::job::Placement::Numbered {
+            placement: tunix_rt::job::Placement::Numbered {
                 root: ws.root().join("submission_runs"),
                 name: "determinism".into(),
             },

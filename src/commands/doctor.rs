@@ -1,9 +1,9 @@
 use crate::cli::{DoctorArgs, Format};
-use crate::error::Result;
-use crate::workspace::Workspace;
+use tunix_rt::error::Result;
+use tunix_rt::workspace::Workspace;
 
 pub fn run(ws: &Workspace, args: &DoctorArgs) -> Result<()> {
-    let report = crate::doctor::report(ws.root().to_path_buf())?;
+    let report = tunix_rt::doctor::report(ws.root().to_path_buf())?;
     if args.format == Format::Json {
         return super::print_json(&report);
     }

@@ -1,11 +1,11 @@
 use crate::cli::EvalArgs;
-use crate::error::{Error, Result};
-use crate::evaluate::EvalSettings;
-use crate::job::{Existing, Placement};
-use crate::runner::checkpoint_eval::parse_checkpoint_arg;
-use crate::runner::source_checkpoint::source_folder;
-use crate::runner::{CheckpointEval, Job, PredictionsEval};
-use crate::workspace::Workspace;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::evaluate::EvalSettings;
+use tunix_rt::job::{Existing, Placement};
+use tunix_rt::runner::checkpoint_eval::parse_checkpoint_arg;
+use tunix_rt::runner::source_checkpoint::source_folder;
+use tunix_rt::runner::{CheckpointEval, Job, PredictionsEval};
+use tunix_rt::workspace::Workspace;
 
 pub fn run(ws: &Workspace, db: &std::path::Path, args: &EvalArgs) -> Result<()> {
     let placement = |name: &str| match &args.out {
@@ -44,7 +44,7 @@ fn predictions_job(
         .unwrap_or_else(|| "predictions".to_string());
     let name = args.name.clone().unwrap_or_else(|| format!("eval-{stem}"));
     let settings = EvalSettings {
-        seed: crate::scoring::DEFAULT_BOOTSTRAP_SEED,
+        seed: tunix_rt::scoring::DEFAULT_BOOTSTRAP_SEED,
         ..EvalSettings::default()
     };
     Job::Eval(Box::new(PredictionsEval {

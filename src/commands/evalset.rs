@@ -1,10 +1,10 @@
 use serde::Serialize;
 
 use crate::cli::{EvalsetValidateArgs, Format};
-use crate::diagnostic::Diagnostic;
-use crate::error::{Error, Result};
-use crate::evalset::EvalSetStats;
-use crate::workspace::Workspace;
+use tunix_rt::diagnostic::Diagnostic;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::evalset::EvalSetStats;
+use tunix_rt::workspace::Workspace;
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
@@ -16,7 +16,7 @@ struct JsonReport<'a> {
 
 pub fn validate(ws: &Workspace, args: &EvalsetValidateArgs) -> Result<()> {
     let shown = ws.display_path(&args.file).display().to_string();
-    let (stats, errors) = match crate::evalset::load(&args.file, &shown) {
+    let (stats, errors) = match tunix_rt::evalset::load(&args.file, &shown) {
         Ok(set) => (Some(set.stats(&shown)), Vec::new()),
         Err(errors) => (None, errors),
     };

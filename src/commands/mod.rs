@@ -34,8 +34,8 @@ use clap::CommandFactory;
 use crate::cli::{
     BaselineCommand, Cli, Command, DbCommand, EvalsetCommand, ReportCommand, SchemaCommand,
 };
-use crate::error::{Error, Result};
-use crate::workspace::Workspace;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::workspace::Workspace;
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -43,7 +43,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let db = cli
         .db
         .clone()
-        .unwrap_or_else(|| ws.root().join(crate::store::DEFAULT_DB));
+        .unwrap_or_else(|| ws.root().join(tunix_rt::store::DEFAULT_DB));
     match cli.command {
         Command::Validate(args) => validate::run(&ws, &args),
         Command::Run(args) => run::run(&ws, &db, &args),
@@ -53,7 +53,7 @@ pub fn run(cli: Cli) -> Result<()> {
             sweep_follow::attach(&ws, &db, &args)
         }
         Command::Sweep(crate::cli::SweepCommand::Export(args)) => sweep_export::run(&ws, &args),
-        Command::CommandTrainer(args) => worker::command_trainer(&args),
+        Command::TrainerShim(args) => worker::command_trainer(&args),
         Command::Eval(args) => eval::run(&ws, &db, &args),
         Command::Compare(args) => compare::run(&ws, &args),
         Command::Rescore(args) => rescore::run(&ws, &db, &args),

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::io::{self, Write};
 
-use crate::error::{Error, Result};
+use tunix_rt::error::{Error, Result};
 
 /// Write `args` to stdout.
 pub fn write_fmt(args: fmt::Arguments<'_>) -> Result<()> {
@@ -53,7 +53,7 @@ macro_rules! out {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
+    use tunix_rt::error::ErrorKind;
 
     #[test]
     fn a_closed_pipe_is_a_normal_end_and_other_errors_are_runtime() {

@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Format, PackageArgs};
-use crate::error::Result;
-use crate::package::{package, PackageOptions};
-use crate::runfolder::layout::resolve_run_folder;
-use crate::runfolder::RunStatus;
-use crate::workspace::Workspace;
+use tunix_rt::error::Result;
+use tunix_rt::package::{package, PackageOptions};
+use tunix_rt::runfolder::layout::resolve_run_folder;
+use tunix_rt::runfolder::RunStatus;
+use tunix_rt::workspace::Workspace;
 
 /// Default output folder, at the workspace root.
 const DIST: &str = "dist";

@@ -4,8 +4,8 @@
 use serde_json::{json, Value};
 
 use crate::cli::Format;
-use crate::error::Result;
-use crate::sweep::SweepPlan;
+use tunix_rt::error::Result;
+use tunix_rt::sweep::SweepPlan;
 
 /// Version of the `--plan --format json` document.
 const SCHEMA_VERSION: u32 = 1;
@@ -35,32 +35,32 @@ pub fn print(plan: &SweepPlan, notes: &[String], format: Format) -> Result<()> {
 /// trainer with rungs, that a program writing no checkpoints trains
 /// again from step 0 at every rung.
 pub fn notes(
-    ws: &crate::workspace::Workspace,
-    loaded: &crate::manifest::LoadedManifest,
+    ws: &tunix_rt::workspace::Workspace,
+    loaded: &tunix_rt::manifest::LoadedManifest,
     plan: &SweepPlan,
     update: bool,
 ) -> Result<Vec<String>> {
-    let crate::manifest::Manifest::Sweep(sweep) = &loaded.manifest else {
+    let tunix_rt::manifest::Manifest::Sweep(sweep) = &loaded.manifest else {
         return Ok(Vec::new());
     };
-    let evidence = crate::runner::sweep_promote::targets(ws, &loaded.path, sweep)?
-        .and_then(|to| crate::runner::sweep_promote::plan_note(ws, &to, update));
+    let evidence = tunix_rt::runner::sweep_promote::targets(ws, &loaded.path, sweep)?
+        .and_then(|to| tunix_rt::runner::sweep_promote::plan_note(ws, &to, update));
     let command = plan
         .trials
         .first()
         .is_some_and(|t| t.spec.command.is_some());
-    let restarts = crate::sweep::restarts::plan_note(&plan.rungs).filter(|_| command);
+    let restarts = tunix_rt::sweep::restarts::plan_note(&plan.rungs).filter(|_| command);
     Ok(evidence.into_iter().chain(restarts).collect())
 }
 
 /// A Slurm sweep's first job script (the first rung's array), as `run`
 /// would submit it; none for a local sweep.
 pub fn slurm_script(
-    ws: &crate::workspace::Workspace,
-    loaded: &crate::manifest::LoadedManifest,
+    ws: &tunix_rt::workspace::Workspace,
+    loaded: &tunix_rt::manifest::LoadedManifest,
     plan: &SweepPlan,
 ) -> Result<Option<String>> {
-    let crate::manifest::Manifest::Sweep(sweep) = &loaded.manifest else {
+    let tunix_rt::manifest::Manifest::Sweep(sweep) = &loaded.manifest else {
         return Ok(None);
     };
     let Some(spec) = sweep
@@ -79,7 +79,7 @@ pub fn slurm_script(
         .unwrap_or(0);
     let dir = ws.root().join("submission_runs").join(&plan.name);
     let trials: Vec<String> = plan.trials.iter().map(|t| t.trial_id.clone()).collect();
-    let rung_on_slurm = crate::runner::sweep_slurm::SlurmRung {
+    let rung_on_slurm = tunix_rt::runner::sweep_slurm::SlurmRung {
         ws,
         spec,
         sweep: &plan.name,
@@ -93,7 +93,7 @@ pub fn slurm_script(
     let script = rung_on_slurm.planned_script(&trials)?;
     Ok(Some(format!(
         "Slurm job script of the first rung (written to {} and submitted with sbatch):\n{script}",
-        ws.display_path(&dir.join(crate::runfolder::layout::SLURM_DIR))
+        ws.display_path(&dir.join(tunix_rt::runfolder::layout::SLURM_DIR))
             .display()
     )))
 }

@@ -3,9 +3,9 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::runner::train::status_line;
-use crate::runner::Observer;
-use crate::trainer::Event;
+use tunix_rt::runner::train::status_line;
+use tunix_rt::runner::Observer;
+use tunix_rt::trainer::Event;
 
 /// Shows a Train job's steps and evaluations (or, with no steps, only the
 /// decoding of a checkpoint evaluation).

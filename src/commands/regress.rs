@@ -5,15 +5,15 @@
 //! `--max-coverage-gap`. Writes nothing.
 
 use crate::cli::{RegressArgs, RegressFormat};
-use crate::error::{Error, Result};
-use crate::regress::evidence::{check_baseline, check_candidate, EvaluatedRun};
-use crate::regress::gate::evaluate;
-use crate::regress::lock::load;
-use crate::regress::report::{build, render_md, render_text, RunRef};
-use crate::regress::{GateSettings, DEFAULT_LOCK};
-use crate::runfolder::layout::resolve_run_folder;
-use crate::scoring::Verdict;
-use crate::workspace::Workspace;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::regress::evidence::{check_baseline, check_candidate, EvaluatedRun};
+use tunix_rt::regress::gate::evaluate;
+use tunix_rt::regress::lock::load;
+use tunix_rt::regress::report::{build, render_md, render_text, RunRef};
+use tunix_rt::regress::{GateSettings, DEFAULT_LOCK};
+use tunix_rt::runfolder::layout::resolve_run_folder;
+use tunix_rt::scoring::Verdict;
+use tunix_rt::workspace::Workspace;
 
 pub fn run(ws: &Workspace, args: &RegressArgs) -> Result<()> {
     let settings = GateSettings {

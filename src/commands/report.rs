@@ -9,14 +9,14 @@ use crate::cli::{
     LeaderboardArgs, PairedArgs, ReportFormatArg, ReportOutput, RunSelection, SiteArgs,
     SweepReportArgs,
 };
-use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
-use crate::report::site::render_site;
-use crate::report::{choose_format, render_leaderboard, render_sweep, ReportFormat, Templates};
-use crate::scoring::CompareConfig;
-use crate::store::filter::{RunFilter, RunLimit};
-use crate::store::Store;
-use crate::workspace::Workspace;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::fsutil::write_atomic;
+use tunix_rt::report::site::render_site;
+use tunix_rt::report::{choose_format, render_leaderboard, render_sweep, ReportFormat, Templates};
+use tunix_rt::scoring::CompareConfig;
+use tunix_rt::store::filter::{RunFilter, RunLimit};
+use tunix_rt::store::Store;
+use tunix_rt::workspace::Workspace;
 
 pub fn leaderboard(ws: &Workspace, db: &Path, args: &LeaderboardArgs) -> Result<()> {
     let format = report_format(&args.out)?;
@@ -27,7 +27,7 @@ pub fn leaderboard(ws: &Workspace, db: &Path, args: &LeaderboardArgs) -> Result<
         ReportFormat::Json => RunLimit::All,
         ReportFormat::Html | ReportFormat::Md => RunLimit::default(),
     });
-    let input = crate::report_input::leaderboard_checked(
+    let input = tunix_rt::report_input::leaderboard_checked(
         &store,
         &filter,
         limit,
@@ -65,8 +65,8 @@ pub fn sweep(ws: &Workspace, args: &SweepReportArgs) -> Result<()> {
         .runs
         .clone()
         .unwrap_or_else(|| ws.root().join("submission_runs"));
-    let dir = crate::runfolder::layout::resolve_sweep_folder(&runs_root, &args.sweep)?;
-    let input = crate::report_input::read_sweep_folder(ws, &dir, args.alpha)?;
+    let dir = tunix_rt::runfolder::layout::resolve_sweep_folder(&runs_root, &args.sweep)?;
+    let input = tunix_rt::report_input::read_sweep_folder(ws, &dir, args.alpha)?;
     let templates = templates(args.out.templates.as_deref())?;
     let text = render_sweep(&templates, &input, format)
         .map_err(|e| report_error(e, args.out.templates.as_deref()))?;
@@ -74,7 +74,7 @@ pub fn sweep(ws: &Workspace, args: &SweepReportArgs) -> Result<()> {
 }
 
 pub fn site(ws: &Workspace, db: &Path, args: &SiteArgs) -> Result<()> {
-    crate::site::check_target(&args.output)?;
+    tunix_rt::site::check_target(&args.output)?;
     let filter = run_filter(&args.select)?;
     let templates = templates(args.templates.as_deref())?;
     let store = Store::open_read(db)?;
@@ -82,15 +82,15 @@ pub fn site(ws: &Workspace, db: &Path, args: &SiteArgs) -> Result<()> {
         .runs
         .clone()
         .unwrap_or_else(|| ws.root().join("submission_runs"));
-    let source = crate::site::SiteSource {
+    let source = tunix_rt::site::SiteSource {
         filter: &filter,
         allow_mixed_rules: args.select.allow_mixed_rules,
         runs_root: &runs_root,
     };
-    let input = crate::site::read_site(ws, &store, &source)?;
+    let input = tunix_rt::site::read_site(ws, &store, &source)?;
     let pages =
         render_site(&templates, &input).map_err(|e| report_error(e, args.templates.as_deref()))?;
-    crate::site::publish(&args.output, &pages)?;
+    tunix_rt::site::publish(&args.output, &pages)?;
     for note in &input.notes {
         eprintln!("note: {note}");
     }
@@ -106,7 +106,7 @@ pub fn site(ws: &Workspace, db: &Path, args: &SiteArgs) -> Result<()> {
         count(input.leaderboard.runs.len(), "run page"),
         count(input.compares.len(), "comparison"),
         count(sweeps, "sweep report"),
-        shown.join(crate::report::site::INDEX).display()
+        shown.join(tunix_rt::report::site::INDEX).display()
     );
     Ok(())
 }
@@ -173,7 +173,10 @@ pub(super) fn templates(dir: Option<&Path>) -> Result<Templates> {
 /// A rendering failure: the user's fault (exit 2) when their own
 /// `--templates` were in use, a runtime failure (exit 3) of the built-in
 /// templates otherwise.
-pub(super) fn report_error(e: crate::report::ReportError, user_templates: Option<&Path>) -> Error {
+pub(super) fn report_error(
+    e: tunix_rt::report::ReportError,
+    user_templates: Option<&Path>,
+) -> Error {
     match user_templates {
         Some(dir) => Error::bad_input(format!(
             "cannot render the report with the templates in {}: {e}",

@@ -7,11 +7,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Format, RescoreArgs};
-use crate::error::Result;
-use crate::rescore::{self, RescoreReport};
-use crate::runfolder::layout::resolve_run_folder;
-use crate::scoring::SCORING_RULES_VERSION;
-use crate::workspace::Workspace;
+use tunix_rt::error::Result;
+use tunix_rt::rescore::{self, RescoreReport};
+use tunix_rt::runfolder::layout::resolve_run_folder;
+use tunix_rt::scoring::SCORING_RULES_VERSION;
+use tunix_rt::workspace::Workspace;
 
 pub fn run(ws: &Workspace, db: &Path, args: &RescoreArgs) -> Result<()> {
     let runs_root = args

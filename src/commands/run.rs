@@ -1,17 +1,17 @@
 use crate::cli::{Format, RunArgs};
-use crate::error::{Error, Result};
-use crate::runner::train_slurm::{self, SlurmTrain};
-use crate::runner::{Job, Observer, Outcome, Quiet};
-use crate::workspace::Workspace;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::runner::train_slurm::{self, SlurmTrain};
+use tunix_rt::runner::{Job, Observer, Outcome, Quiet};
+use tunix_rt::workspace::Workspace;
 
 use super::progress::TrainProgress;
 
 pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
     let shown = ws.display_path(&args.manifest).display().to_string();
-    let loaded = crate::manifest::load(ws, &args.manifest, &shown)
+    let loaded = tunix_rt::manifest::load(ws, &args.manifest, &shown)
         .map_err(|d| Error::invalid_file(&shown, d))?;
     if args.plan {
-        let plan = crate::runner::sweep_plan(ws, &loaded)?;
+        let plan = tunix_rt::runner::sweep_plan(ws, &loaded)?;
         let notes = super::plan::notes(ws, &loaded, &plan, args.update_evidence)?;
         super::plan::print(&plan, &notes, args.format)?;
         if args.format == Format::Text {
@@ -21,20 +21,20 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
         }
         return Ok(());
     }
-    if let crate::manifest::Manifest::Sweep(_) = &loaded.manifest {
+    if let tunix_rt::manifest::Manifest::Sweep(_) = &loaded.manifest {
         if args.until_step.is_some() {
             return Err(Error::bad_input(
                 "--until-step applies to Train manifests; a sweep's trials stop at its rungs",
             ));
         }
         let db = (!args.no_index).then_some(db);
-        let options = crate::runner::sweep_exec::SweepOptions {
+        let options = tunix_rt::runner::sweep_exec::SweepOptions {
             detach: args.detach,
             update_evidence: args.update_evidence,
         };
         return super::sweep::run(ws, db, &loaded, args.format, args.yes, options);
     }
-    let mut job = crate::runner::plan(ws, &loaded, std::env::args().collect())?;
+    let mut job = tunix_rt::runner::plan(ws, &loaded, std::env::args().collect())?;
     if let Job::Train(t) = &mut job {
         t.until_step = args.until_step;
     }
@@ -100,7 +100,7 @@ pub fn execute(ws: &Workspace, job: &Job) -> Result<Outcome> {
         Job::CheckpointEval(_) => Box::new(TrainProgress::new(0)),
         Job::Eval(_) => Box::new(Quiet),
     };
-    crate::runner::execute(ws, job, observer.as_mut())
+    tunix_rt::runner::execute(ws, job, observer.as_mut())
 }
 
 /// Print where the run is and its headline score.
@@ -120,7 +120,7 @@ pub fn report(ws: &Workspace, outcome: &Outcome, format: Format) -> Result<()> {
         "run          {}",
         ws.display_path(&outcome.run_dir).display()
     )?;
-    if outcome.status == crate::runfolder::RunStatus::Stopped {
+    if outcome.status == tunix_rt::runfolder::RunStatus::Stopped {
         outln!("status       stopped before max_steps; run the same job again to continue it")?;
     }
     let Some(s) = &outcome.summary else {
@@ -136,7 +136,7 @@ pub fn report(ws: &Workspace, outcome: &Outcome, format: Format) -> Result<()> {
         (None, _) => "null (no item could be scored)".to_string(),
     };
     let calculator =
-        crate::runfolder::read_manifest(&outcome.run_dir).is_ok_and(|m| m.calculator_assisted());
+        tunix_rt::runfolder::read_manifest(&outcome.run_dir).is_ok_and(|m| m.calculator_assisted());
     let marker = if calculator {
         " calc (calculator-assisted decoding: the decoder computed each <<expr=>> result)"
     } else {
@@ -178,9 +178,9 @@ pub fn report(ws: &Workspace, outcome: &Outcome, format: Format) -> Result<()> {
 /// max_steps), or its manifest has no eval section.
 fn no_score_reason(outcome: &Outcome) -> &'static str {
     let evaluates =
-        crate::runfolder::read_manifest(&outcome.run_dir).is_ok_and(|m| m.evalset.is_some());
+        tunix_rt::runfolder::read_manifest(&outcome.run_dir).is_ok_and(|m| m.evalset.is_some());
     match (outcome.status, evaluates) {
-        (crate::runfolder::RunStatus::Stopped, true) => {
+        (tunix_rt::runfolder::RunStatus::Stopped, true) => {
             "none yet (the eval files are written when training reaches max_steps; run the same job again to continue and score it)"
         }
         _ => "none (the manifest has no eval section)",

@@ -1,6 +1,6 @@
 use crate::cli::SchemaExportArgs;
-use crate::error::{Error, Result};
-use crate::workspace::Workspace;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::workspace::Workspace;
 
 pub fn export(ws: &Workspace, args: &SchemaExportArgs) -> Result<()> {
     let dir = args
@@ -8,12 +8,12 @@ pub fn export(ws: &Workspace, args: &SchemaExportArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| ws.root().join("schemas"));
     if !args.check {
-        for path in crate::schema::export(&dir)? {
+        for path in tunix_rt::schema::export(&dir)? {
             outln!("wrote {}", ws.display_path(&path).display())?;
         }
         return Ok(());
     }
-    let report = crate::schema::check(&dir)?;
+    let report = tunix_rt::schema::check(&dir)?;
     if report.is_clean() {
         outln!(
             "schemas are up to date ({})",

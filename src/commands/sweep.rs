@@ -7,14 +7,14 @@ use std::io::IsTerminal;
 use super::sweep_progress::SweepProgress;
 use super::sweep_summary::{self, Align};
 use crate::cli::Format;
-use crate::error::{Error, Result};
-use crate::manifest::LoadedManifest;
-use crate::runner::sweep_exec::{run_sweep, SweepEvent, SweepOptions, SweepOutcome};
-use crate::store::ingest::{ingest, Scope};
-use crate::store::{Store, Wait};
-use crate::sweep::ledger::TrialState;
-use crate::sweep::ties::describe;
-use crate::workspace::Workspace;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::manifest::LoadedManifest;
+use tunix_rt::runner::sweep_exec::{run_sweep, SweepEvent, SweepOptions, SweepOutcome};
+use tunix_rt::store::ingest::{ingest, Scope};
+use tunix_rt::store::{Store, Wait};
+use tunix_rt::sweep::ledger::TrialState;
+use tunix_rt::sweep::ties::describe;
+use tunix_rt::workspace::Workspace;
 
 /// Run the sweep; index its trials in `db` unless it is none.
 pub fn run(
@@ -25,7 +25,7 @@ pub fn run(
     yes: bool,
     options: SweepOptions,
 ) -> Result<()> {
-    let plan = crate::runner::sweep_plan(ws, loaded)?;
+    let plan = tunix_rt::runner::sweep_plan(ws, loaded)?;
     if plan.trials.len() > TRIAL_CAP && !yes {
         return Err(Error::bad_input(format!(
             "the plan has {} trials, more than the cap of {TRIAL_CAP}; see them with `tunix-rt run {} --plan`, then run with --yes to start them all, or shrink the grid or num_samples",
@@ -35,8 +35,8 @@ pub fn run(
         .with_path(&loaded.path));
     }
     let trainer = match plan.trials.first() {
-        Some(t) => crate::runner::trainer_for(&t.spec)?,
-        None => crate::runner::builtin_trainer()?,
+        Some(t) => tunix_rt::runner::trainer_for(&t.spec)?,
+        None => tunix_rt::runner::builtin_trainer()?,
     };
     let command: Vec<String> = std::env::args().collect();
     let quiet = format == Format::Json && !std::io::stderr().is_terminal();
@@ -47,11 +47,11 @@ pub fn run(
         .or_else(|| plan.trials.first().map(|t| t.spec.training.max_steps))
         .unwrap_or(0);
     let (metric, mode) = match &loaded.manifest {
-        crate::manifest::Manifest::Sweep(s) => (
+        tunix_rt::manifest::Manifest::Sweep(s) => (
             s.spec.metric.to_string(),
             s.spec.resolved_mode().unwrap_or_default(),
         ),
-        _ => (String::new(), crate::manifest::sweep::Mode::default()),
+        _ => (String::new(), tunix_rt::manifest::sweep::Mode::default()),
     };
     let mut display = SweepProgress::new(plan.trials.len(), mode, last_rung, quiet);
     let mut progress = |event: &SweepEvent| display.event(event, || progress_line(event, &metric));
@@ -175,7 +175,7 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
 
-fn ids(v: &[crate::sweep::halving::Scored]) -> String {
+fn ids(v: &[tunix_rt::sweep::halving::Scored]) -> String {
     if v.is_empty() {
         return "none".into();
     }
@@ -214,16 +214,17 @@ fn print_failures(ws: &Workspace, outcome: &SweepOutcome) -> Result<()> {
         failed.len()
     )?;
     for (t, f) in failed {
-        let dir = crate::runfolder::layout::trial_dir(&outcome.dir, &l.sweep, &t.trial_id);
+        let dir = tunix_rt::runfolder::layout::trial_dir(&outcome.dir, &l.sweep, &t.trial_id);
         outln!("  {} {}: {}", t.trial_id, f.class, first_line(&f.message))?;
-        let log = std::fs::read_to_string(dir.join(crate::runfolder::RUN_LOG)).unwrap_or_default();
+        let log =
+            std::fs::read_to_string(dir.join(tunix_rt::runfolder::RUN_LOG)).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         for line in &lines[lines.len().saturating_sub(LOG_TAIL)..] {
             outln!("    | {line}")?;
         }
         outln!(
             "    log: {}",
-            ws.display_path(&dir.join(crate::runfolder::RUN_LOG))
+            ws.display_path(&dir.join(tunix_rt::runfolder::RUN_LOG))
                 .display()
         )?;
     }
@@ -234,7 +235,7 @@ fn print_failures(ws: &Workspace, outcome: &SweepOutcome) -> Result<()> {
 fn index(ws: &Workspace, db: &std::path::Path, outcome: &SweepOutcome) -> Result<()> {
     let store = match Store::open_write(db, Wait::Yes) {
         Ok(store) => store,
-        Err(e) if crate::store::is_busy(&e) => {
+        Err(e) if tunix_rt::store::is_busy(&e) => {
             let written = ws.display_path(&outcome.dir).display().to_string();
             super::db::indexed_later(&e, &written);
             return Ok(());
@@ -282,7 +283,7 @@ fn report(
             "ledger": l,
             "promoted": promoted.as_ref().map(|(c, p)| serde_json::json!({"config": c, "params": p})),
             "promoted_from_trial_id": l.best.as_ref().map(|b| &b.trial_id),
-            "mapping": l.best.as_ref().map(crate::sweep::promote::mapping),
+            "mapping": l.best.as_ref().map(tunix_rt::sweep::promote::mapping),
             "evidence_skipped": outcome.withheld.as_ref().map(|w| serde_json::json!({
                 "best_trial_id": w.trial_id,
                 "files": w.files,
@@ -334,7 +335,7 @@ fn report(
         None => outln!("best         none (no trial completed with a metric)")?,
     }
     if let Some(best) = &l.best {
-        let mapping: Vec<String> = crate::sweep::promote::mapping(best)
+        let mapping: Vec<String> = tunix_rt::sweep::promote::mapping(best)
             .iter()
             .map(|(k, v)| format!("{k} → {v}"))
             .collect();

@@ -1,5 +1,5 @@
 //! `tunix-rt sweep export <SWEEP> --optuna-journal FILE`: write a sweep's
-//! ledger as an Optuna journal file (see [`crate::sweep::optuna`] for what
+//! ledger as an Optuna journal file (see [`tunix_rt::sweep::optuna`] for what
 //! maps to what). Reads the sweep folder, its trials' run manifests (start
 //! and end times) and the search space (the plan's, else the Sweep manifest
 //! the ledger names); writes only FILE, atomically. An existing FILE is
@@ -12,16 +12,16 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::cli::{Format, SweepExportArgs};
-use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
-use crate::manifest::sweep::Distribution;
-use crate::runfolder::layout::trial_dir;
-use crate::sweep::ledger::{Ledger, LEDGER, PLAN};
-use crate::sweep::optuna::{journal, Journal, JournalInput, OptunaState, TrialRun};
-use crate::workspace::Workspace;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::fsutil::write_atomic;
+use tunix_rt::manifest::sweep::Distribution;
+use tunix_rt::runfolder::layout::trial_dir;
+use tunix_rt::sweep::ledger::{Ledger, LEDGER, PLAN};
+use tunix_rt::sweep::optuna::{journal, Journal, JournalInput, OptunaState, TrialRun};
+use tunix_rt::workspace::Workspace;
 
 pub fn run(ws: &Workspace, args: &SweepExportArgs) -> Result<()> {
-    let dir = crate::runfolder::layout::resolve_sweep_folder(
+    let dir = tunix_rt::runfolder::layout::resolve_sweep_folder(
         &ws.root().join("submission_runs"),
         &args.sweep,
     )?;
@@ -101,7 +101,7 @@ fn trial_runs(dir: &Path, ledger: &Ledger) -> BTreeMap<String, TrialRun> {
         .iter()
         .filter_map(|t| {
             let run_dir = trial_dir(dir, &ledger.sweep, &t.trial_id);
-            let m = crate::runfolder::read_manifest(&run_dir).ok()?;
+            let m = tunix_rt::runfolder::read_manifest(&run_dir).ok()?;
             let run = TrialRun {
                 run_id: Some(m.run_id),
                 started_at: Some(m.created_at),
@@ -116,7 +116,7 @@ fn trial_runs(dir: &Path, ledger: &Ledger) -> BTreeMap<String, TrialRun> {
 fn modified(path: &Path) -> String {
     match std::fs::metadata(path).and_then(|m| m.modified()) {
         Ok(t) => humantime::format_rfc3339_seconds(t).to_string(),
-        Err(_) => crate::probe::now_rfc3339(),
+        Err(_) => tunix_rt::probe::now_rfc3339(),
     }
 }
 

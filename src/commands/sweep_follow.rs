@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::cli::{Format, SweepAttachArgs, SweepStatusArgs};
-use crate::error::{Error, Result};
-use crate::slurm::control;
-use crate::sweep::ledger::{Ledger, LEDGER};
-use crate::workspace::Workspace;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::slurm::control;
+use tunix_rt::sweep::ledger::{Ledger, LEDGER};
+use tunix_rt::workspace::Workspace;
 
 use super::sweep_summary::Align;
 
@@ -18,7 +18,7 @@ pub fn status(ws: &Workspace, args: &SweepStatusArgs) -> Result<()> {
     let (dir, ledger) = read(ws, &args.sweep)?;
     let slurm_tools = control::TOOLS
         .iter()
-        .all(|t| crate::trainer::command::find_program(t, Path::new("/")).is_ok());
+        .all(|t| tunix_rt::trainer::command::find_program(t, Path::new("/")).is_ok());
     let jobs: Vec<serde_json::Value> = ledger
         .slurm_jobs
         .iter()
@@ -122,10 +122,10 @@ pub fn attach(ws: &Workspace, db: &Path, args: &SweepAttachArgs) -> Result<()> {
         ))
     })?;
     let path = ws.root().join(manifest);
-    let loaded =
-        crate::manifest::load(ws, &path, manifest).map_err(|d| Error::invalid_file(manifest, d))?;
+    let loaded = tunix_rt::manifest::load(ws, &path, manifest)
+        .map_err(|d| Error::invalid_file(manifest, d))?;
     let db = (!args.no_index).then_some(db);
-    let options = crate::runner::sweep_exec::SweepOptions::default();
+    let options = tunix_rt::runner::sweep_exec::SweepOptions::default();
     super::sweep::run(ws, db, &loaded, args.format, true, options)
 }
 

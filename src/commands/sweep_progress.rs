@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::manifest::sweep::Mode;
-use crate::runner::sweep_exec::SweepEvent;
+use tunix_rt::manifest::sweep::Mode;
+use tunix_rt::runner::sweep_exec::SweepEvent;
 
 /// What the display knows about the trials.
 #[derive(Debug, Default)]
@@ -164,8 +164,8 @@ impl SweepProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sweep::halving::Scored;
-    use crate::sweep::ledger::RungDecision;
+    use tunix_rt::sweep::halving::Scored;
+    use tunix_rt::sweep::ledger::RungDecision;
 
     fn reached(id: &str, step: u32, metric: f64) -> SweepEvent {
         SweepEvent::TrialReached {
@@ -195,7 +195,7 @@ mod tests {
         t.update(&reached("t1", 4, 0.7));
         t.update(&SweepEvent::TrialFailed {
             trial_id: "t2".into(),
-            failure: crate::runfolder::Failure {
+            failure: tunix_rt::runfolder::Failure {
                 class: "crash".into(),
                 message: "x".into(),
             },

@@ -4,10 +4,10 @@
 //! last column unpadded), the rungs the tie rule alone decided, why
 //! nothing was promoted, and the notes at its end.
 
-use crate::runner::sweep_exec::SweepOutcome;
-use crate::runner::sweep_promote::withheld_message;
-use crate::sweep::ledger::{Ledger, TrialEntry, TrialState};
-use crate::sweep::restarts::summary_note;
+use tunix_rt::runner::sweep_exec::SweepOutcome;
+use tunix_rt::runner::sweep_promote::withheld_message;
+use tunix_rt::sweep::ledger::{Ledger, TrialEntry, TrialState};
+use tunix_rt::sweep::restarts::summary_note;
 
 /// How a column is aligned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +101,7 @@ pub fn notes(outcome: &SweepOutcome, command: &[String]) -> Vec<String> {
             .cloned()
             .collect();
         if without.iter().skip(1).any(|w| w == "run") {
-            return crate::interrupt::rerun_command(&without);
+            return tunix_rt::interrupt::rerun_command(&without);
         }
         match &outcome.ledger.manifest {
             Some(m) => format!("tunix-rt run {m}"),
@@ -158,7 +158,7 @@ mod tests {
         let mut t = TrialEntry::pending("t000", &Default::default());
         assert_eq!(status(&t), "pending");
         t.state = TrialState::Failed;
-        t.failure = Some(crate::runfolder::Failure {
+        t.failure = Some(tunix_rt::runfolder::Failure {
             class: "metric_missing".into(),
             message: "m".into(),
         });
@@ -170,7 +170,7 @@ mod tests {
         let mut t = TrialEntry::pending("t000", &Default::default());
         t.state = TrialState::Completed;
         let mut l: Ledger = serde_json::from_value(serde_json::json!({
-            "schema_version": crate::sweep::ledger::LEDGER_SCHEMA_VERSION,
+            "schema_version": tunix_rt::sweep::ledger::LEDGER_SCHEMA_VERSION,
             "sweep": "s", "identity": "x", "metric": "val/f1", "mode": "max",
             "rungs": [4], "trials": [t], "decisions": [], "best": null,
         }))

@@ -3,10 +3,10 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cli::{Format, ValidateArgs};
-use crate::diagnostic::Diagnostic;
-use crate::error::{Error, Result};
-use crate::evidence::{self, Target};
-use crate::workspace::Workspace;
+use tunix_rt::diagnostic::Diagnostic;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::evidence::{self, Target};
+use tunix_rt::workspace::Workspace;
 
 #[derive(Serialize)]
 struct FileResult {
@@ -89,7 +89,7 @@ fn check_file(ws: &Workspace, target: &Target) -> FileResult {
     };
     let shown = ws.display_path(path).display().to_string();
     let checked = match target {
-        Target::Manifest(file) => crate::manifest::load(ws, file, &shown)
+        Target::Manifest(file) => tunix_rt::manifest::load(ws, file, &shown)
             .map(|l| (l.manifest.kind().name(), l.manifest.metadata().name.clone())),
         Target::RunFolder(dir) => evidence::check_run_folder(dir, &shown)
             .map(|(_, run_id)| (kind.unwrap_or_default(), run_id)),

@@ -2,10 +2,10 @@
 //! that folder, and never open the index (the coordinating process ingests).
 
 use crate::cli::{CommandTrainerArgs, WorkerArgs};
-use crate::error::{Error, Result};
-use crate::job::{Existing, Placement};
-use crate::runner::{train::read_job, Job};
-use crate::workspace::Workspace;
+use tunix_rt::error::{Error, Result};
+use tunix_rt::job::{Existing, Placement};
+use tunix_rt::runner::{train::read_job, Job};
+use tunix_rt::workspace::Workspace;
 
 pub fn run(ws: &Workspace, args: &WorkerArgs) -> Result<()> {
     let mut job = read_job(&args.run_dir)?;
@@ -26,12 +26,13 @@ pub fn run(ws: &Workspace, args: &WorkerArgs) -> Result<()> {
 /// and speak the trainer protocol on stdout. The process holds on to
 /// everything the command starts (see `trainer::command::tree`).
 pub fn command_trainer(args: &CommandTrainerArgs) -> Result<()> {
-    crate::trainer::command::tree::adopt();
+    tunix_rt::trainer::command::tree::adopt();
     let bytes = std::fs::read(&args.request).map_err(|e| Error::io("read", &args.request, e))?;
-    let request: crate::trainer::TrainerRequest = serde_json::from_slice(&bytes).map_err(|e| {
-        Error::bad_input(format!("not a trainer request: {e}")).with_path(&args.request)
-    })?;
-    let settings = crate::trainer::command::pace::Settings::from_env();
+    let request: tunix_rt::trainer::TrainerRequest =
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::bad_input(format!("not a trainer request: {e}")).with_path(&args.request)
+        })?;
+    let settings = tunix_rt::trainer::command::pace::Settings::from_env();
     let mut out = std::io::stdout().lock();
-    crate::trainer::command::shim::serve(&request, &args.request, &settings, &mut out)
+    tunix_rt::trainer::command::shim::serve(&request, &args.request, &settings, &mut out)
 }

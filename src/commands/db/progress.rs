@@ -4,7 +4,7 @@
 
 use indicatif::ProgressBar;
 
-use crate::store::ingest::IngestObserver;
+use tunix_rt::store::ingest::IngestObserver;
 
 /// Ingests of more run folders than this show progress.
 pub const SHOWN_ABOVE: usize = 250;
