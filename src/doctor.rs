@@ -4,19 +4,11 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-/// What the trainer worker reports about libtorch (`tunix-rt-worker doctor`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TorchReport {
-    pub libtorch_version: String,
-    pub libtorch_lib: String,
-    pub cuda_available: bool,
-    pub cuda_devices: Vec<String>,
-    pub cudnn_available: bool,
-}
+pub use crate::trainer::protocol::TorchReport;
 
 /// What `tunix-rt doctor` reports.
 #[derive(Debug, Clone, Serialize)]

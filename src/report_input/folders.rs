@@ -156,8 +156,13 @@ fn read_loss_curve(dir: &Path) -> Result<Vec<(u64, f64)>> {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
-    use crate::runfolder::layout::tests::runs;
     use crate::synthetic::write_run;
+
+    fn runs() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::synthetic::write_runs_root(dir.path()).expect("runs");
+        dir
+    }
 
     #[test]
     fn the_calculator_flag_and_tag_figures_come_from_the_folders() {

@@ -5,6 +5,6 @@
 
 pub mod control;
 pub mod interrupt;
-pub mod quote;
+pub use tunix_core::shell as quote;
 pub mod script;
 pub mod state;

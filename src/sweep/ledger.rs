@@ -17,8 +17,7 @@ use crate::fsutil::write_atomic;
 use crate::manifest::sweep::{Mode, SweepMetric};
 use crate::runfolder::{to_json_bytes, Failure};
 
-/// The ledger's file name in the sweep folder.
-pub const LEDGER: &str = "sweep.json";
+pub use crate::runfolder::layout::LEDGER;
 /// The resolved plan the ledger's identity hashes, written once beside the
 /// ledger (it names what differs when another manifest meets the folder).
 pub const PLAN: &str = "plan.json";

@@ -9,7 +9,7 @@
 pub mod command;
 pub mod locate;
 pub mod process;
-pub mod protocol;
+pub use tunix_core::protocol;
 
 pub use process::{TrainerCommand, TrainerExit};
 pub use protocol::{Event, FailureClass, InitPoint, ResumePoint, TrainerRequest};

@@ -2,7 +2,7 @@
 //! devices (named through the driver API) and cuDNN. `tunix-rt doctor`
 //! asks for it with `tunix-rt-worker doctor`.
 
-use tunix_rt::doctor::TorchReport;
+use tunix_core::protocol::TorchReport;
 
 /// The libtorch version this binary was built against.
 pub fn libtorch_version() -> &'static str {

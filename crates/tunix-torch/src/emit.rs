@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use tunix_rt::trainer::protocol::Event;
+use tunix_core::protocol::Event;
 
 use crate::failure::Failure;
 
@@ -31,7 +31,7 @@ impl Emitter {
             .write_all(event.to_line().as_bytes())
             .and_then(|()| self.out.flush())
             .map_err(|e| Failure {
-                class: tunix_rt::trainer::FailureClass::Crash,
+                class: tunix_core::protocol::FailureClass::Crash,
                 message: format!("the coordinator stopped reading the trainer's events: {e}"),
             })
     }

@@ -1,7 +1,7 @@
 //! Why the trainer stopped: a failure class and a message, reported to
 //! the coordinator as the protocol's `failed` event.
 
-use tunix_rt::trainer::protocol::FailureClass;
+use tunix_core::protocol::FailureClass;
 
 /// Why the trainer stopped, classified for the run record.
 #[derive(Debug)]
@@ -26,8 +26,8 @@ impl Failure {
     }
 }
 
-impl From<tunix_rt::Error> for Failure {
-    fn from(e: tunix_rt::Error) -> Self {
+impl From<tunix_core::Error> for Failure {
+    fn from(e: tunix_core::Error) -> Self {
         let mut message = e.to_string();
         let mut source = std::error::Error::source(&e);
         while let Some(cause) = source {
@@ -35,7 +35,7 @@ impl From<tunix_rt::Error> for Failure {
             source = cause.source();
         }
         match e.kind() {
-            tunix_rt::ErrorKind::BadInput => Failure::bad_config(message),
+            tunix_core::ErrorKind::BadInput => Failure::bad_config(message),
             _ => Failure::crash(message),
         }
     }

@@ -1,6 +1,6 @@
 //! tunix-torch: the built-in GPT trainer of tunix-rt, the only code that
 //! loads libtorch. It runs as the `tunix-rt-worker` process and speaks the
-//! trainer protocol of `tunix_rt::trainer`: a request file in, JSON-line
+//! trainer protocol of `tunix_core::protocol`: a request file in, JSON-line
 //! events out, checkpoints in the run folder.
 
 pub mod doctor;

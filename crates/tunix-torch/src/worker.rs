@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tunix_rt::trainer::protocol::{
+use tunix_core::protocol::{
     Event, Failed, FailureClass, GenerateRequest, TrainerRequest, PROTOCOL_VERSION,
 };
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use tunix_rt::trainer::protocol::{TrainerRequest, PROTOCOL_VERSION};
+use tunix_core::protocol::{TrainerRequest, PROTOCOL_VERSION};
 use tunix_torch::emit::Emitter;
 use tunix_torch::model::device::Precision;
 use tunix_torch::model::gpt::Gpt;
@@ -56,7 +56,7 @@ fn checkpoints_load_into_the_pytorch_reference_model_with_the_same_loss() {
         .bytes()
         .map(i64::from)
         .collect();
-    let dims = tunix_rt::presets::ModelDims {
+    let dims = tunix_core::presets::ModelDims {
         n_layer: 1,
         n_head: 2,
         n_embd: 32,

@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 
 use minijinja::{Environment, UndefinedBehavior};
 
-use crate::manifest::common::ParamValue;
-use crate::manifest::train::TrainingConfig;
+// The spec types straight from the core crate: the engine's `manifest`
+// module is the loader, and it checks templates through this module.
 use crate::suggest;
+use tunix_core::manifest::common::ParamValue;
+use tunix_core::manifest::train::TrainingConfig;
 
 /// Names a command template may use besides the `training` keys.
 pub const RUN_VARIABLES: [&str; 8] = [
@@ -46,7 +48,7 @@ pub fn context(
         "params".to_string(),
         serde_json::to_value(params).unwrap_or_default(),
     );
-    for name in crate::manifest::params::training_params() {
+    for name in tunix_core::manifest::params::training_params() {
         vars.entry(name.to_string())
             .or_insert_with(|| serde_json::Value::String(String::new()));
     }

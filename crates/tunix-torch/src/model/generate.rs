@@ -19,7 +19,7 @@
 use std::collections::VecDeque;
 
 use tch::{Device, Kind, TchError, Tensor};
-use tunix_rt::dataset::calc;
+use tunix_core::dataset::calc;
 
 use super::gpt::{Gpt, KvCache};
 use super::tokenizer;
@@ -237,7 +237,7 @@ fn stop_at(bytes: &[u8], stop: &[String]) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::model::device::Precision;
-    use tunix_rt::presets::ModelDims;
+    use tunix_core::presets::ModelDims;
 
     fn model() -> Gpt {
         let dims = ModelDims {

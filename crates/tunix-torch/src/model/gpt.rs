@@ -11,7 +11,7 @@
 use tch::{Device, Kind, Reduction, TchError, Tensor};
 
 use super::device::Precision;
-use tunix_rt::presets::ModelDims;
+use tunix_core::presets::ModelDims;
 
 type TResult<T> = Result<T, TchError>;
 

@@ -1,6 +1,6 @@
 //! The built-in GPT model: byte tokenizer, the network in libtorch, device
 //! choice and KV-cache greedy generation. Sizes come from the presets in
-//! `tunix_rt::presets`.
+//! `tunix_core::presets`.
 
 pub mod device;
 pub mod generate;

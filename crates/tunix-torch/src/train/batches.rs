@@ -12,9 +12,9 @@
 //!   row (causal attention never lets a real token see the padding after
 //!   it, so no mask is needed).
 
-use tunix_rt::dataset::Example;
-use tunix_rt::manifest::train::{Batching, LossOn};
-use tunix_rt::rng::{derive_seed, Rng};
+use tunix_core::dataset::Example;
+use tunix_core::manifest::train::{Batching, LossOn};
+use tunix_core::rng::{derive_seed, Rng};
 
 /// Consecutive draws that fit no row before a packed batch is closed.
 const MISSES: usize = 8;

@@ -11,14 +11,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
-use tunix_rt::error::{Error, Result};
-use tunix_rt::fsutil::{blake3_file, write_atomic};
-use tunix_rt::runfolder::{relative_path, to_json_bytes, Artifact};
-use tunix_rt::trainer::protocol::checkpoint_dir_name;
+use tunix_core::error::{Error, Result};
+use tunix_core::fsutil::{blake3_file, write_atomic};
+use tunix_core::protocol::checkpoint_dir_name;
+use tunix_core::runfolder::{relative_path, to_json_bytes, Artifact};
 
-pub use tunix_rt::trainer::protocol::MODEL_FILE;
+pub use tunix_core::protocol::MODEL_FILE;
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
-pub use tunix_rt::trainer::protocol::{CHECKPOINTS, CHECKPOINT_STATE as STATE_FILE};
+pub use tunix_core::protocol::{CHECKPOINTS, CHECKPOINT_STATE as STATE_FILE};
 
 /// What `state.json` records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,7 +205,7 @@ mod tests {
             let (hash, bytes) = blake3_file(&dir.path().join(&f.path)).unwrap();
             assert_eq!((hash, bytes), (f.blake3.clone(), f.bytes), "{}", f.path);
         }
-        let point = tunix_rt::trainer::protocol::newest_checkpoint(dir.path()).unwrap();
+        let point = tunix_core::protocol::newest_checkpoint(dir.path()).unwrap();
         assert_eq!(point.step, 20);
         let latest = point.dir;
         assert!(!dir_for(dir.path(), 10).join(OPTIMIZER_FILE).exists());

@@ -2,9 +2,9 @@
 //! generate`): the same KV-cache greedy generation as the evaluation at the
 //! end of training, on a model rebuilt from the checkpoint.
 
-use tunix_rt::dataset;
-use tunix_rt::trainer::protocol::{Event, FailureClass, GenerateRequest, Outputs, Started};
-use tunix_rt::workspace::Workspace;
+use tunix_core::dataset;
+use tunix_core::protocol::{Event, FailureClass, GenerateRequest, Outputs, Started};
+use tunix_core::workspace::Workspace;
 
 use super::checkpoint::{self, MODEL_FILE};
 use super::model_eval::model_outputs;

@@ -8,8 +8,8 @@ use tch::TchError;
 
 use crate::model::generate::{generate, GenerateSettings};
 use crate::model::gpt::Gpt;
-use tunix_rt::evalset::EvalItem;
-use tunix_rt::manifest::common::Decoding;
+use tunix_core::evalset::EvalItem;
+use tunix_core::manifest::common::Decoding;
 
 /// Generated outputs by item id.
 #[derive(Debug, Clone, Default)]

@@ -8,18 +8,18 @@ use std::time::Instant;
 
 use tch::{Device, Kind, TchError, Tensor};
 
-use tunix_rt::dataset::generate::{Generated, PROGRESS_EVERY};
-use tunix_rt::dataset::{self, Dataset};
-use tunix_rt::evalset::EvalSet;
-use tunix_rt::manifest::train::Batching;
-use tunix_rt::manifest::train::{ModelConfig, TrainEval, TrainSpec};
-use tunix_rt::presets::ModelDims;
-use tunix_rt::rng::derive_seed;
-use tunix_rt::runfolder::{FileRef, MetricRecord};
-use tunix_rt::trainer::protocol::{
+use tunix_core::dataset::generate::{Generated, PROGRESS_EVERY};
+use tunix_core::dataset::{self, Dataset};
+use tunix_core::evalset::EvalSet;
+use tunix_core::manifest::train::Batching;
+use tunix_core::manifest::train::{ModelConfig, TrainEval, TrainSpec};
+use tunix_core::presets::ModelDims;
+use tunix_core::protocol::{
     CheckpointWritten, Event, FailureClass, Outputs, Started, TrainerRequest, GRAD_NORM,
 };
-use tunix_rt::workspace::Workspace;
+use tunix_core::rng::derive_seed;
+use tunix_core::runfolder::{FileRef, MetricRecord};
+use tunix_core::workspace::Workspace;
 
 use super::batches::{Batch, Examples};
 use super::checkpoint::{self, CheckpointState, MODEL_FILE, OPTIMIZER_FILE};
@@ -32,7 +32,7 @@ use crate::model::device::{self, is_out_of_memory, DeviceChoice, Precision};
 use crate::model::gpt::Gpt;
 
 /// Set to a step number to make that step's loss NaN (tests of the
-/// failure path; obeyed by test builds only, see `tunix_rt::fault`).
+/// failure path; obeyed by test builds only, see `tunix_core::fault`).
 pub const FAULT_NAN_ENV: &str = "TUNIX_RT_FAULT_NAN_STEP";
 
 /// Set to a step number to make the trainer stop and wait, forever, right
@@ -284,8 +284,8 @@ impl Loop<'_> {
         let t = &req.spec.training;
         let until = req.until_step;
         let device = self.prepared.choice.device;
-        let fault_nan: Option<u32> = tunix_rt::fault::step(FAULT_NAN_ENV);
-        let fault_pause: Option<u32> = tunix_rt::fault::step(FAULT_PAUSE_ENV);
+        let fault_nan: Option<u32> = tunix_core::fault::step(FAULT_NAN_ENV);
+        let fault_pause: Option<u32> = tunix_core::fault::step(FAULT_PAUSE_ENV);
         let rows = t.per_device_batch_size as usize;
         let train = &self.prepared.train;
         let mut interval_tokens = 0usize;

@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn the_readme_table_is_the_generated_one() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
         let readme = std::fs::read_to_string(path).expect("README.md");
         let start = readme.find(BEGIN).unwrap_or_else(|| {
             panic!("README.md has no `{BEGIN}` line; put the exit-code table between {BEGIN} and {END}")

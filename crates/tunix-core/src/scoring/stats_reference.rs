@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-const FIXTURE: &str = include_str!("../../tests/fixtures/stats_reference.json");
+const FIXTURE: &str = include_str!("../../../../tests/fixtures/stats_reference.json");
 
 /// The whole reference file.
 fn fixture() -> Value {

@@ -306,6 +306,16 @@ pub fn newest_checkpoint(run_dir: &Path) -> Option<ResumePoint> {
     checkpoints(run_dir).pop()
 }
 
+/// What the trainer worker reports about libtorch (`tunix-rt-worker doctor`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TorchReport {
+    pub libtorch_version: String,
+    pub libtorch_lib: String,
+    pub cuda_available: bool,
+    pub cuda_devices: Vec<String>,
+    pub cudnn_available: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

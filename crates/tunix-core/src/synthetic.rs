@@ -14,6 +14,16 @@ use crate::runfolder::{
     EVAL_SUMMARY, RUN_MANIFEST,
 };
 
+/// A runs root for the run-id resolution tests: `run-weak` (skill 0.3)
+/// and `run-strong` (0.9) at the top, and `sweep-1/trial-01` (0.5) inside
+/// a folder that is not a run, each with 30 items.
+pub fn write_runs_root(root: &Path) -> Result<()> {
+    write_run(root, "run-weak", 30, 0.3)?;
+    write_run(root, "run-strong", 30, 0.9)?;
+    write_run(&root.join("sweep-1"), "trial-01", 30, 0.5)?;
+    Ok(())
+}
+
 /// Write `root/<run_id>` with `n_items` items on a synthetic eval set, a
 /// fraction `skill` of them answered correctly (deterministically: the same
 /// arguments give the same files).

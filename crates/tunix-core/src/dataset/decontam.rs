@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn the_repository_eval_sets_are_indexed() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("evalsets");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../evalsets");
         let (items, files) = eval_prompts_in_dir(&dir, "evalsets").unwrap();
         let index = EvalIndex::from_prompts(items);
         assert!(files.contains(&"evalsets/eval_v2.jsonl".to_string()));

@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 
 use super::RUN_MANIFEST;
 use crate::error::{Error, Result};
-use crate::sweep::ledger::LEDGER;
 
+/// The sweep ledger's file name in a sweep folder (what makes it one).
+pub const LEDGER: &str = "sweep.json";
 /// The hidden folder in a run folder that holds the job's spec and the
 /// trainer's request.
 pub const CONTROL_DIR: &str = ".job";
@@ -171,17 +172,13 @@ fn known_sweeps(runs_root: &Path) -> Vec<String> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::error::ErrorKind;
-    use crate::synthetic::write_run;
 
-    /// A runs root with two runs and a sweep folder holding a third.
-    pub(crate) fn runs() -> tempfile::TempDir {
+    fn runs() -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
-        write_run(dir.path(), "run-weak", 30, 0.3).expect("run");
-        write_run(dir.path(), "run-strong", 30, 0.9).expect("run");
-        write_run(&dir.path().join("sweep-1"), "trial-01", 30, 0.5).expect("run");
+        crate::synthetic::write_runs_root(dir.path()).expect("runs");
         dir
     }
 

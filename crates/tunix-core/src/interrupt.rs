@@ -238,7 +238,7 @@ pub fn rerun_command(command: &[String]) -> String {
             if plain {
                 w.clone()
             } else {
-                crate::slurm::quote::quote(w)
+                crate::shell::quote(w)
             }
         })
         .collect::<Vec<_>>()
