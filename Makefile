@@ -89,9 +89,9 @@ evidence: build
 
 # `executor: slurm` against a real cluster: tests/slurm/start.sh installs
 # Debian's Slurm and starts a single-node cluster on this machine (root
-# needed), the tests in tests/cli/slurm.rs run against it, stop.sh stops
-# its daemons by pid. Where the cluster cannot start, this says why and
-# the rest of the suite goes on.
+# needed), the tests of tests/cli/slurm.rs and tests/cli/slurm/ (all under
+# `slurm::`) run against it, stop.sh stops its daemons by pid. Where the
+# cluster cannot start, this says why and the rest of the suite goes on.
 SLURM_DIR ?= $(or $(TUNIX_SLURM_DIR),/tmp/tunix-slurm)
 slurm-test: build
 	@if tests/slurm/start.sh "$(SLURM_DIR)"; then \

@@ -9,8 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 use tunix_rt::runfolder::{to_json_bytes, RunKind, RunManifest, RunStatus, METRICS, RUN_MANIFEST};
 
-use crate::report::{browser, dom};
-use crate::support::{fake_run, Workspace};
+use crate::support::{browser, dom, fake_run, Workspace};
 
 /// `metrics.jsonl` lines of a run whose loss falls from `start`, with a
 /// validation loss every 50 steps and a gradient norm.

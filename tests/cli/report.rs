@@ -1,11 +1,8 @@
-//! `tunix-rt report leaderboard|compare`, end to end through the index, and
-//! the HTML in headless Chromium. The browser tests fail when no Chromium
-//! is installed (`apt-get install chromium`); `TUNIX_SKIP_BROWSER_TESTS=1`
-//! skips them instead.
-
-use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+//! `tunix-rt report leaderboard|compare`, end to end through the index:
+//! ranking, filters and pages, run prefixes and the verdict, loss curves,
+//! calculator runs and tags, and how the output format is chosen. The
+//! workspaces here are shared with report_html.rs, which loads the HTML in
+//! headless Chromium.
 
 use serde_json::Value;
 
@@ -14,11 +11,11 @@ use crate::support::{fake_run, Workspace};
 
 const SCRIPT: &str = "<script>document.body.setAttribute('data-pwned','script')</script>";
 const IMG: &str = "<img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">";
-const TEMPLATE: &str = "{{ 7*7 }}";
+pub(crate) const TEMPLATE: &str = "{{ 7*7 }}";
 
 /// Two runs on the same synthetic eval set, with hostile text in the run
 /// name, labels and extracted answers, ingested into the index.
-fn hostile_workspace() -> Workspace {
+pub(crate) fn hostile_workspace() -> Workspace {
     let ws = Workspace::new();
     let root = ws.path().join("submission_runs");
     fake_run(&root, "run-weak", 90, 0.4);
@@ -135,186 +132,6 @@ fn compare_refuses_different_evalsets_unless_allowed() {
         "--allow-different-evalsets",
     ])
     .code(0);
-}
-
-/// Set to `1` to skip the browser tests on a machine without Chromium; by
-/// default a missing browser fails them (a skipped test looks like a passed
-/// one in `cargo test`'s summary, and the HTML would go unchecked).
-const SKIP_BROWSER_TESTS: &str = "TUNIX_SKIP_BROWSER_TESTS";
-
-/// The names a headless Chromium goes by.
-const BROWSERS: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
-
-/// The first of [`BROWSERS`] found in the folders of `path` (as in `PATH`).
-fn find_browser(path: &OsStr) -> Option<PathBuf> {
-    BROWSERS.iter().find_map(|name| {
-        std::env::split_paths(path)
-            .map(|dir| dir.join(name))
-            .find(|candidate| candidate.is_file())
-    })
-}
-
-/// The browser to run: `found`; with none, `Ok(None)` (skip) when `skip`
-/// is `Some("1")` (the value of [`SKIP_BROWSER_TESTS`]), else an error
-/// saying how to install one.
-fn browser_or_skip(found: Option<PathBuf>, skip: Option<&str>) -> Result<Option<PathBuf>, String> {
-    match (found, skip) {
-        (_, Some("1")) => Ok(None),
-        (Some(browser), _) => Ok(Some(browser)),
-        (None, _) => Err(format!(
-            "no headless browser found on PATH (tried {}): install one with `apt-get install chromium`, or set {SKIP_BROWSER_TESTS}=1 to skip the browser tests",
-            BROWSERS.join(", ")
-        )),
-    }
-}
-
-/// The headless browser for the HTML tests; `None` means skip (only when
-/// `TUNIX_SKIP_BROWSER_TESTS=1`, said on stderr). Panics when none is found.
-#[allow(clippy::print_stderr)] // a test helper (not a #[test]): says why tests skip
-pub fn browser() -> Option<PathBuf> {
-    let found = find_browser(&std::env::var_os("PATH").unwrap_or_default());
-    let skip = std::env::var(SKIP_BROWSER_TESTS).ok();
-    match browser_or_skip(found, skip.as_deref()) {
-        Ok(Some(browser)) => Some(browser),
-        Ok(None) => {
-            eprintln!("skipped: {SKIP_BROWSER_TESTS}=1");
-            None
-        }
-        Err(message) => panic!("{message}"),
-    }
-}
-
-#[test]
-fn a_missing_browser_fails_unless_skipping_is_asked_for() {
-    let chromium = PathBuf::from("/usr/bin/chromium");
-    let err = browser_or_skip(None, None).expect_err("no browser, no skip");
-    assert!(err.contains("apt-get install chromium"), "{err}");
-    assert!(err.contains(SKIP_BROWSER_TESTS), "{err}");
-    assert!(browser_or_skip(None, Some("0")).is_err());
-    assert_eq!(browser_or_skip(None, Some("1")), Ok(None));
-    assert_eq!(browser_or_skip(Some(chromium.clone()), Some("1")), Ok(None));
-    assert_eq!(
-        browser_or_skip(Some(chromium.clone()), None),
-        Ok(Some(chromium))
-    );
-    let empty = tempfile::tempdir().expect("tempdir");
-    assert_eq!(find_browser(empty.path().as_os_str()), None);
-    std::fs::write(empty.path().join("chromium-browser"), "").expect("write");
-    assert_eq!(
-        find_browser(empty.path().as_os_str()),
-        Some(empty.path().join("chromium-browser"))
-    );
-}
-
-/// Headless Chromium's flags for the page tests.
-const CHROMIUM_FLAGS: [&str; 11] = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--enable-logging=stderr",
-    "--v=0",
-    "--window-size=1280,1800",
-];
-
-/// Load `page` in headless Chromium; returns (DOM after scripts ran, log).
-pub fn dom(browser: &Path, page: &Path) -> (String, String) {
-    let profile = tempfile::tempdir().expect("profile");
-    let url = format!("file://{}", page.display());
-    let dom = Command::new(browser)
-        .args(CHROMIUM_FLAGS)
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--dump-dom", &url])
-        .output()
-        .expect("run chromium");
-    (
-        String::from_utf8_lossy(&dom.stdout).into_owned(),
-        String::from_utf8_lossy(&dom.stderr).into_owned(),
-    )
-}
-
-/// [`dom`], and a screenshot of the page.
-fn load(browser: &Path, page: &Path, screenshot: &Path) -> (String, String) {
-    let profile = tempfile::tempdir().expect("profile");
-    let url = format!("file://{}", page.display());
-    let shot = Command::new(browser)
-        .args(CHROMIUM_FLAGS)
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("--screenshot={}", screenshot.display()))
-        .arg(&url)
-        .output()
-        .expect("run chromium");
-    assert!(
-        screenshot.is_file(),
-        "no screenshot: {}",
-        String::from_utf8_lossy(&shot.stderr)
-    );
-    dom(browser, page)
-}
-
-#[test]
-fn html_reports_render_in_chromium_without_errors_or_injection() {
-    let Some(browser) = browser() else {
-        return;
-    };
-    let ws = hostile_workspace();
-    ws.run(&[
-        "report",
-        "leaderboard",
-        "--format",
-        "html",
-        "-o",
-        "leaderboard.html",
-    ])
-    .code(0);
-    ws.run(&[
-        "report",
-        "compare",
-        "run-weak",
-        "run-strong",
-        "--format",
-        "html",
-        "-o",
-        "compare.html",
-    ])
-    .code(0);
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    for page in ["leaderboard.html", "compare.html"] {
-        let html = std::fs::read_to_string(ws.path().join(page)).expect("read");
-        assert!(
-            !html.contains("http://") && !html.contains("https://"),
-            "{page} refers to the network"
-        );
-        assert!(
-            html.contains("&lt;script&gt;"),
-            "{page} lost the escaped payload"
-        );
-        let shot = shots.join(page.replace(".html", ".png"));
-        let (dom, log) = load(&browser, &ws.path().join(page), &shot);
-        assert!(dom.contains("<table"), "{page} did not render: {dom}");
-        assert!(
-            !dom.contains("data-pwned=\""),
-            "{page}: injected markup executed"
-        );
-        assert!(
-            dom.contains(TEMPLATE),
-            "{page}: template syntax in data was expanded"
-        );
-        let errors: Vec<&str> = log
-            .lines()
-            .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Refused to"))
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "{page}: console errors:\n{}",
-            errors.join("\n")
-        );
-        eprintln!("screenshot of {page}: {}", shot.display());
-    }
 }
 
 #[test]
@@ -446,127 +263,14 @@ fn the_leaderboard_lists_a_page_and_says_how_many_runs_match() {
         .stderr_has("`0` is not a number of runs (1 or more) or `all`");
 }
 
-/// A leaderboard of `n` runs with scores spread over 0.3–0.9.
-fn many_runs(n: usize) -> tunix_rt::report::LeaderboardInput {
-    let runs = (0..n)
-        .map(|i| {
-            let score = 0.3 + 0.6 * ((i * 37) % 100) as f64 / 100.0;
-            serde_json::from_value(serde_json::json!({
-                "run_id": format!("run-{i:05}"), "name": format!("sweep-{}-trial-{i:05}", i % 7),
-                "kind": "Eval", "model_id": format!("external:run-{i:05}"), "dataset": null,
-                "config_hash": "c0ffee", "labels": {"model": format!("m{}", i % 10)},
-                "created_at": "2026-11-20T10:00:00Z", "git_commit": "0123456789abcdef", "git_dirty": false,
-                "evalset_path": "evalsets/synthetic.jsonl", "evalset_blake3": "00".repeat(32),
-                "primary_score": score, "ci_low": score - 0.2, "ci_high": score + 0.1, "ci_method": "wilson",
-                "n_items": 12, "n_scored": 12, "n_skipped": 0,
-                "category_means": {"core": score, "edge": score, "trace": null},
-                "sweep_id": null, "loss_curve": []
-            }))
-            .expect("a run summary")
-        })
-        .collect();
-    tunix_rt::report::LeaderboardInput {
-        title: "10,000 runs".into(),
-        filters: vec![],
-        runs,
-        unshown: vec![],
-        notes: vec![],
-        items: Default::default(),
-    }
-}
-
-#[test]
-fn a_leaderboard_of_10000_runs_loads_in_chromium_with_every_row() {
-    let templates = tunix_rt::report::Templates::builtin().expect("templates");
-    let html = tunix_rt::report::render_leaderboard(
-        &templates,
-        &many_runs(10_000),
-        tunix_rt::report::ReportFormat::Html,
-    )
-    .expect("render");
-    let rows = html.matches("<tr class=\"run").count();
-    assert_eq!(rows, 10_000);
-    // About 900 bytes a row: rank and the rule that placed it, status,
-    // full-set score, coverage and primary score, counts, three categories.
-    assert!(
-        html.len() < 10 * 1024 * 1024,
-        "{} bytes for 10,000 rows",
-        html.len()
-    );
-    let Some(browser) = browser() else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let page = dir.path().join("leaderboard-10000.html");
-    std::fs::write(&page, &html).expect("write");
-    let started = std::time::Instant::now();
-    let (dom, log) = dom(&browser, &page);
-    eprintln!(
-        "10,000-run leaderboard: {} KiB, loaded in headless Chromium in {:.1} s (browser start included)",
-        html.len() / 1024,
-        started.elapsed().as_secs_f64()
-    );
-    assert_eq!(dom.matches("<tr class=\"run").count(), 10_000);
-    assert!(
-        dom.contains("<html lang=\"en\" class=\"js\">"),
-        "the script ran"
-    );
-    // The script lists a page of rows at a time (sorting and filtering
-    // 10,000 listed rows is slow); the rest are in the page, hidden.
-    assert!(
-        dom.contains("Listing 200 of 10000 rows."),
-        "no pager in the DOM"
-    );
-    let hidden = dom
-        .split("<tr class=\"run")
-        .skip(1)
-        .filter(|rest| {
-            rest.split('>')
-                .next()
-                .is_some_and(|tag| tag.contains("hidden"))
-        })
-        .count();
-    assert_eq!(hidden, 9_800);
-    let errors: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Refused to"))
-        .collect();
-    assert!(errors.is_empty(), "console errors:\n{}", errors.join("\n"));
-}
-
 /// Two plain runs, ingested: `run-alpha` (weak) and `run-beta` (strong).
-fn two_run_workspace() -> Workspace {
+pub(crate) fn two_run_workspace() -> Workspace {
     let ws = Workspace::new();
     let root = ws.path().join("submission_runs");
     fake_run(&root, "run-alpha", 60, 0.3);
     fake_run(&root, "run-beta", 60, 0.8);
     ws.run(&["db", "ingest"]).code(0);
     ws
-}
-
-#[test]
-fn quickstart_leaderboard_html_is_an_html_page_in_chromium() {
-    let ws = two_run_workspace();
-    ws.run(&["report", "leaderboard", "-o", "reports/leaderboard.html"])
-        .code(0)
-        .stderr_has("wrote reports/leaderboard.html");
-    let page = ws.path().join("reports/leaderboard.html");
-    let html = std::fs::read_to_string(&page).expect("read");
-    assert!(html.starts_with("<!DOCTYPE html>"), "not HTML:\n{html}");
-    assert!(!html.contains("| --- |"), "Markdown in the .html file");
-    let Some(browser) = browser() else {
-        return;
-    };
-    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("quickstart-leaderboard.png");
-    let (dom, _) = load(&browser, &page, &shot);
-    assert!(dom.contains("<table"), "no table: {dom}");
-    for id in ["run-alpha", "run-beta"] {
-        assert!(dom.contains(id), "{id} missing: {dom}");
-    }
-    assert!(
-        !dom.contains("|---|") && !dom.contains("| --- |"),
-        "raw Markdown table: {dom}"
-    );
 }
 
 #[test]

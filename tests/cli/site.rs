@@ -10,8 +10,7 @@ use std::process::Command;
 use serde_json::{json, Value};
 
 use crate::compare::add_tags;
-use crate::report::{browser, dom as load_page};
-use crate::support::{fake_run, Workspace};
+use crate::support::{browser, dom as load_page, fake_run, Workspace};
 
 /// The hand-built sweep's name.
 const SWEEP: &str = "mini-sweep";

@@ -1,10 +1,13 @@
-//! A throwaway workspace, a fluent way to run the binary in it, and a way
-//! to wait for what it does ([`wait_for`]).
+//! A throwaway workspace, a fluent way to run the binary in it, a way to
+//! wait for what it does ([`wait_for`]), and headless Chromium for the HTML
+//! tests ([`browser`], [`dom`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod chromium;
 mod wait;
+pub use chromium::{browser, dom, load};
 pub use wait::{poll_until, wait_for};
 
 /// The repository root (where Cargo.toml is).
