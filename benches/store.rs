@@ -29,7 +29,7 @@ use tunix_rt::scoring::CompareConfig;
 use tunix_rt::store::filter::{RunFilter, RunLimit};
 use tunix_rt::store::ingest::{ingest, Scope};
 use tunix_rt::store::{Store, Wait};
-use tunix_rt::synthetic::write_run;
+use tunix_testkit::synthetic::write_run;
 
 /// Goals of issue #13: how many times the Python reference's speed.
 const INGEST_GOAL: f64 = 5.0;

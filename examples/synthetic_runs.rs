@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use tunix_rt::synthetic::write_run;
+use tunix_testkit::synthetic::write_run;
 
 const USAGE: &str = "usage: synthetic_runs DIR ITEMS (COUNT | NAME:SKILL...)";
 

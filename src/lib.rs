@@ -36,5 +36,5 @@ pub use tunix_core::{Error, ErrorKind, Result};
 pub use tunix_core::{
     dataset, diagnostic, error, evalset, evaluate, exit_code, fault, file_kind, fsutil, interrupt,
     jsonl, location, predictions, presets, rng, runfolder, schema_check, scoring, suggest,
-    synthetic, workspace,
+    workspace,
 };

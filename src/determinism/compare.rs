@@ -385,7 +385,7 @@ mod tests {
     use crate::determinism::contents;
 
     fn synthetic(root: &std::path::Path, id: &str, skill: f64) -> RunContents {
-        let dir = crate::synthetic::write_run(root, id, 60, skill).expect("synthetic run");
+        let dir = tunix_testkit::synthetic::write_run(root, id, 60, skill).expect("synthetic run");
         contents::read(&dir).expect("read")
     }
 

@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn a_synthetic_eval_run_reads_without_training_parts() {
         let root = tempfile::tempdir().expect("tempdir");
-        let dir = crate::synthetic::write_run(root.path(), "r", 9, 0.5).expect("run");
+        let dir = tunix_testkit::synthetic::write_run(root.path(), "r", 9, 0.5).expect("run");
         let c = read(&dir).expect("read");
         assert_eq!(c.kind, RunKind::Eval);
         assert_eq!(c.device, "none");

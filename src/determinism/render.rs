@@ -120,7 +120,7 @@ mod tests {
     fn a_mismatch_shows_both_values_the_items_and_the_verdict() {
         let root = tempfile::tempdir().expect("tempdir");
         let read = |id: &str, skill: f64| {
-            let dir = crate::synthetic::write_run(root.path(), id, 30, skill).expect("run");
+            let dir = tunix_testkit::synthetic::write_run(root.path(), id, 30, skill).expect("run");
             contents::read(&dir).expect("read")
         };
         let r = compare(&read("a", 0.2), &read("b", 0.8), None);

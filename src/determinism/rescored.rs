@@ -122,7 +122,7 @@ mod tests {
     use crate::runfolder::{read_eval_items, read_summary};
 
     fn recorded_run(root: &Path) -> (EvalSummary, Vec<EvalItemRecord>) {
-        let dir = crate::synthetic::write_run(root, "r", 40, 0.5).expect("synthetic run");
+        let dir = tunix_testkit::synthetic::write_run(root, "r", 40, 0.5).expect("synthetic run");
         (
             read_summary(&dir).expect("summary"),
             read_eval_items(&dir).expect("items"),

@@ -195,7 +195,7 @@ mod tests {
     use crate::runfolder::GitInfo;
 
     fn run(root: &Path, id: &str) -> PathBuf {
-        crate::synthetic::write_run(root, id, 6, 0.5).expect("synthetic run")
+        tunix_testkit::synthetic::write_run(root, id, 6, 0.5).expect("synthetic run")
     }
 
     fn options(out: &Path) -> PackageOptions {

@@ -156,11 +156,11 @@ fn read_loss_curve(dir: &Path) -> Result<Vec<(u64, f64)>> {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
-    use crate::synthetic::write_run;
+    use tunix_testkit::synthetic::write_run;
 
     fn runs() -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
-        crate::synthetic::write_runs_root(dir.path()).expect("runs");
+        tunix_testkit::synthetic::write_runs_root(dir.path()).expect("runs");
         dir
     }
 

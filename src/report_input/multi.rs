@@ -299,7 +299,7 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use crate::runfolder::{to_json_bytes, RunKind, RunStatus, RUN_MANIFEST};
-    use crate::synthetic::write_run;
+    use tunix_testkit::synthetic::write_run;
 
     /// A Train run folder without eval results, with `metrics` lines.
     fn train_run(root: &Path, id: &str, lr: f64, metrics: &str) -> PathBuf {

@@ -107,8 +107,8 @@ mod tests {
     fn configs_and_every_metric_come_back_by_run() {
         let dir = tempfile::tempdir().expect("tempdir");
         let runs = dir.path().join("runs");
-        let run = crate::synthetic::write_run(&runs, "r1", 6, 0.5).expect("run");
-        crate::synthetic::write_run(&runs, "r2", 6, 0.5).expect("run");
+        let run = tunix_testkit::synthetic::write_run(&runs, "r1", 6, 0.5).expect("run");
+        tunix_testkit::synthetic::write_run(&runs, "r2", 6, 0.5).expect("run");
         std::fs::write(
             run.join(crate::runfolder::METRICS),
             "{\"step\": 2, \"loss\": 1.5, \"grad_norm\": 0.25}\n{\"step\": 1, \"loss\": 2.5}\n",

@@ -1,5 +1,5 @@
 //! Test run folders for the index and the report inputs: a synthetic run
-//! (`crate::synthetic::write_run`) given item tags and, optionally, the
+//! (`tunix_testkit::synthetic::write_run`) given item tags and, optionally, the
 //! calculator flag in its recorded config.
 
 use std::path::{Path, PathBuf};
@@ -23,7 +23,7 @@ pub fn tags_of(i: usize) -> Vec<String> {
 /// with probability `skill`), with per-tag figures from [`tags_of`] in its
 /// summary and `decoding.calculator` = `calculator` in its config.
 pub fn tagged_run(root: &Path, run_id: &str, n: usize, skill: f64, calculator: bool) -> PathBuf {
-    let dir = crate::synthetic::write_run(root, run_id, n, skill).expect("synthetic run");
+    let dir = tunix_testkit::synthetic::write_run(root, run_id, n, skill).expect("synthetic run");
     let rows: Vec<ItemRow> = read_eval_items(&dir)
         .expect("items")
         .iter()

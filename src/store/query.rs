@@ -378,8 +378,8 @@ mod tests {
             items.sort_by(|x, y| x.id.cmp(&y.id));
             items
         };
-        crate::synthetic::write_run(&root, "weak", 3000, 0.2).expect("run");
-        crate::synthetic::write_run(&root, "strong", 3000, 0.9).expect("run");
+        tunix_testkit::synthetic::write_run(&root, "weak", 3000, 0.2).expect("run");
+        tunix_testkit::synthetic::write_run(&root, "strong", 3000, 0.9).expect("run");
         let db = dir.path().join("t.duckdb");
         let store = Store::open_write(&db, Wait::No).expect("open");
         ingest(&store, dir.path(), Scope::Root(&root)).expect("ingest");

@@ -365,7 +365,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("runs");
         for (i, skill) in skills.iter().enumerate() {
-            crate::synthetic::write_run(&root, &format!("r{i}"), 40, *skill).expect("run");
+            tunix_testkit::synthetic::write_run(&root, &format!("r{i}"), 40, *skill).expect("run");
         }
         let db = dir.path().join("t.duckdb");
         let store = Store::open_write(&db, Wait::No).expect("open");

@@ -97,9 +97,9 @@ impl Workspace {
 }
 
 /// Write a synthetic but valid run folder `root/<run_id>` (see
-/// `tunix_rt::synthetic`).
+/// `tunix_testkit::synthetic`).
 pub fn fake_run(root: &Path, run_id: &str, n_items: usize, skill: f64) {
-    tunix_rt::synthetic::write_run(root, run_id, n_items, skill).expect("synthetic run");
+    tunix_testkit::synthetic::write_run(root, run_id, n_items, skill).expect("synthetic run");
 }
 
 /// A Train manifest for a model small enough for CI.

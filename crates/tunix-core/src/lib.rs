@@ -28,8 +28,6 @@ pub mod schema_check;
 pub mod scoring;
 pub mod shell;
 pub mod suggest;
-#[doc(hidden)]
-pub mod synthetic;
 pub mod workspace;
 
 pub use error::{Error, ErrorKind, Result};

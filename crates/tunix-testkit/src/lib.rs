@@ -1,5 +1,8 @@
-//! Test helpers shared by tunix-rt's unit tests and its CLI tests, kept out
-//! of the shipped library: golden files.
+//! Test helpers shared by tunix-rt's unit tests, CLI tests, benchmarks and
+//! examples, kept out of the shipped crates: golden files (here) and
+//! synthetic run folders ([`synthetic`]).
+
+pub mod synthetic;
 
 use std::path::Path;
 

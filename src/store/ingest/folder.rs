@@ -289,7 +289,7 @@ mod tests {
     #[test]
     fn a_folder_reads_validates_and_hashes_like_its_files() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let run = crate::synthetic::write_run(dir.path(), "r1", 9, 0.5).expect("run");
+        let run = tunix_testkit::synthetic::write_run(dir.path(), "r1", 9, 0.5).expect("run");
         let record = load_run_folder(&run, "runs/r1").expect("valid");
         assert_eq!(record.items.len(), 9);
         assert_eq!(record.run_dir, "runs/r1");

@@ -290,7 +290,7 @@ mod tests {
     #[test]
     fn a_run_is_inserted_and_deleted_with_all_its_rows() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = crate::synthetic::write_run(dir.path(), "r1", 30, 0.5).expect("run");
+        let path = tunix_testkit::synthetic::write_run(dir.path(), "r1", 30, 0.5).expect("run");
         let run = load_run_folder(&path, "r1").expect("valid");
         let conn = Connection::open_in_memory().expect("open");
         schema::migrate(&conn).expect("migrate");
@@ -329,7 +329,7 @@ mod tests {
     #[test]
     fn every_metric_of_every_line_is_a_metric_values_row() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = crate::synthetic::write_run(dir.path(), "r1", 3, 0.5).expect("run");
+        let path = tunix_testkit::synthetic::write_run(dir.path(), "r1", 3, 0.5).expect("run");
         std::fs::write(
             path.join(crate::runfolder::METRICS),
             "{\"step\":2,\"loss\":2.5,\"grad_norm\":0.75,\"val/f1\":0.5}\n{\"step\":4,\"val_loss\":2.25,\"eval/bleu\":12.5}\n",

@@ -176,9 +176,15 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
+    /// A runs root with two runs and a sweep folder holding a third: only
+    /// what the layout looks at (a run folder is one with a run manifest).
     fn runs() -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
-        crate::synthetic::write_runs_root(dir.path()).expect("runs");
+        for run in ["run-weak", "run-strong", "sweep-1/trial-01"] {
+            let folder = dir.path().join(run);
+            std::fs::create_dir_all(&folder).expect("mkdir");
+            std::fs::write(folder.join(RUN_MANIFEST), "{}").expect("manifest");
+        }
         dir
     }
 

@@ -1,15 +1,14 @@
 //! Synthetic but valid run folders, written through the real scoring and
 //! run-folder code. Fixtures for tests and benchmarks (they need many
-//! realistic runs without training or predictions files); hidden from the
-//! documented library surface.
+//! realistic runs without training or predictions files).
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::evalset::{Category, EvalItem};
-use crate::evaluate::{score_items, summarize, EvalSettings};
-use crate::fsutil::write_atomic;
-use crate::runfolder::{
+use tunix_core::error::{Error, Result};
+use tunix_core::evalset::{Category, EvalItem};
+use tunix_core::evaluate::{score_items, summarize, EvalSettings};
+use tunix_core::fsutil::write_atomic;
+use tunix_core::runfolder::{
     to_json_bytes, to_jsonl_bytes, Artifact, FileRef, RunKind, RunManifest, RunStatus, EVAL_ITEMS,
     EVAL_SUMMARY, RUN_MANIFEST,
 };
