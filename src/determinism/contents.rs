@@ -9,10 +9,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::fsutil::blake3_file;
-use crate::runfolder::{
-    read_eval_items, read_manifest, read_summary, EvalItemRecord, EvalSummary, RunKind,
-    EVAL_SUMMARY, METRICS,
-};
+use crate::runfolder::{EvalItemRecord, EvalSummary, RunFolder, RunKind};
 use crate::trainer::protocol::checkpoints;
 
 /// The weights file in a checkpoint folder.
@@ -54,57 +51,41 @@ pub struct TrainContents {
 
 /// Read a finished run folder.
 pub fn read(dir: &Path) -> Result<RunContents> {
-    let manifest = read_manifest(dir)?;
-    let eval = if dir.join(EVAL_SUMMARY).is_file() {
+    let run = RunFolder::open(dir)?;
+    let manifest = run.manifest();
+    let eval = if run.has_eval() {
         Some(EvalContents {
-            summary: read_summary(dir)?,
-            items: read_eval_items(dir)?,
+            summary: run.summary()?,
+            items: run.items()?,
         })
     } else {
         None
     };
     let train = if manifest.kind == RunKind::Train {
-        Some(read_train(dir)?)
+        Some(read_train(&run)?)
     } else {
         None
     };
     Ok(RunContents {
         kind: manifest.kind,
-        device: manifest.device,
+        device: manifest.device.clone(),
         eval,
         train,
     })
 }
 
-fn read_train(dir: &Path) -> Result<TrainContents> {
+fn read_train(run: &RunFolder) -> Result<TrainContents> {
+    let dir = run.dir();
     let last = checkpoints(dir).pop().ok_or_else(|| {
         Error::runtime("the training run left no complete checkpoint to compare").with_path(dir)
     })?;
     let weights = last.dir.join(MODEL_FILE);
     let (weights_blake3, _) = blake3_file(&weights)?;
-    let path = dir.join(METRICS);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io("read the metrics", &path, e)),
-    };
-    let metrics = text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            serde_json::from_str(line)
-                .map(without_throughput)
-                .map_err(|e| {
-                    Error::runtime(format!("not a valid metrics line: {e}"))
-                        .with_path(&path)
-                        .with_location(crate::error::Location {
-                            line: i + 1,
-                            column: e.column(),
-                        })
-                })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let metrics = run
+        .metric_lines()?
+        .into_iter()
+        .map(without_throughput)
+        .collect();
     Ok(TrainContents {
         final_step: last.step,
         weights,

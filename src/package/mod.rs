@@ -19,7 +19,7 @@ pub use naming::{DEFAULT_PREFIX, NO_GIT};
 
 use crate::error::{Error, Result};
 use crate::fsutil::{blake3_hex, write_atomic};
-use crate::runfolder::{read_manifest, RunStatus, RUN_MANIFEST};
+use crate::runfolder::{RunFolder, RunStatus, RUN_MANIFEST};
 use crate::workspace::normalize_lexically;
 
 /// Where and how to write a package.
@@ -71,7 +71,7 @@ pub fn package(run_dir: &Path, options: &PackageOptions) -> Result<PackageOutcom
     naming::check_name_part("run folder name", &run_version).map_err(|e| e.with_path(&root))?;
     naming::check_name_part("--prefix", &options.prefix)?;
     let files = select::select_files(&root)?;
-    let manifest = read_manifest(&root)?;
+    let manifest = RunFolder::open(&root)?.into_manifest();
     let short_sha = naming::short_sha(manifest.git.as_ref())
         .map_err(|e| Error::bad_input(e.to_string()).with_path(root.join(RUN_MANIFEST)))?;
     let out_dir = output_folder(&options.out_dir, &root)?;
@@ -192,7 +192,7 @@ fn existing_output(target: &Path, force: bool) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runfolder::GitInfo;
+    use crate::runfolder::{read_manifest, GitInfo};
 
     fn run(root: &Path, id: &str) -> PathBuf {
         tunix_testkit::synthetic::write_run(root, id, 6, 0.5).expect("synthetic run")

@@ -10,8 +10,8 @@ use super::lock::{BaselineLock, LockedInterval, LockedScore, LOCK_SCHEMA_VERSION
 use super::rules::{correctness_hash, ScoringRules};
 use crate::error::{Error, Result};
 use crate::runfolder::{
-    read_eval_items, read_manifest, read_summary, EvalItemRecord, EvalSummary, FileRef,
-    RunManifest, EVAL_ITEMS, EVAL_SUMMARY, RUN_MANIFEST,
+    EvalItemRecord, EvalSummary, FileRef, RunFolder, RunManifest, EVAL_ITEMS, EVAL_SUMMARY,
+    RUN_MANIFEST,
 };
 use crate::workspace::Workspace;
 
@@ -29,21 +29,12 @@ impl EvaluatedRun {
     /// Read `dir`'s run manifest, eval summary and eval items; a folder
     /// without them is bad input.
     pub fn read(dir: &Path) -> Result<Self> {
-        for file in [RUN_MANIFEST, EVAL_SUMMARY, EVAL_ITEMS] {
-            let path = dir.join(file);
-            if !path.is_file() {
-                return Err(Error::bad_input(format!(
-                    "{} has no {file}: only evaluated runs can be gated",
-                    dir.display()
-                ))
-                .with_path(path));
-            }
-        }
+        let run = RunFolder::open_evaluated(dir, &dir.display().to_string(), "gated")?;
         Ok(EvaluatedRun {
             dir: dir.to_path_buf(),
-            manifest: read_manifest(dir)?,
-            summary: read_summary(dir)?,
-            items: read_eval_items(dir)?,
+            summary: run.summary()?,
+            items: run.items()?,
+            manifest: run.into_manifest(),
         })
     }
 

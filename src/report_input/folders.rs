@@ -6,12 +6,9 @@
 use std::path::Path;
 
 use super::{check_evalsets, paired_input, thin, MAX_CURVE_POINTS};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Result};
 use crate::report::{CompareInput, RunSummary};
-use crate::runfolder::{
-    read_eval_items, read_manifest, read_summary, MetricRecord, EVAL_ITEMS, EVAL_SUMMARY, METRICS,
-    RUN_MANIFEST,
-};
+use crate::runfolder::RunFolder;
 use crate::scoring::CompareConfig;
 use crate::store::query::ItemScore;
 
@@ -59,23 +56,11 @@ fn blake3_of(run: &RunSummary) -> Option<&str> {
 
 /// Read the files of an evaluated run folder.
 pub(super) fn read_run(dir: &Path) -> Result<FolderRun> {
-    for file in [RUN_MANIFEST, EVAL_SUMMARY, EVAL_ITEMS] {
-        let path = dir.join(file);
-        if !path.is_file() {
-            return Err(Error::bad_input(format!(
-                "{} has no {file}: only evaluated runs can be compared",
-                dir.display()
-            ))
-            .with_path(path));
-        }
-    }
-    let manifest = read_manifest(dir)?;
-    let scores = read_summary(dir)?;
-    let items = read_eval_items(dir)?
-        .into_iter()
-        .map(ItemScore::from)
-        .collect();
-    let curve = read_loss_curve(dir)?;
+    let run = RunFolder::open_evaluated(dir, &dir.display().to_string(), "compared")?;
+    let scores = run.summary()?;
+    let items = run.items()?.into_iter().map(ItemScore::from).collect();
+    let curve = loss_curve(&run)?;
+    let manifest = run.into_manifest();
     let card = &scores.scorecard;
     let ci = card.ci95.as_ref();
     let calculator = manifest.calculator_assisted();
@@ -122,32 +107,14 @@ pub(super) fn read_run(dir: &Path) -> Result<FolderRun> {
     Ok(FolderRun { summary, items })
 }
 
-/// `(step, loss)` from the folder's `metrics.jsonl`, in step order; empty
-/// when the run has no metrics.
-fn read_loss_curve(dir: &Path) -> Result<Vec<(u64, f64)>> {
-    let path = dir.join(METRICS);
-    if !path.is_file() {
-        return Ok(Vec::new());
-    }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::user_file("read the metrics", &path, e))?;
-    let mut curve = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let record: MetricRecord = serde_json::from_str(line).map_err(|e| {
-            Error::bad_input(format!("not a valid metrics record: {e}"))
-                .with_path(&path)
-                .with_location(Location {
-                    line: i + 1,
-                    column: e.column(),
-                })
-        })?;
-        if let Some(loss) = record.loss {
-            curve.push((record.step, loss));
-        }
-    }
+/// `(step, loss)` from the run's metrics, in step order; empty when the run
+/// has no metrics.
+fn loss_curve(run: &RunFolder) -> Result<Vec<(u64, f64)>> {
+    let mut curve: Vec<(u64, f64)> = run
+        .metrics()?
+        .into_iter()
+        .filter_map(|record| record.loss.map(|loss| (record.step, loss)))
+        .collect();
     curve.sort_by_key(|(step, _)| *step);
     Ok(curve)
 }
@@ -156,6 +123,7 @@ fn read_loss_curve(dir: &Path) -> Result<Vec<(u64, f64)>> {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+    use crate::runfolder::{read_summary, METRICS};
     use tunix_testkit::synthetic::write_run;
 
     fn runs() -> tempfile::TempDir {
@@ -203,7 +171,7 @@ mod tests {
         assert_eq!(input.figures.n_pairs, 30);
         assert_eq!(input.items.len(), 30);
         std::fs::write(weak.join(METRICS), "{\"step\": 1}\nnot json\n").expect("write");
-        let err = read_loss_curve(&weak).expect_err("bad line");
+        let err = loss_curve(&RunFolder::open(&weak).expect("open")).expect_err("bad line");
         assert_eq!(err.kind(), ErrorKind::BadInput);
         assert_eq!(err.location().map(|l| l.line), Some(2));
     }

@@ -17,7 +17,7 @@ use crate::report::{
     run_label, series_of, CompareInput, Metrics, MultiInput, MultiRun, RunItem, RunPair,
     RunSummary, RunsComparison,
 };
-use crate::runfolder::{read_manifest, RunManifest, EVAL_ITEMS, EVAL_SUMMARY, METRICS};
+use crate::runfolder::{RunFolder, RunManifest};
 use crate::scoring::rows::item_value;
 use crate::scoring::{
     compare_with, full_set_score, CompareConfig, ItemRow, Pairing, DEFAULT_BOOTSTRAP_SEED,
@@ -203,11 +203,10 @@ fn pairs(
 
 /// Read run folder `dir`: evaluated when it has eval files.
 fn read_folder(dir: &Path) -> Result<Loaded> {
-    let evaluated = dir.join(EVAL_SUMMARY).is_file() || dir.join(EVAL_ITEMS).is_file();
-    let manifest = read_manifest(dir)?;
-    let metrics = thinned(series_of(&crate::runfolder::read_metrics_file(
-        &dir.join(METRICS),
-    )?));
+    let folder = RunFolder::open(dir)?;
+    let evaluated = folder.has_eval() || folder.has_items();
+    let metrics = thinned(series_of(&folder.metrics()?));
+    let manifest = folder.into_manifest();
     let config = manifest.config.clone();
     let (summary, items) = if evaluated {
         let run = read_run(dir)?;
@@ -298,7 +297,9 @@ fn blake3_of(run: &RunSummary) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
-    use crate::runfolder::{to_json_bytes, RunKind, RunStatus, RUN_MANIFEST};
+    use crate::runfolder::{
+        read_manifest, to_json_bytes, RunKind, RunStatus, EVAL_ITEMS, METRICS, RUN_MANIFEST,
+    };
     use tunix_testkit::synthetic::write_run;
 
     /// A Train run folder without eval results, with `metrics` lines.

@@ -13,9 +13,7 @@ use crate::error::{Error, Result};
 use crate::manifest::sweep::{Distribution, SweepMetric};
 use crate::report::sweep::{SearchSpace, SweepInput, TrialRun};
 use crate::runfolder::layout::{trial_dir, CONTROL_DIR, JOB_SPEC};
-use crate::runfolder::{
-    read_eval_items, read_manifest, EvalItemRecord, RunManifest, EVAL_ITEMS, METRICS, RUN_MANIFEST,
-};
+use crate::runfolder::{EvalItemRecord, RunFolder, RunManifest, RUN_MANIFEST};
 use crate::sweep::ledger::{Ledger, LEDGER};
 use crate::workspace::Workspace;
 
@@ -33,9 +31,9 @@ pub fn read_sweep_folder(ws: &Workspace, dir: &Path, alpha: f64) -> Result<Sweep
         if !run_dir.join(RUN_MANIFEST).is_file() {
             continue;
         }
-        let manifest = read_manifest(&run_dir)?;
-        let run = read_trial(&run_dir, &manifest, &ledger.metric)?;
-        manifests.push((run_dir, manifest));
+        let folder = RunFolder::open(&run_dir)?;
+        let run = read_trial(&folder, &ledger.metric)?;
+        manifests.push((run_dir, folder.into_manifest()));
         runs.insert(trial.trial_id.clone(), run);
     }
     let space = manifest_candidates(ws, &manifests)
@@ -51,8 +49,9 @@ pub fn read_sweep_folder(ws: &Workspace, dir: &Path, alpha: f64) -> Result<Sweep
 }
 
 /// One trial's run folder.
-fn read_trial(run_dir: &Path, manifest: &RunManifest, metric: &SweepMetric) -> Result<TrialRun> {
-    let records = crate::runfolder::read_metrics_file(&run_dir.join(METRICS))?;
+fn read_trial(folder: &RunFolder, metric: &SweepMetric) -> Result<TrialRun> {
+    let manifest = folder.manifest();
+    let records = folder.metrics()?;
     let series = |name: &str| -> Vec<(u64, f64)> {
         let by_step: BTreeMap<u64, f64> = records
             .iter()
@@ -60,9 +59,10 @@ fn read_trial(run_dir: &Path, manifest: &RunManifest, metric: &SweepMetric) -> R
             .collect();
         by_step.into_iter().collect()
     };
-    let items = if run_dir.join(EVAL_ITEMS).is_file() {
+    let items = if folder.has_items() {
         Some(
-            read_eval_items(run_dir)?
+            folder
+                .items()?
                 .iter()
                 .map(EvalItemRecord::item_row)
                 .collect(),
@@ -125,6 +125,7 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use crate::manifest::sweep::Mode;
+    use crate::runfolder::METRICS;
     use crate::runfolder::{to_json_bytes, RunKind, RunStatus};
     use crate::sweep::ledger::{TrialEntry, TrialState};
 

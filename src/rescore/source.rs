@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 use crate::evalset::EvalItem;
 use crate::fsutil::blake3_hex;
 use crate::runfolder::{
-    read_eval_items, read_manifest, read_summary, EvalItemRecord, EvalSummary, FileRef,
-    RunManifest, RunStatus, EVAL_ITEMS, EVAL_SUMMARY, RUN_MANIFEST,
+    EvalItemRecord, EvalSummary, FileRef, RunFolder, RunManifest, RunStatus, EVAL_ITEMS,
+    RUN_MANIFEST,
 };
 use crate::workspace::Workspace;
 
@@ -47,16 +47,8 @@ impl Source {
 /// Read and check the run folder `dir`.
 pub fn read(ws: &Workspace, dir: &Path) -> Result<Source> {
     let shown = ws.display_path(dir).display().to_string();
-    for file in [RUN_MANIFEST, EVAL_SUMMARY, EVAL_ITEMS] {
-        let path = dir.join(file);
-        if !path.is_file() {
-            return Err(Error::bad_input(format!(
-                "{shown} has no {file}: only evaluated runs can be re-scored"
-            ))
-            .with_path(path));
-        }
-    }
-    let manifest = read_manifest(dir)?;
+    let run = RunFolder::open_evaluated(dir, &shown, "re-scored")?;
+    let manifest = run.manifest().clone();
     if manifest.status == RunStatus::Running {
         return Err(Error::bad_input(format!(
             "run `{}` is still running (or crashed while running); re-score it once it has finished",
@@ -71,7 +63,7 @@ pub fn read(ws: &Workspace, dir: &Path) -> Result<Source> {
         ))
         .with_path(dir.join(RUN_MANIFEST))
     })?;
-    let summary = read_summary(dir)?;
+    let summary = run.summary()?;
     let items_path = dir.join(EVAL_ITEMS);
     let items_bytes = std::fs::read(&items_path)
         .map_err(|e| Error::user_file("read the eval items", &items_path, e))?;
@@ -87,7 +79,7 @@ pub fn read(ws: &Workspace, dir: &Path) -> Result<Source> {
             .with_path(items_path));
         }
     }
-    let items = read_eval_items(dir)?;
+    let items = run.items()?;
     let evalset_items = read_evalset(ws, &manifest.run_id, &evalset)?;
     check_same_items(&manifest.run_id, &items, &evalset_items, &evalset.path)?;
     Ok(Source {

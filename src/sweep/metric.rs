@@ -8,26 +8,26 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::error::Result;
 use crate::manifest::sweep::SweepMetric;
-use crate::runfolder::{read_manifest, Failure, MetricRecord, RunStatus, METRICS};
+use crate::runfolder::{
+    read_manifest, read_metrics_file, Failure, MetricRecord, RunStatus, METRICS,
+};
 use crate::trainer::FailureClass;
 
-/// The records of the run folder's `metrics.jsonl` (lines that do not
-/// parse are left out; none when there is no file).
-fn records(run_dir: &Path) -> Vec<MetricRecord> {
-    std::fs::read_to_string(run_dir.join(METRICS))
-        .map(|text| {
-            text.lines()
-                .filter_map(|line| serde_json::from_str::<MetricRecord>(line).ok())
-                .collect()
-        })
-        .unwrap_or_default()
+/// The records of the run folder's `metrics.jsonl` (none when there is no
+/// file), read with the format's one bad-line policy.
+fn records(run_dir: &Path) -> Result<Vec<MetricRecord>> {
+    read_metrics_file(&run_dir.join(METRICS))
 }
 
 /// The metric at `step`: the last `metrics.jsonl` line of that step that
 /// has it.
+/// A trial whose metrics do not read has no metric (its segment then
+/// fails through [`missing`], which says why).
 pub fn metric_at(run_dir: &Path, step: u32, metric: &SweepMetric) -> Option<f64> {
     records(run_dir)
+        .ok()?
         .iter()
         .rev()
         .filter(|r| r.step == u64::from(step))
@@ -49,7 +49,17 @@ pub fn reached(run_dir: &Path, rung: u32, metric: &SweepMetric) -> Option<(bool,
 /// The `metric_missing` failure of a trial that reached `step` without
 /// any metrics line reporting `metric`; `None` when one did.
 pub fn missing(run_dir: &Path, step: u32, metric: &SweepMetric) -> Option<Failure> {
-    let records = records(run_dir);
+    let records = match records(run_dir) {
+        Ok(records) => records,
+        Err(e) => {
+            return Some(Failure {
+                class: FailureClass::MetricMissing.as_str().to_string(),
+                message: format!(
+                    "the trial reached step {step} but its metrics do not read, so the sweep's metric `{metric}` is missing: {e}"
+                ),
+            })
+        }
+    };
     if records.iter().any(|r| r.get(metric.as_str()).is_some()) {
         return None;
     }
@@ -84,7 +94,7 @@ mod tests {
     #[test]
     fn the_metric_at_a_step_is_the_last_line_of_that_step_that_has_it() {
         let dir = folder(
-            "{\"step\": 2, \"val/f1\": 0.25}\n{\"step\": 2, \"loss\": 1.0}\nnot json\n{\"step\": 4, \"val/f1\": 0.5, \"val_loss\": 2.0}\n{\"step\": 4, \"val/f1\": 0.75}\n",
+            "{\"step\": 2, \"val/f1\": 0.25}\n{\"step\": 2, \"loss\": 1.0}\n\n{\"step\": 4, \"val/f1\": 0.5, \"val_loss\": 2.0}\n{\"step\": 4, \"val/f1\": 0.75}\n",
         );
         let f1 = SweepMetric::new("val/f1");
         assert_eq!(metric_at(dir.path(), 2, &f1), Some(0.25));
@@ -95,6 +105,23 @@ mod tests {
             Some(2.0)
         );
         assert_eq!(missing(dir.path(), 4, &f1), None);
+    }
+
+    #[test]
+    fn metrics_that_do_not_read_have_no_metric_and_the_failure_says_why() {
+        let dir = folder("{\"step\": 2, \"val/f1\": 0.25}\nnot json\n");
+        let f1 = SweepMetric::new("val/f1");
+        assert_eq!(metric_at(dir.path(), 2, &f1), None);
+        let f = missing(dir.path(), 2, &f1).expect("missing");
+        assert_eq!(f.class, "metric_missing");
+        assert!(
+            f.message.contains("its metrics do not read"),
+            "{}",
+            f.message
+        );
+        assert!(f.message.contains("metrics.jsonl:2:"), "{}", f.message);
+        let half = folder("{\"step\": 2, \"val/f1\": 0.25}\n{\"step\": 3, \"val");
+        assert_eq!(metric_at(half.path(), 2, &f1), Some(0.25));
     }
 
     #[test]

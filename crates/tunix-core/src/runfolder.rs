@@ -1,7 +1,8 @@
 //! Run folders: the system of record. `submission_runs/<run>/` holds
 //! `run_manifest.json`, `eval_summary.json`, `eval_items.jsonl`,
 //! `metrics.jsonl` and `run.log`. This module holds the file formats and
-//! their readers, and [`layout`] the folder layout (control folder, sweep
+//! their readers ([`RunFolder`] opens a recorded run and reads its files),
+//! and [`layout`] the folder layout (control folder, sweep
 //! trials, finding a run or sweep folder); `crate::job` claims folders and
 //! writes them.
 
@@ -15,12 +16,15 @@ use crate::error::{Error, Result};
 use crate::fsutil::blake3_hex;
 use crate::scoring::Scorecard;
 
+mod folder;
 mod kind;
 pub mod layout;
 mod metrics;
+pub use folder::RunFolder;
 pub use kind::RunKind;
 pub use metrics::{
-    metric_name_problem, read_metrics_file, MetricRecord, METRIC_NAME_MAX, NAMED_METRICS,
+    metric_name_problem, read_metrics_file, read_metrics_lines, MetricRecord, METRIC_NAME_MAX,
+    NAMED_METRICS,
 };
 
 /// Version of the run-folder file formats.

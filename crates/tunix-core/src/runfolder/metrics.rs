@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -127,14 +128,22 @@ where
         .collect())
 }
 
-/// The records of a run's `metrics.jsonl` (none when there is no file). A
-/// last line without its newline is still being written and is left out
-/// when it does not parse; any other bad line is an error naming it.
+/// The records of a run's `metrics.jsonl` (none when there is no file),
+/// read by [`read_metrics_lines`]'s policy.
 pub fn read_metrics_file(path: &Path) -> Result<Vec<MetricRecord>> {
-    if !path.is_file() {
-        return Ok(Vec::new());
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read the metrics", path, e))?;
+    read_metrics_lines(path)
+}
+
+/// The lines of a `metrics.jsonl` file as `T` — the one bad-line policy of
+/// the format: no file is no lines; blank lines are skipped; a last line
+/// without its newline is still being written and is left out when it does
+/// not parse; any other line that does not parse is an error naming it.
+pub fn read_metrics_lines<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("read the metrics", path, e)),
+    };
     let complete = text.ends_with('\n');
     let lines: Vec<&str> = text.lines().collect();
     let mut records = Vec::with_capacity(lines.len());
@@ -142,7 +151,7 @@ pub fn read_metrics_file(path: &Path) -> Result<Vec<MetricRecord>> {
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<MetricRecord>(line) {
+        match serde_json::from_str::<T>(line) {
             Ok(r) => records.push(r),
             Err(_) if !complete && i + 1 == lines.len() => {}
             Err(e) => {
