@@ -41,11 +41,11 @@ pub fn all() -> Vec<(String, String)> {
     ));
     out.push((
         "best_params.schema.json".to_string(),
-        generate::<crate::sweep::promote::BestParams>(),
+        generate::<tunix_core::formats::best_params::BestParams>(),
     ));
     out.push((
-        crate::regress::lock::LOCK_SCHEMA_FILE.to_string(),
-        crate::regress::lock::schema(),
+        tunix_core::formats::baseline_lock::LOCK_SCHEMA_FILE.to_string(),
+        tunix_core::formats::baseline_lock::schema(),
     ));
     out.into_iter()
         .map(|(name, value)| {

@@ -14,7 +14,7 @@ pub mod evidence;
 pub mod gate;
 pub mod lock;
 pub mod report;
-pub mod rules;
+pub use tunix_core::formats::scoring_rules as rules;
 
 pub use gate::{gate_verdict, GateOutcome, GateSettings};
 pub use lock::{BaselineLock, DEFAULT_LOCK};

@@ -5,10 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
 use super::ledger::BestTrial;
 use crate::error::{Error, Result};
 use crate::manifest::common::{ApiVersion, Metadata};
@@ -55,34 +51,7 @@ pub fn manifest_yaml(
     ))
 }
 
-/// The parameters file (`promote.params`, schema
-/// `schemas/best_params.schema.json`): the trial, its sampled values, where
-/// they went and its metric.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BestParams {
-    /// The sweep's name.
-    pub sweep: String,
-    pub trial_id: String,
-    /// The trial the promoted config comes from (the same as `trial_id`).
-    pub promoted_from_trial_id: String,
-    /// The raw sampled values, by parameter.
-    pub params: BTreeMap<String, Value>,
-    /// Each parameter's field in the promoted spec.
-    pub mapping: BTreeMap<String, String>,
-    pub metric: BestMetric,
-}
-
-/// The promoted trial's metric.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BestMetric {
-    pub name: SweepMetric,
-    pub mode: Mode,
-    pub value: f64,
-    /// The primary score's 95% CI, when the trial was evaluated.
-    pub ci95: Option<ConfidenceInterval>,
-}
+pub use tunix_core::formats::best_params::{BestMetric, BestParams};
 
 /// The parameters file of `best`.
 pub fn params_json(

@@ -14,6 +14,7 @@ pub mod evaluate;
 pub mod exit_code;
 pub mod fault;
 pub mod file_kind;
+pub mod formats;
 pub mod fsutil;
 pub mod interrupt;
 pub mod jsonl;
