@@ -18,7 +18,7 @@ export LIBTORCH_USE_PYTORCH := 1
 BIN := $(or $(CARGO_TARGET_DIR),target)/debug
 TUNIX := $(BIN)/tunix-rt
 
-.PHONY: setup build install quickstart test browser fmt lint unit schema-check evidence slurm-test schemas bench bench-installed bench-page bench-train bench-startup bench-sweep bench-search
+.PHONY: setup build install quickstart test browser fmt lint unit schema-check evidence slurm-test gpu-test schemas bench bench-installed bench-page bench-train bench-startup bench-sweep bench-search
 
 setup:
 	@scripts/setup-venv.sh "$(VENV)" "$(TORCH_VERSION)"
@@ -106,6 +106,15 @@ slurm-test: build
 	    echo "slurm: the Slurm tests need the single-node cluster, which could not start (reason above); fix that, or set TUNIX_SKIP_SLURM_TESTS=1 to skip them knowingly" >&2; exit 1; \
 	  else exit $$rc; fi; \
 	fi
+
+# The device tests (crates/tunix-torch/tests/device.rs: one training step,
+# greedy generation with the KV cache, a checkpoint round trip) on the CPU
+# (cpu::) and on cuda:0 (cuda::, in bf16 mixed precision), through the
+# worker crate's `cuda` feature. For a machine with a GPU and not part of
+# `make test`: where libtorch sees no CUDA device the cuda:: tests fail
+# saying so. It builds tunix-torch alone (no DuckDB).
+gpu-test: setup
+	$(CARGO) test --locked -p tunix-torch --features cuda --test device
 
 # Benchmarks (release profile; prints ratios against the Python references).
 bench: setup

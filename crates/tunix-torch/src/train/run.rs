@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use tch::{Device, Kind, TchError, Tensor};
+use tch::{Kind, TchError, Tensor};
 
 use tunix_core::dataset::generate::{Generated, PROGRESS_EVERY};
 use tunix_core::dataset::{self, Dataset};
@@ -21,8 +21,9 @@ use tunix_core::rng::derive_seed;
 use tunix_core::runfolder::{FileRef, MetricRecord};
 use tunix_core::workspace::Workspace;
 
-use super::batches::{Batch, Examples};
+use super::batches::Examples;
 use super::checkpoint::{self, CheckpointState, MODEL_FILE, OPTIMIZER_FILE};
+use super::device_batch::{batch_loss, to_tensors};
 use super::model_eval::model_outputs;
 use super::optim::{clip_grad_norm, zero_grad, AdamW};
 use super::schedule::learning_rate;
@@ -480,37 +481,6 @@ fn torch_failure(spec: &TrainSpec, device: &str, what: &str, e: TchError) -> Fai
         }
     } else {
         Failure::crash(format!("libtorch failed while {what}: {msg}"))
-    }
-}
-
-/// A batch on the device: inputs, targets, and for packed rows the
-/// positions and segments.
-struct BatchTensors {
-    inputs: Tensor,
-    targets: Tensor,
-    packed: Option<(Tensor, Tensor)>,
-}
-
-fn to_tensors(batch: &Batch, device: Device) -> Result<BatchTensors, TchError> {
-    let shape = [batch.rows as i64, batch.width as i64];
-    let tensor = |v: &[i64]| -> Result<Tensor, TchError> {
-        Tensor::f_from_slice(v)?.f_view(shape)?.f_to_device(device)
-    };
-    let packed = match &batch.segments {
-        Some(segments) => Some((tensor(&batch.positions)?, tensor(segments)?)),
-        None => None,
-    };
-    Ok(BatchTensors {
-        inputs: tensor(&batch.inputs)?,
-        targets: tensor(&batch.targets)?,
-        packed,
-    })
-}
-
-fn batch_loss(model: &Gpt, b: &BatchTensors, train: bool) -> Result<Tensor, TchError> {
-    match &b.packed {
-        Some((pos, seg)) => model.loss_packed(&b.inputs, pos, seg, &b.targets, train),
-        None => model.loss(&b.inputs, &b.targets, train),
     }
 }
 
