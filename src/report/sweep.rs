@@ -50,7 +50,7 @@ mod tests {
     use super::super::fixtures::{assert_html_self_contained, assert_payloads_inert, PAYLOADS};
     use super::fixtures::input;
     use super::*;
-    use crate::sweep::ledger::TrialState;
+    use tunix_core::sweep::ledger::TrialState;
 
     fn render(input: &SweepInput, format: ReportFormat) -> String {
         let t = Templates::builtin().expect("templates");
@@ -173,18 +173,18 @@ mod tests {
             assert!(!render(&plain, format).contains("Decided by the tie rule"));
         }
         let mut input = input();
-        let scored = |id: &str| crate::sweep::halving::Scored {
+        let scored = |id: &str| tunix_core::sweep::halving::Scored {
             trial_id: id.into(),
             metric: Some(0.5),
         };
         input
             .ledger
             .decisions
-            .push(crate::sweep::ledger::RungDecision {
+            .push(tunix_core::sweep::ledger::RungDecision {
                 rung: 4,
                 continued: vec![scored("t000"), scored("t001")],
                 stopped: vec![scored("t002")],
-                tie_rule: Some(crate::sweep::ties::TieRule::AllEqual),
+                tie_rule: Some(tunix_core::sweep::ties::TieRule::AllEqual),
                 bracket: None,
             });
         let sentence = "rung 4: decided by the tie rule (smaller trial id first): all 3 trials had primary_score = 0.5 at step 4";

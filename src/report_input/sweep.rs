@@ -14,8 +14,8 @@ use crate::manifest::sweep::{Distribution, SweepMetric};
 use crate::report::sweep::{SearchSpace, SweepInput, TrialRun};
 use crate::runfolder::layout::{trial_dir, CONTROL_DIR, JOB_SPEC};
 use crate::runfolder::{EvalItemRecord, RunFolder, RunManifest, RUN_MANIFEST};
-use crate::sweep::ledger::{Ledger, LEDGER};
 use crate::workspace::Workspace;
+use tunix_core::sweep::ledger::{Ledger, LEDGER};
 
 /// Read the sweep folder `dir`: its ledger, every started trial's run
 /// folder, and the search space of the Sweep manifest when it can be found.
@@ -127,7 +127,7 @@ mod tests {
     use crate::manifest::sweep::Mode;
     use crate::runfolder::METRICS;
     use crate::runfolder::{to_json_bytes, RunKind, RunStatus};
-    use crate::sweep::ledger::{TrialEntry, TrialState};
+    use tunix_core::sweep::ledger::{TrialEntry, TrialState};
 
     fn ledger() -> Ledger {
         let params: BTreeMap<String, Value> =

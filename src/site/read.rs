@@ -20,8 +20,8 @@ use crate::scoring::CompareConfig;
 use crate::store::filter::{RunFilter, RunLimit};
 use crate::store::runs;
 use crate::store::Store;
-use crate::sweep::ledger::LEDGER;
 use crate::workspace::Workspace;
+use tunix_core::sweep::ledger::LEDGER;
 
 /// Significance level of the sweep reports' tie test (`report sweep`'s
 /// default).

@@ -35,9 +35,9 @@
 pub mod asha;
 pub mod decide;
 pub mod diff;
-pub mod halving;
+pub use tunix_core::sweep::halving;
 pub mod hyperband;
-pub mod ledger;
+pub use tunix_core::sweep::ledger;
 pub mod metric;
 pub mod optuna;
 pub mod plan;
@@ -45,7 +45,7 @@ pub mod promote;
 pub mod restarts;
 pub mod slots;
 pub mod space;
-pub mod ties;
+pub use tunix_core::sweep::ties;
 pub mod tpe;
 pub mod tpe_draw;
 

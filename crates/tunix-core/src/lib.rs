@@ -29,6 +29,7 @@ pub mod schema_check;
 pub mod scoring;
 pub mod shell;
 pub mod suggest;
+pub mod sweep;
 pub mod workspace;
 
 pub use error::{Error, ErrorKind, Result};

@@ -11,7 +11,7 @@ use super::axis::{axis_kind, distribution_name, AxisKind};
 use super::input::SweepInput;
 use super::ties::{ties, TiesDoc};
 use crate::manifest::sweep::{Mode, SweepMetric};
-use crate::sweep::ledger::{BestTrial, RungDecision, TieRuleNote, TrialEntry, TrialState};
+use tunix_core::sweep::ledger::{BestTrial, RungDecision, TieRuleNote, TrialEntry, TrialState};
 
 /// The sweep report as JSON.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -211,7 +211,7 @@ pub fn document(input: &SweepInput) -> SweepDoc<'_> {
 }
 
 /// The ledger's Hyperband brackets, by bracket number.
-fn brackets(ledger: &crate::sweep::ledger::Ledger) -> Vec<BracketDoc<'_>> {
+fn brackets(ledger: &tunix_core::sweep::ledger::Ledger) -> Vec<BracketDoc<'_>> {
     let mut numbers: Vec<u32> = ledger.trials.iter().filter_map(|t| t.bracket).collect();
     numbers.sort_unstable();
     numbers.dedup();
@@ -246,7 +246,7 @@ pub fn metric_of(t: &TrialEntry) -> Option<f64> {
 /// Best first by `mode` (larger first for `max`, smaller for `min`),
 /// trials without a metric last, equal metrics by trial id.
 pub fn trial_order(a: &TrialEntry, b: &TrialEntry, mode: Mode) -> Ordering {
-    crate::sweep::halving::order(
+    tunix_core::sweep::halving::order(
         (&a.trial_id, metric_of(a)),
         (&b.trial_id, metric_of(b)),
         mode,

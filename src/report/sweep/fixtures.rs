@@ -10,7 +10,7 @@ use super::input::{SearchSpace, SweepInput, TrialRun};
 use crate::manifest::sweep::{Distribution, Mode, ParamValue, SweepMetric};
 use crate::runfolder::{Failure, RunStatus};
 use crate::scoring::ItemRow;
-use crate::sweep::ledger::{
+use tunix_core::sweep::ledger::{
     BestTrial, Ledger, StopPoint, TrialEntry, TrialState, LEDGER_SCHEMA_VERSION,
 };
 

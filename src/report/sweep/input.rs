@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::manifest::sweep::Distribution;
 use crate::runfolder::{Failure, RunStatus};
 use crate::scoring::ItemRow;
-use crate::sweep::ledger::Ledger;
+use tunix_core::sweep::ledger::Ledger;
 
 /// Everything the sweep report shows.
 #[derive(Debug, Clone, PartialEq)]

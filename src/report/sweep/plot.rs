@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::axis::{number_text, Axis};
 use crate::report::svg::{escape, thin, truncate};
-use crate::sweep::ledger::TrialState;
+use tunix_core::sweep::ledger::TrialState;
 
 /// Font of all labels: the reader's own system font, nothing downloaded.
 const FONT: &str =

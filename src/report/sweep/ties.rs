@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::input::SweepInput;
 use crate::manifest::sweep::SweepMetric;
 use crate::scoring::{compare, CompareConfig, ItemRow, PairedTest};
-use crate::sweep::ledger::TrialState;
+use tunix_core::sweep::ledger::TrialState;
 
 /// The tie count and the comparisons behind it.
 #[derive(Debug, Clone, Serialize, PartialEq)]

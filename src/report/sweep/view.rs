@@ -13,7 +13,7 @@ use super::ties::TieDoc;
 use crate::manifest::sweep::Mode;
 use crate::report::templates::trusted;
 use crate::report::{num, words};
-use crate::sweep::ledger::TrialState;
+use tunix_core::sweep::ledger::TrialState;
 
 /// The template context.
 #[derive(Debug, Serialize)]
@@ -253,7 +253,7 @@ pub fn view<'a>(input: &'a SweepInput, doc: &'a SweepDoc<'a>, charts: bool) -> V
 }
 
 fn bracket_view(b: &super::doc::BracketDoc<'_>) -> BracketView {
-    let ids = |v: &[crate::sweep::halving::Scored]| {
+    let ids = |v: &[tunix_core::sweep::halving::Scored]| {
         v.iter()
             .map(|s| s.trial_id.as_str())
             .collect::<Vec<_>>()

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use duckdb::{params, Connection};
 
-use crate::sweep::ledger::{Ledger, LEDGER};
+use tunix_core::sweep::ledger::{Ledger, LEDGER};
 
 /// Sweep ledgers (`sweep.json`) under `runs_root`, the root itself
 /// included (a sweep folder can be ingested on its own).
