@@ -3,7 +3,7 @@
 //! the checkpoint's weights through the built-in worker and write a new
 //! Eval run folder naming the source; a changed checkpoint is refused.
 
-use crate::support::{tiny_train_manifest, Workspace};
+use crate::support::{tiny_train_evaluated, Workspace};
 
 fn json(path: std::path::PathBuf) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json")
@@ -26,7 +26,7 @@ fn trained() -> Workspace {
     let ws = Workspace::new();
     ws.file(
         "manifests/tiny.yaml",
-        tiny_train_manifest("tiny", 20, "", true),
+        tiny_train_evaluated("tiny", 20).to_yaml(),
     );
     ws.run(&["run", "manifests/tiny.yaml"]).code(0);
     ws

@@ -2,7 +2,9 @@
 //! the command-trainer shim, through the same run lifecycle as the
 //! built-in trainer (tests/fixtures/command_trainers/*.py, no torch).
 
-use crate::support::{repo, Workspace};
+use tunix_testkit::manifest::TrainManifestBuilder;
+
+use crate::support::{repo, Workspace, EVAL_V2};
 
 /// The path of a command-trainer fixture.
 pub fn fixture(name: &str) -> String {
@@ -13,35 +15,33 @@ pub fn fixture(name: &str) -> String {
         .to_string()
 }
 
-/// A Train manifest whose `command` runs `script` with `args`.
+/// `python3 SCRIPT ARGS...` for the command-trainer fixture `script`.
+pub fn python(script: &str, args: &[&str]) -> Vec<String> {
+    let mut argv = vec!["python3".to_string(), fixture(script)];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    argv
+}
+
+/// A Train manifest whose `command` runs `script` with `args`, evaluated
+/// on eval_v2 when `eval`.
 pub fn command_manifest(
     name: &str,
     script: &str,
-    args: &str,
+    args: &[&str],
     max_steps: u32,
     eval: bool,
-) -> String {
-    let eval = if eval {
-        "  eval:\n    evalset: ../evalsets/eval_v2.jsonl\n"
+) -> TrainManifestBuilder {
+    let manifest = TrainManifestBuilder::new(name)
+        .command(python(script, args))
+        .env("TOY_LABEL", "from the manifest")
+        .learning_rate(0.005)
+        .per_device_batch_size(1)
+        .max_steps(max_steps);
+    if eval {
+        manifest.eval(EVAL_V2)
     } else {
-        ""
-    };
-    format!(
-        "apiVersion: tunix-rt/v1
-kind: Train
-metadata:
-  name: {name}
-spec:
-  command: [\"python3\", \"{}\"{args}]
-  env:
-    TOY_LABEL: \"from the manifest\"
-  training:
-    learning_rate: 0.005
-    per_device_batch_size: 1
-    max_steps: {max_steps}
-{eval}",
-        fixture(script)
-    )
+        manifest
+    }
 }
 
 fn read_json(path: std::path::PathBuf) -> serde_json::Value {
@@ -50,13 +50,8 @@ fn read_json(path: std::path::PathBuf) -> serde_json::Value {
 
 #[test]
 fn a_command_trainer_trains_is_scored_and_resumes_from_its_checkpoint() {
-    let manifest = command_manifest(
-        "toy",
-        "toy.py",
-        ", \"--lr\", \"{{ learning_rate }}\"",
-        12,
-        true,
-    );
+    let manifest =
+        command_manifest("toy", "toy.py", &["--lr", "{{ learning_rate }}"], 12, true).to_yaml();
     let straight = Workspace::new();
     straight.file("manifests/toy.yaml", &manifest);
     straight
@@ -155,7 +150,7 @@ fn a_crashing_command_fails_with_the_end_of_its_output() {
     let ws = Workspace::new();
     ws.file(
         "manifests/crash.yaml",
-        command_manifest("crash", "crash.py", "", 5, false),
+        command_manifest("crash", "crash.py", &[], 5, false).to_yaml(),
     );
     ws.run(&["run", "manifests/crash.yaml"])
         .code(3)
@@ -171,7 +166,7 @@ fn a_garbage_metric_line_is_named_by_its_line_number() {
     let ws = Workspace::new();
     ws.file(
         "manifests/garbage.yaml",
-        command_manifest("garbage", "garbage.py", "", 5, false),
+        command_manifest("garbage", "garbage.py", &[], 5, false).to_yaml(),
     );
     let started = std::time::Instant::now();
     ws.run(&["run", "manifests/garbage.yaml"])
@@ -191,7 +186,7 @@ fn missing_predictions_with_an_eval_section_are_their_own_failure_class() {
     let ws = Workspace::new();
     ws.file(
         "manifests/nopred.yaml",
-        command_manifest("nopred", "ignore_stop.py", "", 2, true),
+        command_manifest("nopred", "ignore_stop.py", &[], 2, true).to_yaml(),
     );
     ws.run(&["run", "manifests/nopred.yaml"])
         .code(2)
@@ -212,14 +207,24 @@ fn missing_predictions_with_an_eval_section_are_their_own_failure_class() {
 #[test]
 fn an_unknown_template_variable_is_bad_input_at_its_line_and_nothing_runs() {
     let ws = Workspace::new();
+    // Literal text: the message names the command's line.
     ws.file(
         "manifests/typo.yaml",
-        command_manifest(
-            "typo",
-            "toy.py",
-            ", \"--lr\", \"{{ learning_rat }}\"",
-            5,
-            false,
+        format!(
+            "apiVersion: tunix-rt/v1
+kind: Train
+metadata:
+  name: typo
+spec:
+  command: [\"python3\", \"{}\", \"--lr\", \"{{{{ learning_rat }}}}\"]
+  env:
+    TOY_LABEL: \"from the manifest\"
+  training:
+    learning_rate: 0.005
+    per_device_batch_size: 1
+    max_steps: 5
+",
+            fixture("toy.py")
         ),
     );
     let run = ws.run_read_only(&["run", "manifests/typo.yaml"]);

@@ -2,7 +2,7 @@
 //! manifest trained twice (with --train), refusals; nothing is ever
 //! written in the workspace.
 
-use crate::support::{predictions, tiny_train_manifest, Workspace};
+use crate::support::{predictions, tiny_train, tiny_train_evaluated, Workspace};
 
 fn eval_workspace() -> Workspace {
     let ws = Workspace::new();
@@ -83,10 +83,7 @@ fn keep_copies_both_run_folders_and_refuses_an_existing_folder() {
 #[test]
 fn a_train_manifest_needs_train() {
     let ws = Workspace::new();
-    ws.file(
-        "manifests/t.yaml",
-        tiny_train_manifest("tiny", 10, "", false),
-    );
+    ws.file("manifests/t.yaml", tiny_train("tiny", 10).to_yaml());
     ws.run_read_only(&["determinism", "manifests/t.yaml"])
         .code(2)
         .stderr_has("can take long")
@@ -98,7 +95,7 @@ fn a_tiny_cpu_model_trains_to_bit_identical_weights_twice() {
     let ws = Workspace::new();
     ws.file(
         "manifests/t.yaml",
-        tiny_train_manifest("tiny", 10, "", true),
+        tiny_train_evaluated("tiny", 10).to_yaml(),
     );
     let run = ws.run_read_only(&[
         "determinism",
@@ -138,7 +135,7 @@ fn a_nondeterministic_trainer_fails_the_check_with_the_differing_items() {
     let ws = Workspace::new();
     ws.file(
         "manifests/t.yaml",
-        tiny_train_manifest("tiny", 10, "", true),
+        tiny_train_evaluated("tiny", 10).to_yaml(),
     );
     let before = ws.snapshot();
     let out = ws

@@ -1,20 +1,23 @@
 //! `model: { init }`: a Train run that starts from another run's
 //! checkpoint, and the refusals that leave nothing written.
 
-use crate::support::{tiny_train_manifest as manifest, Workspace};
+use tunix_testkit::manifest::TrainManifestBuilder;
 
-/// A trained source run `src` (10 steps, checkpoint at step 10) and a
-/// manifest `manifests/ft.yaml` that starts from it with `model_extra`
-/// added to its model section.
-fn source_and_finetune(model_extra: &str) -> Workspace {
+use crate::support::{tiny_train, Workspace};
+
+/// The fine-tuning run `ft`: the tiny model started from run `src` at
+/// step 10.
+fn finetune() -> TrainManifestBuilder {
+    tiny_train("ft", 10).init("src", 10)
+}
+
+/// A trained source run `src` (10 steps, checkpoint at step 10) and the
+/// manifest `manifests/ft.yaml` ([`finetune`]) that starts from it.
+fn source_and_finetune() -> Workspace {
     let ws = Workspace::new();
-    ws.file("manifests/src.yaml", manifest("src", 10, "", false));
+    ws.file("manifests/src.yaml", tiny_train("src", 10).to_yaml());
     ws.run(&["run", "manifests/src.yaml"]).code(0);
-    let ft = manifest("ft", 10, "", false).replace(
-        "    context_length: 192\n",
-        &format!("    context_length: 192\n    init: {{ run: src, step: 10 }}\n{model_extra}"),
-    );
-    ws.file("manifests/ft.yaml", ft);
+    ws.file("manifests/ft.yaml", finetune().to_yaml());
     ws
 }
 
@@ -24,7 +27,7 @@ fn read_json(path: &std::path::Path) -> serde_json::Value {
 
 #[test]
 fn a_run_starts_from_the_source_checkpoint_and_records_it() {
-    let ws = source_and_finetune("");
+    let ws = source_and_finetune();
     ws.run(&["run", "manifests/ft.yaml"]).code(0);
     let src = read_json(&ws.path().join("submission_runs/src/run_manifest.json"));
     let ft_dir = ws.path().join("submission_runs/ft");
@@ -61,12 +64,8 @@ fn read_line_loss(line: &str) -> f64 {
 
 #[test]
 fn another_architecture_is_refused_and_nothing_is_written() {
-    let ws = source_and_finetune("");
-    let yaml = std::fs::read_to_string(ws.path().join("manifests/ft.yaml")).expect("read");
-    ws.file(
-        "manifests/ft.yaml",
-        yaml.replace("n_embd: 32", "n_embd: 16"),
-    );
+    let ws = source_and_finetune();
+    ws.file("manifests/ft.yaml", finetune().n_embd(16).to_yaml());
     ws.run_read_only(&["run", "manifests/ft.yaml"])
         .code(2)
         .stderr_has("model.init: run src step 10 has another architecture")
@@ -76,7 +75,7 @@ fn another_architecture_is_refused_and_nothing_is_written() {
 
 #[test]
 fn a_checkpoint_changed_after_training_is_refused_and_nothing_is_written() {
-    let ws = source_and_finetune("");
+    let ws = source_and_finetune();
     let weights = ws
         .path()
         .join("submission_runs/src/checkpoints/step-00000010/model.safetensors");
@@ -92,13 +91,12 @@ fn a_checkpoint_changed_after_training_is_refused_and_nothing_is_written() {
 
 #[test]
 fn a_missing_run_or_step_is_refused_and_nothing_is_written() {
-    let ws = source_and_finetune("");
-    let yaml = std::fs::read_to_string(ws.path().join("manifests/ft.yaml")).expect("read");
-    ws.file("manifests/ft.yaml", yaml.replace("step: 10", "step: 7"));
+    let ws = source_and_finetune();
+    ws.file("manifests/ft.yaml", finetune().init("src", 7).to_yaml());
     ws.run_read_only(&["run", "manifests/ft.yaml"])
         .code(2)
         .stderr_has("run src has no checkpoint at step 7; its checkpoints: 10");
-    ws.file("manifests/ft.yaml", yaml.replace("run: src", "run: nosuch"));
+    ws.file("manifests/ft.yaml", finetune().init("nosuch", 10).to_yaml());
     ws.run_read_only(&["run", "manifests/ft.yaml"])
         .code(2)
         .stderr_has("no run matches `nosuch`");

@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
-use crate::command_trainer::{command_manifest, fixture};
+use tunix_testkit::manifest::TrainManifestBuilder;
+
+use crate::command_trainer::{command_manifest, python};
 use crate::support::{poll_until, wait_for, Workspace};
 
 /// Start `tunix-rt ARGS` in `ws` without waiting for it; trainers get a
@@ -84,23 +86,13 @@ fn kill_coordinator_of_a_tree(sig: i32) -> Output {
     let pids_file = ws.path().join("tree.pids");
     ws.file(
         "manifests/tree.yaml",
-        format!(
-            "apiVersion: tunix-rt/v1
-kind: Train
-metadata:
-  name: tree
-spec:
-  command: [\"python3\", \"{}\"]
-  env:
-    TREE_PIDS: \"{}\"
-  training:
-    learning_rate: 0.005
-    per_device_batch_size: 1
-    max_steps: 10
-",
-            fixture("tree.py"),
-            pids_file.display()
-        ),
+        TrainManifestBuilder::new("tree")
+            .command(python("tree.py", &[]))
+            .env("TREE_PIDS", &pids_file.display().to_string())
+            .learning_rate(0.005)
+            .per_device_batch_size(1)
+            .max_steps(10)
+            .to_yaml(),
     );
     let mut child = spawn(&ws, &["run", "manifests/tree.yaml"]);
     wait_for("the trainer's pids", Duration::from_secs(60))
@@ -154,10 +146,17 @@ fn sigint_of_the_coordinator_leaves_no_trainer_process_behind() {
 /// to resume; running it again resumes and completes it.
 fn interrupt_and_resume(sig: i32, name: &str, code: i32) {
     let ws = Workspace::new();
-    let slow = ", \"--lr\", \"{{ learning_rate }}\", \"--every\", \"2\", \"--sleep\", \"0.2\"";
+    let slow = [
+        "--lr",
+        "{{ learning_rate }}",
+        "--every",
+        "2",
+        "--sleep",
+        "0.2",
+    ];
     ws.file(
         "manifests/toy.yaml",
-        command_manifest("toy", "toy.py", slow, 30, false),
+        command_manifest("toy", "toy.py", &slow, 30, false).to_yaml(),
     );
     let run = ws.path().join("submission_runs/toy");
     let mut child = spawn(&ws, &["run", "manifests/toy.yaml"]);
@@ -223,17 +222,21 @@ fn sigterm_stops_a_run_as_interrupted_with_exit_143_and_it_resumes() {
 fn ctrl_c_leaves_a_local_sweep_resumable_with_no_trial_failed() {
     use crate::sweep_command::{ledger, sweep, trial_dir};
     let ws = Workspace::new();
-    let slow = ", \"--lr\", \"{{ learning_rate }}\", \"--every\", \"2\", \"--sleep\", \"0.2\"";
+    let slow = [
+        "--lr",
+        "{{ learning_rate }}",
+        "--every",
+        "2",
+        "--sleep",
+        "0.2",
+    ];
     ws.file(
         "manifests/sweep.yaml",
-        sweep(
-            "halt",
-            "toy.py",
-            slow,
-            12,
-            false,
-            "  num_samples: 2\n  metric: val_loss\n  max_concurrent_trials: 2\n",
-        ),
+        sweep("halt", "toy.py", &slow, 12, false)
+            .num_samples(2)
+            .metric("val_loss")
+            .max_concurrent_trials(2)
+            .to_yaml(),
     );
     let trials = [
         trial_dir(&ws, "halt", "t000"),

@@ -5,73 +5,42 @@
 
 use serde_json::Value;
 
-use crate::support::{repo, Workspace};
+use tunix_testkit::manifest::{choice, loguniform, Mode, SweepManifestBuilder};
 
-/// A tiny CPU base (a trial takes about a second); [`EVAL`] adds an eval
-/// section.
-const TINY_BASE: &str = "\
-apiVersion: tunix-rt/v1
-kind: Train
-metadata:
-  name: tiny
-spec:
-  model:
-    preset: gpt-nano
-    n_layer: 1
-    n_head: 2
-    n_embd: 32
-    context_length: 192
-  dataset:
-    name: dev-reasoning-v2
-    train_examples: 300
-    val_examples: 20
-  training:
-    learning_rate: 3.0e-3
-    per_device_batch_size: 4
-    max_steps: 50
-    checkpoint_interval: 100
-    log_interval: 2
-  device: cpu
-";
+use crate::support::{repo, tiny_train, Workspace, EVAL_V2};
 
-/// The tiny base's eval section.
-const EVAL: &str = "  eval:
-    evalset: ../evalsets/eval_v2.jsonl
-    decoding:
-      max_new_tokens: 8
-      batch_size: 64
-";
-
-/// A workspace with the tiny base (evaluated when `eval`) and the Sweep
-/// `name` (`spec_tail` is appended to its spec).
-fn tiny_sweep(name: &str, eval: bool, spec_tail: &str) -> Workspace {
+/// A workspace with a tiny CPU base (a trial takes about a second),
+/// evaluated with short decoding when `eval`, and the Sweep `sweep` on it
+/// (its base is `../configs/base.yaml`).
+fn tiny_sweep(eval: bool, sweep: SweepManifestBuilder) -> Workspace {
+    let base = tiny_train("tiny", 50)
+        .warmup_steps(0)
+        .checkpoint_interval(100)
+        .log_interval(2);
+    let base = if eval {
+        base.eval(EVAL_V2).decoding(8, 64)
+    } else {
+        base
+    };
     let ws = Workspace::new();
-    let eval = if eval { EVAL } else { "" };
-    ws.file("configs/base.yaml", format!("{TINY_BASE}{eval}"));
-    ws.file(
-        "manifests/sweep.yaml",
-        format!(
-            "apiVersion: tunix-rt/v1\nkind: Sweep\nmetadata:\n  name: {name}\nspec:\n  base: ../configs/base.yaml\n{spec_tail}"
-        ),
-    );
+    ws.file("configs/base.yaml", base.to_yaml());
+    ws.file("manifests/sweep.yaml", sweep.to_yaml());
     ws
 }
 
 #[test]
 fn a_real_sweep_reports_every_trial_its_ties_and_its_leaderboard() {
     let ws = tiny_sweep(
-        "real-sweep",
         true,
-        "  search_space:
-    learning_rate: { loguniform: [1.0e-3, 1.0e-2] }
-    warmup_steps: { choice: [0, 2] }
-  overrides: { max_steps: 6 }
-  num_samples: 3
-  metric: primary_score
-  mode: max
-  max_concurrent_trials: 2
-  seed: 5
-",
+        SweepManifestBuilder::based_on("real-sweep", "../configs/base.yaml")
+            .search("learning_rate", loguniform(1.0e-3, 1.0e-2))
+            .search("warmup_steps", choice([0, 2]))
+            .overrides("max_steps", 6)
+            .num_samples(3)
+            .metric("primary_score")
+            .mode(Mode::Max)
+            .max_concurrent_trials(2)
+            .seed(5),
     );
     ws.run(&["run", "manifests/sweep.yaml"]).code(0);
     let v = ws
@@ -118,17 +87,15 @@ fn a_real_sweep_reports_every_trial_its_ties_and_its_leaderboard() {
 #[test]
 fn a_sweep_with_stops_a_failure_and_no_eval_says_why_ties_are_unknown() {
     let ws = tiny_sweep(
-        "lr-sweep",
         false,
-        "  search_space:
-    learning_rate: { loguniform: [1.0e-3, 1.0e-2] }
-  overrides: { max_steps: 12 }
-  num_samples: 4
-  metric: val_loss
-  mode: min
-  scheduler: { asha: { grace_period: 4, reduction_factor: 2 } }
-  seed: 3
-",
+        SweepManifestBuilder::based_on("lr-sweep", "../configs/base.yaml")
+            .search("learning_rate", loguniform(1.0e-3, 1.0e-2))
+            .overrides("max_steps", 12)
+            .num_samples(4)
+            .metric("val_loss")
+            .mode(Mode::Min)
+            .asha(4, 2)
+            .seed(3),
     );
     let out = ws
         .command(&["run", "manifests/sweep.yaml"])

@@ -16,8 +16,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use tunix_testkit::manifest::{SlurmSpec, SweepManifestBuilder};
+
 use crate::support::Workspace;
-use crate::sweep_command::sweep;
 
 mod before_submit;
 mod sweeps;
@@ -42,12 +43,24 @@ fn require_cluster() {
     );
 }
 
-/// The `slurm:` block of a test manifest (two-space indented under spec).
-fn slurm_block(ws: &Path) -> String {
-    format!(
-        "  executor: slurm\n  slurm:\n    shared_dir: '{}'\n    partition: debug\n    cpus_per_trial: 1\n    time_limit: \"10:00\"\n    extra_sbatch: [\"--comment=tunix-rt-test\"]\n",
-        ws.display().to_string().replace('\'', "''")
-    )
+/// The `slurm` block of a test manifest: the test cluster's `debug`
+/// partition, one CPU and ten minutes a job, `ws` as the shared folder.
+fn test_slurm(ws: &Path) -> SlurmSpec {
+    SlurmSpec {
+        shared_dir: ws.to_path_buf(),
+        partition: Some("debug".to_string()),
+        gpus_per_trial: 0,
+        gpu_request: Default::default(),
+        gpu_type: None,
+        cpus_per_trial: Some(1),
+        mem_per_trial: None,
+        time_limit: Some("10:00".to_string()),
+        account: None,
+        qos: None,
+        constraint: None,
+        extra_sbatch: vec!["--comment=tunix-rt-test".to_string()],
+        tunix_rt: None,
+    }
 }
 
 /// `tunix-rt ARGS` in `ws`, polling Slurm every half second.
@@ -107,15 +120,12 @@ fn promoted(ws: &Workspace) -> String {
     std::fs::read_to_string(ws.path().join("configs/best.yaml")).expect("promoted")
 }
 
-/// A workspace whose `manifests/s.yaml` is sweep `name` of `script` (run
-/// with `args`) for `steps` steps on the test cluster, with `spec` (lines
-/// under the sweep's spec, two-space indented) before its slurm block.
-fn cluster_sweep(name: &str, script: &str, args: &str, steps: u32, spec: &str) -> Workspace {
+/// A workspace whose `manifests/s.yaml` is `sweep` on the test cluster.
+fn cluster_sweep(sweep: SweepManifestBuilder) -> Workspace {
     let ws = Workspace::new();
-    let tail = format!("{spec}{}", slurm_block(ws.path()));
     ws.file(
         "manifests/s.yaml",
-        sweep(name, script, args, steps, false, &tail),
+        sweep.slurm(test_slurm(ws.path())).to_yaml(),
     );
     ws
 }
@@ -127,17 +137,23 @@ fn cluster_train() -> Workspace {
     let manifest = crate::command_trainer::command_manifest(
         "toy",
         "toy.py",
-        ", \"--lr\", \"{{ learning_rate }}\"",
+        &["--lr", "{{ learning_rate }}"],
         6,
         true,
-    ) + &slurm_block(ws.path());
+    )
+    .slurm(test_slurm(ws.path()))
+    .to_yaml();
     ws.file("manifests/toy.yaml", &manifest);
     ws
 }
 
-/// The toy trainer's arguments, slowed to `sleep` seconds a step.
-fn slow_toy(sleep: &str, extra: &str) -> String {
-    format!(", \"--lr\", \"{{{{ learning_rate }}}}\"{extra}, \"--sleep\", \"{sleep}\"")
+/// The toy trainer's arguments (`extra` after the learning rate), slowed
+/// to `sleep` seconds a step.
+fn slow_toy<'a>(sleep: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--lr", "{{ learning_rate }}"];
+    args.extend_from_slice(extra);
+    args.extend(["--sleep", sleep]);
+    args
 }
 
 /// Send `sig` to `child`.

@@ -1,9 +1,12 @@
 //! A throwaway workspace, a fluent way to run the binary in it, a way to
-//! wait for what it does ([`wait_for`]), and headless Chromium for the HTML
-//! tests ([`browser`], [`dom`]).
+//! wait for what it does ([`wait_for`]), the tiny CPU Train manifest
+//! ([`tiny_train`]), and headless Chromium for the HTML tests
+//! ([`browser`], [`dom`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use tunix_testkit::manifest::{DatasetName, ModelPreset, TrainManifestBuilder};
 
 mod chromium;
 mod wait;
@@ -102,39 +105,34 @@ pub fn fake_run(root: &Path, run_id: &str, n_items: usize, skill: f64) {
     tunix_testkit::synthetic::write_run(root, run_id, n_items, skill).expect("synthetic run");
 }
 
-/// A Train manifest for a model small enough for CI.
-pub fn tiny_train_manifest(name: &str, max_steps: u32, extra_training: &str, eval: bool) -> String {
-    let eval = if eval {
-        "  eval:\n    evalset: ../evalsets/eval_v2.jsonl\n    decoding:\n      max_new_tokens: 16\n      batch_size: 64\n"
-    } else {
-        ""
-    };
-    format!(
-        "apiVersion: tunix-rt/v1
-kind: Train
-metadata:
-  name: {name}
-spec:
-  model:
-    preset: gpt-nano
-    n_layer: 1
-    n_head: 2
-    n_embd: 32
-    context_length: 192
-  dataset:
-    name: dev-reasoning-v2
-    train_examples: 300
-    val_examples: 20
-  training:
-    learning_rate: 3.0e-3
-    per_device_batch_size: 4
-    warmup_steps: 5
-    max_steps: {max_steps}
-    checkpoint_interval: 10
-    log_interval: 5
-{extra_training}  device: cpu
-{eval}"
-    )
+/// The workspace's eval set as a manifest in `manifests/` or `configs/`
+/// names it.
+pub const EVAL_V2: &str = "../evalsets/eval_v2.jsonl";
+
+/// A Train manifest for a model small enough for CI (a step takes
+/// milliseconds on a CPU), not evaluated.
+pub fn tiny_train(name: &str, max_steps: u32) -> TrainManifestBuilder {
+    TrainManifestBuilder::new(name)
+        .model(ModelPreset::GptNano)
+        .n_layer(1)
+        .n_head(2)
+        .n_embd(32)
+        .context_length(192)
+        .dataset(DatasetName::DevReasoningV2)
+        .train_examples(300)
+        .val_examples(20)
+        .learning_rate(3.0e-3)
+        .per_device_batch_size(4)
+        .warmup_steps(5)
+        .max_steps(max_steps)
+        .checkpoint_interval(10)
+        .log_interval(5)
+        .device("cpu")
+}
+
+/// [`tiny_train`] evaluated on eval_v2 with short, batched decoding.
+pub fn tiny_train_evaluated(name: &str, max_steps: u32) -> TrainManifestBuilder {
+    tiny_train(name, max_steps).eval(EVAL_V2).decoding(16, 64)
 }
 
 /// Predictions for every eval_v2 item: correct for every item whose index

@@ -1,63 +1,55 @@
 //! `tunix-rt run <sweep.yaml> --plan`: the expanded trial table, the same on
 //! every run, and nothing written.
 
-use crate::support::{repo, Workspace};
+use tunix_testkit::manifest::{
+    choice, grid, loguniform, uniform, DatasetName, Mode, ModelPreset, SweepManifestBuilder,
+    TrainManifestBuilder,
+};
 
-const BASE: &str = "\
-apiVersion: tunix-rt/v1
-kind: Train
-metadata:
-  name: base
-spec:
-  model:
-    preset: gpt-nano
-  dataset:
-    name: dev-reasoning-v2
-  training:
-    learning_rate: 1.0e-3
-    per_device_batch_size: 16
-    max_steps: 200
-  eval:
-    evalset: ../evalsets/eval_v2.jsonl
-";
+use crate::support::{repo, tiny_train, Workspace, EVAL_V2};
 
-/// A workspace with `configs/base.yaml` and `manifests/sweep.yaml`
-/// (`spec_tail`, which starts with a newline to keep its indentation, is
-/// appended to the Sweep's spec).
-fn workspace(spec_tail: &str) -> Workspace {
+/// The Train manifest `base`: gpt-nano at its own size, 200 steps, evaluated.
+fn base() -> TrainManifestBuilder {
+    TrainManifestBuilder::new("base")
+        .model(ModelPreset::GptNano)
+        .dataset(DatasetName::DevReasoningV2)
+        .learning_rate(1.0e-3)
+        .per_device_batch_size(16)
+        .max_steps(200)
+        .eval(EVAL_V2)
+}
+
+/// The Sweep `lr-sweep` of `configs/base.yaml`; the rest of its spec is
+/// the caller's.
+fn lr_sweep() -> SweepManifestBuilder {
+    SweepManifestBuilder::based_on("lr-sweep", "../configs/base.yaml")
+}
+
+/// A workspace with `configs/base.yaml` ([`base`]) and
+/// `manifests/sweep.yaml` (`sweep`).
+fn workspace(sweep: SweepManifestBuilder) -> Workspace {
     let ws = Workspace::new();
-    ws.file("configs/base.yaml", BASE);
-    ws.file(
-        "manifests/sweep.yaml",
-        format!(
-            "\
-apiVersion: tunix-rt/v1
-kind: Sweep
-metadata:
-  name: lr-sweep
-spec:
-  base: ../configs/base.yaml
-{spec_tail}"
-        ),
-    );
+    ws.file("configs/base.yaml", base().to_yaml());
+    ws.file("manifests/sweep.yaml", sweep.to_yaml());
     ws
 }
 
-const RANDOM: &str = "
-  search_space:
-    learning_rate: { loguniform: [1.0e-4, 3.0e-3] }
-    per_device_batch_size: { choice: [8, 16, 32] }
-    weight_decay: { uniform: [0.0, 0.1] }
-    warmup_steps: { choice: [0, 10, 20] }
-  overrides: { max_steps: 100 }
-  num_samples: 8
-  scheduler: { asha: { grace_period: 25, reduction_factor: 3 } }
-  seed: 7
-";
+/// 8 random trials over four training parameters, ASHA from step 25.
+fn random() -> SweepManifestBuilder {
+    lr_sweep()
+        .search("learning_rate", loguniform(1.0e-4, 3.0e-3))
+        .search("per_device_batch_size", choice([8, 16, 32]))
+        .search("weight_decay", uniform(0.0, 0.1))
+        .search("warmup_steps", choice([0, 10, 20]))
+        .overrides("max_steps", 100)
+        .num_samples(8)
+        .asha(25, 3)
+        .seed(7)
+}
 
 #[test]
 fn plan_shows_every_trial_and_writes_nothing() {
-    let ws = workspace(RANDOM);
+    let ws = workspace(random());
     let run = ws.run_read_only(&["run", "manifests/sweep.yaml", "--plan"]);
     run.code(0)
         .stdout_has("lr-sweep")
@@ -75,7 +67,7 @@ fn plan_shows_every_trial_and_writes_nothing() {
 
 #[test]
 fn plan_json_has_the_counts_and_typed_values() {
-    let ws = workspace(RANDOM);
+    let ws = workspace(random());
     let args = ["run", "manifests/sweep.yaml", "--plan", "--format", "json"];
     let doc = ws.run_read_only(&args).code(0).json();
     assert_eq!(doc, ws.run_read_only(&args).json());
@@ -102,13 +94,11 @@ fn plan_json_has_the_counts_and_typed_values() {
 #[test]
 fn grid_points_times_num_samples() {
     let ws = workspace(
-        "
-  search_space:
-    per_device_batch_size: { grid: [8, 16] }
-    warmup_steps: { grid: [0, 10, 20] }
-    learning_rate: { loguniform: [1.0e-4, 1.0e-3] }
-  num_samples: 2
-",
+        lr_sweep()
+            .search("per_device_batch_size", grid([8, 16]))
+            .search("warmup_steps", grid([0, 10, 20]))
+            .search("learning_rate", loguniform(1.0e-4, 1.0e-3))
+            .num_samples(2),
     );
     let doc = ws
         .run_read_only(&["run", "manifests/sweep.yaml", "--plan", "--format", "json"])
@@ -132,12 +122,10 @@ fn grid_points_times_num_samples() {
 #[test]
 fn a_trial_that_breaks_a_training_rule_is_bad_input() {
     let ws = workspace(
-        "
-  search_space:
-    warmup_steps: { grid: [0, 50] }
-  overrides: { max_steps: 10 }
-  num_samples: 1
-",
+        lr_sweep()
+            .search("warmup_steps", grid([0, 50]))
+            .overrides("max_steps", 10)
+            .num_samples(1),
     );
     ws.run_read_only(&["run", "manifests/sweep.yaml", "--plan"])
         .code(2)
@@ -197,62 +185,42 @@ fn the_m34_mini_sweep_plans_12_reproducible_trials() {
 
 #[test]
 fn plan_on_a_train_manifest_is_a_usage_error() {
-    let ws = workspace(RANDOM);
+    let ws = workspace(random());
     ws.run_read_only(&["run", "configs/base.yaml", "--plan"])
         .code(2)
         .stderr_has("only Sweep manifests have a trial plan");
 }
 
-/// A tiny CPU base (a trial step takes milliseconds).
-const TINY_BASE: &str = "\
-apiVersion: tunix-rt/v1
-kind: Train
-metadata:
-  name: tiny
-  labels: { milestone: m-test }
-spec:
-  model:
-    preset: gpt-nano
-    n_layer: 1
-    n_head: 2
-    n_embd: 32
-    context_length: 192
-  dataset:
-    name: dev-reasoning-v2
-    train_examples: 300
-    val_examples: 20
-  training:
-    learning_rate: 3.0e-3
-    per_device_batch_size: 4
-    max_steps: 50
-    checkpoint_interval: 100
-    log_interval: 4
-  device: cpu
-";
+/// A tiny CPU base (a trial step takes milliseconds), labelled.
+fn tiny_base() -> TrainManifestBuilder {
+    tiny_train("tiny", 50)
+        .label("milestone", "m-test")
+        .warmup_steps(0)
+        .checkpoint_interval(100)
+        .log_interval(4)
+}
 
 /// 4 trials, rungs 4, 8, 12, two at a time, promoted into configs/.
-const HALVING: &str = "
-  search_space:
-    learning_rate: { loguniform: [1.0e-3, 1.0e-2] }
-  overrides: { max_steps: 12 }
-  num_samples: 4
-  metric: val_loss
-  mode: min
-  scheduler: { asha: { grace_period: 4, reduction_factor: 2 } }
-  max_concurrent_trials: 2
-  seed: 3
-  promote: { config: ../configs/best.yaml, params: ../submission_runs/best_params.json }
-";
+fn halving() -> SweepManifestBuilder {
+    lr_sweep()
+        .search("learning_rate", loguniform(1.0e-3, 1.0e-2))
+        .overrides("max_steps", 12)
+        .num_samples(4)
+        .metric("val_loss")
+        .mode(Mode::Min)
+        .asha(4, 2)
+        .max_concurrent_trials(2)
+        .seed(3)
+        .promote(
+            "../configs/best.yaml",
+            "../submission_runs/best_params.json",
+        )
+}
 
 fn tiny_workspace() -> Workspace {
     let ws = Workspace::new();
-    ws.file("configs/base.yaml", TINY_BASE);
-    ws.file(
-        "manifests/sweep.yaml",
-        format!(
-            "apiVersion: tunix-rt/v1\nkind: Sweep\nmetadata:\n  name: lr-sweep\nspec:\n  base: ../configs/base.yaml\n{HALVING}"
-        ),
-    );
+    ws.file("configs/base.yaml", tiny_base().to_yaml());
+    ws.file("manifests/sweep.yaml", halving().to_yaml());
     ws
 }
 
@@ -393,13 +361,7 @@ fn a_halving_sweep_runs_records_promotes_and_resumes_without_rerunning() {
     drop(lock);
 
     // Another plan in the same sweep folder is refused.
-    ws.file(
-        "manifests/sweep.yaml",
-        format!(
-            "apiVersion: tunix-rt/v1\nkind: Sweep\nmetadata:\n  name: lr-sweep\nspec:\n  base: ../configs/base.yaml\n{}",
-            HALVING.replace("seed: 3", "seed: 4")
-        ),
-    );
+    ws.file("manifests/sweep.yaml", halving().seed(4).to_yaml());
     ws.run(&["run", "manifests/sweep.yaml"])
         .code(2)
         .stderr_has("submission_runs/lr-sweep/sweep.json holds a sweep of a different manifest")
@@ -469,14 +431,13 @@ fn a_failing_trial_is_recorded_with_its_class_and_never_stops_the_sweep() {
 #[test]
 fn model_and_dataset_fields_are_searched_with_dotted_names() {
     let ws = workspace(
-        "
-  search_space:
-    model.n_layer: { choice: [1, 3] }
-    dataset.difficulty.easy: { uniform: [0.5, 1.0] }
-    learning_rate: { loguniform: [1.0e-4, 3.0e-3] }
-  overrides: { dataset.train_examples: 500, max_steps: 40 }
-  num_samples: 4
-",
+        lr_sweep()
+            .search("model.n_layer", choice([1, 3]))
+            .search("dataset.difficulty.easy", uniform(0.5, 1.0))
+            .search("learning_rate", loguniform(1.0e-4, 3.0e-3))
+            .overrides("dataset.train_examples", 500)
+            .overrides("max_steps", 40)
+            .num_samples(4),
     );
     let doc = ws
         .run_read_only(&["run", "manifests/sweep.yaml", "--plan", "--format", "json"])
@@ -490,22 +451,18 @@ fn model_and_dataset_fields_are_searched_with_dotted_names() {
         assert!((0.5..=1.0).contains(&easy), "{easy}");
     }
     let bad = workspace(
-        "
-  search_space:
-    model.n_layers: { choice: [1, 3] }
-  num_samples: 2
-",
+        lr_sweep()
+            .search("model.n_layers", choice([1, 3]))
+            .num_samples(2),
     );
     bad.run_read_only(&["run", "manifests/sweep.yaml", "--plan"])
         .code(2)
         .stderr_has("`model.n_layers` is not a training parameter")
         .stderr_has("model.n_layer");
     let clash = workspace(
-        "
-  search_space:
-    model.n_embd: { choice: [102, 128] }
-  num_samples: 4
-",
+        lr_sweep()
+            .search("model.n_embd", choice([102, 128]))
+            .num_samples(4),
     );
     clash
         .run_read_only(&["run", "manifests/sweep.yaml", "--plan"])

@@ -7,56 +7,48 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::command_trainer::fixture;
-use crate::support::Workspace;
+use tunix_testkit::manifest::{
+    grid, loguniform, uniform, Mode, SweepManifestBuilder, TrainManifestBuilder,
+};
 
-/// A Sweep over `learning_rate` of an inline command-trainer base;
-/// `command` is the argv's tail after `python3 SCRIPT`, `tail` is appended
-/// to the Sweep's spec.
+use crate::command_trainer::python;
+use crate::support::{Workspace, EVAL_V2};
+
+/// A Sweep over `learning_rate` of an inline command-trainer base that
+/// runs `python3 SCRIPT ARGS...` for `max_steps` steps (evaluated on
+/// eval_v2 when `eval`); the rest of the Sweep's spec is the caller's.
 pub fn sweep(
     name: &str,
     script: &str,
-    command: &str,
+    args: &[&str],
     max_steps: u32,
     eval: bool,
-    tail: &str,
-) -> String {
-    let eval = if eval {
-        "    eval:\n      evalset: ../evalsets/eval_v2.jsonl\n"
-    } else {
-        ""
-    };
-    format!(
-        "apiVersion: tunix-rt/v1
-kind: Sweep
-metadata:
-  name: {name}
-spec:
-  base:
-    command: [\"python3\", \"{}\"{command}]
-    training:
-      learning_rate: 0.001
-      per_device_batch_size: 1
-      max_steps: {max_steps}
-{eval}  search_space:
-    learning_rate: {{ loguniform: [0.0005, 0.01] }}
-{tail}",
-        fixture(script)
-    )
+) -> SweepManifestBuilder {
+    let base = TrainManifestBuilder::new(name)
+        .command(python(script, args))
+        .learning_rate(0.001)
+        .per_device_batch_size(1)
+        .max_steps(max_steps);
+    let base = if eval { base.eval(EVAL_V2) } else { base };
+    SweepManifestBuilder::inline(name, base).search("learning_rate", loguniform(0.0005, 0.01))
 }
 
-pub const TOY: &str = ", \"--lr\", \"{{ learning_rate }}\", \"--every\", \"2\"";
+/// `toy.py`'s arguments: the learning rate sets its loss; a checkpoint
+/// every 2 steps.
+pub const TOY: &[&str] = &["--lr", "{{ learning_rate }}", "--every", "2"];
 
-pub const ASHA: &str = "  num_samples: 6
-  metric: primary_score
-  mode: max
-  scheduler: { asha: { grace_period: 2, reduction_factor: 2 } }
-  max_concurrent_trials: 3
-  promote:
-    config: ../configs/best.yaml
-    params: ../configs/best.json
-    evidence: ../submission_runs/toy_v1
-";
+/// Six trials by primary score, ASHA from step 2, three at a time, the
+/// best promoted into configs/ with its evidence.
+pub fn asha(sweep: SweepManifestBuilder) -> SweepManifestBuilder {
+    sweep
+        .num_samples(6)
+        .metric("primary_score")
+        .mode(Mode::Max)
+        .asha(2, 2)
+        .max_concurrent_trials(3)
+        .promote("../configs/best.yaml", "../configs/best.json")
+        .evidence("../submission_runs/toy_v1")
+}
 
 pub fn ledger(ws: &Workspace, name: &str) -> serde_json::Value {
     let path = ws
@@ -100,7 +92,7 @@ fn a_sweep_of_a_user_script_runs_asha_and_promotes_a_runnable_config() {
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        sweep("toy", "toy.py", TOY, 8, true, ASHA),
+        asha(sweep("toy", "toy.py", TOY, 8, true)).to_yaml(),
     );
     let run = ws.run(&["run", "manifests/sweep.yaml"]);
     run.code(0).stdout_has("promoted     configs/best.yaml");
@@ -211,7 +203,7 @@ fn a_sweep_leaves_committed_evidence_alone_unless_asked_to_update_it() {
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        sweep("toy", "toy.py", TOY, 8, true, ASHA),
+        asha(sweep("toy", "toy.py", TOY, 8, true)).to_yaml(),
     );
     let committed = "# the committed best config\n";
     ws.file("configs/best.yaml", committed);
@@ -273,26 +265,18 @@ fn a_sweep_folder_of_another_manifest_is_refused_naming_the_differing_keys() {
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        sweep(
-            "mixed",
-            "toy.py",
-            TOY,
-            4,
-            false,
-            "  num_samples: 2\n  metric: val_loss\n",
-        ),
+        sweep("mixed", "toy.py", TOY, 4, false)
+            .num_samples(2)
+            .metric("val_loss")
+            .to_yaml(),
     );
     ws.run(&["run", "manifests/sweep.yaml"]).code(0);
     ws.file(
         "manifests/sweep.yaml",
-        sweep(
-            "mixed",
-            "toy.py",
-            TOY,
-            6,
-            false,
-            "  num_samples: 2\n  metric: val_loss\n",
-        ),
+        sweep("mixed", "toy.py", TOY, 6, false)
+            .num_samples(2)
+            .metric("val_loss")
+            .to_yaml(),
     );
     let run = ws.run_read_only(&["run", "manifests/sweep.yaml"]);
     run.code(2)
@@ -304,43 +288,38 @@ fn a_sweep_folder_of_another_manifest_is_refused_naming_the_differing_keys() {
 #[test]
 fn sweep_bad_input_is_refused_before_anything_is_written() {
     let ws = Workspace::new();
+    let bad = || sweep("bad", "toy.py", TOY, 4, false);
     let cases = [
         (
-            "    learning_rat: { uniform: [0.1, 0.2] }\n  num_samples: 2\n",
+            bad()
+                .search("learning_rat", uniform(0.1, 0.2))
+                .num_samples(2),
             "`learning_rat` is not a training parameter",
         ),
         (
-            "  num_samples: 2\n  max_concurrent_trials: 3\n",
+            bad().num_samples(2).max_concurrent_trials(3),
             "max_concurrent_trials (3) is more than the plan's 2 trial(s)",
         ),
         (
-            "  num_samples: 1\n  promote: { config: ../../elsewhere.yaml, params: ../p.json }\n",
+            bad()
+                .num_samples(1)
+                .promote("../../elsewhere.yaml", "../p.json"),
             "/spec/promote/config",
         ),
     ];
-    for (tail, message) in cases {
-        ws.file(
-            "manifests/bad.yaml",
-            sweep("bad", "toy.py", TOY, 4, false, tail),
-        );
+    for (manifest, message) in cases {
+        ws.file("manifests/bad.yaml", manifest.to_yaml());
         ws.run_read_only(&["run", "manifests/bad.yaml"])
             .code(2)
             .stderr_has(message);
     }
-    let grid: Vec<String> = (1..=20).map(|i| format!("{i}")).collect();
     ws.file(
         "manifests/big.yaml",
-        sweep(
-            "big",
-            "toy.py",
-            TOY,
-            4,
-            false,
-            &format!(
-                "    seed: {{ grid: [{}] }}\n  num_samples: 15\n  metric: val_loss\n",
-                grid.join(", ")
-            ),
-        ),
+        sweep("big", "toy.py", TOY, 4, false)
+            .search("seed", grid(1..=20))
+            .num_samples(15)
+            .metric("val_loss")
+            .to_yaml(),
     );
     ws.run_read_only(&["run", "manifests/big.yaml"])
         .code(2)

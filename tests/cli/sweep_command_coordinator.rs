@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::support::{wait_for, Workspace};
-use crate::sweep_command::{decisions, ledger, sweep, trial_dir, ASHA};
+use crate::sweep_command::{asha, decisions, ledger, sweep, trial_dir};
 
 /// Every file under `dir` with its bytes.
 fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -24,8 +24,15 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 
 #[test]
 fn killing_the_coordinator_mid_sweep_loses_and_repeats_nothing() {
-    let slow = ", \"--lr\", \"{{ learning_rate }}\", \"--every\", \"2\", \"--sleep\", \"0.15\"";
-    let manifest = sweep("crash-safe", "toy.py", slow, 8, true, ASHA);
+    let slow = [
+        "--lr",
+        "{{ learning_rate }}",
+        "--every",
+        "2",
+        "--sleep",
+        "0.15",
+    ];
+    let manifest = asha(sweep("crash-safe", "toy.py", &slow, 8, true)).to_yaml();
     let reference = Workspace::new();
     reference.file("manifests/sweep.yaml", &manifest);
     reference.run(&["run", "manifests/sweep.yaml"]).code(0);
@@ -101,18 +108,14 @@ fn killing_the_coordinator_mid_sweep_loses_and_repeats_nothing() {
 
 #[test]
 fn a_second_coordinator_on_a_running_sweep_is_refused() {
-    let slow = ", \"--lr\", \"{{ learning_rate }}\", \"--sleep\", \"0.5\"";
+    let slow = ["--lr", "{{ learning_rate }}", "--sleep", "0.5"];
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        sweep(
-            "busy",
-            "toy.py",
-            slow,
-            20,
-            false,
-            "  num_samples: 1\n  metric: val_loss\n",
-        ),
+        sweep("busy", "toy.py", &slow, 20, false)
+            .num_samples(1)
+            .metric("val_loss")
+            .to_yaml(),
     );
     let mut first = ws
         .command(&["run", "manifests/sweep.yaml"])

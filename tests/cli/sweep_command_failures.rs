@@ -5,23 +5,29 @@
 
 use std::time::{Duration, Instant};
 
-use crate::command_trainer::fixture;
+use tunix_testkit::manifest::{MaxRetries, Mode};
+
+use crate::command_trainer::command_manifest;
 use crate::support::{poll_until, Workspace};
 use crate::sweep_command::{ledger, sweep, trial_dir};
+
+/// No retries after a timeout.
+fn no_timeout_retries() -> MaxRetries {
+    MaxRetries {
+        timeout: 0,
+        ..MaxRetries::default()
+    }
+}
 
 #[test]
 fn a_crashing_trial_is_retried_once_then_summarized_with_its_log_tail() {
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        sweep(
-            "crashy",
-            "crash.py",
-            "",
-            4,
-            false,
-            "  num_samples: 1\n  metric: val_loss\n",
-        ),
+        sweep("crashy", "crash.py", &[], 4, false)
+            .num_samples(1)
+            .metric("val_loss")
+            .to_yaml(),
     );
     let run = ws.run(&["run", "manifests/sweep.yaml"]);
     run.code(3)
@@ -56,14 +62,12 @@ fn a_hanging_trial_is_killed_at_its_timeout_with_everything_it_started() {
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        sweep(
-            "hangs",
-            "hang.py",
-            "",
-            4,
-            false,
-            "  num_samples: 1\n  metric: val_loss\n  trial_timeout_s: 2\n  max_retries: { timeout: 0 }\n",
-        ),
+        sweep("hangs", "hang.py", &[], 4, false)
+            .num_samples(1)
+            .metric("val_loss")
+            .trial_timeout_s(2)
+            .max_retries(no_timeout_retries())
+            .to_yaml(),
     );
     let started = Instant::now();
     ws.run(&["run", "manifests/sweep.yaml"])
@@ -93,30 +97,13 @@ fn a_timed_out_trial_leaves_no_process_behind_not_even_a_setsid_grandchild() {
     let pids_file = ws.path().join("tree.pids");
     ws.file(
         "manifests/sweep.yaml",
-        format!(
-            "apiVersion: tunix-rt/v1
-kind: Sweep
-metadata:
-  name: tree
-spec:
-  base:
-    command: [\"python3\", \"{}\"]
-    env:
-      TREE_PIDS: \"{}\"
-    training:
-      learning_rate: 0.001
-      per_device_batch_size: 1
-      max_steps: 4
-  search_space:
-    learning_rate: {{ loguniform: [0.0005, 0.01] }}
-  num_samples: 1
-  metric: val_loss
-  trial_timeout_s: 4
-  max_retries: {{ timeout: 0 }}
-",
-            fixture("tree.py"),
-            pids_file.display()
-        ),
+        sweep("tree", "tree.py", &[], 4, false)
+            .inline_base(|base| base.env("TREE_PIDS", &pids_file.display().to_string()))
+            .num_samples(1)
+            .metric("val_loss")
+            .trial_timeout_s(4)
+            .max_retries(no_timeout_retries())
+            .to_yaml(),
     );
     let run = ws
         .command(&["run", "manifests/sweep.yaml"])
@@ -153,14 +140,12 @@ fn a_trainer_that_ignores_its_stop_is_killed_and_the_sweep_goes_on() {
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        sweep(
-            "stubborn",
-            "ignore_stop.py",
-            "",
-            6,
-            false,
-            "  num_samples: 2\n  metric: val_loss\n  mode: min\n  scheduler: { asha: { grace_period: 2, reduction_factor: 2 } }\n",
-        ),
+        sweep("stubborn", "ignore_stop.py", &[], 6, false)
+            .num_samples(2)
+            .metric("val_loss")
+            .mode(Mode::Min)
+            .asha(2, 2)
+            .to_yaml(),
     );
     let run = ws
         .command(&["run", "manifests/sweep.yaml"])
@@ -208,11 +193,15 @@ fn predictions_written_past_the_rung_fail_the_trial_as_ignored_stop() {
         sweep(
             "overrun",
             "ignore_stop.py",
-            ", \"--sleep\", \"0\", \"--predict\"",
+            &["--sleep", "0", "--predict"],
             6,
             true,
-            "  num_samples: 2\n  metric: primary_score\n  mode: max\n  scheduler: { asha: { grace_period: 2, reduction_factor: 2 } }\n",
-        ),
+        )
+        .num_samples(2)
+        .metric("primary_score")
+        .mode(Mode::Max)
+        .asha(2, 2)
+        .to_yaml(),
     );
     ws.run(&["run", "manifests/sweep.yaml"])
         .code(3)
@@ -244,13 +233,14 @@ fn a_train_run_stopped_early_whose_predictions_come_from_past_its_step_fails() {
     let ws = Workspace::new();
     ws.file(
         "manifests/overrun.yaml",
-        crate::command_trainer::command_manifest(
+        command_manifest(
             "overrun",
             "ignore_stop.py",
-            ", \"--sleep\", \"0\", \"--predict\"",
+            &["--sleep", "0", "--predict"],
             6,
             true,
-        ),
+        )
+        .to_yaml(),
     );
     ws.run(&["run", "manifests/overrun.yaml", "--until-step", "2"])
         .code(2)

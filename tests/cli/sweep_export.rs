@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::support::Workspace;
-use crate::sweep_command::{ledger, sweep, ASHA, TOY};
+use crate::sweep_command::{asha, ledger, sweep, TOY};
 
 /// Opens the journal `argv[1]` as study `argv[2]`, validates every trial
 /// as `Study.add_trial` would, and prints what the test compares.
@@ -42,7 +42,7 @@ fn swept() -> Workspace {
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        sweep("toy", "toy.py", TOY, 8, true, ASHA),
+        asha(sweep("toy", "toy.py", TOY, 8, true)).to_yaml(),
     );
     ws.run(&["run", "manifests/sweep.yaml", "--no-index"])
         .code(0);

@@ -5,34 +5,28 @@
 //! rung, rungs decided by the tie rule flagged, bad metric lines as their
 //! own class without retries, and the summary's alignment.
 
-use crate::command_trainer::{command_manifest, fixture};
-use crate::support::{tiny_train_manifest, Workspace};
+use tunix_testkit::manifest::{grid, MaxRetries, Mode, SweepManifestBuilder};
+
+use crate::command_trainer::command_manifest;
+use crate::support::{tiny_train, Workspace};
 use crate::sweep_command::{ledger, sweep, trial_dir};
 
-/// A Sweep of `metrics.py` over a `learning_rate` grid; `args` follow
-/// `--lr`, `tail` is appended to the spec.
-fn manifest(name: &str, args: &str, max_steps: u32, grid: &str, tail: &str) -> String {
-    format!(
-        "apiVersion: tunix-rt/v1
-kind: Sweep
-metadata:
-  name: {name}
-spec:
-  base:
-    command: [\"python3\", \"{}\", \"--lr\", \"{{{{ learning_rate }}}}\"{args}]
-    training:
-      learning_rate: 0.001
-      per_device_batch_size: 1
-      max_steps: {max_steps}
-  search_space:
-    learning_rate: {{ grid: [{grid}] }}
-  num_samples: 1
-{tail}",
-        fixture("metrics.py")
-    )
+/// A Sweep of `metrics.py` over a `learning_rate` grid of `rates` (in
+/// place of [`sweep`]'s range); `args` follow `--lr`.
+fn manifest(name: &str, args: &[&str], max_steps: u32, rates: &[f64]) -> SweepManifestBuilder {
+    let args: Vec<&str> = ["--lr", "{{ learning_rate }}"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    sweep(name, "metrics.py", &args, max_steps, false)
+        .search("learning_rate", grid(rates.iter().copied()))
+        .num_samples(1)
 }
 
-const ASHA: &str = "  scheduler: { asha: { grace_period: 2, reduction_factor: 2 } }\n";
+/// The sweep optimizes `val/f1`, larger is better.
+fn val_f1(sweep: SweepManifestBuilder) -> SweepManifestBuilder {
+    sweep.metric("val/f1").mode(Mode::Max)
+}
 
 fn query(ws: &Workspace, sql: &str) -> serde_json::Value {
     ws.run(&["db", "query", "--format", "json", sql])
@@ -45,13 +39,14 @@ fn any_reported_metric_is_optimized_recorded_indexed_and_plotted() {
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        manifest(
+        val_f1(manifest(
             "anym",
-            ", \"--report\", \"val/f1=lr\", \"--report\", \"train/acc=const\"",
+            &["--report", "val/f1=lr", "--report", "train/acc=const"],
             4,
-            "0.001, 0.002, 0.003, 0.004",
-            &format!("  metric: val/f1\n  mode: max\n{ASHA}"),
-        ),
+            &[0.001, 0.002, 0.003, 0.004],
+        ))
+        .asha(2, 2)
+        .to_yaml(),
     );
     let run = ws.run(&["run", "manifests/sweep.yaml"]);
     run.code(0)
@@ -110,21 +105,21 @@ fn any_reported_metric_is_optimized_recorded_indexed_and_plotted() {
 #[test]
 fn a_metric_without_a_direction_or_unknown_to_the_builtin_trainer_is_refused_up_front() {
     let ws = Workspace::new();
-    let command = |tail: &str| manifest("m", "", 4, "0.001, 0.002", tail);
-    for (tail, messages) in [
+    let command = || manifest("m", &[], 4, &[0.001, 0.002]);
+    for (manifest, messages) in [
         (
-            "  metric: val/f1\n",
+            command().metric("val/f1"),
             vec![
                 "error: metric `val/f1` has no default direction, and the Sweep sets no `mode` (at /spec/metric)",
                 "add `mode: max` (larger is better) or `mode: min`",
             ],
         ),
         (
-            "  metric: \"val f1\"\n  mode: max\n",
+            command().metric("val f1").mode(Mode::Max),
             vec!["does not match the pattern ^[A-Za-z][A-Za-z0-9_./-]{0,63}$"],
         ),
     ] {
-        ws.file("manifests/m.yaml", command(tail));
+        ws.file("manifests/m.yaml", manifest.to_yaml());
         for args in [
             &["validate", "manifests/m.yaml"][..],
             &["run", "manifests/m.yaml"][..],
@@ -136,34 +131,34 @@ fn a_metric_without_a_direction_or_unknown_to_the_builtin_trainer_is_refused_up_
             }
         }
     }
-    ws.file(
-        "configs/base.yaml",
-        tiny_train_manifest("base", 8, "", false),
-    );
-    let builtin = |tail: &str| {
-        format!(
-            "apiVersion: tunix-rt/v1\nkind: Sweep\nmetadata:\n  name: b\nspec:\n  base: ../configs/base.yaml\n  search_space:\n    learning_rate: {{ grid: [0.001, 0.002] }}\n  num_samples: 1\n{tail}"
-        )
+    ws.file("configs/base.yaml", tiny_train("base", 8).to_yaml());
+    let builtin = || {
+        SweepManifestBuilder::based_on("b", "../configs/base.yaml")
+            .search("learning_rate", grid([0.001, 0.002]))
+            .num_samples(1)
     };
-    for (tail, messages) in [
+    for (manifest, messages) in [
         (
-            "  metric: val/f1\n  mode: max\n",
+            builtin().metric("val/f1").mode(Mode::Max),
             vec!["the built-in trainer does not report `val/f1`; it reports loss, lr, tokens_per_s, grad_norm, val_loss, primary_score"],
         ),
         (
-            "  metric: grad_nrom\n  mode: min\n",
+            builtin().metric("grad_nrom").mode(Mode::Min),
             vec!["does not report `grad_nrom`", "did you mean `grad_norm`?"],
         ),
     ] {
-        ws.file("manifests/b.yaml", builtin(tail));
+        ws.file("manifests/b.yaml", manifest.to_yaml());
         let run = ws.run_read_only(&["run", "manifests/b.yaml"]);
         run.code(2);
         for m in &messages {
             run.stderr_has(m);
         }
     }
-    for tail in ["  metric: grad_norm\n  mode: min\n", "  metric: val_loss\n"] {
-        ws.file("manifests/b.yaml", builtin(tail));
+    for manifest in [
+        builtin().metric("grad_norm").mode(Mode::Min),
+        builtin().metric("val_loss"),
+    ] {
+        ws.file("manifests/b.yaml", manifest.to_yaml());
         ws.run_read_only(&["validate", "manifests/b.yaml"]).code(0);
     }
 }
@@ -173,13 +168,14 @@ fn a_trial_that_never_reports_the_metric_fails_at_its_first_rung_naming_what_it_
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        manifest(
+        val_f1(manifest(
             "nometric",
-            ", \"--report\", \"train/acc=lr\"",
+            &["--report", "train/acc=lr"],
             6,
-            "0.001, 0.002",
-            &format!("  metric: val/f1\n  mode: max\n{ASHA}"),
-        ),
+            &[0.001, 0.002],
+        ))
+        .asha(2, 2)
+        .to_yaml(),
     );
     let run = ws.run(&["run", "manifests/sweep.yaml"]);
     run.code(3)
@@ -205,13 +201,14 @@ fn a_rung_decided_by_the_tie_rule_is_flagged_in_the_summary_the_ledger_and_the_r
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        manifest(
+        val_f1(manifest(
             "flat",
-            ", \"--report\", \"val/f1=const\"",
+            &["--report", "val/f1=const"],
             4,
-            "0.001, 0.002, 0.003",
-            &format!("  metric: val/f1\n  mode: max\n{ASHA}"),
-        ),
+            &[0.001, 0.002, 0.003],
+        ))
+        .asha(2, 2)
+        .to_yaml(),
     );
     ws.run(&["run", "manifests/sweep.yaml"])
         .code(0)
@@ -247,13 +244,13 @@ fn a_sweep_that_promotes_nothing_without_failures_says_why_instead_of_pointing_a
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        manifest(
+        val_f1(manifest(
             "early",
-            ", \"--report\", \"val/f1=first\"",
+            &["--report", "val/f1=first"],
             2,
-            "0.001, 0.002",
-            "  metric: val/f1\n  mode: max\n",
-        ),
+            &[0.001, 0.002],
+        ))
+        .to_yaml(),
     );
     let run = ws.run(&["run", "manifests/sweep.yaml"]);
     run.code(3)
@@ -267,14 +264,10 @@ fn garbage_metric_lines_are_bad_metrics_and_not_retried() {
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        sweep(
-            "garbled",
-            "garbage.py",
-            "",
-            4,
-            false,
-            "  num_samples: 1\n  metric: val_loss\n",
-        ),
+        sweep("garbled", "garbage.py", &[], 4, false)
+            .num_samples(1)
+            .metric("val_loss")
+            .to_yaml(),
     );
     let run = ws.run(&["run", "manifests/sweep.yaml"]);
     run.code(3)
@@ -296,10 +289,11 @@ fn metric_steps_that_go_backwards_are_refused_naming_both_lines() {
         command_manifest(
             "back",
             "metrics.py",
-            ", \"--lr\", \"0.005\", \"--backwards\"",
+            &["--lr", "0.005", "--backwards"],
             5,
             false,
-        ),
+        )
+        .to_yaml(),
     );
     ws.run(&["run", "manifests/back.yaml"]).code(3).stderr_has(
         "line 4 reports step 2 after line 3 reported step 3; steps must not go backwards",
@@ -316,13 +310,18 @@ fn the_summary_keeps_its_columns_aligned_when_a_trial_times_out() {
     let ws = Workspace::new();
     ws.file(
         "manifests/sweep.yaml",
-        manifest(
+        val_f1(manifest(
             "slow",
-            ", \"--report\", \"val/f1=lr\", \"--hang-above\", \"0.0015\"",
+            &["--report", "val/f1=lr", "--hang-above", "0.0015"],
             2,
-            "0.001, 0.002",
-            "  metric: val/f1\n  mode: max\n  trial_timeout_s: 2\n  max_retries: { timeout: 0 }\n",
-        ),
+            &[0.001, 0.002],
+        ))
+        .trial_timeout_s(2)
+        .max_retries(MaxRetries {
+            timeout: 0,
+            ..MaxRetries::default()
+        })
+        .to_yaml(),
     );
     let run = ws.run(&["run", "manifests/sweep.yaml"]);
     run.code(0).stdout_has("failed:timeout");

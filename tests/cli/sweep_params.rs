@@ -4,6 +4,8 @@
 //! in `TUNIX_PARAMS`, and the wrong uses are refused before anything is
 //! written.
 
+use tunix_testkit::manifest::{choice, uniform, Mode, SweepManifestBuilder, TrainManifestBuilder};
+
 use crate::support::Workspace;
 use crate::sweep_command::ledger;
 
@@ -14,23 +16,19 @@ printf '%s' "$TUNIX_PARAMS" > "$TUNIX_RUN_DIR/params_seen.json"
 printf '{"step": 1, "objective": %s}\n' "$1" >> "$TUNIX_METRICS_FILE"
 "#;
 
-fn manifest(base_params: &str, search: &str) -> String {
-    format!(
-        "apiVersion: tunix-rt/v1
-kind: Sweep
-metadata: {{ name: own }}
-spec:
-  base:
-    command: [\"sh\", \"trainer.sh\", \"{{{{ params.x }}}}\"]
-{base_params}    training: {{ learning_rate: 0.001, per_device_batch_size: 1, max_steps: 1 }}
-  search_space:
-{search}
-  num_samples: 3
-  metric: objective
-  mode: min
-  seed: 3
-"
-    )
+/// The Sweep `own` of [`TRAINER`] given `{{ params.x }}`, three trials
+/// by the smallest `objective`; the search space is the caller's.
+fn own() -> SweepManifestBuilder {
+    let base = TrainManifestBuilder::new("own")
+        .command(["sh", "trainer.sh", "{{ params.x }}"])
+        .learning_rate(0.001)
+        .per_device_batch_size(1)
+        .max_steps(1);
+    SweepManifestBuilder::inline("own", base)
+        .num_samples(3)
+        .metric("objective")
+        .mode(Mode::Min)
+        .seed(3)
 }
 
 #[test]
@@ -39,10 +37,10 @@ fn a_sweep_searches_a_trainers_own_params_and_each_trial_gets_its_values() {
     ws.file("trainer.sh", TRAINER);
     ws.file(
         "manifests/own.yaml",
-        manifest(
-            "",
-            "    params.x: { uniform: [1.0, 2.0] }\n    params.opt: { choice: [adamw, sgd] }",
-        ),
+        own()
+            .search("params.x", uniform(1.0, 2.0))
+            .search("params.opt", choice(["adamw", "sgd"]))
+            .to_yaml(),
     );
     ws.run(&["run", "manifests/own.yaml", "--no-index"])
         .code(0)
@@ -68,10 +66,24 @@ fn a_sweep_searches_a_trainers_own_params_and_each_trial_gets_its_values() {
 fn wrong_uses_of_params_are_refused_before_anything_is_written() {
     let ws = Workspace::new();
     ws.file("trainer.sh", TRAINER);
-    // The command uses a param nothing declares or searches.
+    // The command uses a param nothing declares or searches (literal
+    // text: the message names the command's line).
     ws.file(
         "manifests/own.yaml",
-        manifest("", "    params.y: { uniform: [1.0, 2.0] }"),
+        "apiVersion: tunix-rt/v1
+kind: Sweep
+metadata: { name: own }
+spec:
+  base:
+    command: [\"sh\", \"trainer.sh\", \"{{ params.x }}\"]
+    training: { learning_rate: 0.001, per_device_batch_size: 1, max_steps: 1 }
+  search_space:
+    params.y: { uniform: [1.0, 2.0] }
+  num_samples: 3
+  metric: objective
+  mode: min
+  seed: 3
+",
     );
     ws.run_read_only(&["run", "manifests/own.yaml"])
         .code(2)
@@ -81,10 +93,10 @@ fn wrong_uses_of_params_are_refused_before_anything_is_written() {
     // A name params may not have.
     ws.file(
         "manifests/own.yaml",
-        manifest(
-            "    params: { x: 1 }\n",
-            "    params.9x: { uniform: [1.0, 2.0] }",
-        ),
+        own()
+            .inline_base(|base| base.param("x", 1))
+            .search("params.9x", uniform(1.0, 2.0))
+            .to_yaml(),
     );
     ws.run_read_only(&["run", "manifests/own.yaml"])
         .code(2)

@@ -7,30 +7,53 @@
 
 use std::time::Duration;
 
+use tunix_testkit::manifest::{
+    grid, randint, HyperbandConfig, Scheduler, SweepManifestBuilder, TpeConfig,
+};
+
 use crate::support::{wait_for, Workspace};
 use crate::sweep_command::{decisions, ledger, sweep};
 
 /// `toy.py`'s arguments: the learning rate sets the loss, a short sleep
 /// per step keeps each trial running for a moment.
-const TOY: &str = ", \"--lr\", \"{{ learning_rate }}\", \"--every\", \"2\", \"--sleep\", \"0.02\"";
+const TOY: &[&str] = &[
+    "--lr",
+    "{{ learning_rate }}",
+    "--every",
+    "2",
+    "--sleep",
+    "0.02",
+];
 
-fn tpe(name: &str, concurrency: u32, tail: &str) -> String {
-    sweep(
-        name,
-        "toy.py",
-        TOY,
-        4,
-        false,
-        &format!(
-            "    warmup_steps: {{ randint: [0, 3] }}
-  num_samples: 9
-  metric: val_loss
-  search: {{ tpe: {{ n_startup_trials: 3 }} }}
-  max_concurrent_trials: {concurrency}
-  seed: 5
-{tail}"
-        ),
-    )
+/// TPE's settings with `n_startup_trials` random trials and the rest at
+/// their defaults.
+fn startup(n_startup_trials: u32) -> TpeConfig {
+    TpeConfig {
+        n_startup_trials,
+        ..TpeConfig::default()
+    }
+}
+
+/// Hyperband up to `max_t` steps.
+fn hyperband(max_t: u32, reduction_factor: u32, grace_period: Option<u32>) -> Scheduler {
+    Scheduler::Hyperband(HyperbandConfig {
+        max_t,
+        reduction_factor,
+        grace_period,
+    })
+}
+
+/// A TPE sweep of 9 trials, `concurrency` at a time, over the learning
+/// rate and warmup steps.
+fn tpe(name: &str, concurrency: u32) -> String {
+    sweep(name, "toy.py", TOY, 4, false)
+        .search("warmup_steps", randint(0, 3))
+        .num_samples(9)
+        .metric("val_loss")
+        .tpe(startup(3))
+        .max_concurrent_trials(concurrency)
+        .seed(5)
+        .to_yaml()
 }
 
 /// Every trial's id, values and draw record, in trial order.
@@ -66,7 +89,7 @@ fn with_result(ws: &Workspace, name: &str) -> usize {
 #[test]
 fn a_tpe_sweep_draws_from_results_and_records_each_draw() {
     let ws = Workspace::new();
-    ws.file("manifests/tpe.yaml", tpe("tpe", 2, ""));
+    ws.file("manifests/tpe.yaml", tpe("tpe", 2));
     let plan = ws.run(&["run", "manifests/tpe.yaml", "--plan"]);
     plan.code(0)
         .stdout_has("TPE (n_startup_trials 3")
@@ -101,7 +124,7 @@ fn a_tpe_sweep_draws_from_results_and_records_each_draw() {
 
 #[test]
 fn a_killed_tpe_sweep_resumes_to_the_values_and_decisions_of_an_uninterrupted_one() {
-    let manifest = tpe("tpe-kill", 2, "");
+    let manifest = tpe("tpe-kill", 2);
     let reference = Workspace::new();
     reference.file("manifests/tpe.yaml", &manifest);
     reference.run(&["run", "manifests/tpe.yaml"]).code(0);
@@ -146,7 +169,7 @@ fn batches_are_deterministic_for_a_given_concurrency() {
         let runs: Vec<Vec<serde_json::Value>> = (0..2)
             .map(|_| {
                 let ws = Workspace::new();
-                ws.file("manifests/tpe.yaml", tpe(&name, concurrency, ""));
+                ws.file("manifests/tpe.yaml", tpe(&name, concurrency));
                 ws.run(&["run", "manifests/tpe.yaml"]).code(0);
                 draws(&ledger(&ws, &name))
             })
@@ -162,18 +185,12 @@ fn hyperband_runs_its_brackets_and_the_plan_and_report_show_them() {
     // 1 starts 2 at step 9.
     ws.file(
         "manifests/hb.yaml",
-        sweep(
-            "hb",
-            "toy.py",
-            TOY,
-            4,
-            false,
-            "  num_samples: 5
-  metric: val_loss
-  scheduler: { hyperband: { max_t: 9, reduction_factor: 3, grace_period: 3 } }
-  max_concurrent_trials: 2
-",
-        ),
+        sweep("hb", "toy.py", TOY, 4, false)
+            .num_samples(5)
+            .metric("val_loss")
+            .scheduler(hyperband(9, 3, Some(3)))
+            .max_concurrent_trials(2)
+            .to_yaml(),
     );
     ws.run(&["run", "manifests/hb.yaml", "--plan"])
         .code(0)
@@ -207,37 +224,36 @@ fn hyperband_runs_its_brackets_and_the_plan_and_report_show_them() {
 #[test]
 fn bad_search_and_bracket_settings_are_refused_before_anything_is_written() {
     let ws = Workspace::new();
-    let cases = [
+    let bad = || {
+        sweep("bad", "toy.py", TOY, 4, false)
+            .num_samples(4)
+            .metric("val_loss")
+    };
+    let with_gamma = |gamma: f64| TpeConfig {
+        gamma,
+        ..startup(2)
+    };
+    let cases: [(SweepManifestBuilder, &str); 6] = [
+        (bad().tpe(startup(0)), "n_startup_trials"),
         (
-            "  num_samples: 4\n  metric: val_loss\n  search: { tpe: { n_startup_trials: 0 } }\n",
-            "n_startup_trials",
-        ),
-        (
-            "  num_samples: 4\n  metric: val_loss\n  search: { tpe: { n_startup_trials: 5 } }\n",
+            bad().tpe(startup(5)),
             "n_startup_trials (5) is more than the plan's 4 trial(s)",
         ),
+        (bad().tpe(with_gamma(0.0)), "gamma"),
+        (bad().tpe(with_gamma(1.5)), "gamma"),
         (
-            "  num_samples: 4\n  metric: val_loss\n  search: { tpe: { n_startup_trials: 2, gamma: 0 } }\n",
-            "gamma",
-        ),
-        (
-            "  num_samples: 4\n  metric: val_loss\n  search: { tpe: { n_startup_trials: 2, gamma: 1.5 } }\n",
-            "gamma",
-        ),
-        (
-            "  num_samples: 4\n  metric: val_loss\n  overrides: { max_steps: 4 }\n  scheduler: { hyperband: { max_t: 9 } }\n",
+            bad()
+                .overrides("max_steps", 4)
+                .scheduler(hyperband(9, 3, None)),
             "`max_t` sets every trial's max_steps",
         ),
         (
-            "  num_samples: 4\n  metric: val_loss\n  scheduler: { hyperband: { max_t: 9, grace_period: 10 } }\n",
+            bad().scheduler(hyperband(9, 3, Some(10))),
             "grace_period (10) is more than max_t (9)",
         ),
     ];
-    for (tail, message) in cases {
-        ws.file(
-            "manifests/bad.yaml",
-            sweep("bad", "toy.py", TOY, 4, false, tail),
-        );
+    for (manifest, message) in cases {
+        ws.file("manifests/bad.yaml", manifest.to_yaml());
         ws.run_read_only(&["run", "manifests/bad.yaml"])
             .code(2)
             .stderr_has(message)
@@ -291,18 +307,12 @@ fn without_a_scheduler_each_trial_trains_to_its_own_max_steps() {
     let ws = Workspace::new();
     ws.file(
         "manifests/steps.yaml",
-        sweep(
-            "steps",
-            "toy.py",
-            TOY,
-            4,
-            false,
-            "    max_steps: { grid: [6, 2] }
-  num_samples: 2
-  metric: val_loss
-  seed: 3
-",
-        ),
+        sweep("steps", "toy.py", TOY, 4, false)
+            .search("max_steps", grid([6, 2]))
+            .num_samples(2)
+            .metric("val_loss")
+            .seed(3)
+            .to_yaml(),
     );
     ws.run(&["run", "manifests/steps.yaml"]).code(0);
     let l = ledger(&ws, "steps");

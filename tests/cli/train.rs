@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{tiny_train_manifest as manifest, wait_for, Workspace};
+use tunix_testkit::manifest::TrainManifestBuilder;
+
+use crate::support::{tiny_train, tiny_train_evaluated, wait_for, Workspace};
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json")
@@ -22,7 +24,7 @@ fn training_writes_a_complete_run_folder_and_indexes_it() {
     let ws = Workspace::new();
     ws.file(
         "manifests/t.yaml",
-        manifest("t", 20, "    eval_interval: 10\n", true),
+        tiny_train_evaluated("t", 20).eval_interval(10).to_yaml(),
     );
     ws.run(&["run", "manifests/t.yaml"])
         .code(0)
@@ -118,7 +120,7 @@ fn training_writes_a_complete_run_folder_and_indexes_it() {
 #[test]
 fn identical_manifests_give_bit_identical_weights_and_never_overwrite() {
     let ws = Workspace::new();
-    ws.file("manifests/d.yaml", manifest("d", 15, "", false));
+    ws.file("manifests/d.yaml", tiny_train("d", 15).to_yaml());
     ws.run(&["run", "manifests/d.yaml"]).code(0);
     ws.run(&["run", "manifests/d.yaml"])
         .code(0)
@@ -152,8 +154,9 @@ fn strip_rates(bytes: &[u8]) -> Vec<Value> {
 fn a_run_killed_with_sigkill_resumes_to_bit_identical_weights() {
     let max_steps = 60;
     let job = |name: &str| {
-        manifest(name, max_steps, "", false)
-            .replace("checkpoint_interval: 10", "checkpoint_interval: 20")
+        tiny_train(name, max_steps)
+            .checkpoint_interval(20)
+            .to_yaml()
     };
     let reference = Workspace::new();
     reference.file("manifests/r.yaml", job("r"));
@@ -234,17 +237,17 @@ fn fail_before_the_first_checkpoint(ws: &Workspace, yaml: &str) {
     assert_eq!(metric_steps(&dir), vec![5]);
 }
 
-fn unfinished(name: &str) -> String {
-    manifest(name, 20, "", false).replace("checkpoint_interval: 10", "checkpoint_interval: 20")
+fn unfinished(name: &str) -> TrainManifestBuilder {
+    tiny_train(name, 20).checkpoint_interval(20)
 }
 
 #[test]
 fn an_unfinished_run_without_a_checkpoint_is_refused_under_another_config() {
     let ws = Workspace::new();
-    fail_before_the_first_checkpoint(&ws, &unfinished("u"));
+    fail_before_the_first_checkpoint(&ws, &unfinished("u").to_yaml());
     ws.file(
         "manifests/u.yaml",
-        unfinished("u").replace("learning_rate: 3.0e-3", "learning_rate: 1.0e-3"),
+        unfinished("u").learning_rate(1.0e-3).to_yaml(),
     );
     let before = ws.snapshot();
     ws.run(&["run", "manifests/u.yaml"])
@@ -257,7 +260,7 @@ fn an_unfinished_run_without_a_checkpoint_is_refused_under_another_config() {
 #[test]
 fn an_unfinished_run_without_a_checkpoint_restarts_with_clean_metrics() {
     let ws = Workspace::new();
-    fail_before_the_first_checkpoint(&ws, &unfinished("u"));
+    fail_before_the_first_checkpoint(&ws, &unfinished("u").to_yaml());
     ws.run(&["run", "manifests/u.yaml"])
         .code(0)
         .stdout_has("submission_runs/u\n");
@@ -278,13 +281,13 @@ fn an_unfinished_run_without_a_checkpoint_restarts_with_clean_metrics() {
 #[test]
 fn editing_labels_or_description_does_not_block_resume() {
     let ws = Workspace::new();
-    fail_before_the_first_checkpoint(&ws, &unfinished("u"));
+    fail_before_the_first_checkpoint(&ws, &unfinished("u").to_yaml());
     ws.file(
         "manifests/u.yaml",
-        unfinished("u").replace(
-            "metadata:\n  name: u\n",
-            "metadata:\n  name: u\n  labels: { team: a }\n  description: now described\n",
-        ),
+        unfinished("u")
+            .label("team", "a")
+            .description("now described")
+            .to_yaml(),
     );
     ws.run(&["run", "manifests/u.yaml"])
         .code(0)
@@ -295,11 +298,11 @@ fn editing_labels_or_description_does_not_block_resume() {
 #[test]
 fn a_run_stopped_at_a_step_continues_to_the_same_weights() {
     let reference = Workspace::new();
-    reference.file("manifests/s.yaml", manifest("s", 20, "", false));
+    reference.file("manifests/s.yaml", tiny_train("s", 20).to_yaml());
     reference.run(&["run", "manifests/s.yaml"]).code(0);
 
     let ws = Workspace::new();
-    ws.file("manifests/s.yaml", manifest("s", 20, "", false));
+    ws.file("manifests/s.yaml", tiny_train("s", 20).to_yaml());
     ws.run(&["run", "manifests/s.yaml", "--until-step", "8"])
         .code(0)
         .stdout_has("stopped before max_steps");
@@ -331,7 +334,7 @@ fn a_run_stopped_at_a_step_continues_to_the_same_weights() {
 #[test]
 fn the_worker_entrypoint_runs_a_prepared_folder_without_the_index() {
     let ws = Workspace::new();
-    ws.file("manifests/w.yaml", manifest("w", 20, "", false));
+    ws.file("manifests/w.yaml", tiny_train("w", 20).to_yaml());
     ws.run(&["run", "manifests/w.yaml", "--until-step", "10"])
         .code(0);
     let db = ws.path().join("tunix.duckdb");
@@ -362,7 +365,7 @@ fn the_worker_entrypoint_runs_a_prepared_folder_without_the_index() {
 #[test]
 fn a_missing_trainer_worker_is_a_clear_error_and_nothing_is_written() {
     let ws = Workspace::new();
-    ws.file("manifests/m.yaml", manifest("m", 5, "", false));
+    ws.file("manifests/m.yaml", tiny_train("m", 5).to_yaml());
     let before = ws.snapshot();
     let out = ws
         .command(&["run", "manifests/m.yaml"])
@@ -379,7 +382,7 @@ fn a_missing_trainer_worker_is_a_clear_error_and_nothing_is_written() {
 #[test]
 fn a_nan_loss_fails_the_run_with_a_clear_error_and_a_failed_status() {
     let ws = Workspace::new();
-    ws.file("manifests/n.yaml", manifest("n", 20, "", false));
+    ws.file("manifests/n.yaml", tiny_train("n", 20).to_yaml());
     let run = ws
         .command(&["run", "manifests/n.yaml"])
         .env("TUNIX_RT_FAULT_NAN_STEP", "7")
@@ -411,7 +414,7 @@ fn cuda_without_a_gpu_is_a_clear_error_and_nothing_is_written() {
     }
     ws.file(
         "manifests/c.yaml",
-        manifest("c", 5, "", false).replace("device: cpu", "device: cuda"),
+        tiny_train("c", 5).device("cuda").to_yaml(),
     );
     ws.run_read_only(&["run", "manifests/c.yaml"])
         .code(2)
@@ -423,7 +426,7 @@ fn cuda_without_a_gpu_is_a_clear_error_and_nothing_is_written() {
 #[test]
 fn data_check_overlap_reports_no_overlap_for_the_quickstart() {
     let ws = Workspace::new();
-    ws.file("manifests/t.yaml", manifest("t", 5, "", true));
+    ws.file("manifests/t.yaml", tiny_train_evaluated("t", 5).to_yaml());
     let report = ws
         .run_read_only(&[
             "data",
@@ -443,7 +446,7 @@ fn data_check_overlap_reports_no_overlap_for_the_quickstart() {
 #[test]
 fn data_check_overlap_catches_an_eval_set_that_copies_training_prompts() {
     let ws = Workspace::new();
-    ws.file("manifests/t.yaml", manifest("t", 5, "", true));
+    ws.file("manifests/t.yaml", tiny_train_evaluated("t", 5).to_yaml());
     let dump = ws.run(&["data", "manifests/t.yaml", "--out", "train.jsonl"]);
     dump.code(0);
     assert!(dump.stdout.contains("train.jsonl"), "{dump:?}");
@@ -483,7 +486,7 @@ fn data_check_overlap_catches_an_eval_set_that_copies_training_prompts() {
 #[test]
 fn a_run_stopped_before_max_steps_says_its_score_comes_later() {
     let ws = Workspace::new();
-    ws.file("manifests/e.yaml", manifest("e", 10, "", true));
+    ws.file("manifests/e.yaml", tiny_train_evaluated("e", 10).to_yaml());
     let stopped = ws.run(&["run", "manifests/e.yaml", "--until-step", "5", "--no-index"]);
     stopped
         .code(0)
@@ -496,7 +499,7 @@ fn a_run_stopped_before_max_steps_says_its_score_comes_later() {
         "the manifest has one: {}",
         stopped.stdout
     );
-    ws.file("manifests/n.yaml", manifest("n", 10, "", false));
+    ws.file("manifests/n.yaml", tiny_train("n", 10).to_yaml());
     ws.run(&["run", "manifests/n.yaml", "--until-step", "5", "--no-index"])
         .code(0)
         .stdout_has("primary      none (the manifest has no eval section)");

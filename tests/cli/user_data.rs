@@ -7,37 +7,38 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{repo, tiny_train_manifest, Run, Workspace};
+use tunix_testkit::manifest::{OverlapPolicy, TrainManifestBuilder};
+
+use crate::support::{repo, tiny_train_evaluated, Run, Workspace};
 
 /// The fixture `name` from `tests/fixtures/user_data/`.
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(repo().join("tests/fixtures/user_data").join(name)).expect("fixture")
 }
 
-/// A tiny Train manifest whose `dataset` block is `dataset` (indented by
-/// four spaces, under `dataset:`).
-fn manifest(dataset: &str) -> String {
-    let generated = "    name: dev-reasoning-v2\n    train_examples: 300\n    val_examples: 20\n";
-    let m = tiny_train_manifest("u", 5, "", true);
-    assert!(m.contains(generated), "the tiny manifest changed");
-    m.replace(generated, dataset)
+/// The tiny Train manifest `u` on the user's own data at `path`.
+fn own_data(path: &str) -> TrainManifestBuilder {
+    tiny_train_evaluated("u", 5).own_data(path)
 }
 
-const FRACTION: &str = "    path: ../data/train.jsonl\n    val_fraction: 0.2\n";
+/// `data/train.jsonl` with a fifth of it held out for validation.
+fn fraction() -> TrainManifestBuilder {
+    own_data("../data/train.jsonl").val_fraction(0.2)
+}
 
-/// A workspace with `data/train.jsonl` = the fixture `train` and the
-/// manifest `manifests/u.yaml` with `dataset`.
-fn workspace(train: &str, dataset: &str) -> Workspace {
+/// A workspace with `data/train.jsonl` = the fixture `train`,
+/// `data/val.jsonl`, and the manifest `manifests/u.yaml` (YAML text).
+fn workspace(train: &str, manifest: &str) -> Workspace {
     let ws = Workspace::new();
     ws.file("data/train.jsonl", fixture(train));
     ws.file("data/val.jsonl", fixture("val.jsonl"));
-    ws.file("manifests/u.yaml", manifest(dataset));
+    ws.file("manifests/u.yaml", manifest);
     ws
 }
 
 #[test]
 fn data_reports_your_own_files_with_their_hashes() {
-    let ws = workspace("train.jsonl", FRACTION);
+    let ws = workspace("train.jsonl", &fraction().to_yaml());
     let report = ws
         .run_read_only(&[
             "data",
@@ -68,7 +69,9 @@ fn data_reads_conversations_and_a_validation_file_and_dumps_both() {
     ws.file("data/val.jsonl", fixture("val.jsonl"));
     ws.file(
         "manifests/u.yaml",
-        manifest("    path: ../data/chat.jsonl\n    val_path: ../data/val.jsonl\n"),
+        own_data("../data/chat.jsonl")
+            .val_path("../data/val.jsonl")
+            .to_yaml(),
     );
     ws.run(&["data", "manifests/u.yaml", "--out", "dump.jsonl"])
         .code(0)
@@ -137,7 +140,7 @@ fn no_run_folder(ws: &Workspace) {
 /// Every bad-line class: `data` and `run` exit 2 naming `file:line` and the
 /// field, and `run` starts no trainer and writes no run folder.
 fn refused(fixture_name: &str, expected: &[&str]) {
-    let ws = workspace(fixture_name, FRACTION);
+    let ws = workspace(fixture_name, &fraction().to_yaml());
     ws.run_read_only(&["validate", "manifests/u.yaml"]).code(0);
     let data = ws.run_read_only(&["data", "manifests/u.yaml"]);
     data.code(2).stderr_has("nothing was written");
@@ -202,7 +205,7 @@ fn a_non_utf8_line_is_refused_at_its_line() {
 
 #[test]
 fn drop_trains_without_an_eval_question_and_reports_it() {
-    let ws = workspace("overlap.jsonl", FRACTION);
+    let ws = workspace("overlap.jsonl", &fraction().to_yaml());
     let report = ws
         .run_read_only(&[
             "data",
@@ -233,7 +236,10 @@ fn drop_trains_without_an_eval_question_and_reports_it() {
 
 #[test]
 fn refuse_stops_before_anything_is_written() {
-    let ws = workspace("overlap.jsonl", &format!("{FRACTION}    overlap: refuse\n"));
+    let ws = workspace(
+        "overlap.jsonl",
+        &fraction().overlap(OverlapPolicy::Refuse).to_yaml(),
+    );
     let expected = [
         "dataset.overlap is `refuse` and 1 example(s) overlap an eval set: data/train.jsonl:3 ~ evalsets/eval_v2.jsonl:core-001 (exact)",
         "set `dataset.overlap: drop`",
@@ -252,7 +258,7 @@ fn refuse_stops_before_anything_is_written() {
 
 #[test]
 fn the_trainer_finds_the_data_beside_the_manifest_and_its_identity_is_by_content() {
-    let ws = workspace("train.jsonl", FRACTION);
+    let ws = workspace("train.jsonl", &fraction().to_yaml());
     let (run, request) = run_with_fake_worker(&ws);
     let request = request.unwrap_or_else(|| panic!("the trainer was not started: {run:?}"));
     no_run_folder(&ws);
@@ -276,7 +282,9 @@ fn the_trainer_finds_the_data_beside_the_manifest_and_its_identity_is_by_content
     .expect("rename");
     ws.file(
         "manifests/u.yaml",
-        manifest("    path: ../data/renamed.jsonl\n    val_fraction: 0.2\n"),
+        own_data("../data/renamed.jsonl")
+            .val_fraction(0.2)
+            .to_yaml(),
     );
     let (_, renamed) = run_with_fake_worker(&ws);
     assert_eq!(renamed.expect("started")["identity"], identity);
@@ -289,9 +297,44 @@ fn the_trainer_finds_the_data_beside_the_manifest_and_its_identity_is_by_content
     assert_ne!(changed.expect("started")["identity"], identity);
 }
 
-/// Validate `dataset`; expect exit 2 and each `expected` text on stderr.
+/// The tiny Train manifest `u` as literal text with `dataset` (indented
+/// by four spaces) as its dataset block, which starts at line 13: the
+/// located messages of [`invalid`] name lines of this text.
+fn located(dataset: &str) -> String {
+    format!(
+        "apiVersion: tunix-rt/v1
+kind: Train
+metadata:
+  name: u
+spec:
+  model:
+    preset: gpt-nano
+    n_layer: 1
+    n_head: 2
+    n_embd: 32
+    context_length: 192
+  dataset:
+{dataset}  training:
+    learning_rate: 3.0e-3
+    per_device_batch_size: 4
+    warmup_steps: 5
+    max_steps: 5
+    checkpoint_interval: 10
+    log_interval: 5
+  device: cpu
+  eval:
+    evalset: ../evalsets/eval_v2.jsonl
+    decoding:
+      max_new_tokens: 16
+      batch_size: 64
+"
+    )
+}
+
+/// Validate [`located`]`(dataset)`; expect exit 2 and each `expected`
+/// text on stderr.
 fn invalid(dataset: &str, expected: &[&str]) {
-    let ws = workspace("train.jsonl", dataset);
+    let ws = workspace("train.jsonl", &located(dataset));
     let run = ws.run_read_only(&["validate", "manifests/u.yaml"]);
     run.code(2);
     for text in expected {

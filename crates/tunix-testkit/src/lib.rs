@@ -1,7 +1,9 @@
 //! Test helpers shared by tunix-rt's unit tests, CLI tests, benchmarks and
-//! examples, kept out of the shipped crates: golden files (here) and
-//! synthetic run folders ([`synthetic`]).
+//! examples, kept out of the shipped crates: golden files (here),
+//! synthetic run folders ([`synthetic`]) and typed manifest builders
+//! ([`manifest`]).
 
+pub mod manifest;
 pub mod synthetic;
 
 use std::path::Path;

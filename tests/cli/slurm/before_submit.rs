@@ -5,9 +5,9 @@
 
 use std::process::Command;
 
-use super::{command, require_cluster, slurm_block};
-use crate::support::{tiny_train_manifest, Workspace};
-use crate::sweep_command::{sweep, ASHA, TOY};
+use super::{command, require_cluster, test_slurm};
+use crate::support::{tiny_train, Workspace};
+use crate::sweep_command::{asha, sweep, TOY};
 
 #[test]
 #[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
@@ -28,13 +28,13 @@ fn an_unreachable_controller_is_refused_before_anything_is_written() {
         .collect::<Vec<_>>()
         .join("\n");
     std::fs::write(&dead, conf).expect("conf");
-    let tail = format!(
-        "  num_samples: 1\n  metric: val_loss\n{}",
-        slurm_block(ws.path())
-    );
     ws.file(
         "manifests/s.yaml",
-        sweep("nope", "toy.py", TOY, 4, false, &tail),
+        sweep("nope", "toy.py", TOY, 4, false)
+            .num_samples(1)
+            .metric("val_loss")
+            .slurm(test_slurm(ws.path()))
+            .to_yaml(),
     );
     let before = ws.snapshot();
     let out = command(&ws, &["run", "manifests/s.yaml"])
@@ -54,13 +54,13 @@ fn an_unreachable_controller_is_refused_before_anything_is_written() {
 #[test]
 fn missing_slurm_commands_are_refused_before_anything_is_written() {
     let ws = Workspace::new();
-    let tail = format!(
-        "  num_samples: 1\n  metric: val_loss\n{}",
-        slurm_block(ws.path())
-    );
     ws.file(
         "manifests/s.yaml",
-        sweep("nope", "toy.py", TOY, 4, false, &tail),
+        sweep("nope", "toy.py", TOY, 4, false)
+            .num_samples(1)
+            .metric("val_loss")
+            .slurm(test_slurm(ws.path()))
+            .to_yaml(),
     );
     // A PATH with python3 (the trainer) but no Slurm commands.
     let empty = ws.path().join("bin");
@@ -83,7 +83,7 @@ fn missing_slurm_commands_are_refused_before_anything_is_written() {
     assert_eq!(before, ws.snapshot(), "nothing written");
     ws.file(
         "manifests/t.yaml",
-        tiny_train_manifest("t", 4, "", false) + &slurm_block(ws.path()),
+        tiny_train("t", 4).slurm(test_slurm(ws.path())).to_yaml(),
     );
     let before = ws.snapshot();
     let out = ws
@@ -100,10 +100,11 @@ fn missing_slurm_commands_are_refused_before_anything_is_written() {
 #[test]
 fn plan_prints_the_job_script_and_writes_nothing() {
     let ws = Workspace::new();
-    let tail = format!("{ASHA}{}", slurm_block(ws.path()));
     ws.file(
         "manifests/s.yaml",
-        sweep("toy", "toy.py", TOY, 8, true, &tail),
+        asha(sweep("toy", "toy.py", TOY, 8, true))
+            .slurm(test_slurm(ws.path()))
+            .to_yaml(),
     );
     let out = ws.run_read_only(&["run", "manifests/s.yaml", "--plan"]);
     out.code(0)

@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use tunix_testkit::manifest::{grid, Mode, SweepManifestBuilder};
+
 use super::{
     cluster_sweep, job_ids, metric_lines, promoted, require_cluster, run, show_job, signal,
-    slow_toy, slurm_block, spawn, CLUSTER_POLL, CLUSTER_WAIT,
+    slow_toy, spawn, test_slurm, CLUSTER_POLL, CLUSTER_WAIT,
 };
-use crate::support::{tiny_train_manifest, wait_for, Workspace};
-use crate::sweep_command::{decisions, ledger, sweep, trial_dir, ASHA, TOY};
+use crate::support::{tiny_train_evaluated, wait_for, Workspace};
+use crate::sweep_command::{asha, decisions, ledger, sweep, trial_dir, TOY};
 
 #[test]
 #[ignore = "needs a Slurm cluster: `make slurm-test` starts one"]
@@ -22,12 +24,14 @@ fn an_asha_sweep_on_slurm_matches_the_local_executor_and_is_indexed() {
     let local = Workspace::new();
     local.file(
         "manifests/s.yaml",
-        sweep("toy", "toy.py", TOY, 8, true, ASHA),
+        asha(sweep("toy", "toy.py", TOY, 8, true)).to_yaml(),
     );
     local.run(&["run", "manifests/s.yaml"]).code(0);
 
     let ws = Workspace::new();
-    let manifest = sweep("toy", "toy.py", TOY, 8, true, ASHA) + &slurm_block(ws.path());
+    let manifest = asha(sweep("toy", "toy.py", TOY, 8, true))
+        .slurm(test_slurm(ws.path()))
+        .to_yaml();
     ws.file("manifests/s.yaml", &manifest);
     let t = Instant::now();
     let out = run(&ws, &["run", "manifests/s.yaml"]);
@@ -85,29 +89,19 @@ fn a_built_in_model_sweep_runs_on_slurm_end_to_end() {
     let ws = Workspace::new();
     ws.file(
         "manifests/base.yaml",
-        tiny_train_manifest("tiny", 10, "", true),
+        tiny_train_evaluated("tiny", 10).to_yaml(),
     );
     ws.file(
         "manifests/s.yaml",
-        format!(
-            "apiVersion: tunix-rt/v1
-kind: Sweep
-metadata:
-  name: tiny-sweep
-spec:
-  base: base.yaml
-  search_space:
-    learning_rate: {{ grid: [0.001, 0.003] }}
-  num_samples: 1
-  metric: val_loss
-  mode: min
-  max_concurrent_trials: 2
-  promote:
-    config: ../configs/best.yaml
-    params: ../configs/best.json
-{}",
-            slurm_block(ws.path())
-        ),
+        SweepManifestBuilder::based_on("tiny-sweep", "base.yaml")
+            .search("learning_rate", grid([0.001, 0.003]))
+            .num_samples(1)
+            .metric("val_loss")
+            .mode(Mode::Min)
+            .max_concurrent_trials(2)
+            .promote("../configs/best.yaml", "../configs/best.json")
+            .slurm(test_slurm(ws.path()))
+            .to_yaml(),
     );
     run(&ws, &["run", "manifests/s.yaml"])
         .code(0)
@@ -126,11 +120,9 @@ spec:
 fn a_failing_element_is_classified_and_retried_by_resubmitting_it() {
     require_cluster();
     let ws = cluster_sweep(
-        "crashy",
-        "crash.py",
-        "",
-        4,
-        "  num_samples: 1\n  metric: val_loss\n",
+        sweep("crashy", "crash.py", &[], 4, false)
+            .num_samples(1)
+            .metric("val_loss"),
     );
     let out = run(&ws, &["run", "manifests/s.yaml"]);
     out.code(3)
@@ -152,11 +144,15 @@ fn a_failing_element_is_classified_and_retried_by_resubmitting_it() {
 fn a_requeued_element_comes_back_and_resumes_from_its_checkpoint() {
     require_cluster();
     let ws = cluster_sweep(
-        "requeue",
-        "toy.py",
-        &slow_toy("0.4", ", \"--every\", \"2\""),
-        16,
-        "  num_samples: 1\n  metric: val_loss\n",
+        sweep(
+            "requeue",
+            "toy.py",
+            &slow_toy("0.4", &["--every", "2"]),
+            16,
+            false,
+        )
+        .num_samples(1)
+        .metric("val_loss"),
     );
     let child = spawn(&ws, &["run", "manifests/s.yaml"]);
     let dir = trial_dir(&ws, "requeue", "t000");
@@ -191,11 +187,10 @@ fn a_requeued_element_comes_back_and_resumes_from_its_checkpoint() {
 fn ctrl_c_cancels_the_array_and_records_cancelled_trials() {
     require_cluster();
     let ws = cluster_sweep(
-        "cancel",
-        "toy.py",
-        &slow_toy("0.5", ""),
-        40,
-        "  num_samples: 2\n  metric: val_loss\n  max_concurrent_trials: 2\n",
+        sweep("cancel", "toy.py", &slow_toy("0.5", &[]), 40, false)
+            .num_samples(2)
+            .metric("val_loss")
+            .max_concurrent_trials(2),
     );
     let child = spawn(&ws, &["run", "manifests/s.yaml"]);
     wait_for("both trials to run", CLUSTER_WAIT)
@@ -235,11 +230,17 @@ fn ctrl_c_cancels_the_array_and_records_cancelled_trials() {
 fn a_killed_coordinator_reattaches_instead_of_submitting_again() {
     require_cluster();
     let ws = cluster_sweep(
-        "attach",
-        "toy.py",
-        &slow_toy("0.3", ", \"--every\", \"2\""),
-        12,
-        "  num_samples: 2\n  metric: val_loss\n  max_concurrent_trials: 2\n  promote:\n    config: ../configs/best.yaml\n    params: ../configs/best.json\n",
+        sweep(
+            "attach",
+            "toy.py",
+            &slow_toy("0.3", &["--every", "2"]),
+            12,
+            false,
+        )
+        .num_samples(2)
+        .metric("val_loss")
+        .max_concurrent_trials(2)
+        .promote("../configs/best.yaml", "../configs/best.json"),
     );
     let mut child = spawn(&ws, &["run", "manifests/s.yaml"]);
     wait_for("the array to start", CLUSTER_WAIT)
@@ -265,11 +266,10 @@ fn a_killed_coordinator_reattaches_instead_of_submitting_again() {
 fn detach_then_status_then_attach() {
     require_cluster();
     let ws = cluster_sweep(
-        "later",
-        "toy.py",
-        TOY,
-        6,
-        "  num_samples: 2\n  metric: val_loss\n  max_concurrent_trials: 2\n",
+        sweep("later", "toy.py", TOY, 6, false)
+            .num_samples(2)
+            .metric("val_loss")
+            .max_concurrent_trials(2),
     );
     let out = run(&ws, &["run", "manifests/s.yaml", "--detach"]);
     out.code(0)
@@ -302,14 +302,12 @@ fn hostile_paths_and_values_reach_the_worker_as_data() {
         hostile.join("evalsets/eval_v2.jsonl"),
     )
     .expect("copy");
-    let tail = format!(
-        "  num_samples: 1\n  metric: val_loss\n{}",
-        slurm_block(&hostile)
-    );
-    let manifest = sweep("hostile", "toy.py", TOY, 4, false, &tail).replace(
-        "    training:",
-        "    env:\n      TOY_LABEL: \"$(touch pwned3); `touch pwned4`\"\n    training:",
-    );
+    let manifest = sweep("hostile", "toy.py", TOY, 4, false)
+        .inline_base(|base| base.env("TOY_LABEL", "$(touch pwned3); `touch pwned4`"))
+        .num_samples(1)
+        .metric("val_loss")
+        .slurm(test_slurm(&hostile))
+        .to_yaml();
     std::fs::write(hostile.join("manifests/s.yaml"), manifest).expect("write");
     let out = Command::new(assert_cmd::cargo::cargo_bin("tunix-rt"))
         .args(["run", "manifests/s.yaml"])

@@ -8,8 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::{
-    cluster_train, metric_lines, require_cluster, run, show_job, signal, slow_toy, slurm_block,
-    spawn, CLUSTER_POLL, CLUSTER_WAIT,
+    cluster_train, metric_lines, require_cluster, run, show_job, signal, slow_toy, spawn,
+    test_slurm, CLUSTER_POLL, CLUSTER_WAIT,
 };
 use crate::support::{wait_for, Workspace};
 
@@ -111,8 +111,9 @@ fn a_killed_train_coordinator_reattaches_instead_of_submitting_again() {
     require_cluster();
     let ws = Workspace::new();
     let manifest =
-        crate::command_trainer::command_manifest("toy", "toy.py", &slow_toy("0.5", ""), 8, true)
-            + &slurm_block(ws.path());
+        crate::command_trainer::command_manifest("toy", "toy.py", &slow_toy("0.5", &[]), 8, true)
+            .slurm(test_slurm(ws.path()))
+            .to_yaml();
     ws.file("manifests/toy.yaml", &manifest);
     let run_dir = ws.path().join("submission_runs/toy");
     let mut child = spawn(&ws, &["run", "manifests/toy.yaml"]);
@@ -147,8 +148,9 @@ fn sigterm_while_following_a_train_job_cancels_it_and_exits_143() {
     // running (for about a minute) when the coordinator is signalled.
     let ws = Workspace::new();
     let manifest =
-        crate::command_trainer::command_manifest("toy", "toy.py", &slow_toy("10", ""), 6, true)
-            + &slurm_block(ws.path());
+        crate::command_trainer::command_manifest("toy", "toy.py", &slow_toy("10", &[]), 6, true)
+            .slurm(test_slurm(ws.path()))
+            .to_yaml();
     ws.file("manifests/toy.yaml", &manifest);
     let out = run(
         &ws,
