@@ -6,7 +6,10 @@
 
 pub mod checkpoint_eval;
 pub mod eval;
+mod retry;
 mod rung_message;
+mod slurm_judge;
+mod slurm_track;
 pub mod source_checkpoint;
 pub mod sweep;
 pub mod sweep_exec;

@@ -29,7 +29,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::rung_message::Message;
+use super::retry::Retries;
+use super::rung_message::{failure_of, Message};
 use super::train::{self, TrainJob};
 use super::{Observer, Outcome};
 use crate::error::{Error, Result};
@@ -41,7 +42,7 @@ use crate::manifest::slurm::SlurmSpec;
 use crate::manifest::sweep::{BaseSpec, Executor, MaxRetries, Mode, ParamValue, Scheduler};
 use crate::manifest::{LoadedManifest, Manifest, SweepManifest, TrainManifest};
 use crate::runfolder::layout::trial_dir;
-use crate::runfolder::{read_manifest, Failure, RunStatus};
+use crate::runfolder::{Failure, RunStatus};
 use crate::sweep::ledger::{
     BestTrial, Ledger, ResultDraw, RungDecision, TrialEntry, TrialState, LEDGER,
     LEDGER_SCHEMA_VERSION, PLAN,
@@ -49,7 +50,7 @@ use crate::sweep::ledger::{
 use crate::sweep::metric::{metric_at, missing, reached};
 use crate::sweep::{decide, promote, restarts, slots, tpe_draw, SweepPlan, TrialPlan};
 use crate::trainer::protocol::newest_checkpoint;
-use crate::trainer::{Event, FailureClass, TrainerCommand};
+use crate::trainer::{Event, TrainerCommand};
 use crate::workspace::Workspace;
 
 /// What the coordinator reports while it runs.
@@ -797,17 +798,6 @@ impl Context<'_> {
     }
 }
 
-/// The failure a trial's run folder records, else `error` as a crash.
-fn failure_of(run_dir: &Path, error: &Error) -> Failure {
-    read_manifest(run_dir)
-        .ok()
-        .and_then(|m| m.failure)
-        .unwrap_or(Failure {
-            class: FailureClass::Crash.as_str().into(),
-            message: error.to_string(),
-        })
-}
-
 /// Threads that run trial jobs: one per slot (each slot with its GPU,
 /// when there are GPUs), retrying failures as the policy allows.
 struct Pool<'a> {
@@ -895,7 +885,7 @@ impl Pool<'_> {
         tx: &mpsc::Sender<(String, Message)>,
     ) -> Result<Outcome> {
         let trial_id = job.trial_id.clone().unwrap_or_default();
-        let mut used: std::collections::BTreeMap<String, u32> = Default::default();
+        let mut retries = Retries::default();
         loop {
             let mut progress = Progress {
                 trial_id: &trial_id,
@@ -910,15 +900,10 @@ impl Pool<'_> {
                 Placement::Fixed { dir, .. } => failure_of(dir, e),
                 Placement::Numbered { .. } => return result,
             };
-            let n = used.entry(failure.class.clone()).or_insert(0);
-            if *n >= self.retries.for_class(&failure.class) {
+            let Some(attempt) = retries.next(&trial_id, &failure, self.retries) else {
                 return result;
-            }
-            *n += 1;
-            let message = Message::Retrying {
-                failure,
-                attempt: *n,
             };
+            let message = Message::Retrying { failure, attempt };
             if tx.send((trial_id.clone(), message)).is_err() {
                 return result;
             }
