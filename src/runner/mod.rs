@@ -6,6 +6,8 @@
 
 pub mod checkpoint_eval;
 pub mod eval;
+mod executor;
+mod local_pool;
 mod retry;
 mod rung_message;
 mod slurm_judge;

@@ -7,11 +7,11 @@
 //! [`crate::runfolder::layout`]'s).
 //!
 //! Scheduling is synchronous successive halving ([`crate::sweep::halving`]):
-//! for each rung in order, every live trial runs to that step (each in its
-//! own trainer process, at most `max_concurrent_trials` at once, via
-//! [`super::train::execute`] with `until_step`), then the rung is decided
-//! from the metrics on disk and written to the ledger before the next rung
-//! starts. Without a scheduler the single rung is `max_steps`.
+//! for each rung in order, every live trial runs to that step through an
+//! [`Executor`] (the local pool, at most `max_concurrent_trials` trainer
+//! processes at once, or Slurm job arrays; the loop does not know which),
+//! then the rung is decided from the metrics on disk and written to the
+//! ledger before the next rung starts. Without a scheduler the single rung is `max_steps`.
 //!
 //! Resume: the same command reads the ledger (refusing one of another
 //! plan), keeps decided rungs, takes what a trial already reached from its
@@ -21,25 +21,24 @@
 //! takes no further part; it never stops the sweep. Nothing here prints:
 //! progress goes to the caller as [`SweepEvent`]s.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
 
-use super::retry::Retries;
+use super::executor::{Executor, RungEnd, RungWork};
+use super::local_pool::LocalPool;
 use super::rung_message::{failure_of, Message};
-use super::train::{self, TrainJob};
-use super::{Observer, Outcome};
+use super::sweep_slurm::SlurmArrays;
+use super::train::TrainJob;
 use crate::error::{Error, Result};
 use crate::fsutil::canonical_hash;
 use crate::fsutil::write_atomic;
 use crate::job::claim::{holder_name, try_lock, Lock, LOCK_FILE};
 use crate::job::{Existing, Placement};
 use crate::manifest::slurm::SlurmSpec;
-use crate::manifest::sweep::{BaseSpec, Executor, MaxRetries, Mode, ParamValue, Scheduler};
+use crate::manifest::sweep::{self as spec, BaseSpec, Mode, ParamValue, Scheduler};
 use crate::manifest::{LoadedManifest, Manifest, SweepManifest, TrainManifest};
 use crate::runfolder::layout::trial_dir;
 use crate::runfolder::{Failure, RunStatus};
@@ -48,9 +47,9 @@ use crate::sweep::ledger::{
     LEDGER_SCHEMA_VERSION, PLAN,
 };
 use crate::sweep::metric::{metric_at, missing, reached};
-use crate::sweep::{decide, promote, restarts, slots, tpe_draw, SweepPlan, TrialPlan};
+use crate::sweep::{decide, promote, restarts, tpe_draw, SweepPlan, TrialPlan};
 use crate::trainer::protocol::newest_checkpoint;
-use crate::trainer::{Event, TrainerCommand};
+use crate::trainer::TrainerCommand;
 use crate::workspace::Workspace;
 
 /// What the coordinator reports while it runs.
@@ -140,13 +139,13 @@ pub fn run_sweep(
         return Err(Error::bad_input("not a Sweep manifest").with_path(&loaded.path));
     };
     let slurm = match (sweep.spec.executor, &sweep.spec.slurm) {
-        (Executor::Slurm, Some(spec)) => Some(spec),
-        (Executor::Slurm, None) => {
+        (spec::Executor::Slurm, Some(spec)) => Some(spec),
+        (spec::Executor::Slurm, None) => {
             return Err(
                 Error::bad_input("`executor: slurm` needs a `slurm` block").with_path(&loaded.path)
             )
         }
-        (Executor::Local, _) => None,
+        (spec::Executor::Local, _) => None,
     };
     if detach && slurm.is_none() {
         return Err(Error::bad_input(
@@ -245,8 +244,7 @@ pub fn run_sweep(
     }
     ledger.write(&ledger_path)?;
 
-    let mut trainer = trainer.clone();
-    trainer.timeout = sweep.spec.trial_timeout_s.map(Duration::from_secs);
+    let executor = executor(ws, sweep, trainer, &dir, plan, slurm, detach);
     let ctx = Context {
         ws,
         sweep,
@@ -259,13 +257,8 @@ pub fn run_sweep(
             .unwrap_or_default(),
         manifest_path: &loaded.path,
         command,
-        trainer: &trainer,
-        slurm,
-        detach,
+        executor: executor.as_ref(),
     };
-    if slurm.is_some() {
-        crate::slurm::interrupt::catch();
-    }
     let reduction_factor = match &sweep.spec.scheduler {
         Scheduler::Asha(a) => a.reduction_factor,
         Scheduler::Hyperband(h) => h.reduction_factor,
@@ -298,7 +291,7 @@ pub fn run_sweep(
                 };
                 if let Some(job_ids) = ctx.run_to(at, &mut ledger, &ledger_path, on_event)? {
                     return Ok(SweepOutcome {
-                        dir,
+                        dir: dir.clone(),
                         ledger,
                         promoted: None,
                         withheld: None,
@@ -344,11 +337,47 @@ pub fn run_sweep(
         }
     }
     Ok(SweepOutcome {
-        dir,
+        dir: dir.clone(),
         ledger,
         promoted,
         withheld,
         detached: None,
+    })
+}
+
+/// The executor of the sweep's trials: Slurm job arrays when `slurm` is
+/// set (Ctrl-C then cancels them), else the local pool, whose trainer
+/// stops a trial at `trial_timeout_s`.
+fn executor<'a>(
+    ws: &'a Workspace,
+    sweep: &'a SweepManifest,
+    trainer: &TrainerCommand,
+    dir: &'a Path,
+    plan: &'a SweepPlan,
+    slurm: Option<&'a SlurmSpec>,
+    detach: bool,
+) -> Box<dyn Executor + 'a> {
+    let s = &sweep.spec;
+    if let Some(spec) = slurm {
+        crate::slurm::interrupt::catch();
+        return Box::new(SlurmArrays {
+            ws,
+            spec,
+            sweep: &plan.name,
+            dir,
+            throttle: s.max_concurrent_trials,
+            retries: s.max_retries,
+            detach,
+        });
+    }
+    let mut trainer = trainer.clone();
+    trainer.timeout = s.trial_timeout_s.map(Duration::from_secs);
+    Box::new(LocalPool {
+        ws,
+        trainer,
+        limit: usize::try_from(s.max_concurrent_trials).unwrap_or(1),
+        trials_per_gpu: s.trials_per_gpu,
+        retries: s.max_retries,
     })
 }
 
@@ -507,9 +536,7 @@ struct Context<'a> {
     data_dir: PathBuf,
     manifest_path: &'a Path,
     command: &'a [String],
-    trainer: &'a TrainerCommand,
-    slurm: Option<&'a SlurmSpec>,
-    detach: bool,
+    executor: &'a dyn Executor,
 }
 
 impl Context<'_> {
@@ -642,36 +669,15 @@ impl Context<'_> {
             }
             ledger.write(ledger_path)
         };
-        if let Some(spec) = self.slurm {
-            let on_slurm = super::sweep_slurm::SlurmRung {
-                ws: self.ws,
-                spec,
-                sweep: &self.plan.name,
-                dir: self.dir,
-                rung,
-                throttle: self.sweep.spec.max_concurrent_trials,
-                retries: self.sweep.spec.max_retries,
-                previous,
-                detach: self.detach,
-            };
-            return match on_slurm.run(jobs, &mut handle)? {
-                super::sweep_slurm::RungEnd::Done => Ok(None),
-                super::sweep_slurm::RungEnd::Detached { job_ids } => Ok(Some(job_ids)),
-            };
+        let work = RungWork {
+            rung,
+            jobs,
+            recorded: previous,
+        };
+        match self.executor.run_rung(work, &mut handle)? {
+            RungEnd::Done => Ok(None),
+            RungEnd::Detached { job_ids } => Ok(Some(job_ids)),
         }
-        let limit = usize::try_from(self.sweep.spec.max_concurrent_trials).unwrap_or(1);
-        let gpus = match jobs.first() {
-            Some(j) if j.spec.device != "cpu" => slots::visible_gpus(),
-            _ => Vec::new(),
-        };
-        let devices = slots::assign(&gpus, self.sweep.spec.trials_per_gpu, limit.min(jobs.len()));
-        let pool = Pool {
-            ws: self.ws,
-            trainer: self.trainer,
-            devices,
-            retries: self.sweep.spec.max_retries,
-        };
-        pool.run(jobs, handle).map(|()| None)
     }
 
     /// Trial `trial_id` as it runs: the plan's, or, for a trial drawn from
@@ -795,134 +801,5 @@ impl Context<'_> {
         let text = std::fs::read_to_string(path).ok()?;
         let m: TrainManifest = serde_yaml::from_str(&text).ok()?;
         Some(m.metadata.labels)
-    }
-}
-
-/// Threads that run trial jobs: one per slot (each slot with its GPU,
-/// when there are GPUs), retrying failures as the policy allows.
-struct Pool<'a> {
-    ws: &'a Workspace,
-    trainer: &'a TrainerCommand,
-    devices: Vec<Option<String>>,
-    retries: MaxRetries,
-}
-
-impl Pool<'_> {
-    /// Run `jobs`; `on_message` sees every message on this thread as it
-    /// arrives. An error from `on_message` stops launching and is returned
-    /// once the running jobs end.
-    fn run(
-        &self,
-        jobs: Vec<TrainJob>,
-        mut on_message: impl FnMut(&str, Message) -> Result<()>,
-    ) -> Result<()> {
-        let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
-        let halt = AtomicBool::new(false);
-        let (tx, rx) = mpsc::channel::<(String, Message)>();
-        let slots = if self.devices.is_empty() {
-            vec![None]
-        } else {
-            self.devices.clone()
-        };
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let on_cpu = slots.iter().all(Option::is_none);
-        let threads = slots::cpu_threads(
-            cores,
-            slots.len(),
-            std::env::var_os("OMP_NUM_THREADS").is_some(),
-        )
-        .filter(|_| on_cpu);
-        std::thread::scope(|s| {
-            for device in slots {
-                let tx = tx.clone();
-                let (queue, halt) = (&queue, &halt);
-                let mut trainer = self.trainer.clone();
-                if let Some(d) = device {
-                    trainer.env.push(("CUDA_VISIBLE_DEVICES".into(), d.into()));
-                }
-                if let Some(n) = threads {
-                    trainer
-                        .env
-                        .push(("OMP_NUM_THREADS".into(), n.to_string().into()));
-                }
-                s.spawn(move || loop {
-                    if halt.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let next = queue.lock().ok().and_then(|mut q| q.pop_front());
-                    let Some(job) = next else { break };
-                    let result = self.attempts(&job, &trainer, &tx);
-                    let trial_id = job.trial_id.clone().unwrap_or_default();
-                    if tx
-                        .send((trial_id, Message::Done(Box::new(result))))
-                        .is_err()
-                    {
-                        break;
-                    }
-                });
-            }
-            drop(tx);
-            let mut first_error = None;
-            for (trial_id, message) in rx {
-                if first_error.is_some() {
-                    continue;
-                }
-                if let Err(e) = on_message(&trial_id, message) {
-                    halt.store(true, Ordering::SeqCst);
-                    first_error = Some(e);
-                }
-            }
-            first_error.map_or(Ok(()), Err)
-        })
-    }
-
-    /// Run `job` until it ends, retrying a failure while its class has
-    /// retries left.
-    fn attempts(
-        &self,
-        job: &TrainJob,
-        trainer: &TrainerCommand,
-        tx: &mpsc::Sender<(String, Message)>,
-    ) -> Result<Outcome> {
-        let trial_id = job.trial_id.clone().unwrap_or_default();
-        let mut retries = Retries::default();
-        loop {
-            let mut progress = Progress {
-                trial_id: &trial_id,
-                tx,
-            };
-            let result = train::execute(self.ws, job, trainer, &mut progress);
-            let Err(e) = &result else { return result };
-            if e.interrupted_by().is_some() {
-                return result;
-            }
-            let failure = match &job.placement {
-                Placement::Fixed { dir, .. } => failure_of(dir, e),
-                Placement::Numbered { .. } => return result,
-            };
-            let Some(attempt) = retries.next(&trial_id, &failure, self.retries) else {
-                return result;
-            };
-            let message = Message::Retrying { failure, attempt };
-            if tx.send((trial_id.clone(), message)).is_err() {
-                return result;
-            }
-        }
-    }
-}
-
-/// Forwards a trial trainer's steps to the coordinator.
-struct Progress<'a> {
-    trial_id: &'a str,
-    tx: &'a mpsc::Sender<(String, Message)>,
-}
-
-impl Observer for Progress<'_> {
-    fn event(&mut self, event: &Event) {
-        if let Event::Metrics(r) = event {
-            let _ = self
-                .tx
-                .send((self.trial_id.to_string(), Message::Progress(r.step)));
-        }
     }
 }

@@ -1,6 +1,6 @@
-//! A sweep rung on Slurm: the live trials of one rung become one job array
+//! The Slurm executor: a sweep rung's live trials become one job array
 //! (element i runs `tunix-rt worker` on trial i's folder until the rung;
-//! `%K` from `max_concurrent_trials`), and the coordinator follows it from
+//! `%K` from `max_concurrent_trials`), and the executor follows it from
 //! `scontrol show job` and the trial folders. The next rung, a retry, a
 //! continuation after ASHA's decision: each is a new array. What to do
 //! with each element is [`super::slurm_track`]'s decision; how an ended
@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::executor::{Executor, RungEnd, RungWork};
 use super::rung_message::Message;
 use super::slurm_judge::{judge, last_step};
 use super::slurm_track::{element, Element, Next, Track};
@@ -39,52 +40,44 @@ use crate::workspace::Workspace;
 /// How often the coordinator asks Slurm; `TUNIX_RT_SLURM_POLL_S` overrides.
 const DEFAULT_POLL: Duration = Duration::from_secs(10);
 
-/// How a rung on Slurm ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RungEnd {
-    /// Every trial reached the rung or failed for good.
-    Done,
-    /// `--detach`: the jobs were submitted (or found running); nobody waits.
-    Detached { job_ids: Vec<String> },
-}
-
-/// One rung's trials on Slurm.
-pub struct SlurmRung<'a> {
+/// A sweep's trials on Slurm, one job array per rung (and per retry).
+pub struct SlurmArrays<'a> {
     pub ws: &'a Workspace,
     pub spec: &'a SlurmSpec,
+    /// The sweep's name.
     pub sweep: &'a str,
     /// The sweep folder.
     pub dir: &'a Path,
-    pub rung: u32,
+    /// `max_concurrent_trials`: at most this many elements of an array
+    /// run at once.
     pub throttle: u32,
     pub retries: MaxRetries,
-    /// The sweep's jobs so far (from the ledger), oldest first.
-    pub previous: Vec<SlurmJob>,
+    /// `--detach`: submit and return.
     pub detach: bool,
 }
 
-impl SlurmRung<'_> {
-    /// Bring `jobs` (trial jobs, each with a fixed trial folder) to the
-    /// rung; `on_message` sees the same messages as the local pool's, plus
-    /// `Submitted` (record it before waiting) and `Cancelled`.
-    pub(super) fn run(
+impl Executor for SlurmArrays<'_> {
+    /// `on_message` sees the same messages as the local pool's, plus
+    /// `Submitted` (record it before waiting), `Attached` and `Cancelled`.
+    fn run_rung(
         &self,
-        jobs: Vec<TrainJob>,
+        work: RungWork,
         on_message: &mut dyn FnMut(&str, Message) -> Result<()>,
     ) -> Result<RungEnd> {
-        let rung = self.rung;
-        let jobs: BTreeMap<String, TrainJob> = jobs
+        let rung = work.rung;
+        let jobs: BTreeMap<String, TrainJob> = work
+            .jobs
             .into_iter()
             .filter_map(|j| Some((j.trial_id.clone()?, j)))
             .collect();
         let mut track = Track::new(rung, jobs.keys().cloned());
-        for job in track.recorded(&self.previous) {
+        for job in track.recorded(&work.recorded) {
             if control::tasks(&job.job_id)?.is_some() {
                 track.attach(job.clone());
                 on_message("", Message::Attached(job.job_id.clone()))?;
             }
         }
-        let mut submitted = self.previous.len();
+        let mut submitted = work.recorded.len();
         let fresh = track.unowned();
         if !fresh.is_empty() {
             let job = self.submit(rung, &fresh, &jobs, &mut submitted, on_message)?;
@@ -141,7 +134,7 @@ impl SlurmRung<'_> {
     }
 }
 
-impl SlurmRung<'_> {
+impl SlurmArrays<'_> {
     /// Submit `trials` as one array for `rung`; recorded through
     /// `on_message` before anything waits on it.
     fn submit(
@@ -203,10 +196,9 @@ impl SlurmRung<'_> {
         }
     }
 
-    /// The script the first submission of this rung would write, for
-    /// `run --plan` (nothing is written or submitted).
-    pub fn planned_script(&self, trials: &[String]) -> Result<String> {
-        let rung = self.rung;
+    /// The script the first submission of `rung` would write, for `run
+    /// --plan` (nothing is written or submitted).
+    pub fn planned_script(&self, rung: u32, trials: &[String]) -> Result<String> {
         let run_dirs = trials
             .iter()
             .map(|t| trial_dir(self.dir, self.sweep, t))
