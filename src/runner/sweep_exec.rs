@@ -39,15 +39,14 @@ use crate::job::claim::{holder_name, try_lock, Lock, LOCK_FILE};
 use crate::job::{Existing, Placement};
 use crate::manifest::slurm::SlurmSpec;
 use crate::manifest::sweep::{self as spec, BaseSpec, Mode, ParamValue, Scheduler};
-use crate::manifest::{LoadedManifest, Manifest, SweepManifest, TrainManifest};
+use crate::manifest::{LoadedManifest, Manifest, SweepManifest};
 use crate::runfolder::layout::trial_dir;
 use crate::runfolder::{Failure, RunStatus};
 use crate::sweep::ledger::{
-    BestTrial, Ledger, ResultDraw, RungDecision, TrialEntry, TrialState, LEDGER,
-    LEDGER_SCHEMA_VERSION, PLAN,
+    Ledger, ResultDraw, RungDecision, TrialEntry, TrialState, LEDGER, LEDGER_SCHEMA_VERSION, PLAN,
 };
 use crate::sweep::metric::{metric_at, missing, reached};
-use crate::sweep::{decide, promote, restarts, tpe_draw, SweepPlan, TrialPlan};
+use crate::sweep::{decide, restarts, tpe_draw, SweepPlan, TrialPlan};
 use crate::trainer::protocol::newest_checkpoint;
 use crate::trainer::TrainerCommand;
 use crate::workspace::Workspace;
@@ -99,6 +98,8 @@ pub enum SweepEvent {
     },
 }
 
+use super::sweep::rebase_data_paths;
+use super::sweep_promote::Finalist;
 pub use super::sweep_promote::{Promoted, Withheld};
 
 /// How `run` was asked to run a sweep.
@@ -246,7 +247,6 @@ pub fn run_sweep(
 
     let executor = executor(ws, sweep, trainer, &dir, plan, slurm, detach);
     let ctx = Context {
-        ws,
         sweep,
         plan,
         dir: &dir,
@@ -325,10 +325,18 @@ pub fn run_sweep(
             false => super::sweep_promote::tracked(ws, &to),
         };
         if files.is_empty() {
-            ctx.promote(best, &to, &ledger)?;
+            let finalist = Finalist {
+                sweep_name: &plan.name,
+                best,
+                spec: ctx.trial(&ledger, &best.trial_id)?.spec,
+                run_dir: trial_dir(&dir, &plan.name, &best.trial_id),
+                evalset: ctx.evalset.as_deref(),
+                data_dir: &ctx.data_dir,
+            };
+            let metric = (&ledger.metric, ledger.mode);
+            super::sweep_promote::write_promoted(ws, sweep, &loaded.path, &finalist, metric, &to)?;
             if let Some(evidence) = &to.evidence {
-                let trial = trial_dir(&dir, &plan.name, &best.trial_id);
-                super::sweep_promote::write_evidence(&trial, best, evidence)?;
+                super::sweep_promote::write_evidence(&finalist.run_dir, best, evidence)?;
             }
             promoted = Some(to);
         } else {
@@ -506,17 +514,6 @@ fn plan_json(
     value
 }
 
-/// `spec`'s own data files (`dataset.path`, `dataset.val_path`) through
-/// `to`: the base config names them relative to its folder, a trial runs
-/// them from the sweep's, and a promoted config from its own.
-fn rebase_data_paths(spec: &mut crate::manifest::train::TrainSpec, to: impl Fn(&Path) -> PathBuf) {
-    if let Some(d) = spec.dataset.as_mut() {
-        for p in [&mut d.path, &mut d.val_path].into_iter().flatten() {
-            *p = to(p);
-        }
-    }
-}
-
 /// Where `run_to` brings trials: `rung` (of `last`, the final one) for
 /// the trials of `bracket`.
 #[derive(Debug, Clone, Copy)]
@@ -527,7 +524,6 @@ struct Rung {
 }
 
 struct Context<'a> {
-    ws: &'a Workspace,
     sweep: &'a SweepManifest,
     plan: &'a SweepPlan,
     dir: &'a Path,
@@ -756,50 +752,5 @@ impl Context<'_> {
             trial_id: Some(trial.trial_id.clone()),
             until_step: Some(rung),
         })
-    }
-
-    /// Write `promote.config` and `promote.params` for `best`.
-    fn promote(&self, best: &BestTrial, to: &Promoted, ledger: &Ledger) -> Result<()> {
-        let (metric, mode) = (&ledger.metric, ledger.mode);
-        let trial = self.trial(ledger, &best.trial_id)?;
-        let mut spec = trial.spec.clone();
-        let config_dir = to.config.parent().unwrap_or(self.ws.root());
-        if let (Some(eval), Some(abs)) = (spec.eval.as_mut(), self.evalset.as_ref()) {
-            eval.evalset = promote::relative_path(config_dir, abs);
-        }
-        rebase_data_paths(&mut spec, |p| {
-            promote::relative_path(config_dir, &self.data_dir.join(p))
-        });
-        spec.output = Default::default();
-        let labels = match &self.sweep.spec.base {
-            BaseSpec::Path(_) => self.base_labels().unwrap_or_default(),
-            BaseSpec::Inline(_) => self.sweep.metadata.labels.clone(),
-        };
-        let manifest = promote::manifest(&self.plan.name, &labels, spec);
-        let schema = promote::relative_path(
-            config_dir,
-            &self.ws.root().join("schemas").join("train.schema.json"),
-        );
-        let yaml = promote::manifest_yaml(&manifest, &self.plan.name, best, &schema)?;
-        write_atomic(&to.config, yaml.as_bytes())?;
-        // The primary score's CI, when the trial was evaluated.
-        let run_dir = trial_dir(self.dir, &self.plan.name, &best.trial_id);
-        let ci95 = std::fs::read(run_dir.join(crate::runfolder::EVAL_SUMMARY))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<crate::runfolder::EvalSummary>(&b).ok())
-            .and_then(|s| s.scorecard.ci95);
-        let params = promote::params_json(&self.plan.name, best, metric, mode, ci95);
-        write_atomic(&to.params, &crate::runfolder::to_json_bytes(&params)?)
-    }
-
-    /// The base Train manifest's labels.
-    fn base_labels(&self) -> Option<std::collections::BTreeMap<String, String>> {
-        let BaseSpec::Path(p) = &self.sweep.spec.base else {
-            return None;
-        };
-        let path = self.ws.resolve(self.manifest_path, p).ok()?;
-        let text = std::fs::read_to_string(path).ok()?;
-        let m: TrainManifest = serde_yaml::from_str(&text).ok()?;
-        Some(m.metadata.labels)
     }
 }
