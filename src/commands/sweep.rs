@@ -9,7 +9,7 @@ use super::sweep_summary::{self, Align};
 use crate::cli::Format;
 use crate::error::{Error, Result};
 use crate::manifest::LoadedManifest;
-use crate::runner::sweep_exec::{run_sweep, SweepEvent, SweepOptions, SweepOutcome};
+use crate::runner::coordinator::{run_sweep, SweepEvent, SweepOptions, SweepOutcome};
 use crate::store::ingest::{ingest, Scope};
 use crate::store::{Store, Wait};
 use crate::sweep::ledger::TrialState;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::manifest::sweep::Mode;
-use crate::runner::sweep_exec::SweepEvent;
+use crate::runner::coordinator::SweepEvent;
 
 /// What the display knows about the trials.
 #[derive(Debug, Default)]

@@ -4,7 +4,7 @@
 //! last column unpadded), the rungs the tie rule alone decided, why
 //! nothing was promoted, and the notes at its end.
 
-use crate::runner::sweep_exec::SweepOutcome;
+use crate::runner::coordinator::SweepOutcome;
 use crate::runner::sweep_promote::withheld_message;
 use crate::sweep::ledger::{Ledger, TrialEntry, TrialState};
 use crate::sweep::restarts::summary_note;
