@@ -79,18 +79,16 @@ pub fn slurm_script(
         .unwrap_or(0);
     let dir = ws.root().join("submission_runs").join(&plan.name);
     let trials: Vec<String> = plan.trials.iter().map(|t| t.trial_id.clone()).collect();
-    let rung_on_slurm = tunix_rt::runner::sweep_slurm::SlurmRung {
+    let arrays = tunix_rt::runner::sweep_slurm::SlurmArrays {
         ws,
         spec,
         sweep: &plan.name,
         dir: &dir,
-        rung,
         throttle: sweep.spec.max_concurrent_trials,
         retries: sweep.spec.max_retries,
-        previous: Vec::new(),
         detach: false,
     };
-    let script = rung_on_slurm.planned_script(&trials)?;
+    let script = arrays.planned_script(rung, &trials)?;
     Ok(Some(format!(
         "Slurm job script of the first rung (written to {} and submitted with sbatch):\n{script}",
         ws.display_path(&dir.join(tunix_rt::runfolder::layout::SLURM_DIR))

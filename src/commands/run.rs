@@ -28,7 +28,7 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
             ));
         }
         let db = (!args.no_index).then_some(db);
-        let options = tunix_rt::runner::sweep_exec::SweepOptions {
+        let options = tunix_rt::runner::coordinator::SweepOptions {
             detach: args.detach,
             update_evidence: args.update_evidence,
         };

@@ -9,7 +9,7 @@ use super::sweep_summary::{self, Align};
 use crate::cli::Format;
 use tunix_rt::error::{Error, Result};
 use tunix_rt::manifest::LoadedManifest;
-use tunix_rt::runner::sweep_exec::{run_sweep, SweepEvent, SweepOptions, SweepOutcome};
+use tunix_rt::runner::coordinator::{run_sweep, SweepEvent, SweepOptions, SweepOutcome};
 use tunix_rt::store::ingest::{ingest, Scope};
 use tunix_rt::store::{Store, Wait};
 use tunix_rt::sweep::ledger::TrialState;

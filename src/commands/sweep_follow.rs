@@ -125,7 +125,7 @@ pub fn attach(ws: &Workspace, db: &Path, args: &SweepAttachArgs) -> Result<()> {
     let loaded = tunix_rt::manifest::load(ws, &path, manifest)
         .map_err(|d| Error::invalid_file(manifest, d))?;
     let db = (!args.no_index).then_some(db);
-    let options = tunix_rt::runner::sweep_exec::SweepOptions::default();
+    let options = tunix_rt::runner::coordinator::SweepOptions::default();
     super::sweep::run(ws, db, &loaded, args.format, true, options)
 }
 

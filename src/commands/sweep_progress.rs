@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use tunix_rt::manifest::sweep::Mode;
-use tunix_rt::runner::sweep_exec::SweepEvent;
+use tunix_rt::runner::coordinator::SweepEvent;
 
 /// What the display knows about the trials.
 #[derive(Debug, Default)]

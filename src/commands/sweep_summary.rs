@@ -4,7 +4,7 @@
 //! last column unpadded), the rungs the tie rule alone decided, why
 //! nothing was promoted, and the notes at its end.
 
-use tunix_rt::runner::sweep_exec::SweepOutcome;
+use tunix_rt::runner::coordinator::SweepOutcome;
 use tunix_rt::runner::sweep_promote::withheld_message;
 use tunix_rt::sweep::ledger::{Ledger, TrialEntry, TrialState};
 use tunix_rt::sweep::restarts::summary_note;

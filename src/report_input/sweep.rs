@@ -2,7 +2,7 @@
 //! report itself is pure). A sweep folder is
 //! `submission_runs/<sweep>/`, holding `sweep.json` (the ledger) and one
 //! run folder per started trial under `trials/` (the layout is
-//! [`crate::runfolder::layout`]'s; [`crate::runner::sweep_exec`] writes it).
+//! [`crate::runfolder::layout`]'s; [`crate::runner::coordinator`] writes it).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -5,11 +5,16 @@
 //! index or prints.
 
 pub mod checkpoint_eval;
+pub mod coordinator;
 pub mod eval;
+mod executor;
+mod local_pool;
+mod retry;
 mod rung_message;
+mod slurm_judge;
+mod slurm_track;
 pub mod source_checkpoint;
 pub mod sweep;
-pub mod sweep_exec;
 pub mod sweep_promote;
 pub mod sweep_slurm;
 pub mod train;
@@ -150,7 +155,7 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
             })))
         }
         Manifest::Sweep(_) => Err(Error::bad_input(
-            "a Sweep manifest is not a single job; run it with `tunix-rt run` (runner::sweep_exec), or see its trials with `--plan`",
+            "a Sweep manifest is not a single job; run it with `tunix-rt run` (runner::coordinator), or see its trials with `--plan`",
         )
         .with_path(&loaded.path)),
     }

@@ -1,13 +1,15 @@
 //! What a sweep's executors (the local pool, a rung on Slurm) tell the
-//! coordinator about a trial's job, and the one fact about a trial's run
-//! folder both of them check: whether it reached a rung.
+//! coordinator about a trial's job, and the facts about a trial's run
+//! folder that they and the coordinator check: whether it reached a rung,
+//! and the failure it records.
 
 use std::path::Path;
 
 use super::Outcome;
-use crate::error::Result;
-use crate::runfolder::{Failure, MetricRecord, METRICS};
+use crate::error::{Error, Result};
+use crate::runfolder::{read_manifest, Failure, MetricRecord, METRICS};
 use crate::sweep::ledger::SlurmJob;
+use crate::trainer::FailureClass;
 
 /// What an executor (the local pool, or a rung on Slurm) tells the
 /// coordinator about a trial's job.
@@ -35,4 +37,15 @@ pub(super) fn reached_rung(run_dir: &Path, rung: u32) -> bool {
             .filter_map(|line| serde_json::from_str::<MetricRecord>(line).ok())
             .any(|r| r.step == u64::from(rung))
     })
+}
+
+/// The failure a trial's run folder records, else `error` as a crash.
+pub(super) fn failure_of(run_dir: &Path, error: &Error) -> Failure {
+    read_manifest(run_dir)
+        .ok()
+        .and_then(|m| m.failure)
+        .unwrap_or(Failure {
+            class: FailureClass::Crash.as_str().into(),
+            message: error.to_string(),
+        })
 }

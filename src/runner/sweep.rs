@@ -1,6 +1,10 @@
 //! Planning a loaded Sweep manifest: resolve its base Train spec (inline, or
 //! loaded and fully checked from the `base` file), then expand the trials
-//! with [`crate::sweep::expand`]. Reads the base file; writes nothing.
+//! with [`crate::sweep::expand`]; and where the base's own data files are
+//! seen from elsewhere (a trial, a promoted config). Reads the base file;
+//! writes nothing.
+
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::manifest::sweep::BaseSpec;
@@ -45,5 +49,16 @@ fn base_spec(ws: &Workspace, loaded: &LoadedManifest, sweep: &SweepManifest) -> 
             other.kind().name()
         ))
         .with_path(&loaded.path)),
+    }
+}
+
+/// `spec`'s own data files (`dataset.path`, `dataset.val_path`) through
+/// `to`: the base config names them relative to its folder, a trial runs
+/// them from the sweep's, and a promoted config from its own.
+pub(super) fn rebase_data_paths(spec: &mut TrainSpec, to: impl Fn(&Path) -> PathBuf) {
+    if let Some(d) = spec.dataset.as_mut() {
+        for p in [&mut d.path, &mut d.val_path].into_iter().flatten() {
+            *p = to(p);
+        }
     }
 }

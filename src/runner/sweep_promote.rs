@@ -1,5 +1,7 @@
-//! Where a sweep promotes its best trial (`promote:`), and the guard on
-//! committed evidence.
+//! Where and what a sweep promotes (`promote:`): the targets, the best
+//! trial's config and parameters, its evidence folder, and the guard on
+//! committed evidence. The coordinator calls it once the sweep's best
+//! trial is decided.
 //!
 //! A promotion target (`promote.config`, `promote.params`, the
 //! `promote.evidence` folder or any file in it) that git tracks in the
@@ -7,15 +9,21 @@
 //! it is unless asked to regenerate it (`tunix-rt run --update-evidence`),
 //! so running an example sweep does not dirty the tree (and every later
 //! run's `+dirty`). Without git, or outside a repository, nothing is
-//! tracked. The evidence folder itself is written by [`write_evidence`].
+//! tracked. The files are written by [`write_promoted`] and
+//! [`write_evidence`].
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::sweep::rebase_data_paths;
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
-use crate::manifest::SweepManifest;
+use crate::manifest::sweep::{BaseSpec, Mode, SweepMetric};
+use crate::manifest::train::TrainSpec;
+use crate::manifest::{SweepManifest, TrainManifest};
 use crate::runfolder::{read_manifest, Artifact, EVAL_ITEMS, EVAL_SUMMARY, METRICS, RUN_LOG};
 use crate::sweep::ledger::BestTrial;
+use crate::sweep::promote;
 use crate::workspace::Workspace;
 
 /// Where the promoted files go.
@@ -110,6 +118,77 @@ fn shown(files: &[PathBuf]) -> String {
         .map(|f| f.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The sweep's best trial as it ran, for [`write_promoted`].
+pub(super) struct Finalist<'a> {
+    /// The sweep's name (the plan's).
+    pub sweep_name: &'a str,
+    pub best: &'a BestTrial,
+    /// Its Train spec as it ran, with the base config's data paths.
+    pub spec: TrainSpec,
+    /// Its trial folder.
+    pub run_dir: PathBuf,
+    /// The trials' eval set, resolved (absolute).
+    pub evalset: Option<&'a Path>,
+    /// The folder the base config's relative data paths name files in.
+    pub data_dir: &'a Path,
+}
+
+/// Write `to.config` (a Train manifest of the finalist that runs from its
+/// own folder) and `to.params` (its values, `metric` in direction `mode`
+/// and the primary score's CI when it was evaluated), for the sweep
+/// `sweep` of the manifest at `manifest_path`.
+pub(super) fn write_promoted(
+    ws: &Workspace,
+    sweep: &SweepManifest,
+    manifest_path: &Path,
+    finalist: &Finalist,
+    (metric, mode): (&SweepMetric, Mode),
+    to: &Promoted,
+) -> Result<()> {
+    let name = finalist.sweep_name;
+    let best = finalist.best;
+    let mut spec = finalist.spec.clone();
+    let config_dir = to.config.parent().unwrap_or(ws.root());
+    if let (Some(eval), Some(abs)) = (spec.eval.as_mut(), finalist.evalset) {
+        eval.evalset = promote::relative_path(config_dir, abs);
+    }
+    rebase_data_paths(&mut spec, |p| {
+        promote::relative_path(config_dir, &finalist.data_dir.join(p))
+    });
+    spec.output = Default::default();
+    let labels = match &sweep.spec.base {
+        BaseSpec::Path(p) => base_labels(ws, manifest_path, p).unwrap_or_default(),
+        BaseSpec::Inline(_) => sweep.metadata.labels.clone(),
+    };
+    let manifest = promote::manifest(name, &labels, spec);
+    let schema = promote::relative_path(
+        config_dir,
+        &ws.root().join("schemas").join("train.schema.json"),
+    );
+    let yaml = promote::manifest_yaml(&manifest, name, best, &schema)?;
+    write_atomic(&to.config, yaml.as_bytes())?;
+    // The primary score's CI, when the trial was evaluated.
+    let ci95 = std::fs::read(finalist.run_dir.join(EVAL_SUMMARY))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<crate::runfolder::EvalSummary>(&b).ok())
+        .and_then(|s| s.scorecard.ci95);
+    let params = promote::params_json(name, best, metric, mode, ci95);
+    write_atomic(&to.params, &crate::runfolder::to_json_bytes(&params)?)
+}
+
+/// The labels of the base Train manifest `base` (relative to the Sweep
+/// manifest at `manifest_path`).
+fn base_labels(
+    ws: &Workspace,
+    manifest_path: &Path,
+    base: &Path,
+) -> Option<BTreeMap<String, String>> {
+    let path = ws.resolve(manifest_path, base).ok()?;
+    let text = std::fs::read_to_string(path).ok()?;
+    let m: TrainManifest = serde_yaml::from_str(&text).ok()?;
+    Some(m.metadata.labels)
 }
 
 /// Copy the best trial's run record (text files; checkpoints stay and are

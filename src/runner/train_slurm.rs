@@ -10,9 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::sweep_slurm::{
-    judge, last_step, poll_interval, preflight, tunix_rt_binary, wait, Ended, Verdict,
-};
+use super::slurm_judge::{judge, last_step, Ended, Verdict};
+use super::sweep_slurm::{poll_interval, preflight, tunix_rt_binary, wait};
 use super::train::{self, TrainJob};
 use super::{Observer, Outcome};
 use crate::error::{Error, Result};

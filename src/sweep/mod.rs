@@ -30,7 +30,7 @@
 //!
 //! Resolving the base (a Train manifest file or an inline spec) is I/O and
 //! lives in [`crate::runner::sweep_plan`]; running the trials in
-//! [`crate::runner::sweep_exec`].
+//! [`crate::runner::coordinator`].
 
 pub mod asha;
 pub mod decide;

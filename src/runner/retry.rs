@@ -1,0 +1,80 @@
+//! The retry policy's count, pure: how often each trial of a rung has run
+//! again for each failure class, and whether a new failure runs it again
+//! (`max_retries`). Both executors count with it, the local pool per
+//! trial job and a rung on Slurm per rung; the counts start at zero in
+//! each coordinator, so a trial a coordinator found failed when it came
+//! back gets the whole allowance again.
+
+use std::collections::BTreeMap;
+
+use crate::manifest::sweep::MaxRetries;
+use crate::runfolder::Failure;
+
+/// The retries used so far, by trial and failure class.
+#[derive(Debug, Default)]
+pub(super) struct Retries {
+    used: BTreeMap<(String, String), u32>,
+}
+
+impl Retries {
+    /// Count `failure` of `trial`: the retry's attempt number (1 for the
+    /// first retry of its class) when `policy` allows another run, else
+    /// none (the trial has failed for good).
+    pub(super) fn next(
+        &mut self,
+        trial: &str,
+        failure: &Failure,
+        policy: MaxRetries,
+    ) -> Option<u32> {
+        let n = self
+            .used
+            .entry((trial.to_string(), failure.class.clone()))
+            .or_insert(0);
+        if *n >= policy.for_class(&failure.class) {
+            return None;
+        }
+        *n += 1;
+        Some(*n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(class: &str) -> Failure {
+        Failure {
+            class: class.into(),
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn each_class_has_its_own_allowance_per_trial() {
+        let policy = MaxRetries {
+            crash: 2,
+            ..MaxRetries::default()
+        };
+        let mut r = Retries::default();
+        assert_eq!(r.next("t000", &failure("crash"), policy), Some(1));
+        assert_eq!(r.next("t000", &failure("timeout"), policy), Some(1));
+        assert_eq!(r.next("t000", &failure("crash"), policy), Some(2));
+        assert_eq!(r.next("t000", &failure("crash"), policy), None);
+        assert_eq!(r.next("t000", &failure("timeout"), policy), None);
+        assert_eq!(r.next("t001", &failure("crash"), policy), Some(1));
+    }
+
+    #[test]
+    fn classes_without_retries_fail_at_once() {
+        let mut r = Retries::default();
+        let policy = MaxRetries::default();
+        for class in ["nan_loss", "bad_config", "out_of_memory", "metric_missing"] {
+            assert_eq!(r.next("t000", &failure(class), policy), None, "{class}");
+        }
+        let none = MaxRetries {
+            crash: 0,
+            ..MaxRetries::default()
+        };
+        assert_eq!(r.next("t000", &failure("crash"), none), None);
+    }
+}
