@@ -53,7 +53,7 @@ impl Target {
 /// Check the run folder `dir` (`shown` in messages): its files against the
 /// run-folder schemas and the evidence rule. Returns the run's kind and id.
 pub fn check_run_folder(dir: &Path, shown: &str) -> Result<(String, String), Vec<Diagnostic>> {
-    let run = crate::store::ingest::load_run_folder(dir, shown)
+    let run = crate::runfolder::validate::validate_run_folder(dir, shown)
         .map_err(|why| vec![Diagnostic::new(shown, "", why)])?;
     let version = dir
         .file_name()

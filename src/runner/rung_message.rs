@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::Outcome;
 use crate::error::{Error, Result};
-use crate::runfolder::{read_manifest, Failure, MetricRecord, METRICS};
+use crate::runfolder::{read_manifest, read_metrics_file, Failure, METRICS};
 use crate::sweep::ledger::SlurmJob;
 use crate::trainer::FailureClass;
 
@@ -30,13 +30,11 @@ pub(super) enum Message {
     Cancelled,
 }
 
-/// Whether the run folder has a metrics line at step `rung`.
+/// Whether the run folder has a metrics line at step `rung` (metrics that
+/// do not read have none).
 pub(super) fn reached_rung(run_dir: &Path, rung: u32) -> bool {
-    std::fs::read_to_string(run_dir.join(METRICS)).is_ok_and(|text| {
-        text.lines()
-            .filter_map(|line| serde_json::from_str::<MetricRecord>(line).ok())
-            .any(|r| r.step == u64::from(rung))
-    })
+    read_metrics_file(&run_dir.join(METRICS))
+        .is_ok_and(|records| records.iter().any(|r| r.step == u64::from(rung)))
 }
 
 /// The failure a trial's run folder records, else `error` as a crash.

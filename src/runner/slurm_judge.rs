@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::rung_message::reached_rung;
 use super::Outcome;
-use crate::runfolder::{read_manifest, Failure, MetricRecord, RunStatus, METRICS};
+use crate::runfolder::{read_manifest, read_metrics_file, Failure, RunStatus, METRICS};
 use crate::slurm::control::Task;
 use crate::slurm::state;
 
@@ -41,9 +41,7 @@ pub(super) fn judge(run_dir: &Path, step: Option<u32>, ended: &Ended, output: &P
         if matches!(m.status, RunStatus::Stopped | RunStatus::Completed)
             && step.is_none_or(|s| reached_rung(run_dir, s))
         {
-            let summary = std::fs::read(run_dir.join(crate::runfolder::EVAL_SUMMARY))
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok());
+            let summary = crate::runfolder::read_summary(run_dir).ok();
             return Verdict::Reached(Box::new(Outcome {
                 run_dir: run_dir.to_path_buf(),
                 status: m.status,
@@ -79,10 +77,9 @@ pub(super) fn judge(run_dir: &Path, step: Option<u32>, ended: &Ended, output: &P
 }
 
 pub(super) fn last_step(run_dir: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(run_dir.join(METRICS)).ok()?;
-    text.lines()
-        .rev()
-        .find_map(|l| serde_json::from_str::<MetricRecord>(l).ok())
+    read_metrics_file(&run_dir.join(METRICS))
+        .ok()?
+        .last()
         .map(|r| r.step)
 }
 

@@ -170,9 +170,8 @@ pub(super) fn write_promoted(
     let yaml = promote::manifest_yaml(&manifest, name, best, &schema)?;
     write_atomic(&to.config, yaml.as_bytes())?;
     // The primary score's CI, when the trial was evaluated.
-    let ci95 = std::fs::read(finalist.run_dir.join(EVAL_SUMMARY))
+    let ci95 = crate::runfolder::read_summary(&finalist.run_dir)
         .ok()
-        .and_then(|b| serde_json::from_slice::<crate::runfolder::EvalSummary>(&b).ok())
         .and_then(|s| s.scorecard.ci95);
     let params = promote::params_json(name, best, metric, mode, ci95);
     write_atomic(&to.params, &crate::runfolder::to_json_bytes(&params)?)

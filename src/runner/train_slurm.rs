@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::job::{identity, Placement};
 use crate::runfolder::layout::CONTROL_DIR;
-use crate::runfolder::{MetricRecord, METRICS};
+use crate::runfolder::{read_metrics_file, METRICS};
 use crate::slurm::control;
 use crate::slurm::interrupt;
 use crate::slurm::script::{self, Batch};
@@ -175,13 +175,9 @@ fn show_metrics(dir: &Path, shown: u64, observer: &mut dyn Observer) -> u64 {
     if last_step(dir).is_none_or(|s| s <= shown) {
         return shown;
     }
-    let text = std::fs::read_to_string(dir.join(METRICS)).unwrap_or_default();
+    let records = read_metrics_file(&dir.join(METRICS)).unwrap_or_default();
     let mut newest = shown;
-    for r in text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<MetricRecord>(l).ok())
-        .filter(|r| r.step > shown)
-    {
+    for r in records.into_iter().filter(|r| r.step > shown) {
         newest = newest.max(r.step);
         observer.event(&Event::Metrics(r));
     }

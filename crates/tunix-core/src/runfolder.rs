@@ -20,11 +20,12 @@ mod folder;
 mod kind;
 pub mod layout;
 mod metrics;
+pub mod validate;
 pub use folder::RunFolder;
 pub use kind::RunKind;
 pub use metrics::{
-    metric_name_problem, read_metrics_file, read_metrics_lines, MetricRecord, METRIC_NAME_MAX,
-    NAMED_METRICS,
+    metric_name_problem, parse_metrics_lines, read_metrics_file, read_metrics_lines, BadLine,
+    MetricRecord, METRIC_NAME_MAX, NAMED_METRICS,
 };
 
 /// Version of the run-folder file formats.

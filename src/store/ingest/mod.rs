@@ -214,7 +214,7 @@ fn load(
         head.into_unchanged()
             .map(|h| Loaded::Unchanged(Box::new(h)))
     } else {
-        head.into_record().map(|r| Loaded::Changed(Box::new(r)))
+        folder::into_record(head).map(|r| Loaded::Changed(Box::new(r)))
     }
 }
 

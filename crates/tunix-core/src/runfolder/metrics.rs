@@ -135,15 +135,38 @@ pub fn read_metrics_file(path: &Path) -> Result<Vec<MetricRecord>> {
 }
 
 /// The lines of a `metrics.jsonl` file as `T` — the one bad-line policy of
-/// the format: no file is no lines; blank lines are skipped; a last line
-/// without its newline is still being written and is left out when it does
-/// not parse; any other line that does not parse is an error naming it.
+/// the format: no file is no lines; the rest is [`parse_metrics_lines`].
 pub fn read_metrics_lines<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("read the metrics", path, e)),
     };
+    parse_metrics_lines(&text).map_err(|bad| {
+        Error::bad_input(format!("not a valid metrics record: {}", bad.message))
+            .with_path(path)
+            .with_location(crate::error::Location {
+                line: bad.line,
+                column: bad.column,
+            })
+    })
+}
+
+/// A `metrics.jsonl` line that does not parse: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    /// 1-based line.
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// The lines of a `metrics.jsonl` text as `T`: blank lines are skipped; a
+/// last line without its newline is still being written and is left out
+/// when it does not parse; any other line that does not parse is the error.
+pub fn parse_metrics_lines<T: DeserializeOwned>(
+    text: &str,
+) -> std::result::Result<Vec<T>, BadLine> {
     let complete = text.ends_with('\n');
     let lines: Vec<&str> = text.lines().collect();
     let mut records = Vec::with_capacity(lines.len());
@@ -155,12 +178,11 @@ pub fn read_metrics_lines<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
             Ok(r) => records.push(r),
             Err(_) if !complete && i + 1 == lines.len() => {}
             Err(e) => {
-                return Err(Error::bad_input(format!("not a valid metrics record: {e}"))
-                    .with_path(path)
-                    .with_location(crate::error::Location {
-                        line: i + 1,
-                        column: e.column(),
-                    }))
+                return Err(BadLine {
+                    line: i + 1,
+                    column: e.column(),
+                    message: e.to_string(),
+                })
             }
         }
     }
