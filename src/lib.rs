@@ -34,7 +34,7 @@ pub use tunix_core::{Error, ErrorKind, Result};
 // The shared formats and pure code, from the core crate, at the paths the
 // engine has always used.
 pub use tunix_core::{
-    dataset, diagnostic, error, evalset, evaluate, exit_code, fault, file_kind, fsutil, interrupt,
-    jsonl, location, predictions, presets, rng, runfolder, schema_check, scoring, suggest,
-    workspace,
+    dataset, device, diagnostic, error, evalset, evaluate, exit_code, fault, file_kind, fsutil,
+    interrupt, jsonl, location, predictions, presets, rng, runfolder, schema_check, scoring,
+    suggest, workspace,
 };

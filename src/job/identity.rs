@@ -107,7 +107,7 @@ mod tests {
         let base = train(&spec(), Some(&file("a")));
         let mut other = spec();
         other.output.name = Some("renamed".into());
-        other.device = "cuda".into();
+        other.device = crate::device::DeviceSpec::Cuda(None);
         if let Some(e) = other.eval.as_mut() {
             e.evalset = "elsewhere/a.jsonl".into();
         }

@@ -96,7 +96,7 @@ pub fn eval_checkpoint(
         model: r.spec.model.clone().ok_or_else(|| {
             Error::bad_input("the source run has no built-in model").with_path(&job.source)
         })?,
-        device: r.spec.device.clone(),
+        device: r.spec.device,
         evalset: set.path.clone(),
         decoding: r.decoding.clone(),
     };

@@ -39,7 +39,7 @@ impl Executor for LocalPool<'_> {
     ) -> Result<RungEnd> {
         let jobs = work.jobs;
         let gpus = match jobs.first() {
-            Some(j) if j.spec.device != "cpu" => slots::visible_gpus(),
+            Some(j) if j.spec.device.may_use_gpu() => slots::visible_gpus(),
             _ => Vec::new(),
         };
         let devices = slots::assign(&gpus, self.trials_per_gpu, self.limit.min(jobs.len()));

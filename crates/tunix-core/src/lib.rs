@@ -7,6 +7,7 @@
 //! on this crate alone.
 
 pub mod dataset;
+pub mod device;
 pub mod diagnostic;
 pub mod error;
 pub mod evalset;

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::device::DeviceSpec;
 use crate::manifest::common::Decoding;
 use crate::manifest::train::{ModelConfig, TrainSpec};
 use crate::runfolder::{Artifact, FileRef, MetricRecord};
@@ -114,7 +115,7 @@ pub struct GenerateRequest {
     /// The architecture the checkpoint was trained with.
     pub model: ModelConfig,
     /// `auto`, `cpu`, `cuda` or `cuda:N`.
-    pub device: String,
+    pub device: DeviceSpec,
     pub evalset: PathBuf,
     pub decoding: Decoding,
 }

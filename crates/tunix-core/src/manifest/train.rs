@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{Decoding, Output, ParamValue};
 use super::slurm::SlurmSpec;
+use crate::device::DeviceSpec;
 use crate::presets::ModelDims;
 pub use crate::presets::ModelPreset;
 use crate::scoring::normalize::{AnswerExtraction, Equivalence};
@@ -50,7 +51,7 @@ pub struct TrainSpec {
     /// `auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`.
     #[serde(default = "default_device")]
     #[schemars(regex(pattern = r"^(auto|cpu|cuda(:[0-9]+)?)$"))]
-    pub device: String,
+    pub device: DeviceSpec,
     /// Evaluate the trained model on an eval set (at the end, and every
     /// `training.eval_interval` steps when set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,8 +118,8 @@ pub const MISSING_MODEL: &str =
 pub const MISSING_DATASET: &str =
     "`dataset` is missing: the built-in trainer needs `model` and `dataset`; or give `command` to train with your own program";
 
-fn default_device() -> String {
-    "auto".to_string()
+fn default_device() -> DeviceSpec {
+    DeviceSpec::Auto
 }
 
 /// The model architecture: a preset, optionally with its sizes overridden.

@@ -273,7 +273,9 @@ impl TrainManifestBuilder {
 
     /// `device`: `auto`, `cpu`, `cuda` or `cuda:N`.
     pub fn device(mut self, device: &str) -> Self {
-        self.manifest.spec.device = device.to_string();
+        self.manifest.spec.device = device
+            .parse()
+            .unwrap_or_else(|e| panic!("a test asked for {e}"));
         self
     }
 

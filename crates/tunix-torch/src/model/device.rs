@@ -2,6 +2,7 @@
 //! with it.
 
 use tch::{Device, Kind};
+use tunix_core::device::DeviceSpec;
 
 /// The device a job runs on and how it was chosen.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,12 +17,6 @@ pub struct DeviceChoice {
 /// Why a manifest's `device` cannot be used on this machine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeviceError {
-    /// Not one of `auto`, `cpu`, `cuda`, `cuda:N`.
-    #[error("device `{spec}` is not auto, cpu, cuda or cuda:N")]
-    Unknown {
-        /// The device as written.
-        spec: String,
-    },
     /// A CUDA device was asked for, and libtorch sees none.
     #[error(
         "device: {spec} was asked for, but libtorch sees no CUDA device here \
@@ -30,7 +25,7 @@ pub enum DeviceError {
     )]
     NoCuda {
         /// The device as written.
-        spec: String,
+        spec: DeviceSpec,
     },
     /// A CUDA device index beyond the visible devices.
     #[error(
@@ -40,56 +35,40 @@ pub enum DeviceError {
     )]
     TooFew {
         /// The device as written.
-        spec: String,
+        spec: DeviceSpec,
         /// How many CUDA devices are visible.
         visible: i64,
     },
 }
 
-/// Resolve a manifest's `device` (`auto`, `cpu`, `cuda`, `cuda:N`) against
-/// what this machine has. `cuda_devices` is the number of visible CUDA
-/// devices (passed in so the rules are testable without a GPU).
-pub fn resolve(spec: &str, cuda_devices: i64) -> Result<DeviceChoice, DeviceError> {
+/// Resolve a manifest's `device` against what this machine has.
+/// `cuda_devices` is the number of visible CUDA devices (passed in so the
+/// rules are testable without a GPU).
+pub fn resolve(spec: DeviceSpec, cuda_devices: i64) -> Result<DeviceChoice, DeviceError> {
     let cuda = |index: usize| DeviceChoice {
         device: Device::Cuda(index),
         label: format!("cuda:{index}"),
         note: None,
     };
+    let cpu = |note: Option<&str>| DeviceChoice {
+        device: Device::Cpu,
+        label: "cpu".to_string(),
+        note: note.map(str::to_string),
+    };
     match spec {
-        "cpu" => Ok(DeviceChoice {
-            device: Device::Cpu,
-            label: "cpu".to_string(),
-            note: None,
-        }),
-        "auto" if cuda_devices > 0 => Ok(cuda(0)),
-        "auto" => Ok(DeviceChoice {
-            device: Device::Cpu,
-            label: "cpu".to_string(),
-            note: Some("device: auto found no CUDA device; running on the CPU".to_string()),
-        }),
-        _ => {
-            let index = match spec.strip_prefix("cuda") {
-                Some("") => 0,
-                Some(rest) => rest
-                    .strip_prefix(':')
-                    .and_then(|n| n.parse::<usize>().ok())
-                    .ok_or_else(|| DeviceError::Unknown {
-                        spec: spec.to_string(),
-                    })?,
-                None => {
-                    return Err(DeviceError::Unknown {
-                        spec: spec.to_string(),
-                    })
-                }
-            };
+        DeviceSpec::Cpu => Ok(cpu(None)),
+        DeviceSpec::Auto if cuda_devices > 0 => Ok(cuda(0)),
+        DeviceSpec::Auto => Ok(cpu(Some(
+            "device: auto found no CUDA device; running on the CPU",
+        ))),
+        DeviceSpec::Cuda(index) => {
             if cuda_devices == 0 {
-                return Err(DeviceError::NoCuda {
-                    spec: spec.to_string(),
-                });
+                return Err(DeviceError::NoCuda { spec });
             }
+            let index = index.map_or(0, |i| i as usize);
             if index as i64 >= cuda_devices {
                 return Err(DeviceError::TooFew {
-                    spec: spec.to_string(),
+                    spec,
                     visible: cuda_devices,
                 });
             }
@@ -154,28 +133,29 @@ mod tests {
 
     #[test]
     fn auto_prefers_cuda_and_falls_back_with_a_note() {
-        assert_eq!(resolve("auto", 2).unwrap().label, "cuda:0");
-        let cpu = resolve("auto", 0).unwrap();
+        assert_eq!(resolve(DeviceSpec::Auto, 2).unwrap().label, "cuda:0");
+        let cpu = resolve(DeviceSpec::Auto, 0).unwrap();
         assert_eq!(cpu.device, Device::Cpu);
         assert!(cpu.note.unwrap().contains("running on the CPU"));
     }
 
     #[test]
     fn cuda_without_a_gpu_is_a_clear_error() {
-        let err = resolve("cuda", 0).unwrap_err().to_string();
+        let err = resolve(DeviceSpec::Cuda(None), 0).unwrap_err().to_string();
         assert_eq!(
             err,
             "device: cuda was asked for, but libtorch sees no CUDA device here (`tunix-rt doctor` shows what it sees); use `device: auto` to fall back to the CPU, or `device: cpu`"
         );
-        let err = resolve("cuda:3", 2).unwrap_err().to_string();
+        let err = resolve(DeviceSpec::Cuda(Some(3)), 2)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "device: cuda:3 was asked for, but only 2 CUDA device(s) are visible (cuda:0..cuda:1)"
         );
-        assert_eq!(resolve("cuda:1", 2).unwrap().device, Device::Cuda(1));
         assert_eq!(
-            resolve("tpu", 1).unwrap_err().to_string(),
-            "device `tpu` is not auto, cpu, cuda or cuda:N"
+            resolve(DeviceSpec::Cuda(Some(1)), 2).unwrap().device,
+            Device::Cuda(1)
         );
     }
 

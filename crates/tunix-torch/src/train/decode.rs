@@ -16,11 +16,10 @@ use crate::model::gpt::Gpt;
 
 /// Serve the request; returns the checkpoint's step.
 pub fn run(req: &GenerateRequest, out: &mut Emitter) -> Result<u32, Failure> {
-    let choice =
-        device::resolve(&req.device, device::cuda_device_count()).map_err(|e| Failure {
-            class: FailureClass::BadConfig,
-            message: e.to_string(),
-        })?;
+    let choice = device::resolve(req.device, device::cuda_device_count()).map_err(|e| Failure {
+        class: FailureClass::BadConfig,
+        message: e.to_string(),
+    })?;
     let ws = Workspace::at(&req.workspace)?;
     let set = dataset::load_evalset(&ws, &req.evalset)?;
     let state = checkpoint::read_state(&req.checkpoint)?;

@@ -92,7 +92,7 @@ fn prepare(req: &TrainerRequest, out: &mut Emitter) -> Result<Prepared, Failure>
             req.until_step
         )));
     }
-    let choice = device::resolve(&spec.device, device::cuda_device_count())
+    let choice = device::resolve(spec.device, device::cuda_device_count())
         .map_err(|e| Failure::bad_config(e.to_string()))?;
     let (model, dataset_config) = spec
         .builtin()
