@@ -1,13 +1,14 @@
 //! Fault injection for tests: environment variables that make a job fail
-//! or pause at a known point (`TUNIX_RT_FAULT_*`). Only builds with debug
-//! assertions (the dev and test profiles, which the test suite runs) obey
-//! them; release and installed binaries ignore them, so a stray variable
-//! never changes what users run.
+//! or pause at a known point (`TUNIX_RT_FAULT_*`). Only builds with the
+//! `fault-injection` feature obey them, and only the test build enables it
+//! (the root package's dev-dependency on this crate); `cargo build`,
+//! `cargo install` and `make install` build programs that ignore them, so a
+//! stray variable never changes what users run.
 
 use std::ffi::OsString;
 
 /// Whether this build obeys fault variables.
-pub const OBEYED: bool = cfg!(debug_assertions);
+pub const OBEYED: bool = cfg!(feature = "fault-injection");
 
 /// The value of the fault variable `name`, when it is set (non-empty) and
 /// this build obeys faults.
