@@ -6,6 +6,7 @@
 pub mod doctor;
 pub mod emit;
 pub mod failure;
+pub mod hf;
 pub mod model;
 pub mod train;
 pub mod worker;

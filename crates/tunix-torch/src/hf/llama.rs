@@ -1,0 +1,259 @@
+//! The Llama-family decoder (Llama, Qwen2) as Hugging Face's `transformers`
+//! computes it, in f32: token embedding; per layer RMSNorm, attention with
+//! "rotate half" RoPE, grouped-query attention (each key/value head serves
+//! consecutive query heads), a causal mask and the output projection, a
+//! residual, RMSNorm, the SwiGLU MLP (`down(silu(gate(x)) * up(x))`) and a
+//! residual; a final RMSNorm and the output head, which is the embedding
+//! when `tie_word_embeddings`. Tensor names are the checkpoint's
+//! (`model.layers.0.self_attn.q_proj.weight`, ...).
+
+use std::path::Path;
+
+use tch::{Device, Kind, Tensor};
+
+use crate::hf::config::HfConfig;
+use crate::hf::error::HfError;
+use crate::hf::weights::Weights;
+
+/// A linear layer stored as in PyTorch: weight `[out, in]`, optional bias.
+struct Linear {
+    weight: Tensor,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    fn load(
+        w: &mut Weights,
+        prefix: &str,
+        out: i64,
+        inp: i64,
+        bias: bool,
+        dev: Device,
+    ) -> Result<Self, HfError> {
+        let weight = w.take(&format!("{prefix}.weight"), &[out, inp], dev)?;
+        let bias = if bias {
+            Some(w.take(&format!("{prefix}.bias"), &[out], dev)?)
+        } else {
+            None
+        };
+        Ok(Self { weight, bias })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor, HfError> {
+        Ok(x.f_linear(&self.weight, self.bias.as_ref())?)
+    }
+}
+
+struct Layer {
+    input_norm: Tensor,
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    post_norm: Tensor,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
+}
+
+/// A loaded Llama-family decoder.
+pub struct LlamaModel {
+    config: HfConfig,
+    embed: Tensor,
+    layers: Vec<Layer>,
+    norm: Tensor,
+    /// `None` when tied to the embedding.
+    lm_head: Option<Tensor>,
+    device: Device,
+}
+
+impl LlamaModel {
+    /// Load `config.json` and the weights of a local model folder onto `device`.
+    pub fn load(dir: &Path, device: Device) -> Result<Self, HfError> {
+        let config = HfConfig::load(dir)?;
+        let mut weights = Weights::load(dir)?;
+        Self::from_weights(config, &mut weights, device)
+    }
+
+    /// Build the model from a config and its weights (taken out of `weights`).
+    pub fn from_weights(
+        config: HfConfig,
+        w: &mut Weights,
+        device: Device,
+    ) -> Result<Self, HfError> {
+        let c = &config;
+        let (h, hd) = (c.hidden_size, c.head_dim);
+        let (q_out, kv_out) = (c.num_attention_heads * hd, c.num_key_value_heads * hd);
+        let embed = w.take("model.embed_tokens.weight", &[c.vocab_size, h], device)?;
+        let mut layers = Vec::new();
+        for i in 0..c.num_hidden_layers {
+            let p = format!("model.layers.{i}");
+            let a = format!("{p}.self_attn");
+            let m = format!("{p}.mlp");
+            let im = c.intermediate_size;
+            layers.push(Layer {
+                input_norm: w.take(&format!("{p}.input_layernorm.weight"), &[h], device)?,
+                q: Linear::load(w, &format!("{a}.q_proj"), q_out, h, c.qkv_bias, device)?,
+                k: Linear::load(w, &format!("{a}.k_proj"), kv_out, h, c.qkv_bias, device)?,
+                v: Linear::load(w, &format!("{a}.v_proj"), kv_out, h, c.qkv_bias, device)?,
+                o: Linear::load(w, &format!("{a}.o_proj"), h, q_out, c.o_bias, device)?,
+                post_norm: w.take(
+                    &format!("{p}.post_attention_layernorm.weight"),
+                    &[h],
+                    device,
+                )?,
+                gate: Linear::load(w, &format!("{m}.gate_proj"), im, h, c.mlp_bias, device)?,
+                up: Linear::load(w, &format!("{m}.up_proj"), im, h, c.mlp_bias, device)?,
+                down: Linear::load(w, &format!("{m}.down_proj"), h, im, c.mlp_bias, device)?,
+            });
+        }
+        let norm = w.take("model.norm.weight", &[h], device)?;
+        let lm_head = if c.tie_word_embeddings {
+            None
+        } else {
+            Some(w.take("lm_head.weight", &[c.vocab_size, h], device)?)
+        };
+        Ok(Self {
+            config,
+            embed,
+            layers,
+            norm,
+            lm_head,
+            device,
+        })
+    }
+
+    /// The model's config.
+    pub fn config(&self) -> &HfConfig {
+        &self.config
+    }
+
+    /// Logits `[batch, time, vocab]` (f32) for token ids `[batch, time]`,
+    /// every row at positions `0..time`.
+    pub fn forward(&self, ids: &Tensor) -> Result<Tensor, HfError> {
+        let _guard = tch::no_grad_guard();
+        let c = &self.config;
+        let dims = ids.size();
+        let [b, t] = dims[..] else {
+            return Err(HfError::Input(format!(
+                "token ids must be [batch, time], got {dims:?}"
+            )));
+        };
+        if t == 0 {
+            return Err(HfError::Input("no tokens".into()));
+        }
+        let ids = ids.f_to_kind(Kind::Int64)?.f_to_device(self.device)?;
+        let (lo, hi) = (
+            ids.f_min()?.f_int64_value(&[])?,
+            ids.f_max()?.f_int64_value(&[])?,
+        );
+        if lo < 0 || hi >= c.vocab_size {
+            return Err(HfError::Input(format!(
+                "token ids must be in 0..{}, got {lo}..={hi}",
+                c.vocab_size
+            )));
+        }
+        let (cos, sin) = self.rope(t)?;
+        let mask = Tensor::f_ones([t, t], (Kind::Bool, self.device))?
+            .f_tril(0)?
+            .f_logical_not()?;
+        let mut x = self
+            .embed
+            .f_index_select(0, &ids.f_view([-1])?)?
+            .f_view([b, t, -1])?;
+        for layer in &self.layers {
+            let a = self.attention(
+                layer,
+                &rms_norm(&x, &layer.input_norm, c.rms_norm_eps)?,
+                &cos,
+                &sin,
+                &mask,
+            )?;
+            x = x.f_add(&a)?;
+            let n = rms_norm(&x, &layer.post_norm, c.rms_norm_eps)?;
+            let g = layer.gate.forward(&n)?.f_silu()?;
+            let m = layer.down.forward(&g.f_mul(&layer.up.forward(&n)?)?)?;
+            x = x.f_add(&m)?;
+        }
+        let x = rms_norm(&x, &self.norm, c.rms_norm_eps)?;
+        let head = self.lm_head.as_ref().unwrap_or(&self.embed);
+        Ok(x.f_matmul(&head.f_tr()?)?)
+    }
+
+    /// RoPE's cos and sin `[time, head_dim]`, as `transformers` builds them:
+    /// `inv_freq = 1 / theta^(2i/d)`, frequencies repeated over both halves.
+    fn rope(&self, t: i64) -> Result<(Tensor, Tensor), HfError> {
+        let d = self.config.head_dim;
+        let opts = (Kind::Float, self.device);
+        let exponent = Tensor::f_arange_start_step(0, d, 2, (Kind::Int64, self.device))?
+            .f_to_kind(Kind::Float)?
+            .f_div_scalar(d as f64)?;
+        let inv_freq = Tensor::f_full([d / 2], self.config.rope_theta, opts)?
+            .f_pow(&exponent)?
+            .f_reciprocal()?;
+        let pos = Tensor::f_arange(t, opts)?;
+        let freqs = pos.f_unsqueeze(1)?.f_mul(&inv_freq.f_unsqueeze(0)?)?;
+        let emb = Tensor::f_cat(&[&freqs, &freqs], -1)?;
+        Ok((emb.f_cos()?, emb.f_sin()?))
+    }
+
+    fn attention(
+        &self,
+        l: &Layer,
+        x: &Tensor,
+        cos: &Tensor,
+        sin: &Tensor,
+        mask: &Tensor,
+    ) -> Result<Tensor, HfError> {
+        let c = &self.config;
+        let (b, t) = (x.size()[0], x.size()[1]);
+        let (nh, nkv, hd) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
+        let heads = |y: Tensor, n: i64| -> Result<Tensor, HfError> {
+            Ok(y.f_view([b, t, n, hd])?.f_transpose(1, 2)?)
+        };
+        let q = apply_rope(&heads(l.q.forward(x)?, nh)?, cos, sin)?;
+        let k = apply_rope(&heads(l.k.forward(x)?, nkv)?, cos, sin)?;
+        let v = heads(l.v.forward(x)?, nkv)?;
+        let (k, v) = (repeat_kv(&k, nh / nkv)?, repeat_kv(&v, nh / nkv)?);
+        let scores = q
+            .f_matmul(&k.f_transpose(-2, -1)?)?
+            .f_mul_scalar(1.0 / (hd as f64).sqrt())?
+            .f_masked_fill(mask, f64::NEG_INFINITY)?;
+        let probs = scores.f_softmax(-1, Kind::Float)?;
+        let out = probs
+            .f_matmul(&v)?
+            .f_transpose(1, 2)?
+            .f_contiguous()?
+            .f_view([b, t, nh * hd])?;
+        l.o.forward(&out)
+    }
+}
+
+/// `transformers`' RMSNorm: `weight * x / sqrt(mean(x²) + eps)`.
+fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor, HfError> {
+    let var = x
+        .f_pow_tensor_scalar(2)?
+        .f_mean_dim(-1, true, Kind::Float)?;
+    Ok(x.f_mul(&var.f_add_scalar(eps)?.f_rsqrt()?)?.f_mul(weight)?)
+}
+
+/// `x * cos + rotate_half(x) * sin`, `rotate_half([x1, x2]) = [-x2, x1]`.
+fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, HfError> {
+    let half = x.size()[3] / 2;
+    let x1 = x.f_narrow(-1, 0, half)?;
+    let x2 = x.f_narrow(-1, half, half)?;
+    let rotated = Tensor::f_cat(&[&x2.f_neg()?, &x1], -1)?;
+    Ok(x.f_mul(cos)?.f_add(&rotated.f_mul(sin)?)?)
+}
+
+/// Each of the `n_rep` query heads sharing a key/value head gets a copy of
+/// it, consecutively (`transformers`' `repeat_kv`).
+fn repeat_kv(x: &Tensor, n_rep: i64) -> Result<Tensor, HfError> {
+    if n_rep == 1 {
+        return Ok(x.shallow_clone());
+    }
+    let s = x.size();
+    Ok(x.f_unsqueeze(2)?
+        .f_expand([s[0], s[1], n_rep, s[2], s[3]], false)?
+        .f_reshape([s[0], s[1] * n_rep, s[2], s[3]])?)
+}

@@ -1,0 +1,190 @@
+//! The tensors of a Hugging Face model folder: `model.safetensors`, or the
+//! shards that `model.safetensors.index.json` maps tensor names to. Each
+//! file's header is read first, so a tensor in a dtype other than F32, F16
+//! or BF16 is refused by name before any data is converted; a model then
+//! takes its tensors one by one, by name and expected shape, as f32.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tch::{Device, Kind, Tensor};
+
+use crate::hf::error::HfError;
+
+/// The single-file weights' name.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// The sharded weights' index.
+pub const INDEX_FILE: &str = "model.safetensors.index.json";
+
+/// dtypes accepted (computation is always f32).
+const DTYPES: [&str; 3] = ["F32", "F16", "BF16"];
+
+struct Stored {
+    file: PathBuf,
+    tensor: Tensor,
+}
+
+/// The tensors of a model folder, each with the file it came from.
+pub struct Weights {
+    tensors: BTreeMap<String, Stored>,
+    /// Where a tensor is looked for: its shard per the index, else this.
+    expected_in: BTreeMap<String, PathBuf>,
+    source: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct Index {
+    weight_map: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct HeaderEntry {
+    dtype: String,
+}
+
+impl Weights {
+    /// Read the weights of a model folder (single file or sharded).
+    pub fn load(dir: &Path) -> Result<Self, HfError> {
+        let single = dir.join(WEIGHTS_FILE);
+        let index = dir.join(INDEX_FILE);
+        let mut weights = Weights {
+            tensors: BTreeMap::new(),
+            expected_in: BTreeMap::new(),
+            source: single.clone(),
+        };
+        if single.is_file() {
+            weights.read_file(&single)?;
+        } else if index.is_file() {
+            weights.source = index.clone();
+            let text = std::fs::read_to_string(&index).map_err(|source| HfError::Io {
+                file: index.clone(),
+                source,
+            })?;
+            let parsed: Index = serde_json::from_str(&text).map_err(|e| HfError::Safetensors {
+                file: index.clone(),
+                message: format!("invalid index: {e}"),
+            })?;
+            let mut shards: Vec<PathBuf> = Vec::new();
+            for (name, shard) in parsed.weight_map {
+                if Path::new(&shard).file_name() != Some(std::ffi::OsStr::new(&shard)) {
+                    return Err(HfError::Safetensors {
+                        file: index.clone(),
+                        message: format!("shard `{shard}` is not a file name in this folder"),
+                    });
+                }
+                let path = dir.join(&shard);
+                if !shards.contains(&path) {
+                    shards.push(path.clone());
+                }
+                weights.expected_in.insert(name, path);
+            }
+            for shard in &shards {
+                if !shard.is_file() {
+                    return Err(HfError::MissingShard {
+                        index: index.clone(),
+                        shard: shard.clone(),
+                    });
+                }
+                weights.read_file(shard)?;
+            }
+        } else {
+            return Err(HfError::NoWeights {
+                dir: dir.to_path_buf(),
+            });
+        }
+        Ok(weights)
+    }
+
+    fn read_file(&mut self, file: &Path) -> Result<(), HfError> {
+        for (name, dtype) in header_dtypes(file)? {
+            if !DTYPES.contains(&dtype.as_str()) {
+                return Err(HfError::UnsupportedDtype {
+                    file: file.to_path_buf(),
+                    name,
+                    dtype,
+                });
+            }
+        }
+        let tensors = Tensor::read_safetensors(file).map_err(|e| HfError::Safetensors {
+            file: file.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        for (name, tensor) in tensors {
+            let stored = Stored {
+                file: file.to_path_buf(),
+                tensor,
+            };
+            self.tensors.insert(name, stored);
+        }
+        Ok(())
+    }
+
+    /// Whether a tensor of this name was stored.
+    pub fn contains(&self, name: &str) -> bool {
+        self.tensors.contains_key(name)
+    }
+
+    /// The stored tensor names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
+    }
+
+    /// Remove a tensor, check its shape, and return it as f32 on `device`.
+    pub fn take(&mut self, name: &str, shape: &[i64], device: Device) -> Result<Tensor, HfError> {
+        let Some(stored) = self.tensors.remove(name) else {
+            let file = self.expected_in.get(name).unwrap_or(&self.source).clone();
+            return Err(HfError::MissingTensor {
+                file,
+                name: name.to_string(),
+            });
+        };
+        let found = stored.tensor.size();
+        if found != shape {
+            return Err(HfError::ShapeMismatch {
+                file: stored.file,
+                name: name.to_string(),
+                expected: shape.to_vec(),
+                found,
+            });
+        }
+        Ok(stored.tensor.f_to_device(device)?.f_to_kind(Kind::Float)?)
+    }
+}
+
+/// Each tensor's name and dtype, from a safetensors file's JSON header
+/// (an 8-byte little-endian length, then the header).
+fn header_dtypes(file: &Path) -> Result<Vec<(String, String)>, HfError> {
+    let io = |source| HfError::Io {
+        file: file.to_path_buf(),
+        source,
+    };
+    let bad = |message: String| HfError::Safetensors {
+        file: file.to_path_buf(),
+        message,
+    };
+    let mut f = std::fs::File::open(file).map_err(io)?;
+    let size = f.metadata().map_err(io)?.len();
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len)
+        .map_err(|e| bad(format!("no header: {e}")))?;
+    let len = u64::from_le_bytes(len);
+    if len > size.saturating_sub(8) || len > 100_000_000 {
+        return Err(bad(format!("header length {len} exceeds the file")));
+    }
+    let mut header = vec![0u8; len as usize];
+    f.read_exact(&mut header).map_err(io)?;
+    let entries: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(&header).map_err(|e| bad(format!("invalid header: {e}")))?;
+    let mut out = Vec::new();
+    for (name, value) in entries {
+        if name == "__metadata__" {
+            continue;
+        }
+        let entry: HeaderEntry = serde_json::from_value(value)
+            .map_err(|e| bad(format!("invalid header entry `{name}`: {e}")))?;
+        out.push((name, entry.dtype));
+    }
+    Ok(out)
+}

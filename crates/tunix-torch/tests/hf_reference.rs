@@ -1,0 +1,189 @@
+//! The Hugging Face Llama-family decoder (`tunix_torch::hf`) against
+//! `transformers`: the tiny random models in `fixtures/hf/` (built by
+//! `fixtures/hf/make_fixtures.py`, committed, so no Python is needed here)
+//! must give the logits `transformers` computed for them, and broken copies
+//! of them must fail with the typed error that names the file and tensor.
+
+use std::path::{Path, PathBuf};
+
+use tch::{Device, Kind, Tensor};
+use tunix_torch::hf::{HfError, LlamaModel};
+
+const ATOL: f64 = 1e-4;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hf")
+        .join(name)
+}
+
+/// Max |logit - reference| for a fixture model.
+fn max_diff(name: &str) -> f64 {
+    let dir = fixture(name);
+    let text = std::fs::read_to_string(dir.join("reference.json")).expect("reference fixture");
+    let reference: serde_json::Value = serde_json::from_str(&text).expect("reference fixture");
+    let ids: Vec<Vec<i64>> =
+        serde_json::from_value(reference["input_ids"].clone()).expect("reference fixture");
+    let logits: Vec<Vec<Vec<f32>>> =
+        serde_json::from_value(reference["logits"].clone()).expect("reference fixture");
+    let (b, t) = (ids.len() as i64, ids[0].len() as i64);
+    let flat_ids: Vec<i64> = ids.concat();
+    let flat_ref: Vec<f32> = logits.concat().concat();
+    let model = LlamaModel::load(&dir, Device::Cpu).expect("reference fixture");
+    let got = model
+        .forward(&Tensor::from_slice(&flat_ids).view([b, t]))
+        .expect("reference fixture");
+    let vocab = model.config().vocab_size;
+    assert_eq!(got.size(), [b, t, vocab]);
+    assert_eq!(got.kind(), Kind::Float);
+    let want = Tensor::from_slice(&flat_ref).view([b, t, vocab]);
+    (got - want).abs().max().double_value(&[])
+}
+
+#[test]
+fn llama_gqa_untied_sharded_f32_matches_transformers() {
+    let diff = max_diff("llama-gqa");
+    eprintln!("llama-gqa: max |logit - transformers| = {diff:.3e}");
+    assert!(diff < ATOL, "max abs diff {diff}");
+}
+
+#[test]
+fn qwen2_biases_tied_bf16_matches_transformers() {
+    let diff = max_diff("qwen2-tied");
+    eprintln!("qwen2-tied: max |logit - transformers| = {diff:.3e}");
+    assert!(diff < ATOL, "max abs diff {diff}");
+}
+
+/// A copy of a fixture folder in a tempdir.
+fn copy(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("fixture copy");
+    let dir = tmp.path().join(name);
+    std::fs::create_dir(&dir).expect("fixture copy");
+    for entry in std::fs::read_dir(fixture(name)).expect("fixture copy") {
+        let path = entry.expect("fixture copy").path();
+        std::fs::copy(&path, dir.join(path.file_name().expect("fixture copy")))
+            .expect("fixture copy");
+    }
+    (tmp, dir)
+}
+
+fn load_err(dir: &Path) -> HfError {
+    match LlamaModel::load(dir, Device::Cpu) {
+        Ok(_) => panic!("{} loaded", dir.display()),
+        Err(e) => e,
+    }
+}
+
+/// Rewrite a single-file fixture's weights through `edit`.
+fn rewrite(dir: &Path, edit: impl FnOnce(&mut Vec<(String, Tensor)>)) {
+    let file = dir.join("model.safetensors");
+    let mut tensors = Tensor::read_safetensors(&file).expect("fixture copy");
+    edit(&mut tensors);
+    Tensor::write_safetensors(&tensors, &file).expect("fixture copy");
+}
+
+#[test]
+fn unknown_architecture_names_the_config_file() {
+    let (_tmp, dir) = copy("qwen2-tied");
+    let config = dir.join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("Qwen2ForCausalLM", "MistralForCausalLM"),
+    )
+    .unwrap();
+    let err = load_err(&dir);
+    assert!(
+        matches!(err, HfError::UnknownArchitecture { .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&config.display().to_string()) && msg.contains("MistralForCausalLM"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn missing_tensor_is_named() {
+    let (_tmp, dir) = copy("qwen2-tied");
+    let gone = "model.layers.1.self_attn.k_proj.bias";
+    rewrite(&dir, |t| t.retain(|(name, _)| name != gone));
+    let msg = load_err(&dir).to_string();
+    assert!(
+        msg.contains(gone) && msg.contains("model.safetensors") && msg.contains("missing"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn shape_mismatch_names_the_tensor_and_both_shapes() {
+    let (_tmp, dir) = copy("qwen2-tied");
+    let config = dir.join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("\"intermediate_size\": 128", "\"intermediate_size\": 96"),
+    )
+    .unwrap();
+    let err = load_err(&dir);
+    assert!(matches!(err, HfError::ShapeMismatch { .. }), "{err:?}");
+    let msg = err.to_string();
+    for part in [
+        "model.layers.0.mlp.gate_proj.weight",
+        "[128, 64]",
+        "[96, 64]",
+        "model.safetensors",
+    ] {
+        assert!(msg.contains(part), "{part} not in {msg}");
+    }
+}
+
+#[test]
+fn missing_shard_names_the_index_and_the_shard() {
+    let (_tmp, dir) = copy("llama-gqa");
+    std::fs::remove_file(dir.join("model-00002-of-00003.safetensors")).unwrap();
+    let err = load_err(&dir);
+    assert!(matches!(err, HfError::MissingShard { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("model.safetensors.index.json") && msg.contains("model-00002-of-00003"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn unsupported_dtype_is_named_and_f16_is_accepted() {
+    let (_tmp, dir) = copy("qwen2-tied");
+    let name = "model.norm.weight";
+    rewrite(&dir, |t| {
+        for (n, tensor) in t.iter_mut() {
+            *tensor = tensor.to_kind(if n == name { Kind::Double } else { Kind::Half });
+        }
+    });
+    let msg = load_err(&dir).to_string();
+    assert!(msg.contains(name) && msg.contains("F64"), "{msg}");
+    rewrite(&dir, |t| {
+        for (_, tensor) in t.iter_mut() {
+            *tensor = tensor.to_kind(Kind::Half);
+        }
+    });
+    assert!(LlamaModel::load(&dir, Device::Cpu).is_ok());
+}
+
+#[test]
+fn no_weights_and_bad_ids_are_refused() {
+    let (_tmp, dir) = copy("qwen2-tied");
+    std::fs::remove_file(dir.join("model.safetensors")).unwrap();
+    assert!(matches!(load_err(&dir), HfError::NoWeights { .. }));
+    let model = LlamaModel::load(&fixture("qwen2-tied"), Device::Cpu).unwrap();
+    let out_of_vocab = Tensor::from_slice(&[1i64, 256]).view([1, 2]);
+    assert!(matches!(
+        model.forward(&out_of_vocab),
+        Err(HfError::Input(_))
+    ));
+    assert!(matches!(
+        model.forward(&Tensor::from_slice(&[1i64, 2])),
+        Err(HfError::Input(_))
+    ));
+}
