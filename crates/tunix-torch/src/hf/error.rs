@@ -103,6 +103,16 @@ pub enum HfError {
         /// The shape stored.
         found: Vec<i64>,
     },
+    /// A tokenizer file (`tokenizer.json`, `tokenizer_config.json`,
+    /// `generation_config.json`) that cannot be parsed or names unknown
+    /// tokens, or text the tokenizer cannot encode or decode.
+    #[error("{}: {message}", file.display())]
+    Tokenizer {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// Token ids the model cannot take (wrong rank, out of the vocabulary).
     #[error("invalid input: {0}")]
     Input(String),

@@ -128,20 +128,79 @@ impl LlamaModel {
         &self.config
     }
 
+    /// The device its weights are on.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
     /// Logits `[batch, time, vocab]` (f32) for token ids `[batch, time]`,
     /// every row at positions `0..time`.
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor, HfError> {
+        self.forward_masked(ids, None)
+    }
+
+    /// Logits `[batch, time, vocab]` for token ids `[batch, time]` whose
+    /// `mask` (`[batch, time]`, nonzero for a token, zero for padding)
+    /// marks padding that no token attends to; each row's positions count
+    /// its tokens only, so a left-padded row gives its unpadded logits.
+    /// The whole sequence is recomputed (a cache of `time` entries).
+    pub fn forward_masked(&self, ids: &Tensor, mask: Option<&Tensor>) -> Result<Tensor, HfError> {
+        let (b, t) = batch_time(ids)?;
+        let mask = match mask {
+            Some(m) => m.f_to_device(self.device)?.f_ne(0)?,
+            None => Tensor::f_ones([b, t], (Kind::Bool, self.device))?,
+        };
+        if mask.size() != [b, t] {
+            return Err(HfError::Input(format!(
+                "mask must be [{b}, {t}], got {:?}",
+                mask.size()
+            )));
+        }
+        let positions = mask
+            .f_to_kind(Kind::Int64)?
+            .f_cumsum(1, Kind::Int64)?
+            .f_sub_scalar(1)?
+            .f_clamp_min(0)?;
+        let mut cache = self.new_cache(b, t)?;
+        self.forward_cached(ids, &positions, &mask, &mut cache)
+    }
+
+    /// An empty KV cache for `batch` rows of up to `max_len` tokens.
+    pub fn new_cache(&self, batch: i64, max_len: i64) -> Result<KvCache, HfError> {
+        let c = &self.config;
+        let shape = [batch, c.num_key_value_heads, max_len, c.head_dim];
+        let opts = (Kind::Float, self.device);
+        let mut keys = Vec::new();
+        let mut values = Vec::new();
+        for _ in 0..c.num_hidden_layers {
+            keys.push(Tensor::f_zeros(shape, opts)?);
+            values.push(Tensor::f_zeros(shape, opts)?);
+        }
+        Ok(KvCache {
+            keys,
+            values,
+            len: 0,
+            batch,
+            max_len,
+        })
+    }
+
+    /// Logits `[batch, time, vocab]` for the next `time` tokens of each row
+    /// after the `cache.len()` already cached, whose keys and values are
+    /// written into the cache in place. `positions` (`[batch, time]`) are
+    /// the tokens' RoPE positions; `key_mask` (`[batch, cache.len() +
+    /// time]`, bool) marks the cached and new entries a token may attend to
+    /// (besides the causal order: each token always attends to itself).
+    pub fn forward_cached(
+        &self,
+        ids: &Tensor,
+        positions: &Tensor,
+        key_mask: &Tensor,
+        cache: &mut KvCache,
+    ) -> Result<Tensor, HfError> {
         let _guard = tch::no_grad_guard();
         let c = &self.config;
-        let dims = ids.size();
-        let [b, t] = dims[..] else {
-            return Err(HfError::Input(format!(
-                "token ids must be [batch, time], got {dims:?}"
-            )));
-        };
-        if t == 0 {
-            return Err(HfError::Input("no tokens".into()));
-        }
+        let (b, t) = batch_time(ids)?;
         let ids = ids.f_to_kind(Kind::Int64)?.f_to_device(self.device)?;
         let (lo, hi) = (
             ids.f_min()?.f_int64_value(&[])?,
@@ -153,36 +212,54 @@ impl LlamaModel {
                 c.vocab_size
             )));
         }
-        let (cos, sin) = self.rope(t)?;
-        let mask = Tensor::f_ones([t, t], (Kind::Bool, self.device))?
-            .f_tril(0)?
-            .f_logical_not()?;
+        let (start, total) = (cache.len, cache.len + t);
+        if cache.batch != b || total > cache.max_len || cache.keys.len() != self.layers.len() {
+            return Err(HfError::Input(format!(
+                "a cache of {} rows holding {start} of {} tokens cannot take [{b}, {t}] more",
+                cache.batch, cache.max_len
+            )));
+        }
+        if positions.size() != [b, t] || key_mask.size() != [b, total] {
+            return Err(HfError::Input(format!(
+                "positions must be [{b}, {t}] and the key mask [{b}, {total}], got {:?} and {:?}",
+                positions.size(),
+                key_mask.size()
+            )));
+        }
+        let dev = (Kind::Int64, self.device);
+        let query = Tensor::f_arange_start(start, total, dev)?.f_unsqueeze(1)?;
+        let key = Tensor::f_arange(total, dev)?.f_unsqueeze(0)?;
+        let allowed = key
+            .f_le_tensor(&query)?
+            .f_unsqueeze(0)?
+            .f_logical_and(&key_mask.f_to_device(self.device)?.f_ne(0)?.f_unsqueeze(1)?)?
+            .f_logical_or(&key.f_eq_tensor(&query)?.f_unsqueeze(0)?)?;
+        let mask = allowed.f_logical_not()?.f_unsqueeze(1)?;
+        let (cos, sin) = self.rope(&positions.f_to_device(self.device)?)?;
         let mut x = self
             .embed
             .f_index_select(0, &ids.f_view([-1])?)?
             .f_view([b, t, -1])?;
-        for layer in &self.layers {
-            let a = self.attention(
-                layer,
-                &rms_norm(&x, &layer.input_norm, c.rms_norm_eps)?,
-                &cos,
-                &sin,
-                &mask,
-            )?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let kv = (&cache.keys[i], &cache.values[i], start);
+            let n = rms_norm(&x, &layer.input_norm, c.rms_norm_eps)?;
+            let a = self.attention(layer, &n, &cos, &sin, &mask, kv)?;
             x = x.f_add(&a)?;
             let n = rms_norm(&x, &layer.post_norm, c.rms_norm_eps)?;
             let g = layer.gate.forward(&n)?.f_silu()?;
             let m = layer.down.forward(&g.f_mul(&layer.up.forward(&n)?)?)?;
             x = x.f_add(&m)?;
         }
+        cache.len = total;
         let x = rms_norm(&x, &self.norm, c.rms_norm_eps)?;
         let head = self.lm_head.as_ref().unwrap_or(&self.embed);
         Ok(x.f_matmul(&head.f_tr()?)?)
     }
 
-    /// RoPE's cos and sin `[time, head_dim]`, as `transformers` builds them:
-    /// `inv_freq = 1 / theta^(2i/d)`, frequencies repeated over both halves.
-    fn rope(&self, t: i64) -> Result<(Tensor, Tensor), HfError> {
+    /// RoPE's cos and sin `[batch, 1, time, head_dim]` at `positions`
+    /// (`[batch, time]`), as `transformers` builds them: `inv_freq = 1 /
+    /// theta^(2i/d)`, frequencies repeated over both halves.
+    fn rope(&self, positions: &Tensor) -> Result<(Tensor, Tensor), HfError> {
         let d = self.config.head_dim;
         let opts = (Kind::Float, self.device);
         let exponent = Tensor::f_arange_start_step(0, d, 2, (Kind::Int64, self.device))?
@@ -191,12 +268,15 @@ impl LlamaModel {
         let inv_freq = Tensor::f_full([d / 2], self.config.rope_theta, opts)?
             .f_pow(&exponent)?
             .f_reciprocal()?;
-        let pos = Tensor::f_arange(t, opts)?;
-        let freqs = pos.f_unsqueeze(1)?.f_mul(&inv_freq.f_unsqueeze(0)?)?;
-        let emb = Tensor::f_cat(&[&freqs, &freqs], -1)?;
+        let pos = positions.f_to_kind(Kind::Float)?;
+        let freqs = pos.f_unsqueeze(-1)?.f_mul(&inv_freq)?;
+        let emb = Tensor::f_cat(&[&freqs, &freqs], -1)?.f_unsqueeze(1)?;
         Ok((emb.f_cos()?, emb.f_sin()?))
     }
 
+    /// Attention of the new tokens `x` over the cached ones and themselves:
+    /// their keys and values are written into `cache` (a layer's keys,
+    /// values and the number of entries before them) in place.
     fn attention(
         &self,
         l: &Layer,
@@ -204,6 +284,7 @@ impl LlamaModel {
         cos: &Tensor,
         sin: &Tensor,
         mask: &Tensor,
+        cache: (&Tensor, &Tensor, i64),
     ) -> Result<Tensor, HfError> {
         let c = &self.config;
         let (b, t) = (x.size()[0], x.size()[1]);
@@ -214,6 +295,11 @@ impl LlamaModel {
         let q = apply_rope(&heads(l.q.forward(x)?, nh)?, cos, sin)?;
         let k = apply_rope(&heads(l.k.forward(x)?, nkv)?, cos, sin)?;
         let v = heads(l.v.forward(x)?, nkv)?;
+        let (cache_k, cache_v, start) = cache;
+        cache_k.f_narrow(2, start, t)?.f_copy_(&k)?;
+        cache_v.f_narrow(2, start, t)?.f_copy_(&v)?;
+        let k = cache_k.f_narrow(2, 0, start + t)?;
+        let v = cache_v.f_narrow(2, 0, start + t)?;
         let (k, v) = (repeat_kv(&k, nh / nkv)?, repeat_kv(&v, nh / nkv)?);
         let scores = q
             .f_matmul(&k.f_transpose(-2, -1)?)?
@@ -227,6 +313,53 @@ impl LlamaModel {
             .f_view([b, t, nh * hd])?;
         l.o.forward(&out)
     }
+}
+
+/// Per layer, keys and values `[batch, kv_heads, max_len, head_dim]`
+/// allocated once ([`LlamaModel::new_cache`]) and written in place as
+/// tokens come, the first `len()` entries of each row filled.
+pub struct KvCache {
+    keys: Vec<Tensor>,
+    values: Vec<Tensor>,
+    len: i64,
+    batch: i64,
+    max_len: i64,
+}
+
+impl KvCache {
+    /// The number of entries filled.
+    pub fn len(&self) -> i64 {
+        self.len
+    }
+
+    /// Whether no entry is filled.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The number of entries allocated.
+    pub fn max_len(&self) -> i64 {
+        self.max_len
+    }
+
+    /// Layer `i`'s key tensor (all `max_len` entries).
+    pub fn keys(&self, i: usize) -> Option<&Tensor> {
+        self.keys.get(i)
+    }
+}
+
+/// `[batch, time]` of token ids, `time` at least 1.
+fn batch_time(ids: &Tensor) -> Result<(i64, i64), HfError> {
+    let dims = ids.size();
+    let [b, t] = dims[..] else {
+        return Err(HfError::Input(format!(
+            "token ids must be [batch, time], got {dims:?}"
+        )));
+    };
+    if t == 0 || b == 0 {
+        return Err(HfError::Input("no tokens".into()));
+    }
+    Ok((b, t))
 }
 
 /// `transformers`' RMSNorm: `weight * x / sqrt(mean(x²) + eps)`.
