@@ -39,7 +39,7 @@ pub fn run(ws: &Workspace, args: &DeterminismArgs) -> Result<()> {
         Check::Rerun(job) => {
             let mut observer: Box<dyn Observer> = match &job {
                 Job::Train(t) => Box::new(TrainProgress::new(t.spec.training.max_steps)),
-                Job::CheckpointEval(_) => Box::new(TrainProgress::new(0)),
+                Job::CheckpointEval(_) | Job::HfEval(_) => Box::new(TrainProgress::new(0)),
                 Job::Eval(_) => Box::new(Quiet),
             };
             run_twice(ws, &job, args.keep.as_deref(), observer.as_mut())?

@@ -97,7 +97,7 @@ fn detached(
 pub fn execute(ws: &Workspace, job: &Job) -> Result<Outcome> {
     let mut observer: Box<dyn Observer> = match job {
         Job::Train(t) => Box::new(TrainProgress::new(t.spec.training.max_steps)),
-        Job::CheckpointEval(_) => Box::new(TrainProgress::new(0)),
+        Job::CheckpointEval(_) | Job::HfEval(_) => Box::new(TrainProgress::new(0)),
         Job::Eval(_) => Box::new(Quiet),
     };
     tunix_rt::runner::execute(ws, job, observer.as_mut())

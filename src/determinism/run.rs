@@ -81,6 +81,7 @@ fn placed(job: &Job, dir: &Path) -> Job {
     match &mut job {
         Job::Eval(e) => e.placement = placement,
         Job::CheckpointEval(c) => c.placement = placement,
+        Job::HfEval(h) => h.placement = placement,
         Job::Train(t) => t.placement = placement,
     }
     job

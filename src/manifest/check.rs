@@ -21,6 +21,7 @@ use crate::suggest;
 use crate::workspace::Workspace;
 
 mod dataset;
+mod hf;
 mod metric;
 mod search;
 
@@ -472,6 +473,7 @@ impl Checker<'_> {
             ModelSource::Checkpoint(c) => {
                 self.output_path("/spec/model/checkpoint/run".into(), &c.run)
             }
+            ModelSource::Hf(dir) => self.hf_model(dir),
         }
         self.decoding("/spec/decoding", &spec.decoding);
         self.output("/spec/output", &spec.output);

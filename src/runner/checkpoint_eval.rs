@@ -142,56 +142,14 @@ pub fn eval_checkpoint(
         step: r.step,
         blake3: r.blake3.clone(),
     });
-    let mut session = Session {
-        claim: Some(claim),
-        manifest: Some(manifest),
-        run: None,
-        outputs: None,
-        failed: None,
+    let (mut run, outputs) = decode_in_worker(
+        worker,
+        &request_path,
+        claim,
+        manifest,
+        &job.command,
         observer,
-    };
-    let exit = process::run(worker, &request_path, |e| session.handle(e));
-    let signal = match &exit {
-        Ok(exit) => exit.interrupted,
-        Err(e) => e.interrupted_by(),
-    };
-    if let Some(signal) = signal {
-        let message = format!(
-            "interrupted by {signal} while decoding; to evaluate, run: {}",
-            crate::interrupt::rerun_command(&job.command)
-        );
-        match session.run.take() {
-            Some(run) => {
-                run.finish(RunStatus::Interrupted, None)?;
-            }
-            None => {
-                if let Some(claim) = session.claim.take() {
-                    claim.abandon();
-                }
-            }
-        }
-        return Err(Error::interrupted(signal, message));
-    }
-    let Some(mut run) = session.run.take() else {
-        if let Some(claim) = session.claim.take() {
-            claim.abandon();
-        }
-        return Err(worker_error(exit, session.failed.take()));
-    };
-    let outputs = match (exit, session.outputs.take(), session.failed.take()) {
-        (Ok(e), Some(o), None) if e.status.success() => o,
-        (exit, _, failed) => {
-            let e = worker_error(exit, failed);
-            run.finish(
-                RunStatus::Failed,
-                Some(Failure {
-                    class: "crash".into(),
-                    message: e.to_string(),
-                }),
-            )?;
-            return Err(e);
-        }
-    };
+    )?;
     let records = score_items(&set.items, &outputs.outputs, &r.settings);
     let empty = outputs
         .outputs
@@ -215,6 +173,71 @@ pub fn eval_checkpoint(
         summary: Some(summary),
         notes: Vec::new(),
     })
+}
+
+/// Run `worker` on the request at `request_path`: the run folder is
+/// written from `claim` and `manifest` once the worker has started; returns
+/// the run (still open) and the outputs, or records the failure or the
+/// interruption (`command` is how to rerun) and returns the error.
+pub(super) fn decode_in_worker(
+    worker: &TrainerCommand,
+    request_path: &std::path::Path,
+    claim: Claim,
+    manifest: RunManifest,
+    command: &[String],
+    observer: &mut dyn Observer,
+) -> Result<(RunRecord, Outputs)> {
+    let mut session = Session {
+        claim: Some(claim),
+        manifest: Some(manifest),
+        run: None,
+        outputs: None,
+        failed: None,
+        observer,
+    };
+    let exit = process::run(worker, request_path, |e| session.handle(e));
+    let signal = match &exit {
+        Ok(exit) => exit.interrupted,
+        Err(e) => e.interrupted_by(),
+    };
+    if let Some(signal) = signal {
+        let message = format!(
+            "interrupted by {signal} while decoding; to evaluate, run: {}",
+            crate::interrupt::rerun_command(command)
+        );
+        match session.run.take() {
+            Some(run) => {
+                run.finish(RunStatus::Interrupted, None)?;
+            }
+            None => {
+                if let Some(claim) = session.claim.take() {
+                    claim.abandon();
+                }
+            }
+        }
+        return Err(Error::interrupted(signal, message));
+    }
+    let Some(run) = session.run.take() else {
+        if let Some(claim) = session.claim.take() {
+            claim.abandon();
+        }
+        return Err(worker_error(exit, session.failed.take()));
+    };
+    let outputs = match (exit, session.outputs.take(), session.failed.take()) {
+        (Ok(e), Some(o), None) if e.status.success() => o,
+        (exit, _, failed) => {
+            let e = worker_error(exit, failed);
+            run.finish(
+                RunStatus::Failed,
+                Some(Failure {
+                    class: "crash".into(),
+                    message: e.to_string(),
+                }),
+            )?;
+            return Err(e);
+        }
+    };
+    Ok((run, outputs))
 }
 
 /// Find the source run and the checkpoint, and check its weights.

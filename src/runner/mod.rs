@@ -8,6 +8,7 @@ pub mod checkpoint_eval;
 pub mod coordinator;
 pub mod eval;
 mod executor;
+pub mod hf_eval;
 mod local_pool;
 mod retry;
 mod rung_message;
@@ -35,6 +36,7 @@ use crate::workspace::Workspace;
 
 pub use checkpoint_eval::{eval_checkpoint, CheckpointEval};
 pub use eval::{eval_predictions, PredictionsEval};
+pub use hf_eval::{eval_hf, HfEval};
 pub use sweep::sweep_plan;
 pub use train::TrainJob;
 
@@ -71,6 +73,7 @@ impl Observer for Quiet {
 pub enum Job {
     Eval(Box<PredictionsEval>),
     CheckpointEval(Box<CheckpointEval>),
+    HfEval(Box<HfEval>),
     Train(Box<TrainJob>),
 }
 
@@ -109,6 +112,19 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
                 .unwrap_or_else(|| m.metadata.name.clone());
             let predictions = match &spec.model {
                 ModelSource::Predictions(p) => resolve(p)?,
+                ModelSource::Hf(dir) => {
+                    return Ok(Job::HfEval(Box::new(HfEval {
+                        name,
+                        labels: m.metadata.labels.clone(),
+                        model_dir: resolve(dir)?,
+                        evalset: resolve(&spec.evalset)?,
+                        decoding: spec.decoding.clone(),
+                        settings,
+                        placement: placement(&spec.output, &m.metadata.name)?,
+                        config: serde_json::to_value(m).unwrap_or_default(),
+                        command,
+                    })));
+                }
                 ModelSource::Checkpoint(c) => {
                     let run = c.run.to_string_lossy();
                     let source = source_checkpoint::source_folder(ws, &loaded.path, &run)
@@ -167,6 +183,7 @@ pub fn execute(ws: &Workspace, job: &Job, observer: &mut dyn Observer) -> Result
     match job {
         Job::Eval(e) => eval_predictions(ws, e),
         Job::CheckpointEval(c) => eval_checkpoint(ws, c, &builtin_decoder()?, observer),
+        Job::HfEval(h) => eval_hf(ws, h, &builtin_hf_decoder()?, observer),
         Job::Train(t) => train::execute(ws, t, &trainer_for(&t.spec)?, observer),
     }
 }
@@ -186,6 +203,15 @@ pub fn builtin_decoder() -> Result<TrainerCommand> {
     Ok(TrainerCommand::new(
         crate::trainer::locate::worker()?,
         &["generate"],
+    ))
+}
+
+/// The built-in Hugging Face decoder: the `tunix-rt-worker` executable's
+/// `generate-hf` command.
+pub fn builtin_hf_decoder() -> Result<TrainerCommand> {
+    Ok(TrainerCommand::new(
+        crate::trainer::locate::worker()?,
+        &["generate-hf"],
     ))
 }
 

@@ -15,6 +15,7 @@ mod determinism;
 mod doctor;
 mod eval;
 mod evalset;
+mod hf_eval;
 mod init;
 mod interrupt;
 mod package;

@@ -120,6 +120,37 @@ pub struct GenerateRequest {
     pub decoding: Decoding,
 }
 
+/// What `tunix-rt-worker generate-hf --request FILE` reads: greedy
+/// continuations of prompts the engine has already rendered, with a Hugging
+/// Face model folder. The worker answers like for a [`GenerateRequest`]
+/// (`started`, `eval_progress`, one `outputs` at step 0, `last`, and
+/// `finished`), or `failed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HfGenerateRequest {
+    pub protocol: u32,
+    /// The model folder (absolute): config.json, tokenizer.json, weights.
+    pub model_dir: PathBuf,
+    /// `auto`, `cpu`, `cuda` or `cuda:N`.
+    pub device: DeviceSpec,
+    /// The prompts, rendered, in eval-set order.
+    pub prompts: Vec<RenderedPrompt>,
+    /// The most tokens added to each prompt.
+    pub max_new_tokens: u32,
+    /// An output ends before the first of these strings.
+    pub stop: Vec<String>,
+    /// Prompts decoded together.
+    pub batch_size: u32,
+}
+
+/// One eval item's prompt as the model sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenderedPrompt {
+    pub id: String,
+    pub text: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResumePoint {

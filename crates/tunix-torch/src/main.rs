@@ -4,6 +4,7 @@
 //! ```text
 //! tunix-rt-worker train --request FILE   serve one trainer request
 //! tunix-rt-worker generate --request FILE decode an eval set with a checkpoint
+//! tunix-rt-worker generate-hf --request FILE decode prompts with an HF folder
 //! tunix-rt-worker doctor                 what libtorch sees, as JSON
 //! tunix-rt-worker --version
 //! ```
@@ -11,7 +12,7 @@
 use std::path::PathBuf;
 
 const USAGE: &str =
-    "usage: tunix-rt-worker train --request FILE | generate --request FILE | doctor | --version";
+    "usage: tunix-rt-worker train --request FILE | generate --request FILE | generate-hf --request FILE | doctor | --version";
 
 // The program's own command line: `doctor` and `--version` answer on
 // stdout, usage and failures go to stderr.
@@ -26,6 +27,9 @@ fn main() {
     {
         ["train", "--request", file] => tunix_torch::worker::train(&PathBuf::from(file)),
         ["generate", "--request", file] => tunix_torch::worker::generate(&PathBuf::from(file)),
+        ["generate-hf", "--request", file] => {
+            tunix_torch::worker::generate_hf(&PathBuf::from(file))
+        }
         ["doctor"] => match serde_json::to_string_pretty(&tunix_torch::doctor::report()) {
             Ok(text) => {
                 println!("{text}");

@@ -1,11 +1,13 @@
 //! The worker's commands: `train --request FILE` serves one trainer
 //! request; `generate --request FILE` decodes an eval set with a
-//! checkpoint; `doctor` prints what libtorch sees as JSON.
+//! checkpoint; `generate-hf --request FILE` decodes rendered prompts with a
+//! Hugging Face model folder; `doctor` prints what libtorch sees as JSON.
 
 use std::path::{Path, PathBuf};
 
 use tunix_core::protocol::{
-    Event, Failed, FailureClass, GenerateRequest, TrainerRequest, PROTOCOL_VERSION,
+    Event, Failed, FailureClass, GenerateRequest, HfGenerateRequest, TrainerRequest,
+    PROTOCOL_VERSION,
 };
 
 use crate::emit::Emitter;
@@ -26,6 +28,14 @@ pub fn train(path: &Path) -> i32 {
 pub fn generate(path: &Path) -> i32 {
     serve(path, |request: &GenerateRequest, out| {
         crate::train::decode::run(request, out)
+    })
+}
+
+/// Serve the Hugging Face generate request in `path`; returns the process
+/// exit code.
+pub fn generate_hf(path: &Path) -> i32 {
+    serve(path, |request: &HfGenerateRequest, out| {
+        crate::train::decode_hf::run(request, out)
     })
 }
 
@@ -79,6 +89,12 @@ impl Request for TrainerRequest {
 }
 
 impl Request for GenerateRequest {
+    fn protocol(&self) -> u32 {
+        self.protocol
+    }
+}
+
+impl Request for HfGenerateRequest {
     fn protocol(&self) -> u32 {
         self.protocol
     }

@@ -20,7 +20,7 @@ pub struct EvalSpec {
     pub answer_extraction: AnswerExtraction,
     #[serde(default)]
     pub equivalence: Equivalence,
-    /// Generation settings (for a checkpoint source).
+    /// Generation settings (for a checkpoint or hf source).
     #[serde(default)]
     pub decoding: Decoding,
     #[serde(default)]
@@ -36,6 +36,12 @@ pub enum ModelSource {
     Predictions(PathBuf),
     /// A checkpoint of a run made by this tool.
     Checkpoint(CheckpointRef),
+    /// A Hugging Face model folder written by `transformers`
+    /// (`save_pretrained`): config.json, tokenizer.json and
+    /// model.safetensors (or model.safetensors.index.json and its shards),
+    /// relative to this manifest's folder. Decoded zero-shot with
+    /// `decoding`.
+    Hf(PathBuf),
 }
 
 /// A run folder and, optionally, which checkpoint step in it.

@@ -5,6 +5,7 @@
 pub mod batches;
 pub mod checkpoint;
 pub mod decode;
+pub mod decode_hf;
 pub mod device_batch;
 pub mod model_eval;
 pub mod optim;

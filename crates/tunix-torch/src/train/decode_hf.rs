@@ -1,0 +1,124 @@
+//! Decoding rendered prompts with a Hugging Face model folder
+//! (`tunix-rt-worker generate-hf`): the engine renders each eval item's
+//! prompt through `decoding.prompt_template`; here each prompt is encoded
+//! with the folder's tokenizer.json, the batch decoded greedily with left
+//! padding ([`generate_greedy`]) up to the model's stop ids or
+//! `max_new_tokens`, the new tokens decoded to text (special tokens
+//! skipped, as `transformers`' `decode(..., skip_special_tokens=True)`),
+//! and each output cut before the first of the request's stop strings.
+//! f32 on every device.
+
+use std::collections::BTreeMap;
+
+use tunix_core::protocol::{Event, FailureClass, HfGenerateRequest, Outputs, Started};
+
+use crate::emit::Emitter;
+use crate::failure::Failure;
+use crate::hf::{generate_greedy, GenerateOptions, HfError, HfTokenizer, LlamaModel};
+use crate::model::device::{self, is_out_of_memory};
+
+/// Why a folder or a batch failed: the folder's own faults are bad config,
+/// libtorch's are a crash (or out of memory).
+fn failure(what: &str, e: HfError) -> Failure {
+    let message = format!("{what}: {e}");
+    match e {
+        HfError::Torch(_) | HfError::Input(_) => Failure {
+            class: if is_out_of_memory(&message) {
+                FailureClass::OutOfMemory
+            } else {
+                FailureClass::Crash
+            },
+            message,
+        },
+        _ => Failure::bad_config(message),
+    }
+}
+
+/// The text before the earliest of `stop` (empty strings never match).
+pub fn cut_at_stop(text: &str, stop: &[String]) -> String {
+    let cut = stop
+        .iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| text.find(s.as_str()))
+        .min()
+        .unwrap_or(text.len());
+    text[..cut].to_string()
+}
+
+/// Serve the request; returns step 0 (a base model has no training step).
+pub fn run(req: &HfGenerateRequest, out: &mut Emitter) -> Result<u32, Failure> {
+    let choice = device::resolve(req.device, device::cuda_device_count())
+        .map_err(|e| Failure::bad_config(e.to_string()))?;
+    let dir = &req.model_dir;
+    let tokenizer = HfTokenizer::load(dir).map_err(|e| failure("loading the tokenizer", e))?;
+    let model =
+        LlamaModel::load(dir, choice.device).map_err(|e| failure("loading the model", e))?;
+    let name = dir
+        .file_name()
+        .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
+    out.emit(&Event::Started(Started {
+        device: choice.label.clone(),
+        framework_version: format!("libtorch {}", crate::doctor::libtorch_version()),
+        model_id: format!("hf:{name}"),
+        parameters: 0,
+        dataset: None,
+        start_step: 0,
+        notes: choice.note.iter().cloned().collect(),
+    }))?;
+    let stop_ids: Vec<i64> = tokenizer.stop_ids().iter().map(|&i| i64::from(i)).collect();
+    let opts = GenerateOptions {
+        max_new_tokens: req.max_new_tokens as usize,
+        pad_id: stop_ids.first().copied().unwrap_or(0),
+        stop_ids,
+    };
+    let total = req.prompts.len() as u64;
+    let mut done = 0u64;
+    let mut outputs = BTreeMap::new();
+    for batch in req.prompts.chunks(req.batch_size.max(1) as usize) {
+        let ids = batch
+            .iter()
+            .map(|p| {
+                let ids = tokenizer
+                    .encode(&p.text, true)
+                    .map_err(|e| failure(&format!("encoding the prompt of item {}", p.id), e))?;
+                if ids.is_empty() {
+                    return Err(Failure::bad_config(format!(
+                        "the prompt of item {} encodes to no tokens",
+                        p.id
+                    )));
+                }
+                Ok(ids.into_iter().map(i64::from).collect())
+            })
+            .collect::<Result<Vec<Vec<i64>>, Failure>>()?;
+        let generated = generate_greedy(&model, &ids, &opts).map_err(|e| failure("decoding", e))?;
+        for (p, tokens) in batch.iter().zip(generated) {
+            let tokens: Vec<u32> = tokens.iter().map(|&t| t as u32).collect();
+            let text = tokenizer
+                .decode(&tokens, true)
+                .map_err(|e| failure(&format!("decoding the output of item {}", p.id), e))?;
+            outputs.insert(p.id.clone(), cut_at_stop(&text, &req.stop));
+        }
+        done += batch.len() as u64;
+        out.emit(&Event::EvalProgress { done, total })?;
+    }
+    out.emit(&Event::Outputs(Outputs {
+        step: 0,
+        last: true,
+        outputs,
+        truncated_prompts: Vec::new(),
+    }))?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut_at_stop;
+
+    #[test]
+    fn outputs_end_before_the_earliest_stop_string() {
+        let stop = vec!["\n".to_string(), "Q:".to_string(), String::new()];
+        assert_eq!(cut_at_stop("42 Q: next\nmore", &stop), "42 ");
+        assert_eq!(cut_at_stop("no stop here", &stop), "no stop here");
+        assert_eq!(cut_at_stop("a\nb", &[]), "a\nb");
+    }
+}

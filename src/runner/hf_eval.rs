@@ -1,0 +1,196 @@
+//! Evaluating a Hugging Face model folder zero-shot (`model: { hf: PATH }`):
+//! the prompts are rendered here through `decoding.prompt_template`, exactly
+//! as for the built-in model, the built-in worker decodes them greedily with
+//! the folder's model and tokenizer (`generate-hf`), and the outputs are
+//! scored like any predictions into a normal Eval run folder. Its identity
+//! covers the base weights: config.json, tokenizer.json and every weight
+//! file are hashed with blake3 and recorded in the run's config.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::checkpoint_eval::decode_in_worker;
+use super::eval::publish_scores;
+use super::{Observer, Outcome};
+use crate::dataset::load_evalset;
+use crate::error::{Error, Result};
+use crate::evaluate::{score_items, summarize, EvalSettings};
+use crate::fsutil::{blake3_file, canonical_hash, write_atomic};
+use crate::job::{self, Placement};
+use crate::manifest::common::Decoding;
+use crate::probe::{git_info, now_rfc3339};
+use crate::runfolder::{to_json_bytes, FileRef, RunKind, RunManifest, RunStatus};
+use crate::trainer::protocol::{HfGenerateRequest, RenderedPrompt, PROTOCOL_VERSION};
+use crate::trainer::TrainerCommand;
+use crate::workspace::Workspace;
+
+/// The single-file weights of a model folder.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// The index of sharded weights.
+pub const WEIGHTS_INDEX: &str = "model.safetensors.index.json";
+
+/// Evaluating one Hugging Face model folder.
+#[derive(Debug, Clone)]
+pub struct HfEval {
+    /// Run name (the run folder's default name).
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    /// The model folder (absolute).
+    pub model_dir: PathBuf,
+    pub evalset: PathBuf,
+    pub decoding: Decoding,
+    pub settings: EvalSettings,
+    pub placement: Placement,
+    /// The resolved configuration recorded in run_manifest.json.
+    pub config: serde_json::Value,
+    pub command: Vec<String>,
+}
+
+/// The files that make a model folder's identity, relative to it:
+/// config.json, tokenizer.json and the weights (model.safetensors, or the
+/// index and every shard it names).
+pub fn identity_files(dir: &Path) -> Result<Vec<String>> {
+    let mut files = vec!["config.json".to_string(), "tokenizer.json".to_string()];
+    let index = dir.join(WEIGHTS_INDEX);
+    if dir.join(WEIGHTS_FILE).is_file() {
+        files.push(WEIGHTS_FILE.into());
+    } else if index.is_file() {
+        let text = std::fs::read_to_string(&index).map_err(|e| {
+            Error::bad_input("cannot read the weights index")
+                .with_path(&index)
+                .with_source(e)
+        })?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            Error::bad_input(format!("the weights index is not JSON: {e}")).with_path(&index)
+        })?;
+        let shards: BTreeSet<String> = value["weight_map"]
+            .as_object()
+            .ok_or_else(|| {
+                Error::bad_input("the weights index has no `weight_map`").with_path(&index)
+            })?
+            .values()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        files.push(WEIGHTS_INDEX.into());
+        files.extend(shards);
+    } else {
+        return Err(Error::bad_input(format!(
+            "no weights: add {WEIGHTS_FILE} or {WEIGHTS_INDEX} (save the model with transformers' save_pretrained)"
+        ))
+        .with_path(dir));
+    }
+    Ok(files)
+}
+
+/// Render the prompts, decode them with the folder's model through `worker`
+/// (the built-in worker's `generate-hf`, [`super::builtin_hf_decoder`]),
+/// score and record the run.
+pub fn eval_hf(
+    ws: &Workspace,
+    job: &HfEval,
+    worker: &TrainerCommand,
+    observer: &mut dyn Observer,
+) -> Result<Outcome> {
+    if job.decoding.calculator {
+        return Err(Error::bad_input(
+            "calculator-assisted decoding is not available for an hf model; remove `decoding.calculator`",
+        ));
+    }
+    let mut hashed = Vec::new();
+    for f in identity_files(&job.model_dir)? {
+        let path = job.model_dir.join(&f);
+        let (blake3, _) = blake3_file(&path)?;
+        hashed.push(json!({ "file": f, "blake3": blake3 }));
+    }
+    let set = load_evalset(ws, &job.evalset)?;
+    let evalset_ref = FileRef {
+        path: ws.display_path(&set.path).display().to_string(),
+        blake3: set.blake3.clone(),
+    };
+    let identity = canonical_hash(&json!({
+        "kind": "Eval",
+        "hf": hashed,
+        "evalset": evalset_ref.blake3,
+        "decoding": job.decoding,
+        "extraction": job.settings.extraction,
+        "equivalence": job.settings.equivalence,
+    }));
+    let claim = job::claim(&job.placement, RunKind::Eval, &identity)?;
+    let request = HfGenerateRequest {
+        protocol: PROTOCOL_VERSION,
+        model_dir: job.model_dir.clone(),
+        device: Default::default(),
+        prompts: set
+            .items
+            .iter()
+            .map(|i| RenderedPrompt {
+                id: i.id.clone(),
+                text: job.decoding.prompt_template.replace("{prompt}", &i.prompt),
+            })
+            .collect(),
+        max_new_tokens: job.decoding.max_new_tokens,
+        stop: job.decoding.stop.clone(),
+        batch_size: job.decoding.batch_size,
+    };
+    let request_path = claim
+        .dir
+        .join(crate::runfolder::layout::CONTROL_DIR)
+        .join(crate::runfolder::layout::REQUEST);
+    if let Err(e) = write_atomic(&request_path, &to_json_bytes(&request)?) {
+        claim.abandon();
+        return Err(e);
+    }
+    let folder = job.model_dir.file_name().map_or_else(
+        || job.model_dir.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut manifest = RunManifest::new(&claim.run_id, RunKind::Eval, &job.name, &now_rfc3339());
+    manifest.labels = job.labels.clone();
+    manifest.git = git_info(ws.root());
+    manifest.model_id = format!("hf:{folder}");
+    manifest.evalset = Some(evalset_ref.clone());
+    manifest.config = job.config.clone();
+    if let Some(config) = manifest.config.as_object_mut() {
+        config.insert(
+            "hf_model".into(),
+            json!({
+                "path": ws.display_path(&job.model_dir).display().to_string(),
+                "files": hashed,
+            }),
+        );
+    }
+    manifest.command = job.command.clone();
+    manifest.seed = Some(job.settings.seed);
+    manifest.config_hash = Some(identity);
+    let (mut run, outputs) = decode_in_worker(
+        worker,
+        &request_path,
+        claim,
+        manifest,
+        &job.command,
+        observer,
+    )?;
+    let records = score_items(&set.items, &outputs.outputs, &job.settings);
+    let empty = outputs
+        .outputs
+        .iter()
+        .filter(|(_, o)| o.is_empty())
+        .map(|(id, _)| id.clone())
+        .collect();
+    let summary = summarize(&records, &set.items, evalset_ref, empty, &job.settings);
+    run.log(&format!(
+        "decoded {} items zero-shot with the hf model {}",
+        outputs.outputs.len(),
+        ws.display_path(&job.model_dir).display()
+    ))?;
+    publish_scores(&mut run, &records, &summary)?;
+    let run_dir = run.finish(RunStatus::Completed, None)?;
+    Ok(Outcome {
+        run_dir,
+        status: RunStatus::Completed,
+        summary: Some(summary),
+        notes: Vec::new(),
+    })
+}

@@ -1,0 +1,145 @@
+//! Eval manifests with `model: { hf: PATH }`: a Hugging Face folder written
+//! by transformers (tunix-torch's committed fixtures) is decoded zero-shot
+//! by the built-in worker, and the recorded outputs are transformers'
+//! `generate` continuations (generate.json's `batch_text`); a folder that
+//! lacks a file is refused before anything runs.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{repo, Workspace};
+
+fn fixture(name: &str) -> PathBuf {
+    repo()
+        .join("crates/tunix-torch/tests/fixtures/hf")
+        .join(name)
+}
+
+fn json(path: PathBuf) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json")
+}
+
+/// Copy the fixture folder `name` to `models/<name>` in `ws`.
+fn copy_model(ws: &Workspace, name: &str) -> PathBuf {
+    let to = ws.path().join("models").join(name);
+    std::fs::create_dir_all(&to).expect("mkdir");
+    for entry in std::fs::read_dir(fixture(name)).expect("fixture") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+    }
+    to
+}
+
+/// An eval set of generate.json's prompts and a manifest decoding them with
+/// `models/<name>` as transformers did (no template, no stop strings, the
+/// same `max_new_tokens`); returns generate.json.
+fn setup(ws: &Workspace, name: &str) -> serde_json::Value {
+    let reference = json(fixture(name).join("generate.json"));
+    let lines: Vec<String> = reference["prompts"]
+        .as_array()
+        .expect("prompts")
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            serde_json::json!({ "id": format!("p{i}"), "category": "core", "prompt": p, "expected_answer": "1", "tags": [] })
+                .to_string()
+        })
+        .collect();
+    ws.file("evalsets/prompts.jsonl", lines.join("\n") + "\n");
+    ws.file(
+        "manifests/eval.yaml",
+        format!(
+            "apiVersion: tunix-rt/v1
+kind: Eval
+metadata:
+  name: base-{name}
+spec:
+  evalset: ../evalsets/prompts.jsonl
+  model:
+    hf: ../models/{name}
+  decoding:
+    prompt_template: \"{{prompt}}\"
+    max_new_tokens: {}
+    stop: []
+    batch_size: 8
+",
+            reference["max_new_tokens"]
+        ),
+    );
+    reference
+}
+
+fn outputs(run: &Path) -> Vec<String> {
+    std::fs::read_to_string(run.join("eval_items.jsonl"))
+        .expect("items")
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json");
+            v["output"].as_str().expect("output").to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn hf_folders_decode_as_transformers_generate() {
+    for name in ["qwen2-tied", "llama-gqa"] {
+        let ws = Workspace::new();
+        copy_model(&ws, name);
+        let reference = setup(&ws, name);
+        ws.run(&["run", "manifests/eval.yaml"]).code(0);
+        let run = ws.path().join(format!("submission_runs/base-{name}"));
+        let want: Vec<String> = reference["batch_text"]
+            .as_array()
+            .expect("batch_text")
+            .iter()
+            .map(|t| t.as_str().expect("text").to_string())
+            .collect();
+        assert_eq!(outputs(&run), want, "{name}: transformers' continuations");
+        let m = json(run.join("run_manifest.json"));
+        assert_eq!(m["kind"], "Eval");
+        assert_eq!(m["status"], "completed");
+        assert_eq!(m["model_id"], format!("hf:{name}"));
+        let hf = &m["config"]["hf_model"];
+        assert_eq!(hf["path"], format!("models/{name}"));
+        let files: Vec<&str> = hf["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|f| f["file"].as_str().expect("file"))
+            .collect();
+        assert!(files.contains(&"tokenizer.json"), "{files:?}");
+        assert!(
+            files.iter().any(|f| f.ends_with(".safetensors")),
+            "the weights are part of the identity: {files:?}"
+        );
+        ws.run(&["report", "leaderboard", "--format", "md"])
+            .code(0)
+            .stdout_has(&format!("base-{name}"));
+    }
+}
+
+#[test]
+fn a_folder_missing_a_file_is_refused_with_the_fix() {
+    for (missing, says) in [
+        ("tokenizer.json", "add tokenizer.json"),
+        ("config.json", "add config.json"),
+        ("model.safetensors", "add model.safetensors"),
+    ] {
+        let ws = Workspace::new();
+        let dir = copy_model(&ws, "qwen2-tied");
+        setup(&ws, "qwen2-tied");
+        std::fs::remove_file(dir.join(missing)).expect("remove");
+        ws.run(&["run", "manifests/eval.yaml"])
+            .code(2)
+            .stderr_has("eval.yaml:")
+            .stderr_has("/spec/model/hf")
+            .stderr_has(says);
+        assert!(
+            !ws.path().join("submission_runs").exists()
+                || std::fs::read_dir(ws.path().join("submission_runs"))
+                    .expect("runs")
+                    .next()
+                    .is_none(),
+            "nothing is written when {missing} is missing"
+        );
+    }
+}
