@@ -1,6 +1,8 @@
 //! Evaluating a Hugging Face model folder zero-shot (`model: { hf: PATH }`):
-//! the prompts are rendered here through `decoding.prompt_template`, exactly
-//! as for the built-in model, the built-in worker decodes them greedily with
+//! the prompts are rendered here, through the folder's own chat template
+//! when it has one ([`super::chat_template`]; `decoding.chat_template`
+//! decides, see [`prompt_format`]) or else through `decoding.prompt_template`
+//! exactly as for the built-in model; the built-in worker decodes them greedily with
 //! the folder's model and tokenizer (`generate-hf`), and the outputs are
 //! scored like any predictions into a normal Eval run folder. Its identity
 //! covers the base weights: config.json, tokenizer.json and every weight
@@ -11,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use super::chat_template::{self, ChatTemplate};
 use super::checkpoint_eval::decode_in_worker;
 use super::eval::publish_scores;
 use super::{Observer, Outcome};
@@ -19,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::evaluate::{score_items, summarize, EvalSettings};
 use crate::fsutil::{blake3_file, canonical_hash, write_atomic};
 use crate::job::{self, Placement};
-use crate::manifest::common::Decoding;
+use crate::manifest::common::{Decoding, DEFAULT_PROMPT_TEMPLATE};
 use crate::probe::{git_info, now_rfc3339};
 use crate::runfolder::{to_json_bytes, FileRef, RunKind, RunManifest, RunStatus};
 use crate::trainer::protocol::{HfGenerateRequest, RenderedPrompt, PROTOCOL_VERSION};
@@ -84,6 +87,25 @@ pub fn identity_files(dir: &Path) -> Result<Vec<String>> {
     Ok(files)
 }
 
+/// How the prompts are framed: the folder's chat template (`Some`) or
+/// `decoding.prompt_template` (`None`). Unset `decoding.chat_template`
+/// uses the chat template when the folder has one and `prompt_template`
+/// is the default; `true` requires it; `false` never uses it.
+pub fn prompt_format(dir: &Path, decoding: &Decoding) -> Result<Option<ChatTemplate>> {
+    match decoding.chat_template {
+        Some(false) => Ok(None),
+        Some(true) => match chat_template::load(dir)? {
+            Some(t) => Ok(Some(t)),
+            None => Err(Error::bad_input(
+                "`decoding.chat_template: true` but the model folder has no chat template (tokenizer_config.json's `chat_template` or chat_template.jinja); remove it to use `decoding.prompt_template`",
+            )
+            .with_path(dir)),
+        },
+        None if decoding.prompt_template != DEFAULT_PROMPT_TEMPLATE => Ok(None),
+        None => chat_template::load(dir),
+    }
+}
+
 /// Render the prompts, decode them with the folder's model through `worker`
 /// (the built-in worker's `generate-hf`, [`super::builtin_hf_decoder`]),
 /// score and record the run.
@@ -104,32 +126,52 @@ pub fn eval_hf(
         let (blake3, _) = blake3_file(&path)?;
         hashed.push(json!({ "file": f, "blake3": blake3 }));
     }
+    let chat = prompt_format(&job.model_dir, &job.decoding)?;
     let set = load_evalset(ws, &job.evalset)?;
+    let mut prompts = Vec::with_capacity(set.items.len());
+    for item in &set.items {
+        let text = match &chat {
+            Some(t) => t.render(&item.prompt)?,
+            None => job
+                .decoding
+                .prompt_template
+                .replace("{prompt}", &item.prompt),
+        };
+        prompts.push(RenderedPrompt {
+            id: item.id.clone(),
+            text,
+        });
+    }
+    let prompt_format = match &chat {
+        Some(t) => json!({
+            "format": "chat_template",
+            "file": t.path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "blake3": blake3::hash(t.source.as_bytes()).to_hex().to_string(),
+        }),
+        None => json!({ "format": "prompt_template" }),
+    };
     let evalset_ref = FileRef {
         path: ws.display_path(&set.path).display().to_string(),
         blake3: set.blake3.clone(),
     };
-    let identity = canonical_hash(&json!({
+    let mut identity = json!({
         "kind": "Eval",
         "hf": hashed,
         "evalset": evalset_ref.blake3,
         "decoding": job.decoding,
         "extraction": job.settings.extraction,
         "equivalence": job.settings.equivalence,
-    }));
+    });
+    if chat.is_some() {
+        identity["chat_template"] = prompt_format["blake3"].clone();
+    }
+    let identity = canonical_hash(&identity);
     let claim = job::claim(&job.placement, RunKind::Eval, &identity)?;
     let request = HfGenerateRequest {
         protocol: PROTOCOL_VERSION,
         model_dir: job.model_dir.clone(),
         device: Default::default(),
-        prompts: set
-            .items
-            .iter()
-            .map(|i| RenderedPrompt {
-                id: i.id.clone(),
-                text: job.decoding.prompt_template.replace("{prompt}", &i.prompt),
-            })
-            .collect(),
+        prompts,
         max_new_tokens: job.decoding.max_new_tokens,
         stop: job.decoding.stop.clone(),
         batch_size: job.decoding.batch_size,
@@ -160,6 +202,7 @@ pub fn eval_hf(
                 "files": hashed,
             }),
         );
+        config.insert("prompt_format".into(), prompt_format);
     }
     manifest.command = job.command.clone();
     manifest.seed = Some(job.settings.seed);

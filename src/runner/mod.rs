@@ -4,6 +4,7 @@
 //! module and the store do I/O on behalf of a job; nothing here opens the
 //! index or prints.
 
+pub mod chat_template;
 pub mod checkpoint_eval;
 pub mod coordinator;
 pub mod eval;

@@ -98,6 +98,10 @@ fn hf_folders_decode_as_transformers_generate() {
         assert_eq!(m["kind"], "Eval");
         assert_eq!(m["status"], "completed");
         assert_eq!(m["model_id"], format!("hf:{name}"));
+        assert_eq!(
+            m["config"]["prompt_format"]["format"], "prompt_template",
+            "the manifest's own prompt_template wins over qwen2-tied's chat template"
+        );
         let hf = &m["config"]["hf_model"];
         assert_eq!(hf["path"], format!("models/{name}"));
         let files: Vec<&str> = hf["files"]
@@ -115,6 +119,46 @@ fn hf_folders_decode_as_transformers_generate() {
             .code(0)
             .stdout_has(&format!("base-{name}"));
     }
+}
+
+/// With the default `prompt_template` the folder's chat template frames the
+/// prompts (recorded in the run's config); a template that calls
+/// `raise_exception` stops the run with its message and file.
+#[test]
+fn a_chat_template_frames_the_prompts_and_its_errors_are_located() {
+    let ws = Workspace::new();
+    let dir = copy_model(&ws, "qwen2-tied");
+    setup(&ws, "qwen2-tied");
+    let manifest = ws.path().join("manifests/eval.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(
+        &manifest,
+        text.replace("    prompt_template: \"{prompt}\"\n", ""),
+    )
+    .expect("write");
+    ws.run(&["run", "manifests/eval.yaml"]).code(0);
+    let m = json(
+        ws.path()
+            .join("submission_runs/base-qwen2-tied/run_manifest.json"),
+    );
+    let format = &m["config"]["prompt_format"];
+    assert_eq!(format["format"], "chat_template", "{format}");
+    assert_eq!(format["file"], "tokenizer_config.json", "{format}");
+
+    std::fs::write(
+        dir.join("chat_template.jinja"),
+        "{{ raise_exception('System role not supported') }}",
+    )
+    .expect("template");
+    ws.file(
+        "manifests/eval.yaml",
+        text.replace("    prompt_template: \"{prompt}\"\n", "")
+            .replace("name: base-qwen2-tied", "name: raises"),
+    );
+    ws.run(&["run", "manifests/eval.yaml"])
+        .code(2)
+        .stderr_has("System role not supported")
+        .stderr_has("qwen2-tied/chat_template.jinja");
 }
 
 #[test]

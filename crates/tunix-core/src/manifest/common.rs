@@ -67,6 +67,14 @@ pub struct Decoding {
     /// from a plain one; reports mark it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub calculator: bool,
+    /// A Hugging Face model's own chat template (`model: { hf: PATH }`
+    /// only): unset, the folder's chat template frames each prompt as a
+    /// user turn when it has one, unless `prompt_template` is set to
+    /// something other than the default (the manifest's template wins);
+    /// `true` requires the folder's chat template (an error when it has
+    /// none); `false` always uses `prompt_template`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_template: Option<bool>,
 }
 
 impl Default for Decoding {
@@ -77,6 +85,7 @@ impl Default for Decoding {
             stop: vec!["\n".to_string()],
             batch_size: 32,
             calculator: false,
+            chat_template: None,
         }
     }
 }
