@@ -117,6 +117,20 @@ impl Checker<'_> {
         }
     }
 
+    /// `chat_template` is a Hugging Face model's: set anywhere else, it
+    /// would be silently ignored.
+    fn no_chat_template(&mut self, base: &str, decoding: &Decoding, source: &str) {
+        if decoding.chat_template.is_some() {
+            self.push_at_key(
+                &format!("{base}/chat_template"),
+                format!(
+                    "`chat_template` applies to a Hugging Face model (`model: {{ hf: ... }}`); these outputs come from {source}, which has no chat template"
+                ),
+                Some("remove `chat_template`".to_string()),
+            );
+        }
+    }
+
     fn decoding(&mut self, base: &str, decoding: &Decoding) {
         if !decoding.prompt_template.contains("{prompt}") {
             self.push(
@@ -149,6 +163,11 @@ impl Checker<'_> {
                 JsonlKind::EvalSet,
             );
             self.decoding(&format!("{base}/eval/decoding"), &eval.decoding);
+            self.no_chat_template(
+                &format!("{base}/eval/decoding"),
+                &eval.decoding,
+                "a trained model",
+            );
         }
         self.output(&format!("{base}/output"), &spec.output);
         self.slurm(base, spec.executor, spec.slurm.as_deref());
@@ -476,6 +495,15 @@ impl Checker<'_> {
             ModelSource::Hf(dir) => self.hf_model(dir),
         }
         self.decoding("/spec/decoding", &spec.decoding);
+        match &spec.model {
+            ModelSource::Hf(_) => {}
+            ModelSource::Predictions(_) => {
+                self.no_chat_template("/spec/decoding", &spec.decoding, "a predictions file")
+            }
+            ModelSource::Checkpoint(_) => {
+                self.no_chat_template("/spec/decoding", &spec.decoding, "a checkpoint")
+            }
+        }
         self.output("/spec/output", &spec.output);
     }
 }

@@ -265,6 +265,17 @@ fn invalid_manifest_runs_nothing() {
 }
 
 #[test]
+fn a_chat_template_setting_without_a_hugging_face_model_runs_nothing() {
+    let ws = Workspace::new();
+    ws.file("manifests/preds.jsonl", predictions(&ws, 2));
+    ws.file("manifests/e.yaml", "apiVersion: tunix-rt/v1\nkind: Eval\nmetadata: { name: ext }\nspec:\n  evalset: ../evalsets/eval_v2.jsonl\n  model: { predictions: preds.jsonl }\n  decoding:\n    chat_template: true\n");
+    ws.run_read_only(&["run", "manifests/e.yaml"])
+        .code(2)
+        .stderr_has("manifests/e.yaml:8:5: error: `chat_template` applies to a Hugging Face model (`model: { hf: ... }`); these outputs come from a predictions file")
+        .stderr_has("remove `chat_template`");
+}
+
+#[test]
 fn compare_gives_a_paired_verdict() {
     let ws = Workspace::new();
     ws.file("preds/weak.jsonl", predictions(&ws, 2));
