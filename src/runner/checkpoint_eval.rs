@@ -18,6 +18,7 @@ use super::source_checkpoint::{self, SourceCheckpoint};
 use super::{Observer, Outcome};
 use crate::dataset::load_evalset;
 use crate::error::{Error, Result};
+use crate::evalset::EvalItem;
 use crate::evaluate::{score_items, summarize, EvalSettings};
 use crate::fsutil::{canonical_hash, write_atomic};
 use crate::job::{self, Claim, Placement, RunRecord};
@@ -142,7 +143,7 @@ pub fn eval_checkpoint(
         step: r.step,
         blake3: r.blake3.clone(),
     });
-    let (mut run, outputs) = decode_in_worker(
+    let (run, outputs) = decode_in_worker(
         worker,
         &request_path,
         claim,
@@ -150,20 +151,42 @@ pub fn eval_checkpoint(
         &job.command,
         observer,
     )?;
-    let records = score_items(&set.items, &outputs.outputs, &r.settings);
+    let decoded_by = format!(
+        "checkpoint step {} of run {} (blake3 {})",
+        r.step, r.source.run_id, r.blake3
+    );
+    finish_decoded(
+        run,
+        &outputs,
+        &set.items,
+        evalset_ref,
+        &r.settings,
+        &decoded_by,
+    )
+}
+
+/// Score the outputs a worker decoded, publish them and finish the run:
+/// the end every eval decoded in the worker shares (`decoded_by` says in
+/// the run log what decoded them).
+pub(super) fn finish_decoded(
+    mut run: RunRecord,
+    outputs: &Outputs,
+    items: &[EvalItem],
+    evalset_ref: FileRef,
+    settings: &EvalSettings,
+    decoded_by: &str,
+) -> Result<Outcome> {
+    let records = score_items(items, &outputs.outputs, settings);
     let empty = outputs
         .outputs
         .iter()
         .filter(|(_, o)| o.is_empty())
         .map(|(id, _)| id.clone())
         .collect();
-    let summary = summarize(&records, &set.items, evalset_ref, empty, &r.settings);
+    let summary = summarize(&records, items, evalset_ref, empty, settings);
     run.log(&format!(
-        "decoded {} items with checkpoint step {} of run {} (blake3 {})",
-        outputs.outputs.len(),
-        r.step,
-        r.source.run_id,
-        r.blake3
+        "decoded {} items with {decoded_by}",
+        outputs.outputs.len()
     ))?;
     publish_scores(&mut run, &records, &summary)?;
     let run_dir = run.finish(RunStatus::Completed, None)?;

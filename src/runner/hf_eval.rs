@@ -14,17 +14,16 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::chat_template::{self, ChatTemplate};
-use super::checkpoint_eval::decode_in_worker;
-use super::eval::publish_scores;
+use super::checkpoint_eval::{decode_in_worker, finish_decoded};
 use super::{Observer, Outcome};
 use crate::dataset::load_evalset;
 use crate::error::{Error, Result};
-use crate::evaluate::{score_items, summarize, EvalSettings};
+use crate::evaluate::EvalSettings;
 use crate::fsutil::{blake3_file, canonical_hash, write_atomic};
 use crate::job::{self, Placement};
 use crate::manifest::common::{Decoding, DEFAULT_PROMPT_TEMPLATE};
 use crate::probe::{git_info, now_rfc3339};
-use crate::runfolder::{to_json_bytes, FileRef, RunKind, RunManifest, RunStatus};
+use crate::runfolder::{to_json_bytes, FileRef, RunKind, RunManifest};
 use crate::trainer::protocol::{HfGenerateRequest, RenderedPrompt, PROTOCOL_VERSION};
 use crate::trainer::TrainerCommand;
 use crate::workspace::Workspace;
@@ -207,7 +206,7 @@ pub fn eval_hf(
     manifest.command = job.command.clone();
     manifest.seed = Some(job.settings.seed);
     manifest.config_hash = Some(identity);
-    let (mut run, outputs) = decode_in_worker(
+    let (run, outputs) = decode_in_worker(
         worker,
         &request_path,
         claim,
@@ -215,25 +214,16 @@ pub fn eval_hf(
         &job.command,
         observer,
     )?;
-    let records = score_items(&set.items, &outputs.outputs, &job.settings);
-    let empty = outputs
-        .outputs
-        .iter()
-        .filter(|(_, o)| o.is_empty())
-        .map(|(id, _)| id.clone())
-        .collect();
-    let summary = summarize(&records, &set.items, evalset_ref, empty, &job.settings);
-    run.log(&format!(
-        "decoded {} items zero-shot with the hf model {}",
-        outputs.outputs.len(),
+    let decoded_by = format!(
+        "the hf model {} (zero-shot)",
         ws.display_path(&job.model_dir).display()
-    ))?;
-    publish_scores(&mut run, &records, &summary)?;
-    let run_dir = run.finish(RunStatus::Completed, None)?;
-    Ok(Outcome {
-        run_dir,
-        status: RunStatus::Completed,
-        summary: Some(summary),
-        notes: Vec::new(),
-    })
+    );
+    finish_decoded(
+        run,
+        &outputs,
+        &set.items,
+        evalset_ref,
+        &job.settings,
+        &decoded_by,
+    )
 }
