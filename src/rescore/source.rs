@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 use crate::evalset::EvalItem;
 use crate::fsutil::blake3_hex;
 use crate::runfolder::{
-    EvalItemRecord, EvalSummary, FileRef, RunFolder, RunManifest, RunStatus, EVAL_ITEMS,
-    RUN_MANIFEST,
+    parse_eval_items, EvalItemRecord, EvalSummary, FileRef, RunFolder, RunManifest, RunStatus,
+    EVAL_ITEMS, RUN_MANIFEST,
 };
 use crate::workspace::Workspace;
 
@@ -79,7 +79,7 @@ pub fn read(ws: &Workspace, dir: &Path) -> Result<Source> {
             .with_path(items_path));
         }
     }
-    let items = run.items()?;
+    let items = parse_eval_items(&items_bytes, &items_path)?;
     let evalset_items = read_evalset(ws, &manifest.run_id, &evalset)?;
     check_same_items(&manifest.run_id, &items, &evalset_items, &evalset.path)?;
     Ok(Source {

@@ -404,15 +404,23 @@ pub fn read_summary(run_dir: &Path) -> Result<EvalSummary> {
 /// Read a run folder's `eval_items.jsonl`.
 pub fn read_eval_items(run_dir: &Path) -> Result<Vec<EvalItemRecord>> {
     let path = run_dir.join(EVAL_ITEMS);
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| Error::io("read the eval items", &path, e))?;
+    let bytes = std::fs::read(&path).map_err(|e| Error::io("read the eval items", &path, e))?;
+    parse_eval_items(&bytes, &path)
+}
+
+/// The records of an `eval_items.jsonl` read from `path` as `bytes`: blank
+/// lines are skipped; a line that is not a record is an error naming it.
+pub fn parse_eval_items(bytes: &[u8], path: &Path) -> Result<Vec<EvalItemRecord>> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Error::bad_input(format!("the eval items are not UTF-8: {e}")).with_path(path)
+    })?;
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(i, line)| {
             serde_json::from_str(line).map_err(|e| {
                 Error::bad_input(format!("not a valid eval item record: {e}"))
-                    .with_path(&path)
+                    .with_path(path)
                     .with_location(crate::error::Location {
                         line: i + 1,
                         column: e.column(),

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use super::{
-    parse_metrics_lines, relative_path, Artifact, EvalItemRecord, EvalSummary, MetricRecord,
+    parse_eval_items, parse_metrics_lines, relative_path, Artifact, EvalSummary, MetricRecord,
     RunManifest, EVAL_ITEMS, EVAL_SUMMARY, METRICS, RUN_MANIFEST,
 };
 use crate::schema_check::CompiledSchema;
@@ -238,21 +238,15 @@ pub fn validate_run_folder(dir: &Path, shown: &str) -> Result<ValidRun, FolderEr
     })
 }
 
-/// How many item records `eval_items.jsonl`'s bytes hold; the first line
-/// that is not one is the error.
+/// How many item records `eval_items.jsonl`'s bytes hold, by the
+/// format's reader ([`parse_eval_items`]); its first bad line is the error.
 fn item_lines(bytes: &[u8]) -> Result<usize, FolderError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| FolderError::in_file(EVAL_ITEMS, format!("not UTF-8: {e}")))?;
-    let mut n = 0;
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        serde_json::from_str::<EvalItemRecord>(line)
-            .map_err(|e| FolderError::at_line(EVAL_ITEMS, i + 1, e.to_string()))?;
-        n += 1;
-    }
-    Ok(n)
+    parse_eval_items(bytes, Path::new(EVAL_ITEMS))
+        .map(|records| records.len())
+        .map_err(|e| match e.location() {
+            Some(at) => FolderError::at_line(EVAL_ITEMS, at.line, e.message()),
+            None => FolderError::in_file(EVAL_ITEMS, e.message()),
+        })
 }
 
 #[cfg(test)]
