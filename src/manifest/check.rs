@@ -13,7 +13,9 @@ use super::params::{
 };
 use super::slurm::{extra_option_problem, SlurmSpec};
 use super::sweep::{BaseSpec, Distribution, Executor, ParamValue, SweepSpec};
-use super::train::{ModelConfig, TrainSpec, TrainingConfig, MISSING_DATASET, MISSING_MODEL};
+use super::train::{
+    ModelConfig, TrainModel, TrainSpec, TrainingConfig, MISSING_DATASET, MISSING_MODEL,
+};
 use super::{Kind, Manifest};
 use crate::diagnostic::Diagnostic;
 use crate::file_kind::{self, JsonlKind};
@@ -188,8 +190,10 @@ impl Checker<'_> {
         if spec.dataset.is_none() {
             self.push(base.to_string(), MISSING_DATASET, None);
         }
-        if let Some(model) = &spec.model {
-            self.model(&format!("{base}/model"), model);
+        match &spec.model {
+            Some(TrainModel::Builtin(model)) => self.model(&format!("{base}/model"), model),
+            Some(TrainModel::Hf(model)) => self.hf_model(&format!("{base}/model/hf"), &model.hf),
+            None => {}
         }
         if let Some(dataset) = &spec.dataset {
             self.dataset(&format!("{base}/dataset"), dataset);
@@ -492,7 +496,7 @@ impl Checker<'_> {
             ModelSource::Checkpoint(c) => {
                 self.output_path("/spec/model/checkpoint/run".into(), &c.run)
             }
-            ModelSource::Hf(dir) => self.hf_model(dir),
+            ModelSource::Hf(dir) => self.hf_model("/spec/model/hf", dir),
         }
         self.decoding("/spec/decoding", &spec.decoding);
         match &spec.model {

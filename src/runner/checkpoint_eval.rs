@@ -94,7 +94,7 @@ pub fn eval_checkpoint(
         protocol: PROTOCOL_VERSION,
         workspace: ws.root().to_path_buf(),
         checkpoint: r.dir.clone(),
-        model: r.spec.model.clone().ok_or_else(|| {
+        model: r.spec.builtin_model().cloned().ok_or_else(|| {
             Error::bad_input("the source run has no built-in model").with_path(&job.source)
         })?,
         device: r.spec.device,

@@ -174,6 +174,7 @@ pub fn eval_hf(
         max_new_tokens: job.decoding.max_new_tokens,
         stop: job.decoding.stop.clone(),
         batch_size: job.decoding.batch_size,
+        checkpoint: None,
     };
     let request_path = claim
         .dir

@@ -134,7 +134,7 @@ pub fn init_point(
     let in_manifest = |e: Error| e.with_path(manifest);
     let dir = source_folder(ws, base, &init.run).map_err(in_manifest)?;
     let point = resolve(ws, &dir, init.step, "start a run from it").map_err(in_manifest)?;
-    let theirs = point.spec.model.as_ref().map(|m| m.dims());
+    let theirs = point.spec.builtin_model().map(|m| m.dims());
     if let Some(theirs) = theirs.filter(|d| *d != model.dims()) {
         return Err(in_manifest(Error::bad_input(format!(
             "model.init: run {} step {} has another architecture ({}) than this model ({}); set model's preset and sizes to the source run's, or train from scratch",

@@ -55,7 +55,7 @@ pub(super) fn job_identity(
     let data = user_data(ws, job, evalset)?;
     let init = source_checkpoint::init_point(
         ws,
-        job.spec.model.as_ref(),
+        job.spec.builtin_model(),
         &data_dir(job),
         &job.manifest_path,
     )?;

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::device::DeviceSpec;
 use crate::manifest::common::Decoding;
-use crate::manifest::train::{ModelConfig, TrainSpec};
+use crate::manifest::train::{LoraConfig, ModelConfig, TrainSpec};
 use crate::runfolder::{Artifact, FileRef, MetricRecord};
 
 /// The protocol version a request carries; a trainer refuses others.
@@ -141,6 +141,42 @@ pub struct HfGenerateRequest {
     pub stop: Vec<String>,
     /// Prompts decoded together.
     pub batch_size: u32,
+    /// Decode with these fine-tuned weights over `model_dir`'s (a
+    /// checkpoint of a Train run of `model: { hf }`); none: the folder's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<TrainedCheckpoint>,
+}
+
+/// One checkpoint of a Train run that fine-tuned a pretrained model: the
+/// weights it trained, over its base model folder's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainedCheckpoint {
+    /// The checkpoint folder (absolute).
+    pub dir: PathBuf,
+    /// blake3 of its weights file, as its run recorded it.
+    pub model_blake3: String,
+    /// The run's adapters, when it trained LoRA adapters (its weights are
+    /// then the adapters only); none: it trained every weight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lora: Option<LoraConfig>,
+}
+
+/// What `tunix-rt-worker export-hf --request FILE` reads: merge one
+/// fine-tuned checkpoint into its base model and write the result as a
+/// Hugging Face model folder (config.json, model.safetensors, the
+/// tokenizer files) that `transformers` loads. The worker answers with
+/// `started`, log lines and `finished`, or `failed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HfExportRequest {
+    pub protocol: u32,
+    /// The base model folder (absolute).
+    pub model_dir: PathBuf,
+    pub checkpoint: TrainedCheckpoint,
+    /// The folder to write (absolute); it does not exist yet, and the
+    /// coordinator renames it into place once the worker finished.
+    pub out_dir: PathBuf,
 }
 
 /// One eval item's prompt as the model sees it.

@@ -202,7 +202,25 @@ impl CompiledSchema {
             .iter()
             .filter(|errors| shape_matched(errors))
             .min_by_key(|errors| errors.len());
-        if let Some(errors) = best {
+        // Else the one alternative of the value's type whose required keys
+        // are all there (a struct among `null` and other structs) says what
+        // is wrong inside it: an unknown key, a bad value.
+        let has_its_keys = |errors: &&Vec<jsonschema::ValidationError<'static>>| {
+            !errors.iter().any(|e| {
+                use jsonschema::error::ValidationErrorKind as K;
+                e.instance_path().as_str() == pointer
+                    && matches!(
+                        e.kind(),
+                        K::Type { .. } | K::Required { .. } | K::Constant { .. } | K::Enum { .. }
+                    )
+            })
+        };
+        let mut candidates = context.iter().filter(has_its_keys);
+        let only = match (candidates.next(), candidates.next()) {
+            (Some(one), None) => Some(one),
+            _ => None,
+        };
+        if let Some(errors) = best.or(only) {
             for e in errors {
                 self.explain(e, out);
             }

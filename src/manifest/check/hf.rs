@@ -1,4 +1,4 @@
-//! Checks of an Eval's `model: { hf: PATH }`: the folder must resolve inside
+//! Checks of a `model: { hf: PATH }` (Eval or Train): the folder must resolve inside
 //! the workspace, exist, and hold config.json, tokenizer.json and weights
 //! (model.safetensors or model.safetensors.index.json); each missing file is
 //! its own diagnostic naming what to add.
@@ -7,16 +7,13 @@ use std::path::Path;
 
 use super::Checker;
 
-/// The pointer of the folder in an Eval manifest.
-const POINTER: &str = "/spec/model/hf";
-
 impl Checker<'_> {
-    pub(super) fn hf_model(&mut self, value: &Path) {
+    pub(super) fn hf_model(&mut self, pointer: &str, value: &Path) {
         let dir = match self.ws.resolve(self.file, value) {
             Ok(p) if p.is_dir() => p,
             Ok(p) if p.exists() => {
                 return self.push(
-                    POINTER.into(),
+                    pointer.into(),
                     format!("`{}` is not a folder ({})", value.display(), p.display()),
                     Some(
                         "give the folder a transformers model was saved to (save_pretrained)"
@@ -24,7 +21,7 @@ impl Checker<'_> {
                     ),
                 )
             }
-            _ => return self.input(POINTER.into(), value),
+            _ => return self.input(pointer.into(), value),
         };
         let shown = value.display();
         for (file, what) in [
@@ -36,7 +33,7 @@ impl Checker<'_> {
         ] {
             if !dir.join(file).is_file() {
                 self.push(
-                    POINTER.into(),
+                    pointer.into(),
                     format!("`{shown}` has no {file}"),
                     Some(format!("add {file} to {}: {what}", dir.display())),
                 );
@@ -46,7 +43,7 @@ impl Checker<'_> {
             && !dir.join("model.safetensors.index.json").is_file()
         {
             self.push(
-                POINTER.into(),
+                pointer.into(),
                 format!("`{shown}` has no weights (model.safetensors or model.safetensors.index.json)"),
                 Some(format!(
                     "add model.safetensors to {} (model.save_pretrained(PATH, safe_serialization=True))",

@@ -273,7 +273,7 @@ fn spec_schema() -> &'static CompiledSchema {
 /// spec is consistent.
 pub fn spec_rules(spec: &TrainSpec) -> Vec<(&'static str, String)> {
     let mut out = training_rules(&spec.training);
-    if let Some(model) = &spec.model {
+    if let Some(model) = spec.builtin_model() {
         let dims = model.dims();
         if dims.n_embd % dims.n_head != 0 {
             out.push((
@@ -379,12 +379,12 @@ mod tests {
         let t = set("warmup_steps", ParamValue::Int(10)).expect("fits");
         assert_eq!(t.training.warmup_steps, 10);
         let m = set("model.n_layer", ParamValue::Int(4)).expect("fits");
-        assert_eq!(m.model.as_ref().and_then(|m| m.n_layer), Some(4));
+        assert_eq!(m.builtin_model().and_then(|m| m.n_layer), Some(4));
         let d = set("dataset.difficulty.easy", ParamValue::Float(0.9)).expect("fits");
         assert_eq!(d.dataset.as_ref().map(|d| d.difficulty.easy), Some(0.9));
         let m = set("model.preset", ParamValue::Text("gpt-micro".into())).expect("fits");
         assert_eq!(
-            m.model.as_ref().map(|m| m.preset),
+            m.builtin_model().map(|m| m.preset),
             Some(crate::presets::ModelPreset::GptMicro)
         );
         for (name, v) in [

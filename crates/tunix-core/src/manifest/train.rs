@@ -18,10 +18,12 @@ use crate::scoring::normalize::{AnswerExtraction, Equivalence};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrainSpec {
-    /// The built-in model (with `dataset`); omit it when `command` trains.
+    /// The model to train (with `dataset`): the built-in GPT (`preset`) or
+    /// a pretrained Hugging Face model folder (`hf`), fine-tuned in full or
+    /// with LoRA adapters. Omit it when `command` trains.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "ModelConfig")]
-    pub model: Option<ModelConfig>,
+    #[schemars(with = "TrainModel")]
+    pub model: Option<TrainModel>,
     /// The built-in model's training data (generated, or your own JSONL
     /// files); omit it when `command` trains.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,14 +88,36 @@ impl Executor {
 }
 
 impl TrainSpec {
-    /// The built-in trainer's model and data, or why this spec has none.
+    /// The built-in GPT's config and data, or why this spec has none.
     pub fn builtin(&self) -> std::result::Result<(&ModelConfig, &DatasetConfig), NotBuiltin> {
+        match self.worker_model()? {
+            (TrainModel::Builtin(m), d) => Ok((m, d)),
+            (TrainModel::Hf(_), _) => Err(NotBuiltin::Pretrained),
+        }
+    }
+
+    /// The pretrained model's config and data, or why this spec has none.
+    pub fn pretrained(&self) -> std::result::Result<(&HfTrainModel, &DatasetConfig), NotBuiltin> {
+        match self.worker_model()? {
+            (TrainModel::Hf(m), d) => Ok((m, d)),
+            (TrainModel::Builtin(_), _) => Err(NotBuiltin::BuiltinModel),
+        }
+    }
+
+    /// The model and data the built-in worker trains (either model kind),
+    /// or why this spec has none.
+    pub fn worker_model(&self) -> std::result::Result<(&TrainModel, &DatasetConfig), NotBuiltin> {
         match (&self.model, &self.dataset, &self.command) {
             (Some(m), Some(d), None) => Ok((m, d)),
             (_, _, Some(_)) => Err(NotBuiltin::OwnCommand),
             (None, _, None) => Err(NotBuiltin::MissingModel),
             (_, None, None) => Err(NotBuiltin::MissingDataset),
         }
+    }
+
+    /// The built-in GPT's config, when `model` names a preset.
+    pub fn builtin_model(&self) -> Option<&ModelConfig> {
+        self.model.as_ref().and_then(TrainModel::builtin)
     }
 }
 
@@ -109,6 +133,12 @@ pub enum NotBuiltin {
     /// The spec has `model` but no `dataset`, and no `command`.
     #[error("{}", MISSING_DATASET)]
     MissingDataset,
+    /// The spec fine-tunes a pretrained model (`model: { hf }`).
+    #[error("this spec fine-tunes a pretrained model (`model: {{ hf }}`), not the built-in GPT")]
+    Pretrained,
+    /// The spec trains the built-in GPT (`model: { preset }`).
+    #[error("this spec trains the built-in GPT (`model: {{ preset }}`), not a pretrained model")]
+    BuiltinModel,
 }
 
 /// Why a spec without `model` cannot train.
@@ -120,6 +150,154 @@ pub const MISSING_DATASET: &str =
 
 fn default_device() -> DeviceSpec {
     DeviceSpec::Auto
+}
+
+/// The model a Train job trains: the built-in GPT, named by `preset`, or a
+/// pretrained Hugging Face model folder, named by `hf`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TrainModel {
+    /// The built-in GPT, trained from scratch (or from `init`).
+    Builtin(ModelConfig),
+    /// A pretrained Hugging Face model, fine-tuned.
+    Hf(HfTrainModel),
+}
+
+impl TrainModel {
+    /// The built-in GPT's config.
+    pub fn builtin(&self) -> Option<&ModelConfig> {
+        match self {
+            TrainModel::Builtin(m) => Some(m),
+            TrainModel::Hf(_) => None,
+        }
+    }
+
+    /// The pretrained model's config.
+    pub fn pretrained(&self) -> Option<&HfTrainModel> {
+        match self {
+            TrainModel::Hf(m) => Some(m),
+            TrainModel::Builtin(_) => None,
+        }
+    }
+}
+
+/// A mapping with an `hf` key is a pretrained model, any other the built-in
+/// GPT; each form then reports its own unknown or missing keys.
+impl<'de> Deserialize<'de> for TrainModel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(d)?;
+        let pretrained = value.as_object().is_some_and(|m| m.contains_key("hf"));
+        if pretrained {
+            serde_json::from_value(value)
+                .map(TrainModel::Hf)
+                .map_err(D::Error::custom)
+        } else {
+            serde_json::from_value(value)
+                .map(TrainModel::Builtin)
+                .map_err(D::Error::custom)
+        }
+    }
+}
+
+/// A pretrained Hugging Face decoder to fine-tune: all its weights, or
+/// low-rank adapters (`lora`) over its frozen weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HfTrainModel {
+    /// The model folder written by `transformers` (`save_pretrained`):
+    /// config.json, tokenizer.json and model.safetensors (or
+    /// model.safetensors.index.json and its shards), relative to this
+    /// manifest's folder. Nothing is downloaded. Its weights' blake3 is
+    /// part of the run's identity.
+    pub hf: PathBuf,
+    /// Train low-rank adapters on the named projections and keep the base
+    /// weights frozen; omit it to fine-tune every weight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lora: Option<LoraConfig>,
+    /// The longest training example in tokens (prompt and completion; a
+    /// longer one keeps its end). Default: 1024, or the model's
+    /// `max_position_embeddings` when smaller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 16, max = 131072))]
+    pub context_length: Option<u32>,
+}
+
+/// Low-rank adapters (LoRA, as `peft` computes them): each target
+/// projection `W x` becomes `W x + (alpha / rank) · B A dropout(x)`, `A`
+/// random, `B` zero at the start; only `A` and `B` train.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoraConfig {
+    /// The adapters' rank `r`.
+    #[serde(default = "default_lora_rank")]
+    #[schemars(range(min = 1, max = 1024))]
+    pub rank: u32,
+    /// The scale numerator: updates are scaled by `alpha / rank`.
+    #[serde(default = "default_lora_alpha")]
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    pub alpha: f64,
+    /// Dropout on the adapters' input while training.
+    #[serde(default)]
+    #[schemars(range(min = 0.0, max = 0.9))]
+    pub dropout: f64,
+    /// The projections that get adapters, in every layer.
+    #[serde(default = "default_lora_targets")]
+    #[schemars(length(min = 1))]
+    pub target_modules: Vec<LoraTarget>,
+}
+
+fn default_lora_rank() -> u32 {
+    8
+}
+
+fn default_lora_alpha() -> f64 {
+    16.0
+}
+
+fn default_lora_targets() -> Vec<LoraTarget> {
+    vec![LoraTarget::QProj, LoraTarget::VProj]
+}
+
+/// A decoder projection LoRA can adapt (`transformers`' module names).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum LoraTarget {
+    QProj,
+    KProj,
+    VProj,
+    OProj,
+    GateProj,
+    UpProj,
+    DownProj,
+}
+
+impl LoraTarget {
+    /// Every target, in a layer's order.
+    pub const ALL: [LoraTarget; 7] = [
+        LoraTarget::QProj,
+        LoraTarget::KProj,
+        LoraTarget::VProj,
+        LoraTarget::OProj,
+        LoraTarget::GateProj,
+        LoraTarget::UpProj,
+        LoraTarget::DownProj,
+    ];
+
+    /// The module's name in `transformers` (and `peft`'s `target_modules`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoraTarget::QProj => "q_proj",
+            LoraTarget::KProj => "k_proj",
+            LoraTarget::VProj => "v_proj",
+            LoraTarget::OProj => "o_proj",
+            LoraTarget::GateProj => "gate_proj",
+            LoraTarget::UpProj => "up_proj",
+            LoraTarget::DownProj => "down_proj",
+        }
+    }
 }
 
 /// The model architecture: a preset, optionally with its sizes overridden.
@@ -291,6 +469,14 @@ pub struct DatasetConfig {
     pub difficulty: DifficultyMix,
 }
 
+fn default_accumulation() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
 fn default_train_examples() -> u32 {
     20_000
 }
@@ -329,9 +515,15 @@ pub struct TrainingConfig {
     /// Peak learning rate of AdamW (after warmup, before cosine decay).
     #[schemars(extend("exclusiveMinimum" = 0.0), range(max = 10.0))]
     pub learning_rate: f64,
-    /// Sequences per optimizer step on one device.
+    /// Sequences per forward pass on one device.
     #[schemars(range(min = 1, max = 65536))]
     pub per_device_batch_size: u32,
+    /// Forward/backward passes whose gradients are summed (averaged) into
+    /// one optimizer step: a step sees `per_device_batch_size ×
+    /// gradient_accumulation_steps` rows with the memory of one pass.
+    #[serde(default = "default_accumulation", skip_serializing_if = "is_one")]
+    #[schemars(range(min = 1, max = 4096))]
+    pub gradient_accumulation_steps: u32,
     /// AdamW weight decay (not applied to norms and biases).
     #[serde(default)]
     #[schemars(range(min = 0.0, max = 10.0))]

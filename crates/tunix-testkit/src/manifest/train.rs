@@ -8,7 +8,7 @@ use tunix_core::manifest::common::{ApiVersion, Decoding, Metadata};
 use tunix_core::manifest::slurm::SlurmSpec;
 use tunix_core::manifest::train::{
     DatasetConfig, DatasetName, Executor, InitFrom, ModelConfig, ModelPreset, OverlapPolicy,
-    TrainEval, TrainSpec, TrainingConfig,
+    TrainEval, TrainModel, TrainSpec, TrainingConfig,
 };
 use tunix_core::manifest::{TrainKind, TrainManifest};
 
@@ -87,7 +87,7 @@ impl TrainManifestBuilder {
 
     /// The built-in model: `preset` at its own sizes.
     pub fn model(mut self, preset: ModelPreset) -> Self {
-        self.manifest.spec.model = Some(ModelConfig {
+        self.manifest.spec.model = Some(TrainModel::Builtin(ModelConfig {
             preset,
             n_layer: None,
             n_head: None,
@@ -95,16 +95,15 @@ impl TrainManifestBuilder {
             context_length: None,
             dropout: 0.0,
             init: None,
-        });
+        }));
         self
     }
 
     fn model_mut(&mut self) -> &mut ModelConfig {
-        self.manifest
-            .spec
-            .model
-            .as_mut()
-            .expect("set the model with .model(preset) before its sizes")
+        match self.manifest.spec.model.as_mut() {
+            Some(TrainModel::Builtin(m)) => m,
+            _ => panic!("set the model with .model(preset) before its sizes"),
+        }
     }
 
     /// `model.n_layer`.
