@@ -109,6 +109,8 @@ pub fn execute(
         manifest: job.manifest_path.clone(),
         trial_id: job.trial_id.clone(),
         init: init.clone(),
+        model_dir: None,
+        prompt_template: None,
     };
     let request_path = match write_control_files(&claim, job, &request) {
         Ok(path) => path,

@@ -85,6 +85,14 @@ pub struct TrainerRequest {
     /// by the coordinator; a resumed run ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<InitPoint>,
+    /// The pretrained model's folder (absolute), for `model: { hf }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_dir: Option<PathBuf>,
+    /// How prompts are framed for training and evaluation, `{prompt}`
+    /// marking the prompt: a pretrained model's chat template rendered
+    /// around one user turn; none: the spec's `decoding.prompt_template`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_template: Option<String>,
 }
 
 /// The checkpoint a fresh run starts from.

@@ -46,6 +46,8 @@ fn checkpoints_load_into_the_pytorch_reference_model_with_the_same_loss() {
         manifest: tmp.path().join("p.yaml"),
         trial_id: None,
         init: None,
+        model_dir: None,
+        prompt_template: None,
     };
     let mut events = Emitter::to_writer(Box::new(std::io::sink()));
     let step = tunix_torch::train::run::run(&request, &mut events).expect("trains");
