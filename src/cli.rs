@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod db;
+mod export;
 mod report;
 pub use db::{DbCommand, DbExportArgs, DbIngestArgs, DbQueryArgs, QueryFormat};
+pub use export::ExportArgs;
 pub use report::{
     CompareArgs, LeaderboardArgs, ReportCommand, ReportFormatArg, ReportOutput, RunSelection,
     SiteArgs, SweepReportArgs,
@@ -98,6 +100,12 @@ pub enum Command {
     /// bytes.
     #[command(after_help = tunix_rt::exit_code::help_footer())]
     Package(PackageArgs),
+    /// Export a run that fine-tuned a pretrained model (`model: { hf }`)
+    /// as a Hugging Face model folder: its checkpoint merged into the base
+    /// weights, with the base's config and tokenizer. Writes only the new
+    /// folder, complete or not at all.
+    #[command(after_help = tunix_rt::exit_code::help_footer())]
+    Export(ExportArgs),
     /// Work with the DuckDB index over the run folders.
     #[command(subcommand)]
     Db(DbCommand),

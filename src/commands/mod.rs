@@ -13,6 +13,7 @@ mod determinism;
 mod doctor;
 mod eval;
 mod evalset;
+mod export;
 mod package;
 mod plan;
 mod progress;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Regress(args) => regress::run(&ws, &args),
         Command::Determinism(args) => determinism::run(&ws, &args),
         Command::Package(args) => package::run(&ws, &args),
+        Command::Export(args) => export::run(&ws, &args),
         Command::Db(DbCommand::Ingest(args)) => db::ingest_cmd(&ws, &db, &args, false),
         Command::Db(DbCommand::Rebuild(args)) => db::ingest_cmd(&ws, &db, &args, true),
         Command::Db(DbCommand::Query(args)) => db::query_cmd(&db, &args),

@@ -33,19 +33,26 @@ pub fn train_with_data(spec: &TrainSpec, evalset: Option<&FileRef>, data: &DataF
     train_from(spec, evalset, data, None)
 }
 
-/// [`train_with_data`] for a run that starts from another run's weights:
-/// `model.init` counts by the weights' blake3 (`init_weights`), not by the
-/// source run's name.
+/// [`train_with_data`] for a run that starts from weights other than its
+/// own initialisation, counted by content (`start_weights`), not by name:
+/// another run's checkpoint (`{"blake3"}`, replacing `model.init`) or a
+/// pretrained model folder's files and prompt format (replacing
+/// `model.hf`).
 pub fn train_from(
     spec: &TrainSpec,
     evalset: Option<&FileRef>,
     data: &DataFiles,
-    init_weights: Option<&str>,
+    start_weights: Option<Value>,
 ) -> String {
     let mut value = serde_json::to_value(spec).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
-        if let (Some(Value::Object(model)), Some(weights)) = (map.get_mut("model"), init_weights) {
-            model.insert("init".into(), json!({ "blake3": weights }));
+        if let (Some(Value::Object(model)), Some(weights)) = (map.get_mut("model"), start_weights) {
+            let key = if model.contains_key("hf") {
+                "hf"
+            } else {
+                "init"
+            };
+            model.insert(key.into(), weights);
         }
         map.remove("output");
         map.remove("device");

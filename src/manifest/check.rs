@@ -133,6 +133,18 @@ impl Checker<'_> {
         }
     }
 
+    /// Calculator-assisted decoding needs the built-in model's byte-level
+    /// decoding loop.
+    fn no_calculator(&mut self, base: &str, decoding: &Decoding) {
+        if decoding.calculator {
+            self.push_at_key(
+                &format!("{base}/calculator"),
+                "calculator-assisted decoding is available for the built-in model only, not for a Hugging Face model",
+                Some("remove `calculator`".to_string()),
+            );
+        }
+    }
+
     fn decoding(&mut self, base: &str, decoding: &Decoding) {
         if !decoding.prompt_template.contains("{prompt}") {
             self.push(
@@ -165,11 +177,12 @@ impl Checker<'_> {
                 JsonlKind::EvalSet,
             );
             self.decoding(&format!("{base}/eval/decoding"), &eval.decoding);
-            self.no_chat_template(
-                &format!("{base}/eval/decoding"),
-                &eval.decoding,
-                "a trained model",
-            );
+            let decoding = format!("{base}/eval/decoding");
+            if spec.pretrained().is_ok() {
+                self.no_calculator(&decoding, &eval.decoding);
+            } else {
+                self.no_chat_template(&decoding, &eval.decoding, "a trained model");
+            }
         }
         self.output(&format!("{base}/output"), &spec.output);
         self.slurm(base, spec.executor, spec.slurm.as_deref());
@@ -500,7 +513,7 @@ impl Checker<'_> {
         }
         self.decoding("/spec/decoding", &spec.decoding);
         match &spec.model {
-            ModelSource::Hf(_) => {}
+            ModelSource::Hf(_) => self.no_calculator("/spec/decoding", &spec.decoding),
             ModelSource::Predictions(_) => {
                 self.no_chat_template("/spec/decoding", &spec.decoding, "a predictions file")
             }

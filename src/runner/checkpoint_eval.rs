@@ -14,6 +14,8 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::eval::publish_scores;
+use super::hf_eval::{FineTuned, HfEval};
+use super::hf_model::HfBase;
 use super::source_checkpoint::{self, SourceCheckpoint};
 use super::{Observer, Outcome};
 use crate::dataset::load_evalset;
@@ -28,7 +30,9 @@ use crate::probe::{git_info, now_rfc3339};
 use crate::runfolder::{
     to_json_bytes, CheckpointSource, Failure, FileRef, RunKind, RunManifest, RunStatus,
 };
-use crate::trainer::protocol::{Event, GenerateRequest, Outputs, PROTOCOL_VERSION};
+use crate::trainer::protocol::{
+    Event, GenerateRequest, Outputs, TrainedCheckpoint, PROTOCOL_VERSION,
+};
 use crate::trainer::{process, TrainerCommand};
 use crate::workspace::Workspace;
 
@@ -67,15 +71,21 @@ struct Resolved {
 }
 
 /// Decode the eval set with the checkpoint through `worker` (the built-in
-/// worker's `generate`, [`super::builtin_decoder`]), score and record the
-/// run.
+/// worker's `generate`, [`super::builtin_decoder`]), or, for a run that
+/// fine-tuned a pretrained model, through `hf_worker` (`generate-hf`,
+/// [`super::builtin_hf_decoder`]) over the base model folder; score and
+/// record the run.
 pub fn eval_checkpoint(
     ws: &Workspace,
     job: &CheckpointEval,
     worker: &TrainerCommand,
+    hf_worker: &TrainerCommand,
     observer: &mut dyn Observer,
 ) -> Result<Outcome> {
     let r = resolve(ws, job)?;
+    if r.spec.pretrained().is_ok() {
+        return super::hf_eval::eval_hf(ws, &fine_tuned_job(ws, job, r)?, hf_worker, observer);
+    }
     let set = load_evalset(ws, &job.evalset)?;
     let evalset_ref = FileRef {
         path: ws.display_path(&set.path).display().to_string(),
@@ -301,6 +311,43 @@ fn resolve(ws: &Workspace, job: &CheckpointEval) -> Result<Resolved> {
     })
 }
 
+/// The evaluation of a checkpoint of a run that fine-tuned a pretrained
+/// model: its base folder (checked against the run's record of it) and
+/// the checkpoint's trained weights.
+fn fine_tuned_job(ws: &Workspace, job: &CheckpointEval, r: Resolved) -> Result<HfEval> {
+    let base = HfBase::recorded(ws, &r.source.config, &r.source.run_id)?;
+    let lora = r.spec.pretrained().ok().and_then(|(m, _)| m.lora.clone());
+    let mut config = job.config.clone();
+    if let Some(c) = config.as_object_mut().filter(|c| !c.contains_key("spec")) {
+        c.entry("answer_extraction")
+            .or_insert_with(|| json!(r.settings.extraction));
+        c.entry("equivalence")
+            .or_insert_with(|| json!(r.settings.equivalence));
+        c.entry("decoding").or_insert_with(|| json!(r.decoding));
+    }
+    Ok(HfEval {
+        name: job.name.clone(),
+        labels: job.labels.clone(),
+        model_dir: base.dir,
+        evalset: job.evalset.clone(),
+        decoding: r.decoding,
+        settings: r.settings,
+        placement: job.placement.clone(),
+        config,
+        command: job.command.clone(),
+        fine_tuned: Some(FineTuned {
+            run_id: r.source.run_id,
+            model_id: r.source.model_id,
+            step: r.step,
+            checkpoint: TrainedCheckpoint {
+                dir: r.dir,
+                model_blake3: r.blake3,
+                lora,
+            },
+        }),
+    })
+}
+
 /// Where the worker's events go while it decodes.
 struct Session<'a> {
     claim: Option<Claim>,
@@ -346,7 +393,7 @@ impl Session<'_> {
 }
 
 /// The error of a worker that did not deliver its outputs.
-fn worker_error(
+pub(super) fn worker_error(
     exit: Result<process::TrainerExit>,
     failed: Option<crate::trainer::protocol::Failed>,
 ) -> Error {

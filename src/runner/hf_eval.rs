@@ -1,37 +1,35 @@
-//! Evaluating a Hugging Face model folder zero-shot (`model: { hf: PATH }`):
-//! the prompts are rendered here, through the folder's own chat template
-//! when it has one ([`super::chat_template`]; `decoding.chat_template`
-//! decides, see [`prompt_format`]) or else through `decoding.prompt_template`
-//! exactly as for the built-in model; the built-in worker decodes them greedily with
-//! the folder's model and tokenizer (`generate-hf`), and the outputs are
-//! scored like any predictions into a normal Eval run folder. Its identity
-//! covers the base weights: config.json, tokenizer.json and every weight
-//! file are hashed with blake3 and recorded in the run's config.
+//! Evaluating a Hugging Face model folder (`model: { hf: PATH }`), zero-shot
+//! or with the weights a Train run fine-tuned over it (an Eval of a
+//! checkpoint of such a run): the prompts are rendered here, through the
+//! folder's own chat template when it has one ([`super::chat_template`];
+//! `decoding.chat_template` decides, see [`prompt_format`]) or else through
+//! `decoding.prompt_template` exactly as for the built-in model; the
+//! built-in worker decodes them greedily with the folder's model and
+//! tokenizer (`generate-hf`), and the outputs are scored like any
+//! predictions into a normal Eval run folder. Its identity covers the base
+//! weights ([`HfBase`]) and the fine-tuned checkpoint's.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::chat_template::{self, ChatTemplate};
 use super::checkpoint_eval::{decode_in_worker, finish_decoded};
+use super::hf_model::{format_record, prompt_format, HfBase, RECORD_KEY};
 use super::{Observer, Outcome};
 use crate::dataset::load_evalset;
 use crate::error::{Error, Result};
 use crate::evaluate::EvalSettings;
-use crate::fsutil::{blake3_file, canonical_hash, write_atomic};
+use crate::fsutil::{canonical_hash, write_atomic};
 use crate::job::{self, Placement};
-use crate::manifest::common::{Decoding, DEFAULT_PROMPT_TEMPLATE};
+use crate::manifest::common::Decoding;
 use crate::probe::{git_info, now_rfc3339};
-use crate::runfolder::{to_json_bytes, FileRef, RunKind, RunManifest};
-use crate::trainer::protocol::{HfGenerateRequest, RenderedPrompt, PROTOCOL_VERSION};
+use crate::runfolder::{to_json_bytes, CheckpointSource, FileRef, RunKind, RunManifest};
+use crate::trainer::protocol::{
+    HfGenerateRequest, RenderedPrompt, TrainedCheckpoint, PROTOCOL_VERSION,
+};
 use crate::trainer::TrainerCommand;
 use crate::workspace::Workspace;
-
-/// The single-file weights of a model folder.
-pub const WEIGHTS_FILE: &str = "model.safetensors";
-/// The index of sharded weights.
-pub const WEIGHTS_INDEX: &str = "model.safetensors.index.json";
 
 /// Evaluating one Hugging Face model folder.
 #[derive(Debug, Clone)]
@@ -48,61 +46,19 @@ pub struct HfEval {
     /// The resolved configuration recorded in run_manifest.json.
     pub config: serde_json::Value,
     pub command: Vec<String>,
+    /// Decode with a Train run's fine-tuned weights over the folder's;
+    /// none: zero-shot.
+    pub fine_tuned: Option<FineTuned>,
 }
 
-/// The files that make a model folder's identity, relative to it:
-/// config.json, tokenizer.json and the weights (model.safetensors, or the
-/// index and every shard it names).
-pub fn identity_files(dir: &Path) -> Result<Vec<String>> {
-    let mut files = vec!["config.json".to_string(), "tokenizer.json".to_string()];
-    let index = dir.join(WEIGHTS_INDEX);
-    if dir.join(WEIGHTS_FILE).is_file() {
-        files.push(WEIGHTS_FILE.into());
-    } else if index.is_file() {
-        let text = std::fs::read_to_string(&index).map_err(|e| {
-            Error::bad_input("cannot read the weights index")
-                .with_path(&index)
-                .with_source(e)
-        })?;
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            Error::bad_input(format!("the weights index is not JSON: {e}")).with_path(&index)
-        })?;
-        let shards: BTreeSet<String> = value["weight_map"]
-            .as_object()
-            .ok_or_else(|| {
-                Error::bad_input("the weights index has no `weight_map`").with_path(&index)
-            })?
-            .values()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect();
-        files.push(WEIGHTS_INDEX.into());
-        files.extend(shards);
-    } else {
-        return Err(Error::bad_input(format!(
-            "no weights: add {WEIGHTS_FILE} or {WEIGHTS_INDEX} (save the model with transformers' save_pretrained)"
-        ))
-        .with_path(dir));
-    }
-    Ok(files)
-}
-
-/// How the prompts are framed: the folder's chat template (`Some`) or
-/// `decoding.prompt_template` (`None`). Unset `decoding.chat_template`
-/// uses the chat template when the folder has one and `prompt_template`
-/// is the default; `true` requires it; `false` never uses it.
-pub fn prompt_format(dir: &Path, decoding: &Decoding) -> Result<Option<ChatTemplate>> {
-    match decoding.chat_template {
-        Some(false) => Ok(None),
-        Some(true) => match chat_template::load(dir)? {
-            Some(t) => Ok(Some(t)),
-            None => Err(Error::bad_input(
-                "`decoding.chat_template: true` but the model folder has no chat template (tokenizer_config.json's `chat_template` or chat_template.jinja); remove it to use `decoding.prompt_template`",
-            )
-            .with_path(dir)),
-        },
-        None if decoding.prompt_template != DEFAULT_PROMPT_TEMPLATE => Ok(None),
-        None => chat_template::load(dir),
-    }
+/// One checkpoint of a Train run that fine-tuned the folder's model.
+#[derive(Debug, Clone)]
+pub struct FineTuned {
+    /// The Train run's id and model id.
+    pub run_id: String,
+    pub model_id: String,
+    pub step: u32,
+    pub checkpoint: TrainedCheckpoint,
 }
 
 /// Render the prompts, decode them with the folder's model through `worker`
@@ -119,12 +75,7 @@ pub fn eval_hf(
             "calculator-assisted decoding is not available for an hf model; remove `decoding.calculator`",
         ));
     }
-    let mut hashed = Vec::new();
-    for f in identity_files(&job.model_dir)? {
-        let path = job.model_dir.join(&f);
-        let (blake3, _) = blake3_file(&path)?;
-        hashed.push(json!({ "file": f, "blake3": blake3 }));
-    }
+    let base = HfBase::hash(&job.model_dir)?;
     let chat = prompt_format(&job.model_dir, &job.decoding)?;
     let set = load_evalset(ws, &job.evalset)?;
     let mut prompts = Vec::with_capacity(set.items.len());
@@ -141,21 +92,14 @@ pub fn eval_hf(
             text,
         });
     }
-    let prompt_format = match &chat {
-        Some(t) => json!({
-            "format": "chat_template",
-            "file": t.path.file_name().map(|n| n.to_string_lossy().into_owned()),
-            "blake3": blake3::hash(t.source.as_bytes()).to_hex().to_string(),
-        }),
-        None => json!({ "format": "prompt_template" }),
-    };
+    let prompt_format = format_record(chat.as_ref());
     let evalset_ref = FileRef {
         path: ws.display_path(&set.path).display().to_string(),
         blake3: set.blake3.clone(),
     };
     let mut identity = json!({
         "kind": "Eval",
-        "hf": hashed,
+        "hf": base.files,
         "evalset": evalset_ref.blake3,
         "decoding": job.decoding,
         "extraction": job.settings.extraction,
@@ -163,6 +107,9 @@ pub fn eval_hf(
     });
     if chat.is_some() {
         identity["chat_template"] = prompt_format["blake3"].clone();
+    }
+    if let Some(f) = &job.fine_tuned {
+        identity["checkpoint"] = json!(f.checkpoint.model_blake3);
     }
     let identity = canonical_hash(&identity);
     let claim = job::claim(&job.placement, RunKind::Eval, &identity)?;
@@ -174,7 +121,7 @@ pub fn eval_hf(
         max_new_tokens: job.decoding.max_new_tokens,
         stop: job.decoding.stop.clone(),
         batch_size: job.decoding.batch_size,
-        checkpoint: None,
+        checkpoint: job.fine_tuned.as_ref().map(|f| f.checkpoint.clone()),
     };
     let request_path = claim
         .dir
@@ -184,24 +131,22 @@ pub fn eval_hf(
         claim.abandon();
         return Err(e);
     }
-    let folder = job.model_dir.file_name().map_or_else(
-        || job.model_dir.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
     let mut manifest = RunManifest::new(&claim.run_id, RunKind::Eval, &job.name, &now_rfc3339());
     manifest.labels = job.labels.clone();
     manifest.git = git_info(ws.root());
-    manifest.model_id = format!("hf:{folder}");
+    manifest.model_id = match &job.fine_tuned {
+        Some(f) => format!("{}@step-{}", f.model_id, f.step),
+        None => format!("hf:{}", base.name()),
+    };
+    manifest.checkpoint = job.fine_tuned.as_ref().map(|f| CheckpointSource {
+        run_id: f.run_id.clone(),
+        step: f.step,
+        blake3: f.checkpoint.model_blake3.clone(),
+    });
     manifest.evalset = Some(evalset_ref.clone());
     manifest.config = job.config.clone();
     if let Some(config) = manifest.config.as_object_mut() {
-        config.insert(
-            "hf_model".into(),
-            json!({
-                "path": ws.display_path(&job.model_dir).display().to_string(),
-                "files": hashed,
-            }),
-        );
+        config.insert(RECORD_KEY.into(), base.record(ws));
         config.insert("prompt_format".into(), prompt_format);
     }
     manifest.command = job.command.clone();
@@ -215,10 +160,17 @@ pub fn eval_hf(
         &job.command,
         observer,
     )?;
-    let decoded_by = format!(
-        "the hf model {} (zero-shot)",
-        ws.display_path(&job.model_dir).display()
-    );
+    let shown = ws.display_path(&job.model_dir);
+    let decoded_by = match &job.fine_tuned {
+        Some(f) => format!(
+            "the hf model {} fine-tuned by run {} (checkpoint step {}, blake3 {})",
+            shown.display(),
+            f.run_id,
+            f.step,
+            f.checkpoint.model_blake3
+        ),
+        None => format!("the hf model {} (zero-shot)", shown.display()),
+    };
     finish_decoded(
         run,
         &outputs,

@@ -10,6 +10,8 @@ pub mod coordinator;
 pub mod eval;
 mod executor;
 pub mod hf_eval;
+pub mod hf_export;
+pub mod hf_model;
 mod local_pool;
 mod retry;
 mod rung_message;
@@ -124,6 +126,7 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
                         placement: placement(&spec.output, &m.metadata.name)?,
                         config: serde_json::to_value(m).unwrap_or_default(),
                         command,
+                        fine_tuned: None,
                     })));
                 }
                 ModelSource::Checkpoint(c) => {
@@ -183,7 +186,9 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
 pub fn execute(ws: &Workspace, job: &Job, observer: &mut dyn Observer) -> Result<Outcome> {
     match job {
         Job::Eval(e) => eval_predictions(ws, e),
-        Job::CheckpointEval(c) => eval_checkpoint(ws, c, &builtin_decoder()?, observer),
+        Job::CheckpointEval(c) => {
+            eval_checkpoint(ws, c, &builtin_decoder()?, &builtin_hf_decoder()?, observer)
+        }
         Job::HfEval(h) => eval_hf(ws, h, &builtin_hf_decoder()?, observer),
         Job::Train(t) => train::execute(ws, t, &trainer_for(&t.spec)?, observer),
     }
@@ -213,6 +218,15 @@ pub fn builtin_hf_decoder() -> Result<TrainerCommand> {
     Ok(TrainerCommand::new(
         crate::trainer::locate::worker()?,
         &["generate-hf"],
+    ))
+}
+
+/// The built-in exporter of fine-tuned Hugging Face models: the
+/// `tunix-rt-worker` executable's `export-hf` command.
+pub fn builtin_hf_exporter() -> Result<TrainerCommand> {
+    Ok(TrainerCommand::new(
+        crate::trainer::locate::worker()?,
+        &["export-hf"],
     ))
 }
 

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use super::hf_model;
 use super::train_job::{job_identity, write_control_files};
 pub use super::train_job::{prepare, read_job, TrainJob};
 use super::{Observer, Outcome};
@@ -62,7 +63,8 @@ pub fn execute(
         path: ws.display_path(&e.path).display().to_string(),
         blake3: e.blake3.clone(),
     });
-    let (init, identity) = job_identity(ws, job, evalset.as_ref(), evalset_ref.as_ref())?;
+    let (start, identity) = job_identity(ws, job, evalset.as_ref(), evalset_ref.as_ref())?;
+    let init = start.init;
     let claim = job::claim(&job.placement, RunKind::Train, &identity)?;
     let resume = match &claim.decision {
         Decision::Fresh => None,
@@ -109,8 +111,8 @@ pub fn execute(
         manifest: job.manifest_path.clone(),
         trial_id: job.trial_id.clone(),
         init: init.clone(),
-        model_dir: None,
-        prompt_template: None,
+        model_dir: start.pretrained.as_ref().map(|p| p.base.dir.clone()),
+        prompt_template: start.pretrained.as_ref().and_then(|p| p.frame.clone()),
     };
     let request_path = match write_control_files(&claim, job, &request) {
         Ok(path) => path,
@@ -129,6 +131,10 @@ pub fn execute(
     manifest.trial_id = job.trial_id.clone();
     manifest.config_hash = Some(identity);
     manifest.evalset = evalset_ref.clone();
+    if let (Some(p), Some(config)) = (&start.pretrained, manifest.config.as_object_mut()) {
+        config.insert(hf_model::RECORD_KEY.into(), p.base.record(ws));
+        config.insert("prompt_format".into(), p.format.clone());
+    }
     manifest.init = init.as_ref().map(|p| CheckpointSource {
         run_id: p.run_id.clone(),
         step: p.step,

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
+use super::hf_model::{chat_frame, format_record, prompt_format, HfBase};
 use super::source_checkpoint;
 use crate::dataset::user::{self, DataFiles};
 use crate::dataset::{self, load_evalset};
@@ -42,16 +44,37 @@ pub struct TrainJob {
     pub until_step: Option<u32>,
 }
 
-/// The checkpoint the job starts from, if any, and its config identity:
-/// the spec with its eval set, its own data files and its initial weights
-/// by content. Bad data or a bad checkpoint is refused here, before
-/// anything is written.
+/// Where a job's weights come from besides its own training: the
+/// checkpoint a built-in model starts from, or the pretrained model folder
+/// fine-tuned and how its prompts are framed.
+#[derive(Debug, Default)]
+pub(super) struct Start {
+    pub init: Option<InitPoint>,
+    pub pretrained: Option<Pretrained>,
+}
+
+/// A pretrained model folder a job fine-tunes.
+#[derive(Debug)]
+pub(super) struct Pretrained {
+    pub base: HfBase,
+    /// The chat template, as a `{prompt}` frame; none: the spec's
+    /// `decoding.prompt_template`.
+    pub frame: Option<String>,
+    /// The prompt format's record in the run's config.
+    pub format: serde_json::Value,
+}
+
+/// Where the job's weights start from, and its config identity: the spec
+/// with its eval set, its own data files and its initial weights (a
+/// checkpoint, or a pretrained folder's files and prompt format) by
+/// content. Bad data, a bad checkpoint or a bad model folder is refused
+/// here, before anything is written.
 pub(super) fn job_identity(
     ws: &Workspace,
     job: &TrainJob,
     evalset: Option<&EvalSet>,
     evalset_ref: Option<&FileRef>,
-) -> Result<(Option<InitPoint>, String)> {
+) -> Result<(Start, String)> {
     let data = user_data(ws, job, evalset)?;
     let init = source_checkpoint::init_point(
         ws,
@@ -59,9 +82,40 @@ pub(super) fn job_identity(
         &data_dir(job),
         &job.manifest_path,
     )?;
-    let weights = init.as_ref().map(|p| p.model_blake3.as_str());
+    let pretrained = pretrained(ws, job)?;
+    let weights = match (&init, &pretrained) {
+        (Some(p), _) => Some(json!({ "blake3": p.model_blake3 })),
+        (None, Some(p)) => Some(json!({ "files": p.base.files, "prompt_format": p.format })),
+        (None, None) => None,
+    };
     let identity = identity::train_from(&job.spec, evalset_ref, &data, weights);
-    Ok((init, identity))
+    Ok((Start { init, pretrained }, identity))
+}
+
+/// The pretrained model folder of a `model: { hf }` job, hashed, and its
+/// prompt framing: the chat template (unless the eval's decoding turns it
+/// off or sets its own prompt_template) as a `{prompt}` frame.
+fn pretrained(ws: &Workspace, job: &TrainJob) -> Result<Option<Pretrained>> {
+    let Ok((model, _)) = job.spec.pretrained() else {
+        return Ok(None);
+    };
+    let dir = ws
+        .resolve(&job.manifest_path, &model.hf)
+        .map_err(|e| Error::bad_input(format!("model.hf: {e}")).with_path(&job.manifest_path))?;
+    let base = HfBase::hash(&dir)?;
+    let decoding = job
+        .spec
+        .eval
+        .as_ref()
+        .map(|e| e.decoding.clone())
+        .unwrap_or_default();
+    let chat = prompt_format(&dir, &decoding)?;
+    let frame = chat.as_ref().map(chat_frame).transpose()?;
+    Ok(Some(Pretrained {
+        base,
+        frame,
+        format: format_record(chat.as_ref()),
+    }))
 }
 
 /// The folder the job's relative data paths (`dataset.path`,
@@ -79,7 +133,7 @@ fn data_dir(job: &TrainJob) -> PathBuf {
 /// `file:line` and no run folder; and its files by content, for the config
 /// identity. Nothing for generated data or a command trainer.
 fn user_data(ws: &Workspace, job: &TrainJob, evalset: Option<&EvalSet>) -> Result<DataFiles> {
-    let config = match job.spec.builtin() {
+    let config = match job.spec.worker_model() {
         Ok((_, config)) if config.name.is_none() && config.path.is_some() => config,
         _ => return Ok(DataFiles::default()),
     };

@@ -234,7 +234,21 @@ impl CompiledSchema {
             out.push(enum_issue(pointer, found, &Value::Array(options)));
             return;
         }
-        let forms: Vec<String> = alternatives.iter().map(|a| self.describe_form(a)).collect();
+        let mut forms: Vec<String> = Vec::new();
+        for form in alternatives.iter().map(|a| self.describe_form(a)) {
+            if !forms.contains(&form) {
+                forms.push(form);
+            }
+        }
+        if let [form] = &forms[..] {
+            out.push(SchemaIssue {
+                pointer: pointer.to_string(),
+                message: format!("expected {form}, found {}", describe_value(found)),
+                help: None,
+                at_key: false,
+            });
+            return;
+        }
         let keys: Vec<&str> = alternatives
             .iter()
             .filter_map(|a| a.get("required")?.as_array()?.first()?.as_str())
