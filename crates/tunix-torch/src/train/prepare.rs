@@ -130,3 +130,40 @@ pub fn prepare(
         batching_note,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(prompt_template: Option<&str>) -> TrainerRequest {
+        let spec = serde_json::from_value(serde_json::json!({
+            "model": {"preset": "gpt-nano"},
+            "dataset": {"name": "dev-reasoning-v2", "train_examples": 10, "val_examples": 2},
+            "training": {"learning_rate": 1e-3, "per_device_batch_size": 2, "max_steps": 1},
+            "eval": {"evalset": "e.jsonl", "decoding": {"prompt_template": "Q: {prompt}\nA:"}}
+        }))
+        .expect("spec");
+        TrainerRequest {
+            protocol: tunix_core::protocol::PROTOCOL_VERSION,
+            run_dir: "/run".into(),
+            workspace: "/ws".into(),
+            spec,
+            evalset: None,
+            until_step: 1,
+            resume: None,
+            identity: "x".into(),
+            manifest: "m.yaml".into(),
+            trial_id: None,
+            init: None,
+            model_dir: None,
+            prompt_template: prompt_template.map(String::from),
+        }
+    }
+
+    #[test]
+    fn the_requests_framing_overrides_the_decoding_template() {
+        assert_eq!(prompt_template(&request(None)), "Q: {prompt}\nA:");
+        let chat = "<|user|>{prompt}<|assistant|>";
+        assert_eq!(prompt_template(&request(Some(chat))), chat);
+    }
+}
