@@ -21,6 +21,7 @@ use tunix_torch::model::tokenizer;
 use tunix_torch::train::batches::Examples;
 use tunix_torch::train::checkpoint::{self, CheckpointState, MODEL_FILE, OPTIMIZER_FILE};
 use tunix_torch::train::device_batch::{batch_loss, to_tensors};
+use tunix_torch::train::encode::ByteEncoder;
 use tunix_torch::train::optim::{clip_grad_norm, zero_grad, AdamW};
 
 /// One `#[test]` per behaviour and device: `cpu::NAME` always, `cuda::NAME`
@@ -117,14 +118,16 @@ fn examples() -> Examples {
         dims().context_length as usize,
         LossOn::Completion,
         Batching::Packed,
+        &ByteEncoder,
     )
+    .expect("bytes always encode")
 }
 
 /// The loss of optimizer step `step`'s batch, its dropout seeded with
 /// (seed, step) as the trainer seeds it (train/run.rs).
 fn step_loss(model: &Gpt, step: u32, train: bool) -> Tensor {
     tch::manual_seed(derive_seed(SEED, &format!("dropout/{step}")) as i64);
-    let batch = examples().train_batch(SEED, step, ROWS);
+    let batch = examples().train_batch(SEED, u64::from(step), ROWS);
     let tensors = to_tensors(&batch, model.device()).expect("copy the batch to the device");
     batch_loss(model, &tensors, train).expect("forward pass")
 }

@@ -16,6 +16,9 @@ use tunix_core::dataset::Example;
 use tunix_core::manifest::train::{Batching, LossOn};
 use tunix_core::rng::{derive_seed, Rng};
 
+use super::encode::Encode;
+pub use super::token_store::{EncodeError, TokenStore};
+
 /// Consecutive draws that fit no row before a packed batch is closed.
 const MISSES: usize = 8;
 
@@ -50,90 +53,55 @@ impl Batch {
     }
 }
 
-/// One encoded example: its bytes and where the completion starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Encoded {
-    start: usize,
-    len: usize,
-    prompt_len: usize,
-}
-
-/// A split's examples as one byte buffer with offsets, ready to batch.
+/// A split's examples as ids, ready to batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Examples {
-    bytes: Vec<u8>,
-    examples: Vec<Encoded>,
+    store: TokenStore,
     context: usize,
-    loss_on: LossOn,
     batching: Batching,
 }
 
 impl Examples {
     /// Encode `examples` as the model sees them: the prompt through
-    /// `template`, a space, the completion and the stop newline. An example
-    /// longer than `context + 1` tokens keeps its end (the completion).
+    /// `template`, then the completion, each as `encoder` frames it (see
+    /// [`TokenStore`]). An example longer than `context + 1` ids keeps its
+    /// end (the completion).
     pub fn new(
         examples: &[Example],
         template: &str,
         context: usize,
         loss_on: LossOn,
         batching: Batching,
-    ) -> Self {
-        let mut bytes = Vec::new();
-        let mut encoded = Vec::with_capacity(examples.len());
-        for ex in examples {
-            let prompt = template.replace("{prompt}", &ex.prompt);
-            let text = format!("{prompt} {}\n", ex.completion);
-            let cut = text.len().saturating_sub(context + 1);
-            let start = bytes.len();
-            bytes.extend_from_slice(&text.as_bytes()[cut..]);
-            encoded.push(Encoded {
-                start,
-                len: text.len() - cut,
-                prompt_len: prompt.len().saturating_sub(cut),
-            });
-        }
-        Examples {
-            bytes,
-            examples: encoded,
+        encoder: &dyn Encode,
+    ) -> Result<Self, EncodeError> {
+        Ok(Examples {
+            store: TokenStore::new(examples, template, context, loss_on, encoder)?,
             context,
-            loss_on,
             batching,
-        }
+        })
     }
 
     pub fn len(&self) -> usize {
-        self.examples.len()
+        self.store.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.examples.is_empty()
+        self.store.is_empty()
     }
 
-    /// Tokens of every example together.
+    /// Ids of every example together.
     pub fn tokens(&self) -> usize {
-        self.bytes.len()
+        self.store.tokens()
     }
 
-    /// Input tokens and targets of example `i`: `len - 1` of each.
+    /// Input ids and targets of example `i`: `len - 1` of each.
     fn pairs(&self, i: usize) -> impl Iterator<Item = (i64, i64)> + '_ {
-        let e = &self.examples[i];
-        let text = &self.bytes[e.start..e.start + e.len];
-        let learned = learned_tokens(text, e.prompt_len, self.loss_on);
-        // Position t predicts token t + 1.
-        (0..e.len.saturating_sub(1)).map(move |t| {
-            let target = if learned[t + 1] {
-                i64::from(text[t + 1])
-            } else {
-                IGNORE
-            };
-            (i64::from(text[t]), target)
-        })
+        self.store.pairs(i, IGNORE)
     }
 
     /// Positions example `i` takes in a row.
     fn width_of(&self, i: usize) -> usize {
-        self.examples[i].len.saturating_sub(1)
+        self.store.example_len(i).saturating_sub(1)
     }
 
     /// Rows of `context` tokens filled with the examples `next` yields,
@@ -216,7 +184,7 @@ impl Examples {
     pub fn batch(&self, indices: &[usize]) -> Batch {
         let width = indices
             .iter()
-            .map(|&i| self.examples[i].len.saturating_sub(1))
+            .map(|&i| self.width_of(i))
             .max()
             .unwrap_or(0)
             .clamp(1, self.context);
@@ -245,10 +213,11 @@ impl Examples {
         batch
     }
 
-    /// The training batch of optimizer step `step`: `rows` examples drawn
+    /// The training batch number `step` (an optimizer step's, or with
+    /// gradient accumulation a pass's): `rows` examples drawn
     /// from a generator seeded with (seed, step), so any step's batch can
     /// be recreated without replaying earlier ones (exact resume).
-    pub fn train_batch(&self, seed: u64, step: u32, rows: usize) -> Batch {
+    pub fn train_batch(&self, seed: u64, step: u64, rows: usize) -> Batch {
         let mut rng = Rng::new(derive_seed(seed, &format!("batch/{step}")));
         match self.batching {
             Batching::Padded => {
@@ -290,36 +259,21 @@ impl Examples {
     }
 }
 
-/// Which tokens of an example the loss sees (`loss_on`): all, the
-/// completion (from `prompt_len`), or the completion without the results
-/// the calculator writes (after an annotation's `=` through its `>>`).
-fn learned_tokens(text: &[u8], prompt_len: usize, loss_on: LossOn) -> Vec<bool> {
-    let mut learned: Vec<bool> = (0..text.len())
-        .map(|t| loss_on == LossOn::All || t >= prompt_len)
-        .collect();
-    if loss_on == LossOn::CompletionExceptCalculator {
-        let mut open = false;
-        let mut in_result = false;
-        for t in prompt_len..text.len() {
-            if in_result {
-                learned[t] = false;
-                if text[t] == b'>' && t > 0 && text[t - 1] == b'>' {
-                    in_result = false;
-                    open = false;
-                }
-            } else if text[t] == b'<' && t > 0 && text[t - 1] == b'<' {
-                open = true;
-            } else if open && text[t] == b'=' {
-                in_result = true;
-            }
-        }
-    }
-    learned
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::encode::ByteEncoder;
+
+    fn bytes(
+        examples: &[Example],
+        template: &str,
+        context: usize,
+        loss_on: LossOn,
+        batching: Batching,
+    ) -> Examples {
+        Examples::new(examples, template, context, loss_on, batching, &ByteEncoder)
+            .expect("bytes always encode")
+    }
 
     fn ex(prompt: &str, completion: &str) -> Example {
         Example {
@@ -336,7 +290,7 @@ mod tests {
             ex("What is 12 times 3?", "<<12*3=36>> Answer: 36"),
             ex("x", "y"),
         ];
-        Examples::new(&examples, "Q: {prompt}\nA:", 64, loss_on, Batching::Padded)
+        bytes(&examples, "Q: {prompt}\nA:", 64, loss_on, Batching::Padded)
     }
 
     #[test]
@@ -346,14 +300,14 @@ mod tests {
             ex("What is 12 times 3?", "<<12*3=36>> Answer: 36"),
             ex("x", "y"),
         ];
-        let packed = Examples::new(
+        let packed = bytes(
             &examples,
             "Q: {prompt}\nA:",
             64,
             LossOn::Completion,
             Batching::Packed,
         );
-        let padded = Examples::new(
+        let padded = bytes(
             &examples,
             "Q: {prompt}\nA:",
             64,
@@ -456,7 +410,7 @@ mod tests {
     #[test]
     fn long_examples_keep_their_completion() {
         let long = ex(&"w".repeat(100), "<<2*3=6>> Answer: 6");
-        let s = Examples::new(
+        let s = bytes(
             &[long],
             "Q: {prompt}\nA:",
             32,
@@ -478,7 +432,7 @@ mod tests {
     fn batches_depend_only_on_seed_and_step() {
         let examples: Vec<Example> = (0..50).map(|i| ex(&format!("p{i}"), "c")).collect();
         for batching in [Batching::Packed, Batching::Padded] {
-            let s = Examples::new(&examples, "{prompt}", 16, LossOn::Completion, batching);
+            let s = bytes(&examples, "{prompt}", 16, LossOn::Completion, batching);
             assert_eq!(s.train_batch(3, 17, 4), s.train_batch(3, 17, 4));
             assert_ne!(s.train_batch(3, 17, 4), s.train_batch(3, 18, 4));
             assert_ne!(s.train_batch(3, 17, 4), s.train_batch(4, 17, 4));
@@ -488,7 +442,7 @@ mod tests {
     #[test]
     fn validation_batches_cover_the_examples_in_order() {
         let examples: Vec<Example> = (0..10).map(|i| ex(&format!("p{i}"), "c")).collect();
-        let s = Examples::new(
+        let s = bytes(
             &examples,
             "{prompt}",
             16,
@@ -500,7 +454,7 @@ mod tests {
         assert_eq!(s.val_batches(4, 5).len(), 3);
         // Packed: "p0 c\n" takes 4 positions, 4 per 16-token row, 2 rows
         // per batch: 8 examples, then 2, then nothing more.
-        let p = Examples::new(
+        let p = bytes(
             &examples,
             "{prompt}",
             16,

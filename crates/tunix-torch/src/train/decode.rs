@@ -7,8 +7,8 @@ use tunix_core::protocol::{Event, FailureClass, GenerateRequest, Outputs, Starte
 use tunix_core::workspace::Workspace;
 
 use super::checkpoint::{self, MODEL_FILE};
+use super::gpt_trainee::model_id;
 use super::model_eval::model_outputs;
-use super::run::model_id;
 use crate::emit::Emitter;
 use crate::failure::Failure;
 use crate::model::device::{self, is_out_of_memory, Precision};
@@ -62,14 +62,20 @@ pub fn run(req: &GenerateRequest, out: &mut Emitter) -> Result<u32, Failure> {
     let total = set.items.len() as u64;
     let mut done = 0u64;
     let mut progress_error = None;
-    let outputs = model_outputs(&model, &set.items, &req.decoding, |n| {
-        done += n as u64;
-        if progress_error.is_none() {
-            if let Err(e) = out.emit(&Event::EvalProgress { done, total }) {
-                progress_error = Some(e);
+    let outputs = model_outputs(
+        &model,
+        &set.items,
+        &req.decoding,
+        &req.decoding.prompt_template,
+        |n| {
+            done += n as u64;
+            if progress_error.is_none() {
+                if let Err(e) = out.emit(&Event::EvalProgress { done, total }) {
+                    progress_error = Some(e);
+                }
             }
-        }
-    })
+        },
+    )
     .map_err(torch("decoding"))?;
     if let Some(e) = progress_error {
         return Err(e);

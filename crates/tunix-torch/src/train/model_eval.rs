@@ -1,5 +1,5 @@
 //! Outputs of a built-in model on an eval set: greedy generation from each
-//! item's prompt through the decoding template. The outputs then go through
+//! item's prompt through the prompt template. The outputs then go through
 //! the same scoring as external predictions.
 
 use std::collections::BTreeMap;
@@ -19,16 +19,18 @@ pub struct ModelOutputs {
     pub truncated_prompts: Vec<String>,
 }
 
-/// Generate an output for every item.
+/// Generate an output for every item, its prompt rendered through
+/// `template` (`{prompt}` marking it).
 pub fn model_outputs(
     model: &Gpt,
     items: &[EvalItem],
     decoding: &Decoding,
+    template: &str,
     mut progress: impl FnMut(usize),
 ) -> Result<ModelOutputs, TchError> {
     let prompts: Vec<String> = items
         .iter()
-        .map(|i| decoding.prompt_template.replace("{prompt}", &i.prompt))
+        .map(|i| template.replace("{prompt}", &i.prompt))
         .collect();
     let settings = GenerateSettings {
         max_new_tokens: decoding.max_new_tokens as usize,
