@@ -33,7 +33,10 @@ def fail(message):
 def opt(cast, default):
     """An argparse type for template values: an empty string (an unset
     optional `training` key renders as "") means the default."""
-    return lambda s: default if s.strip() == "" else cast(s)
+    def parse(s):
+        return default if s.strip() == "" else cast(s)
+    parse.__name__ = cast.__name__  # argparse's message: "invalid float value: 'abc'"
+    return parse
 
 
 def parse_args():
