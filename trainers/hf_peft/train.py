@@ -16,7 +16,7 @@ Single process: `python train.py ...`. Several processes: `torchrun
 of each batch, rank 0 alone writes metrics, checkpoints and predictions).
 """
 
-import argparse, contextlib, functools, json, math, os, random, shutil, sys, time, traceback
+import argparse, contextlib, functools, json, math, os, shutil, sys, time, traceback
 
 import torch
 import torch.distributed as dist
@@ -194,7 +194,7 @@ def build_model(args, device, resume_dir):
         from transformers import BitsAndBytesConfig
         kw["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype, bnb_4bit_use_double_quant=True)
-        kw["device_map"] = {"": device}
+        kw["device_map"] = {"": device.index}
     # Full fine-tuning resumes from the checkpoint's own weights.
     source = resume_dir if (resume_dir and args.lora_r == 0) else args.model
     model = AutoModelForCausalLM.from_pretrained(source, **kw)
@@ -281,12 +281,11 @@ def main():
             torch.cuda.set_device(device)
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     else:
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
     resume_step = int(ENV.get("TUNIX_RESUME_STEP") or 0)
     resume_dir = ENV.get("TUNIX_RESUME_DIR") if resume_step else None
     until = min(int(ENV.get("TUNIX_UNTIL_STEP") or args.max_steps), args.max_steps)
-    random.seed(args.seed)
-    torch.manual_seed(args.seed)  # the LoRA initialisation and dropout
+    torch.manual_seed(args.seed)  # the LoRA initialisation
 
     from transformers import AutoTokenizer
     tok = AutoTokenizer.from_pretrained(args.model)
