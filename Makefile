@@ -71,7 +71,9 @@ lint: setup
 # The official DuckDB Python client (same DuckDB version as the bundled one)
 # checks in a test that the index opens outside this tool; PyTorch and
 # safetensors check that checkpoints load into the reference model;
-# transformers and peft run trainers/hf_peft/train.py (tests/cli/hf_trainer.rs).
+# transformers and peft run trainers/hf_peft/train.py (tests/cli/hf_trainer.rs)
+# and load the Hugging Face folders and adapters the worker writes
+# (offline: the tests set HF_HUB_OFFLINE=1).
 unit: build
 	$(VIRTUAL_ENV)/bin/python -m pip install --quiet duckdb==2.0.0 safetensors==0.8.0 optuna==5.1.0 transformers==5.25.0 peft==0.21.2
 	TUNIX_TEST_PYTHON=$(VIRTUAL_ENV)/bin/python $(CARGO) test --locked --workspace
