@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use tunix_core::protocol::{Event, FailureClass, HfGenerateRequest, Outputs, Started};
+use tunix_core::protocol::{
+    Event, FailureClass, HfGenerateRequest, Outputs, RenderedPrompt, Started,
+};
 
 use crate::emit::Emitter;
 use crate::failure::Failure;
@@ -45,6 +47,59 @@ pub fn cut_at_stop(text: &str, stop: &[String]) -> String {
     text[..cut].to_string()
 }
 
+/// How prompts are decoded.
+pub struct DecodeSettings<'a> {
+    /// The most tokens added to each prompt.
+    pub max_new_tokens: u32,
+    /// An output ends before the first of these strings.
+    pub stop: &'a [String],
+    /// Prompts decoded together.
+    pub batch_size: u32,
+}
+
+/// Each prompt's greedy output text: encoded with `tokenizer`, decoded in
+/// batches until the model's stop ids or `max_new_tokens`, special tokens
+/// skipped, cut before the first stop string; `progress` hears how many
+/// prompts each batch finished.
+pub fn decode_texts(
+    model: &LlamaModel,
+    tokenizer: &HfTokenizer,
+    prompts: &[RenderedPrompt],
+    settings: &DecodeSettings,
+    progress: &mut dyn FnMut(usize),
+) -> Result<BTreeMap<String, String>, HfError> {
+    let stop_ids: Vec<i64> = tokenizer.stop_ids().iter().map(|&i| i64::from(i)).collect();
+    let opts = GenerateOptions {
+        max_new_tokens: settings.max_new_tokens as usize,
+        pad_id: stop_ids.first().copied().unwrap_or(0),
+        stop_ids,
+    };
+    let mut outputs = BTreeMap::new();
+    for batch in prompts.chunks(settings.batch_size.max(1) as usize) {
+        let ids = batch
+            .iter()
+            .map(|p| {
+                let ids = tokenizer.encode(&p.text, true)?;
+                if ids.is_empty() {
+                    return Err(HfError::Input(format!(
+                        "the prompt of item {} encodes to no tokens",
+                        p.id
+                    )));
+                }
+                Ok(ids.into_iter().map(i64::from).collect())
+            })
+            .collect::<Result<Vec<Vec<i64>>, HfError>>()?;
+        let generated = generate_greedy(model, &ids, &opts)?;
+        for (p, tokens) in batch.iter().zip(generated) {
+            let tokens: Vec<u32> = tokens.iter().map(|&t| t as u32).collect();
+            let text = tokenizer.decode(&tokens, true)?;
+            outputs.insert(p.id.clone(), cut_at_stop(&text, settings.stop));
+        }
+        progress(batch.len());
+    }
+    Ok(outputs)
+}
+
 /// Serve the request; returns step 0 (a base model has no training step).
 pub fn run(req: &HfGenerateRequest, out: &mut Emitter) -> Result<u32, Failure> {
     let choice = device::resolve(req.device, device::cuda_device_count())
@@ -65,41 +120,30 @@ pub fn run(req: &HfGenerateRequest, out: &mut Emitter) -> Result<u32, Failure> {
         start_step: 0,
         notes: choice.note.iter().cloned().collect(),
     }))?;
-    let stop_ids: Vec<i64> = tokenizer.stop_ids().iter().map(|&i| i64::from(i)).collect();
-    let opts = GenerateOptions {
-        max_new_tokens: req.max_new_tokens as usize,
-        pad_id: stop_ids.first().copied().unwrap_or(0),
-        stop_ids,
-    };
     let total = req.prompts.len() as u64;
     let mut done = 0u64;
-    let mut outputs = BTreeMap::new();
-    for batch in req.prompts.chunks(req.batch_size.max(1) as usize) {
-        let ids = batch
-            .iter()
-            .map(|p| {
-                let ids = tokenizer
-                    .encode(&p.text, true)
-                    .map_err(|e| failure(&format!("encoding the prompt of item {}", p.id), e))?;
-                if ids.is_empty() {
-                    return Err(Failure::bad_config(format!(
-                        "the prompt of item {} encodes to no tokens",
-                        p.id
-                    )));
+    let mut progress_error = None;
+    let outputs = decode_texts(
+        &model,
+        &tokenizer,
+        &req.prompts,
+        &DecodeSettings {
+            max_new_tokens: req.max_new_tokens,
+            stop: &req.stop,
+            batch_size: req.batch_size,
+        },
+        &mut |n| {
+            done += n as u64;
+            if progress_error.is_none() {
+                if let Err(e) = out.emit(&Event::EvalProgress { done, total }) {
+                    progress_error = Some(e);
                 }
-                Ok(ids.into_iter().map(i64::from).collect())
-            })
-            .collect::<Result<Vec<Vec<i64>>, Failure>>()?;
-        let generated = generate_greedy(&model, &ids, &opts).map_err(|e| failure("decoding", e))?;
-        for (p, tokens) in batch.iter().zip(generated) {
-            let tokens: Vec<u32> = tokens.iter().map(|&t| t as u32).collect();
-            let text = tokenizer
-                .decode(&tokens, true)
-                .map_err(|e| failure(&format!("decoding the output of item {}", p.id), e))?;
-            outputs.insert(p.id.clone(), cut_at_stop(&text, &req.stop));
-        }
-        done += batch.len() as u64;
-        out.emit(&Event::EvalProgress { done, total })?;
+            }
+        },
+    )
+    .map_err(|e| failure("decoding", e))?;
+    if let Some(e) = progress_error {
+        return Err(e);
     }
     out.emit(&Event::Outputs(Outputs {
         step: 0,
