@@ -48,12 +48,15 @@ pub fn dir_for(run_dir: &Path, step: u32) -> PathBuf {
 }
 
 /// Write a checkpoint (under a temporary name, then renamed into place);
-/// returns its files relative to the run folder, with blake3.
+/// returns its files relative to the run folder, with blake3. `extras`
+/// writes any further files into the (temporary) folder it is given and
+/// returns their names (e.g. a PEFT adapter beside the weights).
 pub fn save(
     run_dir: &Path,
     state: &mut CheckpointState,
     model: &[(String, Tensor)],
     optimizer: &[(String, Tensor)],
+    extras: &dyn Fn(&Path) -> Result<Vec<String>>,
 ) -> Result<Vec<Artifact>> {
     let root = run_dir.join(CHECKPOINTS);
     let final_dir = dir_for(run_dir, state.step);
@@ -90,6 +93,14 @@ pub fn save(
             },
             Artifact::new(rel(STATE_FILE), &state_bytes),
         ];
+        for name in extras(&tmp)? {
+            let (blake3, bytes) = blake3_file(&tmp.join(&name))?;
+            files.push(Artifact {
+                path: rel(&name),
+                blake3,
+                bytes,
+            });
+        }
         if final_dir.exists() {
             std::fs::remove_dir_all(&final_dir)
                 .map_err(|e| Error::io("replace the checkpoint", &final_dir, e))?;
@@ -176,6 +187,10 @@ pub fn read_tensors(path: &Path, blake3: &str) -> Result<Vec<(String, Tensor)>> 
 mod tests {
     use super::*;
 
+    fn none(_: &Path) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     fn state(step: u32) -> CheckpointState {
         CheckpointState {
             step,
@@ -194,9 +209,9 @@ mod tests {
         let w = vec![("w".to_string(), Tensor::from_slice(&[1.0f32, 2.0]))];
         let m = vec![("exp_avg.w".to_string(), Tensor::from_slice(&[0.5f32, 0.25]))];
         let mut s10 = state(10);
-        save(dir.path(), &mut s10, &w, &m).unwrap();
+        save(dir.path(), &mut s10, &w, &m, &none).unwrap();
         let mut s20 = state(20);
-        let files = save(dir.path(), &mut s20, &w, &m).unwrap();
+        let files = save(dir.path(), &mut s20, &w, &m, &none).unwrap();
         assert_eq!(
             list(dir.path()).iter().map(|(s, _)| *s).collect::<Vec<_>>(),
             vec![10, 20]
@@ -221,7 +236,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let w = vec![("w".to_string(), Tensor::from_slice(&[1.0f32]))];
         let mut s = state(5);
-        save(dir.path(), &mut s, &w, &w).unwrap();
+        save(dir.path(), &mut s, &w, &w, &none).unwrap();
         let at = dir_for(dir.path(), 5);
         std::fs::write(at.join(MODEL_FILE), b"garbage").unwrap();
         let err = read_tensors(&at.join(MODEL_FILE), &s.model_blake3).unwrap_err();

@@ -217,8 +217,20 @@ impl Loop<'_> {
             model_blake3: String::new(),
             optimizer_blake3: String::new(),
         };
-        let files = checkpoint::save(&req.run_dir, &mut state, params, &opt.state(params))
-            .map_err(Failure::from)?;
+        let extras = |dir: &std::path::Path| {
+            self.trainee.checkpoint_extras(dir).map_err(|e| {
+                tunix_core::error::Error::runtime(format!("cannot write the checkpoint: {e}"))
+                    .with_path(dir)
+            })
+        };
+        let files = checkpoint::save(
+            &req.run_dir,
+            &mut state,
+            params,
+            &opt.state(params),
+            &extras,
+        )
+        .map_err(Failure::from)?;
         out.emit(&Event::Checkpoint(CheckpointWritten { step: done, files }))?;
         out.log(&format!(
             "checkpoint step {done} (model blake3 {})",

@@ -57,6 +57,13 @@ pub trait Trainee {
     /// example only); `train` turns dropout on.
     fn loss(&self, batch: &BatchTensors, train: bool) -> Result<Tensor, TraineeError>;
 
+    /// Write files besides the weights into a checkpoint folder (`dir`)
+    /// and return their names: e.g. a LoRA run's PEFT adapter, which
+    /// `peft` loads as it is. None by default.
+    fn checkpoint_extras(&self, _dir: &std::path::Path) -> Result<Vec<String>, TraineeError> {
+        Ok(Vec::new())
+    }
+
     /// Copy checkpointed weights (as [`Trainee::params`] names them) in.
     fn load_weights(&self, tensors: &[(String, Tensor)]) -> Result<(), TraineeError>;
 
