@@ -308,3 +308,73 @@ fn load_trained_restores_by_name_and_refuses_wrong_tensors() {
         .expect_err("adapters into a full model");
     assert!(matches!(err, HfError::UnknownTrained { .. }), "{err}");
 }
+
+#[test]
+fn a_bf16_base_is_held_once_in_bf16_under_f32_adapters() {
+    let dir = fixture("qwen2-tied");
+    let cfg = lora(4, &[LoraTarget::QProj, LoraTarget::UpProj]);
+    let bf16 = LlamaModel::load_for_training(&dir, Device::Cpu, Kind::BFloat16, Some(&cfg), 2)
+        .expect("fixture loads");
+    let f32 = LlamaModel::load_for_training(&dir, Device::Cpu, Kind::Float, Some(&cfg), 2)
+        .expect("fixture loads");
+    assert_eq!(bf16.base_kind(), Kind::BFloat16);
+    assert!(bf16
+        .weights()
+        .iter()
+        .all(|(_, t)| t.kind() == Kind::BFloat16));
+    assert!(bf16
+        .trainable()
+        .iter()
+        .all(|(_, t)| t.kind() == Kind::Float));
+    let ids = matrix(&[vec![1, 17, 42, 255, 3, 99]]);
+    let targets = matrix(&[vec![17, 42, 255, 3, 99, -100]]);
+    let loss = bf16.loss(&ids, &targets, None, true).expect("loss");
+    assert_eq!(loss.kind(), Kind::Float);
+    loss.backward();
+    let b_grad = bf16.trainable()[1].1.grad();
+    assert_eq!(b_grad.kind(), Kind::Float);
+    assert!(b_grad.norm().double_value(&[]) > 0.0);
+    let want = f32
+        .loss(&ids, &targets, None, false)
+        .expect("loss")
+        .double_value(&[]);
+    let got = loss.double_value(&[]);
+    eprintln!("bf16 base loss {got:.4}, f32 base loss {want:.4}");
+    assert!((got - want).abs() < 0.05 * want, "{got} vs {want}");
+
+    let full = LlamaModel::load_for_training(&dir, Device::Cpu, Kind::BFloat16, None, 0)
+        .expect("fixture loads");
+    assert!(full
+        .trainable()
+        .iter()
+        .all(|(_, t)| t.kind() == Kind::BFloat16 && t.requires_grad()));
+}
+
+#[test]
+fn adapter_dropout_applies_only_while_training() {
+    let cfg = LoraConfig {
+        dropout: 0.5,
+        ..lora(4, &LoraTarget::ALL)
+    };
+    let mut model = LlamaModel::load_for_training(
+        &fixture("llama-gqa"),
+        Device::Cpu,
+        Kind::Float,
+        Some(&cfg),
+        4,
+    )
+    .expect("fixture loads");
+    tch::manual_seed(5);
+    let trained: Vec<(String, Tensor)> = model
+        .trainable()
+        .iter()
+        .map(|(n, t)| (n.clone(), t.detach().randn_like() * 0.1))
+        .collect();
+    model.load_trained(&trained).expect("adapters load");
+    let ids = matrix(&[vec![1, 17, 42, 255, 3, 99]]);
+    let eval = model.logits_train(&ids, None, false).expect("eval");
+    let cached = model.forward(&ids).expect("forward");
+    assert!((&eval - &cached).abs().max().double_value(&[]) < 1e-5);
+    let train = model.logits_train(&ids, None, true).expect("train");
+    assert!((&train - &eval).abs().max().double_value(&[]) > 1e-3);
+}
