@@ -113,6 +113,41 @@ pub enum HfError {
         /// What is wrong.
         message: String,
     },
+    /// A trained tensor (from a checkpoint) that is not one of the model's
+    /// trained tensors.
+    #[error("trained tensor `{name}` is not one of this model's trained tensors ({trained})")]
+    UnknownTrained {
+        /// The tensor's name.
+        name: String,
+        /// What the model trains: every weight, or LoRA adapters.
+        trained: String,
+    },
+    /// A trained tensor of the model that the given tensors lack.
+    #[error("trained tensor `{name}` is missing from the given tensors")]
+    MissingTrained {
+        /// The tensor's name.
+        name: String,
+    },
+    /// A trained tensor whose shape is not the model's.
+    #[error(
+        "trained tensor `{name}` has shape {}, but the model's is {}",
+        shape(found),
+        shape(expected)
+    )]
+    TrainedShape {
+        /// The tensor's name.
+        name: String,
+        /// The model's shape.
+        expected: Vec<i64>,
+        /// The given shape.
+        found: Vec<i64>,
+    },
+    /// An output folder that already holds files.
+    #[error("{}: the output folder exists and is not empty", dir.display())]
+    OutputNotEmpty {
+        /// The folder.
+        dir: PathBuf,
+    },
     /// Token ids the model cannot take (wrong rank, out of the vocabulary).
     #[error("invalid input: {0}")]
     Input(String),

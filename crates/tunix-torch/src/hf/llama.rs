@@ -1,126 +1,204 @@
 //! The Llama-family decoder (Llama, Qwen2) as Hugging Face's `transformers`
-//! computes it, in f32: token embedding; per layer RMSNorm, attention with
+//! computes it, the residual stream in f32 over weights held in one dtype
+//! (f32, or bf16 for training on a GPU): token embedding; per layer RMSNorm, attention with
 //! "rotate half" RoPE, grouped-query attention (each key/value head serves
 //! consecutive query heads), a causal mask and the output projection, a
 //! residual, RMSNorm, the SwiGLU MLP (`down(silu(gate(x)) * up(x))`) and a
 //! residual; a final RMSNorm and the output head, which is the embedding
 //! when `tie_word_embeddings`. Tensor names are the checkpoint's
-//! (`model.layers.0.self_attn.q_proj.weight`, ...).
+//! (`model.layers.0.self_attn.q_proj.weight`, ...). One pass (`run`) serves
+//! decoding through a [`KvCache`] and training (`crate::hf::loss`), whose
+//! LoRA adapters live in the projections (`crate::hf::linear`).
 
 use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
+use tunix_core::manifest::train::LoraConfig;
 
 use crate::hf::config::HfConfig;
 use crate::hf::error::HfError;
+use crate::hf::linear::Linear;
 use crate::hf::weights::Weights;
 
-/// A linear layer stored as in PyTorch: weight `[out, in]`, optional bias.
-struct Linear {
-    weight: Tensor,
-    bias: Option<Tensor>,
+/// One decoder layer.
+pub(super) struct Layer {
+    pub(super) input_norm: Tensor,
+    pub(super) q: Linear,
+    pub(super) k: Linear,
+    pub(super) v: Linear,
+    pub(super) o: Linear,
+    pub(super) post_norm: Tensor,
+    pub(super) gate: Linear,
+    pub(super) up: Linear,
+    pub(super) down: Linear,
 }
 
-impl Linear {
-    fn load(
-        w: &mut Weights,
-        prefix: &str,
-        out: i64,
-        inp: i64,
-        bias: bool,
-        dev: Device,
-    ) -> Result<Self, HfError> {
-        let weight = w.take(&format!("{prefix}.weight"), &[out, inp], dev)?;
-        let bias = if bias {
-            Some(w.take(&format!("{prefix}.bias"), &[out], dev)?)
-        } else {
-            None
-        };
-        Ok(Self { weight, bias })
+impl Layer {
+    /// The projections in a layer's order (q, k, v, o, gate, up, down).
+    pub(super) fn linears(&self) -> [&Linear; 7] {
+        [
+            &self.q, &self.k, &self.v, &self.o, &self.gate, &self.up, &self.down,
+        ]
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor, HfError> {
-        Ok(x.f_linear(&self.weight, self.bias.as_ref())?)
+    /// The projections, mutable, in the same order.
+    pub(super) fn linears_mut(&mut self) -> [&mut Linear; 7] {
+        [
+            &mut self.q,
+            &mut self.k,
+            &mut self.v,
+            &mut self.o,
+            &mut self.gate,
+            &mut self.up,
+            &mut self.down,
+        ]
     }
 }
 
-struct Layer {
-    input_norm: Tensor,
-    q: Linear,
-    k: Linear,
-    v: Linear,
-    o: Linear,
-    post_norm: Tensor,
-    gate: Linear,
-    up: Linear,
-    down: Linear,
+/// Which keys each new token may attend to.
+pub(super) enum Attend {
+    /// Causal over the new tokens only (no cache): token `i` sees `0..=i`.
+    Causal,
+    /// An explicit boolean mask `[batch, 1, new, keys]`, true = may attend.
+    Mask(Tensor),
 }
 
-/// A loaded Llama-family decoder.
+/// A loaded Llama-family decoder, with LoRA adapters when loaded for
+/// LoRA training (`crate::hf::trainable`).
 pub struct LlamaModel {
-    config: HfConfig,
-    embed: Tensor,
-    layers: Vec<Layer>,
-    norm: Tensor,
+    pub(super) config: HfConfig,
+    pub(super) embed: Tensor,
+    pub(super) layers: Vec<Layer>,
+    pub(super) norm: Tensor,
     /// `None` when tied to the embedding.
-    lm_head: Option<Tensor>,
-    device: Device,
+    pub(super) lm_head: Option<Tensor>,
+    pub(super) device: Device,
+    /// The adapters' config when the model carries LoRA adapters.
+    pub(super) lora: Option<LoraConfig>,
+    /// The trained tensors by checkpoint name (shallow copies sharing the
+    /// model's storage and autograd state): every weight, or the adapters.
+    pub(super) trainable: Vec<(String, Tensor)>,
 }
 
 impl LlamaModel {
-    /// Load `config.json` and the weights of a local model folder onto `device`.
+    /// Load `config.json` and the weights of a local model folder onto
+    /// `device`, in f32, for inference (nothing requires grad).
     pub fn load(dir: &Path, device: Device) -> Result<Self, HfError> {
         let config = HfConfig::load(dir)?;
         let mut weights = Weights::load(dir)?;
         Self::from_weights(config, &mut weights, device)
     }
 
-    /// Build the model from a config and its weights (taken out of `weights`).
+    /// Build the model from a config and its weights (taken out of
+    /// `weights`), in f32, for inference.
     pub fn from_weights(
         config: HfConfig,
         w: &mut Weights,
         device: Device,
     ) -> Result<Self, HfError> {
+        Self::from_weights_as(config, w, device, Kind::Float)
+    }
+
+    /// Build the model with its weights in dtype `kind`; nothing requires
+    /// grad, and [`LlamaModel::trainable`](Self::trainable) lists every
+    /// weight by its Hugging Face name.
+    pub(super) fn from_weights_as(
+        config: HfConfig,
+        w: &mut Weights,
+        device: Device,
+        kind: Kind,
+    ) -> Result<Self, HfError> {
         let c = &config;
         let (h, hd) = (c.hidden_size, c.head_dim);
         let (q_out, kv_out) = (c.num_attention_heads * hd, c.num_key_value_heads * hd);
-        let embed = w.take("model.embed_tokens.weight", &[c.vocab_size, h], device)?;
+        let embed = w.take_as(
+            "model.embed_tokens.weight",
+            &[c.vocab_size, h],
+            device,
+            kind,
+        )?;
         let mut layers = Vec::new();
         for i in 0..c.num_hidden_layers {
             let p = format!("model.layers.{i}");
             let a = format!("{p}.self_attn");
             let m = format!("{p}.mlp");
             let im = c.intermediate_size;
+            let mut lin = |name: &str, shape, bias| -> Result<Linear, HfError> {
+                Linear::load(w, name, shape, bias, device, kind)
+            };
             layers.push(Layer {
-                input_norm: w.take(&format!("{p}.input_layernorm.weight"), &[h], device)?,
-                q: Linear::load(w, &format!("{a}.q_proj"), q_out, h, c.qkv_bias, device)?,
-                k: Linear::load(w, &format!("{a}.k_proj"), kv_out, h, c.qkv_bias, device)?,
-                v: Linear::load(w, &format!("{a}.v_proj"), kv_out, h, c.qkv_bias, device)?,
-                o: Linear::load(w, &format!("{a}.o_proj"), h, q_out, c.o_bias, device)?,
-                post_norm: w.take(
+                q: lin(&format!("{a}.q_proj"), (q_out, h), c.qkv_bias)?,
+                k: lin(&format!("{a}.k_proj"), (kv_out, h), c.qkv_bias)?,
+                v: lin(&format!("{a}.v_proj"), (kv_out, h), c.qkv_bias)?,
+                o: lin(&format!("{a}.o_proj"), (h, q_out), c.o_bias)?,
+                gate: lin(&format!("{m}.gate_proj"), (im, h), c.mlp_bias)?,
+                up: lin(&format!("{m}.up_proj"), (im, h), c.mlp_bias)?,
+                down: lin(&format!("{m}.down_proj"), (h, im), c.mlp_bias)?,
+                input_norm: w.take_as(
+                    &format!("{p}.input_layernorm.weight"),
+                    &[h],
+                    device,
+                    kind,
+                )?,
+                post_norm: w.take_as(
                     &format!("{p}.post_attention_layernorm.weight"),
                     &[h],
                     device,
+                    kind,
                 )?,
-                gate: Linear::load(w, &format!("{m}.gate_proj"), im, h, c.mlp_bias, device)?,
-                up: Linear::load(w, &format!("{m}.up_proj"), im, h, c.mlp_bias, device)?,
-                down: Linear::load(w, &format!("{m}.down_proj"), h, im, c.mlp_bias, device)?,
             });
         }
-        let norm = w.take("model.norm.weight", &[h], device)?;
+        let norm = w.take_as("model.norm.weight", &[h], device, kind)?;
         let lm_head = if c.tie_word_embeddings {
             None
         } else {
-            Some(w.take("lm_head.weight", &[c.vocab_size, h], device)?)
+            Some(w.take_as("lm_head.weight", &[c.vocab_size, h], device, kind)?)
         };
-        Ok(Self {
+        let mut model = Self {
             config,
             embed,
             layers,
             norm,
             lm_head,
             device,
-        })
+            lora: None,
+            trainable: Vec::new(),
+        };
+        model.trainable = model.weights();
+        Ok(model)
+    }
+
+    /// Every weight, bias and norm scale by its Hugging Face name
+    /// (`model.embed_tokens.weight`, ..., `lm_head.weight` only when
+    /// untied), as shallow copies of the model's tensors (adapters not
+    /// merged).
+    pub fn weights(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![(
+            "model.embed_tokens.weight".to_string(),
+            self.embed.shallow_clone(),
+        )];
+        for (i, layer) in self.layers.iter().enumerate() {
+            let p = format!("model.layers.{i}");
+            out.push((
+                format!("{p}.input_layernorm.weight"),
+                layer.input_norm.shallow_clone(),
+            ));
+            for lin in &layer.linears()[..4] {
+                push_linear(&mut out, lin);
+            }
+            out.push((
+                format!("{p}.post_attention_layernorm.weight"),
+                layer.post_norm.shallow_clone(),
+            ));
+            for lin in &layer.linears()[4..] {
+                push_linear(&mut out, lin);
+            }
+        }
+        out.push(("model.norm.weight".to_string(), self.norm.shallow_clone()));
+        if let Some(head) = &self.lm_head {
+            out.push(("lm_head.weight".to_string(), head.shallow_clone()));
+        }
+        out
     }
 
     /// The model's config.
@@ -199,19 +277,8 @@ impl LlamaModel {
         cache: &mut KvCache,
     ) -> Result<Tensor, HfError> {
         let _guard = tch::no_grad_guard();
-        let c = &self.config;
         let (b, t) = batch_time(ids)?;
-        let ids = ids.f_to_kind(Kind::Int64)?.f_to_device(self.device)?;
-        let (lo, hi) = (
-            ids.f_min()?.f_int64_value(&[])?,
-            ids.f_max()?.f_int64_value(&[])?,
-        );
-        if lo < 0 || hi >= c.vocab_size {
-            return Err(HfError::Input(format!(
-                "token ids must be in 0..{}, got {lo}..={hi}",
-                c.vocab_size
-            )));
-        }
+        let ids = self.checked_ids(ids)?;
         let (start, total) = (cache.len, cache.len + t);
         if cache.batch != b || total > cache.max_len || cache.keys.len() != self.layers.len() {
             return Err(HfError::Input(format!(
@@ -233,27 +300,76 @@ impl LlamaModel {
             .f_le_tensor(&query)?
             .f_unsqueeze(0)?
             .f_logical_and(&key_mask.f_to_device(self.device)?.f_ne(0)?.f_unsqueeze(1)?)?
-            .f_logical_or(&key.f_eq_tensor(&query)?.f_unsqueeze(0)?)?;
-        let mask = allowed.f_logical_not()?.f_unsqueeze(1)?;
-        let (cos, sin) = self.rope(&positions.f_to_device(self.device)?)?;
+            .f_logical_or(&key.f_eq_tensor(&query)?.f_unsqueeze(0)?)?
+            .f_unsqueeze(1)?;
+        let positions = positions.f_to_device(self.device)?;
+        let logits = self.run(
+            &ids,
+            &positions,
+            Attend::Mask(allowed),
+            Some(&*cache),
+            false,
+        )?;
+        cache.len = total;
+        Ok(logits)
+    }
+
+    /// Token ids `[batch, time]` as int64 on the model's device, each
+    /// checked to be in the vocabulary.
+    pub(super) fn checked_ids(&self, ids: &Tensor) -> Result<Tensor, HfError> {
+        batch_time(ids)?;
+        let ids = ids.f_to_kind(Kind::Int64)?.f_to_device(self.device)?;
+        let (lo, hi) = (
+            ids.f_min()?.f_int64_value(&[])?,
+            ids.f_max()?.f_int64_value(&[])?,
+        );
+        let vocab = self.config.vocab_size;
+        if lo < 0 || hi >= vocab {
+            return Err(HfError::Input(format!(
+                "token ids must be in 0..{vocab}, got {lo}..={hi}"
+            )));
+        }
+        Ok(ids)
+    }
+
+    /// Logits `[batch, time, vocab]` (f32) of checked token ids at RoPE
+    /// `positions` (`[batch, time]`, on the device), attending as `attend`
+    /// says; with a cache, the new keys and values are written into it after
+    /// its `len()` entries (the caller advances it). Dropout on the adapters'
+    /// input when `train`.
+    pub(super) fn run(
+        &self,
+        ids: &Tensor,
+        positions: &Tensor,
+        attend: Attend,
+        cache: Option<&KvCache>,
+        train: bool,
+    ) -> Result<Tensor, HfError> {
+        let c = &self.config;
+        let (b, t) = batch_time(ids)?;
+        let (cos, sin) = self.rope(positions)?;
         let mut x = self
             .embed
             .f_index_select(0, &ids.f_view([-1])?)?
+            .f_to_kind(Kind::Float)?
             .f_view([b, t, -1])?;
         for (i, layer) in self.layers.iter().enumerate() {
-            let kv = (&cache.keys[i], &cache.values[i], start);
+            let kv = cache.map(|cache| (&cache.keys[i], &cache.values[i], cache.len));
             let n = rms_norm(&x, &layer.input_norm, c.rms_norm_eps)?;
-            let a = self.attention(layer, &n, &cos, &sin, &mask, kv)?;
+            let a = self.attention(layer, &n, (&cos, &sin), &attend, kv, train)?;
             x = x.f_add(&a)?;
             let n = rms_norm(&x, &layer.post_norm, c.rms_norm_eps)?;
-            let g = layer.gate.forward(&n)?.f_silu()?;
-            let m = layer.down.forward(&g.f_mul(&layer.up.forward(&n)?)?)?;
+            let g = layer.gate.forward(&n, train)?.f_silu()?;
+            let m = layer
+                .down
+                .forward(&g.f_mul(&layer.up.forward(&n, train)?)?, train)?;
             x = x.f_add(&m)?;
         }
-        cache.len = total;
         let x = rms_norm(&x, &self.norm, c.rms_norm_eps)?;
         let head = self.lm_head.as_ref().unwrap_or(&self.embed);
-        Ok(x.f_matmul(&head.f_tr()?)?)
+        Ok(x.f_to_kind(head.kind())?
+            .f_matmul(&head.f_tr()?)?
+            .f_to_kind(Kind::Float)?)
     }
 
     /// RoPE's cos and sin `[batch, 1, time, head_dim]` at `positions`
@@ -274,17 +390,18 @@ impl LlamaModel {
         Ok((emb.f_cos()?, emb.f_sin()?))
     }
 
-    /// Attention of the new tokens `x` over the cached ones and themselves:
-    /// their keys and values are written into `cache` (a layer's keys,
-    /// values and the number of entries before them) in place.
+    /// Attention of the new tokens `x`: over themselves alone, or over
+    /// the cached ones and themselves (a layer's keys, values and the
+    /// number of entries before them), their keys and values then written
+    /// into the cache in place.
     fn attention(
         &self,
         l: &Layer,
         x: &Tensor,
-        cos: &Tensor,
-        sin: &Tensor,
-        mask: &Tensor,
-        cache: (&Tensor, &Tensor, i64),
+        (cos, sin): (&Tensor, &Tensor),
+        attend: &Attend,
+        cache: Option<(&Tensor, &Tensor, i64)>,
+        train: bool,
     ) -> Result<Tensor, HfError> {
         let c = &self.config;
         let (b, t) = (x.size()[0], x.size()[1]);
@@ -292,26 +409,26 @@ impl LlamaModel {
         let heads = |y: Tensor, n: i64| -> Result<Tensor, HfError> {
             Ok(y.f_view([b, t, n, hd])?.f_transpose(1, 2)?)
         };
-        let q = apply_rope(&heads(l.q.forward(x)?, nh)?, cos, sin)?;
-        let k = apply_rope(&heads(l.k.forward(x)?, nkv)?, cos, sin)?;
-        let v = heads(l.v.forward(x)?, nkv)?;
-        let (cache_k, cache_v, start) = cache;
-        cache_k.f_narrow(2, start, t)?.f_copy_(&k)?;
-        cache_v.f_narrow(2, start, t)?.f_copy_(&v)?;
-        let k = cache_k.f_narrow(2, 0, start + t)?;
-        let v = cache_v.f_narrow(2, 0, start + t)?;
+        let q = apply_rope(&heads(l.q.forward(x, train)?, nh)?, cos, sin)?;
+        let mut k = apply_rope(&heads(l.k.forward(x, train)?, nkv)?, cos, sin)?;
+        let mut v = heads(l.v.forward(x, train)?, nkv)?;
+        if let Some((cache_k, cache_v, start)) = cache {
+            cache_k.f_narrow(2, start, t)?.f_copy_(&k)?;
+            cache_v.f_narrow(2, start, t)?.f_copy_(&v)?;
+            k = cache_k.f_narrow(2, 0, start + t)?;
+            v = cache_v.f_narrow(2, 0, start + t)?;
+        }
         let (k, v) = (repeat_kv(&k, nh / nkv)?, repeat_kv(&v, nh / nkv)?);
-        let scores = q
-            .f_matmul(&k.f_transpose(-2, -1)?)?
-            .f_mul_scalar(1.0 / (hd as f64).sqrt())?
-            .f_masked_fill(mask, f64::NEG_INFINITY)?;
-        let probs = scores.f_softmax(-1, Kind::Float)?;
-        let out = probs
-            .f_matmul(&v)?
-            .f_transpose(1, 2)?
-            .f_contiguous()?
-            .f_view([b, t, nh * hd])?;
-        l.o.forward(&out)
+        let (mask, causal) = match attend {
+            Attend::Causal => (None, true),
+            Attend::Mask(m) => (Some(m), false),
+        };
+        let out =
+            Tensor::f_scaled_dot_product_attention(&q, &k, &v, mask, 0.0, causal, None, false)?
+                .f_transpose(1, 2)?
+                .f_contiguous()?
+                .f_view([b, t, nh * hd])?;
+        l.o.forward(&out, train)
     }
 }
 
@@ -389,4 +506,12 @@ fn repeat_kv(x: &Tensor, n_rep: i64) -> Result<Tensor, HfError> {
     Ok(x.f_unsqueeze(2)?
         .f_expand([s[0], s[1], n_rep, s[2], s[3]], false)?
         .f_reshape([s[0], s[1] * n_rep, s[2], s[3]])?)
+}
+
+/// A projection's weight and bias by their Hugging Face names.
+fn push_linear(out: &mut Vec<(String, Tensor)>, lin: &Linear) {
+    out.push((format!("{}.weight", lin.name), lin.weight.shallow_clone()));
+    if let Some(bias) = &lin.bias {
+        out.push((format!("{}.bias", lin.name), bias.shallow_clone()));
+    }
 }

@@ -2,19 +2,32 @@
 //! in libtorch: `config` parses `config.json` (the Llama family:
 //! `LlamaForCausalLM`, `Qwen2ForCausalLM`), `weights` reads
 //! `model.safetensors` or its sharded index and checks every tensor's dtype
-//! and shape, `llama` is the forward pass in f32, checked against
+//! and shape, `llama` is the forward pass (f32 activations), checked against
 //! `transformers` by `tests/hf_reference.rs`, with a preallocated KV cache
 //! for decoding; `tokenizer` loads `tokenizer.json` and the stop ids,
 //! `generate` is batched greedy decoding with left padding, checked against
-//! `transformers`' `generate` by `tests/hf_generate.rs`. Nothing here
-//! touches the network; [`HfError`] names the file behind each failure.
+//! `transformers`' `generate` by `tests/hf_generate.rs`. Training: `linear`
+//! holds a projection and its LoRA adapter, `trainable` loads a model for
+//! full fine-tuning or LoRA and names and restores its trained tensors,
+//! `loss` is the training forward pass over padded or packed rows, `peft`
+//! writes the adapters as a `peft` adapter folder and `export` the merged
+//! weights as a model folder `transformers` loads (`write` puts each file in
+//! place through a temporary name); `tests/hf_train.rs` and
+//! `tests/hf_lora.rs` check them against `transformers` and `peft`. Nothing
+//! here touches the network; [`HfError`] names the file behind each failure.
 
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod generate;
+pub mod linear;
 pub mod llama;
+pub mod loss;
+pub mod peft;
 pub mod tokenizer;
+pub mod trainable;
 pub mod weights;
+pub mod write;
 
 pub use config::{Architecture, HfConfig};
 pub use error::HfError;

@@ -2,7 +2,9 @@
 //! shards that `model.safetensors.index.json` maps tensor names to. Each
 //! file's header is read first, so a tensor in a dtype other than F32, F16
 //! or BF16 is refused by name before any data is converted; a model then
-//! takes its tensors one by one, by name and expected shape, as f32.
+//! takes its tensors one by one, by name and expected shape, as f32 or in
+//! the dtype it asks for. [`stored_kinds`] reads only the headers: each
+//! tensor's dtype as saved, which a merged export keeps.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -58,28 +60,8 @@ impl Weights {
             weights.read_file(&single)?;
         } else if index.is_file() {
             weights.source = index.clone();
-            let text = std::fs::read_to_string(&index).map_err(|source| HfError::Io {
-                file: index.clone(),
-                source,
-            })?;
-            let parsed: Index = serde_json::from_str(&text).map_err(|e| HfError::Safetensors {
-                file: index.clone(),
-                message: format!("invalid index: {e}"),
-            })?;
-            let mut shards: Vec<PathBuf> = Vec::new();
-            for (name, shard) in parsed.weight_map {
-                if Path::new(&shard).file_name() != Some(std::ffi::OsStr::new(&shard)) {
-                    return Err(HfError::Safetensors {
-                        file: index.clone(),
-                        message: format!("shard `{shard}` is not a file name in this folder"),
-                    });
-                }
-                let path = dir.join(&shard);
-                if !shards.contains(&path) {
-                    shards.push(path.clone());
-                }
-                weights.expected_in.insert(name, path);
-            }
+            let (expected_in, shards) = read_index(dir, &index)?;
+            weights.expected_in = expected_in;
             for shard in &shards {
                 if !shard.is_file() {
                     return Err(HfError::MissingShard {
@@ -133,6 +115,18 @@ impl Weights {
 
     /// Remove a tensor, check its shape, and return it as f32 on `device`.
     pub fn take(&mut self, name: &str, shape: &[i64], device: Device) -> Result<Tensor, HfError> {
+        self.take_as(name, shape, device, Kind::Float)
+    }
+
+    /// Remove a tensor, check its shape, and return it in dtype `kind` on
+    /// `device`.
+    pub fn take_as(
+        &mut self,
+        name: &str,
+        shape: &[i64],
+        device: Device,
+        kind: Kind,
+    ) -> Result<Tensor, HfError> {
         let Some(stored) = self.tensors.remove(name) else {
             let file = self.expected_in.get(name).unwrap_or(&self.source).clone();
             return Err(HfError::MissingTensor {
@@ -149,8 +143,73 @@ impl Weights {
                 found,
             });
         }
-        Ok(stored.tensor.f_to_device(device)?.f_to_kind(Kind::Float)?)
+        Ok(stored.tensor.f_to_device(device)?.f_to_kind(kind)?)
     }
+}
+
+/// Each stored tensor's dtype, read from the headers of a model folder's
+/// weights (single file or every shard of the index) without their data.
+pub fn stored_kinds(dir: &Path) -> Result<BTreeMap<String, Kind>, HfError> {
+    let single = dir.join(WEIGHTS_FILE);
+    let files = if single.is_file() {
+        vec![single]
+    } else {
+        let index = dir.join(INDEX_FILE);
+        if !index.is_file() {
+            return Err(HfError::NoWeights {
+                dir: dir.to_path_buf(),
+            });
+        }
+        let (_, shards) = read_index(dir, &index)?;
+        shards
+    };
+    let mut kinds = BTreeMap::new();
+    for file in files {
+        for (name, dtype) in header_dtypes(&file)? {
+            let kind = match dtype.as_str() {
+                "F32" => Kind::Float,
+                "F16" => Kind::Half,
+                "BF16" => Kind::BFloat16,
+                _ => {
+                    return Err(HfError::UnsupportedDtype { file, name, dtype });
+                }
+            };
+            kinds.insert(name, kind);
+        }
+    }
+    Ok(kinds)
+}
+
+/// A sharded folder's index: where each tensor is, and the shards in
+/// order of first mention (each a file name in `dir`).
+fn read_index(
+    dir: &Path,
+    index: &Path,
+) -> Result<(BTreeMap<String, PathBuf>, Vec<PathBuf>), HfError> {
+    let text = std::fs::read_to_string(index).map_err(|source| HfError::Io {
+        file: index.to_path_buf(),
+        source,
+    })?;
+    let parsed: Index = serde_json::from_str(&text).map_err(|e| HfError::Safetensors {
+        file: index.to_path_buf(),
+        message: format!("invalid index: {e}"),
+    })?;
+    let mut expected_in = BTreeMap::new();
+    let mut shards: Vec<PathBuf> = Vec::new();
+    for (name, shard) in parsed.weight_map {
+        if Path::new(&shard).file_name() != Some(std::ffi::OsStr::new(&shard)) {
+            return Err(HfError::Safetensors {
+                file: index.to_path_buf(),
+                message: format!("shard `{shard}` is not a file name in this folder"),
+            });
+        }
+        let path = dir.join(&shard);
+        if !shards.contains(&path) {
+            shards.push(path.clone());
+        }
+        expected_in.insert(name, path);
+    }
+    Ok((expected_in, shards))
 }
 
 /// Each tensor's name and dtype, from a safetensors file's JSON header

@@ -1,0 +1,89 @@
+//! The training forward pass of the Hugging Face decoder and its loss, with
+//! the built-in GPT's batch semantics (`crate::train::batches`): targets are
+//! the next tokens already shifted, -100 where no loss is taken. Padded
+//! rows attend causally at positions `0..time` (right padding is never seen
+//! by the tokens before it); packed rows attend causally within their own
+//! segment only, at the positions given (restarting per example), segment
+//! -1 being padding. The loss is the mean cross-entropy over the targets
+//! that are not -100, as `transformers`' `LlamaForCausalLM` computes it
+//! from labels; grads flow to whatever requires them.
+
+use tch::{Kind, Reduction, Tensor};
+
+use crate::hf::error::HfError;
+use crate::hf::llama::{Attend, LlamaModel};
+
+/// The target id that takes no loss.
+pub const IGNORE: i64 = -100;
+
+impl LlamaModel {
+    /// Logits `[batch, time, vocab]` (f32, with grad) for token ids
+    /// `inputs` `[batch, time]`: padded rows when `packed` is none, else
+    /// packed rows with their `(positions, segments)` (`[batch, time]`
+    /// each). `train` turns on the adapters' dropout.
+    pub fn logits_train(
+        &self,
+        inputs: &Tensor,
+        packed: Option<(&Tensor, &Tensor)>,
+        train: bool,
+    ) -> Result<Tensor, HfError> {
+        let ids = self.checked_ids(inputs)?;
+        let (b, t) = (ids.size()[0], ids.size()[1]);
+        let dev = self.device();
+        let (positions, attend) = match packed {
+            None => {
+                let pos = Tensor::f_arange(t, (Kind::Int64, dev))?
+                    .f_unsqueeze(0)?
+                    .f_expand([b, t], false)?;
+                (pos, Attend::Causal)
+            }
+            Some((positions, segments)) => {
+                if positions.size() != [b, t] || segments.size() != [b, t] {
+                    return Err(HfError::Input(format!(
+                        "positions and segments must be [{b}, {t}], got {:?} and {:?}",
+                        positions.size(),
+                        segments.size()
+                    )));
+                }
+                let seg = segments.f_to_device(dev)?;
+                let same = seg.f_unsqueeze(2)?.f_eq_tensor(&seg.f_unsqueeze(1)?)?;
+                let causal = Tensor::f_ones([t, t], (Kind::Bool, dev))?.f_tril(0)?;
+                let mask = same.f_logical_and(&causal)?.f_unsqueeze(1)?;
+                (positions.f_to_device(dev)?, Attend::Mask(mask))
+            }
+        };
+        self.run(&ids, &positions, attend, None, train)
+    }
+
+    /// Mean next-token cross-entropy of `inputs` predicting `targets`
+    /// (`[batch, time]`, -100 = no loss), with grad; rows as in
+    /// [`LlamaModel::logits_train`].
+    pub fn loss(
+        &self,
+        inputs: &Tensor,
+        targets: &Tensor,
+        packed: Option<(&Tensor, &Tensor)>,
+        train: bool,
+    ) -> Result<Tensor, HfError> {
+        if targets.size() != inputs.size() {
+            return Err(HfError::Input(format!(
+                "targets must have the inputs' shape {:?}, got {:?}",
+                inputs.size(),
+                targets.size()
+            )));
+        }
+        let logits = self.logits_train(inputs, packed, train)?;
+        let vocab = self.config().vocab_size;
+        let targets = targets
+            .f_to_kind(Kind::Int64)?
+            .f_to_device(self.device())?
+            .f_view([-1])?;
+        Ok(logits.f_view([-1, vocab])?.f_cross_entropy_loss::<Tensor>(
+            &targets,
+            None,
+            Reduction::Mean,
+            IGNORE,
+            0.0,
+        )?)
+    }
+}

@@ -1,0 +1,163 @@
+//! A Hugging Face decoder made trainable, and its trained tensors by name.
+//! Full fine-tuning: every weight, bias and norm scale is a leaf that
+//! requires grad, named as in the model folder
+//! (`model.layers.0.self_attn.q_proj.weight`; `lm_head.weight` only when
+//! untied). LoRA: the base weights stay frozen and each target projection of
+//! every layer gets an adapter (`crate::hf::linear::Lora`), named as `peft`
+//! saves it (`base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`,
+//! `...lora_B.weight`). A checkpoint's tensors are copied back in by name,
+//! each name and shape checked.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use tch::{Device, Kind, Tensor};
+use tunix_core::manifest::train::{LoraConfig, LoraTarget};
+
+use crate::hf::config::HfConfig;
+use crate::hf::error::HfError;
+use crate::hf::linear::Lora;
+use crate::hf::llama::LlamaModel;
+use crate::hf::weights::Weights;
+
+/// The prefix `peft` puts before a module's name in its adapter files.
+pub const PEFT_PREFIX: &str = "base_model.model.";
+
+impl LlamaModel {
+    /// Load a model folder for training on `device`, its base weights held
+    /// once in `kind` (`Kind::Float` on the CPU, `Kind::BFloat16` on a
+    /// GPU). `lora` none: every weight trains. `lora` given: the base is
+    /// frozen and each of `lora.target_modules` in every layer gets an
+    /// adapter, `A` drawn after `tch::manual_seed(seed)` (libtorch's global
+    /// generator is reseeded) and `B` zero, both f32.
+    pub fn load_for_training(
+        dir: &Path,
+        device: Device,
+        kind: Kind,
+        lora: Option<&LoraConfig>,
+        seed: u64,
+    ) -> Result<Self, HfError> {
+        let config = HfConfig::load(dir)?;
+        let mut weights = Weights::load(dir)?;
+        Self::from_weights_for_training(config, &mut weights, device, kind, lora, seed)
+    }
+
+    /// [`LlamaModel::load_for_training`] from a config and its weights.
+    pub fn from_weights_for_training(
+        config: HfConfig,
+        w: &mut Weights,
+        device: Device,
+        kind: Kind,
+        lora: Option<&LoraConfig>,
+        seed: u64,
+    ) -> Result<Self, HfError> {
+        let mut model = Self::from_weights_as(config, w, device, kind)?;
+        match lora {
+            None => {
+                for (_, t) in &model.trainable {
+                    let _ = t.f_set_requires_grad(true)?;
+                }
+            }
+            Some(lora) => model.attach_lora(lora, seed)?,
+        }
+        Ok(model)
+    }
+
+    fn attach_lora(&mut self, cfg: &LoraConfig, seed: u64) -> Result<(), HfError> {
+        if cfg.rank == 0 {
+            return Err(HfError::Input("LoRA rank must be at least 1".into()));
+        }
+        tch::manual_seed(seed as i64);
+        let rank = i64::from(cfg.rank);
+        let targets: Vec<usize> = LoraTarget::ALL
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| cfg.target_modules.contains(t))
+            .map(|(i, _)| i)
+            .collect();
+        let device = self.device;
+        let mut trainable = Vec::new();
+        for layer in &mut self.layers {
+            for (i, lin) in layer.linears_mut().into_iter().enumerate() {
+                if !targets.contains(&i) {
+                    continue;
+                }
+                let (out, inp) = lin.shape();
+                let lora = Lora::init(out, inp, rank, cfg.alpha, cfg.dropout, device)?;
+                let name = format!("{PEFT_PREFIX}{}", lin.name);
+                trainable.push((format!("{name}.lora_A.weight"), lora.a.shallow_clone()));
+                trainable.push((format!("{name}.lora_B.weight"), lora.b.shallow_clone()));
+                lin.lora = Some(lora);
+            }
+        }
+        self.trainable = trainable;
+        self.lora = Some(cfg.clone());
+        Ok(())
+    }
+
+    /// The trained tensors by their checkpoint names, in a fixed order:
+    /// every weight by its Hugging Face name, or the LoRA adapters by
+    /// `peft`'s. They share storage and grads with the model (for an
+    /// optimizer); a model from [`LlamaModel::load`] lists every weight,
+    /// none requiring grad.
+    pub fn trainable(&self) -> &[(String, Tensor)] {
+        &self.trainable
+    }
+
+    /// The adapters' config, when the model carries LoRA adapters.
+    pub fn lora(&self) -> Option<&LoraConfig> {
+        self.lora.as_ref()
+    }
+
+    /// Overwrite the trained tensors with a checkpoint's (any device or
+    /// floating dtype; copied without grad). Every trained tensor must be
+    /// given once, with the model's shape; a name the model does not train
+    /// is refused.
+    pub fn load_trained(&mut self, tensors: &[(String, Tensor)]) -> Result<(), HfError> {
+        let ours: BTreeMap<&str, &Tensor> = self
+            .trainable
+            .iter()
+            .map(|(n, t)| (n.as_str(), t))
+            .collect();
+        let mut given: BTreeMap<&str, &Tensor> = BTreeMap::new();
+        for (name, t) in tensors {
+            let Some(dst) = ours.get(name.as_str()) else {
+                let trained = match &self.lora {
+                    Some(_) => "LoRA adapters, named as peft saves them",
+                    None => "every weight, by its Hugging Face name",
+                };
+                return Err(HfError::UnknownTrained {
+                    name: name.clone(),
+                    trained: trained.into(),
+                });
+            };
+            if t.size() != dst.size() {
+                return Err(HfError::TrainedShape {
+                    name: name.clone(),
+                    expected: dst.size(),
+                    found: t.size(),
+                });
+            }
+            given.insert(name, t);
+        }
+        if let Some((name, _)) = self
+            .trainable
+            .iter()
+            .find(|(n, _)| !given.contains_key(n.as_str()))
+        {
+            return Err(HfError::MissingTrained { name: name.clone() });
+        }
+        let _guard = tch::no_grad_guard();
+        for (name, dst) in &self.trainable {
+            if let Some(src) = given.get(name.as_str()) {
+                dst.shallow_clone().f_copy_(src)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The dtype the base weights are held in.
+    pub fn base_kind(&self) -> Kind {
+        self.embed.kind()
+    }
+}
