@@ -7,9 +7,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod db;
 mod export;
+mod package;
 mod report;
 pub use db::{DbCommand, DbExportArgs, DbIngestArgs, DbQueryArgs, QueryFormat};
 pub use export::ExportArgs;
+pub use package::PackageArgs;
 pub use report::{
     CompareArgs, LeaderboardArgs, ReportCommand, ReportFormatArg, ReportOutput, RunSelection,
     SiteArgs, SweepReportArgs,
@@ -506,29 +508,6 @@ pub struct DeterminismArgs {
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
     /// Output format (JSON: one document, schema_version 1).
-    #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
-}
-
-#[derive(Debug, Args)]
-pub struct PackageArgs {
-    /// The run to package: its folder (holding run_manifest.json), or its
-    /// run id (or a unique prefix of one) under submission_runs/.
-    #[arg(long, value_name = "DIR")]
-    pub run_dir: PathBuf,
-    /// Folder to write the zip into (created when missing). Default: dist/
-    /// at the workspace root.
-    #[arg(short = 'o', long = "out-dir", value_name = "OUT_DIR")]
-    pub out_dir: Option<PathBuf>,
-    /// First part of the zip's name: <prefix>_<run folder>_<short sha>.zip
-    /// (letters, digits, `.`, `_`, `-`).
-    #[arg(long, value_name = "P", default_value = tunix_rt::package::DEFAULT_PREFIX)]
-    pub prefix: String,
-    /// Replace a zip of the same name (without it an existing zip is
-    /// refused and nothing is written).
-    #[arg(long)]
-    pub force: bool,
-    /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

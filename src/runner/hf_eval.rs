@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::checkpoint_eval::{decode_in_worker, finish_decoded};
+use super::decode::{decode_in_worker, finish_decoded};
 use super::hf_model::{format_record, prompt_format, HfBase, RECORD_KEY};
 use super::{Observer, Outcome};
 use crate::dataset::load_evalset;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::json;
 
-use super::checkpoint_eval::worker_error;
+use super::decode::worker_error;
 use super::hf_model::HfBase;
 use super::source_checkpoint;
 use crate::error::{Error, Result};

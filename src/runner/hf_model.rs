@@ -177,7 +177,10 @@ const SLOT: &str = "\u{e000}tunix-rt prompt\u{e000}";
 /// The chat template as a `{prompt}` template for training examples: the
 /// rendering of one user turn around a placeholder, split at it. Refused
 /// when the template does not put the prompt in verbatim (it must render
-/// every prompt the same way around it), checked on two probe prompts.
+/// every prompt the same way around it), checked on probe prompts with
+/// inner newlines and non-ASCII text; a template that strips the prompt's
+/// outer whitespace (Qwen's `.strip()`) is accepted, framing such a prompt
+/// with its whitespace kept.
 pub fn chat_frame(chat: &ChatTemplate) -> Result<String> {
     let framed = chat.render(SLOT)?;
     let Some((before, after)) = framed.split_once(SLOT) else {
@@ -186,7 +189,7 @@ pub fn chat_frame(chat: &ChatTemplate) -> Result<String> {
     if after.contains(SLOT) || before.contains("{prompt}") || after.contains("{prompt}") {
         return Err(not_verbatim(chat));
     }
-    for probe in ["What is 2 + 3?", "  Tom has 4 apples.\nHe eats one. "] {
+    for probe in ["What is 2 + 3?", "Tom has 4 apples.\nHe eats one, 7 × 6 ?"] {
         if chat.render(probe)? != format!("{before}{probe}{after}") {
             return Err(not_verbatim(chat));
         }

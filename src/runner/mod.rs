@@ -7,6 +7,7 @@
 pub mod chat_template;
 pub mod checkpoint_eval;
 pub mod coordinator;
+mod decode;
 pub mod eval;
 mod executor;
 pub mod hf_eval;

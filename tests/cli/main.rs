@@ -16,6 +16,7 @@ mod doctor;
 mod eval;
 mod evalset;
 mod hf_eval;
+mod hf_train;
 mod hf_trainer;
 mod init;
 mod interrupt;

@@ -5,6 +5,7 @@
 //! tunix-rt-worker train --request FILE   serve one trainer request
 //! tunix-rt-worker generate --request FILE decode an eval set with a checkpoint
 //! tunix-rt-worker generate-hf --request FILE decode prompts with an HF folder
+//! tunix-rt-worker export-hf --request FILE   merge a fine-tuned checkpoint, write an HF folder
 //! tunix-rt-worker doctor                 what libtorch sees, as JSON
 //! tunix-rt-worker --version
 //! ```
@@ -12,7 +13,7 @@
 use std::path::PathBuf;
 
 const USAGE: &str =
-    "usage: tunix-rt-worker train --request FILE | generate --request FILE | generate-hf --request FILE | doctor | --version";
+    "usage: tunix-rt-worker train --request FILE | generate --request FILE | generate-hf --request FILE | export-hf --request FILE | doctor | --version";
 
 // The program's own command line: `doctor` and `--version` answer on
 // stdout, usage and failures go to stderr.
@@ -30,6 +31,7 @@ fn main() {
         ["generate-hf", "--request", file] => {
             tunix_torch::worker::generate_hf(&PathBuf::from(file))
         }
+        ["export-hf", "--request", file] => tunix_torch::worker::export_hf(&PathBuf::from(file)),
         ["doctor"] => match serde_json::to_string_pretty(&tunix_torch::doctor::report()) {
             Ok(text) => {
                 println!("{text}");

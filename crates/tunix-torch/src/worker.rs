@@ -1,13 +1,16 @@
 //! The worker's commands: `train --request FILE` serves one trainer
 //! request; `generate --request FILE` decodes an eval set with a
 //! checkpoint; `generate-hf --request FILE` decodes rendered prompts with a
-//! Hugging Face model folder; `doctor` prints what libtorch sees as JSON.
+//! Hugging Face model folder (and a fine-tuned checkpoint over it);
+//! `export-hf --request FILE` writes a fine-tuned checkpoint merged into
+//! its base as a Hugging Face folder; `doctor` prints what libtorch sees
+//! as JSON.
 
 use std::path::{Path, PathBuf};
 
 use tunix_core::protocol::{
-    Event, Failed, FailureClass, GenerateRequest, HfGenerateRequest, TrainerRequest,
-    PROTOCOL_VERSION,
+    Event, Failed, FailureClass, GenerateRequest, HfExportRequest, HfGenerateRequest,
+    TrainerRequest, PROTOCOL_VERSION,
 };
 
 use crate::emit::Emitter;
@@ -36,6 +39,14 @@ pub fn generate(path: &Path) -> i32 {
 pub fn generate_hf(path: &Path) -> i32 {
     serve(path, |request: &HfGenerateRequest, out| {
         crate::train::decode_hf::run(request, out)
+    })
+}
+
+/// Serve the Hugging Face export request in `path`; returns the process
+/// exit code.
+pub fn export_hf(path: &Path) -> i32 {
+    serve(path, |request: &HfExportRequest, out| {
+        crate::train::fine_tuned::export(request, out)
     })
 }
 
@@ -89,6 +100,12 @@ impl Request for TrainerRequest {
 }
 
 impl Request for GenerateRequest {
+    fn protocol(&self) -> u32 {
+        self.protocol
+    }
+}
+
+impl Request for HfExportRequest {
     fn protocol(&self) -> u32 {
         self.protocol
     }

@@ -66,6 +66,9 @@ pub struct HfConfig {
     pub o_bias: bool,
     /// Biases on the MLP's gate, up and down projections.
     pub mlp_bias: bool,
+    /// The longest sequence the model was trained for, when the config
+    /// says.
+    pub max_position_embeddings: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +90,7 @@ struct Raw {
     mlp_bias: Option<bool>,
     hidden_act: Option<String>,
     use_sliding_window: Option<bool>,
+    max_position_embeddings: Option<i64>,
 }
 
 impl HfConfig {
@@ -180,6 +184,7 @@ impl HfConfig {
             qkv_bias,
             o_bias,
             mlp_bias,
+            max_position_embeddings: raw.max_position_embeddings.filter(|&n| n > 0),
         })
     }
 }

@@ -8,6 +8,8 @@
 
 use tch::{Device, Kind, Tensor};
 
+use tunix_core::rng::Rng;
+
 use crate::hf::error::HfError;
 use crate::hf::weights::Weights;
 
@@ -26,7 +28,9 @@ pub struct Lora {
 impl Lora {
     /// A fresh adapter for a `[out, in]` projection: `A` uniform in
     /// `±1 / sqrt(in)` (the bound of `kaiming_uniform_` with `a = sqrt(5)`)
-    /// from libtorch's CPU generator, `B` zero; both trainable leaves.
+    /// from its own generator seeded with `seed` (not libtorch's global
+    /// one, so nothing else drawing random numbers changes it), `B` zero;
+    /// both trainable leaves.
     pub fn init(
         out: i64,
         inp: i64,
@@ -34,11 +38,15 @@ impl Lora {
         alpha: f64,
         dropout: f64,
         device: Device,
+        seed: u64,
     ) -> Result<Self, HfError> {
         let bound = 1.0 / (inp as f64).sqrt();
-        let a = Tensor::f_rand([rank, inp], (Kind::Float, Device::Cpu))?
-            .f_mul_scalar(2.0 * bound)?
-            .f_sub_scalar(bound)?
+        let mut rng = Rng::new(seed);
+        let values: Vec<f32> = (0..rank * inp)
+            .map(|_| ((2.0 * rng.next_f64() - 1.0) * bound) as f32)
+            .collect();
+        let a = Tensor::f_from_slice(&values)?
+            .f_view([rank, inp])?
             .f_to_device(device)?
             .f_set_requires_grad(true)?;
         let b = Tensor::f_zeros([out, rank], (Kind::Float, device))?.f_set_requires_grad(true)?;

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
+
 use tunix_core::manifest::train::{LoraConfig, LoraTarget};
+use tunix_core::rng::derive_seed;
 
 use crate::hf::config::HfConfig;
 use crate::hf::error::HfError;
@@ -28,8 +30,8 @@ impl LlamaModel {
     /// once in `kind` (`Kind::Float` on the CPU, `Kind::BFloat16` on a
     /// GPU). `lora` none: every weight trains. `lora` given: the base is
     /// frozen and each of `lora.target_modules` in every layer gets an
-    /// adapter, `A` drawn after `tch::manual_seed(seed)` (libtorch's global
-    /// generator is reseeded) and `B` zero, both f32.
+    /// adapter, `A` drawn from a generator seeded with `seed` and the
+    /// projection's name and `B` zero, both f32.
     pub fn load_for_training(
         dir: &Path,
         device: Device,
@@ -67,7 +69,6 @@ impl LlamaModel {
         if cfg.rank == 0 {
             return Err(HfError::Input("LoRA rank must be at least 1".into()));
         }
-        tch::manual_seed(seed as i64);
         let rank = i64::from(cfg.rank);
         let targets: Vec<usize> = LoraTarget::ALL
             .iter()
@@ -83,8 +84,9 @@ impl LlamaModel {
                     continue;
                 }
                 let (out, inp) = lin.shape();
-                let lora = Lora::init(out, inp, rank, cfg.alpha, cfg.dropout, device)?;
                 let name = format!("{PEFT_PREFIX}{}", lin.name);
+                let draw = derive_seed(seed, &format!("lora/{name}"));
+                let lora = Lora::init(out, inp, rank, cfg.alpha, cfg.dropout, device, draw)?;
                 trainable.push((format!("{name}.lora_A.weight"), lora.a.shallow_clone()));
                 trainable.push((format!("{name}.lora_B.weight"), lora.b.shallow_clone()));
                 lin.lora = Some(lora);

@@ -106,8 +106,7 @@ pub fn run(req: &HfGenerateRequest, out: &mut Emitter) -> Result<u32, Failure> {
         .map_err(|e| Failure::bad_config(e.to_string()))?;
     let dir = &req.model_dir;
     let tokenizer = HfTokenizer::load(dir).map_err(|e| failure("loading the tokenizer", e))?;
-    let model =
-        LlamaModel::load(dir, choice.device).map_err(|e| failure("loading the model", e))?;
+    let model = super::fine_tuned::load(dir, req.checkpoint.as_ref(), choice.device)?;
     let name = dir
         .file_name()
         .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());

@@ -84,7 +84,7 @@ impl Trainee for GptTrainee {
         Ok(batch_loss(&self.model, batch, train)?)
     }
 
-    fn load_weights(&self, tensors: &[(String, Tensor)]) -> Result<(), TraineeError> {
+    fn load_weights(&mut self, tensors: &[(String, Tensor)]) -> Result<(), TraineeError> {
         Ok(self.model.load(tensors)?)
     }
 

@@ -9,12 +9,13 @@ use tunix_core::manifest::train::TrainModel;
 use tunix_core::protocol::{Event, Started, TrainerRequest};
 
 use super::checkpoint::{self, MODEL_FILE, OPTIMIZER_FILE};
-use super::encode::ByteEncoder;
+use super::encode::{ByteEncoder, TokenizerEncoder};
 use super::gpt_trainee::GptTrainee;
+use super::hf_trainee::HfTrainee;
 use super::optim::AdamW;
 use super::prepare::{prepare, Prepared};
 use super::train_loop::Loop;
-use super::trainee::{torch_failure, Trainee};
+use super::trainee::{torch_failure, Trainee, TraineeError};
 use crate::emit::Emitter;
 use crate::failure::Failure;
 
@@ -30,13 +31,27 @@ pub fn run(req: &TrainerRequest, out: &mut Emitter) -> Result<u32, Failure> {
         TrainModel::Builtin(config) => {
             let context = config.dims().context_length as usize;
             let p = prepare(req, dataset, context, &ByteEncoder, out)?;
-            let trainee = GptTrainee::new(config, p.choice.device, spec.training.seed)
+            let mut trainee = GptTrainee::new(config, p.choice.device, spec.training.seed)
                 .map_err(|e| torch_failure(spec, &p.choice.label, "building the model", &e))?;
-            train(req, &p, &trainee, out)
+            train(req, &p, &mut trainee, out)
         }
-        TrainModel::Hf(_) => Err(Failure::bad_config(
-            "model: { hf } cannot be trained by this worker yet; train the built-in GPT with model: { preset }",
-        )),
+        TrainModel::Hf(m) => {
+            let dir = req.model_dir.as_deref().ok_or_else(|| {
+                Failure::bad_config("the request names no model folder for model: { hf }")
+            })?;
+            let choice = crate::model::device::resolve(
+                spec.device,
+                crate::model::device::cuda_device_count(),
+            )
+            .map_err(|e| Failure::bad_config(e.to_string()))?;
+            let mut trainee = HfTrainee::load(dir, m, choice.device, spec.training.seed)
+                .map_err(|e| hf_failure(spec, &choice.label, &e))?;
+            let encoder = TokenizerEncoder {
+                tokenizer: trainee.tokenizer(),
+            };
+            let p = prepare(req, dataset, trainee.context_length(), &encoder, out)?;
+            train(req, &p, &mut trainee, out)
+        }
     }
 }
 
@@ -45,7 +60,7 @@ pub fn run(req: &TrainerRequest, out: &mut Emitter) -> Result<u32, Failure> {
 pub fn train(
     req: &TrainerRequest,
     p: &Prepared,
-    trainee: &dyn Trainee,
+    trainee: &mut dyn Trainee,
     out: &mut Emitter,
 ) -> Result<u32, Failure> {
     let spec = &req.spec;
@@ -101,7 +116,11 @@ pub fn train(
 
 /// Load the resume checkpoint (weights, moments, step) or the `init`
 /// weights; returns the step training starts from.
-fn restore(req: &TrainerRequest, trainee: &dyn Trainee, opt: &mut AdamW) -> Result<u32, Failure> {
+fn restore(
+    req: &TrainerRequest,
+    trainee: &mut dyn Trainee,
+    opt: &mut AdamW,
+) -> Result<u32, Failure> {
     if let Some(resume) = &req.resume {
         let dir = &resume.dir;
         let state = checkpoint::read_state(dir)?;
@@ -147,4 +166,19 @@ fn restore(req: &TrainerRequest, trainee: &dyn Trainee, opt: &mut AdamW) -> Resu
         })?;
     }
     Ok(0)
+}
+
+/// A pretrained folder that cannot be loaded is the user's to fix (bad
+/// config, naming the file); libtorch's own failures are crashes.
+fn hf_failure(
+    spec: &tunix_core::manifest::train::TrainSpec,
+    device: &str,
+    e: &TraineeError,
+) -> Failure {
+    match e {
+        TraineeError::Hf(crate::hf::HfError::Torch(_)) | TraineeError::Torch(_) => {
+            torch_failure(spec, device, "loading the pretrained model", e)
+        }
+        _ => Failure::bad_config(format!("model.hf: {e}")),
+    }
 }

@@ -65,7 +65,7 @@ pub trait Trainee {
     }
 
     /// Copy checkpointed weights (as [`Trainee::params`] names them) in.
-    fn load_weights(&self, tensors: &[(String, Tensor)]) -> Result<(), TraineeError>;
+    fn load_weights(&mut self, tensors: &[(String, Tensor)]) -> Result<(), TraineeError>;
 
     /// Greedy outputs on `items`, each prompt rendered through `template`
     /// (`{prompt}` marking it); `progress` hears how many items each
