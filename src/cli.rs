@@ -264,7 +264,7 @@ pub struct CommandTrainerArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("model").required(true).args(["predictions", "checkpoint"])))]
+#[command(group(clap::ArgGroup::new("model").required(true).args(["predictions", "checkpoint", "hf"])))]
 pub struct EvalArgs {
     /// The eval set (JSONL).
     #[arg(long, value_name = "FILE")]
@@ -278,12 +278,18 @@ pub struct EvalArgs {
     /// settings.
     #[arg(long, value_name = "RUN[@STEP]")]
     pub checkpoint: Option<String>,
+    /// A Hugging Face model folder (saved by transformers'
+    /// `save_pretrained`) to decode the eval set with, zero-shot: its chat
+    /// template frames each prompt when it has one; the default decoding
+    /// and scoring settings.
+    #[arg(long, value_name = "DIR")]
+    pub hf: Option<PathBuf>,
     /// Run folder to create (must not exist). Default:
     /// submission_runs/<name> (with -2, -3, ... when taken).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Run name. Default: eval-<predictions file stem>, or
-    /// eval-<run>-step-<N> for a checkpoint.
+    /// Run name. Default: eval-<predictions file stem>,
+    /// eval-<run>-step-<N> for a checkpoint, or eval-<folder> for --hf.
     #[arg(long)]
     pub name: Option<String>,
     /// Output format of the final summary.

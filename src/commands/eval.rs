@@ -4,7 +4,7 @@ use tunix_rt::evaluate::EvalSettings;
 use tunix_rt::job::{Existing, Placement};
 use tunix_rt::runner::checkpoint_eval::parse_checkpoint_arg;
 use tunix_rt::runner::source_checkpoint::source_folder;
-use tunix_rt::runner::{CheckpointEval, Job, PredictionsEval};
+use tunix_rt::runner::{CheckpointEval, HfEval, Job, PredictionsEval};
 use tunix_rt::workspace::Workspace;
 
 pub fn run(ws: &Workspace, db: &std::path::Path, args: &EvalArgs) -> Result<()> {
@@ -18,12 +18,13 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &EvalArgs) -> Result<()> 
             name: name.to_string(),
         },
     };
-    let job = match (&args.predictions, &args.checkpoint) {
-        (Some(predictions), None) => predictions_job(ws, args, predictions, &placement),
-        (None, Some(checkpoint)) => checkpoint_job(ws, args, checkpoint, &placement)?,
+    let job = match (&args.predictions, &args.checkpoint, &args.hf) {
+        (Some(predictions), None, None) => predictions_job(ws, args, predictions, &placement),
+        (None, Some(checkpoint), None) => checkpoint_job(ws, args, checkpoint, &placement)?,
+        (None, None, Some(dir)) => hf_job(ws, args, dir, &placement)?,
         _ => {
             return Err(Error::bad_input(
-                "give exactly one of --predictions FILE and --checkpoint RUN[@STEP]",
+                "give exactly one of --predictions FILE, --checkpoint RUN[@STEP] and --hf DIR",
             ))
         }
     };
@@ -96,5 +97,56 @@ fn checkpoint_job(
         decoding: None,
         settings: None,
         command: std::env::args().collect(),
+    })))
+}
+
+fn hf_job(
+    ws: &Workspace,
+    args: &EvalArgs,
+    dir: &std::path::Path,
+    placement: &dyn Fn(&str) -> Placement,
+) -> Result<Job> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::runtime("cannot read the current folder").with_source(e))?;
+    let model_dir = std::path::absolute(cwd.join(dir)).map_err(|e| {
+        Error::bad_input("cannot resolve the folder")
+            .with_path(dir)
+            .with_source(e)
+    })?;
+    if !model_dir.is_dir() {
+        return Err(Error::bad_input(
+            "--hf: not a folder; give the folder a transformers model was saved to (save_pretrained)",
+        )
+        .with_path(&model_dir));
+    }
+    let folder = model_dir
+        .file_name()
+        .map_or_else(|| "hf".to_string(), |n| n.to_string_lossy().into_owned());
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("eval-{folder}"));
+    let settings = EvalSettings {
+        seed: tunix_rt::scoring::DEFAULT_BOOTSTRAP_SEED,
+        ..EvalSettings::default()
+    };
+    let decoding = tunix_rt::manifest::common::Decoding::default();
+    Ok(Job::HfEval(Box::new(HfEval {
+        config: serde_json::json!({
+            "evalset": ws.display_path(&args.evalset),
+            "hf": ws.display_path(&model_dir),
+            "answer_extraction": settings.extraction,
+            "equivalence": settings.equivalence,
+            "decoding": decoding,
+        }),
+        placement: placement(&name),
+        name,
+        labels: Default::default(),
+        model_dir,
+        evalset: args.evalset.clone(),
+        decoding,
+        settings,
+        command: std::env::args().collect(),
+        fine_tuned: None,
     })))
 }

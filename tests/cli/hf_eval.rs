@@ -187,3 +187,48 @@ fn a_folder_missing_a_file_is_refused_with_the_fix() {
         );
     }
 }
+
+#[test]
+fn eval_hf_on_the_command_line_is_a_zero_shot_row() {
+    let ws = Workspace::new();
+    copy_model(&ws, "qwen2-tied");
+    setup(&ws, "qwen2-tied");
+    ws.run(&[
+        "eval",
+        "--evalset",
+        "evalsets/prompts.jsonl",
+        "--hf",
+        "models/qwen2-tied",
+    ])
+    .code(0)
+    .stdout_has("run          submission_runs/eval-qwen2-tied");
+    let m = json(
+        ws.path()
+            .join("submission_runs/eval-qwen2-tied/run_manifest.json"),
+    );
+    assert_eq!(m["status"], "completed");
+    assert_eq!(m["model_id"], "hf:qwen2-tied");
+    assert_eq!(m["config"]["prompt_format"]["format"], "chat_template");
+    let before = ws.snapshot();
+    ws.run(&[
+        "eval",
+        "--evalset",
+        "evalsets/prompts.jsonl",
+        "--hf",
+        "models/qwen2-tied",
+        "--checkpoint",
+        "x",
+    ])
+    .code(2)
+    .stderr_has("cannot be used with");
+    ws.run(&[
+        "eval",
+        "--evalset",
+        "evalsets/prompts.jsonl",
+        "--hf",
+        "models/none",
+    ])
+    .code(2)
+    .stderr_has("--hf: not a folder");
+    assert_eq!(ws.snapshot(), before, "nothing written");
+}
