@@ -1,7 +1,7 @@
 use crate::cli::{Format, RunArgs};
 use tunix_rt::error::{Error, Result};
-use tunix_rt::runner::train_slurm::{self, SlurmTrain};
-use tunix_rt::runner::{Job, Observer, Outcome, Quiet};
+use tunix_rt::runner::train_slurm::SlurmTrain;
+use tunix_rt::runner::{Job, Observer, Outcome, Quiet, Ran, RunOptions};
 use tunix_rt::workspace::Workspace;
 
 use super::progress::TrainProgress;
@@ -38,29 +38,12 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
     if let Job::Train(t) = &mut job {
         t.until_step = args.until_step;
     }
-    let outcome = match &job {
-        Job::Train(t) if !t.spec.executor.is_local() => {
-            let train = train_slurm::start(ws, t)?;
-            if train.attached {
-                eprintln!(
-                    "run: attached to Slurm job {} (submitted earlier, still known to Slurm) on {}",
-                    train.job_id,
-                    ws.display_path(&train.run_dir).display()
-                );
-            }
-            if args.detach {
-                return detached(ws, &train, &args.manifest, args.format);
-            }
-            let mut progress = TrainProgress::new(t.spec.training.max_steps);
-            train_slurm::follow(ws, &train, &mut progress)?
-        }
-        _ if args.detach => {
-            return Err(Error::bad_input(
-                "--detach needs `executor: slurm` (a local job runs in this process)",
-            )
-            .with_path(&loaded.path))
-        }
-        _ => execute(ws, &job)?,
+    let options = RunOptions {
+        detach: args.detach,
+    };
+    let outcome = match tunix_rt::runner::run(ws, &job, options, observer(&job).as_mut())? {
+        Ran::Done(outcome) => *outcome,
+        Ran::Detached(train) => return detached(ws, &train, &args.manifest, args.format),
     };
     if !args.no_index {
         super::db::record_run(ws, db, &outcome.run_dir)?;
@@ -93,14 +76,18 @@ fn detached(
     Ok(())
 }
 
-/// Run a planned job with the built-in trainer and a progress display.
-pub fn execute(ws: &Workspace, job: &Job) -> Result<Outcome> {
-    let mut observer: Box<dyn Observer> = match job {
+/// The progress display of a job.
+fn observer(job: &Job) -> Box<dyn Observer> {
+    match job {
         Job::Train(t) => Box::new(TrainProgress::new(t.spec.training.max_steps)),
         Job::CheckpointEval(_) | Job::HfEval(_) => Box::new(TrainProgress::new(0)),
         Job::Eval(_) => Box::new(Quiet),
-    };
-    tunix_rt::runner::execute(ws, job, observer.as_mut())
+    }
+}
+
+/// Run a planned job here with a progress display.
+pub fn execute(ws: &Workspace, job: &Job) -> Result<Outcome> {
+    tunix_rt::runner::execute(ws, job, observer(job).as_mut())
 }
 
 /// Print where the run is and its headline score.

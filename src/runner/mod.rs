@@ -182,7 +182,63 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
     }
 }
 
-/// Run a planned job. Train jobs run in their trainer process
+/// How [`run`] runs a job.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Submit a Train job with `executor: slurm` and return without
+    /// waiting for it.
+    pub detach: bool,
+}
+
+/// How a job ran.
+#[derive(Debug)]
+pub enum Ran {
+    /// It ran to its end (completed, stopped or failed: the outcome says).
+    Done(Box<Outcome>),
+    /// It was handed to Slurm (`detach`) and runs without a coordinator.
+    Detached(train_slurm::SlurmTrain),
+}
+
+/// Run a planned job where its manifest says: here, in a trainer or
+/// decoder process ([`execute`]), or, for a Train job with `executor:
+/// slurm`, as one Slurm job followed to its end (attaching to the job an
+/// earlier `run` submitted when Slurm still lists it) or, with
+/// `options.detach`, left to run.
+pub fn run(
+    ws: &Workspace,
+    job: &Job,
+    options: RunOptions,
+    observer: &mut dyn Observer,
+) -> Result<Ran> {
+    match job {
+        Job::Train(t) if !t.spec.executor.is_local() => {
+            let train = train_slurm::start(ws, t)?;
+            if train.attached {
+                observer.note(&format!(
+                    "run: attached to Slurm job {} (submitted earlier, still known to Slurm) on {}",
+                    train.job_id,
+                    ws.display_path(&train.run_dir).display()
+                ));
+            }
+            if options.detach {
+                return Ok(Ran::Detached(train));
+            }
+            Ok(Ran::Done(Box::new(train_slurm::follow(
+                ws, &train, observer,
+            )?)))
+        }
+        Job::Train(t) if options.detach => Err(Error::bad_input(
+            "--detach needs `executor: slurm` (a local job runs in this process)",
+        )
+        .with_path(&t.manifest_path)),
+        _ if options.detach => Err(Error::bad_input(
+            "--detach needs a Train job with `executor: slurm` (an Eval runs in this process)",
+        )),
+        _ => Ok(Ran::Done(Box::new(execute(ws, job, observer)?))),
+    }
+}
+
+/// Run a planned job here. Train jobs run in their trainer process
 /// ([`trainer_for`]).
 pub fn execute(ws: &Workspace, job: &Job, observer: &mut dyn Observer) -> Result<Outcome> {
     match job {
