@@ -83,7 +83,7 @@ pub(crate) fn parse(config: &Map<String, Value>, file: &Path) -> Result<Rope, Hf
         Some(t) => t,
         None => number(top("rope_theta"), "rope_theta")?.unwrap_or(10000.0),
     };
-    if !(theta > 0.0) {
+    if theta <= 0.0 {
         return Err(bad(format!("rope_theta must be positive, got {theta}")));
     }
     let partial = get("partial_rotary_factor").or_else(|| top("partial_rotary_factor"));
