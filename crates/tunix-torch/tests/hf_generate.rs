@@ -3,7 +3,8 @@
 //! `transformers` (committed, so no Python is needed here): token ids of
 //! fixed strings (non-ASCII included), the stop ids, KV-cache decoding
 //! against full recomputation, and greedy continuations batched with left
-//! padding and alone, with and without an early stop token.
+//! padding and alone, with and without an early stop token, for every
+//! fixture (Llama, Qwen2, Mistral's sliding window, Gemma, Llama 3 RoPE).
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,13 @@ use serde_json::Value;
 use tch::{Device, Kind, Tensor};
 use tunix_torch::hf::{generate_greedy, GenerateOptions, HfTokenizer, LlamaModel};
 
-const MODELS: [&str; 2] = ["llama-gqa", "qwen2-tied"];
+const MODELS: [&str; 5] = [
+    "llama-gqa",
+    "qwen2-tied",
+    "mistral-swa",
+    "gemma",
+    "llama3-rope",
+];
 const PAD: i64 = 2;
 
 fn fixture(name: &str) -> PathBuf {

@@ -3,8 +3,8 @@
 //! skipped with a message where it is unset, never in CI): a LoRA model's
 //! `peft` adapter folder loads over the base model with the Rust model's
 //! logits, and merged exports (LoRA and full fine-tuning, tied and untied,
-//! f32 and bf16 bases) load with `AutoModelForCausalLM` and
-//! `AutoTokenizer`. Without Python: the adapter config's fields, the
+//! f32 and bf16 bases, Gemma's among them) load with `AutoModelForCausalLM`
+//! and `AutoTokenizer`. Without Python: the adapter config's fields, the
 //! export's files, names and dtypes, and its refusal of a non-empty folder.
 
 use std::ffi::OsString;
@@ -211,6 +211,76 @@ fn full_fine_tuned_export_loads_in_transformers() {
     let diff = max_diff(&answer, &want);
     eprintln!("llama-gqa full fine-tuning export: max |transformers - rust| logits {diff:.2e}");
     assert!(diff < ATOL, "{diff}");
+}
+
+#[test]
+fn peft_loads_the_adapters_over_mistral_and_llama3_rope() {
+    let Some(python) = python() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    for name in ["mistral-swa", "llama3-rope"] {
+        let diff = peft_matches(name, &python);
+        eprintln!("{name}: max |peft - rust| logits {diff:.2e}");
+        assert!(diff < ATOL, "{name}: {diff}");
+    }
+}
+
+#[test]
+fn gemma_peft_adapter_and_merged_exports_load_in_transformers() {
+    let Some(python) = python() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let diff = peft_matches("gemma", &python);
+    eprintln!("gemma: max |peft - rust| logits {diff:.2e}");
+    assert!(diff < ATOL, "{diff}");
+
+    let model = lora_model("gemma", &all_targets());
+    let (answer, want, reloaded, tokens) = export_and_read("gemma", &model, &python);
+    let dtypes = answer["dtypes"].as_object().expect("dtypes");
+    assert!(!dtypes.contains_key("lm_head.weight"), "tied: no lm_head");
+    assert!(dtypes.values().all(|d| d == "BF16"), "{dtypes:?}");
+    let (exact, rounded) = (max_diff(&answer, &reloaded), max_diff(&answer, &want));
+    eprintln!(
+        "gemma merged LoRA (bf16): max |transformers - rust on the export| {exact:.2e}, \
+         |transformers - rust LoRA| {rounded:.2e}"
+    );
+    assert!(exact < ATOL && rounded < 5e-2, "{exact} {rounded}");
+    assert_eq!(json_tokens(&answer), tokens);
+
+    let mut full =
+        LlamaModel::load_for_training(&fixture("gemma"), Device::Cpu, Kind::Float, None, 0)
+            .expect("fixture loads");
+    tch::manual_seed(5);
+    let trained: Vec<(String, Tensor)> = full
+        .trainable()
+        .iter()
+        .map(|(n, t)| (n.clone(), t.detach() + t.detach().randn_like() * 0.05))
+        .collect();
+    full.load_trained(&trained).expect("weights load");
+    let (answer, _, reloaded, _) = export_and_read("gemma", &full, &python);
+    let diff = max_diff(&answer, &reloaded);
+    eprintln!("gemma full fine-tuning export: max |transformers - rust on the export| {diff:.2e}");
+    assert!(diff < ATOL, "{diff}");
+}
+
+#[test]
+fn gemma_export_stores_the_norm_weights_not_one_plus_them() {
+    let dir = fixture("gemma");
+    let model = LlamaModel::load_for_training(&dir, Device::Cpu, Kind::Float, None, 0)
+        .expect("fixture loads");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("merged");
+    model.export_merged(&dir, &out).expect("exported");
+    let base = Tensor::read_safetensors(dir.join("model.safetensors")).expect("base");
+    let exported = Tensor::read_safetensors(out.join("model.safetensors")).expect("export");
+    assert_eq!(base.len(), exported.len());
+    for (name, t) in &base {
+        let (_, e) = exported.iter().find(|(n, _)| n == name).expect(name);
+        assert_eq!(e.kind(), t.kind(), "{name}");
+        assert!(e.equal(t), "{name} changed on export");
+    }
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The Hugging Face Llama-family decoder (`tunix_torch::hf`) against
 //! `transformers`: the tiny random models in `fixtures/hf/` (built by
 //! `fixtures/hf/make_fixtures.py`, committed, so no Python is needed here)
-//! must give the logits `transformers` computed for them, and broken copies
+//! must give the logits `transformers` computed for them (for the newer
+//! fixtures a left-padded batch's too, where Mistral's sliding window meets
+//! the padding), and broken copies
 //! of them must fail with the typed error that names the file and tensor.
 
 use std::path::{Path, PathBuf};
@@ -19,7 +21,11 @@ fn fixture(name: &str) -> PathBuf {
 
 /// Max |logit - reference| for a fixture model.
 fn max_diff(name: &str) -> f64 {
-    let dir = fixture(name);
+    max_diff_in(&fixture(name))
+}
+
+/// Max |logit - reference| for a model folder holding a `reference.json`.
+fn max_diff_in(dir: &Path) -> f64 {
     let text = std::fs::read_to_string(dir.join("reference.json")).expect("reference fixture");
     let reference: serde_json::Value = serde_json::from_str(&text).expect("reference fixture");
     let ids: Vec<Vec<i64>> =
@@ -29,7 +35,7 @@ fn max_diff(name: &str) -> f64 {
     let (b, t) = (ids.len() as i64, ids[0].len() as i64);
     let flat_ids: Vec<i64> = ids.concat();
     let flat_ref: Vec<f32> = logits.concat().concat();
-    let model = LlamaModel::load(&dir, Device::Cpu).expect("reference fixture");
+    let model = LlamaModel::load(dir, Device::Cpu).expect("reference fixture");
     let got = model
         .forward(&Tensor::from_slice(&flat_ids).view([b, t]))
         .expect("reference fixture");
@@ -38,6 +44,94 @@ fn max_diff(name: &str) -> f64 {
     assert_eq!(got.kind(), Kind::Float);
     let want = Tensor::from_slice(&flat_ref).view([b, t, vocab]);
     (got - want).abs().max().double_value(&[])
+}
+
+/// Max |logit - reference| over the unpadded positions of a fixture's
+/// left-padded batch, when it records one.
+fn padded_max_diff(name: &str) -> Option<f64> {
+    let dir = fixture(name);
+    let text = std::fs::read_to_string(dir.join("reference.json")).expect("reference fixture");
+    let reference: serde_json::Value = serde_json::from_str(&text).expect("reference fixture");
+    let padded = reference.get("padded")?;
+    let rows = |key: &str| -> Vec<Vec<i64>> {
+        serde_json::from_value(padded[key].clone()).expect("padded fixture")
+    };
+    let (ids, mask) = (rows("input_ids"), rows("attention_mask"));
+    let logits: Vec<Vec<Vec<f32>>> =
+        serde_json::from_value(padded["logits"].clone()).expect("padded fixture");
+    let (b, t) = (ids.len() as i64, ids[0].len() as i64);
+    let model = LlamaModel::load(&dir, Device::Cpu).expect("reference fixture");
+    let mask = Tensor::from_slice(&mask.concat()).view([b, t]);
+    let got = model
+        .forward_masked(&Tensor::from_slice(&ids.concat()).view([b, t]), Some(&mask))
+        .expect("padded forward");
+    let want = Tensor::from_slice(&logits.concat().concat()).view([b, t, -1]);
+    let valid = mask.unsqueeze(-1).to_kind(Kind::Float);
+    Some(((got - want).abs() * valid).max().double_value(&[]))
+}
+
+/// The logits, and the padded batch's where recorded, within [`ATOL`];
+/// returns what was measured.
+fn check(name: &str) -> String {
+    let diff = max_diff(name);
+    assert!(diff < ATOL, "{name}: max abs diff {diff}");
+    let mut said = format!("{name}: max |logit - transformers| = {diff:.3e}");
+    if let Some(diff) = padded_max_diff(name) {
+        assert!(diff < ATOL, "{name}: padded max abs diff {diff}");
+        said += &format!(", left-padded batch {diff:.3e}");
+    }
+    said
+}
+
+#[test]
+fn mistral_sliding_window_and_linear_rope_match_transformers() {
+    eprintln!("{}", check("mistral-swa"));
+}
+
+#[test]
+fn gemma_offset_norm_scaled_embedding_gelu_head_dim_match_transformers() {
+    eprintln!("{}", check("gemma"));
+}
+
+#[test]
+fn llama3_rope_scaling_matches_transformers() {
+    eprintln!("{}", check("llama3-rope"));
+}
+
+#[test]
+fn the_window_and_the_rope_scaling_matter_in_the_references() {
+    for (name, from, to) in [
+        (
+            "mistral-swa",
+            "\"sliding_window\": 5",
+            "\"sliding_window\": null",
+        ),
+        (
+            "mistral-swa",
+            "\"rope_type\": \"linear\"",
+            "\"rope_type\": \"default\"",
+        ),
+        (
+            "llama3-rope",
+            "\"rope_type\": \"llama3\"",
+            "\"rope_type\": \"default\"",
+        ),
+    ] {
+        let (_tmp, dir) = copy(name);
+        let config = dir.join("config.json");
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(text.contains(from), "{name}: {from}");
+        std::fs::write(&config, text.replace(from, to)).unwrap();
+        let diff = max_diff_in(&dir);
+        assert!(diff > 1e-2, "{name} without {from}: {diff}");
+    }
+}
+
+#[test]
+fn new_fixtures_record_a_padded_batch() {
+    for name in ["mistral-swa", "gemma", "llama3-rope"] {
+        assert!(padded_max_diff(name).is_some(), "{name}");
+    }
 }
 
 #[test]
@@ -87,11 +181,7 @@ fn unknown_architecture_names_the_config_file() {
     let (_tmp, dir) = copy("qwen2-tied");
     let config = dir.join("config.json");
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace("Qwen2ForCausalLM", "MistralForCausalLM"),
-    )
-    .unwrap();
+    std::fs::write(&config, text.replace("Qwen2ForCausalLM", "GPT2LMHeadModel")).unwrap();
     let err = load_err(&dir);
     assert!(
         matches!(err, HfError::UnknownArchitecture { .. }),
@@ -99,7 +189,7 @@ fn unknown_architecture_names_the_config_file() {
     );
     let msg = err.to_string();
     assert!(
-        msg.contains(&config.display().to_string()) && msg.contains("MistralForCausalLM"),
+        msg.contains(&config.display().to_string()) && msg.contains("GPT2LMHeadModel"),
         "{msg}"
     );
 }

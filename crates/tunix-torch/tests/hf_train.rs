@@ -101,6 +101,63 @@ fn qwen2_tied_full_fine_tuning_loss_and_grads_match_transformers() {
 }
 
 #[test]
+fn mistral_full_fine_tuning_loss_and_grads_match_transformers() {
+    eprintln!("{}", full_ft_matches("mistral-swa"));
+}
+
+#[test]
+fn gemma_full_fine_tuning_loss_and_grads_match_transformers() {
+    eprintln!("{}", full_ft_matches("gemma"));
+}
+
+#[test]
+fn llama3_rope_full_fine_tuning_loss_and_grads_match_transformers() {
+    eprintln!("{}", full_ft_matches("llama3-rope"));
+}
+
+#[test]
+fn mistral_packed_rows_attend_within_the_window_of_their_segment() {
+    let model =
+        LlamaModel::load_for_training(&fixture("mistral-swa"), Device::Cpu, Kind::Float, None, 0)
+            .expect("fixture loads");
+    // Both examples longer than the window of 5.
+    let (a, b) = (
+        vec![5i64, 17, 42, 255, 3, 99, 128, 7],
+        vec![200i64, 7, 9, 64, 11, 12, 13],
+    );
+    let width = 16usize;
+    let pad = |v: &[i64]| -> Vec<i64> {
+        let mut row = v.to_vec();
+        row.resize(width, 2);
+        row
+    };
+    let positions: Vec<i64> = (0..8).chain(0..7).chain([0]).collect();
+    let segments: Vec<i64> = [0; 8].into_iter().chain([1; 7]).chain([-1]).collect();
+    let row = |v: &[i64]| Tensor::from_slice(v).view([1, width as i64]);
+    let (pos, seg) = (row(&positions), row(&segments));
+    let packed = model
+        .logits_train(
+            &row(&pad(&[a.clone(), b.clone()].concat())),
+            Some((&pos, &seg)),
+            false,
+        )
+        .expect("packed");
+    let alone = model
+        .logits_train(&matrix(&[pad(&a), pad(&b)]), None, false)
+        .expect("padded");
+    let diff_a = (packed.narrow(1, 0, 8) - alone.get(0).narrow(0, 0, 8).unsqueeze(0))
+        .abs()
+        .max()
+        .double_value(&[]);
+    let diff_b = (packed.narrow(1, 8, 7) - alone.get(1).narrow(0, 0, 7).unsqueeze(0))
+        .abs()
+        .max()
+        .double_value(&[]);
+    eprintln!("mistral packed vs padded logits: max |diff| {diff_a:.2e}, {diff_b:.2e}");
+    assert!(diff_a < 1e-5 && diff_b < 1e-5, "{diff_a} {diff_b}");
+}
+
+#[test]
 fn packed_rows_give_each_examples_padded_logits_and_loss() {
     let model = LlamaModel::load_for_training(
         &fixture("llama-gqa"),

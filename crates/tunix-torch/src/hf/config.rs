@@ -1,16 +1,21 @@
-//! A Hugging Face model folder's `config.json`, read into the dimensions the
-//! Llama-family decoder needs: sizes, heads and key/value heads (grouped-query
-//! attention), RMSNorm epsilon, RoPE base, tied embeddings and which
-//! projections carry biases. Only `LlamaForCausalLM` and `Qwen2ForCausalLM`
-//! are known; anything this decoder would compute differently (RoPE scaling,
-//! sliding windows, activations other than SiLU) is refused, not ignored.
+//! A Hugging Face model folder's `config.json`, read into the dimensions and
+//! options of the one Llama-family decoder: sizes, heads and key/value heads
+//! (grouped-query attention), RMSNorm epsilon, RoPE (`crate::hf::rope`), tied
+//! embeddings, which projections carry biases, and what the family computes
+//! differently: Mistral's sliding window, Gemma's `1 + weight` RMSNorm,
+//! `sqrt(hidden_size)` embedding scale and tanh-approximated GELU. Known:
+//! `LlamaForCausalLM`, `Qwen2ForCausalLM`, `MistralForCausalLM`,
+//! `GemmaForCausalLM`; anything this decoder would compute differently
+//! (Qwen2's sliding window, other activations, bidirectional attention,
+//! other RoPE types) is refused, not ignored.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::hf::error::HfError;
+use crate::hf::rope::{self, Rope, RopeScaling};
 
 /// The config file's name in a model folder.
 pub const CONFIG_FILE: &str = "config.json";
@@ -22,6 +27,21 @@ pub enum Architecture {
     Llama,
     /// `Qwen2ForCausalLM`: biases on the q, k and v projections.
     Qwen2,
+    /// `MistralForCausalLM`: Llama without biases, attention within a
+    /// sliding window when `sliding_window` is set (4096 when absent).
+    Mistral,
+    /// `GemmaForCausalLM` (Gemma 1): RMSNorm scaled by `1 + weight`, the
+    /// embedding output times `sqrt(hidden_size)`, tanh-GELU gating.
+    Gemma,
+}
+
+/// The MLP's gate activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// `silu` (SwiGLU).
+    Silu,
+    /// `gelu_pytorch_tanh` (GeGLU, GELU's tanh approximation).
+    GeluTanh,
 }
 
 impl Architecture {
@@ -30,6 +50,8 @@ impl Architecture {
         match name {
             "LlamaForCausalLM" => Some(Self::Llama),
             "Qwen2ForCausalLM" => Some(Self::Qwen2),
+            "MistralForCausalLM" => Some(Self::Mistral),
+            "GemmaForCausalLM" => Some(Self::Gemma),
             _ => None,
         }
     }
@@ -58,6 +80,17 @@ pub struct HfConfig {
     pub rms_norm_eps: f64,
     /// RoPE base.
     pub rope_theta: f64,
+    /// RoPE's frequency scaling.
+    pub rope_scaling: RopeScaling,
+    /// Each token attends to itself and the `window - 1` tokens before it
+    /// only (Mistral), when set.
+    pub sliding_window: Option<i64>,
+    /// The MLP's gate activation.
+    pub activation: Activation,
+    /// RMSNorm scales by `1 + weight` (Gemma), not `weight`.
+    pub norm_offset: bool,
+    /// The embedding output is multiplied by `sqrt(hidden_size)` (Gemma).
+    pub scale_embedding: bool,
     /// Whether the output head is the token embedding.
     pub tie_word_embeddings: bool,
     /// Biases on the q, k and v projections.
@@ -82,18 +115,25 @@ struct Raw {
     num_key_value_heads: Option<i64>,
     head_dim: Option<i64>,
     rms_norm_eps: Option<f64>,
-    rope_theta: Option<f64>,
-    rope_scaling: Option<Value>,
-    rope_parameters: Option<Value>,
     tie_word_embeddings: Option<bool>,
     attention_bias: Option<bool>,
     mlp_bias: Option<bool>,
     hidden_act: Option<String>,
+    hidden_activation: Option<String>,
     use_sliding_window: Option<bool>,
+    use_bidirectional_attention: Option<bool>,
     max_position_embeddings: Option<i64>,
 }
 
 impl HfConfig {
+    /// RoPE's base and scaling.
+    pub fn rope(&self) -> Rope {
+        Rope {
+            theta: self.rope_theta,
+            scaling: self.rope_scaling.clone(),
+        }
+    }
+
     /// Read `config.json` from a model folder.
     pub fn load(dir: &Path) -> Result<Self, HfError> {
         let file = dir.join(CONFIG_FILE);
@@ -110,7 +150,11 @@ impl HfConfig {
             file: file.to_path_buf(),
             message,
         };
-        let raw: Raw = serde_json::from_str(text).map_err(|e| bad(format!("invalid: {e}")))?;
+        let value: Value = serde_json::from_str(text).map_err(|e| bad(format!("invalid: {e}")))?;
+        let Some(object) = value.as_object() else {
+            return Err(bad("invalid: not a JSON object".into()));
+        };
+        let raw = Raw::deserialize(&value).map_err(|e| bad(format!("invalid: {e}")))?;
         let names = raw.architectures.as_deref().unwrap_or_default();
         let Some(first) = names.first() else {
             return Err(bad("no `architectures` entry".into()));
@@ -120,13 +164,14 @@ impl HfConfig {
                 file: file.to_path_buf(),
                 found: first.to_string(),
             })?;
-        if let Some(act) = raw.hidden_act.as_deref().filter(|a| *a != "silu") {
-            return Err(bad(format!("unsupported hidden_act `{act}` (only silu)")));
+        let activation = activation(architecture, &raw).map_err(bad)?;
+        let sliding_window = sliding_window(architecture, object, &raw).map_err(bad)?;
+        if raw.use_bidirectional_attention == Some(true) {
+            return Err(bad(
+                "unsupported: use_bidirectional_attention is true".into()
+            ));
         }
-        if raw.use_sliding_window == Some(true) {
-            return Err(bad("unsupported: use_sliding_window is true".into()));
-        }
-        let rope_theta = rope_theta(&raw, file)?;
+        let rope = rope::parse(object, file)?;
         let heads = raw.num_attention_heads;
         let kv_heads = raw.num_key_value_heads.unwrap_or(heads);
         for (name, v) in [
@@ -168,7 +213,10 @@ impl HfConfig {
                 raw.mlp_bias.unwrap_or(false),
             ),
             Architecture::Qwen2 => (true, false, false),
+            Architecture::Mistral => (false, false, false),
+            Architecture::Gemma => (attention_bias, attention_bias, false),
         };
+        let gemma = architecture == Architecture::Gemma;
         Ok(Self {
             architecture,
             vocab_size: raw.vocab_size,
@@ -179,8 +227,13 @@ impl HfConfig {
             num_key_value_heads: kv_heads,
             head_dim,
             rms_norm_eps: raw.rms_norm_eps.unwrap_or(1e-6),
-            rope_theta,
-            tie_word_embeddings: raw.tie_word_embeddings.unwrap_or(false),
+            rope_theta: rope.theta,
+            rope_scaling: rope.scaling,
+            sliding_window,
+            activation,
+            norm_offset: gemma,
+            scale_embedding: gemma,
+            tie_word_embeddings: raw.tie_word_embeddings.unwrap_or(gemma),
             qkv_bias,
             o_bias,
             mlp_bias,
@@ -189,35 +242,53 @@ impl HfConfig {
     }
 }
 
-/// The RoPE base, from `rope_theta` or (newer `transformers`)
-/// `rope_parameters.rope_theta`; RoPE scaling other than `default` is refused.
-fn rope_theta(raw: &Raw, file: &Path) -> Result<f64, HfError> {
-    let bad = |message: String| HfError::Config {
-        file: PathBuf::from(file),
-        message,
-    };
-    for (key, value) in [
-        ("rope_scaling", &raw.rope_scaling),
-        ("rope_parameters", &raw.rope_parameters),
-    ] {
-        let Some(value) = value.as_ref().filter(|v| !v.is_null()) else {
-            continue;
+/// The gate activation: SiLU, or for Gemma GELU's tanh approximation
+/// (`hidden_activation`, else `hidden_act`; Gemma's legacy `gelu` means the
+/// tanh approximation, as transformers reads it).
+fn activation(architecture: Architecture, raw: &Raw) -> Result<Activation, String> {
+    if architecture == Architecture::Gemma {
+        let act = raw
+            .hidden_activation
+            .as_deref()
+            .or(raw.hidden_act.as_deref())
+            .unwrap_or("gelu_pytorch_tanh");
+        return match act {
+            "gelu_pytorch_tanh" | "gelu" => Ok(Activation::GeluTanh),
+            other => Err(format!(
+                "unsupported Gemma activation `{other}` (only gelu_pytorch_tanh)"
+            )),
         };
-        let kind = value
-            .get("rope_type")
-            .or_else(|| value.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or("default");
-        if kind != "default" {
-            return Err(bad(format!("unsupported {key}: rope_type `{kind}`")));
-        }
     }
-    let nested = raw
-        .rope_parameters
-        .as_ref()
-        .and_then(|p| p.get("rope_theta"))
-        .and_then(Value::as_f64);
-    Ok(raw.rope_theta.or(nested).unwrap_or(10000.0))
+    match raw.hidden_act.as_deref() {
+        None | Some("silu") => Ok(Activation::Silu),
+        Some(other) => Err(format!("unsupported hidden_act `{other}` (only silu)")),
+    }
+}
+
+/// Mistral's attention window: `sliding_window` (transformers' default 4096
+/// when the key is absent, none when null); other families have none and
+/// Qwen2's `use_sliding_window: true` is refused.
+fn sliding_window(
+    architecture: Architecture,
+    object: &serde_json::Map<String, Value>,
+    raw: &Raw,
+) -> Result<Option<i64>, String> {
+    if raw.use_sliding_window == Some(true) {
+        return Err("unsupported: use_sliding_window is true".into());
+    }
+    if architecture != Architecture::Mistral {
+        return Ok(None);
+    }
+    match object.get("sliding_window") {
+        None => Ok(Some(4096)),
+        Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_i64() {
+            Some(n) if n > 0 => Ok(Some(n)),
+            _ => Err(format!(
+                "sliding_window must be a positive integer, got {v}"
+            )),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -276,5 +347,78 @@ mod tests {
         assert!(gqa.unwrap_err().to_string().contains("num_key_value_heads"));
         let missing = parse(r#"{"architectures": ["LlamaForCausalLM"]}"#);
         assert!(matches!(missing, Err(HfError::Config { .. })));
+        for (extra, want) in [
+            (
+                r#""architectures": ["Qwen2ForCausalLM"], "use_sliding_window": true"#,
+                "use_sliding_window",
+            ),
+            (
+                r#""architectures": ["LlamaForCausalLM"], "hidden_act": "gelu""#,
+                "hidden_act `gelu`",
+            ),
+            (
+                r#""architectures": ["GemmaForCausalLM"], "hidden_act": "relu""#,
+                "relu",
+            ),
+            (
+                r#""architectures": ["GemmaForCausalLM"], "use_bidirectional_attention": true"#,
+                "bidirectional",
+            ),
+            (
+                r#""architectures": ["MistralForCausalLM"], "sliding_window": 0"#,
+                "sliding_window",
+            ),
+        ] {
+            let msg = parse(&format!("{{{extra}, {BASE}}}"))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(want), "{msg}");
+        }
+    }
+
+    #[test]
+    fn mistral_window_and_llama3_rope() {
+        let c = parse(&format!(
+            r#"{{"architectures": ["MistralForCausalLM"], {BASE}, "sliding_window": 8, "attention_bias": true,
+            "rope_scaling": {{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0, "original_max_position_embeddings": 32}}, "rope_theta": 5e5}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            (c.architecture, c.sliding_window),
+            (Architecture::Mistral, Some(8))
+        );
+        assert!(!c.qkv_bias && !c.o_bias && !c.norm_offset && !c.tie_word_embeddings);
+        assert_eq!(c.rope_theta, 5e5);
+        assert!(matches!(
+            c.rope_scaling,
+            RopeScaling::Llama3 { factor: 8.0, .. }
+        ));
+        let absent = parse(&format!(
+            r#"{{"architectures": ["MistralForCausalLM"], {BASE}}}"#
+        ));
+        assert_eq!(absent.unwrap().sliding_window, Some(4096));
+        let null = parse(&format!(
+            r#"{{"architectures": ["MistralForCausalLM"], {BASE}, "sliding_window": null}}"#
+        ));
+        assert_eq!(null.unwrap().sliding_window, None);
+        let llama = parse(&format!(
+            r#"{{"architectures": ["LlamaForCausalLM"], {BASE}, "sliding_window": 8}}"#
+        ));
+        assert_eq!(llama.unwrap().sliding_window, None);
+    }
+
+    #[test]
+    fn gemma_offset_norm_scaled_embedding_gelu_and_its_own_head_dim() {
+        let c = parse(&format!(
+            r#"{{"architectures": ["GemmaForCausalLM"], {BASE}, "head_dim": 32,
+            "num_key_value_heads": 1, "hidden_act": "gelu", "hidden_activation": null}}"#
+        ))
+        .unwrap();
+        assert_eq!(c.architecture, Architecture::Gemma);
+        assert_eq!((c.head_dim, c.num_key_value_heads), (32, 1));
+        assert_eq!(c.activation, Activation::GeluTanh);
+        assert!(c.norm_offset && c.scale_embedding && c.tie_word_embeddings);
+        assert_eq!(c.sliding_window, None);
     }
 }

@@ -32,7 +32,7 @@ pub enum HfError {
     },
     /// An `architectures` entry this loader does not know.
     #[error(
-        "{}: unknown architecture `{found}` (supported: LlamaForCausalLM, Qwen2ForCausalLM)",
+        "{}: unknown architecture `{found}` (supported: LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM, GemmaForCausalLM)",
         file.display()
     )]
     UnknownArchitecture {

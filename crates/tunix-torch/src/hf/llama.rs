@@ -1,23 +1,28 @@
-//! The Llama-family decoder (Llama, Qwen2) as Hugging Face's `transformers`
-//! computes it, the residual stream in f32 over weights held in one dtype
-//! (f32, or bf16 for training on a GPU): token embedding; per layer RMSNorm, attention with
-//! "rotate half" RoPE, grouped-query attention (each key/value head serves
-//! consecutive query heads), a causal mask and the output projection, a
-//! residual, RMSNorm, the SwiGLU MLP (`down(silu(gate(x)) * up(x))`) and a
-//! residual; a final RMSNorm and the output head, which is the embedding
-//! when `tie_word_embeddings`. Tensor names are the checkpoint's
-//! (`model.layers.0.self_attn.q_proj.weight`, ...). One pass (`run`) serves
-//! decoding through a [`KvCache`] and training (`crate::hf::loss`), whose
-//! LoRA adapters live in the projections (`crate::hf::linear`).
+//! The Llama-family decoder (Llama, Qwen2, Mistral, Gemma) as Hugging
+//! Face's `transformers` computes it, the residual stream in f32 over weights
+//! held in one dtype (f32, or bf16 for training on a GPU): token embedding
+//! (times `sqrt(hidden_size)` for Gemma); per layer RMSNorm (scaled by
+//! `1 + weight` for Gemma), attention with "rotate half" RoPE (scaled as
+//! `crate::hf::rope` says), grouped-query attention (each key/value head
+//! serves consecutive query heads), a causal mask (within Mistral's sliding
+//! window, `crate::hf::mask`) and the output projection, a residual,
+//! RMSNorm, the gated MLP (`down(act(gate(x)) * up(x))`, SiLU or Gemma's
+//! tanh-GELU) and a residual; a final RMSNorm and the output head, which is
+//! the embedding when `tie_word_embeddings`. Tensor names are the
+//! checkpoint's (`model.layers.0.self_attn.q_proj.weight`, ...). One pass
+//! (`run`) serves decoding through a [`KvCache`] and training
+//! (`crate::hf::loss`), whose LoRA adapters live in the projections
+//! (`crate::hf::linear`).
 
 use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
 use tunix_core::manifest::train::LoraConfig;
 
-use crate::hf::config::HfConfig;
+use crate::hf::config::{Activation, HfConfig};
 use crate::hf::error::HfError;
 use crate::hf::linear::Linear;
+use crate::hf::mask;
 use crate::hf::weights::Weights;
 
 /// One decoder layer.
@@ -296,8 +301,7 @@ impl LlamaModel {
         let dev = (Kind::Int64, self.device);
         let query = Tensor::f_arange_start(start, total, dev)?.f_unsqueeze(1)?;
         let key = Tensor::f_arange(total, dev)?.f_unsqueeze(0)?;
-        let allowed = key
-            .f_le_tensor(&query)?
+        let allowed = mask::causal(start, total, self.config.sliding_window, self.device)?
             .f_unsqueeze(0)?
             .f_logical_and(&key_mask.f_to_device(self.device)?.f_ne(0)?.f_unsqueeze(1)?)?
             .f_logical_or(&key.f_eq_tensor(&query)?.f_unsqueeze(0)?)?
@@ -353,37 +357,50 @@ impl LlamaModel {
             .f_index_select(0, &ids.f_view([-1])?)?
             .f_to_kind(Kind::Float)?
             .f_view([b, t, -1])?;
+        if c.scale_embedding {
+            x = x.f_mul(&self.embed_scale()?)?;
+        }
+        let offset = c.norm_offset;
         for (i, layer) in self.layers.iter().enumerate() {
             let kv = cache.map(|cache| (&cache.keys[i], &cache.values[i], cache.len));
-            let n = rms_norm(&x, &layer.input_norm, c.rms_norm_eps)?;
+            let n = rms_norm(&x, &layer.input_norm, c.rms_norm_eps, offset)?;
             let a = self.attention(layer, &n, (&cos, &sin), &attend, kv, train)?;
             x = x.f_add(&a)?;
-            let n = rms_norm(&x, &layer.post_norm, c.rms_norm_eps)?;
-            let g = layer.gate.forward(&n, train)?.f_silu()?;
+            let n = rms_norm(&x, &layer.post_norm, c.rms_norm_eps, offset)?;
+            let g = layer.gate.forward(&n, train)?;
+            let g = match c.activation {
+                Activation::Silu => g.f_silu()?,
+                Activation::GeluTanh => g.f_gelu("tanh")?,
+            };
             let m = layer
                 .down
                 .forward(&g.f_mul(&layer.up.forward(&n, train)?)?, train)?;
             x = x.f_add(&m)?;
         }
-        let x = rms_norm(&x, &self.norm, c.rms_norm_eps)?;
+        let x = rms_norm(&x, &self.norm, c.rms_norm_eps, offset)?;
         let head = self.lm_head.as_ref().unwrap_or(&self.embed);
         Ok(x.f_to_kind(head.kind())?
             .f_matmul(&head.f_tr()?)?
             .f_to_kind(Kind::Float)?)
     }
 
+    /// Gemma's embedding scale `sqrt(hidden_size)`, a 0-d f32 tensor,
+    /// rounded to the embedding's dtype as `transformers` casts it.
+    fn embed_scale(&self) -> Result<Tensor, HfError> {
+        let scale = (self.config.hidden_size as f64).sqrt();
+        Ok(Tensor::f_scalar_tensor(scale, (Kind::Float, self.device))?
+            .f_to_kind(self.embed.kind())?
+            .f_to_kind(Kind::Float)?)
+    }
+
     /// RoPE's cos and sin `[batch, 1, time, head_dim]` at `positions`
-    /// (`[batch, time]`), as `transformers` builds them: `inv_freq = 1 /
-    /// theta^(2i/d)`, frequencies repeated over both halves.
+    /// (`[batch, time]`), as `transformers` builds them: the inverse
+    /// frequencies of `crate::hf::rope`, repeated over both halves.
     fn rope(&self, positions: &Tensor) -> Result<(Tensor, Tensor), HfError> {
-        let d = self.config.head_dim;
-        let opts = (Kind::Float, self.device);
-        let exponent = Tensor::f_arange_start_step(0, d, 2, (Kind::Int64, self.device))?
-            .f_to_kind(Kind::Float)?
-            .f_div_scalar(d as f64)?;
-        let inv_freq = Tensor::f_full([d / 2], self.config.rope_theta, opts)?
-            .f_pow(&exponent)?
-            .f_reciprocal()?;
+        let inv_freq = self
+            .config
+            .rope()
+            .inv_freq(self.config.head_dim, self.device)?;
         let pos = positions.f_to_kind(Kind::Float)?;
         let freqs = pos.f_unsqueeze(-1)?.f_mul(&inv_freq)?;
         let emb = Tensor::f_cat(&[&freqs, &freqs], -1)?.f_unsqueeze(1)?;
@@ -479,12 +496,17 @@ fn batch_time(ids: &Tensor) -> Result<(i64, i64), HfError> {
     Ok((b, t))
 }
 
-/// `transformers`' RMSNorm: `weight * x / sqrt(mean(x²) + eps)`.
-fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor, HfError> {
+/// `transformers`' RMSNorm: `weight * x / sqrt(mean(x²) + eps)`, or
+/// Gemma's `(1 + weight)` in f32 when `offset`.
+fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64, offset: bool) -> Result<Tensor, HfError> {
     let var = x
         .f_pow_tensor_scalar(2)?
         .f_mean_dim(-1, true, Kind::Float)?;
-    Ok(x.f_mul(&var.f_add_scalar(eps)?.f_rsqrt()?)?.f_mul(weight)?)
+    let normed = x.f_mul(&var.f_add_scalar(eps)?.f_rsqrt()?)?;
+    if offset {
+        return Ok(normed.f_mul(&weight.f_to_kind(Kind::Float)?.f_add_scalar(1.0)?)?);
+    }
+    Ok(normed.f_mul(weight)?)
 }
 
 /// `x * cos + rotate_half(x) * sin`, `rotate_half([x1, x2]) = [-x2, x1]`.

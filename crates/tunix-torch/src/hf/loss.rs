@@ -4,7 +4,8 @@
 //! rows attend causally at positions `0..time` (right padding is never seen
 //! by the tokens before it); packed rows attend causally within their own
 //! segment only, at the positions given (restarting per example), segment
-//! -1 being padding. The loss is the mean cross-entropy over the targets
+//! -1 being padding; under Mistral's sliding window both attend within it
+//! (`crate::hf::mask`). The loss is the mean cross-entropy over the targets
 //! that are not -100, as `transformers`' `LlamaForCausalLM` computes it
 //! from labels; grads flow to whatever requires them.
 
@@ -12,6 +13,7 @@ use tch::{Kind, Reduction, Tensor};
 
 use crate::hf::error::HfError;
 use crate::hf::llama::{Attend, LlamaModel};
+use crate::hf::mask;
 
 /// The target id that takes no loss.
 pub const IGNORE: i64 = -100;
@@ -30,12 +32,17 @@ impl LlamaModel {
         let ids = self.checked_ids(inputs)?;
         let (b, t) = (ids.size()[0], ids.size()[1]);
         let dev = self.device();
+        let window = self.config().sliding_window;
         let (positions, attend) = match packed {
             None => {
                 let pos = Tensor::f_arange(t, (Kind::Int64, dev))?
                     .f_unsqueeze(0)?
                     .f_expand([b, t], false)?;
-                (pos, Attend::Causal)
+                let attend = match window {
+                    None => Attend::Causal,
+                    Some(_) => Attend::Mask(mask::causal(0, t, window, dev)?.f_view([1, 1, t, t])?),
+                };
+                (pos, attend)
             }
             Some((positions, segments)) => {
                 if positions.size() != [b, t] || segments.size() != [b, t] {
@@ -47,7 +54,7 @@ impl LlamaModel {
                 }
                 let seg = segments.f_to_device(dev)?;
                 let same = seg.f_unsqueeze(2)?.f_eq_tensor(&seg.f_unsqueeze(1)?)?;
-                let causal = Tensor::f_ones([t, t], (Kind::Bool, dev))?.f_tril(0)?;
+                let causal = mask::causal(0, t, window, dev)?;
                 let mask = same.f_logical_and(&causal)?.f_unsqueeze(1)?;
                 (positions.f_to_device(dev)?, Attend::Mask(mask))
             }

@@ -1,6 +1,9 @@
 //! Pretrained Hugging Face decoders, read from a local model folder and run
-//! in libtorch: `config` parses `config.json` (the Llama family:
-//! `LlamaForCausalLM`, `Qwen2ForCausalLM`), `weights` reads
+//! in libtorch: `config` parses `config.json` (the Llama family through one
+//! config-driven decoder: `LlamaForCausalLM`, `Qwen2ForCausalLM`,
+//! `MistralForCausalLM`, `GemmaForCausalLM`), `rope` computes RoPE's
+//! frequencies (default, linear, llama3), `mask` which keys a token attends
+//! to (causal, Mistral's sliding window), `weights` reads
 //! `model.safetensors` or its sharded index and checks every tensor's dtype
 //! and shape, `llama` is the forward pass (f32 activations), checked against
 //! `transformers` by `tests/hf_reference.rs`, with a preallocated KV cache
@@ -23,15 +26,18 @@ pub mod generate;
 pub mod linear;
 pub mod llama;
 pub mod loss;
+mod mask;
 pub mod peft;
+pub mod rope;
 pub mod tokenizer;
 pub mod trainable;
 pub mod weights;
 pub mod write;
 
-pub use config::{Architecture, HfConfig};
+pub use config::{Activation, Architecture, HfConfig};
 pub use error::HfError;
 pub use generate::{generate_greedy, GenerateOptions};
 pub use llama::{KvCache, LlamaModel};
+pub use rope::{Rope, RopeScaling};
 pub use tokenizer::HfTokenizer;
 pub use weights::Weights;
