@@ -105,6 +105,7 @@ fn run_check(ws: &Workspace, run: &Path) -> Result<Check> {
             step: None,
             evalset,
             decoding: None,
+            device: None,
             settings: None,
             placement: tunix_rt::job::Placement::Numbered {
                 root: ws.root().join("submission_runs"),

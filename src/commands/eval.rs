@@ -95,6 +95,7 @@ fn checkpoint_job(
         step,
         evalset: args.evalset.clone(),
         decoding: None,
+        device: None,
         settings: None,
         command: std::env::args().collect(),
     })))
@@ -145,6 +146,7 @@ fn hf_job(
         model_dir,
         evalset: args.evalset.clone(),
         decoding,
+        device: Default::default(),
         settings,
         command: std::env::args().collect(),
         fine_tuned: None,

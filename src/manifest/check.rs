@@ -515,7 +515,14 @@ impl Checker<'_> {
         match &spec.model {
             ModelSource::Hf(_) => self.no_calculator("/spec/decoding", &spec.decoding),
             ModelSource::Predictions(_) => {
-                self.no_chat_template("/spec/decoding", &spec.decoding, "a predictions file")
+                self.no_chat_template("/spec/decoding", &spec.decoding, "a predictions file");
+                if !spec.device.is_auto() {
+                    self.push_at_key(
+                        "/spec/device",
+                        "`device` says where a checkpoint or hf model decodes; these outputs come from a predictions file, which decodes nothing",
+                        Some("remove `device`".to_string()),
+                    );
+                }
             }
             ModelSource::Checkpoint(_) => {
                 self.no_chat_template("/spec/decoding", &spec.decoding, "a checkpoint")

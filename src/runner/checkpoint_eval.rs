@@ -19,6 +19,7 @@ use super::hf_model::HfBase;
 use super::source_checkpoint::{self, SourceCheckpoint};
 use super::{Observer, Outcome};
 use crate::dataset::load_evalset;
+use crate::device::DeviceSpec;
 use crate::error::{Error, Result};
 use crate::evaluate::EvalSettings;
 use crate::fsutil::{canonical_hash, write_atomic};
@@ -45,6 +46,8 @@ pub struct CheckpointEval {
     /// Decoding; none: the source run's own (its `eval` section), else the
     /// defaults.
     pub decoding: Option<Decoding>,
+    /// Where the checkpoint decodes; none: where the source run trained.
+    pub device: Option<DeviceSpec>,
     /// Answer extraction and equivalence; none: the source run's own, else
     /// the defaults.
     pub settings: Option<EvalSettings>,
@@ -102,7 +105,7 @@ pub fn eval_checkpoint(
         model: r.spec.builtin_model().cloned().ok_or_else(|| {
             Error::bad_input("the source run has no built-in model").with_path(&job.source)
         })?,
-        device: r.spec.device,
+        device: job.device.unwrap_or(r.spec.device),
         evalset: set.path.clone(),
         decoding: r.decoding.clone(),
     };
@@ -223,6 +226,7 @@ fn fine_tuned_job(ws: &Workspace, job: &CheckpointEval, r: Resolved) -> Result<H
         c.entry("decoding").or_insert_with(|| json!(r.decoding));
     }
     Ok(HfEval {
+        device: job.device.unwrap_or(r.spec.device),
         name: job.name.clone(),
         labels: job.labels.clone(),
         model_dir: base.dir,

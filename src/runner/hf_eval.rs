@@ -18,6 +18,7 @@ use super::decode::{decode_in_worker, finish_decoded};
 use super::hf_model::{format_record, prompt_format, HfBase, RECORD_KEY};
 use super::{Observer, Outcome};
 use crate::dataset::load_evalset;
+use crate::device::DeviceSpec;
 use crate::error::{Error, Result};
 use crate::evaluate::EvalSettings;
 use crate::fsutil::{canonical_hash, write_atomic};
@@ -41,6 +42,8 @@ pub struct HfEval {
     pub model_dir: PathBuf,
     pub evalset: PathBuf,
     pub decoding: Decoding,
+    /// Where the model decodes.
+    pub device: DeviceSpec,
     pub settings: EvalSettings,
     pub placement: Placement,
     /// The resolved configuration recorded in run_manifest.json.
@@ -116,7 +119,7 @@ pub fn eval_hf(
     let request = HfGenerateRequest {
         protocol: PROTOCOL_VERSION,
         model_dir: job.model_dir.clone(),
-        device: Default::default(),
+        device: job.device,
         prompts,
         max_new_tokens: job.decoding.max_new_tokens,
         stop: job.decoding.stop.clone(),

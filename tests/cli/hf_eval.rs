@@ -232,3 +232,40 @@ fn eval_hf_on_the_command_line_is_a_zero_shot_row() {
     .stderr_has("--hf: not a folder");
     assert_eq!(ws.snapshot(), before, "nothing written");
 }
+
+#[test]
+fn an_eval_says_where_it_decodes_and_a_predictions_eval_may_not() {
+    let ws = Workspace::new();
+    copy_model(&ws, "llama-gqa");
+    setup(&ws, "llama-gqa");
+    let manifest = std::fs::read_to_string(ws.path().join("manifests/eval.yaml")).expect("read");
+    ws.file(
+        "manifests/eval.yaml",
+        manifest.replace("  decoding:\n", "  device: cpu\n  decoding:\n"),
+    );
+    ws.run(&["run", "manifests/eval.yaml"]).code(0);
+    let m = json(
+        ws.path()
+            .join("submission_runs/base-llama-gqa/run_manifest.json"),
+    );
+    assert_eq!(m["device"], "cpu");
+    ws.file("preds.jsonl", "{\"id\": \"p0\", \"output\": \"1\"}\n");
+    ws.file(
+        "manifests/preds.yaml",
+        "apiVersion: tunix-rt/v1
+kind: Eval
+metadata:
+  name: preds
+spec:
+  evalset: ../evalsets/prompts.jsonl
+  model:
+    predictions: ../preds.jsonl
+  device: cuda
+",
+    );
+    let before = ws.snapshot();
+    ws.run(&["run", "manifests/preds.yaml"]).code(2).stderr_has(
+        "manifests/preds.yaml:9:3: error: `device` says where a checkpoint or hf model decodes",
+    );
+    assert_eq!(ws.snapshot(), before, "nothing written");
+}

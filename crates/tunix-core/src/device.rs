@@ -26,6 +26,11 @@ impl DeviceSpec {
     pub fn may_use_gpu(self) -> bool {
         self != DeviceSpec::Cpu
     }
+
+    /// Whether this is the default, `auto`.
+    pub fn is_auto(&self) -> bool {
+        *self == DeviceSpec::Auto
+    }
 }
 
 /// Not one of `auto`, `cpu`, `cuda`, `cuda:N`.

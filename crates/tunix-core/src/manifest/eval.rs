@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Decoding, Output};
+use crate::device::DeviceSpec;
 use crate::scoring::normalize::{AnswerExtraction, Equivalence};
 
 /// What an Eval job does.
@@ -23,6 +24,12 @@ pub struct EvalSpec {
     /// Generation settings (for a checkpoint or hf source).
     #[serde(default)]
     pub decoding: Decoding,
+    /// Where a checkpoint or hf model decodes: `auto` (CUDA when
+    /// available, else CPU), `cpu`, `cuda` or `cuda:N`. Not part of the
+    /// run's identity.
+    #[serde(default, skip_serializing_if = "DeviceSpec::is_auto")]
+    #[schemars(regex(pattern = r"^(auto|cpu|cuda(:[0-9]+)?)$"))]
+    pub device: DeviceSpec,
     #[serde(default)]
     pub output: Output,
 }
