@@ -18,7 +18,7 @@ export LIBTORCH_USE_PYTORCH := 1
 BIN := $(or $(CARGO_TARGET_DIR),target)/debug
 TUNIX := $(BIN)/tunix-rt
 
-.PHONY: setup build install quickstart test browser fmt lint unit schema-check evidence slurm-test gpu-test schemas bench bench-installed bench-page bench-train bench-startup bench-sweep bench-search
+.PHONY: setup build install quickstart test browser fmt lint unit schema-check evidence slurm-test gpu-test schemas bench bench-installed bench-page bench-train bench-startup bench-sweep bench-search bench-hf
 
 setup:
 	@scripts/setup-venv.sh "$(VENV)" "$(TORCH_VERSION)"
@@ -166,3 +166,10 @@ schemas: build
 # set TUNIX to a release binary and DEVICE=cuda on a GPU machine).
 bench-train: build
 	PYTHON=$(VIRTUAL_ENV)/bin/python bench/train.sh
+
+# The Hugging Face decoder on the CPU against transformers + peft: LoRA
+# fine-tuning and greedy decoding tokens/s, peak RSS (bench/hf_cpu.py). The
+# Rust side is the tunix-torch example hf_bench, built alone (no DuckDB).
+bench-hf: setup
+	$(CARGO) build --locked --example hf_bench
+	$(VIRTUAL_ENV)/bin/python bench/hf_cpu.py --bin "$(BIN)/examples/hf_bench"

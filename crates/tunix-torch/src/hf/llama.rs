@@ -435,16 +435,18 @@ impl LlamaModel {
             k = cache_k.f_narrow(2, 0, start + t)?;
             v = cache_v.f_narrow(2, 0, start + t)?;
         }
-        let (k, v) = (repeat_kv(&k, nh / nkv)?, repeat_kv(&v, nh / nkv)?);
         let (mask, causal) = match attend {
             Attend::Causal => (None, true),
             Attend::Mask(m) => (Some(m), false),
         };
-        let out =
-            Tensor::f_scaled_dot_product_attention(&q, &k, &v, mask, 0.0, causal, None, false)?
-                .f_transpose(1, 2)?
-                .f_contiguous()?
-                .f_view([b, t, nh * hd])?;
+        // Grouped-query attention inside SDPA (`enable_gqa`: each key/value
+        // head serves consecutive query heads, as `transformers`'
+        // `repeat_kv`), without copying the keys and values per query head.
+        let gqa = nh != nkv;
+        let out = Tensor::f_scaled_dot_product_attention(&q, &k, &v, mask, 0.0, causal, None, gqa)?
+            .f_transpose(1, 2)?
+            .f_contiguous()?
+            .f_view([b, t, nh * hd])?;
         l.o.forward(&out, train)
     }
 }
@@ -516,18 +518,6 @@ fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, HfError>
     let x2 = x.f_narrow(-1, half, half)?;
     let rotated = Tensor::f_cat(&[&x2.f_neg()?, &x1], -1)?;
     Ok(x.f_mul(cos)?.f_add(&rotated.f_mul(sin)?)?)
-}
-
-/// Each of the `n_rep` query heads sharing a key/value head gets a copy of
-/// it, consecutively (`transformers`' `repeat_kv`).
-fn repeat_kv(x: &Tensor, n_rep: i64) -> Result<Tensor, HfError> {
-    if n_rep == 1 {
-        return Ok(x.shallow_clone());
-    }
-    let s = x.size();
-    Ok(x.f_unsqueeze(2)?
-        .f_expand([s[0], s[1], n_rep, s[2], s[3]], false)?
-        .f_reshape([s[0], s[1] * n_rep, s[2], s[3]])?)
 }
 
 /// A projection's weight and bias by their Hugging Face names.
