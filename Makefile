@@ -117,7 +117,7 @@ slurm-test: build
 # `make test`: where libtorch sees no CUDA device the cuda:: tests fail
 # saying so. It builds tunix-torch alone (no DuckDB).
 gpu-test: setup
-	$(CARGO) test --locked -p tunix-torch --features cuda --test device
+	$(CARGO) test --locked -p tunix-torch --features cuda --test device --test hf_device
 
 # Benchmarks (release profile; prints ratios against the Python references).
 bench: setup
