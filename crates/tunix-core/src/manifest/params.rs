@@ -4,7 +4,9 @@
 //! A bare name is a `training` key (`learning_rate` →
 //! `spec.training.learning_rate`); a dotted name reaches the built-in
 //! model and its data (`model.n_layer` → `spec.model.n_layer`,
-//! `dataset.difficulty.easy` → `spec.dataset.difficulty.easy`). Numeric
+//! `dataset.difficulty.easy` → `spec.dataset.difficulty.easy`) or a
+//! pretrained model's adapters (`model.lora.rank`, `model.lora.alpha`,
+//! `model.lora.dropout`). Numeric
 //! fields can be searched with any distribution; fields that take one of a
 //! few names (`model.preset`, `dataset.trace`, `loss_on`, ...) with
 //! `choice` or `grid`, so a sweep can choose a recipe, not only its
@@ -17,7 +19,9 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 use super::sweep::ParamValue;
-use super::train::{DatasetConfig, DifficultyMix, ModelConfig, TrainSpec, TrainingConfig};
+use super::train::{
+    DatasetConfig, DifficultyMix, LoraConfig, ModelConfig, TrainSpec, TrainingConfig,
+};
 use crate::schema_check::{generate, CompiledSchema};
 
 /// The type of a sweep parameter, as far as sweeps care.
@@ -66,6 +70,7 @@ pub fn sweep_params() -> &'static BTreeMap<String, ParamType> {
     PARAMS.get_or_init(|| {
         let mut out = numeric_properties(&generate::<TrainingConfig>(), "");
         out.extend(numeric_properties(&generate::<ModelConfig>(), "model."));
+        out.extend(numeric_properties(&generate::<LoraConfig>(), "model.lora."));
         out.extend(numeric_properties(&generate::<DatasetConfig>(), "dataset."));
         out.extend(numeric_properties(
             &generate::<DifficultyMix>(),
@@ -406,5 +411,34 @@ mod tests {
         let s = set("warmup_steps", ParamValue::Int(500)).expect("type fits");
         assert_eq!(spec_rules(&s).first().map(|r| r.0), Some("warmup_steps"));
         assert!(spec_rules(&base()).is_empty());
+    }
+
+    #[test]
+    fn a_pretrained_models_adapters_can_be_searched() {
+        let p = sweep_params();
+        assert_eq!(p.get("model.lora.rank"), Some(&ParamType::Integer));
+        assert_eq!(p.get("model.lora.alpha"), Some(&ParamType::Number));
+        assert_eq!(p.get("model.lora.dropout"), Some(&ParamType::Number));
+        let hf: TrainSpec = serde_json::from_value(serde_json::json!({
+            "model": {"hf": "models/qwen", "lora": {"rank": 8}},
+            "dataset": {"path": "data.jsonl"},
+            "training": {"learning_rate": 1e-3, "per_device_batch_size": 8, "max_steps": 100},
+        }))
+        .expect("spec");
+        let set =
+            |name: &str, v: ParamValue| set_params(&hf, &BTreeMap::from([(name.to_string(), v)]));
+        let m = set("model.lora.rank", ParamValue::Int(16)).expect("fits");
+        let lora = m.pretrained().ok().and_then(|(m, _)| m.lora.clone());
+        assert_eq!(lora.map(|l| (l.rank, l.alpha)), Some((16, 16.0)));
+        let err = set("model.lora.rank", ParamValue::Int(0)).expect_err("below the range");
+        assert_eq!(err.name, "model.lora.rank");
+        let err = set("model.n_layer", ParamValue::Int(2)).expect_err("not a pretrained model's");
+        assert!(err.message.contains("n_layer"), "{}", err.message);
+        let err = set_params(
+            &base(),
+            &BTreeMap::from([("model.lora.rank".to_string(), ParamValue::Int(4))]),
+        )
+        .expect_err("the built-in GPT has no adapters");
+        assert!(err.message.contains("lora"), "{}", err.message);
     }
 }
