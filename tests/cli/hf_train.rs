@@ -344,3 +344,48 @@ fn lora_without_a_pretrained_model_and_calculator_decoding_are_refused() {
         .stderr_has("unknown key `lora`");
     assert!(!ws.path().join("submission_runs").exists());
 }
+
+#[test]
+fn a_sweep_searches_the_adapters_rank_and_the_learning_rate() {
+    let ws = Workspace::new();
+    copy_model(&ws, "qwen2-tied");
+    data(&ws);
+    ws.file(
+        "manifests/lora.yaml",
+        train_manifest("lora", "qwen2-tied", LORA, 2),
+    );
+    ws.file(
+        "manifests/sweep.yaml",
+        "apiVersion: tunix-rt/v1
+kind: Sweep
+metadata:
+  name: lora-sweep
+spec:
+  base: lora.yaml
+  search: random
+  num_samples: 2
+  seed: 1
+  metric: val_loss
+  mode: min
+  search_space:
+    learning_rate: { loguniform: [0.001, 0.02] }
+    model.lora.rank: { choice: [2, 8] }
+",
+    );
+    ws.run(&["run", "manifests/sweep.yaml", "--yes"])
+        .code(0)
+        .stdout_has("model.lora.rank → spec.model.lora.rank");
+    let ranks: Vec<u64> = ["t000", "t001"]
+        .iter()
+        .map(|t| {
+            let m = json(&ws.path().join(format!(
+                "submission_runs/lora-sweep/trials/lora-sweep-{t}/run_manifest.json"
+            )));
+            assert_eq!(m["status"], "completed", "{t}: {m}");
+            m["config"]["spec"]["model"]["lora"]["rank"]
+                .as_u64()
+                .expect("rank")
+        })
+        .collect();
+    assert!(ranks.iter().all(|r| [2, 8].contains(r)), "{ranks:?}");
+}
