@@ -24,50 +24,14 @@ use tunix_torch::train::device_batch::{batch_loss, to_tensors};
 use tunix_torch::train::encode::ByteEncoder;
 use tunix_torch::train::optim::{clip_grad_norm, zero_grad, AdamW};
 
-/// One `#[test]` per behaviour and device: `cpu::NAME` always, `cuda::NAME`
-/// with the `cuda` feature.
-macro_rules! on_every_device {
-    ($($name:ident),+ $(,)?) => {
-        mod cpu {
-            $(
-                #[test]
-                fn $name() {
-                    super::$name(tch::Device::Cpu)
-                }
-            )+
-        }
-
-        #[cfg(feature = "cuda")]
-        mod cuda {
-            $(
-                #[test]
-                fn $name() {
-                    super::$name(super::cuda_device())
-                }
-            )+
-        }
-    };
-}
+#[macro_use]
+mod on_device;
 
 on_every_device!(
     one_training_step_updates_every_parameter_on_the_device,
     greedy_generation_with_the_kv_cache_matches_full_recomputation,
     a_checkpoint_round_trip_restores_weights_optimizer_and_next_step_loss,
 );
-
-/// `cuda:0`, or a failed test saying that no CUDA device was found.
-#[cfg(feature = "cuda")]
-fn cuda_device() -> Device {
-    let visible = tunix_torch::model::device::cuda_device_count();
-    assert!(
-        visible > 0,
-        "no CUDA device was found: the `cuda` feature runs this test on cuda:0, but \
-         libtorch sees no CUDA device here (`tunix-rt doctor` shows what it sees); run \
-         `make gpu-test` on a machine with a GPU, or leave out `--features cuda` to run \
-         the CPU variants alone"
-    );
-    Device::Cuda(0)
-}
 
 const SEED: u64 = 17;
 const ROWS: usize = 4;

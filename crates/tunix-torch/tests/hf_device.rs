@@ -14,45 +14,13 @@ use tunix_core::manifest::train::{LoraConfig, LoraTarget};
 use tunix_torch::hf::{generate_greedy, GenerateOptions, LlamaModel};
 use tunix_torch::train::optim::{clip_grad_norm, zero_grad, AdamW};
 
-macro_rules! on_every_device {
-    ($($name:ident),+ $(,)?) => {
-        mod cpu {
-            $(
-                #[test]
-                fn $name() {
-                    super::$name(tch::Device::Cpu)
-                }
-            )+
-        }
-
-        #[cfg(feature = "cuda")]
-        mod cuda {
-            $(
-                #[test]
-                fn $name() {
-                    super::$name(super::cuda_device())
-                }
-            )+
-        }
-    };
-}
+#[macro_use]
+mod on_device;
 
 on_every_device!(
     a_lora_step_on_the_device_moves_only_the_adapters,
     greedy_decoding_on_the_device_gives_transformers_continuations,
 );
-
-/// `cuda:0`, or a failed test saying that no CUDA device was found.
-#[cfg(feature = "cuda")]
-fn cuda_device() -> Device {
-    let visible = tunix_torch::model::device::cuda_device_count();
-    assert!(
-        visible > 0,
-        "no CUDA device was found: the `cuda` feature runs this test on cuda:0, but \
-         libtorch sees no CUDA device here; run `make gpu-test` on a machine with a GPU"
-    );
-    Device::Cuda(0)
-}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
