@@ -4,20 +4,22 @@
 //! fixed strings (non-ASCII included), the stop ids, KV-cache decoding
 //! against full recomputation, and greedy continuations batched with left
 //! padding and alone, with and without an early stop token, for every
-//! fixture (Llama, Qwen2, Mistral's sliding window, Gemma, Llama 3 RoPE).
+//! fixture (Llama, Qwen2, Mistral's sliding window, Gemma, Llama 3 RoPE,
+//! GPT-2's learned positions).
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use tch::{Device, Kind, Tensor};
-use tunix_torch::hf::{generate_greedy, GenerateOptions, HfTokenizer, LlamaModel};
+use tunix_torch::hf::{generate_greedy, GenerateOptions, HfModel, HfTokenizer};
 
-const MODELS: [&str; 5] = [
+const MODELS: [&str; 6] = [
     "llama-gqa",
     "qwen2-tied",
     "mistral-swa",
     "gemma",
     "llama3-rope",
+    "gpt2",
 ];
 const PAD: i64 = 2;
 
@@ -36,10 +38,10 @@ fn ids(v: &Value) -> Vec<Vec<i64>> {
     serde_json::from_value(v.clone()).expect("fixture")
 }
 
-fn load(name: &str) -> (LlamaModel, HfTokenizer) {
+fn load(name: &str) -> (HfModel, HfTokenizer) {
     let dir = fixture(name);
     (
-        LlamaModel::load(&dir, Device::Cpu).expect("fixture"),
+        HfModel::load(&dir, Device::Cpu).expect("fixture"),
         HfTokenizer::load(&dir).expect("fixture"),
     )
 }
@@ -165,7 +167,7 @@ fn rows_stop_at_a_stop_token_as_transformers_does() {
 /// Greedy tokens by recomputing the whole left-padded sequence at every
 /// step (no cache), and the logits of each step's last position.
 fn greedy_recomputed(
-    model: &LlamaModel,
+    model: &HfModel,
     prompts: &[Vec<i64>],
     steps: usize,
 ) -> (Vec<Vec<i64>>, Vec<Tensor>) {
@@ -304,4 +306,14 @@ fn bad_prompts_and_zero_tokens() {
     );
     assert!(generate_greedy(&model, &[vec![5], vec![]], &options(&tok, 3)).is_err());
     assert!(generate_greedy(&model, &[vec![5, 320]], &options(&tok, 3)).is_err());
+}
+
+#[test]
+fn gpt2_refuses_positions_past_n_positions() {
+    let (model, tok) = load("gpt2");
+    let long = vec![vec![5i64; 60]];
+    let ok = generate_greedy(&model, &long, &options(&tok, 4));
+    assert!(ok.is_ok(), "{ok:?}");
+    let err = generate_greedy(&model, &long, &options(&tok, 6)).unwrap_err();
+    assert!(err.to_string().contains("n_positions"), "{err}");
 }

@@ -10,8 +10,9 @@
 
 use tch::{Device, Tensor};
 
+use crate::hf::cache::KvCache;
 use crate::hf::error::HfError;
-use crate::hf::llama::{KvCache, LlamaModel};
+use crate::hf::model::HfModel;
 
 /// How to decode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +30,7 @@ pub struct GenerateOptions {
 /// tokens, ending at the first stop token (included) or after
 /// `max_new_tokens`.
 pub fn generate_greedy(
-    model: &LlamaModel,
+    model: &HfModel,
     prompts: &[Vec<i64>],
     opts: &GenerateOptions,
 ) -> Result<Vec<Vec<i64>>, HfError> {
