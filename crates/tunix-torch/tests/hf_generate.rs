@@ -309,11 +309,22 @@ fn bad_prompts_and_zero_tokens() {
 }
 
 #[test]
-fn gpt2_refuses_positions_past_n_positions() {
+fn gpt2_rows_stop_where_their_learned_positions_end() {
     let (model, tok) = load("gpt2");
-    let long = vec![vec![5i64; 60]];
-    let ok = generate_greedy(&model, &long, &options(&tok, 4));
-    assert!(ok.is_ok(), "{ok:?}");
-    let err = generate_greedy(&model, &long, &options(&tok, 6)).unwrap_err();
-    assert!(err.to_string().contains("n_positions"), "{err}");
+    let opts = GenerateOptions {
+        stop_ids: Vec::new(),
+        ..options(&tok, 12)
+    };
+    // 60 prompt tokens under n_positions 64: 5 new tokens (the last one
+    // never fed); the short row beside it runs its 12, fed past the end.
+    let long = vec![5i64; 60];
+    let out = generate_greedy(&model, &[long.clone(), vec![5, 6]], &opts).unwrap();
+    assert_eq!((out[0].len(), out[1].len()), (5, 12));
+    let alone = generate_greedy(&model, std::slice::from_ref(&long), &opts).unwrap();
+    assert_eq!(alone[0], out[0]);
+    // Against full recomputation over the first 64 positions.
+    let (want, _) = greedy_recomputed(&model, &[long], 5);
+    assert_eq!(want[0], out[0]);
+    let err = generate_greedy(&model, &[vec![5i64; 65]], &opts).unwrap_err();
+    assert!(err.to_string().contains("64 positions"), "{err}");
 }

@@ -74,6 +74,15 @@ impl HfModel {
         each!(self, m => m.device())
     }
 
+    /// The most positions a sequence may take, when the model has a hard
+    /// limit: GPT-2's learned `n_positions` (RoPE decoders have none).
+    pub fn position_limit(&self) -> Option<i64> {
+        match self {
+            HfModel::Llama(_) => None,
+            HfModel::Gpt2(m) => m.config().max_position_embeddings,
+        }
+    }
+
     /// The dtype the base weights are held in.
     pub fn base_kind(&self) -> Kind {
         each!(self, m => m.base_kind())
