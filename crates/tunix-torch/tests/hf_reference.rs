@@ -113,6 +113,22 @@ fn gpt2_saved_from_gpt2model_without_the_transformer_prefix_loads() {
     });
     let diff = max_diff_in(&dir);
     assert!(diff < ATOL, "gpt2 without prefix: {diff}");
+    // Stored in bf16 without the prefix: the export keeps bf16 under the
+    // prefixed names.
+    rewrite(&dir, |tensors| {
+        for (_, t) in tensors.iter_mut() {
+            *t = t.to_kind(Kind::BFloat16);
+        }
+    });
+    let model = HfModel::load(&dir, Device::Cpu).expect("bf16 copy loads");
+    let out = dir.parent().expect("tempdir").join("exported");
+    model.export_merged(&dir, &out).expect("exported");
+    let kinds = tunix_torch::hf::weights::stored_kinds(&out).expect("export headers");
+    assert_eq!(
+        kinds.get("transformer.h.0.attn.c_attn.weight"),
+        Some(&Kind::BFloat16)
+    );
+    assert!(kinds.values().all(|k| *k == Kind::BFloat16), "{kinds:?}");
 }
 
 #[test]

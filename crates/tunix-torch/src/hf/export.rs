@@ -79,7 +79,13 @@ pub(super) fn export(
     let kinds = stored_kinds(base_dir)?;
     let mut tensors = Vec::new();
     for (name, t) in weights {
-        let kind = kinds.get(name).copied().unwrap_or(t.kind());
+        // A GPT-2 base saved from `GPT2Model` stores `wte.weight` for
+        // `transformer.wte.weight`.
+        let stored = kinds.get(name).or_else(|| {
+            name.strip_prefix("transformer.")
+                .and_then(|short| kinds.get(short))
+        });
+        let kind = stored.copied().unwrap_or(t.kind());
         tensors.push((name.clone(), t.f_to_kind(kind)?));
     }
     write::fresh_dir(out_dir)?;
