@@ -25,7 +25,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use tch::{Device, Kind, Tensor};
 use tunix_core::manifest::train::{LoraConfig, LoraTarget};
-use tunix_torch::hf::{generate_greedy, GenerateOptions, LlamaModel};
+use tunix_torch::hf::{generate_greedy, GenerateOptions, HfModel};
 use tunix_torch::train::optim::{clip_grad_norm, zero_grad, AdamW};
 
 fn main() {
@@ -53,7 +53,7 @@ fn main() {
 
 fn train(dir: &Path, data: &Value) -> Value {
     let lora = lora_config(&data["lora"]);
-    let model = LlamaModel::load_for_training(dir, Device::Cpu, Kind::Float, Some(&lora), 0)
+    let model = HfModel::load_for_training(dir, Device::Cpu, Kind::Float, Some(&lora), 0)
         .expect("the model folder loads for LoRA training");
     let inputs = ids(&data["inputs"]);
     let targets = ids(&data["targets"]);
@@ -122,7 +122,7 @@ fn train(dir: &Path, data: &Value) -> Value {
 }
 
 fn decode(dir: &Path, data: &Value) -> Value {
-    let model = LlamaModel::load(dir, Device::Cpu).expect("the model folder loads");
+    let model = HfModel::load(dir, Device::Cpu).expect("the model folder loads");
     let prompts: Vec<Vec<i64>> = rows(&data["prompts"]);
     let new_tokens = count(data, "new_tokens");
     let opts = GenerateOptions {

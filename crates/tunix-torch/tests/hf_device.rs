@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use tch::{Device, Kind, Tensor};
 use tunix_core::manifest::train::{LoraConfig, LoraTarget};
-use tunix_torch::hf::{generate_greedy, GenerateOptions, LlamaModel};
+use tunix_torch::hf::{generate_greedy, GenerateOptions, HfModel};
 use tunix_torch::train::optim::{clip_grad_norm, zero_grad, AdamW};
 
 #[macro_use]
@@ -58,8 +58,8 @@ fn batch(device: Device) -> (Tensor, Tensor) {
 }
 
 /// The loss of the batch and the model after one AdamW step on it.
-fn one_step(device: Device) -> (f64, LlamaModel, Vec<Tensor>) {
-    let model = LlamaModel::load_for_training(
+fn one_step(device: Device) -> (f64, HfModel, Vec<Tensor>) {
+    let model = HfModel::load_for_training(
         &fixture("llama-gqa"),
         device,
         base_kind(device),
@@ -122,7 +122,7 @@ fn greedy_decoding_on_the_device_gives_transformers_continuations(device: Device
         serde_json::from_value(reference["prompt_ids"].clone()).expect("prompt ids");
     let want: Vec<Vec<i64>> =
         serde_json::from_value(reference["batch"].clone()).expect("batch continuations");
-    let model = LlamaModel::load(&fixture("llama-gqa"), device).expect("the fixture loads");
+    let model = HfModel::load(&fixture("llama-gqa"), device).expect("the fixture loads");
     let opts = GenerateOptions {
         max_new_tokens: reference["max_new_tokens"].as_u64().expect("max") as usize,
         stop_ids: serde_json::from_value(reference["stop_ids"].clone()).expect("stop ids"),

@@ -4,20 +4,22 @@
 //! fixed strings (non-ASCII included), the stop ids, KV-cache decoding
 //! against full recomputation, and greedy continuations batched with left
 //! padding and alone, with and without an early stop token, for every
-//! fixture (Llama, Qwen2, Mistral's sliding window, Gemma, Llama 3 RoPE).
+//! fixture (Llama, Qwen2, Mistral's sliding window, Gemma, Llama 3 RoPE,
+//! GPT-2's learned positions).
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use tch::{Device, Kind, Tensor};
-use tunix_torch::hf::{generate_greedy, GenerateOptions, HfTokenizer, LlamaModel};
+use tunix_torch::hf::{generate_greedy, GenerateOptions, HfModel, HfTokenizer};
 
-const MODELS: [&str; 5] = [
+const MODELS: [&str; 6] = [
     "llama-gqa",
     "qwen2-tied",
     "mistral-swa",
     "gemma",
     "llama3-rope",
+    "gpt2",
 ];
 const PAD: i64 = 2;
 
@@ -36,10 +38,10 @@ fn ids(v: &Value) -> Vec<Vec<i64>> {
     serde_json::from_value(v.clone()).expect("fixture")
 }
 
-fn load(name: &str) -> (LlamaModel, HfTokenizer) {
+fn load(name: &str) -> (HfModel, HfTokenizer) {
     let dir = fixture(name);
     (
-        LlamaModel::load(&dir, Device::Cpu).expect("fixture"),
+        HfModel::load(&dir, Device::Cpu).expect("fixture"),
         HfTokenizer::load(&dir).expect("fixture"),
     )
 }
@@ -165,7 +167,7 @@ fn rows_stop_at_a_stop_token_as_transformers_does() {
 /// Greedy tokens by recomputing the whole left-padded sequence at every
 /// step (no cache), and the logits of each step's last position.
 fn greedy_recomputed(
-    model: &LlamaModel,
+    model: &HfModel,
     prompts: &[Vec<i64>],
     steps: usize,
 ) -> (Vec<Vec<i64>>, Vec<Tensor>) {
@@ -304,4 +306,25 @@ fn bad_prompts_and_zero_tokens() {
     );
     assert!(generate_greedy(&model, &[vec![5], vec![]], &options(&tok, 3)).is_err());
     assert!(generate_greedy(&model, &[vec![5, 320]], &options(&tok, 3)).is_err());
+}
+
+#[test]
+fn gpt2_rows_stop_where_their_learned_positions_end() {
+    let (model, tok) = load("gpt2");
+    let opts = GenerateOptions {
+        stop_ids: Vec::new(),
+        ..options(&tok, 12)
+    };
+    // 60 prompt tokens under n_positions 64: 5 new tokens (the last one
+    // never fed); the short row beside it runs its 12, fed past the end.
+    let long = vec![5i64; 60];
+    let out = generate_greedy(&model, &[long.clone(), vec![5, 6]], &opts).unwrap();
+    assert_eq!((out[0].len(), out[1].len()), (5, 12));
+    let alone = generate_greedy(&model, std::slice::from_ref(&long), &opts).unwrap();
+    assert_eq!(alone[0], out[0]);
+    // Against full recomputation over the first 64 positions.
+    let (want, _) = greedy_recomputed(&model, &[long], 5);
+    assert_eq!(want[0], out[0]);
+    let err = generate_greedy(&model, &[vec![5i64; 65]], &opts).unwrap_err();
+    assert!(err.to_string().contains("64 positions"), "{err}");
 }

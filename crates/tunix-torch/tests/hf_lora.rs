@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use tch::{Device, Kind, Tensor};
 use tunix_core::manifest::train::{LoraConfig, LoraTarget};
-use tunix_torch::hf::{HfError, HfTokenizer, LlamaModel};
+use tunix_torch::hf::trainable::LLAMA_TARGETS;
+use tunix_torch::hf::{HfError, HfModel, HfTokenizer};
 
 const ATOL: f64 = 1e-4;
 const IDS: [[i64; 8]; 2] = [
@@ -44,14 +45,14 @@ fn all_targets() -> LoraConfig {
         rank: 4,
         alpha: 6.0,
         dropout: 0.1,
-        target_modules: LoraTarget::ALL.to_vec(),
+        target_modules: LLAMA_TARGETS.to_vec(),
     }
 }
 
 /// A LoRA model over a fixture whose adapters are seeded random (B nonzero).
-fn lora_model(name: &str, cfg: &LoraConfig) -> LlamaModel {
+fn lora_model(name: &str, cfg: &LoraConfig) -> HfModel {
     let mut model =
-        LlamaModel::load_for_training(&fixture(name), Device::Cpu, Kind::Float, Some(cfg), 11)
+        HfModel::load_for_training(&fixture(name), Device::Cpu, Kind::Float, Some(cfg), 11)
             .expect("fixture loads");
     tch::manual_seed(12);
     let trained: Vec<(String, Tensor)> = model
@@ -67,7 +68,7 @@ fn ids() -> Tensor {
     Tensor::from_slice(&IDS.concat()).view([2, 8])
 }
 
-fn rust_logits(model: &LlamaModel) -> Tensor {
+fn rust_logits(model: &HfModel) -> Tensor {
     model.forward(&ids()).expect("forward")
 }
 
@@ -95,8 +96,19 @@ fn max_diff(answer: &serde_json::Value, want: &Tensor) -> f64 {
     (got - want).abs().max().double_value(&[])
 }
 
+/// GPT-2's three targets (`c_proj` both attention's and the MLP's).
+fn gpt2_targets() -> LoraConfig {
+    LoraConfig {
+        target_modules: vec![LoraTarget::CAttn, LoraTarget::CProj, LoraTarget::CFc],
+        ..all_targets()
+    }
+}
+
 fn peft_matches(name: &str, python: &OsString) -> f64 {
-    let cfg = all_targets();
+    let cfg = match name {
+        "gpt2" => gpt2_targets(),
+        _ => all_targets(),
+    };
     let model = lora_model(name, &cfg);
     let tmp = tempfile::tempdir().expect("tempdir");
     let adapter = tmp.path().join("adapter");
@@ -104,6 +116,10 @@ fn peft_matches(name: &str, python: &OsString) -> f64 {
         .save_peft_adapter(&adapter, &cfg, "tiny/base")
         .expect("adapter saved");
     assert_eq!(written.len(), 2);
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&written[0]).expect("adapter config"))
+            .expect("adapter config");
+    assert_eq!(config["fan_in_fan_out"], name == "gpt2", "{name}");
     let answer = python_run(python, &fixture(name), Some(&adapter));
     max_diff(&answer, &rust_logits(&model))
 }
@@ -130,18 +146,47 @@ fn peft_loads_the_adapters_with_the_rust_logits_tied_with_biases() {
     assert!(diff < ATOL, "{diff}");
 }
 
+#[test]
+fn peft_loads_gpt2_conv1d_adapters_fan_in_fan_out_with_the_rust_logits() {
+    let Some(python) = python() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let diff = peft_matches("gpt2", &python);
+    eprintln!("gpt2: max |peft - rust| logits {diff:.2e}");
+    assert!(diff < ATOL, "{diff}");
+}
+
+#[test]
+fn merged_lora_export_of_gpt2_keeps_conv1d_layout_and_the_tied_head() {
+    let Some(python) = python() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let model = lora_model("gpt2", &gpt2_targets());
+    let (answer, want, reloaded, tokens) = export_and_read("gpt2", &model, &python);
+    let dtypes = answer["dtypes"].as_object().expect("dtypes");
+    assert!(!dtypes.contains_key("lm_head.weight"), "tied: no lm_head");
+    assert!(dtypes.contains_key("transformer.h.0.attn.c_attn.weight"));
+    let diff = max_diff(&answer, &want);
+    eprintln!("gpt2 merged: max |transformers - rust LoRA| logits {diff:.2e}");
+    assert!(diff < ATOL, "{diff}");
+    assert!(max_diff(&answer, &reloaded) < ATOL);
+    assert_eq!(json_tokens(&answer), tokens);
+}
+
 /// Export a model over a fixture; the export's answer from Python, the
 /// Rust model's logits, the export's own logits in Rust, and its tokens.
 fn export_and_read(
     name: &str,
-    model: &LlamaModel,
+    model: &HfModel,
     python: &OsString,
 ) -> (serde_json::Value, Tensor, Tensor, Vec<u32>) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("merged");
     model.export_merged(&fixture(name), &out).expect("exported");
     let answer = python_run(python, &out, None);
-    let reloaded = LlamaModel::load(&out, Device::Cpu).expect("the export loads");
+    let reloaded = HfModel::load(&out, Device::Cpu).expect("the export loads");
     let tokens = HfTokenizer::load(&out)
         .expect("tokenizer")
         .encode("Hello world", false)
@@ -198,8 +243,8 @@ fn full_fine_tuned_export_loads_in_transformers() {
         return;
     };
     let dir = fixture("llama-gqa");
-    let mut model = LlamaModel::load_for_training(&dir, Device::Cpu, Kind::Float, None, 0)
-        .expect("fixture loads");
+    let mut model =
+        HfModel::load_for_training(&dir, Device::Cpu, Kind::Float, None, 0).expect("fixture loads");
     tch::manual_seed(3);
     let trained: Vec<(String, Tensor)> = model
         .trainable()
@@ -249,9 +294,8 @@ fn gemma_peft_adapter_and_merged_exports_load_in_transformers() {
     assert!(exact < ATOL && rounded < 5e-2, "{exact} {rounded}");
     assert_eq!(json_tokens(&answer), tokens);
 
-    let mut full =
-        LlamaModel::load_for_training(&fixture("gemma"), Device::Cpu, Kind::Float, None, 0)
-            .expect("fixture loads");
+    let mut full = HfModel::load_for_training(&fixture("gemma"), Device::Cpu, Kind::Float, None, 0)
+        .expect("fixture loads");
     tch::manual_seed(5);
     let trained: Vec<(String, Tensor)> = full
         .trainable()
@@ -268,8 +312,8 @@ fn gemma_peft_adapter_and_merged_exports_load_in_transformers() {
 #[test]
 fn gemma_export_stores_the_norm_weights_not_one_plus_them() {
     let dir = fixture("gemma");
-    let model = LlamaModel::load_for_training(&dir, Device::Cpu, Kind::Float, None, 0)
-        .expect("fixture loads");
+    let model =
+        HfModel::load_for_training(&dir, Device::Cpu, Kind::Float, None, 0).expect("fixture loads");
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("merged");
     model.export_merged(&dir, &out).expect("exported");

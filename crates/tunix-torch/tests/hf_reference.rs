@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use tch::{Device, Kind, Tensor};
-use tunix_torch::hf::{HfError, LlamaModel};
+use tunix_torch::hf::{HfError, HfModel, LlamaModel};
 
 const ATOL: f64 = 1e-4;
 
@@ -35,7 +35,7 @@ fn max_diff_in(dir: &Path) -> f64 {
     let (b, t) = (ids.len() as i64, ids[0].len() as i64);
     let flat_ids: Vec<i64> = ids.concat();
     let flat_ref: Vec<f32> = logits.concat().concat();
-    let model = LlamaModel::load(dir, Device::Cpu).expect("reference fixture");
+    let model = HfModel::load(dir, Device::Cpu).expect("reference fixture");
     let got = model
         .forward(&Tensor::from_slice(&flat_ids).view([b, t]))
         .expect("reference fixture");
@@ -60,7 +60,7 @@ fn padded_max_diff(name: &str) -> Option<f64> {
     let logits: Vec<Vec<Vec<f32>>> =
         serde_json::from_value(padded["logits"].clone()).expect("padded fixture");
     let (b, t) = (ids.len() as i64, ids[0].len() as i64);
-    let model = LlamaModel::load(&dir, Device::Cpu).expect("reference fixture");
+    let model = HfModel::load(&dir, Device::Cpu).expect("reference fixture");
     let mask = Tensor::from_slice(&mask.concat()).view([b, t]);
     let got = model
         .forward_masked(&Tensor::from_slice(&ids.concat()).view([b, t]), Some(&mask))
@@ -99,6 +99,53 @@ fn llama3_rope_scaling_matches_transformers() {
 }
 
 #[test]
+fn gpt2_layernorm_conv1d_learned_positions_tied_match_transformers() {
+    eprintln!("{}", check("gpt2"));
+}
+
+#[test]
+fn gpt2_saved_from_gpt2model_without_the_transformer_prefix_loads() {
+    let (_tmp, dir) = copy("gpt2");
+    rewrite(&dir, |tensors| {
+        for (name, _) in tensors.iter_mut() {
+            *name = name.trim_start_matches("transformer.").to_string();
+        }
+    });
+    let diff = max_diff_in(&dir);
+    assert!(diff < ATOL, "gpt2 without prefix: {diff}");
+    // Stored in bf16 without the prefix: the export keeps bf16 under the
+    // prefixed names.
+    rewrite(&dir, |tensors| {
+        for (_, t) in tensors.iter_mut() {
+            *t = t.to_kind(Kind::BFloat16);
+        }
+    });
+    let model = HfModel::load(&dir, Device::Cpu).expect("bf16 copy loads");
+    let out = dir.parent().expect("tempdir").join("exported");
+    model.export_merged(&dir, &out).expect("exported");
+    let kinds = tunix_torch::hf::weights::stored_kinds(&out).expect("export headers");
+    assert_eq!(
+        kinds.get("transformer.h.0.attn.c_attn.weight"),
+        Some(&Kind::BFloat16)
+    );
+    assert!(kinds.values().all(|k| *k == Kind::BFloat16), "{kinds:?}");
+}
+
+#[test]
+fn gpt2_is_refused_by_the_llama_decoder_and_vice_versa() {
+    let msg = LlamaModel::load(&fixture("gpt2"), Device::Cpu)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(msg.contains("GPT2LMHeadModel"), "{msg}");
+    let msg = tunix_torch::hf::Gpt2Model::load(&fixture("llama-gqa"), Device::Cpu)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(msg.contains("LlamaForCausalLM"), "{msg}");
+}
+
+#[test]
 fn the_window_and_the_rope_scaling_matter_in_the_references() {
     for (name, from, to) in [
         (
@@ -129,7 +176,7 @@ fn the_window_and_the_rope_scaling_matter_in_the_references() {
 
 #[test]
 fn new_fixtures_record_a_padded_batch() {
-    for name in ["mistral-swa", "gemma", "llama3-rope"] {
+    for name in ["mistral-swa", "gemma", "llama3-rope", "gpt2"] {
         assert!(padded_max_diff(name).is_some(), "{name}");
     }
 }
@@ -162,7 +209,7 @@ fn copy(name: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn load_err(dir: &Path) -> HfError {
-    match LlamaModel::load(dir, Device::Cpu) {
+    match HfModel::load(dir, Device::Cpu) {
         Ok(_) => panic!("{} loaded", dir.display()),
         Err(e) => e,
     }
@@ -181,7 +228,7 @@ fn unknown_architecture_names_the_config_file() {
     let (_tmp, dir) = copy("qwen2-tied");
     let config = dir.join("config.json");
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("Qwen2ForCausalLM", "GPT2LMHeadModel")).unwrap();
+    std::fs::write(&config, text.replace("Qwen2ForCausalLM", "OPTForCausalLM")).unwrap();
     let err = load_err(&dir);
     assert!(
         matches!(err, HfError::UnknownArchitecture { .. }),
@@ -189,7 +236,7 @@ fn unknown_architecture_names_the_config_file() {
     );
     let msg = err.to_string();
     assert!(
-        msg.contains(&config.display().to_string()) && msg.contains("GPT2LMHeadModel"),
+        msg.contains(&config.display().to_string()) && msg.contains("OPTForCausalLM"),
         "{msg}"
     );
 }

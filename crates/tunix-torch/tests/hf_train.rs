@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use tch::{Device, Kind, Tensor};
 use tunix_core::manifest::train::{LoraConfig, LoraTarget};
-use tunix_torch::hf::{HfError, LlamaModel};
+use tunix_torch::hf::trainable::LLAMA_TARGETS;
+use tunix_torch::hf::{HfError, HfModel, LlamaModel};
 use tunix_torch::train::optim::AdamW;
 
 fn fixture(name: &str) -> PathBuf {
@@ -58,8 +59,8 @@ fn full_ft_matches(name: &str) -> String {
     let labels: Vec<Vec<i64>> =
         serde_json::from_value(reference["labels"].clone()).expect("labels");
     let want_loss = reference["loss"].as_f64().expect("loss");
-    let model = LlamaModel::load_for_training(&dir, Device::Cpu, Kind::Float, None, 0)
-        .expect("fixture loads");
+    let model =
+        HfModel::load_for_training(&dir, Device::Cpu, Kind::Float, None, 0).expect("fixture loads");
     let loss = model
         .loss(&matrix(&ids), &matrix(&shift(&labels)), None, true)
         .expect("loss");
@@ -116,6 +117,11 @@ fn llama3_rope_full_fine_tuning_loss_and_grads_match_transformers() {
 }
 
 #[test]
+fn gpt2_full_fine_tuning_loss_and_grads_match_transformers() {
+    eprintln!("{}", full_ft_matches("gpt2"));
+}
+
+#[test]
 fn mistral_packed_rows_attend_within_the_window_of_their_segment() {
     let model =
         LlamaModel::load_for_training(&fixture("mistral-swa"), Device::Cpu, Kind::Float, None, 0)
@@ -159,11 +165,25 @@ fn mistral_packed_rows_attend_within_the_window_of_their_segment() {
 
 #[test]
 fn packed_rows_give_each_examples_padded_logits_and_loss() {
-    let model = LlamaModel::load_for_training(
-        &fixture("llama-gqa"),
+    let said = packed_matches_padded("llama-gqa", &[LoraTarget::QProj, LoraTarget::DownProj]);
+    eprintln!("{said}");
+}
+
+#[test]
+fn gpt2_packed_rows_restart_their_learned_positions() {
+    let said = packed_matches_padded("gpt2", &[LoraTarget::CAttn, LoraTarget::CFc]);
+    eprintln!("{said}");
+}
+
+/// Packed rows (positions restarting per example) give each example's
+/// padded logits and loss, under LoRA on `targets`; returns what was
+/// measured.
+fn packed_matches_padded(name: &str, targets: &[LoraTarget]) -> String {
+    let model = HfModel::load_for_training(
+        &fixture(name),
         Device::Cpu,
         Kind::Float,
-        Some(&lora(2, &[LoraTarget::QProj, LoraTarget::DownProj])),
+        Some(&lora(2, targets)),
         3,
     )
     .expect("fixture loads");
@@ -195,7 +215,6 @@ fn packed_rows_give_each_examples_padded_logits_and_loss() {
         .abs()
         .max()
         .double_value(&[]);
-    eprintln!("packed vs padded logits: max |diff| {diff_a:.2e}, {diff_b:.2e}");
     assert!(diff_a < 1e-5 && diff_b < 1e-5, "{diff_a} {diff_b}");
 
     let loss_packed = model
@@ -215,13 +234,16 @@ fn packed_rows_give_each_examples_padded_logits_and_loss() {
     };
     // Means over 3 and 3 counted targets: the packed mean is their average.
     let want = (one(&a, &ta) * 3.0 + one(&b, &tb) * 3.0) / 6.0;
-    eprintln!("packed loss {loss_packed:.6}, per-example padded {want:.6}");
     assert!((loss_packed - want).abs() < 1e-5, "{loss_packed} vs {want}");
+    format!(
+        "{name} packed vs padded logits: max |diff| {diff_a:.2e}, {diff_b:.2e}; \
+         packed loss {loss_packed:.6}, per-example padded {want:.6}"
+    )
 }
 
 #[test]
 fn lora_trains_only_the_adapters_and_lowers_the_loss() {
-    let cfg = lora(4, &LoraTarget::ALL);
+    let cfg = lora(4, &LLAMA_TARGETS);
     let model = LlamaModel::load_for_training(
         &fixture("qwen2-tied"),
         Device::Cpu,
@@ -411,7 +433,7 @@ fn a_bf16_base_is_held_once_in_bf16_under_f32_adapters() {
 fn adapter_dropout_applies_only_while_training() {
     let cfg = LoraConfig {
         dropout: 0.5,
-        ..lora(4, &LoraTarget::ALL)
+        ..lora(4, &LLAMA_TARGETS)
     };
     let mut model = LlamaModel::load_for_training(
         &fixture("llama-gqa"),
@@ -434,4 +456,69 @@ fn adapter_dropout_applies_only_while_training() {
     assert!((&eval - &cached).abs().max().double_value(&[]) < 1e-5);
     let train = model.logits_train(&ids, None, true).expect("train");
     assert!((&train - &eval).abs().max().double_value(&[]) > 1e-3);
+}
+
+#[test]
+fn gpt2_lora_adapts_conv1d_projections_and_lowers_the_loss() {
+    let all = [LoraTarget::CAttn, LoraTarget::CProj, LoraTarget::CFc];
+    let model = HfModel::load_for_training(
+        &fixture("gpt2"),
+        Device::Cpu,
+        Kind::Float,
+        Some(&lora(4, &all)),
+        7,
+    )
+    .expect("fixture loads");
+    let params = copy(model.trainable());
+    // c_proj names both attn.c_proj and mlp.c_proj, as peft matches it.
+    assert_eq!(params.len(), 2 * 4 * 2, "A and B per projection per layer");
+    assert_eq!(
+        params[0].0,
+        "base_model.model.transformer.h.0.attn.c_attn.lora_A.weight"
+    );
+    assert_eq!(params[0].1.size(), [4, 64], "A is [r, in]");
+    assert_eq!(params[1].1.size(), [192, 4], "B is [out, r]");
+    assert_eq!(params[5].1.size(), [256, 4], "mlp.c_fc's B");
+    assert_eq!(params[6].1.size(), [4, 256], "mlp.c_proj's A");
+    let ids = matrix(&[vec![1, 17, 42, 255, 3, 99, 128, 7]]);
+    let targets = matrix(&[vec![17, 42, 255, 3, 99, 128, 7, -100]]);
+    let mut opt = AdamW::new(&params, 0.0).expect("optimizer");
+    let mut losses = Vec::new();
+    for _ in 0..8 {
+        for (_, p) in &params {
+            p.shallow_clone().zero_grad();
+        }
+        let loss = model.loss(&ids, &targets, None, true).expect("loss");
+        loss.backward();
+        losses.push(loss.double_value(&[]));
+        opt.step(&params, 1e-2).expect("step");
+    }
+    for (name, t) in model.weights() {
+        assert!(!t.grad().defined(), "{name} is frozen");
+    }
+    eprintln!("GPT-2 LoRA losses: {losses:?}");
+    assert!(losses[7] < losses[0] - 0.1, "{losses:?}");
+}
+
+#[test]
+fn lora_targets_the_architecture_lacks_are_refused_by_name() {
+    let refuse = |name: &str, target: LoraTarget| -> String {
+        let cfg = lora(2, &[target]);
+        match HfModel::load_for_training(&fixture(name), Device::Cpu, Kind::Float, Some(&cfg), 0) {
+            Ok(_) => panic!("{name} took {target:?}"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let msg = refuse("gpt2", LoraTarget::QProj);
+    assert!(
+        msg.contains("GPT2LMHeadModel")
+            && msg.contains("q_proj")
+            && msg.contains("c_attn, c_proj, c_fc"),
+        "{msg}"
+    );
+    let msg = refuse("llama-gqa", LoraTarget::CAttn);
+    assert!(
+        msg.contains("LlamaForCausalLM") && msg.contains("c_attn") && msg.contains("q_proj"),
+        "{msg}"
+    );
 }

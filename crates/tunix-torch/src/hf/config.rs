@@ -5,7 +5,8 @@
 //! differently: Mistral's sliding window, Gemma's `1 + weight` RMSNorm,
 //! `sqrt(hidden_size)` embedding scale and tanh-approximated GELU. Known:
 //! `LlamaForCausalLM`, `Qwen2ForCausalLM`, `MistralForCausalLM`,
-//! `GemmaForCausalLM`; anything this decoder would compute differently
+//! `GemmaForCausalLM` (and `GPT2LMHeadModel`, whose `config.json` is read
+//! into the same fields by `crate::hf::gpt2_config`); anything this decoder would compute differently
 //! (Qwen2's sliding window, other activations, bidirectional attention,
 //! other RoPE types) is refused, not ignored.
 
@@ -15,6 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::hf::error::HfError;
+use crate::hf::gpt2_config;
 use crate::hf::rope::{self, Rope, RopeScaling};
 
 /// The config file's name in a model folder.
@@ -33,6 +35,9 @@ pub enum Architecture {
     /// `GemmaForCausalLM` (Gemma 1): RMSNorm scaled by `1 + weight`, the
     /// embedding output times `sqrt(hidden_size)`, tanh-GELU gating.
     Gemma,
+    /// `GPT2LMHeadModel`: its own decoder (`crate::hf::gpt2`), read by
+    /// `crate::hf::gpt2_config` into the same fields.
+    Gpt2,
 }
 
 /// The MLP's gate activation.
@@ -52,7 +57,19 @@ impl Architecture {
             "Qwen2ForCausalLM" => Some(Self::Qwen2),
             "MistralForCausalLM" => Some(Self::Mistral),
             "GemmaForCausalLM" => Some(Self::Gemma),
+            "GPT2LMHeadModel" => Some(Self::Gpt2),
             _ => None,
+        }
+    }
+
+    /// The `architectures` name `transformers` gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Llama => "LlamaForCausalLM",
+            Self::Qwen2 => "Qwen2ForCausalLM",
+            Self::Mistral => "MistralForCausalLM",
+            Self::Gemma => "GemmaForCausalLM",
+            Self::Gpt2 => "GPT2LMHeadModel",
         }
     }
 }
@@ -76,7 +93,7 @@ pub struct HfConfig {
     pub num_key_value_heads: i64,
     /// Width of one head.
     pub head_dim: i64,
-    /// RMSNorm epsilon.
+    /// RMSNorm epsilon (LayerNorm's for GPT-2).
     pub rms_norm_eps: f64,
     /// RoPE base.
     pub rope_theta: f64,
@@ -106,7 +123,6 @@ pub struct HfConfig {
 
 #[derive(Deserialize)]
 struct Raw {
-    architectures: Option<Vec<String>>,
     vocab_size: i64,
     hidden_size: i64,
     intermediate_size: i64,
@@ -126,6 +142,34 @@ struct Raw {
 }
 
 impl HfConfig {
+    /// GPT-2's dimensions in these fields: as many key/value heads as
+    /// query heads, LayerNorm's epsilon, tanh-GELU, biases everywhere, no
+    /// RoPE (its positions are learned).
+    fn gpt2(d: gpt2_config::Gpt2Dims) -> Self {
+        Self {
+            architecture: Architecture::Gpt2,
+            vocab_size: d.vocab_size,
+            hidden_size: d.hidden,
+            intermediate_size: d.inner,
+            num_hidden_layers: d.layers,
+            num_attention_heads: d.heads,
+            num_key_value_heads: d.heads,
+            head_dim: d.hidden / d.heads,
+            rms_norm_eps: d.eps,
+            rope_theta: 10000.0,
+            rope_scaling: RopeScaling::None,
+            sliding_window: None,
+            activation: Activation::GeluTanh,
+            norm_offset: false,
+            scale_embedding: false,
+            tie_word_embeddings: d.tied,
+            qkv_bias: true,
+            o_bias: true,
+            mlp_bias: true,
+            max_position_embeddings: Some(d.positions),
+        }
+    }
+
     /// RoPE's base and scaling.
     pub fn rope(&self) -> Rope {
         Rope {
@@ -154,16 +198,23 @@ impl HfConfig {
         let Some(object) = value.as_object() else {
             return Err(bad("invalid: not a JSON object".into()));
         };
-        let raw = Raw::deserialize(&value).map_err(|e| bad(format!("invalid: {e}")))?;
-        let names = raw.architectures.as_deref().unwrap_or_default();
-        let Some(first) = names.first() else {
+        let first = object
+            .get("architectures")
+            .and_then(Value::as_array)
+            .and_then(|names| names.first());
+        let Some(first) = first else {
             return Err(bad("no `architectures` entry".into()));
         };
+        let first = first.as_str().unwrap_or_default();
         let architecture =
             Architecture::from_name(first).ok_or_else(|| HfError::UnknownArchitecture {
                 file: file.to_path_buf(),
                 found: first.to_string(),
             })?;
+        if architecture == Architecture::Gpt2 {
+            return gpt2_config::parse(&value).map(Self::gpt2).map_err(bad);
+        }
+        let raw = Raw::deserialize(&value).map_err(|e| bad(format!("invalid: {e}")))?;
         let activation = activation(architecture, &raw).map_err(bad)?;
         let sliding_window = sliding_window(architecture, object, &raw).map_err(bad)?;
         if raw.use_bidirectional_attention == Some(true) {
@@ -215,6 +266,7 @@ impl HfConfig {
             Architecture::Qwen2 => (true, false, false),
             Architecture::Mistral => (false, false, false),
             Architecture::Gemma => (attention_bias, attention_bias, false),
+            Architecture::Gpt2 => (true, true, true),
         };
         let gemma = architecture == Architecture::Gemma;
         Ok(Self {
@@ -330,11 +382,11 @@ mod tests {
     #[test]
     fn refusals_name_the_file() {
         let unknown = parse(&format!(
-            r#"{{"architectures": ["GPT2LMHeadModel"], {BASE}}}"#
+            r#"{{"architectures": ["OPTForCausalLM"], {BASE}}}"#
         ));
         let msg = unknown.unwrap_err().to_string();
         assert!(
-            msg.contains("m/config.json") && msg.contains("GPT2LMHeadModel"),
+            msg.contains("m/config.json") && msg.contains("OPTForCausalLM"),
             "{msg}"
         );
         let scaled = parse(&format!(

@@ -32,7 +32,7 @@ pub enum HfError {
     },
     /// An `architectures` entry this loader does not know.
     #[error(
-        "{}: unknown architecture `{found}` (supported: LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM, GemmaForCausalLM)",
+        "{}: unknown architecture `{found}` (supported: LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM, GemmaForCausalLM, GPT2LMHeadModel)",
         file.display()
     )]
     UnknownArchitecture {
@@ -147,6 +147,16 @@ pub enum HfError {
     OutputNotEmpty {
         /// The folder.
         dir: PathBuf,
+    },
+    /// LoRA target modules the architecture does not have.
+    #[error("{model} has no {found} module to adapt (its LoRA targets: {allowed})")]
+    LoraTarget {
+        /// The architecture (`GPT2LMHeadModel`, `LlamaForCausalLM`, ...).
+        model: String,
+        /// The targets it lacks, comma-separated.
+        found: String,
+        /// The targets it has, comma-separated.
+        allowed: String,
     },
     /// Token ids the model cannot take (wrong rank, out of the vocabulary).
     #[error("invalid input: {0}")]

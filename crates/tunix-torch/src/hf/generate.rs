@@ -6,12 +6,16 @@
 //! for `longest + max_new_tokens` entries and written in place: the prompt
 //! block runs once, then one token per row per step. A row stops at its
 //! first stop token (kept in its output, as `transformers` keeps EOS) or
-//! after `max_new_tokens`; the batch stops when every row has.
+//! after `max_new_tokens` or, for a model with learned positions (GPT-2),
+//! when its sequence fills them (a longer prompt is refused); the batch
+//! stops when every row has. Rows that have stopped are fed padding at
+//! position 0.
 
 use tch::{Device, Tensor};
 
+use crate::hf::cache::KvCache;
 use crate::hf::error::HfError;
-use crate::hf::llama::{KvCache, LlamaModel};
+use crate::hf::model::HfModel;
 
 /// How to decode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +33,7 @@ pub struct GenerateOptions {
 /// tokens, ending at the first stop token (included) or after
 /// `max_new_tokens`.
 pub fn generate_greedy(
-    model: &LlamaModel,
+    model: &HfModel,
     prompts: &[Vec<i64>],
     opts: &GenerateOptions,
 ) -> Result<Vec<Vec<i64>>, HfError> {
@@ -38,6 +42,7 @@ pub fn generate_greedy(
         return Err(HfError::Input("every prompt needs a token".into()));
     }
     let mut out = vec![Vec::new(); prompts.len()];
+    let caps = row_caps(model, prompts, opts.max_new_tokens)?;
     if opts.max_new_tokens == 0 {
         return Ok(out);
     }
@@ -75,7 +80,7 @@ pub fn generate_greedy(
                 continue;
             }
             out[r].push(tok);
-            done[r] = opts.stop_ids.contains(&tok) || out[r].len() >= opts.max_new_tokens;
+            done[r] = opts.stop_ids.contains(&tok) || out[r].len() >= caps[r];
         }
         if done.iter().all(|&d| d) {
             return Ok(out);
@@ -86,9 +91,41 @@ pub fn generate_greedy(
             .map(|(&t, &d)| if d { opts.pad_id } else { t })
             .collect();
         input = Tensor::from_slice(&feed).f_view([b, 1])?;
-        pos = Tensor::from_slice(&next_pos).f_view([b, 1])?;
+        let fed: Vec<i64> = next_pos
+            .iter()
+            .zip(&done)
+            .map(|(&p, &d)| if d { 0 } else { p })
+            .collect();
+        pos = Tensor::from_slice(&fed).f_view([b, 1])?;
         for p in &mut next_pos {
             *p += 1;
         }
     }
+}
+
+/// The most new tokens each row may take: `max_new_tokens`, or fewer
+/// where the model's position limit ends the sequence first (the last new
+/// token is never fed, so a row of `n` prompt tokens under a limit `l`
+/// takes up to `l - n + 1`); a prompt longer than the limit is refused.
+fn row_caps(
+    model: &HfModel,
+    prompts: &[Vec<i64>],
+    max_new_tokens: usize,
+) -> Result<Vec<usize>, HfError> {
+    let Some(limit) = model.position_limit() else {
+        return Ok(vec![max_new_tokens; prompts.len()]);
+    };
+    let limit = usize::try_from(limit).unwrap_or(0);
+    prompts
+        .iter()
+        .map(|p| {
+            if p.len() > limit {
+                return Err(HfError::Input(format!(
+                    "a prompt of {} tokens is longer than the model's {limit} positions",
+                    p.len()
+                )));
+            }
+            Ok(max_new_tokens.min(limit - p.len() + 1))
+        })
+        .collect()
 }

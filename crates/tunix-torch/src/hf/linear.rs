@@ -1,5 +1,7 @@
 //! One projection of the decoder (`q_proj`, ..., `down_proj`): a weight
-//! `[out, in]` and optional bias as PyTorch stores them, held in the base
+//! `[out, in]` and optional bias as PyTorch stores them (or `[in, out]` for
+//! GPT-2's `Conv1D`, kept in that layout so that its trained tensors and
+//! exports are named and shaped as the checkpoint's), held in the base
 //! weights' dtype, and optionally a LoRA adapter as `peft` computes it:
 //! `W x + b + (alpha / r) · B A dropout(x)`, with `A` `[r, in]` drawn like
 //! `peft`'s `kaiming_uniform_(a = sqrt(5))` and `B` `[out, r]` zero, both
@@ -64,13 +66,17 @@ impl Lora {
     }
 }
 
-/// A projection: weight `[out, in]`, optional bias, optional adapter.
+/// A projection: weight `[out, in]` (`[in, out]` when `conv1d`), optional
+/// bias, optional adapter.
 pub struct Linear {
     /// The module's name (`model.layers.0.self_attn.q_proj`).
     pub name: String,
     pub weight: Tensor,
     pub bias: Option<Tensor>,
     pub lora: Option<Lora>,
+    /// The weight is stored `[in, out]` (GPT-2's `Conv1D`; `peft`'s
+    /// `fan_in_fan_out`).
+    pub conv1d: bool,
 }
 
 impl Linear {
@@ -96,22 +102,58 @@ impl Linear {
             weight,
             bias,
             lora: None,
+            conv1d: false,
         })
     }
 
-    /// `[out, in]`.
+    /// Take GPT-2's `Conv1D` `{name}.weight` (stored `[in, out]`) and
+    /// `{name}.bias` out of `w` in dtype `kind`; `shape` is `(out, in)`.
+    pub fn load_conv1d(
+        w: &mut Weights,
+        name: &str,
+        shape: (i64, i64),
+        device: Device,
+        kind: Kind,
+    ) -> Result<Self, HfError> {
+        let (out, inp) = shape;
+        let weight = w.take_as(&format!("{name}.weight"), &[inp, out], device, kind)?;
+        let bias = Some(w.take_as(&format!("{name}.bias"), &[out], device, kind)?);
+        Ok(Self {
+            name: name.to_string(),
+            weight,
+            bias,
+            lora: None,
+            conv1d: true,
+        })
+    }
+
+    /// `[out, in]`, whatever the stored layout.
     pub fn shape(&self) -> (i64, i64) {
         let s = self.weight.size();
-        (s[0], s[1])
+        if self.conv1d {
+            (s[1], s[0])
+        } else {
+            (s[0], s[1])
+        }
+    }
+
+    /// The module's last name component (`q_proj`, `c_attn`).
+    pub fn module(&self) -> &str {
+        self.name.rsplit('.').next().unwrap_or(&self.name)
     }
 
     /// The projection of f32 `x` `[..., in]`, f32 `[..., out]`; dropout on
     /// the adapter's input when `train`.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor, HfError> {
         let kind = self.weight.kind();
+        let weight = if self.conv1d {
+            self.weight.f_tr()?
+        } else {
+            self.weight.shallow_clone()
+        };
         let y = x
             .f_to_kind(kind)?
-            .f_linear(&self.weight, self.bias.as_ref())?
+            .f_linear(&weight, self.bias.as_ref())?
             .f_to_kind(Kind::Float)?;
         let Some(lora) = &self.lora else {
             return Ok(y);
@@ -125,17 +167,21 @@ impl Linear {
     }
 
     /// The weight with the adapter merged in (`W + (alpha / r) · B A`,
-    /// computed in f32), in the weight's dtype; the weight itself without
-    /// an adapter.
+    /// transposed for `conv1d`, computed in f32), in the weight's dtype and
+    /// layout; the weight itself without an adapter.
     pub fn merged_weight(&self) -> Result<Tensor, HfError> {
         let _guard = tch::no_grad_guard();
         match &self.lora {
             None => Ok(self.weight.f_detach()?),
-            Some(lora) => Ok(self
-                .weight
-                .f_to_kind(Kind::Float)?
-                .f_add(&lora.delta()?)?
-                .f_to_kind(self.weight.kind())?),
+            Some(lora) => {
+                let delta = lora.delta()?;
+                let delta = if self.conv1d { delta.f_tr()? } else { delta };
+                Ok(self
+                    .weight
+                    .f_to_kind(Kind::Float)?
+                    .f_add(&delta)?
+                    .f_to_kind(self.weight.kind())?)
+            }
         }
     }
 }

@@ -19,10 +19,11 @@ use std::path::Path;
 use tch::{Device, Kind, Tensor};
 use tunix_core::manifest::train::LoraConfig;
 
-use crate::hf::config::{Activation, HfConfig};
+use crate::hf::cache::{batch_time, KvCache};
+use crate::hf::config::{Activation, Architecture, HfConfig};
 use crate::hf::error::HfError;
 use crate::hf::linear::Linear;
-use crate::hf::mask;
+use crate::hf::mask::Attend;
 use crate::hf::weights::Weights;
 
 /// One decoder layer.
@@ -58,14 +59,6 @@ impl Layer {
             &mut self.down,
         ]
     }
-}
-
-/// Which keys each new token may attend to.
-pub(super) enum Attend {
-    /// Causal over the new tokens only (no cache): token `i` sees `0..=i`.
-    Causal,
-    /// An explicit boolean mask `[batch, 1, new, keys]`, true = may attend.
-    Mask(Tensor),
 }
 
 /// A loaded Llama-family decoder, with LoRA adapters when loaded for
@@ -114,6 +107,11 @@ impl LlamaModel {
         kind: Kind,
     ) -> Result<Self, HfError> {
         let c = &config;
+        if c.architecture == Architecture::Gpt2 {
+            return Err(HfError::Input(
+                "GPT2LMHeadModel is not a Llama-family decoder (load it as an HfModel)".into(),
+            ));
+        }
         let (h, hd) = (c.hidden_size, c.head_dim);
         let (q_out, kv_out) = (c.num_attention_heads * hd, c.num_key_value_heads * hd);
         let embed = w.take_as(
@@ -252,20 +250,7 @@ impl LlamaModel {
     pub fn new_cache(&self, batch: i64, max_len: i64) -> Result<KvCache, HfError> {
         let c = &self.config;
         let shape = [batch, c.num_key_value_heads, max_len, c.head_dim];
-        let opts = (Kind::Float, self.device);
-        let mut keys = Vec::new();
-        let mut values = Vec::new();
-        for _ in 0..c.num_hidden_layers {
-            keys.push(Tensor::f_zeros(shape, opts)?);
-            values.push(Tensor::f_zeros(shape, opts)?);
-        }
-        Ok(KvCache {
-            keys,
-            values,
-            len: 0,
-            batch,
-            max_len,
-        })
+        KvCache::zeros(c.num_hidden_layers, shape, self.device)
     }
 
     /// Logits `[batch, time, vocab]` for the next `time` tokens of each row
@@ -282,39 +267,19 @@ impl LlamaModel {
         cache: &mut KvCache,
     ) -> Result<Tensor, HfError> {
         let _guard = tch::no_grad_guard();
-        let (b, t) = batch_time(ids)?;
         let ids = self.checked_ids(ids)?;
-        let (start, total) = (cache.len, cache.len + t);
-        if cache.batch != b || total > cache.max_len || cache.keys.len() != self.layers.len() {
-            return Err(HfError::Input(format!(
-                "a cache of {} rows holding {start} of {} tokens cannot take [{b}, {t}] more",
-                cache.batch, cache.max_len
-            )));
-        }
-        if positions.size() != [b, t] || key_mask.size() != [b, total] {
-            return Err(HfError::Input(format!(
-                "positions must be [{b}, {t}] and the key mask [{b}, {total}], got {:?} and {:?}",
-                positions.size(),
-                key_mask.size()
-            )));
-        }
-        let dev = (Kind::Int64, self.device);
-        let query = Tensor::f_arange_start(start, total, dev)?.f_unsqueeze(1)?;
-        let key = Tensor::f_arange(total, dev)?.f_unsqueeze(0)?;
-        let allowed = mask::causal(start, total, self.config.sliding_window, self.device)?
-            .f_unsqueeze(0)?
-            .f_logical_and(&key_mask.f_to_device(self.device)?.f_ne(0)?.f_unsqueeze(1)?)?
-            .f_logical_or(&key.f_eq_tensor(&query)?.f_unsqueeze(0)?)?
-            .f_unsqueeze(1)?;
-        let positions = positions.f_to_device(self.device)?;
-        let logits = self.run(
+        let c = &self.config;
+        let layers = self.layers.len();
+        let allowed = cache.attend(
             &ids,
-            &positions,
-            Attend::Mask(allowed),
-            Some(&*cache),
-            false,
+            (positions, key_mask),
+            c.sliding_window,
+            layers,
+            self.device,
         )?;
-        cache.len = total;
+        let positions = positions.f_to_device(self.device)?;
+        let logits = self.run(&ids, &positions, allowed, Some(&*cache), false)?;
+        cache.advance(ids.size()[1]);
         Ok(logits)
     }
 
@@ -362,7 +327,7 @@ impl LlamaModel {
         }
         let offset = c.norm_offset;
         for (i, layer) in self.layers.iter().enumerate() {
-            let kv = cache.map(|cache| (&cache.keys[i], &cache.values[i], cache.len));
+            let kv = cache.map(|cache| cache.layer(i));
             let n = rms_norm(&x, &layer.input_norm, c.rms_norm_eps, offset)?;
             let a = self.attention(layer, &n, (&cos, &sin), &attend, kv, train)?;
             x = x.f_add(&a)?;
@@ -449,53 +414,6 @@ impl LlamaModel {
             .f_view([b, t, nh * hd])?;
         l.o.forward(&out, train)
     }
-}
-
-/// Per layer, keys and values `[batch, kv_heads, max_len, head_dim]`
-/// allocated once ([`LlamaModel::new_cache`]) and written in place as
-/// tokens come, the first `len()` entries of each row filled.
-pub struct KvCache {
-    keys: Vec<Tensor>,
-    values: Vec<Tensor>,
-    len: i64,
-    batch: i64,
-    max_len: i64,
-}
-
-impl KvCache {
-    /// The number of entries filled.
-    pub fn len(&self) -> i64 {
-        self.len
-    }
-
-    /// Whether no entry is filled.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The number of entries allocated.
-    pub fn max_len(&self) -> i64 {
-        self.max_len
-    }
-
-    /// Layer `i`'s key tensor (all `max_len` entries).
-    pub fn keys(&self, i: usize) -> Option<&Tensor> {
-        self.keys.get(i)
-    }
-}
-
-/// `[batch, time]` of token ids, `time` at least 1.
-fn batch_time(ids: &Tensor) -> Result<(i64, i64), HfError> {
-    let dims = ids.size();
-    let [b, t] = dims[..] else {
-        return Err(HfError::Input(format!(
-            "token ids must be [batch, time], got {dims:?}"
-        )));
-    };
-    if t == 0 || b == 0 {
-        return Err(HfError::Input("no tokens".into()));
-    }
-    Ok((b, t))
 }
 
 /// `transformers`' RMSNorm: `weight * x / sqrt(mean(x²) + eps)`, or

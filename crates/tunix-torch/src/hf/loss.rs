@@ -9,11 +9,11 @@
 //! that are not -100, as `transformers`' `LlamaForCausalLM` computes it
 //! from labels; grads flow to whatever requires them.
 
-use tch::{Kind, Reduction, Tensor};
+use tch::{Device, Kind, Reduction, Tensor};
 
 use crate::hf::error::HfError;
-use crate::hf::llama::{Attend, LlamaModel};
-use crate::hf::mask;
+use crate::hf::llama::LlamaModel;
+use crate::hf::mask::{self, Attend};
 
 /// The target id that takes no loss.
 pub const IGNORE: i64 = -100;
@@ -30,35 +30,8 @@ impl LlamaModel {
         train: bool,
     ) -> Result<Tensor, HfError> {
         let ids = self.checked_ids(inputs)?;
-        let (b, t) = (ids.size()[0], ids.size()[1]);
-        let dev = self.device();
         let window = self.config().sliding_window;
-        let (positions, attend) = match packed {
-            None => {
-                let pos = Tensor::f_arange(t, (Kind::Int64, dev))?
-                    .f_unsqueeze(0)?
-                    .f_expand([b, t], false)?;
-                let attend = match window {
-                    None => Attend::Causal,
-                    Some(_) => Attend::Mask(mask::causal(0, t, window, dev)?.f_view([1, 1, t, t])?),
-                };
-                (pos, attend)
-            }
-            Some((positions, segments)) => {
-                if positions.size() != [b, t] || segments.size() != [b, t] {
-                    return Err(HfError::Input(format!(
-                        "positions and segments must be [{b}, {t}], got {:?} and {:?}",
-                        positions.size(),
-                        segments.size()
-                    )));
-                }
-                let seg = segments.f_to_device(dev)?;
-                let same = seg.f_unsqueeze(2)?.f_eq_tensor(&seg.f_unsqueeze(1)?)?;
-                let causal = mask::causal(0, t, window, dev)?;
-                let mask = same.f_logical_and(&causal)?.f_unsqueeze(1)?;
-                (positions.f_to_device(dev)?, Attend::Mask(mask))
-            }
-        };
+        let (positions, attend) = train_attend(&ids, packed, window, self.device())?;
         self.run(&ids, &positions, attend, None, train)
     }
 
@@ -72,25 +45,79 @@ impl LlamaModel {
         packed: Option<(&Tensor, &Tensor)>,
         train: bool,
     ) -> Result<Tensor, HfError> {
-        if targets.size() != inputs.size() {
-            return Err(HfError::Input(format!(
-                "targets must have the inputs' shape {:?}, got {:?}",
-                inputs.size(),
-                targets.size()
-            )));
-        }
+        check_targets(inputs, targets)?;
         let logits = self.logits_train(inputs, packed, train)?;
-        let vocab = self.config().vocab_size;
-        let targets = targets
-            .f_to_kind(Kind::Int64)?
-            .f_to_device(self.device())?
-            .f_view([-1])?;
-        Ok(logits.f_view([-1, vocab])?.f_cross_entropy_loss::<Tensor>(
-            &targets,
-            None,
-            Reduction::Mean,
-            IGNORE,
-            0.0,
-        )?)
+        cross_entropy(&logits, targets, self.config().vocab_size)
     }
+}
+
+/// The positions (`[batch, time]`) and attention of checked token ids
+/// `ids` in a training pass: padded rows (`packed` none) at `0..time`,
+/// causal; packed rows at their given positions, within their segment;
+/// both within `window` when set.
+pub(super) fn train_attend(
+    ids: &Tensor,
+    packed: Option<(&Tensor, &Tensor)>,
+    window: Option<i64>,
+    dev: Device,
+) -> Result<(Tensor, Attend), HfError> {
+    let (b, t) = (ids.size()[0], ids.size()[1]);
+    match packed {
+        None => {
+            let pos = Tensor::f_arange(t, (Kind::Int64, dev))?
+                .f_unsqueeze(0)?
+                .f_expand([b, t], false)?;
+            let attend = match window {
+                None => Attend::Causal,
+                Some(_) => Attend::Mask(mask::causal(0, t, window, dev)?.f_view([1, 1, t, t])?),
+            };
+            Ok((pos, attend))
+        }
+        Some((positions, segments)) => {
+            if positions.size() != [b, t] || segments.size() != [b, t] {
+                return Err(HfError::Input(format!(
+                    "positions and segments must be [{b}, {t}], got {:?} and {:?}",
+                    positions.size(),
+                    segments.size()
+                )));
+            }
+            let seg = segments.f_to_device(dev)?;
+            let same = seg.f_unsqueeze(2)?.f_eq_tensor(&seg.f_unsqueeze(1)?)?;
+            let causal = mask::causal(0, t, window, dev)?;
+            let mask = same.f_logical_and(&causal)?.f_unsqueeze(1)?;
+            Ok((positions.f_to_device(dev)?, Attend::Mask(mask)))
+        }
+    }
+}
+
+/// Targets must have the inputs' shape.
+pub(super) fn check_targets(inputs: &Tensor, targets: &Tensor) -> Result<(), HfError> {
+    if targets.size() != inputs.size() {
+        return Err(HfError::Input(format!(
+            "targets must have the inputs' shape {:?}, got {:?}",
+            inputs.size(),
+            targets.size()
+        )));
+    }
+    Ok(())
+}
+
+/// Mean cross-entropy of `logits` `[batch, time, vocab]` against `targets`
+/// `[batch, time]` over those not [`IGNORE`].
+pub(super) fn cross_entropy(
+    logits: &Tensor,
+    targets: &Tensor,
+    vocab: i64,
+) -> Result<Tensor, HfError> {
+    let targets = targets
+        .f_to_kind(Kind::Int64)?
+        .f_to_device(logits.device())?
+        .f_view([-1])?;
+    Ok(logits.f_view([-1, vocab])?.f_cross_entropy_loss::<Tensor>(
+        &targets,
+        None,
+        Reduction::Mean,
+        IGNORE,
+        0.0,
+    )?)
 }

@@ -1,4 +1,5 @@
-//! Which keys a query may attend to, by index in the sequence (the KV
+//! Which keys a query may attend to ([`Attend`]: causal, or an explicit
+//! mask), by index in the sequence (the KV
 //! cache's slot): causal order, and within Mistral's sliding window when the
 //! config sets one, as `transformers`' `sliding_window_overlay` does
 //! (`key > query - window`, so a token sees itself and the `window - 1`
@@ -8,6 +9,14 @@
 use tch::{Device, Kind, Tensor};
 
 use crate::hf::error::HfError;
+
+/// Which keys each new token may attend to.
+pub(super) enum Attend {
+    /// Causal over the new tokens only (no cache): token `i` sees `0..=i`.
+    Causal,
+    /// An explicit boolean mask `[batch, 1, new, keys]`, true = may attend.
+    Mask(Tensor),
+}
 
 /// `[total - start, total]` bool: query `start + i` may attend to key `k`
 /// when `k <= start + i` and, with a window, `start + i - k < window`.

@@ -108,6 +108,20 @@ impl Weights {
         self.tensors.contains_key(name)
     }
 
+    /// Put `prefix` before every stored name (a GPT-2 checkpoint saved from
+    /// `GPT2Model` names `wte.weight` what `GPT2LMHeadModel` calls
+    /// `transformer.wte.weight`).
+    pub fn add_prefix(&mut self, prefix: &str) {
+        self.tensors = std::mem::take(&mut self.tensors)
+            .into_iter()
+            .map(|(n, v)| (format!("{prefix}{n}"), v))
+            .collect();
+        self.expected_in = std::mem::take(&mut self.expected_in)
+            .into_iter()
+            .map(|(n, v)| (format!("{prefix}{n}"), v))
+            .collect();
+    }
+
     /// The stored tensor names, sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.tensors.keys().map(String::as_str)

@@ -16,7 +16,7 @@ use tunix_core::protocol::{
 
 use crate::emit::Emitter;
 use crate::failure::Failure;
-use crate::hf::{generate_greedy, GenerateOptions, HfError, HfTokenizer, LlamaModel};
+use crate::hf::{generate_greedy, GenerateOptions, HfError, HfModel, HfTokenizer};
 use crate::model::device::{self, is_out_of_memory};
 
 /// Why a folder or a batch failed: the folder's own faults are bad config,
@@ -62,7 +62,7 @@ pub struct DecodeSettings<'a> {
 /// skipped, cut before the first stop string; `progress` hears how many
 /// prompts each batch finished.
 pub fn decode_texts(
-    model: &LlamaModel,
+    model: &HfModel,
     tokenizer: &HfTokenizer,
     prompts: &[RenderedPrompt],
     settings: &DecodeSettings,

@@ -14,17 +14,17 @@ use tunix_core::protocol::{Event, HfExportRequest, Started, TrainedCheckpoint};
 use super::checkpoint::{self, MODEL_FILE};
 use crate::emit::Emitter;
 use crate::failure::Failure;
-use crate::hf::{HfError, LlamaModel};
+use crate::hf::{HfError, HfModel};
 
 /// The folder `dir`'s model on `device` with `trained`'s weights in.
 pub fn load(
     dir: &Path,
     trained: Option<&TrainedCheckpoint>,
     device: Device,
-) -> Result<LlamaModel, Failure> {
+) -> Result<HfModel, Failure> {
     let bad = |what: &str, e: HfError| Failure::bad_config(format!("{what}: {e}"));
     let Some(trained) = trained else {
-        return LlamaModel::load(dir, device).map_err(|e| bad("loading the model", e));
+        return HfModel::load(dir, device).map_err(|e| bad("loading the model", e));
     };
     let state = checkpoint::read_state(&trained.dir)?;
     if state.model_blake3 != trained.model_blake3 {
@@ -36,9 +36,8 @@ pub fn load(
         )));
     }
     let tensors = checkpoint::read_tensors(&trained.dir.join(MODEL_FILE), &trained.model_blake3)?;
-    let mut model =
-        LlamaModel::load_for_training(dir, device, Kind::Float, trained.lora.as_ref(), 0)
-            .map_err(|e| bad("loading the model", e))?;
+    let mut model = HfModel::load_for_training(dir, device, Kind::Float, trained.lora.as_ref(), 0)
+        .map_err(|e| bad("loading the model", e))?;
     model.load_trained(&tensors).map_err(|e| {
         bad(
             &format!(

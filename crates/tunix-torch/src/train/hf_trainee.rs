@@ -18,7 +18,7 @@ use super::decode_hf::{decode_texts, DecodeSettings};
 use super::device_batch::BatchTensors;
 use super::model_eval::ModelOutputs;
 use super::trainee::{Trainee, TraineeError};
-use crate::hf::{HfTokenizer, LlamaModel};
+use crate::hf::{HfModel, HfTokenizer};
 
 /// The longest training row when neither the manifest nor the model's
 /// config says less.
@@ -26,7 +26,7 @@ pub const DEFAULT_CONTEXT: usize = 1024;
 
 /// A pretrained model being fine-tuned, with its tokenizer.
 pub struct HfTrainee {
-    model: LlamaModel,
+    model: HfModel,
     tokenizer: HfTokenizer,
     dir: PathBuf,
     context: usize,
@@ -47,7 +47,7 @@ impl HfTrainee {
             Device::Cpu => Kind::Float,
             _ => Kind::BFloat16,
         };
-        let model = LlamaModel::load_for_training(dir, device, kind, spec.lora.as_ref(), seed)?;
+        let model = HfModel::load_for_training(dir, device, kind, spec.lora.as_ref(), seed)?;
         let most = model
             .config()
             .max_position_embeddings

@@ -117,7 +117,10 @@ fn default_lora_targets() -> Vec<LoraTarget> {
     vec![LoraTarget::QProj, LoraTarget::VProj]
 }
 
-/// A decoder projection LoRA can adapt (`transformers`' module names).
+/// A decoder projection LoRA can adapt (`transformers`' module names): the
+/// Llama family's `q_proj` ... `down_proj`, GPT-2's `c_attn` (q, k and v
+/// fused), `c_proj` (attention output and MLP down projection, as `peft`
+/// matches both) and `c_fc`.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -130,11 +133,14 @@ pub enum LoraTarget {
     GateProj,
     UpProj,
     DownProj,
+    CAttn,
+    CProj,
+    CFc,
 }
 
 impl LoraTarget {
-    /// Every target, in a layer's order.
-    pub const ALL: [LoraTarget; 7] = [
+    /// Every target, in a layer's order (the Llama family's, then GPT-2's).
+    pub const ALL: [LoraTarget; 10] = [
         LoraTarget::QProj,
         LoraTarget::KProj,
         LoraTarget::VProj,
@@ -142,6 +148,9 @@ impl LoraTarget {
         LoraTarget::GateProj,
         LoraTarget::UpProj,
         LoraTarget::DownProj,
+        LoraTarget::CAttn,
+        LoraTarget::CProj,
+        LoraTarget::CFc,
     ];
 
     /// The module's name in `transformers` (and `peft`'s `target_modules`).
@@ -154,6 +163,9 @@ impl LoraTarget {
             LoraTarget::GateProj => "gate_proj",
             LoraTarget::UpProj => "up_proj",
             LoraTarget::DownProj => "down_proj",
+            LoraTarget::CAttn => "c_attn",
+            LoraTarget::CProj => "c_proj",
+            LoraTarget::CFc => "c_fc",
         }
     }
 }

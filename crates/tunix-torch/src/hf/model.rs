@@ -1,0 +1,205 @@
+//! [`HfModel`]: any decoder a model folder holds, picked by its
+//! `config.json`'s architecture: the Llama family's one config-driven
+//! decoder ([`LlamaModel`]) or GPT-2 ([`Gpt2Model`]). It exposes what the
+//! worker calls (greedy decoding's cache and cached pass, the training
+//! loss, trained tensors, checkpoint restore, `peft` adapters, the merged
+//! export, the config and device), so generation, the trainee, `generate-hf`
+//! and `export-hf` keep one code path over both.
+
+use std::path::{Path, PathBuf};
+
+use tch::{Device, Kind, Tensor};
+use tunix_core::manifest::train::LoraConfig;
+
+use crate::hf::cache::KvCache;
+use crate::hf::config::{Architecture, HfConfig};
+use crate::hf::error::HfError;
+use crate::hf::gpt2::Gpt2Model;
+use crate::hf::llama::LlamaModel;
+
+/// A loaded decoder of either kind.
+pub enum HfModel {
+    /// Llama, Qwen2, Mistral, Gemma.
+    Llama(LlamaModel),
+    /// GPT-2.
+    Gpt2(Gpt2Model),
+}
+
+/// Run the same expression on whichever decoder `$model` holds.
+macro_rules! each {
+    ($model:expr, $m:ident => $e:expr) => {
+        match $model {
+            HfModel::Llama($m) => $e,
+            HfModel::Gpt2($m) => $e,
+        }
+    };
+}
+
+impl HfModel {
+    /// Load a model folder onto `device` in f32 for inference, as its
+    /// `config.json` says.
+    pub fn load(dir: &Path, device: Device) -> Result<Self, HfError> {
+        Ok(match HfConfig::load(dir)?.architecture {
+            Architecture::Gpt2 => Self::Gpt2(Gpt2Model::load(dir, device)?),
+            _ => Self::Llama(LlamaModel::load(dir, device)?),
+        })
+    }
+
+    /// Load a model folder for training (every weight, or LoRA adapters
+    /// over a frozen base held in `kind`), as its `config.json` says.
+    pub fn load_for_training(
+        dir: &Path,
+        device: Device,
+        kind: Kind,
+        lora: Option<&LoraConfig>,
+        seed: u64,
+    ) -> Result<Self, HfError> {
+        Ok(match HfConfig::load(dir)?.architecture {
+            Architecture::Gpt2 => {
+                Self::Gpt2(Gpt2Model::load_for_training(dir, device, kind, lora, seed)?)
+            }
+            _ => Self::Llama(LlamaModel::load_for_training(
+                dir, device, kind, lora, seed,
+            )?),
+        })
+    }
+
+    /// The model's config.
+    pub fn config(&self) -> &HfConfig {
+        each!(self, m => m.config())
+    }
+
+    /// The device its weights are on.
+    pub fn device(&self) -> Device {
+        each!(self, m => m.device())
+    }
+
+    /// The most positions a sequence may take, when the model has a hard
+    /// limit: GPT-2's learned `n_positions` (RoPE decoders have none).
+    pub fn position_limit(&self) -> Option<i64> {
+        match self {
+            HfModel::Llama(_) => None,
+            HfModel::Gpt2(m) => m.config().max_position_embeddings,
+        }
+    }
+
+    /// The dtype the base weights are held in.
+    pub fn base_kind(&self) -> Kind {
+        each!(self, m => m.base_kind())
+    }
+
+    /// Every weight by its Hugging Face name (adapters not merged).
+    pub fn weights(&self) -> Vec<(String, Tensor)> {
+        each!(self, m => m.weights())
+    }
+
+    /// The trained tensors by checkpoint name.
+    pub fn trainable(&self) -> &[(String, Tensor)] {
+        each!(self, m => m.trainable())
+    }
+
+    /// The adapters' config, when the model carries LoRA adapters.
+    pub fn lora(&self) -> Option<&LoraConfig> {
+        each!(self, m => m.lora())
+    }
+
+    /// Overwrite the trained tensors with a checkpoint's.
+    pub fn load_trained(&mut self, tensors: &[(String, Tensor)]) -> Result<(), HfError> {
+        each!(self, m => m.load_trained(tensors))
+    }
+
+    /// An empty KV cache for `batch` rows of up to `max_len` tokens.
+    pub fn new_cache(&self, batch: i64, max_len: i64) -> Result<KvCache, HfError> {
+        each!(self, m => m.new_cache(batch, max_len))
+    }
+
+    /// Logits for the next tokens after the cached ones (see
+    /// [`LlamaModel::forward_cached`]).
+    pub fn forward_cached(
+        &self,
+        ids: &Tensor,
+        positions: &Tensor,
+        key_mask: &Tensor,
+        cache: &mut KvCache,
+    ) -> Result<Tensor, HfError> {
+        each!(self, m => m.forward_cached(ids, positions, key_mask, cache))
+    }
+
+    /// Logits `[batch, time, vocab]` (f32) for token ids `[batch, time]`,
+    /// every row at positions `0..time`.
+    pub fn forward(&self, ids: &Tensor) -> Result<Tensor, HfError> {
+        self.forward_masked(ids, None)
+    }
+
+    /// Logits `[batch, time, vocab]` of token ids `[batch, time]` whose
+    /// `mask` (nonzero = token, zero = padding) marks padding; each row's
+    /// positions count its tokens only (see [`LlamaModel::forward_masked`]).
+    pub fn forward_masked(&self, ids: &Tensor, mask: Option<&Tensor>) -> Result<Tensor, HfError> {
+        let dims = ids.size();
+        let [b, t] = dims[..] else {
+            return Err(HfError::Input(format!(
+                "token ids must be [batch, time], got {dims:?}"
+            )));
+        };
+        let device = self.device();
+        let mask = match mask {
+            Some(m) => m.f_to_device(device)?.f_ne(0)?,
+            None => Tensor::f_ones([b, t], (Kind::Bool, device))?,
+        };
+        if mask.size() != [b, t] {
+            return Err(HfError::Input(format!(
+                "mask must be [{b}, {t}], got {:?}",
+                mask.size()
+            )));
+        }
+        let positions = mask
+            .f_to_kind(Kind::Int64)?
+            .f_cumsum(1, Kind::Int64)?
+            .f_sub_scalar(1)?
+            .f_clamp_min(0)?;
+        let mut cache = self.new_cache(b, t)?;
+        self.forward_cached(ids, &positions, &mask, &mut cache)
+    }
+
+    /// Training logits: padded rows, or packed rows with their
+    /// `(positions, segments)`.
+    pub fn logits_train(
+        &self,
+        inputs: &Tensor,
+        packed: Option<(&Tensor, &Tensor)>,
+        train: bool,
+    ) -> Result<Tensor, HfError> {
+        each!(self, m => m.logits_train(inputs, packed, train))
+    }
+
+    /// Mean next-token cross-entropy over targets not -100, with grad.
+    pub fn loss(
+        &self,
+        inputs: &Tensor,
+        targets: &Tensor,
+        packed: Option<(&Tensor, &Tensor)>,
+        train: bool,
+    ) -> Result<Tensor, HfError> {
+        each!(self, m => m.loss(inputs, targets, packed, train))
+    }
+
+    /// Every weight by name with the adapters merged in, detached.
+    pub fn merged_weights(&self) -> Result<Vec<(String, Tensor)>, HfError> {
+        each!(self, m => m.merged_weights())
+    }
+
+    /// Write the merged model into `out_dir` as a folder over `base_dir`.
+    pub fn export_merged(&self, base_dir: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, HfError> {
+        each!(self, m => m.export_merged(base_dir, out_dir))
+    }
+
+    /// Write the adapters into `dir` as a `peft` adapter folder.
+    pub fn save_peft_adapter(
+        &self,
+        dir: &Path,
+        lora: &LoraConfig,
+        base_model: &str,
+    ) -> Result<Vec<PathBuf>, HfError> {
+        each!(self, m => m.save_peft_adapter(dir, lora, base_model))
+    }
+}
