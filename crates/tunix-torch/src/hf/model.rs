@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use tch::{Device, Kind, Tensor};
-use tunix_core::manifest::train::LoraConfig;
+use tunix_core::manifest::train::{LoraConfig, LoraTarget};
 
 use crate::hf::cache::KvCache;
 use crate::hf::config::{Architecture, HfConfig};
@@ -54,7 +54,10 @@ impl HfModel {
         lora: Option<&LoraConfig>,
         seed: u64,
     ) -> Result<Self, HfError> {
-        Ok(match HfConfig::load(dir)?.architecture {
+        let architecture = HfConfig::load(dir)?.architecture;
+        let lora = lora.map(|l| with_default_targets(l, architecture));
+        let lora = lora.as_ref();
+        Ok(match architecture {
             Architecture::Gpt2 => {
                 Self::Gpt2(Gpt2Model::load_for_training(dir, device, kind, lora, seed)?)
             }
@@ -201,5 +204,49 @@ impl HfModel {
         base_model: &str,
     ) -> Result<Vec<PathBuf>, HfError> {
         each!(self, m => m.save_peft_adapter(dir, lora, base_model))
+    }
+}
+
+/// `lora` with its targets, or, when it names none, the attention
+/// projections `peft` adapts by default for `architecture`: `q_proj` and
+/// `v_proj` (the Llama family), `c_attn` (GPT-2).
+pub fn with_default_targets(lora: &LoraConfig, architecture: Architecture) -> LoraConfig {
+    let mut lora = lora.clone();
+    if lora.target_modules.is_empty() {
+        lora.target_modules = match architecture {
+            Architecture::Gpt2 => vec![LoraTarget::CAttn],
+            _ => vec![LoraTarget::QProj, LoraTarget::VProj],
+        };
+    }
+    lora
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adapters_without_targets_take_the_architectures_attention_projections() {
+        let lora = LoraConfig {
+            rank: 4,
+            alpha: 8.0,
+            dropout: 0.0,
+            target_modules: Vec::new(),
+        };
+        let targets = |a| with_default_targets(&lora, a).target_modules;
+        assert_eq!(
+            targets(Architecture::Llama),
+            [LoraTarget::QProj, LoraTarget::VProj]
+        );
+        assert_eq!(targets(Architecture::Gpt2), [LoraTarget::CAttn]);
+        let given = LoraConfig {
+            target_modules: vec![LoraTarget::DownProj],
+            ..lora.clone()
+        };
+        assert_eq!(
+            with_default_targets(&given, Architecture::Gpt2).target_modules,
+            [LoraTarget::DownProj],
+            "given targets are kept (and refused later if the model lacks them)"
+        );
     }
 }

@@ -99,9 +99,11 @@ pub struct LoraConfig {
     #[serde(default)]
     #[schemars(range(min = 0.0, max = 0.9))]
     pub dropout: f64,
-    /// The projections that get adapters, in every layer.
-    #[serde(default = "default_lora_targets")]
-    #[schemars(length(min = 1))]
+    /// The projections that get adapters, in every layer. Default (none
+    /// given): the attention projections `peft` picks for the
+    /// architecture, `[q_proj, v_proj]` for the Llama family and
+    /// `[c_attn]` for GPT-2.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub target_modules: Vec<LoraTarget>,
 }
 
@@ -111,10 +113,6 @@ fn default_lora_rank() -> u32 {
 
 fn default_lora_alpha() -> f64 {
     16.0
-}
-
-fn default_lora_targets() -> Vec<LoraTarget> {
-    vec![LoraTarget::QProj, LoraTarget::VProj]
 }
 
 /// A decoder projection LoRA can adapt (`transformers`' module names): the
