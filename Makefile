@@ -168,8 +168,11 @@ bench-train: build
 	PYTHON=$(VIRTUAL_ENV)/bin/python bench/train.sh
 
 # The Hugging Face decoder on the CPU against transformers + peft: LoRA
-# fine-tuning and greedy decoding tokens/s, peak RSS (bench/hf_cpu.py). The
-# Rust side is the tunix-torch example hf_bench, built alone (no DuckDB).
+# fine-tuning and greedy decoding tokens/s, peak RSS (bench/hf_cpu.py); then
+# the peak memory of a LoRA step over a 0.5B-shaped model with a bf16 base
+# (bench/hf_memory.py, about 1 GB in a temporary folder). The Rust side is
+# the tunix-torch example hf_bench, built alone (no DuckDB).
 bench-hf: setup
 	$(CARGO) build --locked --example hf_bench
 	$(VIRTUAL_ENV)/bin/python bench/hf_cpu.py --bin "$(BIN)/examples/hf_bench"
+	$(VIRTUAL_ENV)/bin/python bench/hf_memory.py --bin "$(BIN)/examples/hf_bench"

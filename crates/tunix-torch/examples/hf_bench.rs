@@ -18,6 +18,8 @@
 //! tokens per second (prefill included). Prints one JSON line with the
 //! per-run rates and the process's peak resident memory (`VmHWM`);
 //! `HF_BENCH_PHASES=1` also prints each training step's phase times.
+//! `"base_dtype": "bf16"` in `DATA_JSON` holds the frozen base in bf16, as
+//! the trainer does on CUDA (`bench/hf_memory.py` measures its peak).
 
 use std::path::Path;
 use std::time::Instant;
@@ -53,7 +55,13 @@ fn main() {
 
 fn train(dir: &Path, data: &Value) -> Value {
     let lora = lora_config(&data["lora"]);
-    let model = HfModel::load_for_training(dir, Device::Cpu, Kind::Float, Some(&lora), 0)
+    // The base weights' dtype: f32 (the CPU trainer's), or bf16 (the CUDA
+    // trainer's, held once: `bench/hf_memory.py`).
+    let kind = match data["base_dtype"].as_str() {
+        Some("bf16") => Kind::BFloat16,
+        _ => Kind::Float,
+    };
+    let model = HfModel::load_for_training(dir, Device::Cpu, kind, Some(&lora), 0)
         .expect("the model folder loads for LoRA training");
     let inputs = ids(&data["inputs"]);
     let targets = ids(&data["targets"]);
@@ -118,6 +126,7 @@ fn train(dir: &Path, data: &Value) -> Value {
         "final_loss": last_loss,
         "trainable_params": params.iter().map(|(_, t)| t.numel()).sum::<usize>(),
         "base_weight_bytes": base_bytes,
+        "base_dtype": format!("{kind:?}"),
     })
 }
 

@@ -44,6 +44,11 @@ struct Index {
 #[derive(Deserialize)]
 struct HeaderEntry {
     dtype: String,
+    #[serde(default)]
+    shape: Vec<i64>,
+    /// Byte range in the data section (after the header).
+    #[serde(default)]
+    data_offsets: [u64; 2],
 }
 
 impl Weights {
@@ -79,21 +84,32 @@ impl Weights {
         Ok(weights)
     }
 
+    /// Read every tensor of `file`, one at a time: each tensor's bytes go
+    /// through one buffer of its size into the tensor, so loading peaks at
+    /// the weights plus the largest tensor, not twice the file.
     fn read_file(&mut self, file: &Path) -> Result<(), HfError> {
-        for (name, dtype) in header_dtypes(file)? {
-            if !DTYPES.contains(&dtype.as_str()) {
+        let (data_start, entries) = read_header(file)?;
+        for (name, entry) in &entries {
+            if !DTYPES.contains(&entry.dtype.as_str()) {
                 return Err(HfError::UnsupportedDtype {
                     file: file.to_path_buf(),
-                    name,
-                    dtype,
+                    name: name.clone(),
+                    dtype: entry.dtype.clone(),
                 });
             }
         }
-        let tensors = Tensor::read_safetensors(file).map_err(|e| HfError::Safetensors {
+        let io = |source| HfError::Io {
             file: file.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        for (name, tensor) in tensors {
+            source,
+        };
+        let mut f = std::fs::File::open(file).map_err(io)?;
+        for (name, entry) in entries {
+            let tensor = read_tensor(&mut f, data_start, &name, &entry).map_err(|message| {
+                HfError::Safetensors {
+                    file: file.to_path_buf(),
+                    message,
+                }
+            })?;
             let stored = Stored {
                 file: file.to_path_buf(),
                 tensor,
@@ -229,6 +245,45 @@ fn read_index(
 /// Each tensor's name and dtype, from a safetensors file's JSON header
 /// (an 8-byte little-endian length, then the header).
 fn header_dtypes(file: &Path) -> Result<Vec<(String, String)>, HfError> {
+    let (_, entries) = read_header(file)?;
+    Ok(entries.into_iter().map(|(n, e)| (n, e.dtype)).collect())
+}
+
+/// One tensor of an open safetensors file whose data section starts at
+/// `data_start`, read through a buffer of its own size; why not, as text.
+fn read_tensor(
+    f: &mut std::fs::File,
+    data_start: u64,
+    name: &str,
+    entry: &HeaderEntry,
+) -> Result<Tensor, String> {
+    use std::io::Seek;
+    let kind = match entry.dtype.as_str() {
+        "F32" => Kind::Float,
+        "F16" => Kind::Half,
+        _ => Kind::BFloat16,
+    };
+    let [begin, end] = entry.data_offsets;
+    let numel: i64 = entry.shape.iter().product();
+    let want = numel as u64 * kind.elt_size_in_bytes() as u64;
+    if end < begin || end - begin != want {
+        return Err(format!(
+            "tensor `{name}`: {} bytes for shape {:?} in {}, which takes {want}",
+            end.saturating_sub(begin),
+            entry.shape,
+            entry.dtype
+        ));
+    }
+    let mut bytes = vec![0u8; want as usize];
+    f.seek(std::io::SeekFrom::Start(data_start + begin))
+        .and_then(|_| f.read_exact(&mut bytes))
+        .map_err(|e| format!("tensor `{name}`: cannot read its bytes: {e}"))?;
+    Tensor::f_from_data_size(&bytes, &entry.shape, kind)
+        .map_err(|e| format!("tensor `{name}`: {e}"))
+}
+
+/// The data section's start and every tensor's entry, from the header.
+fn read_header(file: &Path) -> Result<(u64, Vec<(String, HeaderEntry)>), HfError> {
     let io = |source| HfError::Io {
         file: file.to_path_buf(),
         source,
@@ -257,7 +312,7 @@ fn header_dtypes(file: &Path) -> Result<Vec<(String, String)>, HfError> {
         }
         let entry: HeaderEntry = serde_json::from_value(value)
             .map_err(|e| bad(format!("invalid header entry `{name}`: {e}")))?;
-        out.push((name, entry.dtype));
+        out.push((name, entry));
     }
-    Ok(out)
+    Ok((8 + len, out))
 }

@@ -92,9 +92,6 @@ pub struct Gpt {
     named: Vec<(String, Tensor)>,
 }
 
-/// Serializes model initialisation within a process.
-static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 impl Gpt {
     /// A freshly initialised model. Initialisation draws from the CPU
     /// generator seeded with `seed`, so it is the same on every device.
@@ -106,10 +103,8 @@ impl Gpt {
         seed: u64,
     ) -> TResult<Self> {
         // Seeding and drawing must not interleave with another thread's
-        // initialisation (libtorch's CPU generator is global).
-        let _init = INIT_LOCK
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // (libtorch's CPU generator is global).
+        let _rng = crate::model::rng::lock();
         tch::manual_seed(seed as i64);
         let d = i64::from(dims.n_embd);
         let mut named: Vec<(String, Tensor)> = Vec::new();

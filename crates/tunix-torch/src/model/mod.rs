@@ -5,4 +5,5 @@
 pub mod device;
 pub mod generate;
 pub mod gpt;
+pub mod rng;
 pub mod tokenizer;

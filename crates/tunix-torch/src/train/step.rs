@@ -59,6 +59,8 @@ pub fn optimizer_step(
     settings: &StepSettings,
     mut draw: impl FnMut(u32) -> Pass,
 ) -> Result<StepOutcome, StepError> {
+    // Each pass seeds libtorch's global generator for its dropout masks.
+    let _rng = crate::model::rng::lock();
     let params = trainee.params();
     let device = trainee.device();
     let n = settings.passes.max(1);
@@ -201,8 +203,10 @@ mod tests {
         for _ in 0..3 {
             let tensors = to_tensors(&data.batch(&[0, 1, 2, 3]), tch::Device::Cpu).expect("copy");
             zero_grad(params);
+            let rng = crate::model::rng::lock();
             tch::manual_seed(0);
             model.loss(&tensors, true).expect("loss").backward();
+            drop(rng);
             let _norm = clip_grad_norm(params, 1.0).expect("clip");
             opt.step(params, 1e-2).expect("update");
         }
