@@ -4,9 +4,12 @@
 //! implement it: the local process pool ([`super::local_pool`]) and Slurm
 //! job arrays ([`super::sweep_slurm`]).
 
+use std::collections::BTreeMap;
+
 use super::rung_message::Message;
 use super::train::TrainJob;
 use crate::error::Result;
+use crate::runfolder::Failure;
 use crate::sweep::ledger::SlurmJob;
 
 /// One rung's work for an executor.
@@ -20,6 +23,9 @@ pub(super) struct RungWork {
     /// executor that comes back follows those still running instead of
     /// submitting again.
     pub recorded: Vec<SlurmJob>,
+    /// The failures each trial was already run again after (the ledger's
+    /// `retried`): they count against its `max_retries`.
+    pub retried: BTreeMap<String, Vec<Failure>>,
 }
 
 /// How an executor's rung ended.

@@ -4,7 +4,7 @@
 //! them in trainer processes ([`super::train::execute`]), retrying a
 //! failure while its class has retries left.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 
@@ -16,6 +16,7 @@ use super::{Observer, Outcome};
 use crate::error::Result;
 use crate::job::Placement;
 use crate::manifest::sweep::MaxRetries;
+use crate::runfolder::Failure;
 use crate::sweep::slots;
 use crate::trainer::{Event, TrainerCommand};
 use crate::workspace::Workspace;
@@ -43,7 +44,8 @@ impl Executor for LocalPool<'_> {
             _ => Vec::new(),
         };
         let devices = slots::assign(&gpus, self.trials_per_gpu, self.limit.min(jobs.len()));
-        self.run(jobs, devices, on_message).map(|()| RungEnd::Done)
+        self.run(jobs, devices, &work.retried, on_message)
+            .map(|()| RungEnd::Done)
     }
 }
 
@@ -55,6 +57,7 @@ impl LocalPool<'_> {
         &self,
         jobs: Vec<TrainJob>,
         devices: Vec<Option<String>>,
+        retried: &BTreeMap<String, Vec<Failure>>,
         on_message: &mut dyn FnMut(&str, Message) -> Result<()>,
     ) -> Result<()> {
         let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
@@ -92,7 +95,7 @@ impl LocalPool<'_> {
                     }
                     let next = queue.lock().ok().and_then(|mut q| q.pop_front());
                     let Some(job) = next else { break };
-                    let result = self.attempts(&job, &trainer, &tx);
+                    let result = self.attempts(&job, &trainer, &tx, retried);
                     let trial_id = job.trial_id.clone().unwrap_or_default();
                     if tx
                         .send((trial_id, Message::Done(Box::new(result))))
@@ -118,15 +121,16 @@ impl LocalPool<'_> {
     }
 
     /// Run `job` until it ends, retrying a failure while its class has
-    /// retries left.
+    /// retries left (counting those `retried` records for its trial).
     fn attempts(
         &self,
         job: &TrainJob,
         trainer: &TrainerCommand,
         tx: &mpsc::Sender<(String, Message)>,
+        retried: &BTreeMap<String, Vec<Failure>>,
     ) -> Result<Outcome> {
         let trial_id = job.trial_id.clone().unwrap_or_default();
-        let mut retries = Retries::default();
+        let mut retries = Retries::used_before(retried.get_key_value(&trial_id));
         loop {
             let mut progress = Progress {
                 trial_id: &trial_id,

@@ -1,9 +1,10 @@
 //! The retry policy's count, pure: how often each trial of a rung has run
 //! again for each failure class, and whether a new failure runs it again
 //! (`max_retries`). Both executors count with it, the local pool per
-//! trial job and a rung on Slurm per rung; the counts start at zero in
-//! each coordinator, so a trial a coordinator found failed when it came
-//! back gets the whole allowance again.
+//! trial job and a rung on Slurm per rung; the counts start from the
+//! retries the sweep's ledger records for each trial, so `max_retries` is
+//! a trial's allowance over the whole sweep, across rungs and across
+//! coordinators that came back.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,20 @@ pub(super) struct Retries {
 }
 
 impl Retries {
+    /// The counts of the retries `retried` records, by trial: each
+    /// failure a trial was run again after counts against its class.
+    pub(super) fn used_before<'a>(
+        retried: impl IntoIterator<Item = (&'a String, &'a Vec<Failure>)>,
+    ) -> Self {
+        let mut used = BTreeMap::new();
+        for (trial, failures) in retried {
+            for f in failures {
+                *used.entry((trial.clone(), f.class.clone())).or_insert(0) += 1;
+            }
+        }
+        Self { used }
+    }
+
     /// Count `failure` of `trial`: the retry's attempt number (1 for the
     /// first retry of its class) when `policy` allows another run, else
     /// none (the trial has failed for good).
@@ -76,5 +91,22 @@ mod tests {
             ..MaxRetries::default()
         };
         assert_eq!(r.next("t000", &failure("crash"), none), None);
+    }
+
+    #[test]
+    fn retries_the_ledger_records_count_against_the_allowance() {
+        let policy = MaxRetries {
+            crash: 2,
+            ..MaxRetries::default()
+        };
+        let recorded = BTreeMap::from([
+            ("t000".to_string(), vec![failure("crash"), failure("crash")]),
+            ("t001".to_string(), vec![failure("crash")]),
+        ]);
+        let mut r = Retries::used_before(&recorded);
+        assert_eq!(r.next("t000", &failure("crash"), policy), None, "spent");
+        assert_eq!(r.next("t001", &failure("crash"), policy), Some(2));
+        assert_eq!(r.next("t001", &failure("crash"), policy), None);
+        assert_eq!(r.next("t002", &failure("crash"), policy), Some(1));
     }
 }

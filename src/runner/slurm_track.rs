@@ -57,15 +57,20 @@ pub(super) enum Next {
 }
 
 impl Track {
-    /// The trials `trials` at `rung`, none of them running yet.
-    pub(super) fn new(rung: u32, trials: impl IntoIterator<Item = String>) -> Self {
+    /// The trials `trials` at `rung`, none of them running yet, with the
+    /// retries `retried` records for them already counted.
+    pub(super) fn new(
+        rung: u32,
+        trials: impl IntoIterator<Item = String>,
+        retried: &BTreeMap<String, Vec<Failure>>,
+    ) -> Self {
         Track {
             rung,
             remaining: trials.into_iter().collect(),
             owner: BTreeMap::new(),
             active: Vec::new(),
             again: Vec::new(),
-            retries: Retries::default(),
+            retries: Retries::used_before(retried),
             steps: BTreeMap::new(),
         }
     }
@@ -214,7 +219,7 @@ mod tests {
     }
 
     fn track(trials: &[&str]) -> Track {
-        Track::new(4, trials.iter().map(|t| t.to_string()))
+        Track::new(4, trials.iter().map(|t| t.to_string()), &BTreeMap::new())
     }
 
     fn reached() -> Verdict {
@@ -381,6 +386,26 @@ mod tests {
             ["t002"],
             "what Ctrl-C records as cancelled"
         );
+    }
+
+    #[test]
+    fn a_retry_the_ledger_records_is_spent_for_a_coordinator_that_came_back() {
+        let policy = MaxRetries::default(); // crash: 1
+        let crash = Failure {
+            class: "crash".into(),
+            message: "m".into(),
+        };
+        let retried = BTreeMap::from([("t000".to_string(), vec![crash])]);
+        let mut t = Track::new(4, ["t000".to_string(), "t001".to_string()], &retried);
+        t.submitted(job("12", 4, &["t000", "t001"]));
+        assert!(matches!(
+            t.ended("t000", failed("crash"), policy),
+            Next::Failed(_)
+        ));
+        assert!(matches!(
+            t.ended("t001", failed("crash"), policy),
+            Next::Retry { attempt: 1, .. }
+        ));
     }
 
     #[test]

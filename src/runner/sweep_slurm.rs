@@ -70,7 +70,7 @@ impl Executor for SlurmArrays<'_> {
             .into_iter()
             .filter_map(|j| Some((j.trial_id.clone()?, j)))
             .collect();
-        let mut track = Track::new(rung, jobs.keys().cloned());
+        let mut track = Track::new(rung, jobs.keys().cloned(), &work.retried);
         for job in track.recorded(&work.recorded) {
             if control::tasks(&job.job_id)?.is_some() {
                 track.attach(job.clone());

@@ -68,10 +68,17 @@ pub(super) fn run_to(
             trials.job(&trials.trial(ledger, id)?, step)
         })
         .collect::<Result<Vec<TrainJob>>>()?;
+    let retried = ledger
+        .trials
+        .iter()
+        .filter(|t| todo.contains(&t.trial_id) && !t.retried.is_empty())
+        .map(|t| (t.trial_id.clone(), t.retried.clone()))
+        .collect();
     let work = RungWork {
         rung,
         jobs,
         recorded: ledger.slurm_jobs.clone(),
+        retried,
     };
     let mut handle = |trial_id: &str, message: Message| -> Result<()> {
         let Some(report) = report_of(trials, ledger, trial_id, message, &steps, at, &metric)?

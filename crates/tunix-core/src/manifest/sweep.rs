@@ -63,8 +63,9 @@ pub struct SweepSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub trial_timeout_s: Option<u64>,
-    /// Retries per failure class; a retry resumes from the trial's newest
-    /// checkpoint.
+    /// Retries per failure class, per trial over the whole sweep (across
+    /// rungs and resumed coordinators); a retry resumes from the trial's
+    /// newest checkpoint.
     #[serde(default)]
     pub max_retries: MaxRetries,
     /// Where trials run.
