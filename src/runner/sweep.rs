@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::manifest::sweep::BaseSpec;
-use crate::manifest::train::TrainSpec;
+use crate::manifest::train::{TrainModel, TrainSpec};
 use crate::manifest::{LoadedManifest, Manifest, SweepManifest};
 use crate::sweep::SweepPlan;
 use crate::workspace::Workspace;
@@ -52,13 +52,17 @@ fn base_spec(ws: &Workspace, loaded: &LoadedManifest, sweep: &SweepManifest) -> 
     }
 }
 
-/// `spec`'s own data files (`dataset.path`, `dataset.val_path`) through
-/// `to`: the base config names them relative to its folder, a trial runs
-/// them from the sweep's, and a promoted config from its own.
+/// `spec`'s own input paths (`dataset.path`, `dataset.val_path`, a
+/// pretrained model's `model.hf`) through `to`: the base config names them
+/// relative to its folder, a trial runs them from the sweep's, and a
+/// promoted config from its own.
 pub(super) fn rebase_data_paths(spec: &mut TrainSpec, to: impl Fn(&Path) -> PathBuf) {
     if let Some(d) = spec.dataset.as_mut() {
         for p in [&mut d.path, &mut d.val_path].into_iter().flatten() {
             *p = to(p);
         }
+    }
+    if let Some(TrainModel::Hf(m)) = spec.model.as_mut() {
+        m.hf = to(&m.hf);
     }
 }

@@ -350,9 +350,11 @@ fn a_sweep_searches_the_adapters_rank_and_the_learning_rate() {
     let ws = Workspace::new();
     copy_model(&ws, "qwen2-tied");
     data(&ws);
+    // The base lives in another folder than the sweep: its paths (the
+    // model folder among them) are relative to its own folder.
     ws.file(
-        "manifests/lora.yaml",
-        train_manifest("lora", "qwen2-tied", LORA, 2),
+        "manifests/bases/lora.yaml",
+        train_manifest("lora", "qwen2-tied", LORA, 2).replace("../", "../../"),
     );
     ws.file(
         "manifests/sweep.yaml",
@@ -361,7 +363,7 @@ kind: Sweep
 metadata:
   name: lora-sweep
 spec:
-  base: lora.yaml
+  base: bases/lora.yaml
   search: random
   num_samples: 2
   seed: 1
