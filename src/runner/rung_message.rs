@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::Outcome;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::runfolder::{read_manifest, read_metrics_file, Failure, METRICS};
 use crate::sweep::ledger::SlurmJob;
 use crate::trainer::FailureClass;
@@ -37,13 +37,34 @@ pub(super) fn reached_rung(run_dir: &Path, rung: u32) -> bool {
         .is_ok_and(|records| records.iter().any(|r| r.step == u64::from(rung)))
 }
 
-/// The failure a trial's run folder records, else `error` as a crash.
+/// The failure a trial's run folder records, else `error`: bad input (the
+/// trial's config or files refused before it ran, which running it again
+/// cannot fix) as `bad_config`, anything else as a crash.
 pub(super) fn failure_of(run_dir: &Path, error: &Error) -> Failure {
+    let class = match error.kind() {
+        ErrorKind::BadInput => FailureClass::BadConfig,
+        _ => FailureClass::Crash,
+    };
     read_manifest(run_dir)
         .ok()
         .and_then(|m| m.failure)
         .unwrap_or(Failure {
-            class: FailureClass::Crash.as_str().into(),
+            class: class.as_str().into(),
             message: error.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trial_refused_as_bad_input_fails_as_bad_config_not_as_a_crash() {
+        let none = Path::new("/nonexistent/trial");
+        let refused = failure_of(none, &Error::bad_input("model.hf: no such folder"));
+        assert_eq!(refused.class, "bad_config");
+        assert_eq!(refused.message, "model.hf: no such folder");
+        let crashed = failure_of(none, &Error::runtime("the trainer died"));
+        assert_eq!(crashed.class, "crash");
+    }
 }
