@@ -10,6 +10,7 @@ use tunix_rt::error::{Error, Result};
 use tunix_rt::fsutil::write_atomic;
 use tunix_rt::manifest::Manifest;
 use tunix_rt::runfolder::FileRef;
+use tunix_rt::runner::hf_model;
 use tunix_rt::workspace::Workspace;
 
 #[derive(Serialize)]
@@ -63,9 +64,9 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
         )));
     };
     let spec = &m.spec;
-    let (_, dataset_config) = spec.builtin().map_err(|why| {
+    let (_, dataset_config) = spec.worker_model().map_err(|why| {
         Error::bad_input(format!(
-            "{shown}: {why}; `tunix-rt data` shows the built-in trainer's data"
+            "{shown}: {why}; `tunix-rt data` shows the built-in worker's data"
         ))
     })?;
     let evalset = match &spec.eval {
@@ -105,7 +106,7 @@ pub fn run(ws: &Workspace, args: &DataArgs) -> Result<()> {
             Vec::new(),
         ),
     };
-    let template = prompt_template(spec);
+    let template = framing(ws, &loaded.path, spec)?;
     let remaining: Option<Vec<(&Example, Overlap)>> = args.check_overlap.then(|| {
         dataset
             .train
@@ -256,4 +257,30 @@ fn print_text(r: &Report<'_>, dataset: &Dataset, template: &str, args: &DataArgs
         outln!("wrote        {}", out.display())?;
     }
     Ok(())
+}
+
+/// How the worker frames each example's prompt for `spec`: a pretrained
+/// model's chat template (as a `{prompt}` frame) when it is used, else
+/// `decoding.prompt_template`; so the examples shown and the data set's
+/// blake3 are the ones a run records.
+fn framing(
+    ws: &Workspace,
+    manifest: &std::path::Path,
+    spec: &tunix_rt::manifest::train::TrainSpec,
+) -> Result<String> {
+    let Ok((model, _)) = spec.pretrained() else {
+        return Ok(prompt_template(spec));
+    };
+    let dir = ws
+        .resolve(manifest, &model.hf)
+        .map_err(|e| Error::bad_input(format!("model.hf: {e}")).with_path(manifest))?;
+    let decoding = spec
+        .eval
+        .as_ref()
+        .map(|e| e.decoding.clone())
+        .unwrap_or_default();
+    match hf_model::prompt_format(&dir, &decoding)? {
+        Some(chat) => hf_model::chat_frame(&chat),
+        None => Ok(prompt_template(spec)),
+    }
 }

@@ -297,6 +297,13 @@ fn a_changed_base_folder_is_refused_before_anything_is_written() {
         train_manifest("lora", "qwen2-tied", LORA, 2),
     );
     ws.run(&["run", "manifests/lora.yaml"]).code(0);
+    // `tunix-rt data` frames the examples as the worker did: the same
+    // data set blake3 as the run recorded.
+    let data = ws
+        .run(&["data", "manifests/lora.yaml", "--format", "json"])
+        .json();
+    let recorded = json(&ws.path().join("submission_runs/lora/run_manifest.json"));
+    assert_eq!(data["blake3"], recorded["dataset"]["blake3"]);
     let config = ws.path().join("models/qwen2-tied/config.json");
     let mut text = std::fs::read_to_string(&config).expect("config");
     text.push('\n');
