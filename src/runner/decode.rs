@@ -34,10 +34,18 @@ pub(super) fn finish_decoded(
         .map(|(id, _)| id.clone())
         .collect();
     let summary = summarize(&records, items, evalset_ref, empty, settings);
-    run.log(&format!(
-        "decoded {} items with {decoded_by}",
-        outputs.outputs.len()
-    ))?;
+    let mut line = format!("decoded {} items with {decoded_by}", outputs.outputs.len());
+    let cut = &outputs.truncated_prompts;
+    if !cut.is_empty() {
+        let shown: Vec<&str> = cut.iter().take(10).map(String::as_str).collect();
+        line.push_str(&format!(
+            "; {} prompt(s) longer than the model's positions lost their start: {}{}",
+            cut.len(),
+            shown.join(", "),
+            if cut.len() > shown.len() { ", ..." } else { "" }
+        ));
+    }
+    run.log(&line)?;
     publish_scores(&mut run, &records, &summary)?;
     let run_dir = run.finish(RunStatus::Completed, None)?;
     Ok(Outcome {

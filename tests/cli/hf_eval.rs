@@ -269,3 +269,43 @@ spec:
     );
     assert_eq!(ws.snapshot(), before, "nothing written");
 }
+
+#[test]
+fn a_prompt_longer_than_gpt2s_positions_keeps_its_end_and_is_logged() {
+    let ws = Workspace::new();
+    copy_model(&ws, "gpt2");
+    let long = "Tom has four apples and buys seven more. ".repeat(12);
+    let items = [("short", "What is 2 + 3?".to_string()), ("long", long)];
+    let lines: Vec<String> = items
+        .iter()
+        .map(|(id, prompt)| {
+            serde_json::json!({ "id": id, "category": "core", "prompt": prompt, "expected_answer": "5", "tags": [] })
+                .to_string()
+        })
+        .collect();
+    ws.file("evalsets/lengths.jsonl", lines.join("\n") + "\n");
+    ws.file(
+        "manifests/eval.yaml",
+        "apiVersion: tunix-rt/v1
+kind: Eval
+metadata:
+  name: gpt2-lengths
+spec:
+  evalset: ../evalsets/lengths.jsonl
+  model:
+    hf: ../models/gpt2
+  decoding:
+    prompt_template: \"{prompt}\"
+    max_new_tokens: 8
+    stop: []
+",
+    );
+    ws.run(&["run", "manifests/eval.yaml"]).code(0);
+    let run = ws.path().join("submission_runs/gpt2-lengths");
+    let log = std::fs::read_to_string(run.join("run.log")).expect("log");
+    assert!(
+        log.contains("1 prompt(s) longer than the model's positions lost their start: long"),
+        "{log}"
+    );
+    assert_eq!(outputs(&run).len(), 2, "both items decoded");
+}

@@ -57,17 +57,35 @@ pub struct DecodeSettings<'a> {
     pub batch_size: u32,
 }
 
+/// What [`decode_texts`] decoded.
+pub struct Decoded {
+    /// Each prompt's output text, by item id.
+    pub outputs: BTreeMap<String, String>,
+    /// Items whose prompt did not fit the model's positions and lost its
+    /// start.
+    pub truncated_prompts: Vec<String>,
+}
+
 /// Each prompt's greedy output text: encoded with `tokenizer`, decoded in
 /// batches until the model's stop ids or `max_new_tokens`, special tokens
 /// skipped, cut before the first stop string; `progress` hears how many
-/// prompts each batch finished.
+/// prompts each batch finished. Under a model with a hard position limit
+/// (GPT-2's `n_positions`) a prompt keeps its end, leaving room to
+/// generate (`max_new_tokens`, at most half the positions), as the
+/// built-in model's prompts do.
 pub fn decode_texts(
     model: &HfModel,
     tokenizer: &HfTokenizer,
     prompts: &[RenderedPrompt],
     settings: &DecodeSettings,
     progress: &mut dyn FnMut(usize),
-) -> Result<BTreeMap<String, String>, HfError> {
+) -> Result<Decoded, HfError> {
+    let max_prompt = model.position_limit().map(|limit| {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let room = (settings.max_new_tokens as usize).min(limit / 2).max(1);
+        limit.saturating_sub(room).max(1)
+    });
+    let mut truncated_prompts = Vec::new();
     let stop_ids: Vec<i64> = tokenizer.stop_ids().iter().map(|&i| i64::from(i)).collect();
     let opts = GenerateOptions {
         max_new_tokens: settings.max_new_tokens as usize,
@@ -86,7 +104,14 @@ pub fn decode_texts(
                         p.id
                     )));
                 }
-                Ok(ids.into_iter().map(i64::from).collect())
+                let ids: Vec<i64> = ids.into_iter().map(i64::from).collect();
+                Ok(match max_prompt {
+                    Some(keep) if ids.len() > keep => {
+                        truncated_prompts.push(p.id.clone());
+                        ids[ids.len() - keep..].to_vec()
+                    }
+                    _ => ids,
+                })
             })
             .collect::<Result<Vec<Vec<i64>>, HfError>>()?;
         let generated = generate_greedy(model, &ids, &opts)?;
@@ -97,7 +122,10 @@ pub fn decode_texts(
         }
         progress(batch.len());
     }
-    Ok(outputs)
+    Ok(Decoded {
+        outputs,
+        truncated_prompts,
+    })
 }
 
 /// Serve the request; returns step 0 (a base model has no training step).
@@ -122,7 +150,7 @@ pub fn run(req: &HfGenerateRequest, out: &mut Emitter) -> Result<u32, Failure> {
     let total = req.prompts.len() as u64;
     let mut done = 0u64;
     let mut progress_error = None;
-    let outputs = decode_texts(
+    let decoded = decode_texts(
         &model,
         &tokenizer,
         &req.prompts,
@@ -147,8 +175,8 @@ pub fn run(req: &HfGenerateRequest, out: &mut Emitter) -> Result<u32, Failure> {
     out.emit(&Event::Outputs(Outputs {
         step: 0,
         last: true,
-        outputs,
-        truncated_prompts: Vec::new(),
+        outputs: decoded.outputs,
+        truncated_prompts: decoded.truncated_prompts,
     }))?;
     Ok(0)
 }

@@ -161,10 +161,10 @@ impl Trainee for HfTrainee {
             stop: &decoding.stop,
             batch_size: decoding.batch_size,
         };
-        let by_id = decode_texts(&self.model, &self.tokenizer, &prompts, &settings, progress)?;
+        let decoded = decode_texts(&self.model, &self.tokenizer, &prompts, &settings, progress)?;
         Ok(ModelOutputs {
-            by_id,
-            truncated_prompts: Vec::new(),
+            by_id: decoded.outputs,
+            truncated_prompts: decoded.truncated_prompts,
         })
     }
 }
