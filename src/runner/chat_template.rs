@@ -116,6 +116,12 @@ fn raise_exception(message: String) -> std::result::Result<Value, JinjaError> {
     Err(JinjaError::new(ErrorKind::InvalidOperation, message))
 }
 
+/// Today's UTC date (`%Y-%m-%d`), as a template calling `strftime_now`
+/// sees it now.
+pub fn today() -> String {
+    strftime_now("%Y-%m-%d".to_string())
+}
+
 fn strftime_now(format: String) -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -199,6 +205,13 @@ fn strftime(format: &str, secs: u64) -> String {
 }
 
 impl ChatTemplate {
+    /// Whether the template reads the date (`strftime_now`), so that its
+    /// rendering depends on the day (Llama 3.1/3.2 put it in the system
+    /// turn).
+    pub fn reads_the_date(&self) -> bool {
+        self.source.contains("strftime_now")
+    }
+
     /// `prompt` as the user turn, the generation prompt added.
     pub fn render(&self, prompt: &str) -> Result<String> {
         let mut env = Environment::new();

@@ -159,14 +159,22 @@ pub fn prompt_format(dir: &Path, decoding: &Decoding) -> Result<Option<ChatTempl
     }
 }
 
-/// The record of a prompt format in a run's config (`prompt_format`).
+/// The record of a prompt format in a run's config (`prompt_format`); a
+/// template that reads the date also records the day it was rendered on
+/// (`rendered_on`, UTC), which its prompts depend on.
 pub fn format_record(chat: Option<&ChatTemplate>) -> Value {
     match chat {
-        Some(t) => json!({
-            "format": "chat_template",
-            "file": t.path.file_name().map(|n| n.to_string_lossy().into_owned()),
-            "blake3": blake3::hash(t.source.as_bytes()).to_hex().to_string(),
-        }),
+        Some(t) => {
+            let mut record = json!({
+                "format": "chat_template",
+                "file": t.path.file_name().map(|n| n.to_string_lossy().into_owned()),
+                "blake3": blake3::hash(t.source.as_bytes()).to_hex().to_string(),
+            });
+            if t.reads_the_date() {
+                record["rendered_on"] = json!(chat_template::today());
+            }
+            record
+        }
         None => json!({ "format": "prompt_template" }),
     }
 }
@@ -234,5 +242,16 @@ mod tests {
         let t = chat("{% for m in messages %}{{ m.content | trim | upper }}{% endfor %}");
         let e = chat_frame(&t).expect_err("not verbatim").to_string();
         assert!(e.contains("decoding.chat_template: false"), "{e}");
+    }
+
+    #[test]
+    fn a_template_that_reads_the_date_records_the_day() {
+        let dated = chat(
+            "{{ strftime_now('%d %b %Y') }}{% for m in messages %}{{ m.content }}{% endfor %}",
+        );
+        let record = format_record(Some(&dated));
+        assert_eq!(record["rendered_on"], json!(chat_template::today()));
+        let plain = chat("{% for m in messages %}{{ m.content }}{% endfor %}");
+        assert!(format_record(Some(&plain)).get("rendered_on").is_none());
     }
 }

@@ -85,7 +85,15 @@ pub(super) fn job_identity(
     let pretrained = pretrained(ws, job)?;
     let weights = match (&init, &pretrained) {
         (Some(p), _) => Some(json!({ "blake3": p.model_blake3 })),
-        (None, Some(p)) => Some(json!({ "files": p.base.files, "prompt_format": p.format })),
+        (None, Some(p)) => {
+            // The template, not the day it renders on: a run resumed on
+            // another day is the same run (its record keeps the day).
+            let mut format = p.format.clone();
+            if let Some(f) = format.as_object_mut() {
+                f.remove("rendered_on");
+            }
+            Some(json!({ "files": p.base.files, "prompt_format": format }))
+        }
         (None, None) => None,
     };
     let identity = identity::train_from(&job.spec, evalset_ref, &data, weights);
