@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::decode::{decode_in_worker, finish_decoded};
+use super::decode::{decode_in_worker, finish_decoded, write_request};
 use super::hf_eval::{FineTuned, HfEval};
 use super::hf_model::HfBase;
 use super::source_checkpoint::{self, SourceCheckpoint};
@@ -22,12 +22,12 @@ use crate::dataset::load_evalset;
 use crate::device::DeviceSpec;
 use crate::error::{Error, Result};
 use crate::evaluate::EvalSettings;
-use crate::fsutil::{canonical_hash, write_atomic};
+use crate::fsutil::canonical_hash;
 use crate::job::{self, Placement};
 use crate::manifest::common::Decoding;
 use crate::manifest::train::TrainSpec;
 use crate::probe::{git_info, now_rfc3339};
-use crate::runfolder::{to_json_bytes, CheckpointSource, FileRef, RunKind, RunManifest};
+use crate::runfolder::{CheckpointSource, FileRef, RunKind, RunManifest};
 use crate::trainer::protocol::{GenerateRequest, TrainedCheckpoint, PROTOCOL_VERSION};
 use crate::trainer::TrainerCommand;
 use crate::workspace::Workspace;
@@ -109,14 +109,13 @@ pub fn eval_checkpoint(
         evalset: set.path.clone(),
         decoding: r.decoding.clone(),
     };
-    let request_path = claim
-        .dir
-        .join(crate::runfolder::layout::CONTROL_DIR)
-        .join(crate::runfolder::layout::REQUEST);
-    if let Err(e) = write_atomic(&request_path, &to_json_bytes(&request)?) {
-        claim.abandon();
-        return Err(e);
-    }
+    let request_path = match write_request(&claim, &request) {
+        Ok(path) => path,
+        Err(e) => {
+            claim.abandon();
+            return Err(e);
+        }
+    };
     let mut manifest = RunManifest::new(&claim.run_id, RunKind::Eval, &job.name, &now_rfc3339());
     manifest.labels = job.labels.clone();
     manifest.git = git_info(ws.root());
@@ -124,25 +123,7 @@ pub fn eval_checkpoint(
     manifest.evalset = Some(evalset_ref.clone());
     // What the model was trained on.
     manifest.dataset = r.source.dataset.clone();
-    manifest.config = job.config.clone();
-    // The scoring and decoding settings used, where the config does not hold them (the
-    // command line's checkpoint evaluation): re-scoring and the regression
-    // gate read them from here.
-    if let Some(config) = manifest.config.as_object_mut() {
-        if !config.contains_key("spec") {
-            config
-                .entry("answer_extraction")
-                .or_insert_with(|| json!(r.settings.extraction));
-            config
-                .entry("equivalence")
-                .or_insert_with(|| json!(r.settings.equivalence));
-            // The decoding used (the source run's own unless given), so
-            // a calculator-assisted evaluation is marked as one.
-            config
-                .entry("decoding")
-                .or_insert_with(|| json!(r.decoding));
-        }
-    }
+    manifest.config = with_settings(&job.config, &r);
     manifest.command = job.command.clone();
     manifest.seed = Some(r.settings.seed);
     manifest.config_hash = Some(identity);
@@ -211,13 +192,13 @@ fn resolve(ws: &Workspace, job: &CheckpointEval) -> Result<Resolved> {
     })
 }
 
-/// The evaluation of a checkpoint of a run that fine-tuned a pretrained
-/// model: its base folder (checked against the run's record of it) and
-/// the checkpoint's trained weights.
-fn fine_tuned_job(ws: &Workspace, job: &CheckpointEval, r: Resolved) -> Result<HfEval> {
-    let base = HfBase::recorded(ws, &r.source.config, &r.source.run_id)?;
-    let lora = r.spec.pretrained().ok().and_then(|(m, _)| m.lora.clone());
-    let mut config = job.config.clone();
+/// `config` with the scoring and decoding settings used where it does not
+/// hold them (the command line's checkpoint evaluation has no `spec`):
+/// re-scoring and the regression gate read them from there, and the
+/// decoding (the source run's own unless given) marks a calculator-assisted
+/// evaluation as one.
+fn with_settings(config: &serde_json::Value, r: &Resolved) -> serde_json::Value {
+    let mut config = config.clone();
     if let Some(c) = config.as_object_mut().filter(|c| !c.contains_key("spec")) {
         c.entry("answer_extraction")
             .or_insert_with(|| json!(r.settings.extraction));
@@ -225,11 +206,21 @@ fn fine_tuned_job(ws: &Workspace, job: &CheckpointEval, r: Resolved) -> Result<H
             .or_insert_with(|| json!(r.settings.equivalence));
         c.entry("decoding").or_insert_with(|| json!(r.decoding));
     }
+    config
+}
+
+/// The evaluation of a checkpoint of a run that fine-tuned a pretrained
+/// model: its base folder (checked against the run's record of it) and
+/// the checkpoint's trained weights.
+fn fine_tuned_job(ws: &Workspace, job: &CheckpointEval, r: Resolved) -> Result<HfEval> {
+    let model_dir = HfBase::recorded_dir(ws, &r.source.config, &r.source.run_id)?;
+    let lora = r.spec.pretrained().ok().and_then(|(m, _)| m.lora.clone());
+    let config = with_settings(&job.config, &r);
     Ok(HfEval {
         device: job.device.unwrap_or(r.spec.device),
         name: job.name.clone(),
         labels: job.labels.clone(),
-        model_dir: base.dir,
+        model_dir,
         evalset: job.evalset.clone(),
         decoding: r.decoding,
         settings: r.settings,
@@ -237,6 +228,7 @@ fn fine_tuned_job(ws: &Workspace, job: &CheckpointEval, r: Resolved) -> Result<H
         config,
         command: job.command.clone(),
         fine_tuned: Some(FineTuned {
+            source_config: r.source.config,
             run_id: r.source.run_id,
             model_id: r.source.model_id,
             step: r.step,

@@ -185,3 +185,17 @@ pub(super) fn worker_error(
         )),
     }
 }
+
+/// Write a decoding worker's `request` into `claim`'s control folder;
+/// the claim is given up when that fails. The request file's path.
+pub(super) fn write_request<T: serde::Serialize>(
+    claim: &Claim,
+    request: &T,
+) -> Result<std::path::PathBuf> {
+    let path = claim
+        .dir
+        .join(crate::runfolder::layout::CONTROL_DIR)
+        .join(crate::runfolder::layout::REQUEST);
+    crate::fsutil::write_atomic(&path, &crate::runfolder::to_json_bytes(request)?)?;
+    Ok(path)
+}

@@ -14,18 +14,18 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::decode::{decode_in_worker, finish_decoded};
+use super::decode::{decode_in_worker, finish_decoded, write_request};
 use super::hf_model::{format_record, prompt_format, HfBase, RECORD_KEY};
 use super::{Observer, Outcome};
 use crate::dataset::load_evalset;
 use crate::device::DeviceSpec;
 use crate::error::{Error, Result};
 use crate::evaluate::EvalSettings;
-use crate::fsutil::{canonical_hash, write_atomic};
+use crate::fsutil::canonical_hash;
 use crate::job::{self, Placement};
 use crate::manifest::common::Decoding;
 use crate::probe::{git_info, now_rfc3339};
-use crate::runfolder::{to_json_bytes, CheckpointSource, FileRef, RunKind, RunManifest};
+use crate::runfolder::{CheckpointSource, FileRef, RunKind, RunManifest};
 use crate::trainer::protocol::{
     HfGenerateRequest, RenderedPrompt, TrainedCheckpoint, PROTOCOL_VERSION,
 };
@@ -62,6 +62,9 @@ pub struct FineTuned {
     pub model_id: String,
     pub step: u32,
     pub checkpoint: TrainedCheckpoint,
+    /// The run's config, whose record of the base folder the folder must
+    /// still match.
+    pub source_config: serde_json::Value,
 }
 
 /// Render the prompts, decode them with the folder's model through `worker`
@@ -79,6 +82,9 @@ pub fn eval_hf(
         ));
     }
     let base = HfBase::hash(&job.model_dir)?;
+    if let Some(f) = &job.fine_tuned {
+        base.check_record(&f.source_config, &f.run_id)?;
+    }
     let chat = prompt_format(&job.model_dir, &job.decoding)?;
     let set = load_evalset(ws, &job.evalset)?;
     let mut prompts = Vec::with_capacity(set.items.len());
@@ -126,14 +132,13 @@ pub fn eval_hf(
         batch_size: job.decoding.batch_size,
         checkpoint: job.fine_tuned.as_ref().map(|f| f.checkpoint.clone()),
     };
-    let request_path = claim
-        .dir
-        .join(crate::runfolder::layout::CONTROL_DIR)
-        .join(crate::runfolder::layout::REQUEST);
-    if let Err(e) = write_atomic(&request_path, &to_json_bytes(&request)?) {
-        claim.abandon();
-        return Err(e);
-    }
+    let request_path = match write_request(&claim, &request) {
+        Ok(path) => path,
+        Err(e) => {
+            claim.abandon();
+            return Err(e);
+        }
+    };
     let mut manifest = RunManifest::new(&claim.run_id, RunKind::Eval, &job.name, &now_rfc3339());
     manifest.labels = job.labels.clone();
     manifest.git = git_info(ws.root());

@@ -60,8 +60,15 @@ impl HfBase {
     /// The folder a run recorded in its `config` (`run` names the run in
     /// errors), hashed again and checked against the record.
     pub fn recorded(ws: &Workspace, config: &Value, run: &str) -> Result<Self> {
-        let record = &config[RECORD_KEY];
-        let Some(path) = record["path"].as_str() else {
+        let now = Self::hash(&Self::recorded_dir(ws, config, run)?)?;
+        now.check_record(config, run)?;
+        Ok(now)
+    }
+
+    /// Where the folder a run recorded in its `config` is, if it is still
+    /// there (its files unchecked: see [`HfBase::check_record`]).
+    pub fn recorded_dir(ws: &Workspace, config: &Value, run: &str) -> Result<PathBuf> {
+        let Some(path) = config[RECORD_KEY]["path"].as_str() else {
             return Err(Error::bad_input(format!(
                 "run {run} records no pretrained model folder (`config.{RECORD_KEY}.path`): it did not fine-tune a model: {{ hf }}"
             )));
@@ -73,26 +80,32 @@ impl HfBase {
             ))
             .with_path(&dir));
         }
-        let now = Self::hash(&dir)?;
-        if now.files != record["files"].as_array().cloned().unwrap_or_default() {
-            let changed: Vec<String> = record["files"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|f| !now.files.contains(f))
-                .filter_map(|f| f["file"].as_str().map(str::to_string))
-                .collect();
-            return Err(Error::bad_input(format!(
-                "the model folder {path} is not the one run {run} was fine-tuned from: {} changed since; restore the original files",
-                if changed.is_empty() {
-                    "its list of weight files".to_string()
-                } else {
-                    changed.join(", ")
-                }
-            ))
-            .with_path(&dir));
+        Ok(dir)
+    }
+
+    /// Whether these are the files run `run` recorded in its `config`;
+    /// the error names those that changed.
+    pub fn check_record(&self, config: &Value, run: &str) -> Result<()> {
+        let record = &config[RECORD_KEY];
+        let recorded = record["files"].as_array().cloned().unwrap_or_default();
+        if self.files == recorded {
+            return Ok(());
         }
-        Ok(now)
+        let changed: Vec<String> = recorded
+            .iter()
+            .filter(|f| !self.files.contains(f))
+            .filter_map(|f| f["file"].as_str().map(str::to_string))
+            .collect();
+        Err(Error::bad_input(format!(
+            "the model folder {} is not the one run {run} was fine-tuned from: {} changed since; restore the original files",
+            record["path"].as_str().unwrap_or_default(),
+            if changed.is_empty() {
+                "its list of weight files".to_string()
+            } else {
+                changed.join(", ")
+            }
+        ))
+        .with_path(&self.dir))
     }
 
     /// The folder's name, for model ids (`hf:NAME`).

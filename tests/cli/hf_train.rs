@@ -312,6 +312,15 @@ fn a_changed_base_folder_is_refused_before_anything_is_written() {
     ws.run(&["export", "lora", "--hf", "exported"])
         .code(2)
         .stderr_has("is not the one run lora was fine-tuned from: config.json changed");
+    ws.run(&[
+        "eval",
+        "--evalset",
+        "evalsets/small.jsonl",
+        "--checkpoint",
+        "lora",
+    ])
+    .code(2)
+    .stderr_has("is not the one run lora was fine-tuned from: config.json changed");
     assert_eq!(ws.snapshot(), before, "nothing written");
 }
 

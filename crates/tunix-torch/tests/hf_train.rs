@@ -450,6 +450,7 @@ fn adapter_dropout_applies_only_while_training() {
         .map(|(n, t)| (n.clone(), t.detach().randn_like() * 0.1))
         .collect();
     model.load_trained(&trained).expect("adapters load");
+    let model = HfModel::Llama(model);
     let ids = matrix(&[vec![1, 17, 42, 255, 3, 99]]);
     let eval = model.logits_train(&ids, None, false).expect("eval");
     let cached = model.forward(&ids).expect("forward");

@@ -214,38 +214,6 @@ impl LlamaModel {
         self.device
     }
 
-    /// Logits `[batch, time, vocab]` (f32) for token ids `[batch, time]`,
-    /// every row at positions `0..time`.
-    pub fn forward(&self, ids: &Tensor) -> Result<Tensor, HfError> {
-        self.forward_masked(ids, None)
-    }
-
-    /// Logits `[batch, time, vocab]` for token ids `[batch, time]` whose
-    /// `mask` (`[batch, time]`, nonzero for a token, zero for padding)
-    /// marks padding that no token attends to; each row's positions count
-    /// its tokens only, so a left-padded row gives its unpadded logits.
-    /// The whole sequence is recomputed (a cache of `time` entries).
-    pub fn forward_masked(&self, ids: &Tensor, mask: Option<&Tensor>) -> Result<Tensor, HfError> {
-        let (b, t) = batch_time(ids)?;
-        let mask = match mask {
-            Some(m) => m.f_to_device(self.device)?.f_ne(0)?,
-            None => Tensor::f_ones([b, t], (Kind::Bool, self.device))?,
-        };
-        if mask.size() != [b, t] {
-            return Err(HfError::Input(format!(
-                "mask must be [{b}, {t}], got {:?}",
-                mask.size()
-            )));
-        }
-        let positions = mask
-            .f_to_kind(Kind::Int64)?
-            .f_cumsum(1, Kind::Int64)?
-            .f_sub_scalar(1)?
-            .f_clamp_min(0)?;
-        let mut cache = self.new_cache(b, t)?;
-        self.forward_cached(ids, &positions, &mask, &mut cache)
-    }
-
     /// An empty KV cache for `batch` rows of up to `max_len` tokens.
     pub fn new_cache(&self, batch: i64, max_len: i64) -> Result<KvCache, HfError> {
         let c = &self.config;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
 use tunix_core::manifest::train::{LoraConfig, LoraTarget};
 
-use crate::hf::cache::KvCache;
+use crate::hf::cache::{batch_time, KvCache};
 use crate::hf::config::{Architecture, HfConfig};
 use crate::hf::error::HfError;
 use crate::hf::gpt2::Gpt2Model;
@@ -138,12 +138,7 @@ impl HfModel {
     /// `mask` (nonzero = token, zero = padding) marks padding; each row's
     /// positions count its tokens only (see [`LlamaModel::forward_masked`]).
     pub fn forward_masked(&self, ids: &Tensor, mask: Option<&Tensor>) -> Result<Tensor, HfError> {
-        let dims = ids.size();
-        let [b, t] = dims[..] else {
-            return Err(HfError::Input(format!(
-                "token ids must be [batch, time], got {dims:?}"
-            )));
-        };
+        let (b, t) = batch_time(ids)?;
         let device = self.device();
         let mask = match mask {
             Some(m) => m.f_to_device(device)?.f_ne(0)?,
