@@ -178,7 +178,8 @@ fn table(plan: &SweepPlan) -> String {
             format!(
                 "TPE (n_startup_trials {}, n_ei_candidates {}, gamma {}, multivariate {}): the first {} trial(s) are drawn at random as shown; the other {later} are drawn from the results of the trials before them, in batches",
                 tpe.n_startup_trials,
-                tpe.n_ei_candidates,
+                tpe.n_ei_candidates
+                    .map_or_else(|| "default".to_string(), |n| n.to_string()),
                 tpe.gamma,
                 tpe.multivariate,
                 plan.trials.len() - later,

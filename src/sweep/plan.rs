@@ -33,10 +33,12 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::hyperband::{self, Bracket};
-use super::{asha, space};
+use super::{asha, space, tpe, tpe_draw};
 use crate::error::{Error, Result};
 use crate::manifest::params::{set_params, spec_rules};
-use crate::manifest::sweep::{AshaConfig, Distribution, ParamValue, Scheduler, Search, SweepSpec};
+use crate::manifest::sweep::{
+    AshaConfig, Distribution, ParamValue, Scheduler, Search, SweepSpec, TpeConfig,
+};
 use crate::manifest::train::TrainSpec;
 
 /// Most trials one sweep may plan.
@@ -60,7 +62,8 @@ pub struct SweepPlan {
     /// ASHA's rungs in steps (see [`asha::rungs`]), or with Hyperband
     /// every bracket's rungs; empty without a scheduler.
     pub rungs: Vec<u32>,
-    /// How non-grid values are drawn.
+    /// How non-grid values are drawn; TPE's with its candidates per draw
+    /// resolved ([`resolved_search`]).
     pub search: Search,
     /// The base Train spec with the overrides set: every trial's spec is
     /// this with the trial's values set ([`trial_with`]).
@@ -87,6 +90,23 @@ pub struct TrialPlan {
     pub drawn_from_results: bool,
     /// Its Hyperband bracket (an index into [`SweepPlan::brackets`]).
     pub bracket: Option<u32>,
+}
+
+/// `spec`'s search with TPE's candidates per draw stated: the setting, or
+/// the default for the parameters drawn together. `--plan` shows it and
+/// the plan's identity hashes it, so a sweep that leaves the count to the
+/// default and one that writes the same count share an identity.
+fn resolved_search(spec: &SweepSpec) -> Search {
+    match &spec.search {
+        Search::Tpe(config) => Search::Tpe(TpeConfig {
+            n_ei_candidates: Some(tpe::candidates_per_draw(
+                &spec.search_space,
+                &tpe_draw::settings(config),
+            )),
+            ..config.clone()
+        }),
+        Search::Random => Search::Random,
+    }
 }
 
 /// The id of trial `k` among `count` trials.
@@ -191,7 +211,7 @@ pub fn expand(name: &str, spec: &SweepSpec, base: &TrainSpec) -> Result<SweepPla
         overrides: spec.overrides.clone(),
         asha,
         rungs,
-        search: spec.search.clone(),
+        search: resolved_search(spec),
         base: overridden,
         brackets,
         trials,
@@ -308,6 +328,45 @@ mod tests {
             "seed": 7,
             "scheduler": { "asha": { "grace_period": 25, "reduction_factor": 3 } },
         }))
+    }
+
+    #[test]
+    fn the_plan_states_tpe_candidates_per_draw_for_the_parameters_drawn_together() {
+        let space = |names: &[&str]| -> Value {
+            names
+                .iter()
+                .map(|n| (n.to_string(), serde_json::json!({ "uniform": [0.01, 0.1] })))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        };
+        let candidates = |tpe: Value, names: &[&str], grid: bool| {
+            let mut space = space(names);
+            if grid {
+                space["warmup_steps"] = serde_json::json!({ "grid": [0, 10, 20] });
+            }
+            let spec =
+                sweep(serde_json::json!({ "search_space": space, "search": { "tpe": tpe } }));
+            let plan = expand("s", &spec, &base()).expect("plan");
+            plan.search.tpe().and_then(|t| t.n_ei_candidates)
+        };
+        let two = ["learning_rate", "weight_decay"];
+        let five = [
+            "learning_rate",
+            "weight_decay",
+            "model.dropout",
+            "grad_clip",
+            "dataset.val_fraction",
+        ];
+        assert_eq!(candidates(serde_json::json!({}), &two, true), Some(24));
+        assert_eq!(candidates(serde_json::json!({}), &five, true), Some(72));
+        assert_eq!(
+            candidates(serde_json::json!({ "multivariate": false }), &five, false),
+            Some(24)
+        );
+        assert_eq!(
+            candidates(serde_json::json!({ "n_ei_candidates": 7 }), &five, false),
+            Some(7)
+        );
     }
 
     #[test]

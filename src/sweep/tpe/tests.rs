@@ -381,7 +381,7 @@ fn odd_inputs_give_values_in_the_space() {
         },
         TpeSettings {
             n_startup_trials: 1,
-            n_ei_candidates: 0,
+            n_ei_candidates: Some(0),
             multivariate: false,
             prior_weight: f64::NAN,
             consider_magic_clip: false,
