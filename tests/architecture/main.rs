@@ -39,14 +39,32 @@ fn rel(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
 
+/// A line of the allow-list that does not read: its number, why, and the line.
+#[derive(Debug)]
+struct BadAllowLine {
+    line: usize,
+    why: &'static str,
+    raw: String,
+}
+
+impl std::fmt::Display for BadAllowLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{ALLOW_FILE}:{}: {}: {}", self.line, self.why, self.raw)
+    }
+}
+
 /// The allow-list: section → key → reason. Lines are `[section]` or
 /// `"key" = "reason"`; `#` starts a comment line.
-fn parse_allow(text: &str) -> Result<BTreeMap<String, BTreeMap<String, String>>, String> {
+fn parse_allow(text: &str) -> Result<BTreeMap<String, BTreeMap<String, String>>, BadAllowLine> {
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut section = None;
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
-        let err = |why: &str| format!("{ALLOW_FILE}:{}: {why}: {raw}", n + 1);
+        let err = |why: &'static str| BadAllowLine {
+            line: n + 1,
+            why,
+            raw: raw.to_string(),
+        };
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -204,6 +222,71 @@ fn no_source_file_over_the_line_limit() {
     judge("source files over the line limit", "long-files", found);
 }
 
+/// The lines of `text` that name a `Result` whose error is a bare
+/// `String` (comment lines and `FromStr`'s `from_str` left out).
+fn string_errors(text: &str) -> Vec<(usize, String)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let code = line.trim_start();
+            !code.starts_with("//")
+                && !code.contains("fn from_str")
+                && code
+                    .match_indices("Result<")
+                    .any(|(at, open)| error_type(&code[at + open.len()..]) == Some("String"))
+        })
+        .map(|(n, line)| (n + 1, line.trim().to_string()))
+        .collect()
+}
+
+/// The error type of the `Result` whose generic arguments start `args`
+/// (just after `Result<`): the second top-level argument, when there is
+/// one (a one-argument `Result<T>` is an alias with a typed error) and the
+/// arguments close on this line.
+fn error_type(args: &str) -> Option<&str> {
+    let mut depth = 0usize;
+    let mut second = None;
+    for (i, c) in args.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.checked_sub(1)?,
+            '>' if depth == 0 => return second.map(|at: usize| args[at..i].trim()),
+            '>' => depth -= 1,
+            ',' if depth == 0 => second = Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+#[test]
+fn errors_are_typed_outside_from_str() {
+    let mut files = Vec::new();
+    let dirs = ["src", "tests", "benches", "examples"]
+        .iter()
+        .map(|d| d.to_string())
+        .chain(
+            member_crates()
+                .into_iter()
+                .flat_map(|c| [format!("{c}/src"), format!("{c}/tests")]),
+        );
+    for dir in dirs {
+        rust_files(&repo().join(dir), &mut files);
+    }
+    let mut found = Vec::new();
+    for file in files {
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        for (n, line) in string_errors(&text) {
+            found.push(format!("  {}:{n}: {line}", rel(&file)));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "errors that are a bare String (give them a type that says what failed and where):\n{}",
+        found.join("\n")
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,5 +306,31 @@ mod tests {
         ] {
             assert!(parse_allow(bad).is_err(), "{bad}");
         }
+        let err = parse_allow("[cycles]\na = \"b\"")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("architecture-allow.toml:2: expected \"key\" = \"reason\": a = \"b\"")
+        );
+    }
+
+    #[test]
+    fn string_errors_are_found_outside_from_str_and_comments() {
+        let text = concat!(
+            "fn a() -> Result<u8, ",
+            "String> {}\n",
+            "// fn b() -> Result<u8, ",
+            "String>\n",
+            "fn from_str(s: &str) -> Result<Self, ",
+            "String> {}\n",
+            "fn c() -> Result<Vec<u8>, Error> {}\n",
+            "fn d() -> Result<BTreeMap<String, String>, Bad> {}\n",
+            "fn e() -> Result<(u8, Vec<u8>), ",
+            "String> {}\n",
+            "fn f() -> Result<String> {}\n",
+        );
+        let lines: Vec<usize> = string_errors(text).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(lines, [1, 6]);
     }
 }

@@ -212,11 +212,11 @@ impl HfConfig {
                 found: first.to_string(),
             })?;
         if architecture == Architecture::Gpt2 {
-            return gpt2_config::parse(&value).map(Self::gpt2).map_err(bad);
+            return gpt2_config::parse(&value, file).map(Self::gpt2);
         }
         let raw = Raw::deserialize(&value).map_err(|e| bad(format!("invalid: {e}")))?;
-        let activation = activation(architecture, &raw).map_err(bad)?;
-        let sliding_window = sliding_window(architecture, object, &raw).map_err(bad)?;
+        let activation = activation(architecture, &raw, file)?;
+        let sliding_window = sliding_window(architecture, object, &raw, file)?;
         if raw.use_bidirectional_attention == Some(true) {
             return Err(bad(
                 "unsupported: use_bidirectional_attention is true".into()
@@ -297,7 +297,7 @@ impl HfConfig {
 /// The gate activation: SiLU, or for Gemma GELU's tanh approximation
 /// (`hidden_activation`, else `hidden_act`; Gemma's legacy `gelu` means the
 /// tanh approximation, as transformers reads it).
-fn activation(architecture: Architecture, raw: &Raw) -> Result<Activation, String> {
+fn activation(architecture: Architecture, raw: &Raw, file: &Path) -> Result<Activation, HfError> {
     if architecture == Architecture::Gemma {
         let act = raw
             .hidden_activation
@@ -306,14 +306,18 @@ fn activation(architecture: Architecture, raw: &Raw) -> Result<Activation, Strin
             .unwrap_or("gelu_pytorch_tanh");
         return match act {
             "gelu_pytorch_tanh" | "gelu" => Ok(Activation::GeluTanh),
-            other => Err(format!(
-                "unsupported Gemma activation `{other}` (only gelu_pytorch_tanh)"
+            other => Err(HfError::config(
+                file,
+                format!("unsupported Gemma activation `{other}` (only gelu_pytorch_tanh)"),
             )),
         };
     }
     match raw.hidden_act.as_deref() {
         None | Some("silu") => Ok(Activation::Silu),
-        Some(other) => Err(format!("unsupported hidden_act `{other}` (only silu)")),
+        Some(other) => Err(HfError::config(
+            file,
+            format!("unsupported hidden_act `{other}` (only silu)"),
+        )),
     }
 }
 
@@ -324,9 +328,13 @@ fn sliding_window(
     architecture: Architecture,
     object: &serde_json::Map<String, Value>,
     raw: &Raw,
-) -> Result<Option<i64>, String> {
+    file: &Path,
+) -> Result<Option<i64>, HfError> {
     if raw.use_sliding_window == Some(true) {
-        return Err("unsupported: use_sliding_window is true".into());
+        return Err(HfError::config(
+            file,
+            "unsupported: use_sliding_window is true",
+        ));
     }
     if architecture != Architecture::Mistral {
         return Ok(None);
@@ -336,8 +344,9 @@ fn sliding_window(
         Some(Value::Null) => Ok(None),
         Some(v) => match v.as_i64() {
             Some(n) if n > 0 => Ok(Some(n)),
-            _ => Err(format!(
-                "sliding_window must be a positive integer, got {v}"
+            _ => Err(HfError::config(
+                file,
+                format!("sliding_window must be a positive integer, got {v}"),
             )),
         },
     }

@@ -2,7 +2,7 @@
 //! per cause, each naming the file (and, for weights, the tensor) at fault,
 //! so that a message points at what to fix.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Shapes printed as `[64, 32]`.
 fn shape(dims: &[i64]) -> String {
@@ -164,4 +164,14 @@ pub enum HfError {
     /// A libtorch failure.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+}
+
+impl HfError {
+    /// A `config.json` problem: `file` and what is wrong with it.
+    pub fn config(file: &Path, message: impl Into<String>) -> Self {
+        HfError::Config {
+            file: file.to_path_buf(),
+            message: message.into(),
+        }
+    }
 }

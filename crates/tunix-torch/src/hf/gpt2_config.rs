@@ -10,8 +10,12 @@
 //! approximation), unscaled attention (`scale_attn_weights: false`) and
 //! `scale_attn_by_inverse_layer_idx`.
 
+use std::path::Path;
+
 use serde::Deserialize;
 use serde_json::Value;
+
+use super::error::HfError;
 
 #[derive(Deserialize)]
 struct Raw {
@@ -49,10 +53,10 @@ pub struct Gpt2Dims {
     pub tied: bool,
 }
 
-/// Read a GPT-2 `config.json` value; the error says what is wrong (the
-/// caller names the file).
-pub fn parse(value: &Value) -> Result<Gpt2Dims, String> {
-    let raw = Raw::deserialize(value).map_err(|e| format!("invalid: {e}"))?;
+/// Read a GPT-2 `config.json` value read from `file` (named in errors).
+pub fn parse(value: &Value, file: &Path) -> Result<Gpt2Dims, HfError> {
+    let bad = |message: String| HfError::config(file, message);
+    let raw = Raw::deserialize(value).map_err(|e| bad(format!("invalid: {e}")))?;
     let inner = raw.n_inner.unwrap_or(4 * raw.n_embd);
     for (name, v) in [
         ("vocab_size", raw.vocab_size),
@@ -63,28 +67,30 @@ pub fn parse(value: &Value) -> Result<Gpt2Dims, String> {
         ("n_positions", raw.n_positions),
     ] {
         if v <= 0 {
-            return Err(format!("{name} must be positive, got {v}"));
+            return Err(bad(format!("{name} must be positive, got {v}")));
         }
     }
     if raw.n_embd % raw.n_head != 0 {
-        return Err(format!(
+        return Err(bad(format!(
             "n_embd ({}) is not a multiple of n_head ({})",
             raw.n_embd, raw.n_head
-        ));
+        )));
     }
     match raw.activation_function.as_deref() {
         None | Some("gelu_new") | Some("gelu_pytorch_tanh") => {}
         Some(other) => {
-            return Err(format!(
+            return Err(bad(format!(
                 "unsupported activation_function `{other}` (only gelu_new)"
-            ))
+            )))
         }
     }
     if raw.scale_attn_weights == Some(false) {
-        return Err("unsupported: scale_attn_weights is false".into());
+        return Err(bad("unsupported: scale_attn_weights is false".into()));
     }
     if raw.scale_attn_by_inverse_layer_idx == Some(true) {
-        return Err("unsupported: scale_attn_by_inverse_layer_idx is true".into());
+        return Err(bad(
+            "unsupported: scale_attn_by_inverse_layer_idx is true".into()
+        ));
     }
     Ok(Gpt2Dims {
         vocab_size: raw.vocab_size,
@@ -102,12 +108,15 @@ pub fn parse(value: &Value) -> Result<Gpt2Dims, String> {
 mod tests {
     use super::*;
 
-    fn parse_with(extra: &str) -> Result<Gpt2Dims, String> {
+    fn parse_with(extra: &str) -> Result<Gpt2Dims, HfError> {
         let text = format!(
             r#"{{"architectures": ["GPT2LMHeadModel"], "vocab_size": 320, "n_embd": 64,
             "n_layer": 2, "n_head": 4, "n_inner": null, "n_positions": 64{extra}}}"#
         );
-        parse(&serde_json::from_str(&text).unwrap())
+        parse(
+            &serde_json::from_str(&text).unwrap(),
+            Path::new("gpt2/config.json"),
+        )
     }
 
     #[test]
@@ -131,8 +140,9 @@ mod tests {
             ),
             (r#", "n_head": 5"#, "n_head"),
         ] {
-            let msg = parse_with(extra).unwrap_err();
+            let msg = parse_with(extra).unwrap_err().to_string();
             assert!(msg.contains(want), "{msg}");
+            assert!(msg.starts_with("gpt2/config.json: "), "{msg}");
         }
     }
 }

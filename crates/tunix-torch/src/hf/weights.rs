@@ -104,12 +104,7 @@ impl Weights {
         };
         let mut f = std::fs::File::open(file).map_err(io)?;
         for (name, entry) in entries {
-            let tensor = read_tensor(&mut f, data_start, &name, &entry).map_err(|message| {
-                HfError::Safetensors {
-                    file: file.to_path_buf(),
-                    message,
-                }
-            })?;
+            let tensor = read_tensor(&mut f, file, data_start, &name, &entry)?;
             let stored = Stored {
                 file: file.to_path_buf(),
                 tensor,
@@ -249,14 +244,19 @@ fn header_dtypes(file: &Path) -> Result<Vec<(String, String)>, HfError> {
     Ok(entries.into_iter().map(|(n, e)| (n, e.dtype)).collect())
 }
 
-/// One tensor of an open safetensors file whose data section starts at
-/// `data_start`, read through a buffer of its own size; why not, as text.
+/// One tensor of `file`, open as `f`, whose data section starts at
+/// `data_start`, read through a buffer of its own size.
 fn read_tensor(
     f: &mut std::fs::File,
+    file: &Path,
     data_start: u64,
     name: &str,
     entry: &HeaderEntry,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, HfError> {
+    let bad = |message: String| HfError::Safetensors {
+        file: file.to_path_buf(),
+        message,
+    };
     use std::io::Seek;
     let kind = match entry.dtype.as_str() {
         "F32" => Kind::Float,
@@ -267,19 +267,19 @@ fn read_tensor(
     let numel: i64 = entry.shape.iter().product();
     let want = numel as u64 * kind.elt_size_in_bytes() as u64;
     if end < begin || end - begin != want {
-        return Err(format!(
+        return Err(bad(format!(
             "tensor `{name}`: {} bytes for shape {:?} in {}, which takes {want}",
             end.saturating_sub(begin),
             entry.shape,
             entry.dtype
-        ));
+        )));
     }
     let mut bytes = vec![0u8; want as usize];
     f.seek(std::io::SeekFrom::Start(data_start + begin))
         .and_then(|_| f.read_exact(&mut bytes))
-        .map_err(|e| format!("tensor `{name}`: cannot read its bytes: {e}"))?;
+        .map_err(|e| bad(format!("tensor `{name}`: cannot read its bytes: {e}")))?;
     Tensor::f_from_data_size(&bytes, &entry.shape, kind)
-        .map_err(|e| format!("tensor `{name}`: {e}"))
+        .map_err(|e| bad(format!("tensor `{name}`: {e}")))
 }
 
 /// The data section's start and every tensor's entry, from the header.
