@@ -24,6 +24,7 @@ pub mod sweep_promote;
 pub mod sweep_slurm;
 pub mod train;
 mod train_job;
+mod train_run;
 pub mod train_slurm;
 
 use std::path::{Path, PathBuf};
@@ -201,11 +202,12 @@ pub enum Ran {
     Detached(train_slurm::SlurmTrain),
 }
 
-/// Run a planned job where its manifest says: here, in a trainer or
-/// decoder process ([`execute`]), or, for a Train job with `executor:
-/// slurm`, as one Slurm job followed to its end (attaching to the job an
-/// earlier `run` submitted when Slurm still lists it) or, with
-/// `options.detach`, left to run.
+/// Run a planned job where its manifest says. A Train job runs as a sweep
+/// of one on the sweep's executors ([`train_run`]): the local pool (one
+/// slot, nothing pinned), or, with `executor: slurm`, one Slurm job
+/// followed to its end (attaching to the job an earlier `run` submitted
+/// when Slurm still lists it) or, with `options.detach`, left to run. An
+/// Eval runs here, in a decoder process or none ([`execute`]).
 pub fn run(
     ws: &Workspace,
     job: &Job,
@@ -236,6 +238,7 @@ pub fn run(
         _ if options.detach => Err(Error::bad_input(
             "--detach needs a Train job with `executor: slurm` (an Eval runs in this process)",
         )),
+        Job::Train(t) => Ok(Ran::Done(Box::new(train_run::run_local(ws, t, observer)?))),
         _ => Ok(Ran::Done(Box::new(execute(ws, job, observer)?))),
     }
 }

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use super::executor::{Executor, RungEnd, RungWork};
 use super::rung_message::Message;
-use super::slurm_judge::{judge, last_step};
+use super::slurm_judge::judge;
 use super::slurm_track::{element, Element, Next, Track};
 use super::train::{self, TrainJob};
 use crate::error::{Error, Result};
@@ -31,10 +31,12 @@ use crate::fsutil::write_atomic;
 use crate::manifest::slurm::SlurmSpec;
 use crate::manifest::sweep::MaxRetries;
 use crate::runfolder::layout::{trial_dir, SLURM_DIR};
+use crate::runfolder::{read_metrics_file, METRICS};
 use crate::slurm::control;
 use crate::slurm::interrupt;
 use crate::slurm::script::{self, Batch};
 use crate::sweep::ledger::SlurmJob;
+use crate::trainer::Event;
 use crate::workspace::Workspace;
 
 /// How often the coordinator asks Slurm; `TUNIX_RT_SLURM_POLL_S` overrides.
@@ -238,18 +240,17 @@ fn cancel(
     Err(Error::interrupted(signal, message))
 }
 
-/// Report a running trial's newest step once.
+/// Report a running trial's metrics records that are news, each as the
+/// trainer's event.
 fn progress(
     track: &mut Track,
     trial: &str,
     run_dir: &Path,
     on_message: &mut dyn FnMut(&str, Message) -> Result<()>,
 ) -> Result<()> {
-    let Some(step) = last_step(run_dir) else {
-        return Ok(());
-    };
-    if track.progressed(trial, step) {
-        on_message(trial, Message::Progress(step))?;
+    let records = read_metrics_file(&run_dir.join(METRICS)).unwrap_or_default();
+    for record in track.news(trial, records) {
+        on_message(trial, Message::Event(Box::new(Event::Metrics(record))))?;
     }
     Ok(())
 }

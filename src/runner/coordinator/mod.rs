@@ -284,6 +284,7 @@ fn executor<'a>(
         limit: usize::try_from(s.max_concurrent_trials).unwrap_or(1),
         trials_per_gpu: s.trials_per_gpu,
         retries: s.max_retries,
+        pin: true,
     })
 }
 
