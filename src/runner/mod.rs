@@ -17,6 +17,7 @@ mod local_pool;
 mod retry;
 mod rung_message;
 mod slurm_judge;
+mod slurm_shape;
 mod slurm_track;
 pub mod source_checkpoint;
 pub mod sweep;
@@ -216,20 +217,7 @@ pub fn run(
 ) -> Result<Ran> {
     match job {
         Job::Train(t) if !t.spec.executor.is_local() => {
-            let train = train_slurm::start(ws, t)?;
-            if train.attached {
-                observer.note(&format!(
-                    "run: attached to Slurm job {} (submitted earlier, still known to Slurm) on {}",
-                    train.job_id,
-                    ws.display_path(&train.run_dir).display()
-                ));
-            }
-            if options.detach {
-                return Ok(Ran::Detached(train));
-            }
-            Ok(Ran::Done(Box::new(train_slurm::follow(
-                ws, &train, observer,
-            )?)))
+            train_slurm::run(ws, t, options.detach, observer)
         }
         Job::Train(t) if options.detach => Err(Error::bad_input(
             "--detach needs `executor: slurm` (a local job runs in this process)",

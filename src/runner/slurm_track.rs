@@ -200,17 +200,25 @@ impl Track {
     }
 }
 
-/// What element `index` of job `job_id` means, from the tasks Slurm lists
-/// for the job (`None`: Slurm no longer lists the job).
-pub(super) fn element(job_id: &str, index: usize, tasks: Option<&[Task]>) -> Element {
+/// What element `index` of job array `job_id` (the job itself when
+/// `None`: a Train job is no array) means, from the tasks Slurm lists for
+/// the job (`None`: Slurm no longer lists the job).
+pub(super) fn element(job_id: &str, index: Option<usize>, tasks: Option<&[Task]>) -> Element {
     let Some(tasks) = tasks else {
         return Element::Ended(Ended::Vanished(job_id.to_string()));
     };
-    let Some(task) = tasks.iter().find(|t| t.index == Some(index as u32)) else {
-        return Element::Ended(Ended::Vanished(format!("{job_id}_{index}")));
+    let (task, id) = match index {
+        Some(i) => (
+            tasks.iter().find(|t| t.index == Some(i as u32)),
+            format!("{job_id}_{i}"),
+        ),
+        None => (tasks.first(), job_id.to_string()),
+    };
+    let Some(task) = task else {
+        return Element::Ended(Ended::Vanished(id));
     };
     match state::phase(&task.state) {
-        Phase::Ended => Element::Ended(Ended::Task(format!("{job_id}_{index}"), task.clone())),
+        Phase::Ended => Element::Ended(Ended::Task(id, task.clone())),
         Phase::Running => Element::Running,
         _ => Element::Waiting,
     }
@@ -322,18 +330,24 @@ mod tests {
     #[test]
     fn an_elements_state_says_whether_to_judge_it() {
         let tasks = [task(0, "RUNNING"), task(1, "PENDING"), task(2, "COMPLETED")];
-        assert!(matches!(element("7", 0, Some(&tasks)), Element::Running));
-        assert!(matches!(element("7", 1, Some(&tasks)), Element::Waiting));
         assert!(matches!(
-            element("7", 2, Some(&tasks)),
+            element("7", Some(0), Some(&tasks)),
+            Element::Running
+        ));
+        assert!(matches!(
+            element("7", Some(1), Some(&tasks)),
+            Element::Waiting
+        ));
+        assert!(matches!(
+            element("7", Some(2), Some(&tasks)),
             Element::Ended(Ended::Task(id, _)) if id == "7_2"
         ));
         assert!(matches!(
-            element("7", 3, Some(&tasks)),
+            element("7", Some(3), Some(&tasks)),
             Element::Ended(Ended::Vanished(id)) if id == "7_3"
         ));
         assert!(matches!(
-            element("7", 0, None),
+            element("7", Some(0), None),
             Element::Ended(Ended::Vanished(id)) if id == "7"
         ));
         for state in [
@@ -344,7 +358,10 @@ mod tests {
             "PREEMPTED",
         ] {
             assert!(
-                matches!(element("7", 0, Some(&[task(0, state)])), Element::Ended(_)),
+                matches!(
+                    element("7", Some(0), Some(&[task(0, state)])),
+                    Element::Ended(_)
+                ),
                 "{state}"
             );
         }
