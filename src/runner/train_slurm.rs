@@ -70,7 +70,9 @@ pub(super) fn run(
         },
         ..job.clone()
     };
-    interrupt::catch();
+    if !detach {
+        interrupt::catch();
+    }
     let executor = SlurmArrays {
         ws,
         spec,
