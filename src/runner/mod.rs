@@ -1,8 +1,9 @@
 //! Executing a loaded manifest: plan the job from the manifest, then run it
 //! through the run lifecycle ([`crate::job`]) — Eval jobs score here,
-//! Train jobs run in a trainer process ([`crate::trainer`]). Only this
-//! module and the store do I/O on behalf of a job; nothing here opens the
-//! index or prints.
+//! Train jobs run in a trainer process ([`crate::trainer`]), handed to the
+//! executors a sweep's trials use as a sweep of one (the local pool, or
+//! Slurm). Only this module and the store do I/O on behalf of a job;
+//! nothing here opens the index or prints.
 
 pub mod chat_template;
 pub mod checkpoint_eval;
