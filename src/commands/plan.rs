@@ -82,9 +82,11 @@ pub fn slurm_script(
     let arrays = tunix_rt::runner::sweep_slurm::SlurmArrays {
         ws,
         spec,
-        sweep: &plan.name,
-        dir: &dir,
-        throttle: sweep.spec.max_concurrent_trials,
+        shape: tunix_rt::runner::sweep_slurm::Shape::Sweep {
+            name: &plan.name,
+            dir: &dir,
+            throttle: sweep.spec.max_concurrent_trials,
+        },
         retries: sweep.spec.max_retries,
         detach: false,
     };

@@ -1,8 +1,9 @@
-//! Where a sweep's trials run, behind one trait: the coordinator hands an
-//! [`Executor`] one rung's trial jobs and hears back, as [`Message`]s,
-//! what happens to each, without knowing where they run. Two executors
-//! implement it: the local process pool ([`super::local_pool`]) and Slurm
-//! job arrays ([`super::sweep_slurm`]).
+//! Where Train jobs run, behind one trait: the sweep coordinator hands an
+//! [`Executor`] one rung's trial jobs, and [`super::run`] a Train job as a
+//! rung of one, and each hears back, as [`Message`]s, what happens to
+//! each job, without knowing where it runs. Two executors implement it:
+//! the local process pool ([`super::local_pool`]) and Slurm
+//! ([`super::sweep_slurm`]: job arrays for a sweep, one job for a Train).
 
 use std::collections::BTreeMap;
 
@@ -28,6 +29,12 @@ pub(super) struct RungWork {
     pub retried: BTreeMap<String, Vec<Failure>>,
 }
 
+/// The key an executor's messages name a job by: its trial id, or, for a
+/// Train job (which has none, and records none), its name.
+pub(super) fn job_key(job: &TrainJob) -> String {
+    job.trial_id.clone().unwrap_or_else(|| job.name.clone())
+}
+
 /// How an executor's rung ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RungEnd {
@@ -41,8 +48,8 @@ pub enum RungEnd {
 /// Runs trial jobs somewhere.
 pub(super) trait Executor {
     /// Bring `work`'s jobs to the rung. `on_message` sees each message as
-    /// it arrives, with the trial's id (empty for messages about the
-    /// executor's own jobs: `Submitted`, `Attached`); an error from it
+    /// it arrives, with the job's [`job_key`] (empty for messages about
+    /// the executor's own jobs: `Submitted`, `Attached`); an error from it
     /// stops the rung and is returned.
     fn run_rung(
         &self,

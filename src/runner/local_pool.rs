@@ -1,14 +1,17 @@
-//! The local executor: threads on this machine, one per slot (each slot
-//! with its GPU when the trials use GPUs, else a share of the CPU
-//! threads), each taking the rung's trial jobs from one queue and running
-//! them in trainer processes ([`super::train::execute`]), retrying a
-//! failure while its class has retries left.
+//! The local executor: threads on this machine, one per slot (for a
+//! sweep's trials, each slot with its GPU when the trials use GPUs, else a
+//! share of the CPU threads), each taking the rung's jobs from one queue
+//! and running them in trainer processes ([`super::train::execute`]),
+//! retrying a failure while its class has retries left. A Train job runs
+//! on one slot that pins nothing ([`LocalPool::pin`] off): its trainer
+//! sees every GPU and the environment's thread settings, as a command
+//! trainer under `torchrun` needs.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 
-use super::executor::{Executor, RungEnd, RungWork};
+use super::executor::{job_key, Executor, RungEnd, RungWork};
 use super::retry::Retries;
 use super::rung_message::{failure_of, Message};
 use super::train::{self, TrainJob};
@@ -30,7 +33,14 @@ pub(super) struct LocalPool<'a> {
     pub limit: usize,
     pub trials_per_gpu: u32,
     pub retries: MaxRetries,
+    /// Give each slot its own GPU (`CUDA_VISIBLE_DEVICES`) or share of
+    /// the CPU threads (`OMP_NUM_THREADS`); off, the pool runs one slot
+    /// with the environment as it is.
+    pub pin: bool,
 }
+
+/// An environment variable a slot's trainer gets.
+type Var = (&'static str, String);
 
 impl Executor for LocalPool<'_> {
     fn run_rung(
@@ -40,54 +50,79 @@ impl Executor for LocalPool<'_> {
     ) -> Result<RungEnd> {
         let jobs = work.jobs;
         let gpus = match jobs.first() {
-            Some(j) if j.spec.device.may_use_gpu() => slots::visible_gpus(),
+            Some(j) if self.pin && j.spec.device.may_use_gpu() => slots::visible_gpus(),
             _ => Vec::new(),
         };
-        let devices = slots::assign(&gpus, self.trials_per_gpu, self.limit.min(jobs.len()));
-        self.run(jobs, devices, &work.retried, on_message)
+        let wanted = self.limit.min(jobs.len());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let user_threads = std::env::var_os("OMP_NUM_THREADS").is_some();
+        let envs = slot_envs(
+            self.pin,
+            &gpus,
+            self.trials_per_gpu,
+            wanted,
+            cores,
+            user_threads,
+        );
+        self.run(jobs, envs, &work.retried, on_message)
             .map(|()| RungEnd::Done)
     }
 }
 
+/// What each slot's trainer gets on top of the pool's environment, one
+/// entry per slot: pinned, its GPU (of `gpus`, `per_gpu` slots each, at
+/// most `wanted` slots) or, on the CPU, a share of `cores` threads when
+/// several slots share them and the user did not choose
+/// (`user_threads`); not pinned, one slot that gets nothing.
+fn slot_envs(
+    pin: bool,
+    gpus: &[String],
+    per_gpu: u32,
+    wanted: usize,
+    cores: usize,
+    user_threads: bool,
+) -> Vec<Vec<Var>> {
+    if !pin {
+        return vec![Vec::new()];
+    }
+    let devices = match slots::assign(gpus, per_gpu, wanted) {
+        d if d.is_empty() => vec![None],
+        d => d,
+    };
+    let on_cpu = devices.iter().all(Option::is_none);
+    let threads = slots::cpu_threads(cores, devices.len(), user_threads).filter(|_| on_cpu);
+    devices
+        .into_iter()
+        .map(|device| {
+            let gpu = device.map(|d| ("CUDA_VISIBLE_DEVICES", d));
+            let omp = threads.map(|n| ("OMP_NUM_THREADS", n.to_string()));
+            gpu.into_iter().chain(omp).collect()
+        })
+        .collect()
+}
+
 impl LocalPool<'_> {
-    /// Run `jobs` on the slots `devices`; `on_message` sees every message
-    /// on this thread as it arrives. An error from `on_message` stops
-    /// launching and is returned once the running jobs end.
+    /// Run `jobs` on one slot per entry of `envs` (what each slot's
+    /// trainer gets); `on_message` sees every message on this thread as
+    /// it arrives. An error from `on_message` stops launching and is
+    /// returned once the running jobs end.
     fn run(
         &self,
         jobs: Vec<TrainJob>,
-        devices: Vec<Option<String>>,
+        envs: Vec<Vec<Var>>,
         retried: &BTreeMap<String, Vec<Failure>>,
         on_message: &mut dyn FnMut(&str, Message) -> Result<()>,
     ) -> Result<()> {
         let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
         let halt = AtomicBool::new(false);
         let (tx, rx) = mpsc::channel::<(String, Message)>();
-        let slots = if devices.is_empty() {
-            vec![None]
-        } else {
-            devices
-        };
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let on_cpu = slots.iter().all(Option::is_none);
-        let threads = slots::cpu_threads(
-            cores,
-            slots.len(),
-            std::env::var_os("OMP_NUM_THREADS").is_some(),
-        )
-        .filter(|_| on_cpu);
         std::thread::scope(|s| {
-            for device in slots {
+            for env in envs {
                 let tx = tx.clone();
                 let (queue, halt) = (&queue, &halt);
                 let mut trainer = self.trainer.clone();
-                if let Some(d) = device {
-                    trainer.env.push(("CUDA_VISIBLE_DEVICES".into(), d.into()));
-                }
-                if let Some(n) = threads {
-                    trainer
-                        .env
-                        .push(("OMP_NUM_THREADS".into(), n.to_string().into()));
+                for (name, value) in env {
+                    trainer.env.push((name.into(), value.into()));
                 }
                 s.spawn(move || loop {
                     if halt.load(Ordering::SeqCst) {
@@ -96,11 +131,8 @@ impl LocalPool<'_> {
                     let next = queue.lock().ok().and_then(|mut q| q.pop_front());
                     let Some(job) = next else { break };
                     let result = self.attempts(&job, &trainer, &tx, retried);
-                    let trial_id = job.trial_id.clone().unwrap_or_default();
-                    if tx
-                        .send((trial_id, Message::Done(Box::new(result))))
-                        .is_err()
-                    {
+                    let key = job_key(&job);
+                    if tx.send((key, Message::Done(Box::new(result)))).is_err() {
                         break;
                     }
                 });
@@ -129,14 +161,11 @@ impl LocalPool<'_> {
         tx: &mpsc::Sender<(String, Message)>,
         retried: &BTreeMap<String, Vec<Failure>>,
     ) -> Result<Outcome> {
-        let trial_id = job.trial_id.clone().unwrap_or_default();
+        let trial_id = job_key(job);
         let mut retries = Retries::used_before(retried.get_key_value(&trial_id));
         loop {
-            let mut progress = Progress {
-                trial_id: &trial_id,
-                tx,
-            };
-            let result = train::execute(self.ws, job, trainer, &mut progress);
+            let mut forward = Forward { key: &trial_id, tx };
+            let result = train::execute(self.ws, job, trainer, &mut forward);
             let Err(e) = &result else { return result };
             if e.interrupted_by().is_some() {
                 return result;
@@ -156,18 +185,67 @@ impl LocalPool<'_> {
     }
 }
 
-/// Forwards a trial trainer's steps to the coordinator.
-struct Progress<'a> {
-    trial_id: &'a str,
+/// Forwards a trainer's events and notes to the caller's thread.
+struct Forward<'a> {
+    key: &'a str,
     tx: &'a mpsc::Sender<(String, Message)>,
 }
 
-impl Observer for Progress<'_> {
+impl Observer for Forward<'_> {
     fn event(&mut self, event: &Event) {
-        if let Event::Metrics(r) = event {
-            let _ = self
-                .tx
-                .send((self.trial_id.to_string(), Message::Progress(r.step)));
-        }
+        let message = Message::Event(Box::new(event.clone()));
+        let _ = self.tx.send((self.key.to_string(), message));
+    }
+
+    fn note(&mut self, message: &str) {
+        let _ = self
+            .tx
+            .send((self.key.to_string(), Message::Note(message.to_string())));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gpus(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn var(name: &'static str, value: &str) -> Var {
+        (name, value.to_string())
+    }
+
+    #[test]
+    fn a_pinned_pool_gives_each_slot_its_gpu_or_a_share_of_the_cores() {
+        let two = gpus(&["0", "1"]);
+        assert_eq!(
+            slot_envs(true, &two, 1, 3, 8, false),
+            [
+                vec![var("CUDA_VISIBLE_DEVICES", "0")],
+                vec![var("CUDA_VISIBLE_DEVICES", "1")]
+            ]
+        );
+        assert_eq!(
+            slot_envs(true, &[], 1, 2, 8, false),
+            [
+                vec![var("OMP_NUM_THREADS", "4")],
+                vec![var("OMP_NUM_THREADS", "4")]
+            ]
+        );
+        assert_eq!(slot_envs(true, &[], 1, 2, 8, true), [vec![], vec![]]);
+        assert_eq!(
+            slot_envs(true, &two, 1, 1, 8, false),
+            [vec![var("CUDA_VISIBLE_DEVICES", "0")]],
+            "a sweep's one trial still gets one GPU"
+        );
+    }
+
+    #[test]
+    fn an_unpinned_pool_runs_one_slot_with_the_environment_as_it_is() {
+        // A Train job: every GPU and the user's thread settings.
+        let two = gpus(&["0", "1"]);
+        assert_eq!(slot_envs(false, &two, 1, 1, 8, false), [Vec::<Var>::new()]);
+        assert_eq!(slot_envs(false, &[], 4, 3, 8, false), [Vec::<Var>::new()]);
     }
 }

@@ -1,8 +1,9 @@
 //! Executing a loaded manifest: plan the job from the manifest, then run it
 //! through the run lifecycle ([`crate::job`]) — Eval jobs score here,
-//! Train jobs run in a trainer process ([`crate::trainer`]). Only this
-//! module and the store do I/O on behalf of a job; nothing here opens the
-//! index or prints.
+//! Train jobs run in a trainer process ([`crate::trainer`]), handed to the
+//! executors a sweep's trials use as a sweep of one (the local pool, or
+//! Slurm). Only this module and the store do I/O on behalf of a job;
+//! nothing here opens the index or prints.
 
 pub mod chat_template;
 pub mod checkpoint_eval;
@@ -17,6 +18,7 @@ mod local_pool;
 mod retry;
 mod rung_message;
 mod slurm_judge;
+mod slurm_shape;
 mod slurm_track;
 pub mod source_checkpoint;
 pub mod sweep;
@@ -24,6 +26,7 @@ pub mod sweep_promote;
 pub mod sweep_slurm;
 pub mod train;
 mod train_job;
+mod train_run;
 pub mod train_slurm;
 
 use std::path::{Path, PathBuf};
@@ -201,11 +204,12 @@ pub enum Ran {
     Detached(train_slurm::SlurmTrain),
 }
 
-/// Run a planned job where its manifest says: here, in a trainer or
-/// decoder process ([`execute`]), or, for a Train job with `executor:
-/// slurm`, as one Slurm job followed to its end (attaching to the job an
-/// earlier `run` submitted when Slurm still lists it) or, with
-/// `options.detach`, left to run.
+/// Run a planned job where its manifest says. A Train job runs as a sweep
+/// of one on the sweep's executors ([`train_run`]): the local pool (one
+/// slot, nothing pinned), or, with `executor: slurm`, one Slurm job
+/// followed to its end (attaching to the job an earlier `run` submitted
+/// when Slurm still lists it) or, with `options.detach`, left to run. An
+/// Eval runs here, in a decoder process or none ([`execute`]).
 pub fn run(
     ws: &Workspace,
     job: &Job,
@@ -214,20 +218,7 @@ pub fn run(
 ) -> Result<Ran> {
     match job {
         Job::Train(t) if !t.spec.executor.is_local() => {
-            let train = train_slurm::start(ws, t)?;
-            if train.attached {
-                observer.note(&format!(
-                    "run: attached to Slurm job {} (submitted earlier, still known to Slurm) on {}",
-                    train.job_id,
-                    ws.display_path(&train.run_dir).display()
-                ));
-            }
-            if options.detach {
-                return Ok(Ran::Detached(train));
-            }
-            Ok(Ran::Done(Box::new(train_slurm::follow(
-                ws, &train, observer,
-            )?)))
+            train_slurm::run(ws, t, options.detach, observer)
         }
         Job::Train(t) if options.detach => Err(Error::bad_input(
             "--detach needs `executor: slurm` (a local job runs in this process)",
@@ -236,6 +227,7 @@ pub fn run(
         _ if options.detach => Err(Error::bad_input(
             "--detach needs a Train job with `executor: slurm` (an Eval runs in this process)",
         )),
+        Job::Train(t) => Ok(Ran::Done(Box::new(train_run::run_local(ws, t, observer)?))),
         _ => Ok(Ran::Done(Box::new(execute(ws, job, observer)?))),
     }
 }

@@ -11,6 +11,18 @@ use std::collections::BTreeMap;
 use crate::manifest::sweep::MaxRetries;
 use crate::runfolder::Failure;
 
+/// No retries for any class: a Train job's (it has no `max_retries`; a
+/// failure ends it, and running the manifest again resumes it).
+pub(super) const NONE: MaxRetries = MaxRetries {
+    crash: 0,
+    timeout: 0,
+    out_of_memory: 0,
+    nan_loss: 0,
+    bad_config: 0,
+    bad_metrics: 0,
+    no_predictions: 0,
+};
+
 /// The retries used so far, by trial and failure class.
 #[derive(Debug, Default)]
 pub(super) struct Retries {
@@ -91,6 +103,9 @@ mod tests {
             ..MaxRetries::default()
         };
         assert_eq!(r.next("t000", &failure("crash"), none), None);
+        for class in ["crash", "timeout", "out_of_memory", "bad_metrics"] {
+            assert_eq!(r.next("train", &failure(class), NONE), None, "{class}");
+        }
     }
 
     #[test]

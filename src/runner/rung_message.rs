@@ -1,7 +1,7 @@
-//! What a sweep's executors (the local pool, a rung on Slurm) tell the
-//! coordinator about a trial's job, and the facts about a trial's run
-//! folder that they and the coordinator check: whether it reached a rung,
-//! and the failure it records.
+//! What the executors (the local pool, Slurm) tell their caller — the
+//! sweep coordinator, or [`super::run`] for a Train job — about a job, and
+//! the facts about a trial's run folder that they and the coordinator
+//! check: whether it reached a rung, and the failure it records.
 
 use std::path::Path;
 
@@ -9,13 +9,18 @@ use super::Outcome;
 use crate::error::{Error, ErrorKind, Result};
 use crate::runfolder::{read_manifest, read_metrics_file, Failure, METRICS};
 use crate::sweep::ledger::SlurmJob;
-use crate::trainer::FailureClass;
+use crate::trainer::{Event, FailureClass};
 
-/// What an executor (the local pool, or a rung on Slurm) tells the
-/// coordinator about a trial's job.
+/// What an executor (the local pool, or Slurm) tells its caller about a
+/// job.
 pub(super) enum Message {
-    /// The trainer reported this step.
-    Progress(u64),
+    /// The trainer reported this event; metrics arrive with the
+    /// coordinator's scores filled in, as an [`super::Observer`] sees them.
+    /// A sweep takes the step of each metrics record.
+    Event(Box<Event>),
+    /// Something the user should know now (a resumed run, a device
+    /// fallback): [`super::Observer::note`].
+    Note(String),
     /// The job failed and runs again.
     Retrying { failure: Failure, attempt: u32 },
     /// The job ended (after any retries).

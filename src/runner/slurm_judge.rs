@@ -1,6 +1,5 @@
-//! What a run folder says while and after its Slurm job runs: the newest
-//! step of its metrics, and, once its task ended or vanished from the
-//! controller, the verdict (reached, or failed with a class). Never
+//! What a run folder says once its Slurm task ended or vanished from the
+//! controller: the verdict (reached, or failed with a class). Never
 //! assumed done: a run stopped or completed at the step reached it; a
 //! failed run failed with its recorded class; anything else failed with
 //! the class of the Slurm state (TIMEOUT → `timeout`, OUT_OF_MEMORY →
@@ -11,7 +10,7 @@ use std::path::Path;
 
 use super::rung_message::reached_rung;
 use super::Outcome;
-use crate::runfolder::{read_manifest, read_metrics_file, Failure, RunStatus, METRICS};
+use crate::runfolder::{read_manifest, Failure, RunStatus};
 use crate::slurm::control::Task;
 use crate::slurm::state;
 
@@ -76,17 +75,10 @@ pub(super) fn judge(run_dir: &Path, step: Option<u32>, ended: &Ended, output: &P
     })
 }
 
-pub(super) fn last_step(run_dir: &Path) -> Option<u64> {
-    read_metrics_file(&run_dir.join(METRICS))
-        .ok()?
-        .last()
-        .map(|r| r.step)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runfolder::{to_json_bytes, RunKind, RunManifest, RUN_MANIFEST};
+    use crate::runfolder::{to_json_bytes, RunKind, RunManifest, METRICS, RUN_MANIFEST};
 
     fn folder(
         status: Option<RunStatus>,

@@ -11,7 +11,7 @@ use super::retry::Retries;
 use super::slurm_judge::{Ended, Verdict};
 use super::Outcome;
 use crate::manifest::sweep::MaxRetries;
-use crate::runfolder::Failure;
+use crate::runfolder::{Failure, MetricRecord};
 use crate::slurm::control::Task;
 use crate::slurm::state::{self, Phase};
 use crate::sweep::ledger::SlurmJob;
@@ -141,9 +141,23 @@ impl Track {
             .collect()
     }
 
-    /// Whether `step` is news for `trial` (reported once per step).
-    pub(super) fn progressed(&mut self, trial: &str, step: u64) -> bool {
-        self.steps.insert(trial.to_string(), step) != Some(step)
+    /// The metrics records of `trial`'s folder (`records`, in file order)
+    /// to report now: those past the newest step reported (all of them
+    /// the first time), or the newest alone when its newest step went
+    /// back (a retry that resumed from an earlier checkpoint). Each step
+    /// is reported once.
+    pub(super) fn news(&mut self, trial: &str, records: Vec<MetricRecord>) -> Vec<MetricRecord> {
+        let Some(newest) = records.last().map(|r| r.step) else {
+            return Vec::new();
+        };
+        match self.steps.insert(trial.to_string(), newest) {
+            Some(shown) if shown == newest => Vec::new(),
+            Some(shown) if shown > newest => records.into_iter().last().into_iter().collect(),
+            shown => records
+                .into_iter()
+                .filter(|r| shown.is_none_or(|s| r.step > s))
+                .collect(),
+        }
     }
 
     /// Take the verdict on `trial`'s ended element.
@@ -186,17 +200,25 @@ impl Track {
     }
 }
 
-/// What element `index` of job `job_id` means, from the tasks Slurm lists
-/// for the job (`None`: Slurm no longer lists the job).
-pub(super) fn element(job_id: &str, index: usize, tasks: Option<&[Task]>) -> Element {
+/// What element `index` of job array `job_id` (the job itself when
+/// `None`: a Train job is no array) means, from the tasks Slurm lists for
+/// the job (`None`: Slurm no longer lists the job).
+pub(super) fn element(job_id: &str, index: Option<usize>, tasks: Option<&[Task]>) -> Element {
     let Some(tasks) = tasks else {
         return Element::Ended(Ended::Vanished(job_id.to_string()));
     };
-    let Some(task) = tasks.iter().find(|t| t.index == Some(index as u32)) else {
-        return Element::Ended(Ended::Vanished(format!("{job_id}_{index}")));
+    let (task, id) = match index {
+        Some(i) => (
+            tasks.iter().find(|t| t.index == Some(i as u32)),
+            format!("{job_id}_{i}"),
+        ),
+        None => (tasks.first(), job_id.to_string()),
+    };
+    let Some(task) = task else {
+        return Element::Ended(Ended::Vanished(id));
     };
     match state::phase(&task.state) {
-        Phase::Ended => Element::Ended(Ended::Task(format!("{job_id}_{index}"), task.clone())),
+        Phase::Ended => Element::Ended(Ended::Task(id, task.clone())),
         Phase::Running => Element::Running,
         _ => Element::Waiting,
     }
@@ -308,18 +330,24 @@ mod tests {
     #[test]
     fn an_elements_state_says_whether_to_judge_it() {
         let tasks = [task(0, "RUNNING"), task(1, "PENDING"), task(2, "COMPLETED")];
-        assert!(matches!(element("7", 0, Some(&tasks)), Element::Running));
-        assert!(matches!(element("7", 1, Some(&tasks)), Element::Waiting));
         assert!(matches!(
-            element("7", 2, Some(&tasks)),
+            element("7", Some(0), Some(&tasks)),
+            Element::Running
+        ));
+        assert!(matches!(
+            element("7", Some(1), Some(&tasks)),
+            Element::Waiting
+        ));
+        assert!(matches!(
+            element("7", Some(2), Some(&tasks)),
             Element::Ended(Ended::Task(id, _)) if id == "7_2"
         ));
         assert!(matches!(
-            element("7", 3, Some(&tasks)),
+            element("7", Some(3), Some(&tasks)),
             Element::Ended(Ended::Vanished(id)) if id == "7_3"
         ));
         assert!(matches!(
-            element("7", 0, None),
+            element("7", Some(0), None),
             Element::Ended(Ended::Vanished(id)) if id == "7"
         ));
         for state in [
@@ -330,7 +358,10 @@ mod tests {
             "PREEMPTED",
         ] {
             assert!(
-                matches!(element("7", 0, Some(&[task(0, state)])), Element::Ended(_)),
+                matches!(
+                    element("7", Some(0), Some(&[task(0, state)])),
+                    Element::Ended(_)
+                ),
                 "{state}"
             );
         }
@@ -417,12 +448,28 @@ mod tests {
         assert!(t.active().is_empty(), "job 12 runs no trial now");
     }
 
+    fn records(steps: &[u64]) -> Vec<MetricRecord> {
+        steps
+            .iter()
+            .map(|s| {
+                serde_json::from_value(serde_json::json!({"step": s, "loss": 1.0})).expect("record")
+            })
+            .collect()
+    }
+
+    fn steps(v: Vec<MetricRecord>) -> Vec<u64> {
+        v.iter().map(|r| r.step).collect()
+    }
+
     #[test]
-    fn progress_is_news_once_per_step() {
+    fn each_metrics_record_is_news_once() {
         let mut t = track(&["t000"]);
-        assert!(t.progressed("t000", 3));
-        assert!(!t.progressed("t000", 3));
-        assert!(t.progressed("t000", 4));
-        assert!(t.progressed("t001", 4));
+        assert!(t.news("t000", records(&[])).is_empty());
+        assert_eq!(steps(t.news("t000", records(&[1, 2, 3]))), [1, 2, 3]);
+        assert!(t.news("t000", records(&[1, 2, 3])).is_empty());
+        assert_eq!(steps(t.news("t000", records(&[1, 2, 3, 4, 5]))), [4, 5]);
+        // A retry resumed from step 2: its newest step is news.
+        assert_eq!(steps(t.news("t000", records(&[1, 2]))), [2]);
+        assert_eq!(steps(t.news("t001", records(&[4]))), [4]);
     }
 }

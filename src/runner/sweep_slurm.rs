@@ -1,19 +1,23 @@
 //! The Slurm executor: a sweep rung's live trials become one job array
 //! (element i runs `tunix-rt worker` on trial i's folder until the rung;
-//! `%K` from `max_concurrent_trials`), and the executor follows it from
-//! `scontrol show job` and the trial folders. The next rung, a retry, a
-//! continuation after ASHA's decision: each is a new array. What to do
-//! with each element is [`super::slurm_track`]'s decision; how an ended
-//! one went is [`super::slurm_judge`]'s.
+//! `%K` from `max_concurrent_trials`), a Train job one plain job on its
+//! run folder ([`Shape`]), and the executor follows them from `scontrol
+//! show job` and the run folders. The next rung, a retry, a continuation
+//! after ASHA's decision: each is a new array. What to do with each
+//! element is [`super::slurm_track`]'s decision; how an ended one went is
+//! [`super::slurm_judge`]'s; how a submission is written,
+//! [`super::slurm_shape`]'s.
 //!
 //! - A task that ended (any final state) or vanished from the controller is
 //!   judged by its trial folder, never assumed done.
 //! - Failures are retried per `max_retries` by resubmitting the trial; the
 //!   worker resumes from its newest checkpoint. Jobs carry `--requeue`, so
 //!   preempted or requeued tasks come back by themselves and resume.
-//! - Every submission is recorded in the ledger before the coordinator
-//!   waits on it: a coordinator that comes back (after SIGKILL, or `sweep
-//!   attach` after `--detach`) attaches to the jobs Slurm still knows.
+//! - Every submission is recorded (`Message::Submitted`: in the sweep's
+//!   ledger, or a Train run's control folder) before the caller waits on
+//!   it: a caller that comes back (after SIGKILL, or `sweep attach` or
+//!   `run` again after `--detach`) passes the recorded jobs in and the
+//!   executor attaches to those Slurm still knows.
 //! - Ctrl-C (SIGINT/SIGTERM) cancels the rung's jobs (`scancel`) and
 //!   records the unfinished trials as `cancelled`.
 
@@ -21,36 +25,35 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::executor::{Executor, RungEnd, RungWork};
+use super::executor::{job_key, Executor, RungEnd, RungWork};
 use super::rung_message::Message;
-use super::slurm_judge::{judge, last_step};
+use super::slurm_judge::judge;
+pub use super::slurm_shape::Shape;
 use super::slurm_track::{element, Element, Next, Track};
 use super::train::{self, TrainJob};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::manifest::slurm::SlurmSpec;
 use crate::manifest::sweep::MaxRetries;
-use crate::runfolder::layout::{trial_dir, SLURM_DIR};
+use crate::runfolder::layout::trial_dir;
+use crate::runfolder::{read_metrics_file, METRICS};
 use crate::slurm::control;
 use crate::slurm::interrupt;
-use crate::slurm::script::{self, Batch};
+use crate::slurm::script;
 use crate::sweep::ledger::SlurmJob;
+use crate::trainer::Event;
 use crate::workspace::Workspace;
 
 /// How often the coordinator asks Slurm; `TUNIX_RT_SLURM_POLL_S` overrides.
 const DEFAULT_POLL: Duration = Duration::from_secs(10);
 
-/// A sweep's trials on Slurm, one job array per rung (and per retry).
+/// Jobs on Slurm: a sweep's trials, one job array per rung (and per
+/// retry), or a Train job as one job.
 pub struct SlurmArrays<'a> {
     pub ws: &'a Workspace,
     pub spec: &'a SlurmSpec,
-    /// The sweep's name.
-    pub sweep: &'a str,
-    /// The sweep folder.
-    pub dir: &'a Path,
-    /// `max_concurrent_trials`: at most this many elements of an array
-    /// run at once.
-    pub throttle: u32,
+    /// A sweep's arrays or a Train's job.
+    pub shape: Shape<'a>,
     pub retries: MaxRetries,
     /// `--detach`: submit and return.
     pub detach: bool,
@@ -65,11 +68,8 @@ impl Executor for SlurmArrays<'_> {
         on_message: &mut dyn FnMut(&str, Message) -> Result<()>,
     ) -> Result<RungEnd> {
         let rung = work.rung;
-        let jobs: BTreeMap<String, TrainJob> = work
-            .jobs
-            .into_iter()
-            .filter_map(|j| Some((j.trial_id.clone()?, j)))
-            .collect();
+        let jobs: BTreeMap<String, TrainJob> =
+            work.jobs.into_iter().map(|j| (job_key(&j), j)).collect();
         let mut track = Track::new(rung, jobs.keys().cloned(), &work.retried);
         for job in track.recorded(&work.recorded) {
             if control::tasks(&job.job_id)?.is_some() {
@@ -91,7 +91,7 @@ impl Executor for SlurmArrays<'_> {
         let poll = poll_interval();
         loop {
             if let Some(signal) = interrupt::interrupted() {
-                return cancel(signal, &track, on_message);
+                return self.cancel(signal, &track, &jobs, on_message);
             }
             for job in track.active().to_vec() {
                 let tasks = control::tasks(&job.job_id)?;
@@ -100,19 +100,19 @@ impl Executor for SlurmArrays<'_> {
                         continue;
                     };
                     let run_dir = fixed_dir(tj);
-                    let ended = match element(&job.job_id, i, tasks.as_deref()) {
-                        Element::Ended(ended) => ended,
+                    let at = self.shape.element(i);
+                    let ended = match element(&job.job_id, at, tasks.as_deref()) {
+                        Element::Waiting => continue,
                         Element::Running => {
                             progress(&mut track, trial, &run_dir, on_message)?;
                             continue;
                         }
-                        Element::Waiting => continue,
+                        Element::Ended(ended) => ended,
                     };
-                    let output = self
-                        .dir
-                        .join(SLURM_DIR)
-                        .join(format!("{}_{i}.out", job.job_id));
-                    let verdict = judge(&run_dir, Some(rung), &ended, &output);
+                    // The lines written since the last poll, before the end.
+                    progress(&mut track, trial, &run_dir, on_message)?;
+                    let output = self.shape.output(&job.job_id, i, &run_dir);
+                    let verdict = judge(&run_dir, self.shape.step(rung), &ended, &output);
                     let message = match track.ended(trial, verdict, self.retries) {
                         Next::Reached(outcome) => Message::Done(Box::new(Ok(*outcome))),
                         Next::Retry { failure, attempt } => Message::Retrying { failure, attempt },
@@ -135,7 +135,7 @@ impl Executor for SlurmArrays<'_> {
 }
 
 impl SlurmArrays<'_> {
-    /// Submit `trials` as one array for `rung`; recorded through
+    /// Submit `trials` as one submission for `rung`; recorded through
     /// `on_message` before anything waits on it.
     fn submit(
         &self,
@@ -152,14 +152,18 @@ impl SlurmArrays<'_> {
                 .ok_or_else(|| Error::runtime(format!("trial {t} is not in this rung")))?;
             run_dirs.push(train::prepare(self.ws, job)?);
         }
+        let first = trials.first().and_then(|t| jobs.get(t));
         *submitted += 1;
-        let rel = format!("{SLURM_DIR}/rung-{rung}-{}.sbatch", *submitted);
-        let script_path = self.dir.join(&rel);
+        let first_dir = run_dirs.first().cloned().unwrap_or_default();
+        let (script_path, rel) = self.shape.script(rung, *submitted, &first_dir);
         let tunix_rt = tunix_rt_binary(self.spec)?;
-        let batch = self.batch(rung, trials, run_dirs, &tunix_rt);
+        let batch = self
+            .shape
+            .batch(self.ws, self.spec, &tunix_rt, rung, trials, first, run_dirs);
         let sub = script::render(&batch, &script_path);
         write_atomic(&script_path, sub.script.as_bytes())?;
         let job_id = control::submit(&sub.options, &script_path)?;
+        tracing::info!("submitted Slurm job {job_id} ({})", batch.title);
         let job = SlurmJob {
             job_id,
             rung,
@@ -170,91 +174,69 @@ impl SlurmArrays<'_> {
         Ok(job)
     }
 
-    /// The job array of `trials` (whose folders are `run_dirs`) at `rung`.
-    fn batch<'b>(
-        &'b self,
-        rung: u32,
-        trials: &[String],
-        run_dirs: Vec<PathBuf>,
-        tunix_rt: &'b Path,
-    ) -> Batch<'b> {
-        Batch {
-            job_name: format!("tunix-{}-r{rung}", self.sweep),
-            title: format!(
-                "tunix-rt sweep {}, rung {rung} (step {rung}): {}",
-                self.sweep,
-                trials.join(", ")
-            ),
-            workspace: self.ws.root(),
-            tunix_rt,
-            run_dirs,
-            array: true,
-            throttle: Some(self.throttle.min(trials.len() as u32).max(1)),
-            until_step: Some(rung),
-            output: self.dir.join(SLURM_DIR).join("%A_%a.out"),
-            spec: self.spec,
-        }
-    }
-
-    /// The script the first submission of `rung` would write, for `run
-    /// --plan` (nothing is written or submitted).
+    /// The script the first submission of a sweep's `rung` would write,
+    /// for `run --plan` (nothing is written or submitted).
     pub fn planned_script(&self, rung: u32, trials: &[String]) -> Result<String> {
-        let run_dirs = trials
-            .iter()
-            .map(|t| trial_dir(self.dir, self.sweep, t))
-            .collect();
+        let Shape::Sweep { name, dir, .. } = self.shape else {
+            return Err(Error::runtime("a Train job has no rung plan"));
+        };
+        let run_dirs = trials.iter().map(|t| trial_dir(dir, name, t)).collect();
         let tunix_rt = tunix_rt_binary(self.spec)?;
-        let batch = self.batch(rung, trials, run_dirs, &tunix_rt);
-        let path = self.dir.join(format!("{SLURM_DIR}/rung-{rung}-1.sbatch"));
+        let batch = self
+            .shape
+            .batch(self.ws, self.spec, &tunix_rt, rung, trials, None, run_dirs);
+        let (path, _) = self.shape.script(rung, 1, dir);
         Ok(script::render(&batch, &path).script)
     }
-}
 
-/// Ctrl-C or SIGTERM (`signal`): cancel the followed jobs, record the
-/// unfinished trials as cancelled, end as interrupted (exit 130 or 143).
-fn cancel(
-    signal: crate::interrupt::Signal,
-    track: &Track,
-    on_message: &mut dyn FnMut(&str, Message) -> Result<()>,
-) -> Result<RungEnd> {
-    let mut problems = Vec::new();
-    for job in track.active() {
-        if let Err(e) = control::cancel(&job.job_id) {
-            problems.push(e.to_string());
+    /// Ctrl-C or SIGTERM (`signal`): cancel the followed jobs, record the
+    /// unfinished trials as cancelled, end as interrupted (exit 130 or 143).
+    fn cancel(
+        &self,
+        signal: crate::interrupt::Signal,
+        track: &Track,
+        jobs: &BTreeMap<String, TrainJob>,
+        on_message: &mut dyn FnMut(&str, Message) -> Result<()>,
+    ) -> Result<RungEnd> {
+        let mut problems = Vec::new();
+        for job in track.active() {
+            if let Err(e) = control::cancel(&job.job_id) {
+                problems.push(e.to_string());
+            }
         }
+        for trial in track.remaining() {
+            on_message(trial, Message::Cancelled)?;
+        }
+        let ids: Vec<&str> = track.active().iter().map(|j| j.job_id.as_str()).collect();
+        let run_dir = jobs.values().next().map(fixed_dir).unwrap_or_default();
+        let message = self.shape.interrupted(
+            signal,
+            &ids,
+            &problems,
+            track.remaining().len(),
+            &self.ws.display_path(&run_dir),
+        );
+        Err(Error::interrupted(signal, message))
     }
-    for trial in track.remaining() {
-        on_message(trial, Message::Cancelled)?;
-    }
-    let ids: Vec<&str> = track.active().iter().map(|j| j.job_id.as_str()).collect();
-    let mut message = format!(
-        "interrupted by {signal}: cancelled Slurm job(s) {} (scancel); {} unfinished trial(s) recorded as cancelled; run the same command again to continue them",
-        ids.join(", "),
-        track.remaining().len()
-    );
-    if !problems.is_empty() {
-        message.push_str(&format!("; could not cancel: {}", problems.join("; ")));
-    }
-    Err(Error::interrupted(signal, message))
 }
 
-/// Report a running trial's newest step once.
+/// Report a running trial's metrics records that are news, each as the
+/// trainer's event.
 fn progress(
     track: &mut Track,
     trial: &str,
     run_dir: &Path,
     on_message: &mut dyn FnMut(&str, Message) -> Result<()>,
 ) -> Result<()> {
-    let Some(step) = last_step(run_dir) else {
-        return Ok(());
-    };
-    if track.progressed(trial, step) {
-        on_message(trial, Message::Progress(step))?;
+    let records = read_metrics_file(&run_dir.join(METRICS)).unwrap_or_default();
+    for record in track.news(trial, records) {
+        on_message(trial, Message::Event(Box::new(Event::Metrics(record))))?;
     }
     Ok(())
 }
 
-/// The trial folder of a trial job.
+/// The run folder of a job (fixed for a trial, and for a Train job once
+/// its folder is chosen).
 fn fixed_dir(job: &TrainJob) -> PathBuf {
     match &job.placement {
         crate::job::Placement::Fixed { dir, .. } => dir.clone(),

@@ -48,7 +48,7 @@ pub use event::SweepEvent;
 use super::executor::Executor;
 use super::local_pool::LocalPool;
 use super::sweep_promote::{self, Finalist, Promoted, Withheld};
-use super::sweep_slurm::SlurmArrays;
+use super::sweep_slurm::{Shape, SlurmArrays};
 use crate::error::{Error, Result};
 use crate::fsutil::{canonical_hash, write_atomic};
 use crate::job::claim::{holder_name, try_lock, Lock, LOCK_FILE};
@@ -269,9 +269,11 @@ fn executor<'a>(
         return Box::new(SlurmArrays {
             ws,
             spec,
-            sweep: &plan.name,
-            dir,
-            throttle: s.max_concurrent_trials,
+            shape: Shape::Sweep {
+                name: &plan.name,
+                dir,
+                throttle: s.max_concurrent_trials,
+            },
             retries: s.max_retries,
             detach,
         });
@@ -284,6 +286,7 @@ fn executor<'a>(
         limit: usize::try_from(s.max_concurrent_trials).unwrap_or(1),
         trials_per_gpu: s.trials_per_gpu,
         retries: s.max_retries,
+        pin: true,
     })
 }
 

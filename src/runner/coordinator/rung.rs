@@ -20,6 +20,7 @@ use crate::runner::train::TrainJob;
 use crate::sweep::ledger::Ledger;
 use crate::sweep::metric::{metric_at, missing, reached};
 use crate::trainer::protocol::newest_checkpoint;
+use crate::trainer::Event;
 
 /// Bring every live trial of `at`'s bracket to its step: take what is on
 /// disk, run the rest with `executor`. Some(job ids) when the trials were
@@ -120,7 +121,11 @@ fn report_of(
         Message::Submitted(job) => Report::Submitted(job),
         Message::Attached(job_id) => Report::Attached(job_id),
         _ if !known() => return Ok(None),
-        Message::Progress(step) => Report::Progress(step),
+        Message::Event(event) => match *event {
+            Event::Metrics(record) => Report::Progress(record.step),
+            _ => return Ok(None),
+        },
+        Message::Note(_) => return Ok(None),
         Message::Retrying { failure, attempt } => Report::Retrying { failure, attempt },
         Message::Failed(failure) => Report::Failed(failure),
         Message::Cancelled => Report::Cancelled,

@@ -130,14 +130,21 @@ fn a_killed_train_coordinator_reattaches_instead_of_submitting_again() {
     let out = run(&ws, &["run", "manifests/toy.yaml"]);
     out.code(0)
         .stderr_has(&format!("attached to Slurm job {id}"))
-        .stdout_has("run          submission_runs/toy\n");
+        .stdout_has("run          submission_runs/toy\n")
+        .stdout_has("primary      ");
     assert!(
         show_job(&id).contains("JobState=COMPLETED"),
         "{}",
         show_job(&id)
     );
-    // One job, one run folder: nothing was submitted a second time.
+    // One job, one run folder: nothing was submitted a second time, and
+    // the record still names the first job.
     assert!(!ws.path().join("submission_runs/toy-2").exists());
+    let after: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(run_dir.join(".job/slurm.json")).expect("the job record"),
+    )
+    .expect("json");
+    assert_eq!(after, record, "the job record is unchanged");
 }
 
 #[test]
