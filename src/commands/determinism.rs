@@ -8,10 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::cli::{DeterminismArgs, Format};
 use tunix_rt::determinism::{plan_check, render, rescore_twice, run_twice, Method, Verdict};
 use tunix_rt::error::{Error, Result};
-use tunix_rt::runner::{Job, Observer, Quiet};
+use tunix_rt::runner::Job;
 use tunix_rt::workspace::Workspace;
-
-use super::progress::TrainProgress;
 
 /// What the check does with its argument.
 enum Check {
@@ -37,11 +35,7 @@ pub fn run(ws: &Workspace, args: &DeterminismArgs) -> Result<()> {
     };
     let report = match check {
         Check::Rerun(job) => {
-            let mut observer: Box<dyn Observer> = match &job {
-                Job::Train(t) => Box::new(TrainProgress::new(t.spec.training.max_steps)),
-                Job::CheckpointEval(_) | Job::HfEval(_) => Box::new(TrainProgress::new(0)),
-                Job::Eval(_) => Box::new(Quiet),
-            };
+            let mut observer = super::run::observer(&job, Format::Text);
             run_twice(ws, &job, args.keep.as_deref(), observer.as_mut())?
         }
         Check::Rescore(dir) => {

@@ -27,23 +27,29 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
                 "--until-step applies to Train manifests; a sweep's trials stop at its rungs",
             ));
         }
-        let db = (!args.no_index).then_some(db);
-        let options = tunix_rt::runner::coordinator::SweepOptions {
-            detach: args.detach,
-            update_evidence: args.update_evidence,
-        };
-        return super::sweep::run(ws, db, &loaded, args.format, args.yes, options);
     }
     let mut job = tunix_rt::runner::plan(ws, &loaded, std::env::args().collect())?;
-    if let Job::Train(t) = &mut job {
-        t.until_step = args.until_step;
+    match &mut job {
+        Job::Train(t) => t.until_step = args.until_step,
+        Job::Sweep(s) => {
+            s.update_evidence = args.update_evidence;
+            super::sweep::check_cap(ws, s, args.yes)?;
+        }
+        _ => {}
     }
     let options = RunOptions {
         detach: args.detach,
     };
-    let outcome = match tunix_rt::runner::run(ws, &job, options, observer(&job).as_mut())? {
+    let mut observer = observer(&job, args.format);
+    let ran = tunix_rt::runner::run(ws, &job, options, observer.as_mut());
+    drop(observer);
+    let outcome = match ran? {
         Ran::Done(outcome) => *outcome,
         Ran::Detached(train) => return detached(ws, &train, &args.manifest, args.format),
+        Ran::Swept(outcome) => {
+            let db = (!args.no_index).then_some(db);
+            return super::sweep::finish(ws, db, &outcome, args.format, &job);
+        }
     };
     if !args.no_index {
         super::db::record_run(ws, db, &outcome.run_dir)?;
@@ -76,18 +82,20 @@ fn detached(
     Ok(())
 }
 
-/// The progress display of a job.
-fn observer(job: &Job) -> Box<dyn Observer> {
+/// The progress display of a job (a sweep's is quiet under `--format
+/// json` without a terminal).
+pub(super) fn observer(job: &Job, format: Format) -> Box<dyn Observer> {
     match job {
         Job::Train(t) => Box::new(TrainProgress::new(t.spec.training.max_steps)),
         Job::CheckpointEval(_) | Job::HfEval(_) => Box::new(TrainProgress::new(0)),
         Job::Eval(_) => Box::new(Quiet),
+        Job::Sweep(s) => Box::new(super::sweep::display(s, format)),
     }
 }
 
 /// Run a planned job here with a progress display.
 pub fn execute(ws: &Workspace, job: &Job) -> Result<Outcome> {
-    tunix_rt::runner::execute(ws, job, observer(job).as_mut())
+    tunix_rt::runner::execute(ws, job, observer(job, Format::Text).as_mut())
 }
 
 /// Print where the run is and its headline score.

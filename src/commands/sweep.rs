@@ -1,6 +1,7 @@
-//! `tunix-rt run <sweep.yaml>`: run the sweep with the built-in trainer,
-//! print plain progress lines on stderr, index the trials, then print the
-//! trial table, the best trial and where the promoted files went.
+//! `tunix-rt run <sweep.yaml>` (through `runner::run`, as every job): the
+//! trial cap, the sweep's progress display (plain lines on stderr without
+//! a terminal), then indexing the trials and printing the trial table,
+//! the best trial and where the promoted files went.
 
 use std::io::IsTerminal;
 
@@ -8,71 +9,97 @@ use super::sweep_progress::SweepProgress;
 use super::sweep_summary::{self, Align};
 use crate::cli::Format;
 use tunix_rt::error::{Error, Result};
-use tunix_rt::manifest::LoadedManifest;
-use tunix_rt::runner::coordinator::{run_sweep, SweepEvent, SweepOptions, SweepOutcome};
+use tunix_rt::runner::coordinator::{SweepEvent, SweepOutcome};
+use tunix_rt::runner::{Job, Observer, SweepJob};
 use tunix_rt::store::ingest::{ingest, Scope};
 use tunix_rt::store::{Store, Wait};
 use tunix_rt::sweep::ledger::TrialState;
 use tunix_rt::sweep::ties::describe;
+use tunix_rt::trainer::Event;
 use tunix_rt::workspace::Workspace;
 
-/// Run the sweep; index its trials in `db` unless it is none.
-pub fn run(
-    ws: &Workspace,
-    db: Option<&std::path::Path>,
-    loaded: &LoadedManifest,
-    format: Format,
-    yes: bool,
-    options: SweepOptions,
-) -> Result<()> {
-    let plan = tunix_rt::runner::sweep_plan(ws, loaded)?;
-    if plan.trials.len() > TRIAL_CAP && !yes {
-        return Err(Error::bad_input(format!(
-            "the plan has {} trials, more than the cap of {TRIAL_CAP}; see them with `tunix-rt run {} --plan`, then run with --yes to start them all, or shrink the grid or num_samples",
-            plan.trials.len(),
-            ws.display_path(&loaded.path).display()
-        ))
-        .with_path(&loaded.path));
+/// Refuse a plan of more than [`TRIAL_CAP`] trials unless `yes`.
+pub fn check_cap(ws: &Workspace, sweep: &SweepJob, yes: bool) -> Result<()> {
+    let trials = sweep.plan.trials.len();
+    if trials <= TRIAL_CAP || yes {
+        return Ok(());
     }
-    let trainer = match plan.trials.first() {
-        Some(t) => tunix_rt::runner::trainer_for(&t.spec)?,
-        None => tunix_rt::runner::builtin_trainer()?,
-    };
-    let command: Vec<String> = std::env::args().collect();
+    let path = &sweep.loaded.path;
+    Err(Error::bad_input(format!(
+        "the plan has {trials} trials, more than the cap of {TRIAL_CAP}; see them with `tunix-rt run {} --plan`, then run with --yes to start them all, or shrink the grid or num_samples",
+        ws.display_path(path).display()
+    ))
+    .with_path(path))
+}
+
+/// The sweep's progress display: a bar on a terminal, else plain lines on
+/// stderr (none under `--format json` without a terminal). The bar is
+/// cleared when the display is dropped.
+pub fn display(sweep: &SweepJob, format: Format) -> SweepDisplay {
     let quiet = format == Format::Json && !std::io::stderr().is_terminal();
+    let plan = &sweep.plan;
     let last_rung = plan
         .rungs
         .last()
         .copied()
         .or_else(|| plan.trials.first().map(|t| t.spec.training.max_steps))
         .unwrap_or(0);
-    let (metric, mode) = match &loaded.manifest {
+    let (metric, mode) = match &sweep.loaded.manifest {
         tunix_rt::manifest::Manifest::Sweep(s) => (
             s.spec.metric.to_string(),
             s.spec.resolved_mode().unwrap_or_default(),
         ),
         _ => (String::new(), tunix_rt::manifest::sweep::Mode::default()),
     };
-    let mut display = SweepProgress::new(plan.trials.len(), mode, last_rung, quiet);
-    let mut progress = |event: &SweepEvent| display.event(event, || progress_line(event, &metric));
-    let result = run_sweep(
-        ws,
-        loaded,
-        &plan,
-        &trainer,
-        &command,
-        options,
-        &mut progress,
-    );
-    display.finish();
-    let outcome = result?;
+    SweepDisplay {
+        progress: SweepProgress::new(plan.trials.len(), mode, last_rung, quiet),
+        metric,
+    }
+}
+
+/// Shows a sweep's events (see [`display`]).
+pub struct SweepDisplay {
+    progress: SweepProgress,
+    metric: String,
+}
+
+impl Observer for SweepDisplay {
+    fn event(&mut self, _event: &Event) {}
+
+    fn sweep(&mut self, event: &SweepEvent) {
+        let metric = &self.metric;
+        self.progress.event(event, || progress_line(event, metric));
+    }
+}
+
+impl Drop for SweepDisplay {
+    fn drop(&mut self) {
+        self.progress.finish();
+    }
+}
+
+/// After the sweep `job` ran to `outcome`: say where its detached jobs
+/// are, or index its trials in `db` (unless none) and print the trial
+/// table, the best trial and where the promoted files went; a sweep with
+/// no best trial fails.
+pub fn finish(
+    ws: &Workspace,
+    db: Option<&std::path::Path>,
+    outcome: &SweepOutcome,
+    format: Format,
+    job: &Job,
+) -> Result<()> {
     if let Some(job_ids) = &outcome.detached {
-        return detached(ws, &outcome, job_ids, format);
+        return detached(ws, outcome, job_ids, format);
     }
     if let Some(db) = db {
-        index(ws, db, &outcome)?;
+        index(ws, db, outcome)?;
     }
-    report(ws, &outcome, format, &command)?;
+    let command = match job {
+        Job::Sweep(s) => s.command.as_slice(),
+        _ => &[],
+    };
+    report(ws, outcome, format, command)?;
     if outcome.ledger.best.is_none() {
         return Err(Error::runtime(sweep_summary::no_best(&outcome.ledger)));
     }

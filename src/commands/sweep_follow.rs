@@ -121,12 +121,17 @@ pub fn attach(ws: &Workspace, db: &Path, args: &SweepAttachArgs) -> Result<()> {
             ws.display_path(&dir.join(LEDGER)).display()
         ))
     })?;
-    let path = ws.root().join(manifest);
-    let loaded = tunix_rt::manifest::load(ws, &path, manifest)
-        .map_err(|d| Error::invalid_file(manifest, d))?;
-    let db = (!args.no_index).then_some(db);
-    let options = tunix_rt::runner::coordinator::SweepOptions::default();
-    super::sweep::run(ws, db, &loaded, args.format, true, options)
+    let run = crate::cli::RunArgs {
+        manifest: ws.root().join(manifest),
+        until_step: None,
+        plan: false,
+        yes: true,
+        no_index: args.no_index,
+        detach: false,
+        update_evidence: false,
+        format: args.format,
+    };
+    super::run::run(ws, db, &run)
 }
 
 /// The sweep folder `sweep` (a name under submission_runs/, or a folder)

@@ -12,8 +12,8 @@ use super::contents::{self, RunContents};
 use super::weights::{self, WeightDiff};
 use crate::error::{Error, Result};
 use crate::job::{Existing, Placement};
-use crate::manifest::LoadedManifest;
-use crate::runner::{execute, plan, Job, Observer};
+use crate::manifest::{LoadedManifest, Manifest};
+use crate::runner::{execute, not_a_single_job, plan, Job, Observer};
 use crate::workspace::Workspace;
 
 /// The two runs' folder names inside the temporary directory and `--keep`.
@@ -27,6 +27,9 @@ pub fn plan_check(
     allow_train: bool,
     command: Vec<String>,
 ) -> Result<Job> {
+    if let Manifest::Sweep(_) = &loaded.manifest {
+        return Err(not_a_single_job(loaded));
+    }
     let job = plan(ws, loaded, command)?;
     if matches!(job, Job::Train(_)) && !allow_train {
         return Err(Error::bad_input(
@@ -83,6 +86,8 @@ fn placed(job: &Job, dir: &Path) -> Job {
         Job::CheckpointEval(c) => c.placement = placement,
         Job::HfEval(h) => h.placement = placement,
         Job::Train(t) => t.placement = placement,
+        // No one run folder: `plan_check` refuses it, `execute` too.
+        Job::Sweep(_) => {}
     }
     job
 }

@@ -44,7 +44,7 @@ use crate::workspace::Workspace;
 pub use checkpoint_eval::{eval_checkpoint, CheckpointEval};
 pub use eval::{eval_predictions, PredictionsEval};
 pub use hf_eval::{eval_hf, HfEval};
-pub use sweep::sweep_plan;
+pub use sweep::{sweep_plan, SweepJob};
 pub use train::TrainJob;
 
 /// What a finished job produced.
@@ -66,6 +66,9 @@ pub trait Observer {
 
     /// Something the user should know now (e.g. that the run resumes).
     fn note(&mut self, _message: &str) {}
+
+    /// What a sweep's coordinator did (a Sweep job's progress).
+    fn sweep(&mut self, _event: &coordinator::SweepEvent) {}
 }
 
 /// An observer that shows nothing.
@@ -82,6 +85,7 @@ pub enum Job {
     CheckpointEval(Box<CheckpointEval>),
     HfEval(Box<HfEval>),
     Train(Box<TrainJob>),
+    Sweep(Box<SweepJob>),
 }
 
 /// Plan the job of a loaded manifest: resolve its paths and settings.
@@ -170,7 +174,11 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
                 name: m.metadata.name.clone(),
                 labels: m.metadata.labels.clone(),
                 spec: spec.clone(),
-                evalset: spec.eval.as_ref().map(|e| resolve(&e.evalset)).transpose()?,
+                evalset: spec
+                    .eval
+                    .as_ref()
+                    .map(|e| resolve(&e.evalset))
+                    .transpose()?,
                 placement: placement(&spec.output, &m.metadata.name)?,
                 config: serde_json::to_value(m).unwrap_or_default(),
                 command,
@@ -180,18 +188,29 @@ pub fn plan(ws: &Workspace, loaded: &LoadedManifest, command: Vec<String>) -> Re
                 until_step: None,
             })))
         }
-        Manifest::Sweep(_) => Err(Error::bad_input(
-            "a Sweep manifest is not a single job; run it with `tunix-rt run` (runner::coordinator), or see its trials with `--plan`",
-        )
-        .with_path(&loaded.path)),
+        Manifest::Sweep(_) => Ok(Job::Sweep(Box::new(SweepJob {
+            loaded: loaded.clone(),
+            plan: sweep_plan(ws, loaded)?,
+            command,
+            update_evidence: false,
+        }))),
     }
+}
+
+/// The refusal of a Sweep where one job is wanted (a determinism check, a
+/// job run without its coordinator).
+pub fn not_a_single_job(loaded: &LoadedManifest) -> Error {
+    Error::bad_input(
+        "a Sweep manifest is not a single job; run it with `tunix-rt run` (runner::coordinator), or see its trials with `--plan`",
+    )
+    .with_path(&loaded.path)
 }
 
 /// How [`run`] runs a job.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
-    /// Submit a Train job with `executor: slurm` and return without
-    /// waiting for it.
+    /// Submit a Train job or a Sweep with `executor: slurm` and return
+    /// without waiting for it.
     pub detach: bool,
 }
 
@@ -202,14 +221,20 @@ pub enum Ran {
     Done(Box<Outcome>),
     /// It was handed to Slurm (`detach`) and runs without a coordinator.
     Detached(train_slurm::SlurmTrain),
+    /// A Sweep ran (or, with `detach`, its jobs were submitted: the
+    /// outcome says).
+    Swept(Box<coordinator::SweepOutcome>),
 }
 
-/// Run a planned job where its manifest says. A Train job runs as a sweep
-/// of one on the sweep's executors ([`train_run`]): the local pool (one
-/// slot, nothing pinned), or, with `executor: slurm`, one Slurm job
-/// followed to its end (attaching to the job an earlier `run` submitted
-/// when Slurm still lists it) or, with `options.detach`, left to run. An
-/// Eval runs here, in a decoder process or none ([`execute`]).
+/// Run a planned job where its manifest says — the one entry point of
+/// `tunix-rt run`. A Sweep goes to its coordinator ([`coordinator`]; the
+/// observer sees its events), which runs the trials on an executor. A
+/// Train job runs as a sweep of one on the same executors ([`train_run`]):
+/// the local pool (one slot, nothing pinned), or, with `executor: slurm`,
+/// one Slurm job followed to its end (attaching to the job an earlier
+/// `run` submitted when Slurm still lists it) or, with `options.detach`,
+/// left to run. An Eval runs here, in a decoder process or none
+/// ([`execute`]).
 pub fn run(
     ws: &Workspace,
     job: &Job,
@@ -217,6 +242,23 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<Ran> {
     match job {
+        Job::Sweep(s) => {
+            let options = coordinator::SweepOptions {
+                detach: options.detach,
+                update_evidence: s.update_evidence,
+            };
+            let trainer = sweep::trainer(&s.plan)?;
+            let mut on_event = |event: &coordinator::SweepEvent| observer.sweep(event);
+            Ok(Ran::Swept(Box::new(coordinator::run_sweep(
+                ws,
+                &s.loaded,
+                &s.plan,
+                &trainer,
+                &s.command,
+                options,
+                &mut on_event,
+            )?)))
+        }
         Job::Train(t) if !t.spec.executor.is_local() => {
             train_slurm::run(ws, t, options.detach, observer)
         }
@@ -242,6 +284,7 @@ pub fn execute(ws: &Workspace, job: &Job, observer: &mut dyn Observer) -> Result
         }
         Job::HfEval(h) => eval_hf(ws, h, &builtin_hf_decoder()?, observer),
         Job::Train(t) => train::execute(ws, t, &trainer_for(&t.spec)?, observer),
+        Job::Sweep(s) => Err(not_a_single_job(&s.loaded)),
     }
 }
 

@@ -1,8 +1,9 @@
 //! Planning a loaded Sweep manifest: resolve its base Train spec (inline, or
 //! loaded and fully checked from the `base` file), then expand the trials
-//! with [`crate::sweep::expand`]; and where the base's own data files are
-//! seen from elsewhere (a trial, a promoted config). Reads the base file;
-//! writes nothing.
+//! with [`crate::sweep::expand`] into a [`SweepJob`] (what
+//! [`super::run`] hands the coordinator), with the trials' trainer; and
+//! where the base's own data files are seen from elsewhere (a trial, a
+//! promoted config). Reads the base file; writes nothing.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,28 @@ use crate::manifest::sweep::BaseSpec;
 use crate::manifest::train::{TrainModel, TrainSpec};
 use crate::manifest::{LoadedManifest, Manifest, SweepManifest};
 use crate::sweep::SweepPlan;
+use crate::trainer::TrainerCommand;
 use crate::workspace::Workspace;
+
+/// A planned Sweep: the manifest, its trials, and how it was asked to run.
+#[derive(Debug, Clone)]
+pub struct SweepJob {
+    pub loaded: LoadedManifest,
+    pub plan: SweepPlan,
+    /// The command line that started it (recorded in each trial).
+    pub command: Vec<String>,
+    /// `--update-evidence`: promote into files git tracks, too.
+    pub update_evidence: bool,
+}
+
+/// The trainer of a sweep's trials: that of its first trial's spec (every
+/// trial shares the base's `command`, or none), else the built-in one.
+pub fn trainer(plan: &SweepPlan) -> Result<TrainerCommand> {
+    match plan.trials.first() {
+        Some(t) => super::trainer_for(&t.spec),
+        None => super::builtin_trainer(),
+    }
+}
 
 /// The trial plan of a loaded Sweep manifest; bad input (exit 2) for any
 /// other kind.

@@ -3,6 +3,7 @@
 //! written in the workspace.
 
 use crate::support::{predictions, tiny_train, tiny_train_evaluated, Workspace};
+use tunix_testkit::manifest::{loguniform, SweepManifestBuilder};
 
 fn eval_workspace() -> Workspace {
     let ws = Workspace::new();
@@ -88,6 +89,24 @@ fn a_train_manifest_needs_train() {
         .code(2)
         .stderr_has("can take long")
         .stderr_has("--train");
+}
+
+#[test]
+fn a_sweep_is_not_a_single_job_to_check() {
+    let ws = Workspace::new();
+    ws.file("configs/base.yaml", tiny_train("tiny", 10).to_yaml());
+    ws.file(
+        "manifests/s.yaml",
+        SweepManifestBuilder::based_on("s", "../configs/base.yaml")
+            .search("learning_rate", loguniform(1.0e-3, 1.0e-2))
+            .num_samples(2)
+            .metric("val_loss")
+            .to_yaml(),
+    );
+    ws.run_read_only(&["determinism", "manifests/s.yaml", "--train"])
+        .code(2)
+        .stderr_has("manifests/s.yaml")
+        .stderr_has("a Sweep manifest is not a single job");
 }
 
 #[test]
