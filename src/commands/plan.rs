@@ -79,7 +79,7 @@ pub fn slurm_script(
         .unwrap_or(0);
     let dir = ws.root().join("submission_runs").join(&plan.name);
     let trials: Vec<String> = plan.trials.iter().map(|t| t.trial_id.clone()).collect();
-    let arrays = tunix_rt::runner::sweep_slurm::SlurmArrays {
+    let arrays = tunix_rt::runner::sweep_slurm::SlurmExecutor {
         ws,
         spec,
         shape: tunix_rt::runner::sweep_slurm::Shape::Sweep {

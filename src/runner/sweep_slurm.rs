@@ -49,7 +49,7 @@ const DEFAULT_POLL: Duration = Duration::from_secs(10);
 
 /// Jobs on Slurm: a sweep's trials, one job array per rung (and per
 /// retry), or a Train job as one job.
-pub struct SlurmArrays<'a> {
+pub struct SlurmExecutor<'a> {
     pub ws: &'a Workspace,
     pub spec: &'a SlurmSpec,
     /// A sweep's arrays or a Train's job.
@@ -59,7 +59,7 @@ pub struct SlurmArrays<'a> {
     pub detach: bool,
 }
 
-impl Executor for SlurmArrays<'_> {
+impl Executor for SlurmExecutor<'_> {
     /// `on_message` sees the same messages as the local pool's, plus
     /// `Submitted` (record it before waiting), `Attached` and `Cancelled`.
     fn run_rung(
@@ -134,7 +134,7 @@ impl Executor for SlurmArrays<'_> {
     }
 }
 
-impl SlurmArrays<'_> {
+impl SlurmExecutor<'_> {
     /// Submit `trials` as one submission for `rung`; recorded through
     /// `on_message` before anything waits on it.
     fn submit(

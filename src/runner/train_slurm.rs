@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::executor::{job_key, Executor, RungEnd};
 use super::rung_message::Message;
-use super::sweep_slurm::{preflight, Shape, SlurmArrays};
+use super::sweep_slurm::{preflight, Shape, SlurmExecutor};
 use super::train::{self, TrainJob};
 use super::train_run::{no_result, show, work};
 use super::{retry, Observer, Ran};
@@ -73,7 +73,7 @@ pub(super) fn run(
     if !detach {
         interrupt::catch();
     }
-    let executor = SlurmArrays {
+    let executor = SlurmExecutor {
         ws,
         spec,
         shape: Shape::Train,

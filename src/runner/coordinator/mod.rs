@@ -48,7 +48,7 @@ pub use event::SweepEvent;
 use super::executor::Executor;
 use super::local_pool::LocalPool;
 use super::sweep_promote::{self, Finalist, Promoted, Withheld};
-use super::sweep_slurm::{Shape, SlurmArrays};
+use super::sweep_slurm::{Shape, SlurmExecutor};
 use crate::error::{Error, Result};
 use crate::fsutil::{canonical_hash, write_atomic};
 use crate::job::claim::{holder_name, try_lock, Lock, LOCK_FILE};
@@ -266,7 +266,7 @@ fn executor<'a>(
     let s = &sweep.spec;
     if let Some(spec) = slurm {
         crate::slurm::interrupt::catch();
-        return Box::new(SlurmArrays {
+        return Box::new(SlurmExecutor {
             ws,
             spec,
             shape: Shape::Sweep {
