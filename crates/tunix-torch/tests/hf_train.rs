@@ -244,7 +244,7 @@ fn packed_matches_padded(name: &str, targets: &[LoraTarget]) -> String {
 #[test]
 fn lora_trains_only_the_adapters_and_lowers_the_loss() {
     let cfg = lora(4, &LLAMA_TARGETS);
-    let model = LlamaModel::load_for_training(
+    let model = HfModel::load_for_training(
         &fixture("qwen2-tied"),
         Device::Cpu,
         Kind::Float,
@@ -392,9 +392,9 @@ fn load_trained_restores_by_name_and_refuses_wrong_tensors() {
 fn a_bf16_base_is_held_once_in_bf16_under_f32_adapters() {
     let dir = fixture("qwen2-tied");
     let cfg = lora(4, &[LoraTarget::QProj, LoraTarget::UpProj]);
-    let bf16 = LlamaModel::load_for_training(&dir, Device::Cpu, Kind::BFloat16, Some(&cfg), 2)
+    let bf16 = HfModel::load_for_training(&dir, Device::Cpu, Kind::BFloat16, Some(&cfg), 2)
         .expect("fixture loads");
-    let f32 = LlamaModel::load_for_training(&dir, Device::Cpu, Kind::Float, Some(&cfg), 2)
+    let f32 = HfModel::load_for_training(&dir, Device::Cpu, Kind::Float, Some(&cfg), 2)
         .expect("fixture loads");
     assert_eq!(bf16.base_kind(), Kind::BFloat16);
     assert!(bf16

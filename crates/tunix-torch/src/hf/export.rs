@@ -34,16 +34,6 @@ impl LlamaModel {
         let linears = self.layers.iter().flat_map(|l| l.linears());
         merge(linears, self.weights())
     }
-
-    /// Write the model, adapters merged, into `out_dir` (created, or taken
-    /// when empty) as a model folder over `base_dir`, the folder it was
-    /// loaded from: `model.safetensors` in the base's stored dtypes, then
-    /// `config.json` and the files of [`COPIED`] that `base_dir` has. Each
-    /// file is written under a temporary name and renamed; returns the
-    /// paths written.
-    pub fn export_merged(&self, base_dir: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, HfError> {
-        export(&self.merged_weights()?, base_dir, out_dir)
-    }
 }
 
 /// `weights` (every weight by name) with the adapted ones of `linears`
@@ -70,7 +60,7 @@ pub(super) fn merge<'a>(
 }
 
 /// Write merged `weights` into `out_dir` as a model folder over
-/// `base_dir` (see [`LlamaModel::export_merged`]).
+/// `base_dir` (see [`crate::hf::HfModel::export_merged`]).
 pub(super) fn export(
     weights: &[(String, Tensor)],
     base_dir: &Path,

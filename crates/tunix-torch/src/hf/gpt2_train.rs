@@ -5,11 +5,12 @@
 //! forward pass and loss over padded or packed rows
 //! (`crate::hf::loss::train_attend`: positions restart per packed
 //! example, as `wpe` indexes them); checkpointed tensors restored by name
-//! (`crate::hf::trainable::load_trained`); the adapters as a `peft` folder
-//! with `fan_in_fan_out: true` (`crate::hf::peft`) and the merged weights
-//! as a model folder in `Conv1D` layout (`crate::hf::export`).
+//! (`crate::hf::trainable::load_trained`); the merged weights in `Conv1D`
+//! layout (`crate::hf::export::merge`). The loss, the `peft` folder (with
+//! `fan_in_fan_out: true`) and the exported model folder are
+//! `crate::hf::HfModel`'s, one for both decoders.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
 use tunix_core::manifest::train::{LoraConfig, LoraTarget};
@@ -18,8 +19,7 @@ use crate::hf::config::HfConfig;
 use crate::hf::error::HfError;
 use crate::hf::export;
 use crate::hf::gpt2::Gpt2Model;
-use crate::hf::loss::{check_targets, cross_entropy, train_attend};
-use crate::hf::peft::{save_adapter, Adapter};
+use crate::hf::loss::train_attend;
 use crate::hf::trainable::{attach_lora, load_trained};
 use crate::hf::weights::Weights;
 
@@ -93,43 +93,9 @@ impl Gpt2Model {
         self.run(&ids, &positions, attend, None, train)
     }
 
-    /// Mean next-token cross-entropy over targets not -100, with grad.
-    pub fn loss(
-        &self,
-        inputs: &Tensor,
-        targets: &Tensor,
-        packed: Option<(&Tensor, &Tensor)>,
-        train: bool,
-    ) -> Result<Tensor, HfError> {
-        check_targets(inputs, targets)?;
-        let logits = self.logits_train(inputs, packed, train)?;
-        cross_entropy(&logits, targets, self.config.vocab_size)
-    }
-
     /// Every weight by name, adapters merged (in `Conv1D` layout), detached.
     pub fn merged_weights(&self) -> Result<Vec<(String, Tensor)>, HfError> {
         let linears = self.blocks.iter().flat_map(|b| b.linears());
         export::merge(linears, self.weights())
-    }
-
-    /// Write the merged model into `out_dir` as a folder over `base_dir`.
-    pub fn export_merged(&self, base_dir: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, HfError> {
-        export::export(&self.merged_weights()?, base_dir, out_dir)
-    }
-
-    /// Write the adapters into `dir` as a `peft` adapter folder
-    /// (`fan_in_fan_out: true`).
-    pub fn save_peft_adapter(
-        &self,
-        dir: &Path,
-        lora: &LoraConfig,
-        base_model: &str,
-    ) -> Result<Vec<PathBuf>, HfError> {
-        let adapter = Adapter {
-            ours: self.lora(),
-            trainable: self.trainable(),
-            fan_in_fan_out: true,
-        };
-        save_adapter(&adapter, dir, lora, base_model)
     }
 }

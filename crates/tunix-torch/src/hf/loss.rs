@@ -34,21 +34,6 @@ impl LlamaModel {
         let (positions, attend) = train_attend(&ids, packed, window, self.device())?;
         self.run(&ids, &positions, attend, None, train)
     }
-
-    /// Mean next-token cross-entropy of `inputs` predicting `targets`
-    /// (`[batch, time]`, -100 = no loss), with grad; rows as in
-    /// [`LlamaModel::logits_train`].
-    pub fn loss(
-        &self,
-        inputs: &Tensor,
-        targets: &Tensor,
-        packed: Option<(&Tensor, &Tensor)>,
-        train: bool,
-    ) -> Result<Tensor, HfError> {
-        check_targets(inputs, targets)?;
-        let logits = self.logits_train(inputs, packed, train)?;
-        cross_entropy(&logits, targets, self.config().vocab_size)
-    }
 }
 
 /// The positions (`[batch, time]`) and attention of checked token ids

@@ -14,8 +14,11 @@ use tunix_core::manifest::train::{LoraConfig, LoraTarget};
 use crate::hf::cache::{batch_time, KvCache};
 use crate::hf::config::{Architecture, HfConfig};
 use crate::hf::error::HfError;
+use crate::hf::export;
 use crate::hf::gpt2::Gpt2Model;
 use crate::hf::llama::LlamaModel;
+use crate::hf::loss::{check_targets, cross_entropy};
+use crate::hf::peft::{save_adapter, Adapter};
 
 /// A loaded decoder of either kind.
 pub enum HfModel {
@@ -170,7 +173,9 @@ impl HfModel {
         each!(self, m => m.logits_train(inputs, packed, train))
     }
 
-    /// Mean next-token cross-entropy over targets not -100, with grad.
+    /// Mean next-token cross-entropy of `inputs` predicting `targets`
+    /// (`[batch, time]`, -100 = no loss), with grad; rows as in
+    /// [`HfModel::logits_train`].
     pub fn loss(
         &self,
         inputs: &Tensor,
@@ -178,7 +183,9 @@ impl HfModel {
         packed: Option<(&Tensor, &Tensor)>,
         train: bool,
     ) -> Result<Tensor, HfError> {
-        each!(self, m => m.loss(inputs, targets, packed, train))
+        check_targets(inputs, targets)?;
+        let logits = self.logits_train(inputs, packed, train)?;
+        cross_entropy(&logits, targets, self.config().vocab_size)
     }
 
     /// Every weight by name with the adapters merged in, detached.
@@ -186,19 +193,33 @@ impl HfModel {
         each!(self, m => m.merged_weights())
     }
 
-    /// Write the merged model into `out_dir` as a folder over `base_dir`.
+    /// Write the model, adapters merged, into `out_dir` (created, or taken
+    /// when empty) as a model folder over `base_dir`, the folder it was
+    /// loaded from: `model.safetensors` in the base's stored dtypes, then
+    /// `config.json` and the tokenizer and generation files that
+    /// `base_dir` has. Each file is written under a temporary name and
+    /// renamed; returns the paths written.
     pub fn export_merged(&self, base_dir: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, HfError> {
-        each!(self, m => m.export_merged(base_dir, out_dir))
+        export::export(&self.merged_weights()?, base_dir, out_dir)
     }
 
-    /// Write the adapters into `dir` as a `peft` adapter folder.
+    /// Write the adapters into `dir` (created when missing) as a `peft`
+    /// adapter folder; `lora` must be the model's own adapters' config and
+    /// `base_model` is recorded as `base_model_name_or_path`. Each file is
+    /// written under a temporary name and renamed; returns the two paths.
     pub fn save_peft_adapter(
         &self,
         dir: &Path,
         lora: &LoraConfig,
         base_model: &str,
     ) -> Result<Vec<PathBuf>, HfError> {
-        each!(self, m => m.save_peft_adapter(dir, lora, base_model))
+        let adapter = Adapter {
+            ours: self.lora(),
+            trainable: self.trainable(),
+            // GPT-2's `Conv1D` weights are stored transposed.
+            fan_in_fan_out: matches!(self, HfModel::Gpt2(_)),
+        };
+        save_adapter(&adapter, dir, lora, base_model)
     }
 }
 

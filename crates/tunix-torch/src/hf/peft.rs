@@ -14,7 +14,6 @@ use tch::Tensor;
 use tunix_core::manifest::train::LoraConfig;
 
 use crate::hf::error::HfError;
-use crate::hf::llama::LlamaModel;
 use crate::hf::write;
 
 /// The adapter config's file name.
@@ -59,26 +58,6 @@ pub fn adapter_config(
     })
 }
 
-impl LlamaModel {
-    /// Write the adapters into `dir` (created when missing) as a `peft`
-    /// adapter folder; `lora` must be the model's own adapters' config and
-    /// `base_model` is recorded as `base_model_name_or_path`. Each file is
-    /// written under a temporary name and renamed; returns the two paths.
-    pub fn save_peft_adapter(
-        &self,
-        dir: &Path,
-        lora: &LoraConfig,
-        base_model: &str,
-    ) -> Result<Vec<PathBuf>, HfError> {
-        let adapter = Adapter {
-            ours: self.lora(),
-            trainable: self.trainable(),
-            fan_in_fan_out: false,
-        };
-        save_adapter(&adapter, dir, lora, base_model)
-    }
-}
-
 /// A model's adapters, as [`save_adapter`] writes them.
 pub(super) struct Adapter<'a> {
     /// The config they were built with (none: the model trains every weight).
@@ -90,7 +69,7 @@ pub(super) struct Adapter<'a> {
 }
 
 /// Write `adapter` into `dir` as a `peft` adapter folder (see
-/// [`LlamaModel::save_peft_adapter`]).
+/// [`crate::hf::HfModel::save_peft_adapter`]).
 pub(super) fn save_adapter(
     adapter: &Adapter<'_>,
     dir: &Path,
