@@ -28,7 +28,8 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
             ));
         }
     }
-    let mut job = tunix_rt::runner::plan(ws, &loaded, std::env::args().collect())?;
+    let command: Vec<String> = std::env::args().collect();
+    let mut job = tunix_rt::runner::plan(ws, &loaded, command.clone())?;
     match &mut job {
         Job::Train(t) => t.until_step = args.until_step,
         Job::Sweep(s) => {
@@ -48,7 +49,7 @@ pub fn run(ws: &Workspace, db: &std::path::Path, args: &RunArgs) -> Result<()> {
         Ran::Detached(train) => return detached(ws, &train, &args.manifest, args.format),
         Ran::Swept(outcome) => {
             let db = (!args.no_index).then_some(db);
-            return super::sweep::finish(ws, db, &outcome, args.format, &job);
+            return super::sweep::finish(ws, db, &outcome, args.format, &command);
         }
     };
     if !args.no_index {

@@ -10,7 +10,7 @@ use super::sweep_summary::{self, Align};
 use crate::cli::Format;
 use tunix_rt::error::{Error, Result};
 use tunix_rt::runner::coordinator::{SweepEvent, SweepOutcome};
-use tunix_rt::runner::{Job, Observer, SweepJob};
+use tunix_rt::runner::{Observer, SweepJob};
 use tunix_rt::store::ingest::{ingest, Scope};
 use tunix_rt::store::{Store, Wait};
 use tunix_rt::sweep::ledger::TrialState;
@@ -78,16 +78,16 @@ impl Drop for SweepDisplay {
     }
 }
 
-/// After the sweep `job` ran to `outcome`: say where its detached jobs
-/// are, or index its trials in `db` (unless none) and print the trial
-/// table, the best trial and where the promoted files went; a sweep with
-/// no best trial fails.
+/// After a sweep started by `command` ran to `outcome`: say where its
+/// detached jobs are, or index its trials in `db` (unless none) and print
+/// the trial table, the best trial and where the promoted files went; a
+/// sweep with no best trial fails.
 pub fn finish(
     ws: &Workspace,
     db: Option<&std::path::Path>,
     outcome: &SweepOutcome,
     format: Format,
-    job: &Job,
+    command: &[String],
 ) -> Result<()> {
     if let Some(job_ids) = &outcome.detached {
         return detached(ws, outcome, job_ids, format);
@@ -95,10 +95,6 @@ pub fn finish(
     if let Some(db) = db {
         index(ws, db, outcome)?;
     }
-    let command = match job {
-        Job::Sweep(s) => s.command.as_slice(),
-        _ => &[],
-    };
     report(ws, outcome, format, command)?;
     if outcome.ledger.best.is_none() {
         return Err(Error::runtime(sweep_summary::no_best(&outcome.ledger)));
